@@ -1,0 +1,61 @@
+/**
+ * createApp(deps): the whole gateway as one runtime-neutral Hono app. The order here is the order
+ * every request goes through: context and request id, credentials per API surface, routes, and
+ * one error handler that turns every failure into OpenAI's error envelope.
+ */
+import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { UpstreamError } from './backends/upstream.ts';
+import type { Deps, HonoEnv } from './deps.ts';
+import { GatewayError, toErrorResponse } from './errors.ts';
+import { requireAdmin } from './gateway/middleware/authenticate.ts';
+import { provideContext } from './gateway/middleware/request-id.ts';
+import { registerAdminCatalogRoutes } from './gateway/routes/admin-catalog.ts';
+import { registerAdminTenantRoutes } from './gateway/routes/admin-tenants.ts';
+import { registerHealthRoutes } from './gateway/routes/health.ts';
+import { registerInferenceRoutes } from './gateway/routes/inference.ts';
+import { registerModelRoutes } from './gateway/routes/models.ts';
+import { registerProviderRoutes } from './gateway/routes/provider-backends.ts';
+
+export function createApp(deps: Deps): Hono<HonoEnv> {
+  const app = new Hono<HonoEnv>();
+  app.use(provideContext(deps));
+  app.use('/admin/v1/*', requireAdmin);
+
+  registerHealthRoutes(app);
+  registerModelRoutes(app);
+  registerInferenceRoutes(app, deps.config.limits);
+  registerAdminTenantRoutes(app, deps);
+  registerAdminCatalogRoutes(app, deps);
+  registerProviderRoutes(app, deps);
+
+  app.notFound((c) =>
+    toErrorResponse(
+      new GatewayError(
+        'not_found',
+        `No route for ${c.req.method} ${new URL(c.req.url).pathname.slice(0, 200)}.`,
+      ),
+      c.get('requestId'),
+    ),
+  );
+  app.onError((error, c) => toErrorResponse(toGatewayError(error, deps), c.get('requestId')));
+  return app;
+}
+
+/** Ours as they are; the upstream's as 502; Hono's by status; anything else is a bug: 500. */
+function toGatewayError(error: unknown, deps: Deps): GatewayError {
+  if (error instanceof GatewayError) {
+    return error;
+  }
+  if (error instanceof UpstreamError) {
+    return new GatewayError('upstream_error', `The backend failed: ${error.kind}`);
+  }
+  if (error instanceof HTTPException && error.status < 500) {
+    return new GatewayError('invalid_request', error.message || 'Bad request.');
+  }
+  deps.logger.log('error', 'unhandled_error', {
+    message: error instanceof Error ? error.message : String(error),
+    stack: error instanceof Error ? error.stack : undefined,
+  });
+  return new GatewayError('internal_error', 'The gateway failed unexpectedly; this is a bug.');
+}

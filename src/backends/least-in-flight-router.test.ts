@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { createSeededRandom } from '../platform/random.ts';
+import { BackendPool, type PooledBackend } from './backend-pool.ts';
+import { createLeastInFlightRouter } from './least-in-flight-router.ts';
+import { backendRecord } from './test-backend-record.ts';
+
+function poolWith(...slots: number[]): { pool: BackendPool; backends: PooledBackend[] } {
+  const pool = new BackendPool(2);
+  slots.forEach((slotCount, index) => {
+    pool.upsert(backendRecord({ id: `bkd_${index}`, slots: slotCount }));
+  });
+  return { pool, backends: [...pool.serving('m')] };
+}
+
+describe('least in-flight router', () => {
+  const request = { model: 'm', promptTokens: undefined };
+
+  it('picks the backend with the fewest requests in flight per slot', () => {
+    const { pool, backends } = poolWith(4, 4, 8);
+    const [first, second, third] = backends;
+    if (!first || !second || !third) {
+      throw new Error('three backends expected');
+    }
+    pool.begin(first);
+    pool.begin(first);
+    pool.begin(second);
+    pool.begin(third);
+    pool.begin(third);
+    // Loads: 2/4, 1/4, 2/8 -> the second and the third tie at 0.25.
+    const router = createLeastInFlightRouter(createSeededRandom(1));
+    const picked = new Set<string>();
+    for (let index = 0; index < 50; index += 1) {
+      picked.add(router.pick(request, backends)?.record.id ?? '');
+    }
+    expect([...picked].sort()).toEqual(['bkd_1', 'bkd_2']);
+  });
+
+  it('spreads equal backends instead of always taking the first', () => {
+    const { backends } = poolWith(8, 8, 8);
+    const router = createLeastInFlightRouter(createSeededRandom(3));
+    const counts = new Map<string, number>();
+    for (let index = 0; index < 300; index += 1) {
+      const id = router.pick(request, backends)?.record.id ?? '';
+      counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+    expect(counts.size).toBe(3);
+    for (const count of counts.values()) {
+      expect(count).toBeGreaterThan(60);
+    }
+  });
+
+  it('returns nothing when there is no candidate', () => {
+    expect(createLeastInFlightRouter(createSeededRandom(1)).pick(request, [])).toBeUndefined();
+  });
+});

@@ -1,0 +1,50 @@
+/**
+ * The price book: published price versions are immutable rows; what is "current" is derived. For
+ * each model and region the newest version already in effect wins, and a region without a price
+ * of its own uses the model's regionless price ('').
+ */
+import type { PriceRecord } from '../db/catalog.ts';
+
+function bookKey(model: string, region: string): string {
+  return `${model}\u0000${region}`;
+}
+
+/** The version in effect at `nowMs` for every model and region that has one. */
+export function currentPrices(prices: readonly PriceRecord[], nowMs: number): PriceRecord[] {
+  const current = new Map<string, PriceRecord>();
+  for (const price of prices) {
+    if (price.effectiveAtMs > nowMs) {
+      continue;
+    }
+    const key = bookKey(price.model, price.region);
+    const held = current.get(key);
+    if (!held || price.version > held.version) {
+      current.set(key, price);
+    }
+  }
+  return [...current.values()].sort(
+    (left, right) =>
+      left.model.localeCompare(right.model) || left.region.localeCompare(right.region),
+  );
+}
+
+/** The price of a model in a region at `nowMs`, falling back to its regionless price. */
+export function priceFor(
+  current: readonly PriceRecord[],
+  model: string,
+  region: string,
+): PriceRecord | undefined {
+  let fallback: PriceRecord | undefined;
+  for (const price of current) {
+    if (price.model !== model) {
+      continue;
+    }
+    if (price.region === region) {
+      return price;
+    }
+    if (price.region === '') {
+      fallback = price;
+    }
+  }
+  return fallback;
+}

@@ -1,0 +1,15 @@
+/**
+ * The command table of `tokenbank admin`: resource name to its actions. Adding a resource (topup,
+ * coupons, usage, ledger) is one more entry here and one module of AdminResource values.
+ */
+import type { AdminResource } from './admin-action.ts';
+import { backendResource, priceResource, providerResource } from './catalog-resources.ts';
+import { keyResource, tenantResource } from './tenant-resources.ts';
+
+export const adminResources: Readonly<Record<string, AdminResource>> = {
+  tenants: tenantResource,
+  keys: keyResource,
+  providers: providerResource,
+  prices: priceResource,
+  backends: backendResource,
+};

@@ -1,0 +1,157 @@
+/**
+ * `tokenbank admin tenants` and `tokenbank admin keys`: customers and the API keys they call the
+ * gateway with. A key's secret is in the answer that creates it and nowhere else, so its renderer
+ * puts it first and says so.
+ */
+import { type AdminResource, pathSegment } from './admin-action.ts';
+import {
+  type Column,
+  column,
+  isRecord,
+  renderList,
+  renderRecord,
+  renderSecretRecord,
+} from './render-table.ts';
+
+const tenantColumns: Column[] = [
+  column('ID', 'id'),
+  column('NAME', 'name'),
+  column('HOME REGION', 'home_region'),
+  column('ALLOWED REGIONS', 'allowed_regions'),
+  column('CLAMP', 'allow_max_tokens_clamp'),
+  column('CURRENCY', 'currency'),
+  column('CREATED', 'created_at'),
+];
+
+const keyColumns: Column[] = [
+  column('ID', 'id'),
+  column('NAME', 'name'),
+  column('PREFIX', 'key_prefix'),
+  column('MODELS', 'models'),
+  column('RPM', 'rpm'),
+  column('TPM', 'tpm'),
+  column('STATUS', 'status'),
+  column('CREATED', 'created_at'),
+  column('REVOKED', 'revoked_at'),
+];
+
+/** The table, then how to fetch the next page when there is one. */
+function renderTenantPage(body: unknown): string {
+  const table = renderList(body, tenantColumns, 'tenants');
+  const cursor = isRecord(body) && body.has_more === true ? body.next_cursor : undefined;
+  return typeof cursor === 'string'
+    ? `${table}more: tokenbank admin tenants list --after ${cursor}\n`
+    : table;
+}
+
+export const tenantResource: AdminResource = {
+  summary: 'customers, their regions and balances',
+  actions: {
+    list: {
+      summary: 'list tenants, a page at a time',
+      flags: {
+        limit: { kind: 'string', placeholder: 'N', description: 'tenants per page (default 20)' },
+        after: {
+          kind: 'string',
+          placeholder: 'ID',
+          description: 'start after this tenant (the next_cursor of the previous page)',
+        },
+      },
+      request: (input) => ({
+        method: 'GET',
+        path: '/admin/v1/tenants',
+        query: { limit: input.integer('limit')?.toString(), after: input.text('after') },
+      }),
+      render: renderTenantPage,
+    },
+    create: {
+      summary: 'create a tenant',
+      flags: {
+        name: { kind: 'string', placeholder: 'NAME', description: 'display name', required: true },
+        'home-region': {
+          kind: 'string',
+          placeholder: 'R',
+          description: 'region preferred for its requests',
+        },
+        'allowed-regions': {
+          kind: 'string',
+          placeholder: 'a,b',
+          description: 'the only regions its requests may be served in (default: any)',
+        },
+        'allow-max-tokens-clamp': {
+          kind: 'boolean',
+          description: 'lower max_tokens to what the balance covers instead of refusing',
+        },
+      },
+      request: (input) => ({
+        method: 'POST',
+        path: '/admin/v1/tenants',
+        body: {
+          name: input.requiredText('name'),
+          home_region: input.text('home-region'),
+          allowed_regions: input.list('allowed-regions'),
+          allow_max_tokens_clamp: input.enabled('allow-max-tokens-clamp') ? true : undefined,
+        },
+      }),
+      render: renderRecord,
+    },
+    get: {
+      summary: 'show one tenant',
+      arguments: ['TENANT_ID'],
+      request: (input) => ({
+        method: 'GET',
+        path: `/admin/v1/tenants/${pathSegment(input.argument('TENANT_ID'))}`,
+      }),
+      render: renderRecord,
+    },
+  },
+};
+
+export const keyResource: AdminResource = {
+  summary: "a tenant's API keys (tbk-...)",
+  actions: {
+    create: {
+      summary: 'issue an API key to a tenant; the key is printed only this once',
+      arguments: ['TENANT_ID'],
+      flags: {
+        name: { kind: 'string', placeholder: 'NAME', description: 'label for the key' },
+        models: {
+          kind: 'string',
+          placeholder: 'a,b',
+          description: 'the only models it may call (default: all)',
+        },
+        rpm: { kind: 'string', placeholder: 'N', description: 'requests per minute at most' },
+        tpm: { kind: 'string', placeholder: 'N', description: 'tokens per minute at most' },
+      },
+      request: (input) => ({
+        method: 'POST',
+        path: `/admin/v1/tenants/${pathSegment(input.argument('TENANT_ID'))}/keys`,
+        body: {
+          name: input.text('name'),
+          models: input.list('models'),
+          rpm: input.integer('rpm'),
+          tpm: input.integer('tpm'),
+        },
+      }),
+      render: (body) => renderSecretRecord(body, 'key', 'API key'),
+    },
+    list: {
+      summary: "list a tenant's keys (secrets are never shown again, only their prefix)",
+      arguments: ['TENANT_ID'],
+      request: (input) => ({
+        method: 'GET',
+        path: `/admin/v1/tenants/${pathSegment(input.argument('TENANT_ID'))}/keys`,
+      }),
+      render: (body) => renderList(body, keyColumns, 'keys'),
+    },
+    revoke: {
+      summary: 'revoke a key; requests with it fail from now on',
+      arguments: ['KEY_ID'],
+      request: (input) => ({
+        method: 'DELETE',
+        path: `/admin/v1/keys/${pathSegment(input.argument('KEY_ID'))}`,
+      }),
+      render: renderRecord,
+    },
+  },
+};

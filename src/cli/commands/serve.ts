@@ -1,0 +1,35 @@
+/**
+ * `tokenbank serve`: runs the gateway until SIGINT/SIGTERM, migrating the store on start. Prints
+ * the listening URL, and the admin token on the first start that generated it.
+ */
+import { startGateway } from '../../runtime/node/start-gateway.ts';
+import { parseGatewayFlags, untilStopSignal, withUsageErrors } from '../gateway-flags.ts';
+
+const help = `Usage: tokenbank serve [--port 8787] [--host 127.0.0.1] [--db ./data/tokenbank.db]
+
+Runs the gateway (migrating the store first). Settings also come from TOKENBANK_* variables.
+`;
+
+export function runServeCommand(argv: string[]): Promise<number> {
+  return withUsageErrors(help, async () => {
+    const { config, help: wantsHelp } = parseGatewayFlags(argv);
+    if (wantsHelp) {
+      process.stdout.write(help);
+      return 0;
+    }
+    // Handlers first: a stop asked for while starting must still close the store cleanly.
+    const stopRequested = untilStopSignal();
+    const gateway = await startGateway(config);
+    // The token comes first: whoever waits for the listening line has it by then.
+    if (gateway.generatedAdminToken !== undefined) {
+      process.stdout.write(
+        `admin token (shown once, store it now): ${gateway.generatedAdminToken}\n`,
+      );
+    }
+    process.stdout.write(`tokenbank listening on ${gateway.url} (store ${config.database})\n`);
+    const signal = await stopRequested;
+    process.stderr.write(`tokenbank: ${signal} received, finishing requests in flight\n`);
+    await gateway.close();
+    return 0;
+  });
+}

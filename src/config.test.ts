@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from './config.ts';
+
+describe('parseConfig', () => {
+  it('uses the documented defaults', () => {
+    const result = parseConfig({});
+    expect(result.ok).toBe(true);
+    if (!result.ok) {
+      return;
+    }
+    expect(result.config.port).toBe(8787);
+    expect(result.config.host).toBe('127.0.0.1');
+    expect(result.config.database).toBe('./data/tokenbank.db');
+    expect(result.config.currency).toBe('CNY');
+    expect(result.config.allowPrivateBackends).toBe(false);
+    expect(result.config.limits.requestBodyBytesMax).toBe(4 * 1024 * 1024);
+  });
+
+  it('lets flags win over the environment', () => {
+    const result = parseConfig(
+      { TOKENBANK_PORT: '9000', TOKENBANK_DB: '/tmp/a.db' },
+      { port: 9100 },
+    );
+    expect(result.ok && result.config.port).toBe(9100);
+    expect(result.ok && result.config.database).toBe('/tmp/a.db');
+  });
+
+  it('reads the private-backend switch', () => {
+    const result = parseConfig({ TOKENBANK_ALLOW_PRIVATE_BACKENDS: '1' });
+    expect(result.ok && result.config.allowPrivateBackends).toBe(true);
+  });
+
+  it('names the variable of an invalid setting', () => {
+    const result = parseConfig({ TOKENBANK_ADMIN_TOKEN: 'short' });
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.message).toContain('TOKENBANK_ADMIN_TOKEN');
+  });
+
+  it('refuses a port out of range', () => {
+    expect(parseConfig({ TOKENBANK_PORT: '70000' }).ok).toBe(false);
+  });
+});

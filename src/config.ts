@@ -1,0 +1,119 @@
+/**
+ * Every setting of the gateway, validated once at start by one zod schema. Limits live here with
+ * explicit defaults so that nothing on the request path relies on a library's hidden default.
+ */
+import { z } from 'zod';
+
+const integer = (minimum: number, maximum: number) =>
+  z.coerce.number().int().min(minimum).max(maximum);
+
+const booleanFlag = z
+  .union([z.boolean(), z.enum(['1', '0', 'true', 'false', 'yes', 'no', ''])])
+  .transform((value) => value === true || value === '1' || value === 'true' || value === 'yes');
+
+export const limitsSchema = z.object({
+  /** Largest request body accepted on any route. */
+  requestBodyBytesMax: integer(1024, 64 * 1024 * 1024).default(4 * 1024 * 1024),
+  /** Largest non-streaming upstream response the gateway buffers. */
+  upstreamResponseBytesMax: integer(1024, 256 * 1024 * 1024).default(32 * 1024 * 1024),
+  upstreamConnectTimeoutMs: integer(100, 60_000).default(5_000),
+  /** Time to the upstream's response headers; an LLM may think for a while before answering. */
+  upstreamHeadersTimeoutMs: integer(100, 3_600_000).default(300_000),
+  /** Longest silence between two upstream body chunks. */
+  upstreamBodyIdleTimeoutMs: integer(100, 3_600_000).default(300_000),
+  upstreamConnectionsPerBackend: integer(1, 4096).default(64),
+  /** Extra attempts on other backends before the first byte reaches the client. */
+  retryCountMax: integer(0, 10).default(2),
+  /** Consecutive connection failures that mark a backend unhealthy. */
+  backendFailureCountMax: integer(1, 100).default(2),
+  healthProbeIntervalMs: integer(100, 600_000).default(5_000),
+  healthProbeTimeoutMs: integer(100, 60_000).default(2_000),
+  listPageSizeMax: integer(1, 1000).default(100),
+  /** How long an authenticated key stays cached in memory before it is read again. */
+  credentialCacheTtlMs: integer(0, 600_000).default(10_000),
+  credentialCacheEntriesMax: integer(1, 10_000_000).default(100_000),
+  /** Longest list in a JSON field we store: models of a key or backend, regions of a tenant. */
+  listFieldLengthMax: integer(1, 10_000).default(256),
+  /** Largest max_tokens a request may ask for, whatever the model. */
+  outputTokensMax: integer(1, 10_000_000).default(1_000_000),
+  messagesCountMax: integer(1, 100_000).default(4_096),
+  embeddingInputsMax: integer(1, 100_000).default(2_048),
+  /** Output cap assumed when a request gives no max_tokens and the model sets none. */
+  outputTokensDefault: integer(1, 1_000_000).default(4_096),
+  /** Deadline of a graceful shutdown before in-flight requests are cut. */
+  shutdownGraceMs: integer(0, 3_600_000).default(30_000),
+});
+
+export const configSchema = z.object({
+  port: integer(0, 65_535).default(8787),
+  host: z.string().min(1).default('127.0.0.1'),
+  database: z.string().min(1).default('./data/tokenbank.db'),
+  redisUrl: z.string().url().optional(),
+  adminToken: z
+    .string()
+    .min(24, 'TOKENBANK_ADMIN_TOKEN must be at least 24 characters')
+    .max(512)
+    .optional(),
+  currency: z
+    .string()
+    .regex(/^[A-Z]{3}$/, 'TOKENBANK_CURRENCY must be a 3-letter ISO 4217 code')
+    .default('CNY'),
+  allowPrivateBackends: booleanFlag.default(false),
+  requestTimeoutS: integer(1, 86_400).default(600),
+  logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  limits: limitsSchema.default(limitsSchema.parse({})),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type Limits = z.infer<typeof limitsSchema>;
+
+/** Environment variables of API.md and the config key each one sets. */
+const environmentKeys = {
+  TOKENBANK_PORT: 'port',
+  TOKENBANK_HOST: 'host',
+  TOKENBANK_DB: 'database',
+  TOKENBANK_REDIS_URL: 'redisUrl',
+  TOKENBANK_ADMIN_TOKEN: 'adminToken',
+  TOKENBANK_CURRENCY: 'currency',
+  TOKENBANK_ALLOW_PRIVATE_BACKENDS: 'allowPrivateBackends',
+  TOKENBANK_REQUEST_TIMEOUT_S: 'requestTimeoutS',
+  TOKENBANK_LOG_LEVEL: 'logLevel',
+} as const satisfies Record<string, keyof Config>;
+
+export type ConfigInput = Partial<Record<keyof Config, unknown>>;
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; message: string };
+
+/**
+ * Flags win over environment, environment over defaults. An empty environment variable counts as
+ * unset. The message of a failure names both the setting and its variable.
+ */
+export function parseConfig(
+  environment: Record<string, string | undefined>,
+  flags: ConfigInput = {},
+): ConfigResult {
+  const input: Record<string, unknown> = {};
+  for (const [variable, key] of Object.entries(environmentKeys)) {
+    const value = environment[variable];
+    if (value !== undefined && value !== '') {
+      input[key] = value;
+    }
+  }
+  for (const [key, value] of Object.entries(flags)) {
+    if (value !== undefined) {
+      input[key] = value;
+    }
+  }
+  const parsed = configSchema.safeParse(input);
+  if (parsed.success) {
+    return { ok: true, config: parsed.data };
+  }
+  const message = parsed.error.issues
+    .map((issue) => {
+      const key = String(issue.path[0] ?? '');
+      const variable = Object.entries(environmentKeys).find(([, name]) => name === key)?.[0];
+      return `${key}${variable ? ` (${variable})` : ''}: ${issue.message}`;
+    })
+    .join('; ');
+  return { ok: false, message: `invalid configuration: ${message}` };
+}

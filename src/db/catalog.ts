@@ -1,0 +1,68 @@
+/**
+ * The Catalog port: tenants, keys, providers, backends, models, prices and the admin credential.
+ * Routes and the auth middleware read and write through it; each store (SQLite now, PostgreSQL
+ * for several replicas) implements it. Row types come from the drizzle schema.
+ */
+import type {
+  adminCredentials,
+  apiKeys,
+  backends,
+  models,
+  prices,
+  providers,
+  tenants,
+} from './schema.ts';
+
+export type TenantRecord = typeof tenants.$inferSelect;
+export type ApiKeyRecord = typeof apiKeys.$inferSelect;
+export type ProviderRecord = typeof providers.$inferSelect;
+export type BackendRecord = typeof backends.$inferSelect;
+export type ModelRecord = typeof models.$inferSelect;
+export type PriceRecord = typeof prices.$inferSelect;
+export type AdminCredentialRecord = typeof adminCredentials.$inferSelect;
+
+export type BackendChanges = Partial<
+  Pick<BackendRecord, 'slots' | 'models' | 'region' | 'state' | 'metricsUrl'>
+>;
+
+export type PageRequest = { limit: number; after?: string | undefined };
+
+export type Catalog = {
+  insertTenant(tenant: TenantRecord): Promise<void>;
+  getTenant(id: string): Promise<TenantRecord | undefined>;
+  /** Tenants ordered by id, after the cursor id. */
+  listTenants(page: PageRequest): Promise<TenantRecord[]>;
+
+  insertApiKey(key: ApiKeyRecord): Promise<void>;
+  findApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined>;
+  getApiKey(id: string): Promise<ApiKeyRecord | undefined>;
+  listApiKeys(tenantId: string): Promise<ApiKeyRecord[]>;
+  revokeApiKey(id: string, revokedAtMs: number): Promise<void>;
+
+  insertProvider(provider: ProviderRecord): Promise<void>;
+  getProvider(id: string): Promise<ProviderRecord | undefined>;
+  findProviderByTokenHash(tokenHash: string): Promise<ProviderRecord | undefined>;
+  listProviders(): Promise<ProviderRecord[]>;
+
+  insertBackend(backend: BackendRecord): Promise<void>;
+  getBackend(id: string): Promise<BackendRecord | undefined>;
+  /** Every backend not removed, for the router at start. */
+  listLiveBackends(): Promise<BackendRecord[]>;
+  listBackendsOfProvider(providerId: string): Promise<BackendRecord[]>;
+  updateBackend(id: string, changes: BackendChanges, updatedAtMs: number): Promise<void>;
+
+  /** Creates the model row the first time a backend or price names it. */
+  ensureModel(id: string, createdAtMs: number): Promise<void>;
+  listModels(): Promise<ModelRecord[]>;
+
+  /** Inserts the next version of a model's price in a region; returns the stored row. */
+  publishPrice(price: Omit<PriceRecord, 'version'>): Promise<PriceRecord>;
+  /** Every published price version, oldest first. */
+  listPrices(): Promise<PriceRecord[]>;
+
+  listAdminCredentials(): Promise<AdminCredentialRecord[]>;
+  insertAdminCredential(credential: AdminCredentialRecord): Promise<void>;
+
+  /** Answers when the store is reachable, for /healthz. */
+  ping(): Promise<void>;
+};

@@ -1,0 +1,48 @@
+/**
+ * Everything the app needs from the outside world, built once by a runtime adapter and handed to
+ * createApp. Routes read it from the Hono context (`c.get('deps')`), never from globals.
+ */
+import type { Context } from 'hono';
+import type { BackendPool } from './backends/backend-pool.ts';
+import type { ResolveHost } from './backends/backend-url-policy.ts';
+import type { Router } from './backends/router.ts';
+import type { Upstream } from './backends/upstream.ts';
+import type { Config } from './config.ts';
+import type { ApiKeyRecord, Catalog, ProviderRecord, TenantRecord } from './db/catalog.ts';
+import type { CredentialCache } from './gateway/credential-cache.ts';
+import type { Clock } from './platform/clock.ts';
+import type { HashText } from './platform/identifiers.ts';
+import type { Logger } from './platform/logger.ts';
+import type { Random } from './platform/random.ts';
+
+/** Reads the whole request body once, refusing more than `bytesMax` bytes. */
+export type ReadRequestBody = (c: Context<HonoEnv>, bytesMax: number) => Promise<Uint8Array>;
+
+export type ClientIdentity = { key: ApiKeyRecord; tenant: TenantRecord };
+
+export type Deps = {
+  config: Config;
+  catalog: Catalog;
+  pool: BackendPool;
+  router: Router;
+  upstream: Upstream;
+  clock: Clock;
+  logger: Logger;
+  random: Random;
+  hashText: HashText;
+  resolveHost: ResolveHost;
+  readRequestBody: ReadRequestBody;
+  clients: CredentialCache<ClientIdentity>;
+  providers: CredentialCache<ProviderRecord>;
+  /** SHA-256 of every admin token that is accepted. */
+  adminTokenHashes: readonly string[];
+};
+
+export type HonoEnv = {
+  Variables: {
+    deps: Deps;
+    requestId: string;
+    client: ClientIdentity;
+    provider: ProviderRecord;
+  };
+};

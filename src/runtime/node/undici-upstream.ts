@@ -1,0 +1,146 @@
+/**
+ * The Upstream port over undici: one keep-alive Pool per backend with explicit connect, headers
+ * and body-idle timeouts from config. undici's errors become UpstreamErrors so the core can tell
+ * a dead backend (retry elsewhere) from a client that left (stop).
+ */
+import type { Readable } from 'node:stream';
+import { Pool } from 'undici';
+import {
+  type Upstream,
+  UpstreamError,
+  type UpstreamErrorKind,
+  type UpstreamTarget,
+} from '../../backends/upstream.ts';
+import type { Limits } from '../../config.ts';
+
+const connectErrorCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_DESTROYED',
+]);
+const timeoutErrorCodes = new Set([
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'ETIMEDOUT',
+]);
+
+function kindOf(error: unknown, signal: AbortSignal): UpstreamErrorKind {
+  if (signal.aborted) {
+    return 'aborted';
+  }
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && timeoutErrorCodes.has(code)) {
+    return 'timeout';
+  }
+  if (typeof code === 'string' && connectErrorCodes.has(code)) {
+    return 'connect';
+  }
+  return 'protocol';
+}
+
+function toUpstreamError(error: unknown, signal: AbortSignal): UpstreamError {
+  const message = error instanceof Error ? error.message : String(error);
+  return new UpstreamError(kindOf(error, signal), message, error);
+}
+
+/** A web stream over undici's body whose errors are UpstreamErrors and whose cancel frees it. */
+function webBody(body: Readable, signal: AbortSignal): ReadableStream<Uint8Array> {
+  const iterator = body[Symbol.asyncIterator]();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await iterator.next();
+        if (done) {
+          controller.close();
+        } else {
+          controller.enqueue(value as Uint8Array);
+        }
+      } catch (error) {
+        controller.error(toUpstreamError(error, signal));
+      }
+    },
+    cancel() {
+      body.destroy();
+    },
+  });
+}
+
+function flattenHeaders(headers: Record<string, string | string[] | undefined>) {
+  const flat: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) {
+      flat[name] = Array.isArray(value) ? value.join(', ') : value;
+    }
+  }
+  return flat;
+}
+
+export function createUndiciUpstream(limits: Limits): Upstream {
+  const pools = new Map<string, { origin: string; pool: Pool }>();
+
+  function poolFor(target: UpstreamTarget): { pool: Pool; basePath: string } {
+    const url = new URL(target.url);
+    let entry = pools.get(target.id);
+    if (!entry || entry.origin !== url.origin) {
+      entry?.pool.close().catch(() => {});
+      entry = {
+        origin: url.origin,
+        pool: new Pool(url.origin, {
+          connections: limits.upstreamConnectionsPerBackend,
+          pipelining: 1,
+          keepAliveTimeout: 60_000,
+          connectTimeout: limits.upstreamConnectTimeoutMs,
+          headersTimeout: limits.upstreamHeadersTimeoutMs,
+          bodyTimeout: limits.upstreamBodyIdleTimeoutMs,
+        }),
+      };
+      pools.set(target.id, entry);
+    }
+    return { pool: entry.pool, basePath: url.pathname.replace(/\/$/, '') };
+  }
+
+  return {
+    async send(target, request) {
+      const { pool, basePath } = poolFor(target);
+      const headers = { ...request.headers };
+      if (target.apiKey !== null) {
+        headers.authorization = `Bearer ${target.apiKey}`;
+      }
+      try {
+        const response = await pool.request({
+          method: request.method,
+          path: `${basePath}${request.path}`,
+          headers,
+          body: request.body === undefined ? null : request.body,
+          signal: request.signal,
+        });
+        return {
+          status: response.statusCode,
+          headers: flattenHeaders(response.headers),
+          body: webBody(response.body, request.signal),
+        };
+      } catch (error) {
+        throw toUpstreamError(error, request.signal);
+      }
+    },
+    forget(backendId) {
+      const entry = pools.get(backendId);
+      pools.delete(backendId);
+      // close() lets requests in flight finish before the connections go.
+      entry?.pool.close().catch(() => {});
+    },
+    async close() {
+      const closing = [...pools.values()].map((entry) => entry.pool.close());
+      pools.clear();
+      await Promise.allSettled(closing);
+    },
+  };
+}

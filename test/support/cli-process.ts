@@ -1,0 +1,154 @@
+/**
+ * Starts a `tokenbank` command as a real child process for integration tests and stops it for
+ * sure. The child runs in its own process group so `stop()` reaches anything it spawned, and an
+ * exit hook kills groups a crashed test left behind, so no child outlives the test run.
+ */
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export type CliProcess = {
+  /** The URL captured from the listening line. */
+  url: string;
+  process: ChildProcess;
+  /** Everything the child wrote to stdout so far. */
+  stdout(): string;
+  /** Everything the child wrote to stderr so far (its JSON log lines). */
+  stderr(): string;
+  /** SIGTERM to the process group, SIGKILL if it has not exited in time; resolves once exited. */
+  stop(): Promise<void>;
+  /** SIGKILL at once, as a crash would; resolves once exited. */
+  kill(): Promise<void>;
+};
+
+export type StartCliProcessOptions = {
+  /** The command and its arguments: `['sim', '--models', 'm1']`. */
+  args: string[];
+  /** A pattern whose first group is the URL the child prints once it listens. */
+  listeningPattern: RegExp;
+  environment?: Record<string, string>;
+  /** How long to wait for the listening line; the first tsx compile can take a while. */
+  startTimeoutMs?: number;
+  /** How long `stop()` waits after SIGTERM before it sends SIGKILL. */
+  stopTimeoutMs?: number;
+};
+
+export const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
+const liveProcessGroups = new Set<number>();
+
+process.once('exit', () => {
+  for (const processGroupId of liveProcessGroups) {
+    signalProcessGroup(processGroupId, 'SIGKILL');
+  }
+});
+
+function signalProcessGroup(processGroupId: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-processGroupId, signal);
+  } catch {
+    // The group is already gone: nothing left to stop.
+  }
+}
+
+function hasExited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
+  if (hasExited(child)) {
+    return Promise.resolve(true);
+  }
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), timeoutMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
+async function stopProcess(child: ChildProcess, stopTimeoutMs: number): Promise<void> {
+  const processGroupId = child.pid;
+  if (processGroupId === undefined) {
+    return;
+  }
+  if (!hasExited(child)) {
+    signalProcessGroup(processGroupId, 'SIGTERM');
+    const exited = await waitForExit(child, stopTimeoutMs);
+    if (!exited) {
+      signalProcessGroup(processGroupId, 'SIGKILL');
+      await waitForExit(child, stopTimeoutMs);
+    }
+  }
+  // The simulator may have spawned nothing, but its group is gone with it either way.
+  signalProcessGroup(processGroupId, 'SIGKILL');
+  liveProcessGroups.delete(processGroupId);
+}
+
+/** Runs `node bin/tokenbank.mjs ...args` from the project root; resolves once it listens. */
+export function startCliProcess(options: StartCliProcessOptions): Promise<CliProcess> {
+  const startTimeoutMs = options.startTimeoutMs ?? 30_000;
+  const stopTimeoutMs = options.stopTimeoutMs ?? 5_000;
+  const child = spawn(process.execPath, ['bin/tokenbank.mjs', ...options.args], {
+    cwd: projectRoot,
+    detached: true,
+    env: { ...process.env, ...options.environment },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (child.pid !== undefined) {
+    liveProcessGroups.add(child.pid);
+  }
+  let stdoutText = '';
+  let stderrText = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (text: string) => {
+    stderrText += text;
+  });
+  child.stdout?.setEncoding('utf8');
+  child.stdout?.on('data', (text: string) => {
+    stdoutText += text;
+  });
+  return new Promise((resolve, reject) => {
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) =>
+      fail(`exited before listening (code ${code}, signal ${signal})`);
+    const onError = (error: Error) => fail(`could not start: ${error.message}`);
+    const onStdout = () => {
+      const url = options.listeningPattern.exec(stdoutText)?.[1];
+      if (url === undefined) {
+        return;
+      }
+      stopWatching();
+      resolve({
+        url,
+        process: child,
+        stdout: () => stdoutText,
+        stderr: () => stderrText,
+        stop: () => stopProcess(child, stopTimeoutMs),
+        kill: async () => {
+          if (child.pid !== undefined) {
+            signalProcessGroup(child.pid, 'SIGKILL');
+          }
+          await waitForExit(child, stopTimeoutMs);
+        },
+      });
+    };
+    const timer = setTimeout(
+      () => fail(`no listening line within ${startTimeoutMs} ms`),
+      startTimeoutMs,
+    );
+    function stopWatching(): void {
+      clearTimeout(timer);
+      child.off('exit', onExit);
+      child.off('error', onError);
+      child.stdout?.off('data', onStdout);
+    }
+    function fail(reason: string): void {
+      stopWatching();
+      void stopProcess(child, stopTimeoutMs);
+      reject(new Error(`tokenbank ${options.args.join(' ')}: ${reason}\nstderr:\n${stderrText}`));
+    }
+    child.once('exit', onExit);
+    child.once('error', onError);
+    child.stdout?.on('data', onStdout);
+  });
+}

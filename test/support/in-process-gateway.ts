@@ -1,0 +1,96 @@
+/**
+ * The gateway app in-process over a real SQLite store (in memory) and the real undici upstream,
+ * for tests that call it with `app.request()` and need no listening socket of their own.
+ */
+import type { Hono } from 'hono';
+import { createApp } from '../../src/app.ts';
+import { BackendPool } from '../../src/backends/backend-pool.ts';
+import type { ResolveHost } from '../../src/backends/backend-url-policy.ts';
+import { createLeastInFlightRouter } from '../../src/backends/least-in-flight-router.ts';
+import { type Config, type ConfigInput, parseConfig } from '../../src/config.ts';
+import { createSqliteCatalog } from '../../src/db/sqlite-catalog.ts';
+import type { Deps, HonoEnv } from '../../src/deps.ts';
+import { CredentialCache } from '../../src/gateway/credential-cache.ts';
+import { createManualClock } from '../../src/platform/clock.ts';
+import { silentLogger } from '../../src/platform/logger.ts';
+import { createSeededRandom } from '../../src/platform/random.ts';
+import { readNodeRequestBody, sha256Hex } from '../../src/runtime/node/node-ports.ts';
+import { migrateSqlite, openSqlite } from '../../src/runtime/node/sqlite-database.ts';
+import { createUndiciUpstream } from '../../src/runtime/node/undici-upstream.ts';
+
+export const testAdminToken = 'tba-test-admin-token-0123456789abcdef';
+
+export type InProcessGateway = {
+  app: Hono<HonoEnv>;
+  deps: Deps;
+  clock: ReturnType<typeof createManualClock>;
+  /** Calls the app with the admin token and a JSON body. */
+  admin(method: string, path: string, body?: unknown): Promise<Response>;
+  close(): Promise<void>;
+};
+
+/** Names resolve to a public address unless the test says otherwise. */
+const publicResolver: ResolveHost = async () => ['93.184.216.34'];
+
+export function bearerJson(token: string, method: string, body?: unknown): RequestInit {
+  const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+  if (body !== undefined) {
+    headers['content-type'] = 'application/json';
+  }
+  return {
+    method,
+    headers,
+    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  };
+}
+
+export async function startInProcessGateway(
+  options: {
+    config?: ConfigInput;
+    environment?: Record<string, string>;
+    resolveHost?: ResolveHost;
+  } = {},
+): Promise<InProcessGateway> {
+  const parsed = parseConfig(options.environment ?? {}, {
+    database: ':memory:',
+    adminToken: testAdminToken,
+    ...options.config,
+  });
+  if (!parsed.ok) {
+    throw new Error(parsed.message);
+  }
+  const config: Config = parsed.config;
+  const opened = openSqlite(config.database);
+  migrateSqlite(opened);
+  const clock = createManualClock(Date.UTC(2026, 10, 26, 9, 0, 0));
+  const cacheOptions = { ttlMs: 10_000, entriesMax: 1000, clock };
+  const upstream = createUndiciUpstream(config.limits);
+  const deps: Deps = {
+    config,
+    catalog: createSqliteCatalog(opened.database),
+    pool: new BackendPool(config.limits.backendFailureCountMax),
+    router: createLeastInFlightRouter(createSeededRandom(7)),
+    upstream,
+    clock,
+    logger: silentLogger,
+    random: createSeededRandom(11),
+    hashText: sha256Hex,
+    resolveHost: options.resolveHost ?? publicResolver,
+    readRequestBody: readNodeRequestBody,
+    clients: new CredentialCache(cacheOptions),
+    providers: new CredentialCache(cacheOptions),
+    adminTokenHashes: [await sha256Hex(testAdminToken)],
+  };
+  const app = createApp(deps);
+  return {
+    app,
+    deps,
+    clock,
+    admin: async (method, path, body) =>
+      app.request(path, bearerJson(testAdminToken, method, body)),
+    async close() {
+      await upstream.close();
+      opened.close();
+    },
+  };
+}

@@ -1,0 +1,37 @@
+/**
+ * Starts `tokenbank serve` as a real process on an ephemeral port and a fresh SQLite file, for
+ * integration tests that need the gateway exactly as an operator runs it.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type CliProcess, startCliProcess } from './cli-process.ts';
+
+export type GatewayProcess = CliProcess & { databasePath: string };
+
+export type StartGatewayOptions = {
+  adminToken?: string;
+  /** Reuse a store, e.g. to restart after a crash; a fresh one by default. */
+  databasePath?: string;
+  environment?: Record<string, string>;
+};
+
+export async function startGatewayProcess(
+  options: StartGatewayOptions = {},
+): Promise<GatewayProcess> {
+  const databasePath =
+    options.databasePath ?? join(mkdtempSync(join(tmpdir(), 'tokenbank-test-')), 'gateway.db');
+  const environment: Record<string, string> = {
+    TOKENBANK_LOG_LEVEL: 'warn',
+    ...options.environment,
+  };
+  if (options.adminToken !== undefined) {
+    environment.TOKENBANK_ADMIN_TOKEN = options.adminToken;
+  }
+  const started = await startCliProcess({
+    args: ['serve', '--port', '0', '--db', databasePath],
+    listeningPattern: /tokenbank listening on (http:\/\/\S+)/,
+    environment,
+  });
+  return { ...started, databasePath };
+}
