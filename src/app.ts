@@ -6,11 +6,14 @@
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { UpstreamError } from './backends/upstream.ts';
+import { LedgerConflictError } from './billing/ledger.ts';
 import type { Deps, HonoEnv } from './deps.ts';
 import { GatewayError, toErrorResponse } from './errors.ts';
 import { requireAdmin } from './gateway/middleware/authenticate.ts';
 import { provideContext } from './gateway/middleware/request-id.ts';
+import { registerAccountRoutes } from './gateway/routes/account.ts';
 import { registerAdminCatalogRoutes } from './gateway/routes/admin-catalog.ts';
+import { registerAdminMoneyRoutes } from './gateway/routes/admin-money.ts';
 import { registerAdminTenantRoutes } from './gateway/routes/admin-tenants.ts';
 import { registerHealthRoutes } from './gateway/routes/health.ts';
 import { registerInferenceRoutes } from './gateway/routes/inference.ts';
@@ -25,8 +28,10 @@ export function createApp(deps: Deps): Hono<HonoEnv> {
   registerHealthRoutes(app);
   registerModelRoutes(app);
   registerInferenceRoutes(app, deps.config.limits);
+  registerAccountRoutes(app);
   registerAdminTenantRoutes(app, deps);
   registerAdminCatalogRoutes(app, deps);
+  registerAdminMoneyRoutes(app, deps);
   registerProviderRoutes(app, deps);
 
   app.notFound((c) =>
@@ -46,6 +51,9 @@ export function createApp(deps: Deps): Hono<HonoEnv> {
 function toGatewayError(error: unknown, deps: Deps): GatewayError {
   if (error instanceof GatewayError) {
     return error;
+  }
+  if (error instanceof LedgerConflictError) {
+    return new GatewayError('conflict', error.message, { param: 'reference' });
   }
   if (error instanceof UpstreamError) {
     return new GatewayError('upstream_error', `The backend failed: ${error.kind}`);

@@ -40,6 +40,25 @@ export const limitsSchema = z.object({
   embeddingInputsMax: integer(1, 100_000).default(2_048),
   /** Output cap assumed when a request gives no max_tokens and the model sets none. */
   outputTokensDefault: integer(1, 1_000_000).default(4_096),
+  /** Largest unfinished server-sent event held while waiting for its end. */
+  streamEventBytesMax: integer(1024, 64 * 1024 * 1024).default(1024 * 1024),
+  /** How often the catalog cache (prices, models) is reloaded from the store. */
+  catalogRefreshMs: integer(0, 3_600_000).default(5_000),
+  /** A stream records its progress every this many delivered chunks... */
+  checkpointEventCount: integer(1, 1_000_000).default(64),
+  /** ...or this often, whichever comes first, so a crash loses little usage. */
+  checkpointIntervalMs: integer(100, 3_600_000).default(2_000),
+  heartbeatIntervalMs: integer(100, 600_000).default(1_000),
+  /** A gateway silent this long is taken for dead and its holds are swept. */
+  ownerSilentMs: integer(500, 3_600_000).default(10_000),
+  sweepIntervalMs: integer(100, 3_600_000).default(5_000),
+  couponExpiryIntervalMs: integer(100, 86_400_000).default(60_000),
+  /** Most ledger entries one listing returns. */
+  ledgerEntriesMax: integer(1, 100_000).default(1_000),
+  /** Share of requests whose provider-reported output is recounted, in basis points. */
+  verificationSampleBps: integer(0, 10_000).default(500),
+  /** Reported output above the recount by more than this (basis points) flags the backend. */
+  verificationToleranceBps: integer(0, 100_000).default(500),
   /** Deadline of a graceful shutdown before in-flight requests are cut. */
   shutdownGraceMs: integer(0, 3_600_000).default(30_000),
 });
@@ -61,6 +80,9 @@ export const configSchema = z.object({
   allowPrivateBackends: booleanFlag.default(false),
   requestTimeoutS: integer(1, 86_400).default(600),
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  /** BPE encoding per model for the gateway's own counts; others use the default. */
+  tokenizerEncodingDefault: z.enum(['o200k_base', 'cl100k_base']).default('o200k_base'),
+  modelEncodings: z.record(z.string(), z.enum(['o200k_base', 'cl100k_base'])).default({}),
   limits: limitsSchema.default(limitsSchema.parse({})),
 });
 

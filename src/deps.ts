@@ -7,13 +7,17 @@ import type { BackendPool } from './backends/backend-pool.ts';
 import type { ResolveHost } from './backends/backend-url-policy.ts';
 import type { Router } from './backends/router.ts';
 import type { Upstream } from './backends/upstream.ts';
+import type { Ledger } from './billing/ledger.ts';
 import type { Config } from './config.ts';
 import type { ApiKeyRecord, Catalog, ProviderRecord, TenantRecord } from './db/catalog.ts';
+import type { CatalogCache } from './gateway/catalog-cache.ts';
 import type { CredentialCache } from './gateway/credential-cache.ts';
+import type { BackgroundWork } from './platform/background-work.ts';
 import type { Clock } from './platform/clock.ts';
 import type { HashText } from './platform/identifiers.ts';
 import type { Logger } from './platform/logger.ts';
 import type { Random } from './platform/random.ts';
+import type { Tokenizer } from './platform/tokenizer.ts';
 
 /** Reads the whole request body once, refusing more than `bytesMax` bytes. */
 export type ReadRequestBody = (c: Context<HonoEnv>, bytesMax: number) => Promise<Uint8Array>;
@@ -36,6 +40,12 @@ export type Deps = {
   providers: CredentialCache<ProviderRecord>;
   /** SHA-256 of every admin token that is accepted. */
   adminTokenHashes: readonly string[];
+  ledger: Ledger;
+  tokenizer: Tokenizer;
+  catalogCache: CatalogCache;
+  background: BackgroundWork;
+  /** This gateway process, as its holds name their owner. */
+  instanceId: string;
 };
 
 export type HonoEnv = {

@@ -5,18 +5,14 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  bearerJson,
-  type InProcessGateway,
-  startInProcessGateway,
-} from './support/in-process-gateway.ts';
+  answeredRequests,
+  type ErrorBody,
+  expectError,
+  type ListBody,
+  readJson,
+} from './support/api-assertions.ts';
+import { type InProcessGateway, startInProcessGateway } from './support/in-process-gateway.ts';
 
-type ErrorBody = { error: { message: string; type: string; param: string | null; code: string } };
-type ListBody<Item> = {
-  object: 'list';
-  data: Item[];
-  has_more?: boolean;
-  next_cursor?: string | null;
-};
 type TenantBody = {
   id: string;
   object: string;
@@ -68,47 +64,18 @@ afterEach(async () => {
   await gateway.close();
 });
 
-/** Every answer carries a request id and none is a server error. */
-function answered(response: Response): Response {
-  expect(response.headers.get('x-request-id')).toMatch(/^req_[a-z0-9]{20}$/);
-  expect(response.status).toBeLessThan(500);
-  return response;
-}
+const { admin, withToken } = answeredRequests(() => gateway);
 
-async function admin(method: string, path: string, body?: unknown): Promise<Response> {
-  return answered(await gateway.admin(method, path, body));
-}
-
-async function withToken(
-  token: string,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<Response> {
-  return answered(await gateway.app.request(path, bearerJson(token, method, body)));
-}
-
-async function readJson<Body>(response: Response, status: number): Promise<Body> {
-  const text = await response.text();
-  expect(response.status, text).toBe(status);
-  return JSON.parse(text) as Body;
-}
-
-async function expectError(
+/** Every failure here is also final: it tells OpenAI's SDKs not to retry it. */
+async function expectFinalError(
   response: Response,
   status: number,
   code: string,
   param: string | null = null,
 ): Promise<ErrorBody['error']> {
-  const body = await readJson<ErrorBody>(response, status);
-  expect(body.error).toEqual({
-    message: expect.stringMatching(/\S/),
-    type: 'invalid_request_error',
-    param,
-    code,
-  });
+  const error = await expectError(response, status, code, param);
   expect(response.headers.get('x-should-retry')).toBe('false');
-  return body.error;
+  return error;
 }
 
 async function createTenant(body: Record<string, unknown> = { name: 'Acme' }): Promise<TenantBody> {
@@ -197,7 +164,7 @@ describe('POST /admin/v1/tenants', () => {
       'allow_max_tokens_clamp',
     ],
   ])('refuses %s with 400 invalid_request naming the field', async (_case, body, param) => {
-    await expectError(
+    await expectFinalError(
       await admin('POST', '/admin/v1/tenants', body),
       400,
       'invalid_request',
@@ -268,7 +235,7 @@ describe('GET /admin/v1/tenants', () => {
   it.each(['0', '-1', '1.5', 'abc', '101', ''])(
     'refuses limit=%s with 400 invalid_request, param limit',
     async (limit) => {
-      await expectError(
+      await expectFinalError(
         await admin('GET', `/admin/v1/tenants?limit=${limit}`),
         400,
         'invalid_request',
@@ -291,7 +258,11 @@ describe('GET /admin/v1/tenants/{id}', () => {
   });
 
   it('answers 404 not_found for an unknown tenant', async () => {
-    await expectError(await admin('GET', '/admin/v1/tenants/ten_doesnotexist'), 404, 'not_found');
+    await expectFinalError(
+      await admin('GET', '/admin/v1/tenants/ten_doesnotexist'),
+      404,
+      'not_found',
+    );
   });
 });
 
@@ -367,7 +338,7 @@ describe('API keys', () => {
     expect(revoked).toMatchObject({ id: key.id, status: 'revoked', revoked_at: startedAt });
     expect(revoked).not.toHaveProperty('key');
 
-    await expectError(await withToken(secret, 'GET', '/v1/models'), 401, 'invalid_api_key');
+    await expectFinalError(await withToken(secret, 'GET', '/v1/models'), 401, 'invalid_api_key');
     const list = await readJson<ListBody<KeyBody>>(
       await admin('GET', `/admin/v1/tenants/${tenant.id}/keys`),
       200,
@@ -397,16 +368,20 @@ describe('API keys', () => {
   });
 
   it('answers 404 not_found when revoking an unknown key', async () => {
-    await expectError(await admin('DELETE', '/admin/v1/keys/key_doesnotexist'), 404, 'not_found');
+    await expectFinalError(
+      await admin('DELETE', '/admin/v1/keys/key_doesnotexist'),
+      404,
+      'not_found',
+    );
   });
 
   it('answers 404 not_found when creating or listing keys of an unknown tenant', async () => {
-    await expectError(
+    await expectFinalError(
       await admin('POST', '/admin/v1/tenants/ten_doesnotexist/keys', {}),
       404,
       'not_found',
     );
-    await expectError(
+    await expectFinalError(
       await admin('GET', '/admin/v1/tenants/ten_doesnotexist/keys'),
       404,
       'not_found',
@@ -422,7 +397,7 @@ describe('API keys', () => {
   ])('refuses a key with %s (400, param %s)', async (_case, body, param) => {
     const tenant = await createTenant();
 
-    await expectError(
+    await expectFinalError(
       await admin('POST', `/admin/v1/tenants/${tenant.id}/keys`, body),
       400,
       'invalid_request',
@@ -463,7 +438,7 @@ describe('POST /admin/v1/providers', () => {
     ['a fractional payout_bps', { name: 'GPU Farm', payout_bps: 80.5 }, 'payout_bps'],
     ['payout_bps as a string', { name: 'GPU Farm', payout_bps: '8000' }, 'payout_bps'],
   ])('refuses %s (400, param %s)', async (_case, body, param) => {
-    await expectError(
+    await expectFinalError(
       await admin('POST', '/admin/v1/providers', body),
       400,
       'invalid_request',
@@ -544,7 +519,7 @@ describe('PUT /admin/v1/prices/{model}', () => {
     ['the largest amount the decimal syntax allows', '999999999999999.999999'],
     ['null', null],
   ])('refuses an input price with %s (400, param input)', async (_case, amount) => {
-    await expectError(
+    await expectFinalError(
       await admin('PUT', '/admin/v1/prices/m', { input: amount, output: '1.00' }),
       400,
       'invalid_request',
@@ -558,7 +533,7 @@ describe('PUT /admin/v1/prices/{model}', () => {
     ['output', { input: '1.00', output: '-0.01' }],
     ['cached_input', { input: '1.00', output: '1.00', cached_input: '0.0000001' }],
   ])('names %s when that amount is wrong', async (param, body) => {
-    await expectError(
+    await expectFinalError(
       await admin('PUT', '/admin/v1/prices/m', body),
       400,
       'invalid_request',
@@ -573,7 +548,7 @@ describe('PUT /admin/v1/prices/{model}', () => {
   });
 
   it.each(['USD', 'cny', 'EUR'])('refuses currency %s (400, param currency)', async (currency) => {
-    await expectError(
+    await expectFinalError(
       await admin('PUT', '/admin/v1/prices/m', { input: '1.00', output: '1.00', currency }),
       400,
       'invalid_request',
@@ -608,7 +583,7 @@ describe('PUT /admin/v1/prices/{model}', () => {
       ...change,
     };
 
-    await expectError(
+    await expectFinalError(
       await admin('PUT', '/admin/v1/prices/m', { input: '1.00', output: '2.00', offpeak }),
       400,
       'invalid_request',
@@ -636,7 +611,7 @@ describe('PUT /admin/v1/prices/{model}', () => {
   });
 
   it('refuses a model name over 256 characters (400, param model)', async () => {
-    await expectError(
+    await expectFinalError(
       await admin('PUT', `/admin/v1/prices/${'m'.repeat(257)}`, { input: '1.00', output: '1.00' }),
       400,
       'invalid_request',
@@ -659,7 +634,7 @@ describe('PUT /admin/v1/prices/{model}', () => {
     ['a region with upper case', { region: 'CN-East' }, 'region'],
     ['an unknown field', { discount: '0.10' }, 'discount'],
   ])('refuses %s (400, param %s)', async (_case, change, param) => {
-    await expectError(
+    await expectFinalError(
       await admin('PUT', '/admin/v1/prices/m', { input: '1.00', output: '1.00', ...change }),
       400,
       'invalid_request',

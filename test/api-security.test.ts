@@ -6,14 +6,18 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { limitsSchema } from '../src/config.ts';
 import {
+  answeredRequests,
+  type ErrorBody,
+  expectError,
+  type ListBody,
+  readJson,
+} from './support/api-assertions.ts';
+import {
   bearerJson,
   type InProcessGateway,
   startInProcessGateway,
   testAdminToken,
 } from './support/in-process-gateway.ts';
-
-type ErrorBody = { error: { message: string; type: string; param: string | null; code: string } };
-type ListBody<Item> = { object: 'list'; data: Item[] };
 
 /** What the fixture created, for routes that need real ids. */
 type Fixture = {
@@ -29,38 +33,18 @@ type Route = { method: string; path: string; body?: unknown };
 let gateway: InProcessGateway;
 let fixture: Fixture;
 
-/** Every answer carries a request id and none is a server error. */
-function answered(response: Response): Response {
-  expect(response.headers.get('x-request-id')).toMatch(/^req_[a-z0-9]{20}$/);
-  expect(response.status).toBeLessThan(500);
-  return response;
-}
+const { send } = answeredRequests(() => gateway);
 
-async function send(path: string, init: RequestInit): Promise<Response> {
-  return answered(await gateway.app.request(path, init));
-}
-
-async function readJson<Body>(response: Response, status: number): Promise<Body> {
-  const text = await response.text();
-  expect(response.status, text).toBe(status);
-  return JSON.parse(text) as Body;
-}
-
-async function expectError(
+/** Every failure here is also sent as JSON. */
+async function expectJsonError(
   response: Response,
   status: number,
   code: string,
   param: string | null = null,
 ): Promise<ErrorBody['error']> {
-  const body = await readJson<ErrorBody>(response, status);
-  expect(body.error).toEqual({
-    message: expect.stringMatching(/\S/),
-    type: 'invalid_request_error',
-    param,
-    code,
-  });
+  const error = await expectError(response, status, code, param);
   expect(response.headers.get('content-type')).toMatch(/^application\/json/);
-  return body.error;
+  return error;
 }
 
 async function createFixture(): Promise<Fixture> {
@@ -243,7 +227,7 @@ describe('credentials are never mixed up', () => {
     it.each(adminRoutes.map((route) => [label(route), route] as const))(
       'answers %s with 401 invalid_api_key',
       async (_route, route) => {
-        await expectError(await callWith(credential, route), 401, 'invalid_api_key');
+        await expectJsonError(await callWith(credential, route), 401, 'invalid_api_key');
       },
     );
 
@@ -264,7 +248,7 @@ describe('credentials are never mixed up', () => {
     it.each(providerRoutes.map((route) => [label(route), route] as const))(
       'answers %s with 401 invalid_api_key',
       async (_route, route) => {
-        await expectError(await callWith(credential, route), 401, 'invalid_api_key');
+        await expectJsonError(await callWith(credential, route), 401, 'invalid_api_key');
       },
     );
 
@@ -285,7 +269,7 @@ describe('credentials are never mixed up', () => {
     it.each(clientRoutes.map((route) => [label(route), route] as const))(
       'answers %s with 401 invalid_api_key',
       async (_route, route) => {
-        await expectError(await callWith(credential, route), 401, 'invalid_api_key');
+        await expectJsonError(await callWith(credential, route), 401, 'invalid_api_key');
       },
     );
   });
@@ -335,7 +319,7 @@ describe('malformed Authorization headers', () => {
     it.each(malformed)(`${surface} refuses %s with 401 invalid_api_key`, async (_case, header) => {
       const token = credential(fixture) ?? '';
 
-      await expectError(
+      await expectJsonError(
         await send(path, { headers: { authorization: header(token) } }),
         401,
         'invalid_api_key',
@@ -378,7 +362,7 @@ describe('unknown routes', () => {
     ['GET', '/provider/v1/nope', providerToken],
     ['PUT', '/provider/v1/backends', providerToken],
   ] as const)('%s %s answers 404 not_found in the envelope', async (method, path, credential) => {
-    const error = await expectError(
+    const error = await expectJsonError(
       await callWith(credential ?? noToken, { method, path }),
       404,
       'not_found',
@@ -390,7 +374,7 @@ describe('unknown routes', () => {
   it('does not echo a huge path back in full', async () => {
     const path = `/${'x'.repeat(10_000)}`;
 
-    const error = await expectError(await send(path, {}), 404, 'not_found');
+    const error = await expectJsonError(await send(path, {}), 404, 'not_found');
 
     expect(error.message.length).toBeLessThan(400);
   });
@@ -438,12 +422,12 @@ describe('request bodies', () => {
     );
     expect(key.status).toBe(201);
     const chat = await sendBody(clientKey, { method: 'POST', path: '/v1/chat/completions' }, '');
-    await expectError(chat, 400, 'invalid_request', 'model');
+    await expectJsonError(chat, 400, 'invalid_request', 'model');
   });
 
   for (const [routeName, credential, route] of writeRoutes) {
     it.each(badBodies)(`${routeName} refuses %s with 400 invalid_request`, async (_case, body) => {
-      await expectError(await sendBody(credential, route, body), 400, 'invalid_request');
+      await expectJsonError(await sendBody(credential, route, body), 400, 'invalid_request');
     });
   }
 
@@ -461,7 +445,7 @@ describe('request bodies', () => {
   );
 
   it('refuses a prototype-pollution key as an unknown field', async () => {
-    const error = await expectError(
+    const error = await expectJsonError(
       await sendBody(
         adminToken,
         { method: 'POST', path: '/admin/v1/tenants' },
@@ -483,7 +467,11 @@ describe('request bodies', () => {
     it.each(writeRoutes)(
       '%s answers 413 request_too_large',
       async (_routeName, credential, route) => {
-        await expectError(await sendBody(credential, route, oversized), 413, 'request_too_large');
+        await expectJsonError(
+          await sendBody(credential, route, oversized),
+          413,
+          'request_too_large',
+        );
       },
     );
 
@@ -520,7 +508,7 @@ describe('request bodies', () => {
     });
 
     it('refuses a body of 1025 bytes with 413 request_too_large', async () => {
-      await expectError(
+      await expectJsonError(
         await sendBody(
           adminToken,
           { method: 'POST', path: '/admin/v1/tenants' },
@@ -532,7 +520,7 @@ describe('request bodies', () => {
     });
 
     it('refuses a declared content-length over the limit without reading the body', async () => {
-      await expectError(
+      await expectJsonError(
         await send('/admin/v1/tenants', {
           method: 'POST',
           headers: {

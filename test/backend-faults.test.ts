@@ -5,9 +5,20 @@
  */
 import OpenAI, { APIError } from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTenantWithKey, httpCaller, registerProvider } from './support/demo-pool.ts';
+import {
+  createTenantWithKey,
+  httpCaller,
+  priceModels,
+  registerProvider,
+  topUp,
+} from './support/demo-pool.ts';
 import { type GatewayProcess, startGatewayProcess } from './support/spawn-gateway.ts';
-import { type SimulatorProcess, startSimulatorProcess } from './support/spawn-simulator.ts';
+import {
+  readSimulatorStats,
+  type SimulatorProcess,
+  setSimulatorFaults,
+  startSimulatorProcess,
+} from './support/spawn-simulator.ts';
 
 const adminToken = `tba-${'f'.repeat(32)}`;
 const model = 'fault-chat';
@@ -22,23 +33,8 @@ let solo: SimulatorProcess;
 let slow: SimulatorProcess;
 let client: OpenAI;
 
-async function setFaults(simulator: SimulatorProcess, faults: string[]): Promise<void> {
-  const response = await fetch(`${simulator.origin}/sim/faults`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ faults }),
-  });
-  expect(response.status).toBe(200);
-}
-
-type SimulatorStats = { requests_served: number; running: number; tokens_generated: number };
-
-async function statsOf(simulator: SimulatorProcess): Promise<SimulatorStats> {
-  return (await (await fetch(`${simulator.origin}/sim/stats`)).json()) as SimulatorStats;
-}
-
 async function requestsServed(simulator: SimulatorProcess): Promise<number> {
-  return (await statsOf(simulator)).requests_served;
+  return (await readSimulatorStats(simulator)).requests_served;
 }
 
 beforeAll(async () => {
@@ -57,12 +53,18 @@ beforeAll(async () => {
     { url: solo.url, region: 'east', models: [soloModel] },
     { url: slow.url, region: 'east', models: [slowModel] },
   ]);
-  const { apiKey } = await createTenantWithKey(call, adminToken, { name: 'faults' });
+  await priceModels(call, adminToken, [model, soloModel, slowModel]);
+  const { apiKey, tenantId } = await createTenantWithKey(call, adminToken, { name: 'faults' });
+  await topUp(call, adminToken, tenantId, '100');
   client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey, maxRetries: 0, timeout: 20_000 });
 });
 
 beforeEach(async () => {
-  await Promise.all([setFaults(faulty, []), setFaults(healthy, []), setFaults(solo, [])]);
+  await Promise.all([
+    setSimulatorFaults(faulty, []),
+    setSimulatorFaults(healthy, []),
+    setSimulatorFaults(solo, []),
+  ]);
 });
 
 afterAll(async () => {
@@ -73,7 +75,7 @@ describe('faults before the first byte are invisible to the client', () => {
   it.each(['refuse', 'fast-503', '429'])(
     'a backend failing with %s is retried on the healthy one',
     async (fault) => {
-      await setFaults(faulty, [fault]);
+      await setSimulatorFaults(faulty, [fault]);
       const servedBefore = await requestsServed(healthy);
       const requestCount = 12;
       for (let index = 0; index < requestCount; index += 1) {
@@ -104,7 +106,7 @@ describe('faults before the first byte are invisible to the client', () => {
   );
 
   it('a refusing backend is marked unhealthy while the healthy one keeps serving', async () => {
-    await setFaults(faulty, ['refuse']);
+    await setSimulatorFaults(faulty, ['refuse']);
     const call = httpCaller(gateway.url);
     const stateOf = async (url: string) => {
       const backends = await call('GET', '/admin/v1/backends', adminToken);
@@ -123,7 +125,7 @@ describe('faults before the first byte are invisible to the client', () => {
 
 describe('faults after the first byte', () => {
   it('a stream cut half-way ends with an error event, not a truncated success', async () => {
-    await setFaults(solo, ['cut']);
+    await setSimulatorFaults(solo, ['cut']);
     const stream = await client.chat.completions.create({
       model: soloModel,
       messages: hello,
@@ -149,7 +151,7 @@ describe('faults after the first byte', () => {
   });
 
   it('a stream without usage still completes for the client', async () => {
-    await setFaults(solo, ['no-usage']);
+    await setSimulatorFaults(solo, ['no-usage']);
     const stream = await client.chat.completions.create({
       model: soloModel,
       messages: hello,
@@ -188,9 +190,9 @@ describe('a client that goes away', () => {
     }
     expect(chunks).toBe(3);
     // The abort travels client -> gateway -> backend; wait for it by watching, with a bound.
-    let stats = await statsOf(slow);
+    let stats = await readSimulatorStats(slow);
     for (let poll = 0; poll < 200 && stats.running > 0; poll += 1) {
-      stats = await statsOf(slow);
+      stats = await readSimulatorStats(slow);
     }
     expect(stats.running).toBe(0);
     // At 20 tokens a second, 1000 tokens take 50 s: the generation stopped long before.

@@ -9,10 +9,16 @@ import {
   expectOk,
   type HttpCaller,
   httpCaller,
+  priceModels,
   registerProvider,
+  topUp,
 } from './support/demo-pool.ts';
 import { type GatewayProcess, startGatewayProcess } from './support/spawn-gateway.ts';
-import { type SimulatorProcess, startSimulatorProcess } from './support/spawn-simulator.ts';
+import {
+  type SimulatorProcess,
+  setSimulatorFaults,
+  startSimulatorProcess,
+} from './support/spawn-simulator.ts';
 
 const chatModel = 'sim-chat';
 const otherModel = 'sim-other';
@@ -65,13 +71,18 @@ beforeAll(async () => {
     { url: east.url, region: 'east', models: [chatModel, otherModel, embeddingModel] },
     { url: west.url, region: 'west', models: [chatModel] },
   ]);
-  ({ apiKey } = await createTenantWithKey(call, adminToken, { name: 'sme' }));
-  ({ apiKey: scopedKey } = await createTenantWithKey(
+  await priceModels(call, adminToken, [chatModel, otherModel, embeddingModel]);
+  const sme = await createTenantWithKey(call, adminToken, { name: 'sme' });
+  apiKey = sme.apiKey;
+  await topUp(call, adminToken, sme.tenantId, '100');
+  const scoped = await createTenantWithKey(
     call,
     adminToken,
     { name: 'scoped' },
     { models: [chatModel] },
-  ));
+  );
+  scopedKey = scoped.apiKey;
+  await topUp(call, adminToken, scoped.tenantId, '100');
   const revoked = await createTenantWithKey(call, adminToken, { name: 'gone' });
   revokedKey = revoked.apiKey;
   await expectOk(call, 'DELETE', `/admin/v1/keys/${revoked.keyId}`, adminToken);
@@ -276,7 +287,7 @@ describe('errors reach the SDK as its own error classes', () => {
   });
 
   it('every backend failing: 502 upstream_error', async () => {
-    await setFaults(east, ['fast-503']);
+    await setSimulatorFaults(east, ['fast-503']);
     try {
       const error = await failure(
         client().chat.completions.create({ model: otherModel, messages: hello }),
@@ -285,7 +296,7 @@ describe('errors reach the SDK as its own error classes', () => {
       expect(error.status).toBe(502);
       expect(error.code).toBe('upstream_error');
     } finally {
-      await setFaults(east, []);
+      await setSimulatorFaults(east, []);
     }
   });
 
@@ -304,12 +315,3 @@ describe('errors reach the SDK as its own error classes', () => {
     expect(error.headers?.get('retry-after')).toBe('1');
   });
 });
-
-async function setFaults(simulator: SimulatorProcess, faults: string[]): Promise<void> {
-  const response = await fetch(`${simulator.origin}/sim/faults`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ faults }),
-  });
-  expect(response.status).toBe(200);
-}

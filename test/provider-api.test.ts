@@ -6,13 +6,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ResolveHost } from '../src/backends/backend-url-policy.ts';
 import {
-  bearerJson,
-  type InProcessGateway,
-  startInProcessGateway,
-} from './support/in-process-gateway.ts';
+  answeredRequests,
+  expectError,
+  type ListBody,
+  readJson,
+} from './support/api-assertions.ts';
+import { type InProcessGateway, startInProcessGateway } from './support/in-process-gateway.ts';
 
-type ErrorBody = { error: { message: string; type: string; param: string | null; code: string } };
-type ListBody<Item> = { object: 'list'; data: Item[] };
 type BackendBody = {
   id: string;
   object: string;
@@ -56,16 +56,7 @@ afterEach(async () => {
   await gateway.close();
 });
 
-/** Every answer carries a request id and none is a server error. */
-function answered(response: Response): Response {
-  expect(response.headers.get('x-request-id')).toMatch(/^req_[a-z0-9]{20}$/);
-  expect(response.status).toBeLessThan(500);
-  return response;
-}
-
-async function admin(method: string, path: string, body?: unknown): Promise<Response> {
-  return answered(await gateway.admin(method, path, body));
-}
+const { admin, withToken } = answeredRequests(() => gateway);
 
 async function asProvider(
   provider: ProviderBody,
@@ -73,29 +64,7 @@ async function asProvider(
   path: string,
   body?: unknown,
 ): Promise<Response> {
-  return answered(await gateway.app.request(path, bearerJson(provider.token, method, body)));
-}
-
-async function readJson<Body>(response: Response, status: number): Promise<Body> {
-  const text = await response.text();
-  expect(response.status, text).toBe(status);
-  return JSON.parse(text) as Body;
-}
-
-async function expectError(
-  response: Response,
-  status: number,
-  code: string,
-  param: string | null = null,
-): Promise<ErrorBody['error']> {
-  const body = await readJson<ErrorBody>(response, status);
-  expect(body.error).toEqual({
-    message: expect.stringMatching(/\S/),
-    type: 'invalid_request_error',
-    param,
-    code,
-  });
-  return body.error;
+  return withToken(provider.token, method, path, body);
 }
 
 async function createProvider(name: string): Promise<ProviderBody> {
@@ -122,6 +91,20 @@ async function register(
   );
 }
 
+/** Registering `body` is refused with 400 invalid_request naming `param`. */
+async function expectRegistrationRefused(
+  provider: ProviderBody,
+  body: Record<string, unknown>,
+  param: string,
+): Promise<void> {
+  await expectError(
+    await asProvider(provider, 'POST', '/provider/v1/backends', body),
+    400,
+    'invalid_request',
+    param,
+  );
+}
+
 async function backendsOf(provider: ProviderBody): Promise<BackendBody[]> {
   return (
     await readJson<ListBody<BackendBody>>(
@@ -133,6 +116,24 @@ async function backendsOf(provider: ProviderBody): Promise<BackendBody[]> {
 
 async function pool(): Promise<BackendBody[]> {
   return (await readJson<ListBody<BackendBody>>(await admin('GET', '/admin/v1/backends'), 200))
+    .data;
+}
+
+/** A new tenant's client key, to see the model catalog as a client does. */
+async function createClientKey(): Promise<string> {
+  const tenant = await readJson<{ id: string }>(
+    await admin('POST', '/admin/v1/tenants', { name: 'Acme' }),
+    201,
+  );
+  const key = await readJson<{ key: string }>(
+    await admin('POST', `/admin/v1/tenants/${tenant.id}/keys`, {}),
+    201,
+  );
+  return key.key;
+}
+
+async function catalogOf(clientKey: string): Promise<unknown[]> {
+  return (await readJson<ListBody<unknown>>(await withToken(clientKey, 'GET', '/v1/models'), 200))
     .data;
 }
 
@@ -210,21 +211,9 @@ describe('the provider API', () => {
         await admin('PUT', '/admin/v1/prices/qwen/qwen2.5-7b', { input: '2.50', output: '8.00' }),
         201,
       );
-      const tenant = await readJson<{ id: string }>(
-        await admin('POST', '/admin/v1/tenants', { name: 'Acme' }),
-        201,
-      );
-      const key = await readJson<{ key: string }>(
-        await admin('POST', `/admin/v1/tenants/${tenant.id}/keys`, {}),
-        201,
-      );
+      const clientKey = await createClientKey();
 
-      const models = await readJson<ListBody<unknown>>(
-        answered(await gateway.app.request('/v1/models', bearerJson(key.key, 'GET'))),
-        200,
-      );
-
-      expect(models.data).toEqual([
+      expect(await catalogOf(clientKey)).toEqual([
         expect.objectContaining({
           id: 'qwen/qwen2.5-7b',
           object: 'model',
@@ -247,12 +236,7 @@ describe('the provider API', () => {
     ])(
       'refuses %s (400 invalid_request, param %s) and stores nothing',
       async (_case, body, param) => {
-        await expectError(
-          await asProvider(providerA, 'POST', '/provider/v1/backends', body),
-          400,
-          'invalid_request',
-          param,
-        );
+        await expectRegistrationRefused(providerA, body, param);
 
         expect(await backendsOf(providerA)).toEqual([]);
       },
@@ -376,25 +360,14 @@ describe('the provider API', () => {
 
     it('takes the backend’s models out of the client catalog', async () => {
       const backend = await register(providerA);
-      const tenant = await readJson<{ id: string }>(
-        await admin('POST', '/admin/v1/tenants', { name: 'Acme' }),
-        201,
-      );
-      const key = await readJson<{ key: string }>(
-        await admin('POST', `/admin/v1/tenants/${tenant.id}/keys`, {}),
-        201,
-      );
+      const clientKey = await createClientKey();
 
       await readJson(
         await asProvider(providerA, 'DELETE', `/provider/v1/backends/${backend.id}`),
         200,
       );
 
-      const models = await readJson<ListBody<unknown>>(
-        answered(await gateway.app.request('/v1/models', bearerJson(key.key, 'GET'))),
-        200,
-      );
-      expect(models.data).toEqual([]);
+      expect(await catalogOf(clientKey)).toEqual([]);
     });
   });
 
@@ -517,12 +490,7 @@ describe('backend URLs (SSRF) with private backends not allowed', () => {
     ['a DNS name that resolves to mapped IPv6 loopback', 'https://v6-mapped.example.com/v1'],
     ['a DNS name that does not resolve', 'https://nxdomain.example.com/v1'],
   ])('refuses %s (400 invalid_request, param url) and stores nothing', async (_case, url) => {
-    await expectError(
-      await asProvider(provider, 'POST', '/provider/v1/backends', { ...backendA, url }),
-      400,
-      'invalid_request',
-      'url',
-    );
+    await expectRegistrationRefused(provider, { ...backendA, url }, 'url');
 
     expect(await backendsOf(provider)).toEqual([]);
     expect(await pool()).toEqual([]);
@@ -540,12 +508,7 @@ describe('backend URLs (SSRF) with private backends not allowed', () => {
     ['a file URL', 'file:///etc/passwd/v1'],
     ['not a URL at all', 'gpu.example.com/v1'],
   ])('refuses a URL with %s (400, param url)', async (_case, url) => {
-    await expectError(
-      await asProvider(provider, 'POST', '/provider/v1/backends', { ...backendA, url }),
-      400,
-      'invalid_request',
-      'url',
-    );
+    await expectRegistrationRefused(provider, { ...backendA, url }, 'url');
   });
 
   it('accepts a public address and a DNS name that resolves publicly', async () => {
@@ -566,13 +529,9 @@ describe('backend URLs (SSRF) with private backends not allowed', () => {
     ['a name resolving to a private address', 'https://gpu.internal.example.com/metrics'],
     ['something that is not a URL', 'not a url'],
   ])('refuses a metrics_url at %s (400, param metrics_url)', async (_case, metricsUrl) => {
-    await expectError(
-      await asProvider(provider, 'POST', '/provider/v1/backends', {
-        ...backendA,
-        metrics_url: metricsUrl,
-      }),
-      400,
-      'invalid_request',
+    await expectRegistrationRefused(
+      provider,
+      { ...backendA, metrics_url: metricsUrl },
       'metrics_url',
     );
 
@@ -600,13 +559,9 @@ describe('backend URLs with private backends allowed', () => {
   });
 
   it('still refuses a URL that does not end in /v1 (400, param url)', async () => {
-    await expectError(
-      await asProvider(provider, 'POST', '/provider/v1/backends', {
-        ...backendA,
-        url: 'http://127.0.0.1:8000/',
-      }),
-      400,
-      'invalid_request',
+    await expectRegistrationRefused(
+      provider,
+      { ...backendA, url: 'http://127.0.0.1:8000/' },
       'url',
     );
   });

@@ -6,7 +6,12 @@
 
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type SimulatorProcess, startSimulatorProcess } from './support/spawn-simulator.ts';
+import {
+  readSimulatorStats,
+  type SimulatorProcess,
+  setSimulatorFaults,
+  startSimulatorProcess,
+} from './support/spawn-simulator.ts';
 
 const chatBody = {
   model: 'm1',
@@ -16,15 +21,6 @@ const chatBody = {
 
 let simulator: SimulatorProcess;
 
-async function setFaults(faults: string[]): Promise<void> {
-  const response = await fetch(`${simulator.origin}/sim/faults`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ faults }),
-  });
-  expect(response.status).toBe(200);
-}
-
 function postChat(body: unknown, init: RequestInit = {}): Promise<Response> {
   return fetch(`${simulator.url}/chat/completions`, {
     method: 'POST',
@@ -32,10 +28,6 @@ function postChat(body: unknown, init: RequestInit = {}): Promise<Response> {
     body: JSON.stringify(body),
     ...init,
   });
-}
-
-async function readStats(): Promise<Record<string, unknown>> {
-  return (await fetch(`${simulator.origin}/sim/stats`)).json();
 }
 
 beforeAll(async () => {
@@ -94,43 +86,43 @@ describe('tokenbank sim process', () => {
   });
 
   it('refuse closes the connection without any response', async () => {
-    await setFaults(['refuse']);
+    await setSimulatorFaults(simulator, ['refuse']);
     await expect(postChat(chatBody)).rejects.toThrow(TypeError);
-    await setFaults([]);
+    await setSimulatorFaults(simulator, []);
   });
 
   it('fast-503 and 429 answer at once, 429 with Retry-After', async () => {
-    await setFaults(['fast-503']);
+    await setSimulatorFaults(simulator, ['fast-503']);
     const unavailable = await postChat(chatBody);
     expect(unavailable.status).toBe(503);
     await unavailable.arrayBuffer();
-    await setFaults(['429']);
+    await setSimulatorFaults(simulator, ['429']);
     const limited = await postChat(chatBody);
     expect(limited.status).toBe(429);
     expect(limited.headers.get('retry-after')).toBe('1');
     await limited.arrayBuffer();
-    await setFaults([]);
+    await setSimulatorFaults(simulator, []);
   });
 
   it('hang holds the request until the client gives up', async () => {
-    await setFaults(['hang']);
-    const abortedBefore = Number((await readStats()).requests_aborted);
+    await setSimulatorFaults(simulator, ['hang']);
+    const abortedBefore = (await readSimulatorStats(simulator)).requests_aborted;
     const client = new AbortController();
     const pending = postChat(chatBody, { signal: client.signal });
     await vi.waitFor(async () => {
-      const stats = await readStats();
+      const stats = await readSimulatorStats(simulator);
       expect(stats.faults_injected).toMatchObject({ hang: 1 });
     });
     client.abort();
     await expect(pending).rejects.toThrow();
     await vi.waitFor(async () => {
-      expect(Number((await readStats()).requests_aborted)).toBe(abortedBefore + 1);
+      expect((await readSimulatorStats(simulator)).requests_aborted).toBe(abortedBefore + 1);
     });
-    await setFaults([]);
+    await setSimulatorFaults(simulator, []);
   });
 
   it('cut drops a stream half-way, without [DONE]', async () => {
-    await setFaults(['cut']);
+    await setSimulatorFaults(simulator, ['cut']);
     const response = await postChat({ ...chatBody, stream: true });
     expect(response.status).toBe(200);
     const reader = response.body?.getReader();
@@ -149,23 +141,23 @@ describe('tokenbank sim process', () => {
     expect(text).not.toContain('[DONE]');
     // The role chunk and 5 of the 10 tokens arrive before the cut.
     expect(text.match(/"content":"/g)).toHaveLength(6);
-    await setFaults([]);
+    await setSimulatorFaults(simulator, []);
   });
 
   it('cut drops a JSON body half-way', async () => {
-    await setFaults(['cut']);
+    await setSimulatorFaults(simulator, ['cut']);
     const response = await postChat(chatBody);
     expect(response.status).toBe(200);
     await expect(response.text()).rejects.toThrow();
-    await setFaults([]);
+    await setSimulatorFaults(simulator, []);
   });
 
   it('no-usage leaves usage out', async () => {
-    await setFaults(['no-usage']);
+    await setSimulatorFaults(simulator, ['no-usage']);
     const body = await (await postChat(chatBody)).json();
     expect(body.choices[0].message.content.split(' ').slice(1)).toHaveLength(10);
     expect(body.usage).toBeUndefined();
-    await setFaults([]);
+    await setSimulatorFaults(simulator, []);
   });
 
   it('exposes vLLM metrics and stats', async () => {
@@ -173,7 +165,7 @@ describe('tokenbank sim process', () => {
     expect(metrics).toContain('vllm:num_requests_running{model_name="m1"} 0');
     expect(metrics).toContain('vllm:num_requests_waiting{model_name="m2"} 0');
     expect(metrics).toMatch(/vllm:generation_tokens_total\{model_name="m1"\} [1-9]\d*/);
-    const stats = await readStats();
+    const stats = await readSimulatorStats(simulator);
     expect(stats).toMatchObject({ region: 'eu-test', running: 0, waiting: 0 });
   });
 

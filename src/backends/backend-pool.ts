@@ -18,6 +18,16 @@ export type PooledBackend = {
   /** Exponentially weighted time to response headers; undefined until first observed. */
   latencyEwmaMs: number | undefined;
   lastFailureAtMs: number | undefined;
+  verification: UsageVerification;
+};
+
+/** Sampled recounts of what the backend reported: how the operator catches inflated usage. */
+export type UsageVerification = {
+  sampledCount: number;
+  reportedOutputTokens: number;
+  recountedOutputTokens: number;
+  /** Reported output above the recount by more than the tolerance, summed over the samples. */
+  flagged: boolean;
 };
 
 /** Weight of the newest sample in the latency average. */
@@ -49,6 +59,12 @@ export class BackendPool {
         consecutiveFailures: 0,
         latencyEwmaMs: undefined,
         lastFailureAtMs: undefined,
+        verification: {
+          sampledCount: 0,
+          reportedOutputTokens: 0,
+          recountedOutputTokens: 0,
+          flagged: false,
+        },
       });
     }
     this.#reindex();
@@ -102,6 +118,21 @@ export class BackendPool {
     if (backend.consecutiveFailures >= this.#failureCountMax) {
       backend.health = 'unhealthy';
     }
+  }
+
+  recordVerification(
+    backend: PooledBackend,
+    reportedOutputTokens: number,
+    recountedOutputTokens: number,
+    toleranceBps: number,
+  ): void {
+    const verification = backend.verification;
+    verification.sampledCount += 1;
+    verification.reportedOutputTokens += reportedOutputTokens;
+    verification.recountedOutputTokens += recountedOutputTokens;
+    verification.flagged =
+      verification.reportedOutputTokens * 10_000 >
+      verification.recountedOutputTokens * (10_000 + toleranceBps);
   }
 
   markHealthy(backend: PooledBackend): void {

@@ -9,11 +9,15 @@ function bookKey(model: string, region: string): string {
   return `${model}\u0000${region}`;
 }
 
-/** The version in effect at `nowMs` for every model and region that has one. */
-export function currentPrices(prices: readonly PriceRecord[], nowMs: number): PriceRecord[] {
+/**
+ * The version in effect at `atMs` for every model and region that has one. A version published
+ * after `atMs` does not count even if back-dated, so the book "as of admission" can be rebuilt
+ * exactly at settlement time: that is what pins a request's price.
+ */
+export function currentPrices(prices: readonly PriceRecord[], atMs: number): PriceRecord[] {
   const current = new Map<string, PriceRecord>();
   for (const price of prices) {
-    if (price.effectiveAtMs > nowMs) {
+    if (price.effectiveAtMs > atMs || price.createdAtMs > atMs) {
       continue;
     }
     const key = bookKey(price.model, price.region);

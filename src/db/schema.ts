@@ -2,7 +2,8 @@
  * The store's tables (drizzle sqlite-core). drizzle-kit generates the migrations in drizzle/ from
  * this file. Secrets are never stored: keys and tokens keep only their SHA-256.
  */
-import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { sql } from 'drizzle-orm';
+import { check, index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import { createdAtMs, money, stringList } from './columns.ts';
 
 export const tenants = sqliteTable('tenants', {
@@ -115,3 +116,176 @@ export const adminCredentials = sqliteTable(
   },
   (table) => [uniqueIndex('admin_credentials_token_hash').on(table.tokenHash)],
 );
+
+/**
+ * Coupon grants. The money of a grant lives in its ledger account `coupon:{id}`; this row holds
+ * its terms. `reference` makes a grant idempotent per tenant.
+ */
+export const coupons = sqliteTable(
+  'coupons',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
+    kind: text('kind', { enum: ['compute', 'storage', 'transport'] }).notNull(),
+    program: text('program').notNull(),
+    amount: money('amount').notNull(),
+    coverageBps: integer('coverage_bps').notNull(),
+    models: stringList('models'),
+    regions: stringList('regions'),
+    priority: integer('priority').notNull(),
+    startsAtMs: integer('starts_at_ms').notNull(),
+    expiresAtMs: integer('expires_at_ms'),
+    status: text('status', { enum: ['active', 'voided', 'expired'] }).notNull(),
+    reference: text('reference').notNull(),
+    createdAtMs: createdAtMs(),
+    endedAtMs: integer('ended_at_ms'),
+  },
+  (table) => [
+    uniqueIndex('coupons_tenant_reference').on(table.tenantId, table.reference),
+    index('coupons_tenant').on(table.tenantId),
+  ],
+);
+
+/**
+ * Ledger accounts with running totals, TigerBeetle-style. Tenant-facing accounts (wallets and
+ * coupons) may never go below zero, holds included: the CHECK is the last line of defence behind
+ * the guarded updates.
+ */
+export const accounts = sqliteTable(
+  'accounts',
+  {
+    id: text('id').primaryKey(),
+    kind: text('kind').notNull(),
+    ownerId: text('owner_id'),
+    noOverdraft: integer('no_overdraft', { mode: 'boolean' }).notNull(),
+    debitsPosted: money('debits_posted').notNull(),
+    creditsPosted: money('credits_posted').notNull(),
+    debitsPending: money('debits_pending').notNull(),
+    creditsPending: money('credits_pending').notNull(),
+  },
+  (table) => [
+    check(
+      'accounts_no_overdraft',
+      sql`${table.noOverdraft} = 0 OR ${table.creditsPosted} - ${table.debitsPosted} - ${table.debitsPending} >= 0`,
+    ),
+    index('accounts_owner').on(table.ownerId),
+  ],
+);
+
+/** One row per ledger transaction; its idempotency key makes every money movement happen once. */
+export const ledgerTransactions = sqliteTable(
+  'ledger_transactions',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    idempotencyKey: text('idempotency_key').notNull(),
+    kind: text('kind').notNull(),
+    tenantId: text('tenant_id'),
+    requestId: text('request_id'),
+    reference: text('reference'),
+    amount: money('amount').notNull(),
+    createdAtMs: createdAtMs(),
+  },
+  (table) => [
+    uniqueIndex('ledger_transactions_idempotency_key').on(table.idempotencyKey),
+    index('ledger_transactions_tenant').on(table.tenantId),
+    index('ledger_transactions_request').on(table.requestId),
+  ],
+);
+
+/**
+ * Transfers: each debits one account and credits another by the same amount, so every
+ * transaction balances by construction. A `pending` transfer is a hold; it is resolved by one
+ * later `post_pending` (posting up to its amount) or `void_pending` transfer naming it.
+ */
+export const transfers = sqliteTable(
+  'transfers',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    transactionId: integer('transaction_id')
+      .notNull()
+      .references(() => ledgerTransactions.id),
+    debitAccountId: text('debit_account_id').notNull(),
+    creditAccountId: text('credit_account_id').notNull(),
+    amount: money('amount').notNull(),
+    flag: text('flag', { enum: ['posted', 'pending', 'post_pending', 'void_pending'] }).notNull(),
+    pendingId: integer('pending_id'),
+    createdAtMs: createdAtMs(),
+  },
+  (table) => [
+    index('transfers_transaction').on(table.transactionId),
+    index('transfers_debit').on(table.debitAccountId),
+    index('transfers_credit').on(table.creditAccountId),
+    uniqueIndex('transfers_pending_resolution').on(table.pendingId),
+    check('transfers_positive', sql`${table.amount} > 0`),
+  ],
+);
+
+/** A request admitted with a hold on the tenant's money, until it settles or is released. */
+export const reservations = sqliteTable(
+  'reservations',
+  {
+    requestId: text('request_id').primaryKey(),
+    tenantId: text('tenant_id').notNull(),
+    keyId: text('key_id').notNull(),
+    model: text('model').notNull(),
+    region: text('region').notNull(),
+    priceId: text('price_id').notNull(),
+    multiplierBps: integer('multiplier_bps').notNull(),
+    reservedAmount: money('reserved_amount').notNull(),
+    status: text('status', { enum: ['reserved', 'settled', 'released'] }).notNull(),
+    instanceId: text('instance_id').notNull(),
+    backendId: text('backend_id'),
+    promptTokensEstimate: integer('prompt_tokens_estimate').notNull(),
+    checkpointInputTokens: integer('checkpoint_input_tokens'),
+    checkpointOutputTokens: integer('checkpoint_output_tokens'),
+    checkpointAtMs: integer('checkpoint_at_ms'),
+    admittedAtMs: integer('admitted_at_ms').notNull(),
+    endedAtMs: integer('ended_at_ms'),
+  },
+  (table) => [index('reservations_status').on(table.status, table.admittedAtMs)],
+);
+
+/** What each request used and paid: the tenant's statement and the provider's earnings. */
+export const usageRecords = sqliteTable(
+  'usage_records',
+  {
+    requestId: text('request_id').primaryKey(),
+    tenantId: text('tenant_id').notNull(),
+    keyId: text('key_id').notNull(),
+    model: text('model').notNull(),
+    region: text('region'),
+    backendId: text('backend_id'),
+    providerId: text('provider_id'),
+    inputTokens: integer('input_tokens'),
+    cachedInputTokens: integer('cached_input_tokens'),
+    outputTokens: integer('output_tokens'),
+    reasoningTokens: integer('reasoning_tokens'),
+    usageSource: text('usage_source', { enum: ['provider', 'gateway_count', 'estimate'] }),
+    outcome: text('outcome', {
+      enum: ['complete', 'client_disconnect', 'upstream_error', 'gateway_crash', 'rejected'],
+    }).notNull(),
+    cost: money('cost').notNull(),
+    providerShare: money('provider_share').notNull(),
+    paidBy: text('paid_by', { mode: 'json' })
+      .$type<{ source: 'coupon' | 'wallet' | 'write_off'; id: string | null; amount: string }[]>()
+      .notNull(),
+    priceId: text('price_id'),
+    /** The gateway's own recount of the output, for the sampled requests that were verified. */
+    verifiedOutputTokens: integer('verified_output_tokens'),
+    createdAtMs: createdAtMs(),
+    settledAtMs: integer('settled_at_ms').notNull(),
+  },
+  (table) => [
+    index('usage_records_tenant_time').on(table.tenantId, table.createdAtMs),
+    index('usage_records_provider_time').on(table.providerId, table.createdAtMs),
+  ],
+);
+
+/** Gateway processes alive on this store: a hold whose owner stopped beating is swept. */
+export const gatewayInstances = sqliteTable('gateway_instances', {
+  id: text('id').primaryKey(),
+  startedAtMs: integer('started_at_ms').notNull(),
+  heartbeatAtMs: integer('heartbeat_at_ms').notNull(),
+});

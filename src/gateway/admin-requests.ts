@@ -85,3 +85,25 @@ export function changeBackendSchema(limits: Limits) {
     state: z.enum(['draining', 'active']).optional(),
   });
 }
+
+const reference = z.string().trim().min(1).max(200);
+
+export const topUpSchema = z.strictObject({ amount: decimalAmount, reference });
+
+export function grantCouponSchema(limits: Limits) {
+  return z.strictObject({
+    kind: z.enum(['compute', 'storage', 'transport']),
+    amount: decimalAmount,
+    coverage_bps: z.number().int().min(1).max(10_000).optional(),
+    models: z.array(modelName).min(1).max(limits.listFieldLengthMax).nullable().optional(),
+    regions: z.array(region).min(1).max(limits.listFieldLengthMax).nullable().optional(),
+    priority: z.number().int().min(0).max(100).optional(),
+    starts_at: z.iso.datetime({ offset: true }).optional(),
+    expires_at: z.iso.datetime({ offset: true }).nullable().optional(),
+    program: z
+      .string()
+      .regex(/^[\w.-]{1,100}$/, 'a program is letters, digits, _ . and -')
+      .optional(),
+    reference,
+  });
+}

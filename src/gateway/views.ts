@@ -3,6 +3,13 @@
  * strings, times as RFC 3339. Secrets and upstream API keys never appear here.
  */
 import { type PooledBackend, stateOf } from '../backends/backend-pool.ts';
+import type {
+  CouponState,
+  LedgerEntry,
+  PaidBy,
+  TenantMoney,
+  UsageRecord,
+} from '../billing/ledger.ts';
 import { formatMoney } from '../billing/money.ts';
 import type {
   ApiKeyRecord,
@@ -73,6 +80,14 @@ export function backendView(record: BackendRecord, pooled: PooledBackend | undef
     consecutive_failures: pooled?.consecutiveFailures ?? 0,
     latency_ewma_ms:
       pooled?.latencyEwmaMs === undefined ? null : Math.round(pooled.latencyEwmaMs * 1000) / 1000,
+    verification: pooled
+      ? {
+          sampled_requests: pooled.verification.sampledCount,
+          reported_output_tokens: pooled.verification.reportedOutputTokens,
+          recounted_output_tokens: pooled.verification.recountedOutputTokens,
+          flagged: pooled.verification.flagged,
+        }
+      : null,
     created_at: toRfc3339(record.createdAtMs),
     updated_at: toRfc3339(record.updatedAtMs),
   };
@@ -102,5 +117,83 @@ export function priceView(price: PriceRecord) {
           multiplier_bps: price.offpeakMultiplierBps,
         }
       : null,
+  };
+}
+
+export function couponView(coupon: CouponState) {
+  return {
+    id: coupon.id,
+    object: 'coupon',
+    tenant_id: coupon.tenantId,
+    kind: coupon.kind,
+    program: coupon.program,
+    amount: formatMoney(coupon.amountMicro),
+    remaining: formatMoney(coupon.remainingMicro),
+    held: formatMoney(coupon.heldMicro),
+    coverage_bps: coupon.coverageBps,
+    models: coupon.models,
+    regions: coupon.regions,
+    priority: coupon.priority,
+    starts_at: toRfc3339(coupon.startsAtMs),
+    expires_at: coupon.expiresAtMs === null ? null : toRfc3339(coupon.expiresAtMs),
+    status: coupon.status,
+    reference: coupon.reference,
+    created_at: toRfc3339(coupon.createdAtMs),
+  };
+}
+
+/** The tenant as the admin API shows it: with its money. */
+export function tenantMoneyView(tenant: TenantRecord, currency: string, money: TenantMoney) {
+  return {
+    ...tenantView(tenant, currency),
+    balance: formatMoney(money.walletBalanceMicro),
+    holds: formatMoney(money.holdsMicro),
+    coupons: money.coupons.map(couponView),
+  };
+}
+
+export function paidByView(paidBy: readonly PaidBy[]) {
+  return paidBy.map((paid) => ({
+    source: paid.source,
+    id: paid.id,
+    amount: formatMoney(paid.amountMicro),
+  }));
+}
+
+export function usageView(record: UsageRecord) {
+  return {
+    object: 'usage',
+    request_id: record.requestId,
+    created_at: toRfc3339(record.createdAtMs),
+    tenant_id: record.tenantId,
+    key_id: record.keyId,
+    model: record.model,
+    region: record.region,
+    backend_id: record.backendId,
+    provider_id: record.providerId,
+    input_tokens: record.inputTokens,
+    cached_input_tokens: record.cachedInputTokens,
+    output_tokens: record.outputTokens,
+    reasoning_tokens: record.reasoningTokens,
+    usage_source: record.usageSource,
+    outcome: record.outcome,
+    cost: formatMoney(record.costMicro),
+    paid_by: paidByView(record.paidBy),
+    verified_output_tokens: record.verifiedOutputTokens,
+  };
+}
+
+export function ledgerEntryView(entry: LedgerEntry) {
+  return {
+    object: 'ledger_entry',
+    transaction_id: entry.transactionId,
+    kind: entry.kind,
+    request_id: entry.requestId,
+    reference: entry.reference,
+    debit_account: entry.debitAccountId,
+    credit_account: entry.creditAccountId,
+    amount: formatMoney(entry.amountMicro),
+    flag: entry.flag,
+    created_at: toRfc3339(entry.createdAtMs),
   };
 }

@@ -19,7 +19,7 @@ function randomText(length: number): string {
   return text;
 }
 
-export type IdPrefix = 'ten' | 'key' | 'prv' | 'bkd' | 'prc' | 'req' | 'adm';
+export type IdPrefix = 'ten' | 'key' | 'prv' | 'bkd' | 'prc' | 'req' | 'adm' | 'cpn' | 'gw';
 
 export function newId(prefix: IdPrefix): string {
   return `${prefix}_${randomText(20)}`;

@@ -86,3 +86,29 @@ export async function createTenantWithKey(
   );
   return { tenantId, keyId: stringField(issued, 'id'), apiKey: stringField(issued, 'key') };
 }
+
+/** Publishes a price for each model (per 1M tokens, in the deployment currency). */
+export async function priceModels(
+  call: HttpCaller,
+  adminToken: string,
+  models: readonly string[],
+  price: { input: string; output: string } = { input: '1.00', output: '2.00' },
+): Promise<void> {
+  for (const model of models) {
+    await expectOk(call, 'PUT', `/admin/v1/prices/${model}`, adminToken, price);
+  }
+}
+
+/** Credits a tenant's wallet; the reference makes it happen once. */
+export async function topUp(
+  call: HttpCaller,
+  adminToken: string,
+  tenantId: string,
+  amount: string,
+  reference = `topup-${tenantId}-${amount}`,
+): Promise<Record<string, unknown>> {
+  return expectOk(call, 'POST', `/admin/v1/tenants/${tenantId}/topups`, adminToken, {
+    amount,
+    reference,
+  });
+}

@@ -4,19 +4,15 @@
  */
 import type { Hono } from 'hono';
 import { createApp } from '../../src/app.ts';
-import { BackendPool } from '../../src/backends/backend-pool.ts';
 import type { ResolveHost } from '../../src/backends/backend-url-policy.ts';
-import { createLeastInFlightRouter } from '../../src/backends/least-in-flight-router.ts';
 import { type Config, type ConfigInput, parseConfig } from '../../src/config.ts';
-import { createSqliteCatalog } from '../../src/db/sqlite-catalog.ts';
 import type { Deps, HonoEnv } from '../../src/deps.ts';
-import { CredentialCache } from '../../src/gateway/credential-cache.ts';
 import { createManualClock } from '../../src/platform/clock.ts';
 import { silentLogger } from '../../src/platform/logger.ts';
 import { createSeededRandom } from '../../src/platform/random.ts';
-import { readNodeRequestBody, sha256Hex } from '../../src/runtime/node/node-ports.ts';
+import { createNodeDeps } from '../../src/runtime/node/node-deps.ts';
+import { sha256Hex } from '../../src/runtime/node/node-ports.ts';
 import { migrateSqlite, openSqlite } from '../../src/runtime/node/sqlite-database.ts';
-import { createUndiciUpstream } from '../../src/runtime/node/undici-upstream.ts';
 
 export const testAdminToken = 'tba-test-admin-token-0123456789abcdef';
 
@@ -63,24 +59,15 @@ export async function startInProcessGateway(
   const opened = openSqlite(config.database);
   migrateSqlite(opened);
   const clock = createManualClock(Date.UTC(2026, 10, 26, 9, 0, 0));
-  const cacheOptions = { ttlMs: 10_000, entriesMax: 1000, clock };
-  const upstream = createUndiciUpstream(config.limits);
-  const deps: Deps = {
+  const deps = createNodeDeps({
     config,
-    catalog: createSqliteCatalog(opened.database),
-    pool: new BackendPool(config.limits.backendFailureCountMax),
-    router: createLeastInFlightRouter(createSeededRandom(7)),
-    upstream,
+    opened,
     clock,
-    logger: silentLogger,
     random: createSeededRandom(11),
-    hashText: sha256Hex,
-    resolveHost: options.resolveHost ?? publicResolver,
-    readRequestBody: readNodeRequestBody,
-    clients: new CredentialCache(cacheOptions),
-    providers: new CredentialCache(cacheOptions),
+    logger: silentLogger,
     adminTokenHashes: [await sha256Hex(testAdminToken)],
-  };
+    resolveHost: options.resolveHost ?? publicResolver,
+  });
   const app = createApp(deps);
   return {
     app,
@@ -89,7 +76,8 @@ export async function startInProcessGateway(
     admin: async (method, path, body) =>
       app.request(path, bearerJson(testAdminToken, method, body)),
     async close() {
-      await upstream.close();
+      await deps.background.drain();
+      await deps.upstream.close();
       opened.close();
     },
   };

@@ -52,13 +52,19 @@ export function createCompletionPayloads(setup: CompletionPayloadsSetup): Comple
   return setup.kind === 'chat' ? createChatPayloads(setup) : createTextCompletionPayloads(setup);
 }
 
+/** The fields every body and chunk of one completion opens with, in OpenAI's order. */
+function openingFields(setup: CompletionPayloadsSetup, object: string): JsonObject {
+  return { id: setup.id, object, created: setup.createdSeconds, model: setup.model };
+}
+
 function createChatPayloads(setup: CompletionPayloadsSetup): CompletionPayloads {
-  const chunk = (delta: JsonObject, finishReason: FinishReason | null): JsonObject => ({
-    id: setup.id,
-    object: 'chat.completion.chunk',
-    created: setup.createdSeconds,
-    model: setup.model,
+  /** Chat bodies and chunks also name the system that answered. */
+  const chatOpeningFields = (object: string): JsonObject => ({
+    ...openingFields(setup, object),
     system_fingerprint: systemFingerprint,
+  });
+  const chunk = (delta: JsonObject, finishReason: FinishReason | null): JsonObject => ({
+    ...chatOpeningFields('chat.completion.chunk'),
     choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
     ...(setup.usageNullOnChunks ? { usage: null } : {}),
   });
@@ -66,21 +72,9 @@ function createChatPayloads(setup: CompletionPayloadsSetup): CompletionPayloads 
     openingChunks: () => [chunk({ role: 'assistant', content: '' }, null)],
     tokenChunk: (text) => chunk({ content: text }, null),
     finishChunk: (reason) => chunk({}, reason),
-    usageChunk: (usage) => ({
-      id: setup.id,
-      object: 'chat.completion.chunk',
-      created: setup.createdSeconds,
-      model: setup.model,
-      system_fingerprint: systemFingerprint,
-      choices: [],
-      usage,
-    }),
+    usageChunk: (usage) => ({ ...chatOpeningFields('chat.completion.chunk'), choices: [], usage }),
     fullResponse: (text, reason, usage) => ({
-      id: setup.id,
-      object: 'chat.completion',
-      created: setup.createdSeconds,
-      model: setup.model,
-      system_fingerprint: systemFingerprint,
+      ...chatOpeningFields('chat.completion'),
       choices: [
         {
           index: 0,
@@ -96,10 +90,7 @@ function createChatPayloads(setup: CompletionPayloadsSetup): CompletionPayloads 
 
 function createTextCompletionPayloads(setup: CompletionPayloadsSetup): CompletionPayloads {
   const chunk = (text: string, finishReason: FinishReason | null): JsonObject => ({
-    id: setup.id,
-    object: 'text_completion',
-    created: setup.createdSeconds,
-    model: setup.model,
+    ...openingFields(setup, 'text_completion'),
     choices: [{ text, index: 0, logprobs: null, finish_reason: finishReason }],
     ...(setup.usageNullOnChunks ? { usage: null } : {}),
   });
@@ -107,19 +98,9 @@ function createTextCompletionPayloads(setup: CompletionPayloadsSetup): Completio
     openingChunks: () => [],
     tokenChunk: (text) => chunk(text, null),
     finishChunk: (reason) => chunk('', reason),
-    usageChunk: (usage) => ({
-      id: setup.id,
-      object: 'text_completion',
-      created: setup.createdSeconds,
-      model: setup.model,
-      choices: [],
-      usage,
-    }),
+    usageChunk: (usage) => ({ ...openingFields(setup, 'text_completion'), choices: [], usage }),
     fullResponse: (text, reason, usage) => ({
-      id: setup.id,
-      object: 'text_completion',
-      created: setup.createdSeconds,
-      model: setup.model,
+      ...openingFields(setup, 'text_completion'),
       choices: [{ text, index: 0, logprobs: null, finish_reason: reason }],
       ...(usage === null ? {} : { usage }),
     }),

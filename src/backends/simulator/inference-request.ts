@@ -36,6 +36,9 @@ export type ParseResult<Value> = { ok: true; value: Value } | { ok: false; error
 
 export type OutputLimits = { outputTokensDefault: number; outputTokensMax: number };
 
+/** How many tokens to generate, and whether that is the request's own limit. */
+type OutputTokens = Pick<CompletionRequest, 'outputTokens' | 'limitedByRequest'>;
+
 const tokenIdsSchema = z.array(z.int().min(0));
 
 const promptSchema = z.union([
@@ -59,6 +62,9 @@ const generationFields = {
   max_tokens: z.int().min(0).nullish(),
 };
 
+/** The fields chat and legacy completions share, as both schemas read them. */
+type GenerationRequest = z.output<z.ZodObject<typeof generationFields>>;
+
 const chatRequestSchema = z.looseObject({
   ...generationFields,
   messages: z.array(chatMessageSchema).min(1),
@@ -79,6 +85,17 @@ function validationError(error: z.ZodError): SimulatorError {
   const param = issue === undefined || issue.path.length === 0 ? null : issue.path.join('.');
   const message = issue === undefined ? 'invalid request body' : issue.message;
   return invalidRequestError(param === null ? message : `${param}: ${message}`, param);
+}
+
+/** The body as `schema` reads it, or the invalid-request error naming the first wrong field. */
+function validate<Schema extends z.ZodType>(
+  schema: Schema,
+  body: unknown,
+): ParseResult<z.output<Schema>> {
+  const parsed = schema.safeParse(body);
+  return parsed.success
+    ? { ok: true, value: parsed.data }
+    : { ok: false, error: validationError(parsed.error) };
 }
 
 type Prompt = z.infer<typeof promptSchema>;
@@ -113,7 +130,7 @@ function resolveOutputTokens(
   requested: number | null | undefined,
   param: string,
   limits: OutputLimits,
-): ParseResult<{ outputTokens: number; limitedByRequest: boolean }> {
+): ParseResult<OutputTokens> {
   if (requested === null || requested === undefined) {
     return {
       ok: true,
@@ -127,15 +144,32 @@ function resolveOutputTokens(
   return { ok: true, value: { outputTokens: requested, limitedByRequest: true } };
 }
 
+/** What both completion endpoints read the same way, with the tokens each counted its own way. */
+function completionRequest(
+  kind: CompletionKind,
+  request: GenerationRequest,
+  promptTokens: number,
+  output: OutputTokens,
+): CompletionRequest {
+  return {
+    kind,
+    model: request.model,
+    promptTokens,
+    ...output,
+    stream: request.stream === true,
+    includeUsage: request.stream_options?.include_usage === true,
+  };
+}
+
 export function parseChatCompletionRequest(
   body: unknown,
   limits: OutputLimits,
 ): ParseResult<CompletionRequest> {
-  const parsed = chatRequestSchema.safeParse(body);
-  if (!parsed.success) {
-    return { ok: false, error: validationError(parsed.error) };
+  const parsed = validate(chatRequestSchema, body);
+  if (!parsed.ok) {
+    return parsed;
   }
-  const request = parsed.data;
+  const request = parsed.value;
   // max_completion_tokens replaced max_tokens for chat; when both are sent the newer one wins.
   const limitParam =
     request.max_completion_tokens === undefined || request.max_completion_tokens === null
@@ -149,17 +183,8 @@ export function parseChatCompletionRequest(
   if (!output.ok) {
     return output;
   }
-  return {
-    ok: true,
-    value: {
-      kind: 'chat',
-      model: request.model,
-      promptTokens: countSimulatedPromptTokens(chatPromptText(request.messages)),
-      ...output.value,
-      stream: request.stream === true,
-      includeUsage: request.stream_options?.include_usage === true,
-    },
-  };
+  const promptTokens = countSimulatedPromptTokens(chatPromptText(request.messages));
+  return { ok: true, value: completionRequest('chat', request, promptTokens, output.value) };
 }
 
 /** A list of prompts is answered as one prompt: the simulator always returns a single choice. */
@@ -167,11 +192,11 @@ export function parseCompletionRequest(
   body: unknown,
   limits: OutputLimits,
 ): ParseResult<CompletionRequest> {
-  const parsed = completionRequestSchema.safeParse(body);
-  if (!parsed.success) {
-    return { ok: false, error: validationError(parsed.error) };
+  const parsed = validate(completionRequestSchema, body);
+  if (!parsed.ok) {
+    return parsed;
   }
-  const request = parsed.data;
+  const request = parsed.value;
   const output = resolveOutputTokens(request.max_tokens, 'max_tokens', limits);
   if (!output.ok) {
     return output;
@@ -182,23 +207,16 @@ export function parseCompletionRequest(
   );
   return {
     ok: true,
-    value: {
-      kind: 'completion',
-      model: request.model,
-      promptTokens: Math.max(1, promptTokens),
-      ...output.value,
-      stream: request.stream === true,
-      includeUsage: request.stream_options?.include_usage === true,
-    },
+    value: completionRequest('completion', request, Math.max(1, promptTokens), output.value),
   };
 }
 
 export function parseEmbeddingRequest(body: unknown): ParseResult<EmbeddingRequest> {
-  const parsed = embeddingRequestSchema.safeParse(body);
-  if (!parsed.success) {
-    return { ok: false, error: validationError(parsed.error) };
+  const parsed = validate(embeddingRequestSchema, body);
+  if (!parsed.ok) {
+    return parsed;
   }
-  const request = parsed.data;
+  const request = parsed.value;
   const inputs = promptInputs(request.input);
   return {
     ok: true,

@@ -35,7 +35,11 @@ import {
 type CompletionParser = (body: unknown, limits: OutputLimits) => ParseResult<CompletionRequest>;
 
 /** A request that passed validation and drew no immediate fault. */
-type AcceptedRequest = { decision: FaultDecision; controller: AbortController };
+type AcceptedRequest<Value> = {
+  request: Value;
+  decision: FaultDecision;
+  controller: AbortController;
+};
 
 export function createInferenceRoutes(context: SimulatorContext): Hono {
   const routes = new Hono();
@@ -79,16 +83,11 @@ async function handleCompletion(
   c: Context,
   parse: CompletionParser,
 ): Promise<Response> {
-  const parsed = await readRequest(context, c, (body) => parse(body, context.options));
-  if (!parsed.ok) {
-    return answerError(context, parsed.error);
-  }
-  const request = parsed.value;
-  const accepted = await acceptRequest(context, c);
+  const accepted = await acceptRequest(context, c, (body) => parse(body, context.options));
   if (!accepted.ok) {
     return accepted.response;
   }
-  const { decision, controller } = accepted.value;
+  const { request, decision, controller } = accepted.value;
   const acquisition = await context.scheduler.acquire(request.model, controller.signal);
   if (!acquisition.ok) {
     return acquisition.reason === 'queue-full'
@@ -106,16 +105,11 @@ async function handleCompletion(
 
 /** Embeddings take no slot: like a separate embedding server, they only pay prefill time. */
 async function handleEmbedding(context: SimulatorContext, c: Context): Promise<Response> {
-  const parsed = await readRequest(context, c, parseEmbeddingRequest);
-  if (!parsed.ok) {
-    return answerError(context, parsed.error);
-  }
-  const request = parsed.value;
-  const accepted = await acceptRequest(context, c);
+  const accepted = await acceptRequest(context, c, parseEmbeddingRequest);
   if (!accepted.ok) {
     return accepted.response;
   }
-  const { decision, controller } = accepted.value;
+  const { request, decision, controller } = accepted.value;
   const pacer = createGenerationPacer({
     clock: context.clock,
     random: context.timingRandom,
@@ -172,13 +166,19 @@ async function readRequest<Value extends { model: string }>(
 }
 
 /**
- * Draws this request's faults and answers the immediate ones. The abort controller follows the
- * client's connection, and the stream's cancellation aborts it too.
+ * Reads and validates the request, then draws its faults and answers the immediate ones; what is
+ * left is a request to serve. The abort controller follows the client's connection, and the
+ * stream's cancellation aborts it too.
  */
-async function acceptRequest(
+async function acceptRequest<Value extends { model: string }>(
   context: SimulatorContext,
   c: Context,
-): Promise<{ ok: true; value: AcceptedRequest } | { ok: false; response: Response }> {
+  parse: (body: unknown) => ParseResult<Value>,
+): Promise<{ ok: true; value: AcceptedRequest<Value> } | { ok: false; response: Response }> {
+  const parsed = await readRequest(context, c, parse);
+  if (!parsed.ok) {
+    return { ok: false, response: answerError(context, parsed.error) };
+  }
   const decision = context.faultPlan.decide();
   for (const kind of appliedFaultKinds(decision)) {
     context.metrics.recordFault(kind);
@@ -190,7 +190,7 @@ async function acceptRequest(
       response: await answerImmediateFault(context, c, decision.immediate, controller.signal),
     };
   }
-  return { ok: true, value: { decision, controller } };
+  return { ok: true, value: { request: parsed.value, decision, controller } };
 }
 
 async function answerImmediateFault(

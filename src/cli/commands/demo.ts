@@ -31,6 +31,25 @@ const demoPrices = [
   { model: embeddingModel, input: '0.50', output: '0.00' },
 ] as const;
 
+/** A government compute voucher paying half of each charge, and a small platform promotion. */
+const demoCoupons = [
+  {
+    kind: 'compute',
+    amount: '20.00',
+    coverage_bps: 5000,
+    program: 'sme-compute-voucher-2026',
+    reference: 'demo-gov-voucher',
+  },
+  {
+    kind: 'compute',
+    amount: '1.00',
+    models: [chatModel],
+    priority: 10,
+    program: 'welcome-promo',
+    reference: 'demo-welcome',
+  },
+] as const;
+
 type Call = (method: string, path: string, token: string, body?: unknown) => Promise<unknown>;
 
 function callerFor(baseUrl: string): Call {
@@ -89,10 +108,18 @@ async function seedDemo(
     name: 'Demo SME',
     home_region: 'cn-east',
   });
-  const key = await call('POST', `/admin/v1/tenants/${field(tenant, 'id')}/keys`, adminToken, {
+  const tenantId = field(tenant, 'id');
+  await call('POST', `/admin/v1/tenants/${tenantId}/topups`, adminToken, {
+    amount: '50.00',
+    reference: 'demo-prepaid',
+  });
+  for (const coupon of demoCoupons) {
+    await call('POST', `/admin/v1/tenants/${tenantId}/coupons`, adminToken, coupon);
+  }
+  const key = await call('POST', `/admin/v1/tenants/${tenantId}/keys`, adminToken, {
     name: 'demo key',
   });
-  return { tenantId: field(tenant, 'id'), apiKey: field(key, 'key') };
+  return { tenantId, apiKey: field(key, 'key') };
 }
 
 function progress(message: string): void {
@@ -117,6 +144,9 @@ Or with the OpenAI SDK (npm install openai; save as demo.mjs; node demo.mjs):
     messages: [{ role: 'user', content: 'Hello' }],
   });
   for await (const chunk of stream) process.stdout.write(chunk.choices[0]?.delta?.content ?? '');
+
+Watch the balance and coupons move (coupons pay first, the prepaid balance after):
+  curl -s ${baseUrl}/v1/account -H 'Authorization: Bearer ${apiKey}'
 
 Admin CLI:
   TOKENBANK_URL=${baseUrl} TOKENBANK_ADMIN_TOKEN=${adminToken} npx tokenbank admin backends list

@@ -19,6 +19,8 @@ export type ForwardRequest = {
   /** Read the whole body inside the attempt, so a body cut short can still be retried. */
   buffered: boolean;
   promptTokens: number | undefined;
+  /** The backend picked (and priced) at admission: the first attempt goes there. */
+  firstBackend: PooledBackend;
 };
 
 export type ForwardResult = {
@@ -52,11 +54,13 @@ export async function forwardWithRetries(
   const triedIds = new Set<string>();
   let lastError: GatewayError | undefined;
   for (let attempt = 0; attempt <= deps.config.limits.retryCountMax; attempt += 1) {
-    const candidates = routableCandidates(allowed, triedIds);
-    const backend = deps.router.pick(
-      { model: request.model, promptTokens: request.promptTokens },
-      candidates,
-    );
+    const backend =
+      attempt === 0
+        ? request.firstBackend
+        : deps.router.pick(
+            { model: request.model, promptTokens: request.promptTokens },
+            routableCandidates(allowed, triedIds),
+          );
     if (!backend || request.clientSignal.aborted) {
       break;
     }
@@ -70,13 +74,27 @@ export async function forwardWithRetries(
   if (lastError) {
     throw lastError;
   }
-  throw new GatewayError(
-    'no_capacity',
-    `No backend for '${request.model}' can take the request now.`,
-    {
-      retryAfterS: 1,
-    },
-  );
+  throw noCapacity(request.model);
+}
+
+export function noCapacity(model: string): GatewayError {
+  return new GatewayError('no_capacity', `No backend for '${model}' can take the request now.`, {
+    retryAfterS: 1,
+  });
+}
+
+/** The backend the first attempt goes to, or no_capacity when none is routable. */
+export function pickFirstBackend(
+  deps: Deps,
+  allowed: readonly PooledBackend[],
+  model: string,
+): PooledBackend {
+  const candidates = routableCandidates(allowed, new Set());
+  const backend = deps.router.pick({ model, promptTokens: undefined }, candidates);
+  if (!backend) {
+    throw noCapacity(model);
+  }
+  return backend;
 }
 
 async function attemptOnce(

@@ -1,20 +1,26 @@
 /**
- * Relays an upstream SSE body to the client byte for byte as it arrives, with a tap on the side.
- * If the upstream ends without `data: [DONE]` or breaks, the client's stream is closed with an
- * OpenAI error event and `[DONE]`, so SDKs raise an error instead of returning a truncated answer.
- * If the client goes away, the upstream request is aborted at once.
+ * Relays an upstream SSE body to the client event by event, each event's bytes exactly as they
+ * arrived, while a tap watches them on the side (and may withhold the usage-only chunk the
+ * gateway asked for itself). If the upstream ends without `data: [DONE]` or breaks, the client's
+ * stream is closed with an OpenAI error event and `[DONE]`, so SDKs raise an error instead of
+ * returning a truncated answer. If the client goes away, the upstream request is aborted at once.
  */
 import { type GatewayError, toErrorBody } from '../../errors.ts';
-import type { EventStreamTap } from '../../metering/event-stream-tap.ts';
+import { createEventSplitter, eventData } from '../../metering/event-splitter.ts';
+import type { StreamUsageTap } from '../../metering/stream-usage-tap.ts';
 
 export type StreamOutcome = 'complete' | 'upstream_error' | 'client_disconnect';
 
 export type RelayOptions = {
   upstreamBody: ReadableStream<Uint8Array>;
-  tap: EventStreamTap;
+  tap: StreamUsageTap;
+  /** Largest unfinished event held back while waiting for its end. */
+  eventBytesMax: number;
   /** The error sent to the client when the upstream stream breaks. */
   streamError: () => GatewayError;
   abortUpstream: () => void;
+  /** After each event the tap saw: where progress is checkpointed. */
+  onEvent: () => void;
   /** Called once, however the stream ends. */
   onEnd: (outcome: StreamOutcome) => void;
 };
@@ -27,6 +33,7 @@ export function errorEventBytes(error: GatewayError): Uint8Array {
 
 export function relayEventStream(options: RelayOptions): ReadableStream<Uint8Array> {
   const reader = options.upstreamBody.getReader();
+  const splitter = createEventSplitter(options.eventBytesMax);
   let ended = false;
   const end = (outcome: StreamOutcome) => {
     if (!ended) {
@@ -34,33 +41,47 @@ export function relayEventStream(options: RelayOptions): ReadableStream<Uint8Arr
       options.onEnd(outcome);
     }
   };
-  const failStream = (controller: ReadableStreamDefaultController<Uint8Array>) => {
-    controller.enqueue(errorEventBytes(options.streamError()));
+  const finish = (controller: ReadableStreamDefaultController<Uint8Array>, broke: boolean) => {
+    const rest = splitter.rest();
+    if (rest.length > 0) {
+      controller.enqueue(rest);
+    }
+    if (broke || !options.tap.sawDone) {
+      controller.enqueue(errorEventBytes(options.streamError()));
+    }
     controller.close();
-    end('upstream_error');
+    end(broke || !options.tap.sawDone ? 'upstream_error' : 'complete');
   };
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      let result: ReadableStreamReadResult<Uint8Array>;
-      try {
-        result = await reader.read();
-      } catch {
-        if (!ended) {
-          failStream(controller);
+      // A pull must enqueue something or end, or the stream stalls: read until an event is whole.
+      for (;;) {
+        let result: ReadableStreamReadResult<Uint8Array>;
+        try {
+          result = await reader.read();
+        } catch {
+          if (!ended) {
+            finish(controller, true);
+          }
+          return;
         }
-        return;
-      }
-      if (result.done) {
-        if (options.tap.sawDone) {
-          controller.close();
-          end('complete');
-        } else {
-          failStream(controller);
+        if (result.done) {
+          finish(controller, false);
+          return;
         }
-        return;
+        let enqueued = false;
+        for (const event of splitter.push(result.value)) {
+          const data = eventData(event);
+          if (data === undefined || options.tap.inspect(data)) {
+            controller.enqueue(event);
+            enqueued = true;
+          }
+          options.onEvent();
+        }
+        if (enqueued) {
+          return;
+        }
       }
-      options.tap.feed(result.value);
-      controller.enqueue(result.value);
     },
     cancel() {
       end('client_disconnect');

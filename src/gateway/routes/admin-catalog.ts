@@ -3,7 +3,6 @@
  * answer that creates it), published price versions and the live backend pool.
  */
 import type { Hono } from 'hono';
-import { parseMoney } from '../../billing/money.ts';
 import { currentPrices } from '../../billing/price-book.ts';
 import type { PriceRecord } from '../../db/catalog.ts';
 import type { Deps, HonoEnv } from '../../deps.ts';
@@ -12,14 +11,7 @@ import { newId, newSecret } from '../../platform/identifiers.ts';
 import { createProviderSchema, putPriceSchema } from '../admin-requests.ts';
 import { readJsonBody } from '../json-body.ts';
 import { backendView, listView, priceView, providerView } from '../views.ts';
-
-function moneyField(text: string, param: string): bigint {
-  const parsed = parseMoney(text);
-  if (!parsed.ok) {
-    throw new GatewayError('invalid_request', `${param}: ${parsed.message}`, { param });
-  }
-  return parsed.micro;
-}
+import { moneyField } from './admin-money.ts';
 
 export function registerAdminCatalogRoutes(app: Hono<HonoEnv>, deps: Deps): void {
   app.post('/admin/v1/providers', async (c) => {
@@ -76,6 +68,7 @@ export function registerAdminCatalogRoutes(app: Hono<HonoEnv>, deps: Deps): void
     };
     await deps.catalog.ensureModel(model, nowMs);
     const stored = await deps.catalog.publishPrice(price);
+    await deps.catalogCache.reload();
     return c.json(priceView(stored), 201);
   });
 

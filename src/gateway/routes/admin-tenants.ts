@@ -8,7 +8,7 @@ import { GatewayError } from '../../errors.ts';
 import { newId, newSecret } from '../../platform/identifiers.ts';
 import { createKeySchema, createTenantSchema } from '../admin-requests.ts';
 import { readJsonBody } from '../json-body.ts';
-import { keyView, listView, tenantView } from '../views.ts';
+import { keyView, listView, tenantMoneyView } from '../views.ts';
 
 /** Characters of a key kept to tell keys apart: the prefix and 6 of its random characters. */
 const keyPrefixLength = 10;
@@ -63,7 +63,8 @@ export function registerAdminTenantRoutes(app: Hono<HonoEnv>, deps: Deps): void 
       createdAtMs: deps.clock.nowMs(),
     };
     await deps.catalog.insertTenant(tenant);
-    return c.json(tenantView(tenant, currency), 201);
+    const money = await deps.ledger.tenantMoney(tenant.id, deps.clock.nowMs());
+    return c.json(tenantMoneyView(tenant, currency, money), 201);
   });
 
   app.get('/admin/v1/tenants', async (c) => {
@@ -71,17 +72,27 @@ export function registerAdminTenantRoutes(app: Hono<HonoEnv>, deps: Deps): void 
     const tenants = await deps.catalog.listTenants({ ...page, limit: page.limit + 1 });
     const shown = tenants.slice(0, page.limit);
     const hasMore = tenants.length > page.limit;
-    return c.json(
-      listView(
-        shown.map((tenant) => tenantView(tenant, currency)),
-        { has_more: hasMore, next_cursor: hasMore ? (shown.at(-1)?.id ?? null) : null },
+    const views = await Promise.all(
+      shown.map(async (tenant) =>
+        tenantMoneyView(
+          tenant,
+          currency,
+          await deps.ledger.tenantMoney(tenant.id, deps.clock.nowMs()),
+        ),
       ),
+    );
+    return c.json(
+      listView(views, {
+        has_more: hasMore,
+        next_cursor: hasMore ? (shown.at(-1)?.id ?? null) : null,
+      }),
     );
   });
 
   app.get('/admin/v1/tenants/:id', async (c) => {
     const tenant = await tenantOrNotFound(deps, c.req.param('id'));
-    return c.json(tenantView(tenant, currency));
+    const money = await deps.ledger.tenantMoney(tenant.id, deps.clock.nowMs());
+    return c.json(tenantMoneyView(tenant, currency, money));
   });
 
   app.post('/admin/v1/tenants/:id/keys', async (c) => {

@@ -1,33 +1,64 @@
 /**
- * POST /v1/chat/completions, /v1/completions and /v1/embeddings: authenticate, validate, pick the
- * allowed backends, forward with retries, then answer with the backend's bytes (buffered for
- * JSON, relayed as they come for streams).
+ * POST /v1/chat/completions, /v1/completions and /v1/embeddings, top to bottom: authenticate,
+ * validate, find the allowed backends, pick the first, admit (price pinned, estimate reserved),
+ * forward with retries, then answer with the backend's bytes (buffered for JSON, relayed as they
+ * come for streams) and settle exactly once for what was delivered.
  */
 import type { Context, Hono } from 'hono';
 import type { z } from 'zod';
+import type { PooledBackend } from '../../backends/backend-pool.ts';
 import { readAllBytes } from '../../backends/upstream.ts';
+import type { UsageOutcome } from '../../billing/ledger.ts';
+import { formatMoney } from '../../billing/money.ts';
 import type { Limits } from '../../config.ts';
-import type { HonoEnv } from '../../deps.ts';
+import type { Deps, HonoEnv } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
-import { createEventStreamTap } from '../../metering/event-stream-tap.ts';
+import {
+  deliveredTexts,
+  requestTexts,
+  requestTokenIdCount,
+} from '../../metering/delivered-text.ts';
+import { createStreamUsageTap, type StreamUsageTap } from '../../metering/stream-usage-tap.ts';
+import { readReportedUsage } from '../../metering/usage.ts';
 import { readJsonBody } from '../json-body.ts';
 import { requireClient } from '../middleware/authenticate.ts';
 import { chatCompletionSchema, completionSchema, embeddingSchema } from '../openai-requests.ts';
-import { type ForwardResult, forwardWithRetries } from '../proxy/forward-with-retries.ts';
-import { relayEventStream } from '../proxy/relay-event-stream.ts';
+import {
+  type ForwardResult,
+  forwardWithRetries,
+  pickFirstBackend,
+} from '../proxy/forward-with-retries.ts';
+import {
+  type Admission,
+  admitRequest,
+  finalUsage,
+  releaseRequest,
+  settleRequest,
+  verifyReportedUsage,
+} from '../proxy/metered-request.ts';
+import { relayEventStream, type StreamOutcome } from '../proxy/relay-event-stream.ts';
 import { allowedBackends } from '../proxy/select-candidates.ts';
+import { planUpstreamBody } from '../proxy/upstream-body.ts';
 
-type InferenceBody = { model: string; stream?: boolean | null | undefined };
+type InferenceBody = {
+  model: string;
+  stream?: boolean | null | undefined;
+  stream_options?: { include_usage?: boolean | undefined } | null | undefined;
+  max_tokens?: number | null | undefined;
+  max_completion_tokens?: number | null | undefined;
+} & Record<string, unknown>;
 
 type InferenceEndpoint = {
   path: '/chat/completions' | '/completions' | '/embeddings';
   schema: (limits: Limits) => z.ZodType<InferenceBody>;
+  /** Embeddings produce no output tokens. */
+  producesOutput: boolean;
 };
 
 const endpoints: readonly InferenceEndpoint[] = [
-  { path: '/chat/completions', schema: chatCompletionSchema },
-  { path: '/completions', schema: completionSchema },
-  { path: '/embeddings', schema: embeddingSchema },
+  { path: '/chat/completions', schema: chatCompletionSchema, producesOutput: true },
+  { path: '/completions', schema: completionSchema, producesOutput: true },
+  { path: '/embeddings', schema: embeddingSchema, producesOutput: false },
 ];
 
 export function registerInferenceRoutes(app: Hono<HonoEnv>, limits: Limits): void {
@@ -45,21 +76,46 @@ async function handleInference(
   const deps = c.get('deps');
   const { bytes, value } = await readJsonBody(c, schema);
   const allowed = allowedBackends(deps, c.get('client'), value.model);
-  const stream = value.stream === true;
-  const forwarded = await forwardWithRetries(deps, allowed, {
+  const firstBackend = pickFirstBackend(deps, allowed, value.model);
+  const admission = await admitRequest(deps, {
+    requestId: c.get('requestId'),
+    client: c.get('client'),
     model: value.model,
-    path: endpoint.path,
-    body: bytes,
-    headers: upstreamHeaders(c.get('requestId'), stream),
-    clientSignal: c.req.raw.signal,
-    buffered: !stream,
-    promptTokens: undefined,
+    region: firstBackend.record.region,
+    promptTexts: requestTexts(value),
+    promptTokenIdCount: requestTokenIdCount(value),
+    outputTokensRequested: endpoint.producesOutput
+      ? (value.max_completion_tokens ?? value.max_tokens ?? undefined)
+      : 0,
   });
-  const contentType = forwarded.response.headers['content-type'] ?? 'application/json';
-  if (stream && contentType.startsWith('text/event-stream')) {
-    return streamResponse(c, forwarded);
+  const stream = value.stream === true;
+  const upstreamBody = planUpstreamBody(
+    bytes,
+    value,
+    admission.clamped ? admission.outputTokensMax : undefined,
+  );
+  let forwarded: ForwardResult;
+  try {
+    forwarded = await forwardWithRetries(deps, allowed, {
+      model: value.model,
+      path: endpoint.path,
+      body: upstreamBody.bytes,
+      headers: upstreamHeaders(admission.requestId, stream),
+      clientSignal: c.req.raw.signal,
+      buffered: !stream,
+      promptTokens: admission.promptTokensEstimate,
+      firstBackend,
+    });
+  } catch (error) {
+    const outcome = c.req.raw.signal.aborted ? 'client_disconnect' : 'upstream_error';
+    await releaseRequest(deps, admission, outcome, undefined);
+    throw error;
   }
-  return bufferedResponse(forwarded, contentType, deps.config.limits.upstreamResponseBytesMax);
+  const contentType = forwarded.response.headers['content-type'] ?? 'application/json';
+  if (stream && contentType.startsWith('text/event-stream') && forwarded.response.status < 300) {
+    return streamResponse(deps, admission, forwarded, upstreamBody.usageInjected);
+  }
+  return bufferedResponse(deps, admission, forwarded, contentType);
 }
 
 function upstreamHeaders(requestId: string, stream: boolean): Record<string, string> {
@@ -70,43 +126,78 @@ function upstreamHeaders(requestId: string, stream: boolean): Record<string, str
   };
 }
 
+function parseJson(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    return undefined;
+  }
+}
+
 async function bufferedResponse(
+  deps: Deps,
+  admission: Admission,
   forwarded: ForwardResult,
   contentType: string,
-  upstreamResponseBytesMax: number,
 ): Promise<Response> {
   let body = forwarded.bodyBytes;
   try {
     // A stream request answered with JSON (some servers ignore `stream`) is read whole here.
-    body ??= await readAllBytes(forwarded.response.body, upstreamResponseBytesMax);
+    body ??= await readAllBytes(
+      forwarded.response.body,
+      deps.config.limits.upstreamResponseBytesMax,
+    );
+  } catch (error) {
+    await releaseRequest(deps, admission, 'upstream_error', forwarded.backend);
+    throw error;
   } finally {
     forwarded.release();
   }
-  return new Response(body, {
-    status: forwarded.response.status,
-    headers: {
-      'content-type': contentType,
-      'x-tokenbank-backend-region': forwarded.backend.record.region,
-    },
-  });
+  const headers: Record<string, string> = {
+    'content-type': contentType,
+    'x-tokenbank-backend-region': forwarded.backend.record.region,
+  };
+  const parsed = forwarded.response.status < 300 ? parseJson(body) : undefined;
+  if (parsed === undefined) {
+    // The backend refused it (a 4xx passed through) or answered nonsense: nothing is billed.
+    await releaseRequest(deps, admission, 'upstream_error', forwarded.backend);
+    return new Response(body, { status: forwarded.response.status, headers });
+  }
+  const deliveredText = deliveredTexts(parsed).join('');
+  const usage = finalUsage(deps, admission, readReportedUsage(parsed), deliveredText);
+  const settled = await settleRequest(deps, admission, 'complete', forwarded.backend, usage);
+  headers['x-tokenbank-cost'] = formatMoney(settled.costMicro);
+  headers['x-tokenbank-balance'] = formatMoney(settled.walletAvailableMicro);
+  deps.background.track(
+    'verify_usage',
+    verifyReportedUsage(deps, admission, forwarded.backend, usage, deliveredText),
+  );
+  return new Response(body, { status: forwarded.response.status, headers });
 }
 
-function streamResponse(c: Context<HonoEnv>, forwarded: ForwardResult): Response {
-  const deps = c.get('deps');
-  const requestId = c.get('requestId');
+function streamResponse(
+  deps: Deps,
+  admission: Admission,
+  forwarded: ForwardResult,
+  usageInjected: boolean,
+): Response {
+  const tap = createStreamUsageTap({ withholdUsageEvents: usageInjected });
+  const checkpoints = createCheckpointer(deps, admission, forwarded.backend, tap);
+  checkpoints.record();
   const body = relayEventStream({
     upstreamBody: forwarded.response.body,
-    tap: createEventStreamTap(() => {}),
+    tap,
+    eventBytesMax: deps.config.limits.streamEventBytesMax,
     streamError: () =>
       new GatewayError('upstream_error', 'The backend stream ended before it was complete.'),
     abortUpstream: forwarded.abort,
+    onEvent: checkpoints.maybeRecord,
     onEnd: (outcome) => {
       forwarded.release();
-      deps.logger.log('info', 'stream_ended', {
-        requestId,
-        backendId: forwarded.backend.record.id,
-        outcome,
-      });
+      deps.background.track(
+        'settle_stream',
+        settleStream(deps, admission, forwarded.backend, tap, outcome),
+      );
     },
   });
   return new Response(body, {
@@ -117,4 +208,67 @@ function streamResponse(c: Context<HonoEnv>, forwarded: ForwardResult): Response
       'x-tokenbank-backend-region': forwarded.backend.record.region,
     },
   });
+}
+
+/**
+ * Settles a stream once it ended: in full when complete; what was delivered when the client left
+ * (never less than the prompt) or the backend broke mid-way; nothing when the backend failed
+ * before any output.
+ */
+async function settleStream(
+  deps: Deps,
+  admission: Admission,
+  backend: PooledBackend,
+  tap: StreamUsageTap,
+  streamOutcome: StreamOutcome,
+): Promise<void> {
+  const outcome: UsageOutcome = streamOutcome;
+  if (outcome === 'upstream_error' && tap.contentEventCount === 0 && tap.reported === undefined) {
+    await releaseRequest(deps, admission, outcome, backend);
+    return;
+  }
+  const deliveredText = tap.deliveredText();
+  const usage = finalUsage(deps, admission, tap.reported, deliveredText);
+  await settleRequest(deps, admission, outcome, backend, usage);
+  if (outcome === 'complete') {
+    await verifyReportedUsage(deps, admission, backend, usage, deliveredText);
+  }
+}
+
+/** Records stream progress every N events or T ms, so a crash loses little usage. */
+function createCheckpointer(
+  deps: Deps,
+  admission: Admission,
+  backend: PooledBackend,
+  tap: StreamUsageTap,
+) {
+  const { checkpointEventCount, checkpointIntervalMs } = deps.config.limits;
+  let eventsSince = 0;
+  let lastAtMs = 0;
+  const record = () => {
+    eventsSince = 0;
+    lastAtMs = deps.clock.nowMs();
+    deps.background.track(
+      'checkpoint',
+      deps.ledger.checkpoint({
+        requestId: admission.requestId,
+        backendId: backend.record.id,
+        inputTokens: admission.promptTokensEstimate,
+        outputTokens: tap.contentEventCount,
+        atMs: lastAtMs,
+      }),
+    );
+  };
+  return {
+    record,
+    maybeRecord: () => {
+      eventsSince += 1;
+      if (
+        eventsSince >= checkpointEventCount ||
+        deps.clock.nowMs() - lastAtMs >= checkpointIntervalMs
+      ) {
+        record();
+      }
+    },
+  };
 }

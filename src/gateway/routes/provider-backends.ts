@@ -5,6 +5,7 @@
  */
 import type { Context, Hono } from 'hono';
 import { checkBackendUrl } from '../../backends/backend-url-policy.ts';
+import { formatMoney } from '../../billing/money.ts';
 import type { BackendRecord } from '../../db/catalog.ts';
 import type { Deps, HonoEnv } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
@@ -12,6 +13,7 @@ import { newId } from '../../platform/identifiers.ts';
 import { changeBackendSchema, registerBackendSchema } from '../admin-requests.ts';
 import { readJsonBody } from '../json-body.ts';
 import { requireProvider } from '../middleware/authenticate.ts';
+import { timeRangeOf } from '../usage-export.ts';
 import { backendView, listView } from '../views.ts';
 import { notFound } from './admin-tenants.ts';
 
@@ -41,6 +43,7 @@ async function ensureModels(deps: Deps, models: readonly string[], nowMs: number
   for (const model of models) {
     await deps.catalog.ensureModel(model, nowMs);
   }
+  await deps.catalogCache.reload();
 }
 
 export function registerProviderRoutes(app: Hono<HonoEnv>, deps: Deps): void {
@@ -93,6 +96,26 @@ export function registerProviderRoutes(app: Hono<HonoEnv>, deps: Deps): void {
     const updated: BackendRecord = { ...backend, ...changes, updatedAtMs: nowMs };
     deps.pool.upsert(updated);
     return c.json(backendView(updated, deps.pool.get(updated.id)));
+  });
+
+  app.get('/provider/v1/earnings', async (c) => {
+    const range = timeRangeOf(c.req.query(), deps.clock.nowMs());
+    const rows = await deps.ledger.earnings(c.get('provider').id, range);
+    const totalMicro = rows.reduce((sum, row) => sum + row.earnedMicro, 0n);
+    return c.json(
+      listView(
+        rows.map((row) => ({
+          object: 'earnings',
+          backend_id: row.backendId,
+          model: row.model,
+          requests: row.requests,
+          input_tokens: row.inputTokens,
+          output_tokens: row.outputTokens,
+          earned: formatMoney(row.earnedMicro),
+        })),
+        { total_earned: formatMoney(totalMicro), currency: deps.config.currency },
+      ),
+    );
   });
 
   app.delete('/provider/v1/backends/:id', async (c) => {

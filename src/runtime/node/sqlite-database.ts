@@ -15,6 +15,8 @@ export const migrationsFolder = fileURLToPath(new URL('../../../drizzle', import
 
 export type OpenedSqlite = {
   database: BetterSQLite3Database<typeof schema>;
+  /** The raw connection, for the ledger's prepared statements and synchronous transactions. */
+  connection: Database.Database;
   close(): void;
 };
 
@@ -37,6 +39,7 @@ export function openSqlite(setting: string): OpenedSqlite {
   const database = drizzle(connection, { schema });
   return {
     database,
+    connection,
     close: () => connection.close(),
   };
 }

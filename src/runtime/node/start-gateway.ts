@@ -1,30 +1,28 @@
 /**
  * The Node composition root: opens and migrates the store, builds Deps once, serves the app with
- * @hono/node-server, probes unhealthy backends on an interval, and shuts down in order (stop
- * accepting, let requests finish up to a deadline, close upstream pools, close the store).
+ * @hono/node-server, runs the background jobs on intervals, and shuts down in order (stop
+ * accepting, let requests finish up to a deadline, settle what they left, close the store).
  */
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createApp } from '../../app.ts';
-import { BackendPool } from '../../backends/backend-pool.ts';
-import { createLeastInFlightRouter } from '../../backends/least-in-flight-router.ts';
-import { probeUnhealthyBackends } from '../../backends/probe-backends.ts';
 import type { Config } from '../../config.ts';
 import { createSqliteCatalog } from '../../db/sqlite-catalog.ts';
 import type { Deps } from '../../deps.ts';
 import { ensureAdminCredential } from '../../gateway/admin-credential.ts';
-import { CredentialCache } from '../../gateway/credential-cache.ts';
+import { type BackgroundJobs, createBackgroundJobs } from '../../gateway/background-jobs.ts';
 import { systemClock } from '../../platform/clock.ts';
 import { createJsonLogger } from '../../platform/logger.ts';
 import { createSeededRandom } from '../../platform/random.ts';
-import { readNodeRequestBody, resolveHostWithDns, sha256Hex } from './node-ports.ts';
+import { createNodeDeps } from './node-deps.ts';
+import { sha256Hex } from './node-ports.ts';
 import { migrateSqlite, openSqlite } from './sqlite-database.ts';
-import { createUndiciUpstream } from './undici-upstream.ts';
 
 export type RunningGateway = {
   url: string;
   port: number;
   deps: Deps;
+  jobs: BackgroundJobs;
   /** The admin token, only on the start that generated it. */
   generatedAdminToken: string | undefined;
   close(): Promise<void>;
@@ -36,60 +34,83 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
   }
   const opened = openSqlite(config.database);
   migrateSqlite(opened);
-  const clock = systemClock;
-  const catalog = createSqliteCatalog(opened.database);
   const admin = await ensureAdminCredential({
-    catalog,
+    catalog: createSqliteCatalog(opened.database),
     hashText: sha256Hex,
-    clock,
+    clock: systemClock,
     configuredToken: config.adminToken,
   });
-  const pool = new BackendPool(config.limits.backendFailureCountMax);
-  for (const backend of await catalog.listLiveBackends()) {
-    pool.upsert(backend);
-  }
-  const cacheOptions = {
-    ttlMs: config.limits.credentialCacheTtlMs,
-    entriesMax: config.limits.credentialCacheEntriesMax,
-    clock,
-  };
-  const upstream = createUndiciUpstream(config.limits);
-  const random = createSeededRandom(Date.now());
-  const deps: Deps = {
+  const deps = createNodeDeps({
     config,
-    catalog,
-    pool,
-    router: createLeastInFlightRouter(random),
-    upstream,
-    clock,
+    opened,
+    clock: systemClock,
+    random: createSeededRandom(Date.now()),
     logger: createJsonLogger(config.logLevel, (line) => process.stderr.write(`${line}\n`)),
-    random,
-    hashText: sha256Hex,
-    resolveHost: resolveHostWithDns,
-    readRequestBody: readNodeRequestBody,
-    clients: new CredentialCache(cacheOptions),
-    providers: new CredentialCache(cacheOptions),
     adminTokenHashes: admin.tokenHashes,
-  };
-  const app = createApp(deps);
-  const server = await listen(app.fetch, config);
+  });
+  for (const backend of await deps.catalog.listLiveBackends()) {
+    deps.pool.upsert(backend);
+  }
+  await deps.catalogCache.reload();
+  const jobs = createBackgroundJobs(deps);
+  // Before serving: claim this instance, then settle what a previous crash left behind.
+  await jobs.heartbeat();
+  await jobs.sweep();
+  await jobs.expireCoupons();
+  const stopJobs = scheduleJobs(deps, jobs);
+  const server = await listen(createApp(deps).fetch, config);
   const port = (server.address() as AddressInfo).port;
-  const probeTimer = setInterval(() => {
-    void probeUnhealthyBackends(pool, upstream, config.limits.healthProbeTimeoutMs);
-  }, config.limits.healthProbeIntervalMs);
-  probeTimer.unref();
 
   return {
     url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
     port,
     deps,
+    jobs,
     generatedAdminToken: admin.generatedToken,
     async close() {
-      clearInterval(probeTimer);
       await closeServer(server, config.limits.shutdownGraceMs);
-      await upstream.close();
+      await deps.background.drain();
+      stopJobs();
+      await deps.upstream.close();
       opened.close();
     },
+  };
+}
+
+/** Runs each job on its interval; a job still running when its next turn comes is skipped. */
+function scheduleJobs(deps: Deps, jobs: BackgroundJobs): () => void {
+  const { limits } = deps.config;
+  const schedule: [string, () => Promise<unknown>, number][] = [
+    ['heartbeat', jobs.heartbeat, limits.heartbeatIntervalMs],
+    ['sweep', jobs.sweep, limits.sweepIntervalMs],
+    ['expire_coupons', jobs.expireCoupons, limits.couponExpiryIntervalMs],
+    ['probe_backends', jobs.probeBackends, limits.healthProbeIntervalMs],
+  ];
+  const timers = schedule.map(([name, job, intervalMs]) => {
+    let running = false;
+    const timer = setInterval(() => {
+      if (running) {
+        return;
+      }
+      running = true;
+      job()
+        .catch((error: unknown) =>
+          deps.logger.log('error', 'job_failed', {
+            name,
+            message: error instanceof Error ? error.message : String(error),
+          }),
+        )
+        .finally(() => {
+          running = false;
+        });
+    }, intervalMs);
+    timer.unref();
+    return timer;
+  });
+  return () => {
+    for (const timer of timers) {
+      clearInterval(timer);
+    }
   };
 }
 

@@ -1,0 +1,239 @@
+/**
+ * The Ledger port: every movement of money, each one balanced, atomic and idempotent. Stores
+ * (SQLite now, PostgreSQL for several replicas) implement it with the pure waterfall and cost
+ * functions of this folder, so they differ only in how they make a transaction atomic.
+ */
+import type { BilledTokens, PinnedPrice } from './cost.ts';
+import type { CouponKind } from './waterfall.ts';
+
+/** A reference reused for a different movement: the caller must not be told it succeeded. */
+export class LedgerConflictError extends Error {
+  override name = 'LedgerConflictError';
+}
+
+export type UsageSource = 'provider' | 'gateway_count' | 'estimate';
+export type UsageOutcome =
+  | 'complete'
+  | 'client_disconnect'
+  | 'upstream_error'
+  | 'gateway_crash'
+  | 'rejected';
+
+export type FinalUsage = BilledTokens & {
+  reasoningTokens: number | undefined;
+  source: UsageSource;
+};
+
+export type PaidBy = {
+  source: 'coupon' | 'wallet' | 'write_off';
+  id: string | null;
+  amountMicro: bigint;
+};
+
+export type ReserveInput = {
+  requestId: string;
+  tenantId: string;
+  keyId: string;
+  model: string;
+  /** The region of the backend chosen first; coupons scoped by region are judged by it. */
+  region: string;
+  price: PinnedPrice;
+  promptTokensEstimate: number;
+  /** The output the request may produce: its max_tokens, or the model's default cap. */
+  outputTokensMax: number;
+  /** The tenant lets the gateway lower max_tokens to what it can afford. */
+  clampAllowed: boolean;
+  atMs: number;
+  instanceId: string;
+};
+
+export type ReserveResult =
+  | { ok: true; reservedMicro: bigint; outputTokensMax: number; clamped: boolean }
+  | { ok: false; affordableOutputTokens: number; neededMicro: bigint; availableMicro: bigint };
+
+export type ServedBy = { backendId: string; providerId: string; region: string };
+
+export type SettleInput = {
+  requestId: string;
+  usage: FinalUsage;
+  outcome: UsageOutcome;
+  servedBy: ServedBy;
+  /** The pinned price of the region that served it (admission-time version). */
+  price: PinnedPrice;
+  atMs: number;
+};
+
+export type SettleResult = {
+  costMicro: bigint;
+  paidBy: PaidBy[];
+  /** The wallet's available balance right after. */
+  walletAvailableMicro: bigint;
+  /** True when this request had already been settled or released: nothing changed now. */
+  duplicate: boolean;
+};
+
+export type ReleaseInput = {
+  requestId: string;
+  outcome: UsageOutcome;
+  servedBy: ServedBy | undefined;
+  atMs: number;
+};
+
+export type CheckpointInput = {
+  requestId: string;
+  /** The backend streaming it, so a sweep after a crash knows whom to pay. */
+  backendId: string;
+  inputTokens: number;
+  outputTokens: number;
+  atMs: number;
+};
+
+export type TopUpInput = { tenantId: string; amountMicro: bigint; reference: string; atMs: number };
+export type TopUpResult = {
+  transactionId: number;
+  amountMicro: bigint;
+  walletBalanceMicro: bigint;
+  duplicate: boolean;
+};
+
+export type GrantInput = {
+  id: string;
+  tenantId: string;
+  kind: CouponKind;
+  program: string;
+  amountMicro: bigint;
+  coverageBps: number;
+  models: string[] | null;
+  regions: string[] | null;
+  priority: number;
+  startsAtMs: number;
+  expiresAtMs: number | null;
+  reference: string;
+  atMs: number;
+};
+
+export type CouponState = {
+  id: string;
+  tenantId: string;
+  kind: CouponKind;
+  program: string;
+  amountMicro: bigint;
+  /** Available to new reservations: posted balance less holds. */
+  remainingMicro: bigint;
+  heldMicro: bigint;
+  coverageBps: number;
+  models: string[] | null;
+  regions: string[] | null;
+  priority: number;
+  startsAtMs: number;
+  expiresAtMs: number | null;
+  status: 'active' | 'voided' | 'expired';
+  reference: string;
+  createdAtMs: number;
+};
+
+export type TenantMoney = {
+  walletBalanceMicro: bigint;
+  /** Money held for requests in flight, on the wallet and coupons together. */
+  holdsMicro: bigint;
+  coupons: CouponState[];
+};
+
+export type UsageRecord = {
+  requestId: string;
+  createdAtMs: number;
+  tenantId: string;
+  keyId: string;
+  model: string;
+  region: string | null;
+  backendId: string | null;
+  providerId: string | null;
+  inputTokens: number | null;
+  cachedInputTokens: number | null;
+  outputTokens: number | null;
+  reasoningTokens: number | null;
+  usageSource: UsageSource | null;
+  outcome: UsageOutcome;
+  costMicro: bigint;
+  paidBy: PaidBy[];
+  verifiedOutputTokens: number | null;
+};
+
+export type LedgerEntry = {
+  transactionId: number;
+  kind: string;
+  requestId: string | null;
+  reference: string | null;
+  debitAccountId: string;
+  creditAccountId: string;
+  amountMicro: bigint;
+  flag: 'posted' | 'pending' | 'post_pending' | 'void_pending';
+  createdAtMs: number;
+};
+
+export type LedgerCheck = {
+  ok: boolean;
+  problems: string[];
+  accounts: number;
+  transactions: number;
+};
+
+export type EarningsRow = {
+  backendId: string;
+  model: string;
+  requests: number;
+  inputTokens: number;
+  outputTokens: number;
+  earnedMicro: bigint;
+};
+
+export type ProgramStatementRow = {
+  requestId: string;
+  createdAtMs: number;
+  tenantId: string;
+  couponId: string;
+  model: string;
+  providerId: string | null;
+  inputTokens: number | null;
+  outputTokens: number | null;
+  amountMicro: bigint;
+};
+
+export type TimeRange = { fromMs: number; toMs: number };
+
+export type Ledger = {
+  reserve(input: ReserveInput): Promise<ReserveResult>;
+  checkpoint(input: CheckpointInput): Promise<void>;
+  settle(input: SettleInput): Promise<SettleResult>;
+  release(input: ReleaseInput): Promise<void>;
+  /** Records a request refused before any hold (it could not pay). */
+  recordRejected(input: ReserveInput): Promise<void>;
+
+  topUp(input: TopUpInput): Promise<TopUpResult>;
+  grantCoupon(input: GrantInput): Promise<{ coupon: CouponState; duplicate: boolean }>;
+  voidCoupon(couponId: string, atMs: number): Promise<CouponState | undefined>;
+  /** Moves the unreserved remainder of every grant expired by `atMs` to breakage, once. */
+  expireCoupons(atMs: number): Promise<number>;
+
+  /** Settles (from the last checkpoint) or releases holds whose owner is gone or that ran too long. */
+  sweep(input: {
+    atMs: number;
+    ownerSilentBeforeMs: number;
+    admittedBeforeMs: number;
+  }): Promise<number>;
+  heartbeat(instanceId: string, atMs: number): Promise<void>;
+
+  tenantMoney(tenantId: string, atMs: number): Promise<TenantMoney>;
+  coupon(couponId: string): Promise<CouponState | undefined>;
+  usage(tenantId: string, range: TimeRange): Promise<UsageRecord[]>;
+  entries(tenantId: string, limit: number): Promise<LedgerEntry[]>;
+  earnings(providerId: string, range: TimeRange): Promise<EarningsRow[]>;
+  /** Every charge the program's coupons paid, for one tenant or all. */
+  programStatement(
+    program: string,
+    range: TimeRange,
+    tenantId: string | undefined,
+  ): Promise<ProgramStatementRow[]>;
+  recordVerification(requestId: string, recountedOutputTokens: number): Promise<void>;
+  check(): Promise<LedgerCheck>;
+};

@@ -1,0 +1,51 @@
+/**
+ * Off-peak windows: idle capacity is sold cheaper at night ("cross-cycle"). A price may name a
+ * window as local "HH:MM" start and end in an IANA time zone; a window whose end is before its
+ * start wraps past midnight. The multiplier in force is judged once, at admission.
+ */
+import type { PriceRecord } from '../db/catalog.ts';
+
+const listMultiplierBps = 10_000;
+
+function minutesOfDay(clock: string): number {
+  const [hours = '0', minutes = '0'] = clock.split(':');
+  return Number(hours) * 60 + Number(minutes);
+}
+
+function localMinutes(atMs: number, timeZone: string): number {
+  const parts = new Intl.DateTimeFormat('en-GB', {
+    timeZone,
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(new Date(atMs));
+  const hour = Number(parts.find((part) => part.type === 'hour')?.value ?? 0);
+  const minute = Number(parts.find((part) => part.type === 'minute')?.value ?? 0);
+  return hour * 60 + minute;
+}
+
+export function isInWindow(minute: number, startMinute: number, endMinute: number): boolean {
+  if (startMinute === endMinute) {
+    return false;
+  }
+  return startMinute < endMinute
+    ? minute >= startMinute && minute < endMinute
+    : minute >= startMinute || minute < endMinute;
+}
+
+/** The multiplier of a price at a moment: its off-peak one inside the window, else 10,000. */
+export function multiplierAt(price: PriceRecord, atMs: number): number {
+  const { offpeakStart, offpeakEnd, offpeakTimezone, offpeakMultiplierBps } = price;
+  if (
+    offpeakStart === null ||
+    offpeakEnd === null ||
+    offpeakTimezone === null ||
+    offpeakMultiplierBps === null
+  ) {
+    return listMultiplierBps;
+  }
+  const minute = localMinutes(atMs, offpeakTimezone);
+  return isInWindow(minute, minutesOfDay(offpeakStart), minutesOfDay(offpeakEnd))
+    ? offpeakMultiplierBps
+    : listMultiplierBps;
+}
