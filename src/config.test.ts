@@ -36,6 +36,20 @@ describe('parseConfig', () => {
     expect(!result.ok && result.message).toContain('TOKENBANK_ADMIN_TOKEN');
   });
 
+  it('overrides single limits from TOKENBANK_LIMITS and keeps the other defaults', () => {
+    const result = parseConfig({ TOKENBANK_LIMITS: '{"ownerSilentMs": 1500, "retryCountMax": 0}' });
+    expect(result.ok && result.config.limits.ownerSilentMs).toBe(1500);
+    expect(result.ok && result.config.limits.retryCountMax).toBe(0);
+    expect(result.ok && result.config.limits.requestBodyBytesMax).toBe(4 * 1024 * 1024);
+  });
+
+  it('refuses TOKENBANK_LIMITS that is not JSON or names an out-of-range limit', () => {
+    expect(parseConfig({ TOKENBANK_LIMITS: '{oops' }).ok).toBe(false);
+    expect(parseConfig({ TOKENBANK_LIMITS: '{"retryCountMaximum": 1}' }).ok).toBe(false);
+    const result = parseConfig({ TOKENBANK_LIMITS: '{"retryCountMax": 99}' });
+    expect(!result.ok && result.message).toContain('TOKENBANK_LIMITS');
+  });
+
   it('refuses a port out of range', () => {
     expect(parseConfig({ TOKENBANK_PORT: '70000' }).ok).toBe(false);
   });

@@ -11,7 +11,7 @@ const booleanFlag = z
   .union([z.boolean(), z.enum(['1', '0', 'true', 'false', 'yes', 'no', ''])])
   .transform((value) => value === true || value === '1' || value === 'true' || value === 'yes');
 
-export const limitsSchema = z.object({
+export const limitsSchema = z.strictObject({
   /** Largest request body accepted on any route. */
   requestBodyBytesMax: integer(1024, 64 * 1024 * 1024).default(4 * 1024 * 1024),
   /** Largest non-streaming upstream response the gateway buffers. */
@@ -100,9 +100,19 @@ const environmentKeys = {
   TOKENBANK_ALLOW_PRIVATE_BACKENDS: 'allowPrivateBackends',
   TOKENBANK_REQUEST_TIMEOUT_S: 'requestTimeoutS',
   TOKENBANK_LOG_LEVEL: 'logLevel',
+  TOKENBANK_LIMITS: 'limits',
 } as const satisfies Record<string, keyof Config>;
 
 export type ConfigInput = Partial<Record<keyof Config, unknown>>;
+
+/** TOKENBANK_LIMITS holds a JSON object of limits to override; unparsable text fails validation. */
+function parseLimitsJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return 'not JSON';
+  }
+}
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; message: string };
 
@@ -118,7 +128,7 @@ export function parseConfig(
   for (const [variable, key] of Object.entries(environmentKeys)) {
     const value = environment[variable];
     if (value !== undefined && value !== '') {
-      input[key] = value;
+      input[key] = key === 'limits' ? parseLimitsJson(value) : value;
     }
   }
   for (const [key, value] of Object.entries(flags)) {
