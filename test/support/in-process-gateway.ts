@@ -3,6 +3,7 @@
  * for tests that call it with `app.request()` and need no listening socket of their own.
  */
 import type { Hono } from 'hono';
+import OpenAI from 'openai';
 import { createApp } from '../../src/app.ts';
 import type { ResolveHost } from '../../src/backends/backend-url-policy.ts';
 import { type Config, type ConfigInput, parseConfig } from '../../src/config.ts';
@@ -12,6 +13,7 @@ import { silentLogger } from '../../src/platform/logger.ts';
 import { createSeededRandom } from '../../src/platform/random.ts';
 import { createNodeDeps } from '../../src/runtime/node/node-deps.ts';
 import { sha256Hex } from '../../src/runtime/node/node-ports.ts';
+import type { HttpCaller } from './demo-pool.ts';
 import { migrateSqlite, openSqlite } from '../../src/runtime/node/sqlite-database.ts';
 
 export const testAdminToken = 'tba-test-admin-token-0123456789abcdef';
@@ -81,4 +83,22 @@ export async function startInProcessGateway(
       opened.close();
     },
   };
+}
+
+/** The seeding helpers of demo-pool.ts, pointed at the in-process app instead of a URL. */
+export function inProcessCaller(gateway: InProcessGateway): HttpCaller {
+  return async (method, path, token, body) => {
+    const response = await gateway.app.request(path, bearerJson(token, method, body));
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+}
+
+/** An OpenAI SDK client whose requests go to the in-process app. */
+export function inProcessOpenAI(gateway: InProcessGateway, apiKey: string): OpenAI {
+  return new OpenAI({
+    apiKey,
+    baseURL: 'http://gateway.test/v1',
+    maxRetries: 0,
+    fetch: async (url, init) => gateway.app.request(String(url), init as RequestInit),
+  });
 }

@@ -22,7 +22,11 @@ function upstreamOf(parts: string[], failAtEnd = false): ReadableStream<Uint8Arr
   });
 }
 
-function relay(upstream: ReadableStream<Uint8Array>, withholdUsageEvents = false) {
+function relay(
+  upstream: ReadableStream<Uint8Array>,
+  withholdUsageEvents = false,
+  clientGone = false,
+) {
   const outcomes: StreamOutcome[] = [];
   let aborted = 0;
   let events = 0;
@@ -35,6 +39,7 @@ function relay(upstream: ReadableStream<Uint8Array>, withholdUsageEvents = false
     abortUpstream: () => {
       aborted += 1;
     },
+    clientGone: () => clientGone,
     onEvent: () => {
       events += 1;
     },
@@ -76,6 +81,12 @@ describe('relayEventStream', () => {
       `${chunk(' a')}data: {"error":{"message":"cut","type":"server_error","param":null,"code":"upstream_error"}}\n\ndata: [DONE]\n\n`,
     );
     expect(outcomes).toEqual(['upstream_error']);
+  });
+
+  it('counts an upstream torn down because the client left as a disconnect, not a failure', async () => {
+    const { body, outcomes } = relay(upstreamOf([chunk(' a')], true), false, true);
+    expect(await new Response(body).text()).toBe(chunk(' a'));
+    expect(outcomes).toEqual(['client_disconnect']);
   });
 
   it('aborts the upstream when the client goes away', async () => {

@@ -19,6 +19,8 @@ export type RelayOptions = {
   /** The error sent to the client when the upstream stream breaks. */
   streamError: () => GatewayError;
   abortUpstream: () => void;
+  /** True once the client went away: an upstream torn down for that is not a backend failure. */
+  clientGone: () => boolean;
   /** After each event the tap saw: where progress is checkpointed. */
   onEvent: () => void;
   /** Called once, however the stream ends. */
@@ -42,6 +44,11 @@ export function relayEventStream(options: RelayOptions): ReadableStream<Uint8Arr
     }
   };
   const finish = (controller: ReadableStreamDefaultController<Uint8Array>, broke: boolean) => {
+    if (options.clientGone()) {
+      controller.close();
+      end('client_disconnect');
+      return;
+    }
     const rest = splitter.rest();
     if (rest.length > 0) {
       controller.enqueue(rest);

@@ -113,7 +113,10 @@ async function handleInference(
   }
   const contentType = forwarded.response.headers['content-type'] ?? 'application/json';
   if (stream && contentType.startsWith('text/event-stream') && forwarded.response.status < 300) {
-    return streamResponse(deps, admission, forwarded, upstreamBody.usageInjected);
+    return streamResponse(deps, admission, forwarded, {
+      usageInjected: upstreamBody.usageInjected,
+      clientSignal: c.req.raw.signal,
+    });
   }
   return bufferedResponse(deps, admission, forwarded, contentType);
 }
@@ -179,9 +182,9 @@ function streamResponse(
   deps: Deps,
   admission: Admission,
   forwarded: ForwardResult,
-  usageInjected: boolean,
+  options: { usageInjected: boolean; clientSignal: AbortSignal },
 ): Response {
-  const tap = createStreamUsageTap({ withholdUsageEvents: usageInjected });
+  const tap = createStreamUsageTap({ withholdUsageEvents: options.usageInjected });
   const checkpoints = createCheckpointer(deps, admission, forwarded.backend, tap);
   checkpoints.record();
   const body = relayEventStream({
@@ -191,6 +194,7 @@ function streamResponse(
     streamError: () =>
       new GatewayError('upstream_error', 'The backend stream ended before it was complete.'),
     abortUpstream: forwarded.abort,
+    clientGone: () => options.clientSignal.aborted,
     onEvent: checkpoints.maybeRecord,
     onEnd: (outcome) => {
       forwarded.release();

@@ -11,6 +11,7 @@ import {
   LedgerConflictError,
   type TopUpInput,
 } from '../../billing/ledger.ts';
+import type { GroupCommit } from './group-commit.ts';
 import type { CouponRows } from './sqlite-coupon-rows.ts';
 import { accountIds, type LedgerStore } from './sqlite-ledger-store.ts';
 
@@ -18,16 +19,19 @@ type AdministrationOptions = {
   connection: Database.Database;
   store: LedgerStore;
   coupons: CouponRows;
-  immediate: <Result>(body: () => Result) => Result;
+  immediate: GroupCommit;
   walletAvailable: (tenantId: string) => bigint;
 };
 
+/** The start is left out: the API defaults it to "now", which differs on every replay. */
 function sameTerms(existing: CouponState, input: GrantInput): boolean {
   return (
     existing.kind === input.kind &&
     existing.amountMicro === input.amountMicro &&
     existing.coverageBps === input.coverageBps &&
     existing.program === input.program &&
+    existing.priority === input.priority &&
+    existing.expiresAtMs === input.expiresAtMs &&
     JSON.stringify(existing.models) === JSON.stringify(input.models) &&
     JSON.stringify(existing.regions) === JSON.stringify(input.regions)
   );

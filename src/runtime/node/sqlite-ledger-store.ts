@@ -101,8 +101,15 @@ export function createLedgerStore(connection: Database.Database) {
       .safeIntegers(true),
   };
 
+  /** Accounts are never deleted, so one that was created once needs no second INSERT. */
+  const knownAccountIds = new Set<string>();
+
   function ensureAccount(id: string, kind: AccountKind, ownerId: string | null): void {
+    if (knownAccountIds.has(id)) {
+      return;
+    }
     statements.ensureAccount.run(id, kind, ownerId, guardedKinds.has(kind) ? 1 : 0);
+    knownAccountIds.add(id);
   }
 
   function changedOne(result: Database.RunResult, what: string): void {

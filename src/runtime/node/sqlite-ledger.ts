@@ -19,7 +19,8 @@ import type {
 } from '../../billing/ledger.ts';
 import { planReservation } from '../../billing/reservation-plan.ts';
 import { planSettlement } from '../../billing/settlement-plan.ts';
-import { allocateLine, type ChargeLine } from '../../billing/waterfall.ts';
+import { allocateLine, type ChargeLine, type GrantTerms } from '../../billing/waterfall.ts';
+import { createGroupCommit, type GroupCommit } from './group-commit.ts';
 import { createCouponRows } from './sqlite-coupon-rows.ts';
 import { createLedgerAdministration } from './sqlite-ledger-administration.ts';
 import { createLedgerReads } from './sqlite-ledger-reads.ts';
@@ -29,7 +30,15 @@ import { createReservationRows, type ReservationRow } from './sqlite-reservation
 /** Most orphaned holds one sweep handles; the next sweep takes the rest. */
 const sweepBatchMax = 500;
 
-export function createSqliteLedger(connection: Database.Database): Ledger {
+export type SqliteLedgerOptions = {
+  /** Batch the operations of one event-loop turn into one transaction (off only to measure it). */
+  groupCommit: boolean;
+};
+
+export function createSqliteLedger(
+  connection: Database.Database,
+  options: SqliteLedgerOptions = { groupCommit: true },
+): Ledger {
   const store = createLedgerStore(connection);
   const coupons = createCouponRows(connection);
   const reservations = createReservationRows(connection);
@@ -56,9 +65,9 @@ export function createSqliteLedger(connection: Database.Database): Ledger {
     store.ensureAccount(id, kind, null);
   }
 
-  function immediate<Result>(body: () => Result): Result {
-    return connection.transaction(body).immediate();
-  }
+  const immediate: GroupCommit = options.groupCommit
+    ? createGroupCommit(connection)
+    : async (body) => connection.transaction(body).immediate();
 
   function walletAvailable(tenantId: string): bigint {
     store.ensureAccount(accountIds.wallet(tenantId), 'wallet', tenantId);
@@ -157,8 +166,15 @@ export function createSqliteLedger(connection: Database.Database): Ledger {
   }
 
   /** After holds are freed, a grant that ended meanwhile passes its freed money on at once. */
-  function passOnEndedGrants(grantIds: Iterable<string>, transactionId: number, atMs: number) {
-    for (const grantId of new Set(grantIds)) {
+  function passOnEndedGrants(
+    grants: readonly (GrantTerms | undefined)[],
+    transactionId: number,
+    atMs: number,
+  ) {
+    const endedIds = new Set(
+      grants.flatMap((grant) => (grant && grant.status !== 'active' ? [grant.id] : [])),
+    );
+    for (const grantId of endedIds) {
       const grant = coupons.byId(grantId);
       if (!grant || grant.status === 'active' || grant.availableMicro <= 0n) {
         continue;
@@ -211,7 +227,7 @@ export function createSqliteLedger(connection: Database.Database): Ledger {
     }
     const providerShareMicro = distribute(transactionId, input.servedBy, costMicro, input.atMs);
     passOnEndedGrants(
-      legs.flatMap((leg) => (leg.grant ? [leg.grant.id] : [])),
+      legs.map((leg) => leg.grant),
       transactionId,
       input.atMs,
     );
@@ -311,7 +327,7 @@ export function createSqliteLedger(connection: Database.Database): Ledger {
       store.resolve(transactionId, leg.pending, 0n, input.atMs);
     }
     passOnEndedGrants(
-      legs.flatMap((leg) => (leg.grant ? [leg.grant.id] : [])),
+      legs.map((leg) => leg.grant),
       transactionId,
       input.atMs,
     );
