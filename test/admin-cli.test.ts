@@ -1,8 +1,9 @@
 /**
  * `tokenbank admin` as an operator runs it: a real gateway listening on an ephemeral port in this
  * process, and the CLI as a child process (`bin/tokenbank.mjs`) through one flow, from creating
- * a tenant to listing the backend pool, plus the failures: a bad flag, a 404, a wrong token and
- * a gateway that is not there. Independent runs go in parallel to keep the suite quick.
+ * a tenant to listing the backend pool, the money of a tenant (top-ups, coupons, usage, ledger),
+ * plus the failures: a bad flag, a 404, a wrong token and a gateway that is not there.
+ * Independent runs go in parallel to keep the suite quick.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -252,6 +253,117 @@ describe('tokenbank admin against a running gateway', () => {
     const pageLines = page.stdout.trimEnd().split('\n');
     expect(pageLines).toHaveLength(3);
     expect(pageLines[2]).toMatch(/^more: tokenbank admin tenants list --after ten_\S+$/);
+  });
+});
+
+describe('tokenbank admin: the money of a tenant', () => {
+  let tenantId = '';
+  let couponId = '';
+
+  beforeAll(async () => {
+    const tenant = await adminPost('/admin/v1/tenants', { name: 'Money Corp' });
+    tenantId = String((tenant as Record<string, unknown>).id);
+  });
+
+  it('tops up once per reference and refuses the reference for another amount', async () => {
+    const topUp = ['topup', tenantId, '--amount', '100.000001', '--reference', 'pay-1'];
+    const first = await runCli(topUp);
+    expect(first).toMatchObject({ exitCode: 0, stderr: '' });
+    expect(first.stdout.split('\n')[0]).toBe('topped up 100.000001; balance now 100.000001');
+    expect(first.stdout).toMatch(/^duplicate: +false$/m);
+
+    const [replayed, conflicting] = await Promise.all([
+      runCli(topUp),
+      runCli(['topup', tenantId, '--amount', '5', '--reference', 'pay-1']),
+    ]);
+    expect(replayed).toMatchObject({ exitCode: 0, stderr: '' });
+    expect(replayed.stdout.split('\n')[0]).toBe(
+      'duplicate: reference pay-1 was already applied; balance unchanged at 100.000001',
+    );
+    expect(replayed.stdout).toMatch(/^duplicate: +true$/m);
+    expect(conflicting).toMatchObject({ exitCode: 1, stdout: '' });
+    expect(conflicting.stderr).toMatch(/^error 409 conflict: .*pay-1/);
+  });
+
+  it('grants a coupon, lists it and voids it', async () => {
+    const granted = await runCli([
+      'coupons',
+      'grant',
+      tenantId,
+      '--kind',
+      'compute',
+      '--amount',
+      '50.000001',
+      '--reference',
+      'grant-1',
+      '--coverage-bps',
+      '5000',
+      '--models',
+      'acme/llama-3',
+      '--priority',
+      '80',
+      '--program',
+      'gov',
+    ]);
+    expect(granted).toMatchObject({ exitCode: 0, stderr: '' });
+    expect(granted.stdout).toMatch(/^amount: +50\.000001$/m);
+    expect(granted.stdout).toMatch(/^duplicate: +false$/m);
+    couponId = /^id: +(cpn_\S+)$/m.exec(granted.stdout)?.[1] ?? '';
+    expect(couponId).not.toBe('');
+
+    const listed = await runCli(['coupons', 'list', tenantId]);
+    expect(listed.exitCode).toBe(0);
+    const [header, row, ...rest] = listed.stdout.trimEnd().split('\n');
+    expect(header).toMatch(/^ID\s+KIND\s+PROGRAM\s+AMOUNT\s+REMAINING\s+HELD\s+COVERAGE BPS\s/);
+    expect(row).toMatch(
+      new RegExp(
+        `^${couponId}\\s+compute\\s+gov\\s+50\\.000001\\s+50\\.000001\\s+0\\.00\\s+5000\\s+80\\s+acme/llama-3\\s.*\\sactive\\s+grant-1$`,
+      ),
+    );
+    expect(rest).toEqual([]);
+
+    const voided = await runCli(['coupons', 'void', couponId]);
+    expect(voided.exitCode).toBe(0);
+    expect(voided.stdout).toMatch(/^status: +voided$/m);
+  });
+
+  it('shows the tenant, its usage, its ledger entries and a ledger that checks out', async () => {
+    const [tenant, usage, usageCsv, entries, check] = await Promise.all([
+      runCli(['tenants', 'get', tenantId]),
+      runCli(['usage', tenantId]),
+      runCli(['usage', tenantId, '--csv']),
+      runCli(['ledger', tenantId]),
+      runCli(['ledger', 'check']),
+    ]);
+    expect(tenant).toMatchObject({ exitCode: 0, stderr: '' });
+    expect(tenant.stdout).toMatch(/^balance: +100\.000001$/m);
+    expect(tenant.stdout).toMatch(/^holds: +0\.00$/m);
+    expect(tenant.stdout).toMatch(new RegExp(`\ncoupons:\nID\\s.*\n${couponId}\\s.*\\svoided\\s`));
+
+    expect(usage).toEqual({ exitCode: 0, stdout: 'no usage\n', stderr: '' });
+    expect(usageCsv).toEqual({
+      exitCode: 0,
+      stdout:
+        'request_id,created_at,tenant_id,key_id,model,region,backend_id,provider_id,input_tokens,' +
+        'cached_input_tokens,output_tokens,reasoning_tokens,usage_source,outcome,cost,paid_by,' +
+        'verified_output_tokens\r\n',
+      stderr: '',
+    });
+
+    expect(entries.exitCode).toBe(0);
+    expect(entries.stdout.split('\n')[0]).toMatch(
+      /^TRANSACTION\s+KIND\s+REQUEST\s+REFERENCE\s+DEBIT\s+CREDIT\s+AMOUNT\s+FLAG\s+TIME$/,
+    );
+    expect(entries.stdout).toMatch(
+      new RegExp(
+        `^\\d+\\s+topup\\s+-\\s+pay-1\\s+cash\\s+wallet:${tenantId}\\s+100\\.000001\\s+posted\\s`,
+        'm',
+      ),
+    );
+    expect(entries.stdout).toMatch(/^\d+\s+grant\s+-\s+grant-1\s/m);
+
+    expect(check).toMatchObject({ exitCode: 0, stderr: '' });
+    expect(check.stdout).toMatch(/^ok \(\d+ accounts, \d+ transactions\)\n$/);
   });
 });
 

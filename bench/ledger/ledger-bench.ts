@@ -47,7 +47,12 @@ async function setUp(groupCommit: boolean) {
     INSERT INTO tenants VALUES ('ten_bench', 'bench', NULL, NULL, 0, 0);
     INSERT INTO providers VALUES ('prv_bench', 'bench', 8000, 'hash', 0);`);
   const ledger = createSqliteLedger(opened.connection, { groupCommit });
-  await ledger.topUp({ tenantId: 'ten_bench', amountMicro: 9_000_000_000_000n, reference: 'bench', atMs: 0 });
+  await ledger.topUp({
+    tenantId: 'ten_bench',
+    amountMicro: 9_000_000_000_000n,
+    reference: 'bench',
+    atMs: 0,
+  });
   await ledger.grantCoupon({
     id: 'cpn_bench',
     tenantId: 'ten_bench',
@@ -91,7 +96,13 @@ async function pair(ledger: Ledger, requestId: string): Promise<void> {
   }
   await ledger.settle({
     requestId,
-    usage: { inputTokens: 280, cachedInputTokens: 0, outputTokens: 120, reasoningTokens: undefined, source: 'provider' },
+    usage: {
+      inputTokens: 280,
+      cachedInputTokens: 0,
+      outputTokens: 120,
+      reasoningTokens: undefined,
+      source: 'provider',
+    },
     outcome: 'complete',
     servedBy: { backendId: 'bkd_bench', providerId: 'prv_bench', region: 'east' },
     price,
@@ -131,12 +142,17 @@ for (let round = 0; round < roundCount; round += 1) {
   }
 }
 
-const median = (numbers: number[]) => [...numbers].sort((left, right) => left - right)[Math.floor(numbers.length / 2)] ?? 0;
+const median = (numbers: number[]) =>
+  [...numbers].sort((left, right) => left - right)[Math.floor(numbers.length / 2)] ?? 0;
 const baseline = median(results.get(variants[0]?.name ?? '') ?? []);
-console.log(`\nSQLite ledger: reserve+settle pairs per second (${pairCount} pairs, concurrency ${concurrency}, median of ${roundCount})\n`);
+console.log(
+  `\nSQLite ledger: reserve+settle pairs per second (${pairCount} pairs, concurrency ${concurrency}, median of ${roundCount})\n`,
+);
 console.log('| variant | pairs/s | ratio to baseline |');
 console.log('|---|---:|---:|');
 for (const variant of variants) {
   const value = median(results.get(variant.name) ?? []);
-  console.log(`| ${variant.name} | ${Math.round(value).toLocaleString('en')} | ${(value / baseline).toFixed(2)}x |`);
+  console.log(
+    `| ${variant.name} | ${Math.round(value).toLocaleString('en')} | ${(value / baseline).toFixed(2)}x |`,
+  );
 }

@@ -96,7 +96,8 @@ export type TopUpResult = {
   duplicate: boolean;
 };
 
-export type GrantInput = {
+/** The terms of a coupon grant, as the admin gives them and the API shows them. */
+export type CouponTerms = {
   id: string;
   tenantId: string;
   kind: CouponKind;
@@ -109,26 +110,15 @@ export type GrantInput = {
   startsAtMs: number;
   expiresAtMs: number | null;
   reference: string;
-  atMs: number;
 };
 
-export type CouponState = {
-  id: string;
-  tenantId: string;
-  kind: CouponKind;
-  program: string;
-  amountMicro: bigint;
+export type GrantInput = CouponTerms & { atMs: number };
+
+export type CouponState = CouponTerms & {
   /** Available to new reservations: posted balance less holds. */
   remainingMicro: bigint;
   heldMicro: bigint;
-  coverageBps: number;
-  models: string[] | null;
-  regions: string[] | null;
-  priority: number;
-  startsAtMs: number;
-  expiresAtMs: number | null;
   status: 'active' | 'voided' | 'expired';
-  reference: string;
   createdAtMs: number;
 };
 

@@ -16,7 +16,7 @@ Usage:
   tokenbank demo    [--port 8787] [--db PATH]
   tokenbank sim     --port N --region R --models a,b [--slots 8] [--prefill-tps 2000]
                     [--decode-tps 40] [--fault KIND[:SHARE]]...
-  tokenbank admin   <tenants|keys|providers|prices|backends> ... [--url URL] [--token T] [--json]
+  tokenbank admin   <tenants|keys|topup|coupons|usage|ledger|statement|providers|prices|backends> ... [--url URL] [--token T] [--json]
 
 Run 'tokenbank <command> --help' for the options of one command.
 Environment: TOKENBANK_PORT, TOKENBANK_HOST, TOKENBANK_DB, TOKENBANK_ADMIN_TOKEN,

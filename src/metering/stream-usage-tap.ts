@@ -37,7 +37,8 @@ export function createStreamUsageTap(options: { withholdUsageEvents: boolean }):
       }
       const usage = readReportedUsage(parsed);
       const delivered = deliveredTexts(parsed);
-      if (delivered.length > 0) {
+      // An empty delta (chat's opening `{role, content: ''}` chunk, a finish chunk) is no output.
+      if (delivered.some((text) => text !== '')) {
         contentEventCount += 1;
         texts.push(...delivered);
       }

@@ -13,8 +13,8 @@ import { silentLogger } from '../../src/platform/logger.ts';
 import { createSeededRandom } from '../../src/platform/random.ts';
 import { createNodeDeps } from '../../src/runtime/node/node-deps.ts';
 import { sha256Hex } from '../../src/runtime/node/node-ports.ts';
-import type { HttpCaller } from './demo-pool.ts';
 import { migrateSqlite, openSqlite } from '../../src/runtime/node/sqlite-database.ts';
+import type { HttpCaller } from './demo-pool.ts';
 
 export const testAdminToken = 'tba-test-admin-token-0123456789abcdef';
 

@@ -1,7 +1,8 @@
 /**
  * The shape of one `tokenbank admin <resource> <action>` entry: its flags, the request it sends and
- * how its answer is printed. New admin resources (top-ups, coupons, usage, ledger) are added as one
- * more entry of this shape in `admin-resources.ts`; the parser, help and runner need no change.
+ * how its answer is printed. A resource may also run an action straight from its name
+ * (`tokenbank admin topup TENANT_ID`). New admin resources are added as one more entry of this
+ * shape in `admin-resources.ts`; the parser, help and runner need no change.
  */
 import { assert } from '../../assert.ts';
 import { UsageError } from '../gateway-flags.ts';
@@ -31,12 +32,20 @@ export type AdminAction = {
   /** Extra paragraphs for the action's --help. */
   notes?: string;
   request(input: ActionInput): AdminRequest;
+  /** The answer as text; a CSV answer (`response: 'csv'`) arrives as its text. */
   render(body: unknown): string;
+  /** Whether a successful answer reports a failure (a ledger check with problems): exit 1. */
+  answerFailed?(body: unknown): boolean;
 };
 
 export type AdminResource = {
   summary: string;
   actions: Readonly<Record<string, AdminAction>>;
+  /**
+   * Run when the word after the resource names none of its actions (`topup TENANT_ID`,
+   * `ledger TENANT_ID` beside `ledger check`): every positional is then its argument.
+   */
+  direct?: AdminAction;
 };
 
 export type FlagValues = Readonly<Record<string, string | boolean | undefined>>;

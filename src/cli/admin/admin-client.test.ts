@@ -64,6 +64,27 @@ describe('toAdminResponse', () => {
     });
   });
 
+  it('passes a CSV answer on as its text, byte for byte', () => {
+    const csv = 'request_id,cost\r\nreq_1,"1,5"\r\n';
+    expect(toAdminResponse(200, 'OK', csv, 'csv')).toEqual({
+      ok: true,
+      status: 200,
+      text: csv,
+      body: csv,
+    });
+  });
+
+  it('reads an error as JSON even when CSV was asked for', () => {
+    const text = '{"error":{"message":"bad from","type":"invalid_request_error","code":null}}';
+    expect(toAdminResponse(400, 'Bad Request', text, 'csv')).toEqual({
+      ok: false,
+      kind: 'http',
+      status: 400,
+      code: 'invalid_request_error',
+      message: 'bad from',
+    });
+  });
+
   it.each([
     {
       name: 'an OpenAI envelope',
@@ -121,6 +142,20 @@ describe('createAdminClient', () => {
     expect(headers.get('content-type')).toBe('application/json');
     expect(recorded[0]?.init?.body).toBe('{"name":"A","payout_bps":7000}');
     expect(recorded[0]?.init?.signal).toBeInstanceOf(AbortSignal);
+  });
+
+  it('asks for CSV when the request expects it', async () => {
+    const recorded: Recorded[] = [];
+    const csv = 'a,b\r\n';
+    const client = createAdminClient(options(scriptedFetch(() => new Response(csv), recorded)));
+    const response = await client.send({
+      method: 'GET',
+      path: '/admin/v1/tenants/ten_1/usage',
+      query: { format: 'csv' },
+      response: 'csv',
+    });
+    expect(response).toEqual({ ok: true, status: 200, text: csv, body: csv });
+    expect(new Headers(recorded[0]?.init?.headers).get('accept')).toBe('text/csv');
   });
 
   it('turns a thrown fetch into a network failure that does not carry the token', async () => {

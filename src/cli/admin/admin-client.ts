@@ -1,8 +1,8 @@
 /**
  * The admin API over HTTP for the CLI. One request at a time, with the admin token and an explicit
  * timeout; every outcome (an answer, an HTTP error, an unreachable gateway) comes back as a value
- * so the command decides what to print. The token goes only into the Authorization header: no
- * message built here contains it.
+ * so the command decides what to print. Answers are JSON, or CSV text when the request asks for
+ * it. The token goes only into the Authorization header: no message built here contains it.
  */
 
 export type AdminRequest = {
@@ -10,6 +10,15 @@ export type AdminRequest = {
   path: string;
   query?: Readonly<Record<string, string | undefined>>;
   body?: unknown;
+  /** What a successful answer is: JSON (the default) or CSV, whose text becomes the body. */
+  response?: ResponseFormat;
+};
+
+export type ResponseFormat = 'json' | 'csv';
+
+const acceptHeaders: Readonly<Record<ResponseFormat, string>> = {
+  json: 'application/json',
+  csv: 'text/csv',
 };
 
 export type AdminResponse =
@@ -33,8 +42,9 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
   return {
     async send(request) {
       const url = requestUrl(options.baseUrl, request);
+      const format = request.response ?? 'json';
       const headers: Record<string, string> = {
-        accept: 'application/json',
+        accept: acceptHeaders[format],
         authorization: `Bearer ${options.token}`,
       };
       if (request.body !== undefined) {
@@ -47,7 +57,8 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
           ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
           signal: AbortSignal.timeout(options.timeoutMs),
         });
-        return toAdminResponse(response.status, response.statusText, await response.text());
+        const text = await response.text();
+        return toAdminResponse(response.status, response.statusText, text, format);
       } catch (error) {
         return { ok: false, kind: 'network', message: describeNetworkError(error, options) };
       }
@@ -67,9 +78,19 @@ export function requestUrl(baseUrl: URL, request: AdminRequest): URL {
   return url;
 }
 
-export function toAdminResponse(status: number, statusText: string, text: string): AdminResponse {
+/** Errors are JSON whatever was asked for; a CSV answer is passed on as its text. */
+export function toAdminResponse(
+  status: number,
+  statusText: string,
+  text: string,
+  format: ResponseFormat = 'json',
+): AdminResponse {
+  const succeeded = status >= 200 && status < 300;
+  if (succeeded && format === 'csv') {
+    return { ok: true, status, text, body: text };
+  }
   const body = parseJson(text);
-  if (status >= 200 && status < 300) {
+  if (succeeded) {
     if (body === undefined) {
       return {
         ok: false,

@@ -1,14 +1,21 @@
 /**
- * The command table of `tokenbank admin`: resource name to its actions. Adding a resource (topup,
- * coupons, usage, ledger) is one more entry here and one module of AdminResource values.
+ * The command table of `tokenbank admin`: resource name to its actions. Adding a resource is one
+ * more entry here and one module of AdminResource values.
  */
 import type { AdminResource } from './admin-action.ts';
 import { backendResource, priceResource, providerResource } from './catalog-resources.ts';
+import { couponResource, topUpResource } from './money-resources.ts';
+import { ledgerResource, statementResource, usageResource } from './report-resources.ts';
 import { keyResource, tenantResource } from './tenant-resources.ts';
 
 export const adminResources: Readonly<Record<string, AdminResource>> = {
   tenants: tenantResource,
   keys: keyResource,
+  topup: topUpResource,
+  coupons: couponResource,
+  usage: usageResource,
+  ledger: ledgerResource,
+  statement: statementResource,
   providers: providerResource,
   prices: priceResource,
   backends: backendResource,

@@ -99,6 +99,76 @@ describe('parseAdminArguments: finding the command', () => {
     expect(text).toContain('TOKENBANK_ADMIN_TOKEN');
   });
 
+  it('lists a resource that runs an action directly by its arguments', () => {
+    const parsed = parse(['--help']);
+    const text = parsed.kind === 'help' ? parsed.text : '';
+    expect(text).toMatch(/topup\s+.*\(TENANT_ID\)/);
+    expect(text).toMatch(/ledger\s+.*\(TENANT_ID, check\)/);
+  });
+
+  it.each([
+    {
+      name: 'a direct-only resource',
+      argv: ['topup', '--help'],
+      lines: ['Usage: tokenbank admin topup TENANT_ID --amount X --reference R'],
+    },
+    {
+      name: 'a direct action given its argument',
+      argv: ['ledger', 'ten_1', '-h'],
+      lines: ['Usage: tokenbank admin ledger TENANT_ID'],
+    },
+    {
+      name: 'a resource with both',
+      argv: ['ledger', '--help'],
+      lines: [
+        'Usage: tokenbank admin ledger <action> [arguments] [flags]',
+        '       tokenbank admin ledger TENANT_ID',
+      ],
+    },
+    {
+      name: 'a named action of a resource with a direct one',
+      argv: ['ledger', 'check', '--help'],
+      lines: ['Usage: tokenbank admin ledger check'],
+    },
+  ])('shows the help of $name', ({ argv, lines }) => {
+    const parsed = parse(argv);
+    const text = parsed.kind === 'help' ? parsed.text : parsed.kind;
+    expect(text.split('\n').slice(0, lines.length)).toEqual(lines);
+  });
+
+  it.each([
+    {
+      name: 'a direct action without its argument',
+      argv: ['topup', '--amount', '1', '--reference', 'r'],
+      message: 'missing TENANT_ID',
+    },
+    {
+      name: 'a resource with both, alone',
+      argv: ['ledger'],
+      message: 'missing TENANT_ID or action for ledger',
+    },
+    {
+      name: 'an extra argument to a direct action',
+      argv: ['ledger', 'ten_1', 'ten_2'],
+      message: 'unexpected argument "ten_2"',
+    },
+    {
+      name: 'an argument to a named action beside a direct one',
+      argv: ['ledger', 'check', 'ten_1'],
+      message: 'unexpected argument "ten_1"',
+    },
+  ])('refuses $name', ({ argv, message }) => {
+    const parsed = parse(argv);
+    expect(parsed.kind === 'usage-error' ? parsed.message : parsed.kind).toBe(message);
+  });
+
+  it('names the direct command in the pointer to its help', () => {
+    const parsed = parse(['topup', 'ten_1', '--amount', '1', '--reference', 'r']);
+    expect(parsed.kind === 'run' ? parsed.helpCommand : parsed.kind).toBe(
+      'tokenbank admin topup --help',
+    );
+  });
+
   it('takes global flags before, between and after the names', () => {
     const parsed = parse([
       '--json',
@@ -186,6 +256,25 @@ describe('parseAdminArguments: the requests built', () => {
       name: 'backends list',
       argv: ['backends', 'list'],
       request: { method: 'GET', path: '/admin/v1/backends' },
+    },
+    {
+      name: 'a direct action with its flags before its argument',
+      argv: ['topup', '--amount', '1', '--reference', 'r', 'ten_1'],
+      request: {
+        method: 'POST',
+        path: '/admin/v1/tenants/ten_1/topups',
+        body: { amount: '1', reference: 'r' },
+      },
+    },
+    {
+      name: 'ledger TENANT_ID',
+      argv: ['ledger', 'ten_1'],
+      request: { method: 'GET', path: '/admin/v1/tenants/ten_1/ledger' },
+    },
+    {
+      name: 'ledger check',
+      argv: ['ledger', 'check'],
+      request: { method: 'GET', path: '/admin/v1/ledger/check' },
     },
   ])('builds $name', ({ argv, request }) => {
     const built = requestOf(argv);

@@ -1,8 +1,9 @@
 /**
  * Reads `tokenbank admin <resource> <action> [arguments] [flags]` against the command table. The
- * resource and action are found first (global flags may come anywhere), then the rest is parsed
- * strictly with that action's own flags, so a mistyped flag is a usage error rather than an
- * option silently ignored.
+ * resource and action are found first (global flags may come anywhere; a resource that runs an
+ * action directly takes the word after it as an argument), then the rest is parsed strictly with
+ * that action's own flags, so a mistyped flag is a usage error rather than an option silently
+ * ignored.
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { assert } from '../../assert.ts';
@@ -40,14 +41,14 @@ const globalOptions = {
 
 type LocatedCommand = {
   help: boolean;
-  resourceName: string | undefined;
-  actionName: string | undefined;
-  rest: string[];
+  /** The first two positionals: the resource and, unless the resource runs one directly, the action. */
+  names: ReadonlyArray<{ value: string; index: number }>;
+  argv: readonly string[];
 };
 
 /**
  * The first two positionals name the resource and the action. This pass knows only the global
- * flags, so it is lenient; the strict pass over `rest` reports anything unknown.
+ * flags, so it is lenient; the strict pass over the rest reports anything unknown.
  */
 function locateCommand(argv: readonly string[]): LocatedCommand {
   const { values, tokens } = parseArgs({
@@ -57,14 +58,17 @@ function locateCommand(argv: readonly string[]): LocatedCommand {
     allowPositionals: true,
     tokens: true,
   });
-  const names = tokens.filter((token) => token.kind === 'positional').slice(0, 2);
-  const taken = new Set(names.map((token) => token.index));
-  return {
-    help: values.help === true,
-    resourceName: names[0]?.value,
-    actionName: names[1]?.value,
-    rest: argv.filter((_, index) => !taken.has(index)),
-  };
+  const names = tokens
+    .filter((token) => token.kind === 'positional')
+    .slice(0, 2)
+    .map((token) => ({ value: token.value, index: token.index }));
+  return { help: values.help === true, names, argv };
+}
+
+/** The command line without its first `count` names, for the strict pass. */
+function restAfterNames(located: LocatedCommand, count: number): string[] {
+  const taken = new Set(located.names.slice(0, count).map((name) => name.index));
+  return located.argv.filter((_, index) => !taken.has(index));
 }
 
 function entryOf<Entry>(table: Readonly<Record<string, Entry>>, name: string): Entry | undefined {
@@ -139,40 +143,65 @@ export function parseAdminArguments(
 ): ParsedAdminArguments {
   const located = locateCommand(argv);
   const topHelp = adminHelp(resources);
-  if (located.resourceName === undefined) {
+  const resourceName = located.names[0]?.value;
+  if (resourceName === undefined) {
     return located.help
       ? { kind: 'help', text: topHelp }
       : { kind: 'usage-error', message: 'missing resource', help: topHelp };
   }
-  const resource = entryOf(resources, located.resourceName);
+  const resource = entryOf(resources, resourceName);
   if (resource === undefined) {
-    const message = `unknown resource "${located.resourceName}"`;
+    const message = `unknown resource "${resourceName}"`;
     return { kind: 'usage-error', message, help: topHelp };
   }
-  const resourceText = resourceHelp(located.resourceName, resource);
-  if (located.actionName === undefined) {
-    return located.help
-      ? { kind: 'help', text: resourceText }
-      : {
-          kind: 'usage-error',
-          message: `missing action for ${located.resourceName}`,
-          help: resourceText,
-        };
+  const actionName = located.names[1]?.value;
+  const named = actionName === undefined ? undefined : entryOf(resource.actions, actionName);
+  if (named !== undefined) {
+    return parseCommand(located, named, `${resourceName} ${actionName}`, 2);
   }
-  const action = entryOf(resource.actions, located.actionName);
-  if (action === undefined) {
-    const message = `unknown action "${located.actionName}" for ${located.resourceName}`;
-    return { kind: 'usage-error', message, help: resourceText };
+  const hasActions = Object.keys(resource.actions).length > 0;
+  if (resource.direct !== undefined && (actionName !== undefined || !hasActions)) {
+    return parseCommand(located, resource.direct, resourceName, 1);
   }
-  const help = actionHelp(located.resourceName, located.actionName, action);
+  return missingAction(located.help, resourceName, resource, actionName);
+}
+
+/** No action named, or an unknown one: the resource's help, asked for or with the complaint. */
+function missingAction(
+  help: boolean,
+  resourceName: string,
+  resource: AdminResource,
+  actionName: string | undefined,
+): ParsedAdminArguments {
+  const text = resourceHelp(resourceName, resource);
+  if (actionName !== undefined) {
+    const message = `unknown action "${actionName}" for ${resourceName}`;
+    return { kind: 'usage-error', message, help: text };
+  }
+  if (help) {
+    return { kind: 'help', text };
+  }
+  const direct = resource.direct?.arguments ?? [];
+  const wanted = direct.length > 0 ? `${direct.join(' ')} or action` : 'action';
+  return { kind: 'usage-error', message: `missing ${wanted} for ${resourceName}`, help: text };
+}
+
+/** One action found: its help, or its flags and arguments read strictly. */
+function parseCommand(
+  located: LocatedCommand,
+  action: AdminAction,
+  commandName: string,
+  namesTaken: number,
+): ParsedAdminArguments {
+  const help = actionHelp(commandName, action);
   if (located.help) {
     return { kind: 'help', text: help };
   }
-  const parsed = parseAction(action, located.rest);
+  const parsed = parseAction(action, restAfterNames(located, namesTaken));
   if (!parsed.ok) {
     return { kind: 'usage-error', message: parsed.message, help };
   }
   const input = createActionInput(action, parsed.positionals, parsed.values);
-  const helpCommand = `tokenbank admin ${located.resourceName} ${located.actionName} --help`;
+  const helpCommand = `tokenbank admin ${commandName} --help`;
   return { kind: 'run', action, input, global: globalFlagsOf(parsed.values), helpCommand };
 }

@@ -1,9 +1,10 @@
 /**
- * `tokenbank admin tenants` and `tokenbank admin keys`: customers and the API keys they call the
- * gateway with. A key's secret is in the answer that creates it and nowhere else, so its renderer
- * puts it first and says so.
+ * `tokenbank admin tenants` and `tokenbank admin keys`: customers, with their balance, holds and
+ * coupons, and the API keys they call the gateway with. A key's secret is in the answer that
+ * creates it and nowhere else, so its renderer puts it first and says so.
  */
 import { type AdminResource, pathSegment } from './admin-action.ts';
+import { renderCouponTable } from './money-resources.ts';
 import {
   type Column,
   column,
@@ -20,6 +21,7 @@ const tenantColumns: Column[] = [
   column('ALLOWED REGIONS', 'allowed_regions'),
   column('CLAMP', 'allow_max_tokens_clamp'),
   column('CURRENCY', 'currency'),
+  column('BALANCE', 'balance'),
   column('CREATED', 'created_at'),
 ];
 
@@ -42,6 +44,15 @@ function renderTenantPage(body: unknown): string {
   return typeof cursor === 'string'
     ? `${table}more: tokenbank admin tenants list --after ${cursor}\n`
     : table;
+}
+
+/** The tenant's fields (balance and holds among them), then its coupons as a table. */
+export function renderTenant(body: unknown): string {
+  if (!isRecord(body)) {
+    return renderRecord(body);
+  }
+  const { coupons, ...tenant } = body;
+  return `${renderRecord(tenant)}\ncoupons:\n${renderCouponTable(coupons)}`;
 }
 
 export const tenantResource: AdminResource = {
@@ -93,16 +104,16 @@ export const tenantResource: AdminResource = {
           allow_max_tokens_clamp: input.enabled('allow-max-tokens-clamp') ? true : undefined,
         },
       }),
-      render: renderRecord,
+      render: renderTenant,
     },
     get: {
-      summary: 'show one tenant',
+      summary: 'show one tenant with its balance, holds and coupons',
       arguments: ['TENANT_ID'],
       request: (input) => ({
         method: 'GET',
         path: `/admin/v1/tenants/${pathSegment(input.argument('TENANT_ID'))}`,
       }),
-      render: renderRecord,
+      render: renderTenant,
     },
   },
 };

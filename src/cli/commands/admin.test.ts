@@ -82,6 +82,43 @@ describe('runAdmin', () => {
     expect(result.output.split('\n')[1]).toMatch(/^m\s+-\s+2\s+1\.50\s+1\.50\s+2\.000001\s+CNY/);
   });
 
+  it('prints a CSV export exactly as the gateway sends it', async () => {
+    const csv = 'request_id,cost\r\nreq_1,0.000001\r\n';
+    const result = await run(
+      ['usage', 'ten_1', '--csv'],
+      () => new Response(csv, { headers: { 'content-type': 'text/csv; charset=utf-8' } }),
+    );
+    expect(result).toEqual({
+      exitCode: 0,
+      output: csv,
+      errorOutput: '',
+      urls: ['http://127.0.0.1:8787/admin/v1/tenants/ten_1/usage?format=csv'],
+    });
+  });
+
+  it('exits 1 when the ledger check finds problems, as a table or as JSON', async () => {
+    const answer = () =>
+      Response.json({ ok: false, problems: ['account cash: bad'], accounts: 3, transactions: 1 });
+    const [table, json] = await Promise.all([
+      run(['ledger', 'check'], answer),
+      run(['ledger', 'check', '--json'], answer),
+    ]);
+    expect(table).toMatchObject({
+      exitCode: 1,
+      output: 'not ok (3 accounts, 1 transactions): 1 problems\n  account cash: bad\n',
+      errorOutput: '',
+    });
+    expect(json.exitCode).toBe(1);
+    expect(JSON.parse(json.output)).toMatchObject({ ok: false });
+  });
+
+  it('exits 0 when the ledger check passes', async () => {
+    const result = await run(['ledger', 'check'], () =>
+      Response.json({ ok: true, problems: [], accounts: 3, transactions: 1 }),
+    );
+    expect(result).toMatchObject({ exitCode: 0, output: 'ok (3 accounts, 1 transactions)\n' });
+  });
+
   it('reports an HTTP error as `error <status> <code>: <message>` and exits 1', async () => {
     const result = await run(['tenants', 'get', 'x'], notFound);
     expect(result).toMatchObject({

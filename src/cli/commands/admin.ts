@@ -1,8 +1,9 @@
 /**
  * `tokenbank admin`: the admin API from the terminal. Reads the command line against the command
  * table (`cli/admin/admin-resources.ts`), sends one request and prints the answer as a table or
- * `key: value` lines, or verbatim with --json. Exit status: 0 done, 1 the request failed (HTTP
- * error, gateway unreachable), 2 usage error. The admin token is never printed.
+ * `key: value` lines (CSV exports verbatim), or verbatim with --json. Exit status: 0 done, 1 the
+ * request failed (HTTP error, gateway unreachable) or its answer reports a failure (a ledger check
+ * that found problems), 2 usage error. The admin token is never printed.
  */
 import type { ActionInput, AdminAction } from '../admin/admin-action.ts';
 import { type AdminResponse, createAdminClient } from '../admin/admin-client.ts';
@@ -56,10 +57,9 @@ export async function runAdmin(argv: readonly string[], io: AdminCommandIo): Pro
     io.writeError(`${describeFailure(response)}\n`);
     return exitCodes.requestFailed;
   }
-  io.writeOutput(
-    parsed.global.json ? withNewline(response.text) : parsed.action.render(response.body),
-  );
-  return exitCodes.done;
+  const { action } = parsed;
+  io.writeOutput(parsed.global.json ? withNewline(response.text) : action.render(response.body));
+  return action.answerFailed?.(response.body) === true ? exitCodes.requestFailed : exitCodes.done;
 }
 
 /** Builds the request first, so that a bad flag is reported before a missing token. */

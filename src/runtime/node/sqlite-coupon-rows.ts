@@ -3,7 +3,7 @@
  * account. One query serves the waterfall (funded grants) and the API (coupon states).
  */
 import type Database from 'better-sqlite3';
-import type { CouponState } from '../../billing/ledger.ts';
+import type { CouponState, CouponTerms } from '../../billing/ledger.ts';
 import type { CouponKind, FundedGrant } from '../../billing/waterfall.ts';
 
 type CouponRow = {
@@ -77,7 +77,7 @@ export function createCouponRows(connection: Database.Database) {
     insert: connection.prepare(
       `INSERT INTO coupons (id, tenant_id, kind, program, amount, coverage_bps, models, regions, priority,
          starts_at_ms, expires_at_ms, status, reference, created_at_ms, ended_at_ms)
-       VALUES (@id, @tenantId, @kind, @program, @amount, @coverageBps, @models, @regions, @priority,
+       VALUES (@id, @tenantId, @kind, @program, @amountMicro, @coverageBps, @models, @regions, @priority,
          @startsAtMs, @expiresAtMs, 'active', @reference, @createdAtMs, NULL)`,
     ),
     end: connection.prepare(
@@ -97,21 +97,7 @@ export function createCouponRows(connection: Database.Database) {
     },
     expiredActive: (atMs: number) =>
       (statements.expiredActive.all(atMs) as CouponRow[]).map(toCouponState),
-    insert: (coupon: {
-      id: string;
-      tenantId: string;
-      kind: CouponKind;
-      program: string;
-      amount: bigint;
-      coverageBps: number;
-      models: string[] | null;
-      regions: string[] | null;
-      priority: number;
-      startsAtMs: number;
-      expiresAtMs: number | null;
-      reference: string;
-      createdAtMs: number;
-    }) => {
+    insert: (coupon: CouponTerms & { createdAtMs: number }) => {
       statements.insert.run({
         ...coupon,
         models: coupon.models === null ? null : JSON.stringify(coupon.models),

@@ -93,7 +93,7 @@ export function createLedgerAdministration(
       }
       return { coupon: existing, duplicate: true };
     }
-    coupons.insert({ ...input, amount: input.amountMicro, createdAtMs: input.atMs });
+    coupons.insert({ ...input, createdAtMs: input.atMs });
     const couponAccount = accountIds.coupon(input.id);
     const funding = accountIds.subsidyReceivable(input.program);
     store.ensureAccount(couponAccount, 'coupon', input.tenantId);

@@ -5,7 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import { assert } from '../../assert.ts';
-import type { PaidBy, UsageOutcome, UsageSource } from '../../billing/ledger.ts';
+import type { PaidBy, UsageRecord } from '../../billing/ledger.ts';
 import { formatMoney, parseMoney } from '../../billing/money.ts';
 
 export type ReservationRow = {
@@ -26,25 +26,10 @@ export type ReservationRow = {
   admittedAtMs: number;
 };
 
-export type UsageRow = {
-  requestId: string;
-  tenantId: string;
-  keyId: string;
-  model: string;
-  region: string | null;
-  backendId: string | null;
-  providerId: string | null;
-  inputTokens: number | null;
-  cachedInputTokens: number | null;
-  outputTokens: number | null;
-  reasoningTokens: number | null;
-  usageSource: UsageSource | null;
-  outcome: UsageOutcome;
-  costMicro: bigint;
+/** A usage record as written: what the API shows, plus the provider's share and the price. */
+export type UsageRow = Omit<UsageRecord, 'verifiedOutputTokens'> & {
   providerShareMicro: bigint;
-  paidBy: PaidBy[];
   priceId: string | null;
-  createdAtMs: number;
   settledAtMs: number;
 };
 

@@ -1,0 +1,188 @@
+/**
+ * `tokenbank admin usage`, `ledger` and `statement`: what a tenant used and paid, the transfers
+ * behind its balance, the ledger's own check, and what a subsidy program's coupons paid. With
+ * --csv an export is the server's CSV printed byte for byte (to redirect into a file); otherwise
+ * a table. Money is printed exactly as the server sends it.
+ */
+import type { ActionInput, AdminAction, AdminResource, FlagSpec } from './admin-action.ts';
+import { pathSegment } from './admin-action.ts';
+import {
+  type Column,
+  column,
+  escapeControlCharacters,
+  formatValue,
+  isRecord,
+  type JsonRecord,
+  renderList,
+} from './render-table.ts';
+
+/** `wallet`, or `coupon:cpn_1` for a coupon. */
+function payerText(part: JsonRecord): string {
+  const source = formatValue(part.source);
+  return part.id === null || part.id === undefined ? source : `${source}:${formatValue(part.id)}`;
+}
+
+/** Who paid a charge, as `wallet=0.40 coupon:cpn_1=0.60`; nothing for a free request. */
+function paidByText(row: JsonRecord): string | undefined {
+  const parts = Array.isArray(row.paid_by) ? row.paid_by.filter(isRecord) : [];
+  return parts.length === 0
+    ? undefined
+    : parts.map((part) => `${payerText(part)}=${formatValue(part.amount)}`).join(' ');
+}
+
+const usageColumns: Column[] = [
+  column('REQUEST', 'request_id'),
+  column('TIME', 'created_at'),
+  column('MODEL', 'model'),
+  column('TOKENS IN', 'input_tokens'),
+  column('TOKENS OUT', 'output_tokens'),
+  column('SOURCE', 'usage_source'),
+  column('OUTCOME', 'outcome'),
+  column('COST', 'cost'),
+  { header: 'PAID BY', value: paidByText },
+];
+
+const entryColumns: Column[] = [
+  column('TRANSACTION', 'transaction_id'),
+  column('KIND', 'kind'),
+  column('REQUEST', 'request_id'),
+  column('REFERENCE', 'reference'),
+  column('DEBIT', 'debit_account'),
+  column('CREDIT', 'credit_account'),
+  column('AMOUNT', 'amount'),
+  column('FLAG', 'flag'),
+  column('TIME', 'created_at'),
+];
+
+const statementColumns: Column[] = [
+  column('REQUEST', 'request_id'),
+  column('TIME', 'time'),
+  column('TENANT', 'tenant_id'),
+  column('COUPON', 'coupon_id'),
+  column('MODEL', 'model'),
+  column('PROVIDER', 'provider_id'),
+  column('TOKENS IN', 'input_tokens'),
+  column('TOKENS OUT', 'output_tokens'),
+  column('AMOUNT', 'amount'),
+];
+
+const rangeFlags = {
+  from: {
+    kind: 'string',
+    placeholder: 'T',
+    description: 'from this RFC 3339 time, inclusive (default: the beginning)',
+  },
+  to: {
+    kind: 'string',
+    placeholder: 'T',
+    description: 'up to this RFC 3339 time, exclusive (default: now)',
+  },
+} as const satisfies AdminAction['flags'];
+
+const csvFlag = {
+  kind: 'boolean',
+  description: 'print the CSV export exactly as the gateway sends it',
+} as const satisfies FlagSpec;
+
+/** The CSV text as sent, or the JSON list as a table. */
+function csvOrTable(columns: readonly Column[], noun: string) {
+  return (body: unknown): string =>
+    typeof body === 'string' ? body : renderList(body, columns, noun);
+}
+
+function formatOf(input: ActionInput): 'csv' | 'json' {
+  return input.enabled('csv') ? 'csv' : 'json';
+}
+
+/** `ok (N accounts, M transactions)`, or `not ok` and one problem a line. */
+export function renderLedgerCheck(body: unknown): string {
+  const record = isRecord(body) ? body : {};
+  const counts = `${formatValue(record.accounts)} accounts, ${formatValue(record.transactions)} transactions`;
+  if (record.ok === true) {
+    return `ok (${counts})\n`;
+  }
+  const problems = Array.isArray(record.problems) ? record.problems : [];
+  const lines = problems.map((problem) => `  ${escapeControlCharacters(String(problem))}`);
+  return `not ok (${counts}): ${problems.length} problems\n${lines.map((line) => `${line}\n`).join('')}`;
+}
+
+export const usageResource: AdminResource = {
+  summary: "a tenant's requests: tokens, cost and who paid",
+  actions: {},
+  direct: {
+    summary: "list a tenant's metered requests, oldest first",
+    arguments: ['TENANT_ID'],
+    flags: { ...rangeFlags, csv: csvFlag },
+    notes: [
+      'PAID BY shows each payer as source[:coupon id]=amount. The CSV has every field of each',
+      'request, with paid_by as source:id:amount;...',
+    ].join('\n'),
+    request: (input) => {
+      const format = formatOf(input);
+      return {
+        method: 'GET',
+        path: `/admin/v1/tenants/${pathSegment(input.argument('TENANT_ID'))}/usage`,
+        query: {
+          from: input.text('from'),
+          to: input.text('to'),
+          format: format === 'csv' ? 'csv' : undefined,
+        },
+        response: format,
+      };
+    },
+    render: csvOrTable(usageColumns, 'usage'),
+  },
+};
+
+export const ledgerResource: AdminResource = {
+  summary: "a tenant's ledger entries; the check of the whole ledger",
+  actions: {
+    check: {
+      summary: 'recompute every balance from its transfers and check the invariants',
+      notes: 'When the check finds problems it prints them one a line and exits 1.',
+      request: () => ({ method: 'GET', path: '/admin/v1/ledger/check' }),
+      render: renderLedgerCheck,
+      answerFailed: (body) => !isRecord(body) || body.ok !== true,
+    },
+  },
+  direct: {
+    summary: "list the transfers on a tenant's accounts, newest first",
+    notes: 'The gateway sends at most its ledgerEntriesMax limit of entries (default 1000).',
+    arguments: ['TENANT_ID'],
+    request: (input) => ({
+      method: 'GET',
+      path: `/admin/v1/tenants/${pathSegment(input.argument('TENANT_ID'))}/ledger`,
+    }),
+    render: (body) => renderList(body, entryColumns, 'ledger entries'),
+  },
+};
+
+export const statementResource: AdminResource = {
+  summary: "what a subsidy program's coupons paid, for its issuer",
+  actions: {},
+  direct: {
+    summary: "list every charge a program's coupons paid",
+    arguments: ['PROGRAM'],
+    flags: {
+      ...rangeFlags,
+      tenant: { kind: 'string', placeholder: 'ID', description: 'only this tenant' },
+      csv: csvFlag,
+    },
+    notes: "The CSV (--csv) is the statement to hand to the program's issuer.",
+    request: (input) => {
+      const format = formatOf(input);
+      return {
+        method: 'GET',
+        path: `/admin/v1/programs/${pathSegment(input.argument('PROGRAM'))}/statement`,
+        query: {
+          from: input.text('from'),
+          to: input.text('to'),
+          tenant_id: input.text('tenant'),
+          format,
+        },
+        response: format,
+      };
+    },
+    render: csvOrTable(statementColumns, 'charges'),
+  },
+};

@@ -1,0 +1,1570 @@
+/**
+ * Model-based property test of the SQLite ledger (DESIGN.md §4, billing.md §9). Seeded command
+ * sequences run against a fresh in-memory store and, beside it, a small reference model written
+ * here from the rules alone: it does not import the waterfall, cost or plan code, it recomputes
+ * every balance on its own. After every command the two must agree to the micro-unit, and the
+ * ledger's own check must find nothing wrong.
+ *
+ * LEDGER_PROPERTY_RUNS sets the number of sequences (default 1,000; `npm run test:deep` asks for
+ * 10,000). A failure prints its seed and path, so `{ seed, path }` replays it exactly.
+ */
+import type Database from 'better-sqlite3';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { PinnedPrice } from '../src/billing/cost.ts';
+import {
+  type CouponState,
+  type GrantInput,
+  type Ledger,
+  LedgerConflictError,
+  type PaidBy,
+  type UsageOutcome,
+  type UsageRecord,
+} from '../src/billing/ledger.ts';
+import { migrateSqlite, openSqlite } from '../src/runtime/node/sqlite-database.ts';
+import { createSqliteLedger } from '../src/runtime/node/sqlite-ledger.ts';
+
+const sequenceCount = Number(process.env.LEDGER_PROPERTY_RUNS ?? '1000');
+const propertySeed = Number(process.env.LEDGER_PROPERTY_SEED ?? '20260610');
+
+// ---------------------------------------------------------------------------------------------
+// The fixed world every sequence starts from.
+
+const tenantIds = ['tenant-1', 'tenant-2'] as const;
+const modelNames = ['model-a', 'model-b'] as const;
+const regionNames = ['east', 'west', 'north'] as const;
+const programs = ['gov-compute', 'platform-promo'] as const;
+const providers = [
+  { id: 'provider-1', payoutBps: 7_000 },
+  { id: 'provider-2', payoutBps: 8_333 },
+] as const;
+const backends = [
+  { id: 'backend-east', providerId: 'provider-1', region: 'east' },
+  { id: 'backend-west', providerId: 'provider-2', region: 'west' },
+  { id: 'backend-north', providerId: 'provider-1', region: 'north' },
+] as const;
+type Backend = (typeof backends)[number];
+/** Reservations older than this are swept even when their gateway is alive. */
+const longestRequestMs = 600_000;
+const gatewaySlots = 2;
+const everything = { fromMs: 0, toMs: Number.MAX_SAFE_INTEGER };
+
+type PriceTerms = Omit<PinnedPrice, 'priceId' | 'multiplierBps'>;
+const priceChoices: readonly PriceTerms[] = [
+  { inputPerMillion: 1_000_000n, cachedInputPerMillion: 250_000n, outputPerMillion: 2_000_000n },
+  { inputPerMillion: 1_234_567n, cachedInputPerMillion: 0n, outputPerMillion: 7_777_777n },
+  { inputPerMillion: 3_000_000n, cachedInputPerMillion: 1_000_000n, outputPerMillion: 1_000_000n },
+  { inputPerMillion: 0n, cachedInputPerMillion: 0n, outputPerMillion: 4_500_000n },
+  { inputPerMillion: 500_000n, cachedInputPerMillion: 100_000n, outputPerMillion: 9_000_001n },
+];
+
+// ---------------------------------------------------------------------------------------------
+// The reference model: plain records and the rules of DESIGN.md §4, nothing imported.
+
+type CouponModel = {
+  id: string;
+  tenantId: string;
+  kind: GrantInput['kind'];
+  program: string;
+  amountMicro: bigint;
+  coverageBps: number;
+  models: string[] | null;
+  regions: string[] | null;
+  priority: number;
+  startsAtMs: number;
+  expiresAtMs: number | null;
+  reference: string;
+  createdAtMs: number;
+  status: CouponState['status'];
+  /** Posted balance: granted less what it paid and what left it when it ended. */
+  balanceMicro: bigint;
+  heldMicro: bigint;
+};
+
+type HoldModel = { couponId: string | null; heldMicro: bigint };
+
+type Ending = { costMicro: bigint; paidBy: PaidBy[]; outcome: UsageOutcome };
+
+type ReservationModel = {
+  requestId: string;
+  tenantId: string;
+  model: string;
+  region: string;
+  price: PinnedPrice;
+  admittedAtMs: number;
+  instanceId: string;
+  promptTokensEstimate: number;
+  outputTokensMax: number;
+  reservedMicro: bigint;
+  holds: HoldModel[];
+  status: 'reserved' | 'settled' | 'released';
+  checkpoint: { inputTokens: number; outputTokens: number; backendId: string } | null;
+  ending: Ending | null;
+};
+
+type Model = {
+  nowMs: number;
+  /** Posted balance of every account, credits less debits. */
+  balances: Map<string, bigint>;
+  walletHeld: Map<string, bigint>;
+  coupons: CouponModel[];
+  topUps: { tenantId: string; reference: string; amountMicro: bigint }[];
+  grants: GrantInput[];
+  reservations: ReservationModel[];
+  rejected: { requestId: string; tenantId: string }[];
+  currentPrice: Map<string, PinnedPrice>;
+  priceVersions: number;
+  /** The instance id each gateway slot runs now; a crash starts a new one. */
+  gateways: string[];
+  heartbeats: Map<string, number>;
+  nextNumber: number;
+};
+
+type World = { ledger: Ledger; connection: Database.Database; close(): void };
+
+const walletAccount = (tenantId: string) => `wallet:${tenantId}`;
+
+function credit(model: Model, accountId: string, amountMicro: bigint): void {
+  model.balances.set(accountId, (model.balances.get(accountId) ?? 0n) + amountMicro);
+}
+
+/** Moves posted money from one account to another. */
+function move(model: Model, fromId: string, toId: string, amountMicro: bigint): void {
+  credit(model, fromId, -amountMicro);
+  credit(model, toId, amountMicro);
+}
+
+function smaller(left: bigint, right: bigint): bigint {
+  return left < right ? left : right;
+}
+
+function atLeastZero(value: bigint): bigint {
+  return value < 0n ? 0n : value;
+}
+
+function ceilingDivide(numerator: bigint, denominator: bigint): bigint {
+  return (numerator + denominator - 1n) / denominator;
+}
+
+/** ceil(tokens x price per million x multiplier / 10,000 / 1,000,000), one line. */
+function priceLine(tokens: number, perMillion: bigint, multiplierBps: number): bigint {
+  return ceilingDivide(BigInt(tokens) * perMillion * BigInt(multiplierBps), 10_000_000_000n);
+}
+
+function costOf(
+  usage: { inputTokens: number; cachedInputTokens: number; outputTokens: number },
+  price: PinnedPrice,
+): bigint {
+  return (
+    priceLine(
+      usage.inputTokens - usage.cachedInputTokens,
+      price.inputPerMillion,
+      price.multiplierBps,
+    ) +
+    priceLine(usage.cachedInputTokens, price.cachedInputPerMillion, price.multiplierBps) +
+    priceLine(usage.outputTokens, price.outputPerMillion, price.multiplierBps)
+  );
+}
+
+function estimateOf(price: PinnedPrice, promptTokens: number, outputTokens: number): bigint {
+  return costOf({ inputTokens: promptTokens, cachedInputTokens: 0, outputTokens }, price);
+}
+
+function coverageOf(coupon: CouponModel, costMicro: bigint): bigint {
+  return (costMicro * BigInt(coupon.coverageBps)) / 10_000n;
+}
+
+function couponAvailable(coupon: CouponModel): bigint {
+  return coupon.balanceMicro - coupon.heldMicro;
+}
+
+function walletAvailable(model: Model, tenantId: string): bigint {
+  return (
+    (model.balances.get(walletAccount(tenantId)) ?? 0n) - (model.walletHeld.get(tenantId) ?? 0n)
+  );
+}
+
+function couponNamed(model: Model, couponId: string): CouponModel {
+  const coupon = model.coupons.find((candidate) => candidate.id === couponId);
+  if (!coupon) {
+    throw new Error(`the model has no coupon ${couponId}`);
+  }
+  return coupon;
+}
+
+type ChargedLine = { model: string; region: string; admittedAtMs: number };
+
+/** Kind, scope and validity at admission; status is judged by the caller. */
+function coversLine(coupon: CouponModel, line: ChargedLine): boolean {
+  return (
+    coupon.kind === 'compute' &&
+    coupon.startsAtMs <= line.admittedAtMs &&
+    (coupon.expiresAtMs === null || line.admittedAtMs < coupon.expiresAtMs) &&
+    (coupon.models === null || coupon.models.includes(line.model)) &&
+    (coupon.regions === null || coupon.regions.includes(line.region))
+  );
+}
+
+/**
+ * The order coupons are spent in: priority, then narrower scope (more restricted dimensions,
+ * then fewer models, then fewer regions), then the earlier expiry (never last), start, creation
+ * and id.
+ */
+function spendingOrder(coupons: CouponModel[]): CouponModel[] {
+  const keyOf = (coupon: CouponModel): (number | string)[] => [
+    coupon.priority,
+    -((coupon.models ? 1 : 0) + (coupon.regions ? 1 : 0)),
+    coupon.models?.length ?? Number.POSITIVE_INFINITY,
+    coupon.regions?.length ?? Number.POSITIVE_INFINITY,
+    coupon.expiresAtMs ?? Number.POSITIVE_INFINITY,
+    coupon.startsAtMs,
+    coupon.createdAtMs,
+    coupon.id,
+  ];
+  return [...coupons].sort((left, right) => {
+    const leftKey = keyOf(left);
+    const rightKey = keyOf(right);
+    for (let index = 0; index < leftKey.length; index += 1) {
+      const [leftPart, rightPart] = [leftKey[index] ?? 0, rightKey[index] ?? 0];
+      if (leftPart !== rightPart) {
+        return leftPart < rightPart ? -1 : 1;
+      }
+    }
+    return 0;
+  });
+}
+
+/** Who would hold a charge now: active coupons first, each up to its coverage, then the wallet. */
+function holdPlan(model: Model, tenantId: string, line: ChargedLine, costMicro: bigint) {
+  let remainingMicro = costMicro;
+  const holds: HoldModel[] = [];
+  const spendable = model.coupons.filter(
+    (coupon) =>
+      coupon.tenantId === tenantId && coupon.status === 'active' && coversLine(coupon, line),
+  );
+  for (const coupon of spendingOrder(spendable)) {
+    const take = atLeastZero(
+      smaller(smaller(couponAvailable(coupon), coverageOf(coupon, costMicro)), remainingMicro),
+    );
+    if (take > 0n) {
+      holds.push({ couponId: coupon.id, heldMicro: take });
+      remainingMicro -= take;
+    }
+  }
+  const couponsMicro = costMicro - remainingMicro;
+  const wallet = smaller(atLeastZero(walletAvailable(model, tenantId)), remainingMicro);
+  if (wallet > 0n) {
+    holds.push({ couponId: null, heldMicro: wallet });
+  }
+  return { holds, couponsMicro, shortfallMicro: remainingMicro - wallet };
+}
+
+/**
+ * Every output allowance from 0 to `ceiling` the tenant can pay in full, for checking the clamp.
+ * Coupons together pay at most the sum of what each may (its balance, its coverage), so a cost
+ * is affordable when that sum and the wallet reach it; no order is needed for the answer.
+ */
+function affordableAllowances(
+  model: Model,
+  tenantId: string,
+  line: ChargedLine,
+  price: PinnedPrice,
+  promptTokens: number,
+  ceiling: number,
+): boolean[] {
+  const spendable = model.coupons.filter(
+    (coupon) =>
+      coupon.tenantId === tenantId && coupon.status === 'active' && coversLine(coupon, line),
+  );
+  const wallet = atLeastZero(walletAvailable(model, tenantId));
+  const answers: boolean[] = [];
+  for (let outputTokens = 0; outputTokens <= ceiling; outputTokens += 1) {
+    const costMicro = estimateOf(price, promptTokens, outputTokens);
+    const couponsMayPay = spendable.reduce(
+      (sum, coupon) =>
+        sum + atLeastZero(smaller(couponAvailable(coupon), coverageOf(coupon, costMicro))),
+      0n,
+    );
+    answers.push(costMicro <= wallet + couponsMayPay);
+  }
+  return answers;
+}
+
+/** Payers in the order they first paid, one entry each. */
+class Payments {
+  readonly list: PaidBy[] = [];
+
+  add(source: PaidBy['source'], id: string | null, amountMicro: bigint): void {
+    if (amountMicro <= 0n) {
+      return;
+    }
+    const existing = this.list.find((paid) => paid.source === source && paid.id === id);
+    if (existing) {
+      existing.amountMicro += amountMicro;
+    } else {
+      this.list.push({ source, id, amountMicro });
+    }
+  }
+}
+
+function freeHold(model: Model, reservation: ReservationModel, hold: HoldModel): void {
+  if (hold.couponId === null) {
+    model.walletHeld.set(
+      reservation.tenantId,
+      (model.walletHeld.get(reservation.tenantId) ?? 0n) - hold.heldMicro,
+    );
+  } else {
+    couponNamed(model, hold.couponId).heldMicro -= hold.heldMicro;
+  }
+}
+
+/** A coupon that ended while it held money passes what its holds freed on, as it would have. */
+function passOnFreedMoney(model: Model, reservation: ReservationModel): void {
+  for (const couponId of new Set(reservation.holds.map((hold) => hold.couponId))) {
+    if (couponId === null) {
+      continue;
+    }
+    const coupon = couponNamed(model, couponId);
+    const freed = couponAvailable(coupon);
+    if (coupon.status !== 'active' && freed > 0n) {
+      coupon.balanceMicro -= freed;
+      credit(
+        model,
+        coupon.status === 'voided' ? `subsidy_receivable:${coupon.program}` : 'breakage',
+        freed,
+      );
+    }
+  }
+}
+
+function settleInModel(
+  model: Model,
+  reservation: ReservationModel,
+  usage: { inputTokens: number; cachedInputTokens: number; outputTokens: number },
+  servedBy: Backend,
+  price: PinnedPrice,
+  outcome: UsageOutcome,
+): Ending {
+  const costMicro = costOf(usage, price);
+  const line: ChargedLine = {
+    model: reservation.model,
+    region: servedBy.region,
+    admittedAtMs: reservation.admittedAtMs,
+  };
+  const payments = new Payments();
+  const paidByCoupon = new Map<string, bigint>();
+  let remainingMicro = costMicro;
+  // 1. The holds, in the order they were taken; an ended coupon still honours its hold.
+  for (const hold of reservation.holds) {
+    let room = hold.heldMicro;
+    const coupon = hold.couponId === null ? undefined : couponNamed(model, hold.couponId);
+    if (coupon) {
+      room = coversLine(coupon, line)
+        ? smaller(room, coverageOf(coupon, costMicro) - (paidByCoupon.get(coupon.id) ?? 0n))
+        : 0n;
+    }
+    const paid = atLeastZero(smaller(room, remainingMicro));
+    remainingMicro -= paid;
+    freeHold(model, reservation, hold);
+    if (coupon) {
+      coupon.balanceMicro -= paid;
+      paidByCoupon.set(coupon.id, (paidByCoupon.get(coupon.id) ?? 0n) + paid);
+      payments.add('coupon', coupon.id, paid);
+    } else {
+      credit(model, walletAccount(reservation.tenantId), -paid);
+      payments.add('wallet', null, paid);
+    }
+  }
+  // 2. What the holds could not pay: active coupons again, then the wallet.
+  if (remainingMicro > 0n) {
+    const spendable = model.coupons.filter(
+      (coupon) =>
+        coupon.tenantId === reservation.tenantId &&
+        coupon.status === 'active' &&
+        coversLine(coupon, line),
+    );
+    for (const coupon of spendingOrder(spendable)) {
+      const take = atLeastZero(
+        smaller(
+          smaller(
+            couponAvailable(coupon),
+            coverageOf(coupon, costMicro) - (paidByCoupon.get(coupon.id) ?? 0n),
+          ),
+          remainingMicro,
+        ),
+      );
+      coupon.balanceMicro -= take;
+      remainingMicro -= take;
+      payments.add('coupon', coupon.id, take);
+    }
+    const wallet = smaller(
+      atLeastZero(walletAvailable(model, reservation.tenantId)),
+      remainingMicro,
+    );
+    credit(model, walletAccount(reservation.tenantId), -wallet);
+    remainingMicro -= wallet;
+    payments.add('wallet', null, wallet);
+  }
+  // 3. The rest is written off; the provider gets its share, the platform the rest.
+  credit(model, 'write_off', -remainingMicro);
+  payments.add('write_off', null, remainingMicro);
+  const payoutBps =
+    providers.find((provider) => provider.id === servedBy.providerId)?.payoutBps ?? 0;
+  const providerShare = (costMicro * BigInt(payoutBps)) / 10_000n;
+  credit(model, `provider_payable:${servedBy.providerId}`, providerShare);
+  credit(model, 'revenue', costMicro - providerShare);
+  passOnFreedMoney(model, reservation);
+  reservation.status = 'settled';
+  reservation.ending = { costMicro, paidBy: payments.list, outcome };
+  return reservation.ending;
+}
+
+function releaseInModel(model: Model, reservation: ReservationModel, outcome: UsageOutcome): void {
+  for (const hold of reservation.holds) {
+    freeHold(model, reservation, hold);
+  }
+  passOnFreedMoney(model, reservation);
+  reservation.status = 'released';
+  reservation.ending = { costMicro: 0n, paidBy: [], outcome };
+}
+
+function endCouponInModel(model: Model, coupon: CouponModel, status: 'voided' | 'expired'): void {
+  coupon.status = status;
+  const available = couponAvailable(coupon);
+  if (available > 0n) {
+    coupon.balanceMicro -= available;
+    credit(
+      model,
+      status === 'voided' ? `subsidy_receivable:${coupon.program}` : 'breakage',
+      available,
+    );
+  }
+}
+
+function openReservations(model: Readonly<Model>): ReservationModel[] {
+  return model.reservations.filter((reservation) => reservation.status === 'reserved');
+}
+
+function nextName(model: Model, prefix: string): string {
+  model.nextNumber += 1;
+  return `${prefix}-${model.nextNumber}`;
+}
+
+function pick<Item>(items: readonly Item[], index: number): Item {
+  const item = items[index % items.length];
+  if (item === undefined) {
+    throw new Error('pick from an empty list');
+  }
+  return item;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The store: a fresh in-memory SQLite per sequence, with the rows the ledger reads.
+
+function insertPrice(
+  connection: Database.Database,
+  price: PinnedPrice,
+  model: string,
+  version: number,
+) {
+  connection
+    .prepare(
+      `INSERT INTO prices (id, model, region, version, input_per_million, cached_input_per_million,
+         output_per_million, currency, effective_at_ms, created_at_ms)
+       VALUES (?, ?, '', ?, ?, ?, ?, 'CNY', 0, 0)`,
+    )
+    .run(
+      price.priceId,
+      model,
+      version,
+      price.inputPerMillion,
+      price.cachedInputPerMillion,
+      price.outputPerMillion,
+    );
+}
+
+function openWorld(model: Model): World {
+  const opened = openSqlite(':memory:');
+  migrateSqlite(opened);
+  const { connection } = opened;
+  for (const tenantId of tenantIds) {
+    connection
+      .prepare(
+        `INSERT INTO tenants (id, name, home_region, allowed_regions, allow_max_tokens_clamp, created_at_ms)
+         VALUES (?, ?, NULL, NULL, 1, 0)`,
+      )
+      .run(tenantId, tenantId);
+  }
+  for (const provider of providers) {
+    connection
+      .prepare(
+        'INSERT INTO providers (id, name, payout_bps, token_hash, created_at_ms) VALUES (?, ?, ?, ?, 0)',
+      )
+      .run(provider.id, provider.id, provider.payoutBps, `hash-${provider.id}`);
+  }
+  for (const backend of backends) {
+    connection
+      .prepare(
+        `INSERT INTO backends (id, provider_id, url, region, models, slots, api_key, metrics_url, state,
+           created_at_ms, updated_at_ms)
+         VALUES (?, ?, ?, ?, ?, 4, NULL, NULL, 'active', 0, 0)`,
+      )
+      .run(
+        backend.id,
+        backend.providerId,
+        `http://${backend.id}`,
+        backend.region,
+        JSON.stringify(modelNames),
+      );
+  }
+  for (const [name, price] of model.currentPrice) {
+    insertPrice(connection, price, name, 0);
+  }
+  const ledger = createSqliteLedger(connection);
+  return { ledger, connection, close: () => opened.close() };
+}
+
+function initialModel(): Model {
+  const currentPrice = new Map<string, PinnedPrice>();
+  modelNames.forEach((name, index) => {
+    currentPrice.set(name, {
+      priceId: `price-${name}-0`,
+      ...pick(priceChoices, index),
+      multiplierBps: 10_000,
+    });
+  });
+  return {
+    nowMs: 1_000_000,
+    balances: new Map(),
+    walletHeld: new Map(),
+    coupons: [],
+    topUps: [],
+    grants: [],
+    reservations: [],
+    rejected: [],
+    currentPrice,
+    priceVersions: 0,
+    gateways: Array.from({ length: gatewaySlots }, (_, slot) => `gateway-${slot}-0`),
+    heartbeats: new Map(),
+    nextNumber: 0,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Agreement: after every command the store must equal the model and pass its own check.
+
+type AccountRow = { id: string; balance: bigint; debitsPending: bigint; creditsPending: bigint };
+
+function pendingDebitOf(model: Model, accountId: string): bigint {
+  if (accountId.startsWith('wallet:')) {
+    return model.walletHeld.get(accountId.slice('wallet:'.length)) ?? 0n;
+  }
+  if (accountId.startsWith('coupon:')) {
+    return couponNamed(model, accountId.slice('coupon:'.length)).heldMicro;
+  }
+  return 0n;
+}
+
+function totalHeld(model: Model): bigint {
+  return openReservations(model)
+    .flatMap((reservation) => reservation.holds)
+    .reduce((sum, hold) => sum + hold.heldMicro, 0n);
+}
+
+function couponView(coupon: CouponModel | CouponState) {
+  const remainingMicro =
+    'remainingMicro' in coupon ? coupon.remainingMicro : couponAvailable(coupon);
+  return {
+    id: coupon.id,
+    kind: coupon.kind,
+    program: coupon.program,
+    amountMicro: coupon.amountMicro,
+    remainingMicro,
+    heldMicro: coupon.heldMicro,
+    coverageBps: coupon.coverageBps,
+    models: coupon.models,
+    regions: coupon.regions,
+    priority: coupon.priority,
+    startsAtMs: coupon.startsAtMs,
+    expiresAtMs: coupon.expiresAtMs,
+    status: coupon.status,
+    reference: coupon.reference,
+  };
+}
+
+/** Oracle-free invariants of one settled request: its payers add up and each coupon may pay. */
+function paymentViolations(record: UsageRecord, model: Model): string[] {
+  const violations: string[] = [];
+  const paid = record.paidBy.reduce((sum, payer) => sum + payer.amountMicro, 0n);
+  if (paid !== record.costMicro) {
+    violations.push(
+      `${record.requestId}: payers add up to ${paid}, the cost is ${record.costMicro}`,
+    );
+  }
+  for (const payer of record.paidBy) {
+    if (payer.amountMicro <= 0n) {
+      violations.push(`${record.requestId}: ${payer.source} paid ${payer.amountMicro}`);
+    }
+    if (payer.source !== 'coupon') {
+      continue;
+    }
+    const coupon = couponNamed(model, payer.id ?? '');
+    const line = {
+      model: record.model,
+      region: record.region ?? '',
+      admittedAtMs: record.createdAtMs,
+    };
+    if (!coversLine(coupon, line)) {
+      violations.push(
+        `${record.requestId}: coupon ${coupon.id} paid outside its scope or validity`,
+      );
+    }
+    if (payer.amountMicro > coverageOf(coupon, record.costMicro)) {
+      violations.push(`${record.requestId}: coupon ${coupon.id} paid beyond its coverage`);
+    }
+  }
+  return violations;
+}
+
+function expectedEndings(model: Model, tenantId: string) {
+  const endings: (Ending & { requestId: string })[] = [];
+  for (const reservation of model.reservations) {
+    if (reservation.tenantId === tenantId && reservation.ending) {
+      endings.push({ requestId: reservation.requestId, ...reservation.ending });
+    }
+  }
+  for (const rejected of model.rejected) {
+    if (rejected.tenantId === tenantId) {
+      endings.push({
+        requestId: rejected.requestId,
+        costMicro: 0n,
+        paidBy: [],
+        outcome: 'rejected',
+      });
+    }
+  }
+  return endings.sort((left, right) => left.requestId.localeCompare(right.requestId));
+}
+
+async function expectAgreement(model: Model, world: World): Promise<void> {
+  const checked = await world.ledger.check();
+  expect(checked.problems).toEqual([]);
+  expect(checked.ok).toBe(true);
+
+  const rows = world.connection
+    .prepare(
+      `SELECT id, credits_posted - debits_posted AS balance, debits_pending AS debitsPending,
+         credits_pending AS creditsPending FROM accounts`,
+    )
+    .safeIntegers(true)
+    .all() as AccountRow[];
+  const accountIds = [...new Set([...rows.map((row) => row.id), ...model.balances.keys()])].sort();
+  const expectedAccount = (id: string) => ({
+    id,
+    balance: id.startsWith('coupon:')
+      ? couponNamed(model, id.slice('coupon:'.length)).balanceMicro
+      : (model.balances.get(id) ?? 0n),
+    debitsPending: pendingDebitOf(model, id),
+    creditsPending: id === 'holds' ? totalHeld(model) : 0n,
+  });
+  const actualAccount = (id: string) => {
+    const row = rows.find((candidate) => candidate.id === id);
+    return {
+      id,
+      balance: row?.balance ?? 0n,
+      debitsPending: row?.debitsPending ?? 0n,
+      creditsPending: row?.creditsPending ?? 0n,
+    };
+  };
+  expect(accountIds.map(actualAccount)).toEqual(accountIds.map(expectedAccount));
+  expect(model.balances.get('holds') ?? 0n, 'holds only ever pass money through').toBe(0n);
+
+  for (const tenantId of tenantIds) {
+    const money = await world.ledger.tenantMoney(tenantId, model.nowMs);
+    const tenantCoupons = model.coupons.filter((coupon) => coupon.tenantId === tenantId);
+    const overdrawn = [
+      ...(money.walletBalanceMicro < 0n ? [`wallet ${money.walletBalanceMicro}`] : []),
+      ...money.coupons
+        .filter((coupon) => coupon.remainingMicro < 0n)
+        .map((coupon) => `coupon ${coupon.id} ${coupon.remainingMicro}`),
+    ];
+    expect(overdrawn, `${tenantId} is never overdrawn`).toEqual([]);
+    expect({
+      walletBalanceMicro: money.walletBalanceMicro,
+      holdsMicro: money.holdsMicro,
+      coupons: money.coupons.map(couponView),
+    }).toEqual({
+      walletBalanceMicro: walletAvailable(model, tenantId),
+      holdsMicro:
+        (model.walletHeld.get(tenantId) ?? 0n) +
+        tenantCoupons.reduce((sum, coupon) => sum + coupon.heldMicro, 0n),
+      coupons: tenantCoupons.map(couponView),
+    });
+
+    const records = await world.ledger.usage(tenantId, everything);
+    const endings = records
+      .map((record) => ({
+        requestId: record.requestId,
+        costMicro: record.costMicro,
+        paidBy: record.paidBy,
+        outcome: record.outcome,
+      }))
+      .sort((left, right) => left.requestId.localeCompare(right.requestId));
+    expect(endings).toEqual(expectedEndings(model, tenantId));
+    expect(records.flatMap((record) => paymentViolations(record, model))).toEqual([]);
+  }
+
+  if (openReservations(model).length === 0) {
+    const held = rows.filter((row) => row.debitsPending !== 0n || row.creditsPending !== 0n);
+    expect(held, 'no hold is left once every request ended').toEqual([]);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands. Each one advances the clock by at least 1 ms, so admission times never tie.
+
+type LedgerCommand = fc.AsyncCommand<Model, World>;
+
+class TopUp implements LedgerCommand {
+  constructor(
+    readonly tenant: number,
+    readonly amountMicro: bigint,
+    readonly replay: 'new' | 'same' | 'different-amount',
+    readonly earlier: number,
+  ) {}
+
+  check(model: Readonly<Model>): boolean {
+    return this.replay === 'new' || model.topUps.length > 0;
+  }
+
+  async run(model: Model, world: World): Promise<void> {
+    model.nowMs += 1;
+    if (this.replay === 'new') {
+      const tenantId = pick(tenantIds, this.tenant);
+      const reference = nextName(model, 'payment');
+      const result = await world.ledger.topUp({
+        tenantId,
+        amountMicro: this.amountMicro,
+        reference,
+        atMs: model.nowMs,
+      });
+      model.topUps.push({ tenantId, reference, amountMicro: this.amountMicro });
+      move(model, 'cash', walletAccount(tenantId), this.amountMicro);
+      expect(result.duplicate).toBe(false);
+      expect(result.walletBalanceMicro).toBe(walletAvailable(model, tenantId));
+    } else {
+      const earlier = pick(model.topUps, this.earlier);
+      const replayed = {
+        tenantId: earlier.tenantId,
+        reference: earlier.reference,
+        amountMicro: earlier.amountMicro + (this.replay === 'same' ? 0n : this.amountMicro),
+        atMs: model.nowMs,
+      };
+      if (this.replay === 'same') {
+        const result = await world.ledger.topUp(replayed);
+        expect(result.duplicate).toBe(true);
+        expect(result.amountMicro).toBe(earlier.amountMicro);
+        expect(result.walletBalanceMicro).toBe(walletAvailable(model, earlier.tenantId));
+      } else {
+        await expect(world.ledger.topUp(replayed)).rejects.toThrow(LedgerConflictError);
+      }
+    }
+    await expectAgreement(model, world);
+  }
+
+  toString(): string {
+    return `topUp(tenant ${this.tenant}, ${this.amountMicro}, ${this.replay} #${this.earlier})`;
+  }
+}
+
+type GrantTerms = Pick<
+  GrantInput,
+  'kind' | 'program' | 'amountMicro' | 'coverageBps' | 'models' | 'regions' | 'priority'
+> & { startsInMs: number; expiresInMs: number | null };
+
+class Grant implements LedgerCommand {
+  constructor(
+    readonly tenant: number,
+    readonly terms: GrantTerms,
+    readonly replay: 'new' | 'same' | 'other-start' | 'different-terms',
+    readonly earlier: number,
+    readonly changedTerm: number,
+  ) {}
+
+  check(model: Readonly<Model>): boolean {
+    return this.replay === 'new' || model.grants.length > 0;
+  }
+
+  async run(model: Model, world: World): Promise<void> {
+    model.nowMs += 1;
+    if (this.replay === 'new') {
+      const { startsInMs, expiresInMs, ...terms } = this.terms;
+      const input: GrantInput = {
+        ...terms,
+        id: nextName(model, 'coupon'),
+        tenantId: pick(tenantIds, this.tenant),
+        startsAtMs: model.nowMs + startsInMs,
+        expiresAtMs: expiresInMs === null ? null : model.nowMs + expiresInMs,
+        reference: nextName(model, 'grant'),
+        atMs: model.nowMs,
+      };
+      const result = await world.ledger.grantCoupon(input);
+      model.grants.push(input);
+      const coupon: CouponModel = {
+        ...input,
+        createdAtMs: model.nowMs,
+        status: 'active',
+        balanceMicro: input.amountMicro,
+        heldMicro: 0n,
+      };
+      model.coupons.push(coupon);
+      // The coupon's own balance lives on its record; the funder's account pays for it.
+      credit(model, `subsidy_receivable:${input.program}`, -input.amountMicro);
+      expect(result.duplicate).toBe(false);
+      expect(couponView(result.coupon)).toEqual(couponView(coupon));
+    } else {
+      const earlier = pick(model.grants, this.earlier);
+      const replayed: GrantInput = {
+        ...earlier,
+        id: nextName(model, 'coupon'),
+        atMs: model.nowMs,
+        // The API defaults starts_at to "now", so a plain replay may carry another start.
+        startsAtMs: this.replay === 'other-start' ? model.nowMs : earlier.startsAtMs,
+      };
+      if (this.replay === 'different-terms') {
+        const changes: Partial<GrantInput>[] = [
+          { amountMicro: earlier.amountMicro + 1n },
+          { coverageBps: earlier.coverageBps === 10_000 ? 5_000 : 10_000 },
+          { kind: earlier.kind === 'compute' ? 'storage' : 'compute' },
+          { program: earlier.program === 'gov-compute' ? 'platform-promo' : 'gov-compute' },
+          { models: earlier.models === null ? ['model-a'] : null },
+          { regions: earlier.regions === null ? ['east'] : null },
+          { priority: earlier.priority + 1 },
+          { expiresAtMs: earlier.expiresAtMs === null ? model.nowMs + 1_000 : null },
+        ];
+        const changed = { ...replayed, ...pick(changes, this.changedTerm) };
+        await expect(world.ledger.grantCoupon(changed)).rejects.toThrow(LedgerConflictError);
+      } else {
+        const result = await world.ledger.grantCoupon(replayed);
+        expect(result.duplicate).toBe(true);
+        expect(couponView(result.coupon)).toEqual(couponView(couponNamed(model, earlier.id)));
+      }
+    }
+    await expectAgreement(model, world);
+  }
+
+  toString(): string {
+    const { startsInMs, expiresInMs, ...terms } = this.terms;
+    return `grant(tenant ${this.tenant}, ${JSON.stringify({ ...terms, amountMicro: `${terms.amountMicro}` })}, starts in ${startsInMs}, expires in ${expiresInMs}, ${this.replay} #${this.earlier}/${this.changedTerm})`;
+  }
+}
+
+class VoidCoupon implements LedgerCommand {
+  constructor(readonly coupon: number) {}
+
+  check(model: Readonly<Model>): boolean {
+    return model.coupons.length > 0;
+  }
+
+  async run(model: Model, world: World): Promise<void> {
+    model.nowMs += 1;
+    const coupon = pick(model.coupons, this.coupon);
+    const result = await world.ledger.voidCoupon(coupon.id, model.nowMs);
+    if (coupon.status === 'active') {
+      endCouponInModel(model, coupon, 'voided');
+    }
+    expect(result && couponView(result)).toEqual(couponView(coupon));
+    expect(await world.ledger.voidCoupon('coupon-that-never-was', model.nowMs)).toBeUndefined();
+    await expectAgreement(model, world);
+  }
+
+  toString(): string {
+    return `voidCoupon(#${this.coupon})`;
+  }
+}
+
+class Tick implements LedgerCommand {
+  constructor(
+    readonly elapsedMs: number,
+    readonly expire: boolean,
+  ) {}
+
+  check(): boolean {
+    return true;
+  }
+
+  async run(model: Model, world: World): Promise<void> {
+    model.nowMs += 1 + this.elapsedMs;
+    if (this.expire) {
+      const ending = model.coupons.filter(
+        (coupon) =>
+          coupon.status === 'active' &&
+          coupon.expiresAtMs !== null &&
+          coupon.expiresAtMs <= model.nowMs,
+      );
+      for (const coupon of ending) {
+        endCouponInModel(model, coupon, 'expired');
+      }
+      expect(await world.ledger.expireCoupons(model.nowMs)).toBe(ending.length);
+      expect(await world.ledger.expireCoupons(model.nowMs), 'expiry runs once').toBe(0);
+    }
+    await expectAgreement(model, world);
+  }
+
+  toString(): string {
+    return `tick(${this.elapsedMs} ms${this.expire ? ', expire coupons' : ''})`;
+  }
+}
+
+class Reserve implements LedgerCommand {
+  constructor(
+    readonly tenant: number,
+    readonly modelIndex: number,
+    readonly regionIndex: number,
+    readonly promptTokensEstimate: number,
+    readonly outputTokensMax: number,
+    readonly clampAllowed: boolean,
+    readonly multiplierBps: number,
+    readonly slot: number,
+  ) {}
+
+  check(): boolean {
+    return true;
+  }
+
+  async run(model: Model, world: World): Promise<void> {
+    model.nowMs += 1;
+    const tenantId = pick(tenantIds, this.tenant);
+    const modelName = pick(modelNames, this.modelIndex);
+    const region = pick(regionNames, this.regionIndex);
+    const current = model.currentPrice.get(modelName);
+    if (!current) {
+      throw new Error(`no price for ${modelName}`);
+    }
+    const price: PinnedPrice = { ...current, multiplierBps: this.multiplierBps };
+    const instanceId = pick(model.gateways, this.slot);
+    const input = {
+      requestId: nextName(model, 'request'),
+      tenantId,
+      keyId: `key-${tenantId}`,
+      model: modelName,
+      region,
+      price,
+      promptTokensEstimate: this.promptTokensEstimate,
+      outputTokensMax: this.outputTokensMax,
+      clampAllowed: this.clampAllowed,
+      atMs: model.nowMs,
+      instanceId,
+    };
+    const line: ChargedLine = { model: modelName, region, admittedAtMs: model.nowMs };
+    const askedEstimate = estimateOf(price, this.promptTokensEstimate, this.outputTokensMax);
+    const askedIsAffordable = holdPlan(model, tenantId, line, askedEstimate).shortfallMicro === 0n;
+    // Every smaller allowance, only when the clamp or the refusal needs judging.
+    const affordable = askedIsAffordable
+      ? []
+      : affordableAllowances(
+          model,
+          tenantId,
+          line,
+          price,
+          this.promptTokensEstimate,
+          this.outputTokensMax,
+        );
+    const largestAffordable = affordable.lastIndexOf(true);
+    /** Affordability never comes back once lost: then "the largest affordable" is well defined. */
+    const monotone = affordable.every((fits, index) => fits || !affordable[index + 1]);
+    const result = await world.ledger.reserve(input);
+
+    if (askedIsAffordable) {
+      expect(result).toEqual({
+        ok: true,
+        reservedMicro: estimateOf(price, this.promptTokensEstimate, this.outputTokensMax),
+        outputTokensMax: this.outputTokensMax,
+        clamped: false,
+      });
+    } else if (result.ok) {
+      expect(this.clampAllowed, 'only a tenant that allows it is clamped').toBe(true);
+      expect(result.clamped).toBe(true);
+      expect(result.outputTokensMax).toBeGreaterThanOrEqual(1);
+      expect(result.outputTokensMax).toBeLessThan(this.outputTokensMax);
+      expect(affordable[result.outputTokensMax], 'the clamped allowance is affordable').toBe(true);
+      if (monotone) {
+        expect(result.outputTokensMax).toBe(largestAffordable);
+      }
+      expect(result.reservedMicro).toBe(
+        estimateOf(price, this.promptTokensEstimate, result.outputTokensMax),
+      );
+    } else {
+      const needed = estimateOf(price, this.promptTokensEstimate, this.outputTokensMax);
+      const full = holdPlan(model, tenantId, line, needed);
+      expect(result.neededMicro).toBe(needed);
+      expect(result.availableMicro).toBe(
+        atLeastZero(walletAvailable(model, tenantId)) + full.couponsMicro,
+      );
+      expect(result.affordableOutputTokens).toBeLessThan(this.outputTokensMax);
+      if (result.affordableOutputTokens >= 1) {
+        expect(affordable[result.affordableOutputTokens]).toBe(true);
+      }
+      if (this.clampAllowed && this.outputTokensMax > 1) {
+        expect(affordable[1], 'a refusal with the clamp means one token is unaffordable').toBe(
+          false,
+        );
+      }
+      if (monotone) {
+        expect(result.affordableOutputTokens).toBe(Math.max(0, largestAffordable));
+      }
+    }
+
+    if (result.ok) {
+      const plan = holdPlan(model, tenantId, line, result.reservedMicro);
+      expect(plan.shortfallMicro).toBe(0n);
+      for (const hold of plan.holds) {
+        if (hold.couponId === null) {
+          model.walletHeld.set(tenantId, (model.walletHeld.get(tenantId) ?? 0n) + hold.heldMicro);
+        } else {
+          couponNamed(model, hold.couponId).heldMicro += hold.heldMicro;
+        }
+      }
+      model.reservations.push({
+        requestId: input.requestId,
+        tenantId,
+        model: modelName,
+        region,
+        price,
+        admittedAtMs: model.nowMs,
+        instanceId,
+        promptTokensEstimate: this.promptTokensEstimate,
+        outputTokensMax: result.outputTokensMax,
+        reservedMicro: result.reservedMicro,
+        holds: plan.holds,
+        status: 'reserved',
+        checkpoint: null,
+        ending: null,
+      });
+    } else {
+      // The gateway records a refused request; it holds nothing.
+      await world.ledger.recordRejected(input);
+      model.rejected.push({ requestId: input.requestId, tenantId });
+    }
+    await expectAgreement(model, world);
+  }
+
+  toString(): string {
+    return `reserve(tenant ${this.tenant}, model ${this.modelIndex}, region ${this.regionIndex}, prompt ${this.promptTokensEstimate}, max ${this.outputTokensMax}, clamp ${this.clampAllowed}, x${this.multiplierBps}, gateway ${this.slot})`;
+  }
+}
+
+class ReserveAgain implements LedgerCommand {
+  constructor(readonly reservation: number) {}
+
+  check(model: Readonly<Model>): boolean {
+    return model.reservations.length > 0;
+  }
+
+  async run(model: Model, world: World): Promise<void> {
+    model.nowMs += 1;
+    const reservation = pick(model.reservations, this.reservation);
+    const result = await world.ledger.reserve({
+      requestId: reservation.requestId,
+      tenantId: reservation.tenantId,
+      keyId: `key-${reservation.tenantId}`,
+      model: reservation.model,
+      region: reservation.region,
+      price: reservation.price,
+      promptTokensEstimate: reservation.promptTokensEstimate,
+      outputTokensMax: 1,
+      clampAllowed: false,
+      atMs: model.nowMs,
+      instanceId: pick(model.gateways, 0),
+    });
+    expect(result).toMatchObject({ ok: true, reservedMicro: reservation.reservedMicro });
+    await expectAgreement(model, world);
+  }
+
+  toString(): string {
+    return `reserveAgain(#${this.reservation})`;
+  }
+}
+
+class Checkpoint implements LedgerCommand {
+  constructor(
+    readonly reservation: number,
+    readonly inputTokens: number,
+    readonly outputTokens: number,
+    readonly backend: number,
+  ) {}
+
+  check(model: Readonly<Model>): boolean {
+    return openReservations(model).length > 0;
+  }
+
+  async run(model: Model, world: World): Promise<void> {
+    model.nowMs += 1;
+    const reservation = pick(openReservations(model), this.reservation);
+    const backend = pick(backends, this.backend);
+    await world.ledger.checkpoint({
+      requestId: reservation.requestId,
+      backendId: backend.id,
+      inputTokens: this.inputTokens,
+      outputTokens: this.outputTokens,
+      atMs: model.nowMs,
+    });
+    reservation.checkpoint = {
+      inputTokens: this.inputTokens,
+      outputTokens: this.outputTokens,
+      backendId: backend.id,
+    };
+    await expectAgreement(model, world);
+  }
+
+  toString(): string {
+    return `checkpoint(#${this.reservation}, in ${this.inputTokens}, out ${this.outputTokens}, backend ${this.backend})`;
+  }
+}
+
+class Settle implements LedgerCommand {
+  constructor(
+    readonly reservation: number,
+    readonly inputShare: number,
+    readonly cachedShare: number,
+    readonly outputShare: number,
+    readonly backend: number,
+    readonly outcome: UsageOutcome,
+  ) {}
+
+  check(model: Readonly<Model>): boolean {
+    return openReservations(model).length > 0;
+  }
+
+  async run(model: Model, world: World): Promise<void> {
+    model.nowMs += 1;
+    const reservation = pick(openReservations(model), this.reservation);
+    const backend = pick(backends, this.backend);
+    // Actual usage below, at or above the estimate: shares are in percent of it.
+    const inputTokens = Math.floor((reservation.promptTokensEstimate * this.inputShare) / 100);
+    const usage = {
+      inputTokens,
+      cachedInputTokens: Math.floor((inputTokens * this.cachedShare) / 100),
+      outputTokens: Math.floor((reservation.outputTokensMax * this.outputShare) / 100),
+    };
+    const result = await world.ledger.settle({
+      requestId: reservation.requestId,
+      usage: { ...usage, reasoningTokens: undefined, source: 'provider' },
+      outcome: this.outcome,
+      servedBy: { backendId: backend.id, providerId: backend.providerId, region: backend.region },
+      // The gateway passes the price pinned at admission, whatever the book says now.
+      price: reservation.price,
+      atMs: model.nowMs,
+    });
+    const ending = settleInModel(
+      model,
+      reservation,
+      usage,
+      backend,
+      reservation.price,
+      this.outcome,
+    );
+    expect(result).toEqual({
+      costMicro: ending.costMicro,
+      paidBy: ending.paidBy,
+      walletAvailableMicro: walletAvailable(model, reservation.tenantId),
+      duplicate: false,
+    });
+    await expectAgreement(model, world);
+  }
+
+  toString(): string {
+    return `settle(#${this.reservation}, input ${this.inputShare}%, cached ${this.cachedShare}%, output ${this.outputShare}%, backend ${this.backend}, ${this.outcome})`;
+  }
+}
+
+/** Settles a request that already ended: settled twice, or settled after a release. */
+class SettleAgain implements LedgerCommand {
+  constructor(
+    readonly reservation: number,
+    readonly outputTokens: number,
+  ) {}
+
+  check(model: Readonly<Model>): boolean {
+    return model.reservations.some((reservation) => reservation.ending !== null);
+  }
+
+  async run(model: Model, world: World): Promise<void> {
+    model.nowMs += 1;
+    const ended = model.reservations.filter((reservation) => reservation.ending !== null);
+    const reservation = pick(ended, this.reservation);
+    const backend = pick(backends, this.outputTokens);
+    const result = await world.ledger.settle({
+      requestId: reservation.requestId,
+      usage: {
+        inputTokens: reservation.promptTokensEstimate,
+        cachedInputTokens: 0,
+        outputTokens: this.outputTokens,
+        reasoningTokens: undefined,
+        source: 'provider',
+      },
+      outcome: 'complete',
+      servedBy: { backendId: backend.id, providerId: backend.providerId, region: backend.region },
+      price: reservation.price,
+      atMs: model.nowMs,
+    });
+    expect(result).toEqual({
+      costMicro: reservation.ending?.costMicro,
+      paidBy: reservation.ending?.paidBy,
+      walletAvailableMicro: walletAvailable(model, reservation.tenantId),
+      duplicate: true,
+    });
+    await expectAgreement(model, world);
+  }
+
+  toString(): string {
+    return `settleAgain(#${this.reservation}, out ${this.outputTokens})`;
+  }
+}
+
+class Release implements LedgerCommand {
+  constructor(
+    readonly reservation: number,
+    readonly outcome: UsageOutcome,
+  ) {}
+
+  check(model: Readonly<Model>): boolean {
+    return model.reservations.length > 0;
+  }
+
+  async run(model: Model, world: World): Promise<void> {
+    model.nowMs += 1;
+    const reservation = pick(model.reservations, this.reservation);
+    await world.ledger.release({
+      requestId: reservation.requestId,
+      outcome: this.outcome,
+      servedBy: undefined,
+      atMs: model.nowMs,
+    });
+    if (reservation.status === 'reserved') {
+      releaseInModel(model, reservation, this.outcome);
+    }
+    await expectAgreement(model, world);
+  }
+
+  toString(): string {
+    return `release(#${this.reservation}, ${this.outcome})`;
+  }
+}
+
+class ChangePrice implements LedgerCommand {
+  constructor(
+    readonly modelIndex: number,
+    readonly choice: number,
+  ) {}
+
+  check(): boolean {
+    return true;
+  }
+
+  async run(model: Model, world: World): Promise<void> {
+    model.nowMs += 1;
+    const modelName = pick(modelNames, this.modelIndex);
+    model.priceVersions += 1;
+    const price: PinnedPrice = {
+      priceId: `price-${modelName}-${model.priceVersions}`,
+      ...pick(priceChoices, this.choice),
+      multiplierBps: 10_000,
+    };
+    insertPrice(world.connection, price, modelName, model.priceVersions);
+    model.currentPrice.set(modelName, price);
+    await expectAgreement(model, world);
+  }
+
+  toString(): string {
+    return `changePrice(model ${this.modelIndex}, choice ${this.choice})`;
+  }
+}
+
+/** A gateway dies (kill -9): its instance stops heartbeating and a new one starts in its slot. */
+class Crash implements LedgerCommand {
+  constructor(readonly slot: number) {}
+
+  check(): boolean {
+    return true;
+  }
+
+  async run(model: Model, world: World): Promise<void> {
+    model.nowMs += 1;
+    const slot = this.slot % gatewaySlots;
+    const generation = Number(pick(model.gateways, slot).split('-').at(-1)) + 1;
+    const restarted = `gateway-${slot}-${generation}`;
+    model.gateways[slot] = restarted;
+    await world.ledger.heartbeat(restarted, model.nowMs);
+    model.heartbeats.set(restarted, model.nowMs);
+    await expectAgreement(model, world);
+  }
+
+  toString(): string {
+    return `crash(gateway ${this.slot % gatewaySlots})`;
+  }
+}
+
+/** The live gateways heartbeat, then the sweeper ends what a dead or overdue request left. */
+async function sweepBoth(model: Model, world: World, admittedBeforeMs: number): Promise<void> {
+  for (const instanceId of model.gateways) {
+    await world.ledger.heartbeat(instanceId, model.nowMs);
+    model.heartbeats.set(instanceId, model.nowMs);
+  }
+  const ownerSilentBeforeMs = model.nowMs;
+  const orphaned = openReservations(model)
+    .filter(
+      (reservation) =>
+        reservation.admittedAtMs < admittedBeforeMs ||
+        (model.heartbeats.get(reservation.instanceId) ?? Number.NEGATIVE_INFINITY) <
+          ownerSilentBeforeMs,
+    )
+    .sort((left, right) => left.admittedAtMs - right.admittedAtMs);
+  const swept = await world.ledger.sweep({
+    atMs: model.nowMs,
+    ownerSilentBeforeMs,
+    admittedBeforeMs,
+  });
+  for (const reservation of orphaned) {
+    const checkpoint = reservation.checkpoint;
+    const backend = backends.find((candidate) => candidate.id === checkpoint?.backendId);
+    if (checkpoint && backend) {
+      settleInModel(
+        model,
+        reservation,
+        {
+          inputTokens: checkpoint.inputTokens,
+          cachedInputTokens: 0,
+          outputTokens: checkpoint.outputTokens,
+        },
+        backend,
+        reservation.price,
+        'gateway_crash',
+      );
+    } else {
+      releaseInModel(model, reservation, 'gateway_crash');
+    }
+  }
+  expect(swept).toBe(orphaned.length);
+}
+
+class Sweep implements LedgerCommand {
+  check(): boolean {
+    return true;
+  }
+
+  async run(model: Model, world: World): Promise<void> {
+    model.nowMs += 1;
+    await sweepBoth(model, world, model.nowMs - longestRequestMs);
+    await expectAgreement(model, world);
+  }
+
+  toString(): string {
+    return 'sweep()';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Arbitraries.
+
+const index = fc.nat({ max: 1_000 });
+const outcomes = fc.constantFrom<UsageOutcome>('complete', 'client_disconnect', 'upstream_error');
+
+const grantTerms = fc.record({
+  kind: fc.constantFrom<GrantInput['kind']>('compute', 'compute', 'compute', 'storage'),
+  program: fc.constantFrom(...programs),
+  amountMicro: fc.oneof(
+    { arbitrary: fc.constant(0n), weight: 1 },
+    { arbitrary: fc.bigInt({ min: 1n, max: 3_000n }), weight: 6 },
+  ),
+  coverageBps: fc.constantFrom(10_000, 10_000, 5_000, 7_000, 3_000, 3_333),
+  models: fc.constantFrom<string[] | null>(
+    null,
+    null,
+    ['model-a'],
+    ['model-b'],
+    ['model-a', 'model-b'],
+  ),
+  regions: fc.constantFrom<string[] | null>(null, null, ['east'], ['west'], ['east', 'north']),
+  priority: fc.constantFrom(10, 50, 50, 90),
+  startsInMs: fc.constantFrom(-1_000, 0, 0, 500, 5_000),
+  expiresInMs: fc.constantFrom(null, null, 1, 2_000, 40_000, 800_000),
+});
+
+/** Most activity on one tenant, so its money meets many requests; some on the other. */
+const tenant = fc.constantFrom(0, 0, 0, 1);
+
+const topUps = fc
+  .tuple(
+    tenant,
+    fc.bigInt({ min: 1n, max: 4_000n }),
+    fc.constantFrom('new', 'new', 'new', 'same', 'different-amount'),
+    index,
+  )
+  .map(([tenantIndex, amount, replay, earlier]) => new TopUp(tenantIndex, amount, replay, earlier));
+
+const grants = fc
+  .tuple(
+    tenant,
+    grantTerms,
+    fc.constantFrom('new', 'new', 'new', 'same', 'other-start', 'different-terms'),
+    index,
+    index,
+  )
+  .map(
+    ([tenantIndex, terms, replay, earlier, changedTerm]) =>
+      new Grant(tenantIndex, terms, replay, earlier, changedTerm),
+  );
+
+const reserves = fc
+  .tuple(
+    tenant,
+    index,
+    index,
+    fc.nat({ max: 400 }),
+    fc.integer({ min: 1, max: 300 }),
+    fc.boolean(),
+    fc.constantFrom(10_000, 10_000, 5_000, 7_500),
+    index,
+  )
+  .map((fields) => new Reserve(...fields));
+
+const checkpoints = fc
+  .tuple(index, fc.nat({ max: 500 }), fc.nat({ max: 400 }), index)
+  .map((fields) => new Checkpoint(...fields));
+
+const settles = fc
+  .tuple(
+    index,
+    fc.constantFrom(0, 50, 100, 100, 120),
+    fc.constantFrom(0, 0, 50),
+    fc.constantFrom(0, 30, 100, 100, 150),
+    index,
+    outcomes,
+  )
+  .map((fields) => new Settle(...fields));
+
+/** What the main tenant starts with, so that its first requests are often admitted. */
+const openingBalance = fc.oneof(
+  { arbitrary: fc.constant(0n), weight: 1 },
+  { arbitrary: fc.bigInt({ min: 1n, max: 8_000n }), weight: 3 },
+);
+
+/** Coupons the main tenant starts with, so that requests often meet coupons. */
+const openingGrants = fc.array(grantTerms, { maxLength: 3 });
+
+/** Repeated entries weigh more: requests and their money come up most often. */
+const commands = fc.commands(
+  [
+    topUps,
+    topUps,
+    grants,
+    grants,
+    index.map((coupon) => new VoidCoupon(coupon)),
+    fc
+      .tuple(fc.constantFrom(0, 1, 500, 2_000, 30_000, 700_000), fc.boolean())
+      .map(([elapsed, expire]) => new Tick(elapsed, expire)),
+    reserves,
+    reserves,
+    reserves,
+    checkpoints,
+    settles,
+    settles,
+    settles,
+    fc
+      .tuple(index, fc.nat({ max: 300 }))
+      .map(([reservation, output]) => new SettleAgain(reservation, output)),
+    fc.tuple(index, outcomes).map(([reservation, outcome]) => new Release(reservation, outcome)),
+    fc.tuple(index, index).map(([modelIndex, choice]) => new ChangePrice(modelIndex, choice)),
+    index.map((slot) => new Crash(slot)),
+    index.map((reservation) => new ReserveAgain(reservation)),
+    fc.constant(new Sweep()),
+  ],
+  { maxCommands: 30, size: 'max' },
+);
+
+/** With LEDGER_PROPERTY_STATS=1, counts what the sequences exercised and prints it at the end. */
+const tally = new Map<string, number>();
+const tallyWanted = process.env.LEDGER_PROPERTY_STATS === '1';
+
+function count(what: string): void {
+  tally.set(what, (tally.get(what) ?? 0) + 1);
+}
+
+function tallied(command: LedgerCommand): LedgerCommand {
+  return {
+    check: (model) => command.check(model),
+    run: async (model, world) => {
+      count(`command ${command.toString().split('(')[0]}`);
+      await command.run(model, world);
+    },
+    toString: () => command.toString(),
+  };
+}
+
+function tallyEndings(model: Model): void {
+  for (const reservation of model.reservations) {
+    const payers = new Set(reservation.ending?.paidBy.map((payer) => payer.source));
+    count(
+      `${reservation.status}${reservation.ending?.outcome === 'gateway_crash' ? ' by the sweeper' : ''}`,
+    );
+    for (const payer of payers) {
+      count(`settled with ${payer}`);
+    }
+  }
+  for (const _rejected of model.rejected) {
+    count('refused');
+  }
+}
+
+afterAll(() => {
+  if (tallyWanted) {
+    console.log(new Map([...tally].sort()));
+  }
+});
+
+describe('the SQLite ledger against a reference model', () => {
+  it(
+    `agrees with the model after every command of ${sequenceCount} seeded sequences, and leaks no hold`,
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          openingBalance,
+          openingGrants,
+          commands,
+          async (openingMicro, grantsFirst, sequence) => {
+            const model = initialModel();
+            const world = openWorld(model);
+            try {
+              for (const instanceId of model.gateways) {
+                await world.ledger.heartbeat(instanceId, model.nowMs);
+                model.heartbeats.set(instanceId, model.nowMs);
+              }
+              if (openingMicro > 0n) {
+                await new TopUp(0, openingMicro, 'new', 0).run(model, world);
+              }
+              for (const terms of grantsFirst) {
+                await new Grant(0, terms, 'new', 0, 0).run(model, world);
+              }
+              const run = tallyWanted ? [...sequence].map(tallied) : sequence;
+              await fc.asyncModelRun(() => ({ model, real: world }), run);
+              // Quiet at last: every request still open is overdue and swept; nothing stays held.
+              model.nowMs += longestRequestMs + 1;
+              await sweepBoth(model, world, model.nowMs);
+              await expectAgreement(model, world);
+              expect(openReservations(model)).toEqual([]);
+              expect((await world.ledger.tenantMoney('tenant-1', model.nowMs)).holdsMicro).toBe(0n);
+              if (tallyWanted) {
+                tallyEndings(model);
+              }
+            } finally {
+              world.close();
+            }
+          },
+        ),
+        { seed: propertySeed, numRuns: sequenceCount },
+      );
+    },
+    60_000 + sequenceCount * 60,
+  );
+});
