@@ -17,7 +17,7 @@ import { dirname } from 'node:path';
 import OpenAI, { APIError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PinnedPrice, tokenCost } from '../src/billing/cost.ts';
-import { formatMoney, parseMoney } from '../src/billing/money.ts';
+import { formatMoney } from '../src/billing/money.ts';
 import { estimatePromptTokens } from '../src/metering/estimate-prompt-tokens.ts';
 import {
   createTenantWithKey,
@@ -28,6 +28,7 @@ import {
   registerProvider,
   topUp,
 } from './support/demo-pool.ts';
+import { micro, sum } from './support/money-reading.ts';
 import { type GatewayProcess, startGatewayProcess } from './support/spawn-gateway.ts';
 import {
   readSimulatorStats,
@@ -84,24 +85,6 @@ let client: OpenAI;
 let coupons: Coupon[];
 let walletMicro: bigint;
 let reservationMicro: bigint;
-
-/** A decimal amount of the API as micro-units; a negative one stays negative. */
-function micro(text: string): bigint {
-  const negative = text.startsWith('-');
-  const parsed = parseMoney(negative ? text.slice(1) : text);
-  if (!parsed.ok) {
-    throw new Error(`not a decimal amount: ${text}`);
-  }
-  return negative ? -parsed.micro : parsed.micro;
-}
-
-function sum(amounts: Iterable<bigint>): bigint {
-  let total = 0n;
-  for (const amount of amounts) {
-    total += amount;
-  }
-  return total;
-}
 
 /** What one request costs and reserves: identical for every request of this suite. */
 function costOfOneRequest(): bigint {

@@ -17,7 +17,7 @@ import Database from 'better-sqlite3';
 import OpenAI, { APIError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PinnedPrice, tokenCost } from '../src/billing/cost.ts';
-import { formatMoney, parseMoney } from '../src/billing/money.ts';
+import { formatMoney } from '../src/billing/money.ts';
 import {
   createTenantWithKey,
   expectOk,
@@ -27,6 +27,7 @@ import {
   registerProvider,
   topUp,
 } from './support/demo-pool.ts';
+import { micro, sum } from './support/money-reading.ts';
 import { type GatewayProcess, startGatewayProcess } from './support/spawn-gateway.ts';
 import { type SimulatorProcess, startSimulatorProcess } from './support/spawn-simulator.ts';
 
@@ -105,24 +106,6 @@ const sentRequestIds = new Set<string>();
 
 /** Wakes whoever waits on stream progress; each chunk calls it with its stream. */
 let progressed: (stream: WatchedStream) => void = () => {};
-
-/** A decimal amount of the API as micro-units; a negative one stays negative. */
-function micro(text: string): bigint {
-  const negative = text.startsWith('-');
-  const parsed = parseMoney(negative ? text.slice(1) : text);
-  if (!parsed.ok) {
-    throw new Error(`not a decimal amount: ${text}`);
-  }
-  return negative ? -parsed.micro : parsed.micro;
-}
-
-function sum(amounts: Iterable<bigint>): bigint {
-  let total = 0n;
-  for (const amount of amounts) {
-    total += amount;
-  }
-  return total;
-}
 
 function connect(started: GatewayProcess): void {
   gateway = started;
