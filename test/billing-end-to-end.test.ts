@@ -22,6 +22,7 @@ import {
   testAdminToken,
 } from './support/in-process-gateway.ts';
 import {
+  readSimulatorStats,
   type SimulatorProcess,
   setSimulatorFaults,
   startSimulatorProcess,
@@ -377,6 +378,35 @@ describe('what failures bill', () => {
     expect(record?.outcome).toBe('client_disconnect');
     expect(record?.output_tokens).toBeGreaterThanOrEqual(3);
     expect(record?.output_tokens).toBeLessThan(50);
+    expect(record?.input_tokens).toBeGreaterThan(0);
+    await expectLedgerClean();
+  });
+
+  it('bills the prompt when the client leaves before a non-streaming answer', async () => {
+    const { tenantId, client } = await newTenant('100');
+    const controller = new AbortController();
+    const answer = client.chat.completions
+      .create({ model: slowModel, messages: hello, max_tokens: 40 }, { signal: controller.signal })
+      .then(
+        () => 'answered',
+        (error: unknown) => error,
+      );
+    // Leave once the backend is at work on it (bounded: 200 looks at the simulator).
+    for (
+      let poll = 0;
+      poll < 200 && (await readSimulatorStats(slowSimulator)).running === 0;
+      poll += 1
+    ) {
+      await gateway.deps.background.drain();
+    }
+    controller.abort();
+    expect(await answer).not.toBe('answered');
+    const [record] = await usageOf(tenantId);
+    expect(record).toMatchObject({
+      outcome: 'client_disconnect',
+      usage_source: 'gateway_count',
+      output_tokens: 0,
+    });
     expect(record?.input_tokens).toBeGreaterThan(0);
     await expectLedgerClean();
   });

@@ -21,6 +21,8 @@ export type ForwardRequest = {
   promptTokens: number | undefined;
   /** The backend picked (and priced) at admission: the first attempt goes there. */
   firstBackend: PooledBackend;
+  /** Filled with each backend tried, in order: who did the work when all attempts end badly. */
+  attempted: PooledBackend[];
 };
 
 export type ForwardResult = {
@@ -65,6 +67,7 @@ export async function forwardWithRetries(
       break;
     }
     triedIds.add(backend.record.id);
+    request.attempted.push(backend);
     const outcome = await attemptOnce(deps, backend, request);
     if (outcome.kind === 'success') {
       return outcome.result;

@@ -94,6 +94,7 @@ async function handleInference(
     value,
     admission.clamped ? admission.outputTokensMax : undefined,
   );
+  const attempted: PooledBackend[] = [];
   let forwarded: ForwardResult;
   try {
     forwarded = await forwardWithRetries(deps, allowed, {
@@ -105,10 +106,10 @@ async function handleInference(
       buffered: !stream,
       promptTokens: admission.promptTokensEstimate,
       firstBackend,
+      attempted,
     });
   } catch (error) {
-    const outcome = c.req.raw.signal.aborted ? 'client_disconnect' : 'upstream_error';
-    await releaseRequest(deps, admission, outcome, undefined);
+    await endUnanswered(deps, admission, attempted.at(-1), c.req.raw.signal.aborted);
     throw error;
   }
   const contentType = forwarded.response.headers['content-type'] ?? 'application/json';
@@ -119,6 +120,25 @@ async function handleInference(
     });
   }
   return bufferedResponse(deps, admission, forwarded, contentType);
+}
+
+/**
+ * No answer reached the client. A client that left while a backend worked on its prompt pays
+ * for the prompt (never less than the input, so leaving early is no way to dodge it); a backend
+ * failure costs nothing.
+ */
+async function endUnanswered(
+  deps: Deps,
+  admission: Admission,
+  lastBackend: PooledBackend | undefined,
+  clientLeft: boolean,
+): Promise<void> {
+  if (clientLeft && lastBackend) {
+    const usage = finalUsage(deps, admission, undefined, '');
+    await settleRequest(deps, admission, 'client_disconnect', lastBackend, usage);
+    return;
+  }
+  await releaseRequest(deps, admission, clientLeft ? 'client_disconnect' : 'upstream_error', lastBackend);
 }
 
 function upstreamHeaders(requestId: string, stream: boolean): Record<string, string> {
