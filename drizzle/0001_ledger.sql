@@ -51,7 +51,6 @@ CREATE TABLE `ledger_transactions` (
 --> statement-breakpoint
 CREATE UNIQUE INDEX `ledger_transactions_idempotency_key` ON `ledger_transactions` (`idempotency_key`);--> statement-breakpoint
 CREATE INDEX `ledger_transactions_tenant` ON `ledger_transactions` (`tenant_id`);--> statement-breakpoint
-CREATE INDEX `ledger_transactions_request` ON `ledger_transactions` (`request_id`);--> statement-breakpoint
 CREATE TABLE `reservations` (
 	`request_id` text PRIMARY KEY NOT NULL,
 	`tenant_id` text NOT NULL,
@@ -87,8 +86,6 @@ CREATE TABLE `transfers` (
 );
 --> statement-breakpoint
 CREATE INDEX `transfers_transaction` ON `transfers` (`transaction_id`);--> statement-breakpoint
-CREATE INDEX `transfers_debit` ON `transfers` (`debit_account_id`);--> statement-breakpoint
-CREATE INDEX `transfers_credit` ON `transfers` (`credit_account_id`);--> statement-breakpoint
 CREATE UNIQUE INDEX `transfers_pending_resolution` ON `transfers` (`pending_id`);--> statement-breakpoint
 CREATE TABLE `usage_records` (
 	`request_id` text PRIMARY KEY NOT NULL,

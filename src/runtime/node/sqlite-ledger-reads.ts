@@ -79,9 +79,10 @@ export function createLedgerReads(options: ReadsOptions): Reads {
         `SELECT t.transaction_id AS transactionId, x.kind, x.request_id AS requestId, x.reference,
            t.debit_account_id AS debitAccountId, t.credit_account_id AS creditAccountId, t.amount, t.flag,
            t.created_at_ms AS createdAtMs
-         FROM transfers t JOIN ledger_transactions x ON x.id = t.transaction_id
-         WHERE t.debit_account_id IN (SELECT id FROM accounts WHERE owner_id = @tenantId)
-            OR t.credit_account_id IN (SELECT id FROM accounts WHERE owner_id = @tenantId)
+         FROM ledger_transactions x JOIN transfers t ON t.transaction_id = x.id
+         WHERE x.tenant_id = @tenantId
+           AND (t.debit_account_id IN (SELECT id FROM accounts WHERE owner_id = @tenantId)
+             OR t.credit_account_id IN (SELECT id FROM accounts WHERE owner_id = @tenantId))
          ORDER BY t.id DESC LIMIT @limit`,
       )
       .safeIntegers(true),
@@ -179,16 +180,29 @@ function checkLedger(connection: Database.Database) {
   const query = (sql: string) =>
     connection.prepare(sql).safeIntegers(true).all() as Record<string, unknown>[];
   const mismatched = query(`
-    WITH open_pending AS (
-      SELECT t.* FROM transfers t WHERE t.flag = 'pending'
-        AND NOT EXISTS (SELECT 1 FROM transfers r WHERE r.pending_id = t.id)),
+    WITH resolved AS (SELECT pending_id FROM transfers WHERE pending_id IS NOT NULL),
+    sides AS (
+      SELECT debit_account_id AS id,
+        CASE WHEN flag IN ('posted', 'post_pending') THEN amount ELSE 0 END AS debits_posted,
+        0 AS credits_posted,
+        CASE WHEN flag = 'pending' AND id NOT IN resolved THEN amount ELSE 0 END AS debits_pending,
+        0 AS credits_pending
+      FROM transfers
+      UNION ALL
+      SELECT credit_account_id,
+        0,
+        CASE WHEN flag IN ('posted', 'post_pending') THEN amount ELSE 0 END,
+        0,
+        CASE WHEN flag = 'pending' AND id NOT IN resolved THEN amount ELSE 0 END
+      FROM transfers),
+    totals AS (
+      SELECT id, SUM(debits_posted) AS debits_posted, SUM(credits_posted) AS credits_posted,
+        SUM(debits_pending) AS debits_pending, SUM(credits_pending) AS credits_pending
+      FROM sides GROUP BY id),
     recomputed AS (
-      SELECT a.id,
-        (SELECT COALESCE(SUM(amount), 0) FROM transfers WHERE debit_account_id = a.id AND flag IN ('posted', 'post_pending')) AS debits_posted,
-        (SELECT COALESCE(SUM(amount), 0) FROM transfers WHERE credit_account_id = a.id AND flag IN ('posted', 'post_pending')) AS credits_posted,
-        (SELECT COALESCE(SUM(amount), 0) FROM open_pending WHERE debit_account_id = a.id) AS debits_pending,
-        (SELECT COALESCE(SUM(amount), 0) FROM open_pending WHERE credit_account_id = a.id) AS credits_pending
-      FROM accounts a)
+      SELECT a.id, COALESCE(t.debits_posted, 0) AS debits_posted, COALESCE(t.credits_posted, 0) AS credits_posted,
+        COALESCE(t.debits_pending, 0) AS debits_pending, COALESCE(t.credits_pending, 0) AS credits_pending
+      FROM accounts a LEFT JOIN totals t ON t.id = a.id)
     SELECT a.id FROM accounts a JOIN recomputed r ON r.id = a.id
     WHERE a.debits_posted != r.debits_posted OR a.credits_posted != r.credits_posted
        OR a.debits_pending != r.debits_pending OR a.credits_pending != r.credits_pending`);
