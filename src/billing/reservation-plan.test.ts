@@ -237,17 +237,72 @@ describe('planReservation', () => {
     );
   });
 
-  it('refuses with the clamp only when a single output token is unaffordable', () => {
+  it('clamps to the largest affordable allowance, or refuses when none is, even where coupon rounding makes affordability dip', () => {
     fc.assert(
-      fc.property(requests(anyCoverage), (input) => {
+      fc.property(requests(anyCoverage), (generated) => {
+        const input = {
+          ...generated,
+          clampAllowed: true,
+          outputTokensMax: (generated.outputTokensMax % 300) + 1,
+        };
         const plan = planReservation(input);
-        if (plan.ok || !input.clampAllowed || input.outputTokensMax <= 1) {
+        if (plan.ok && !plan.clamped) {
           return;
         }
-        expect(affordable(input, 1)).toBe(false);
+        const affordability = Array.from({ length: input.outputTokensMax }, (_, outputTokens) =>
+          affordable(input, outputTokens),
+        );
+        const largest = affordability.lastIndexOf(true);
+        if (plan.ok) {
+          expect(plan.outputTokensMax).toBe(largest);
+        } else {
+          expect(largest).toBeLessThan(1);
+          expect(plan.affordableOutputTokens).toBe(Math.max(0, largest));
+        }
       }),
       propertyRuns,
     );
+  });
+
+  // Each partial-coverage coupon rounds its share down, so with two 50% vouchers and an empty
+  // wallet only even costs are affordable: affordability does not only fall as the allowance
+  // grows. Here 11 micro-units (max_tokens 10) are not affordable and neither is the prompt alone
+  // (1), yet max_tokens 9 (10 micro-units) is.
+  it('clamps rather than refuses when a smaller allowance is affordable, even with two half vouchers and an empty wallet', () => {
+    const input = request({
+      price: { ...listPrice, inputPerMillion: 1_000_000n, outputPerMillion: 1_000_000n },
+      promptTokensEstimate: 1,
+      outputTokensMax: 10,
+      clampAllowed: true,
+      walletAvailableMicro: 0n,
+      grants: [
+        grant({ id: 'city', coverageBps: 5_000, availableMicro: 1_000n }),
+        grant({ id: 'district', coverageBps: 5_000, availableMicro: 1_000n }),
+      ],
+    });
+    expect(affordable(input, 9)).toBe(true);
+    expect(planReservation(input)).toMatchObject({ ok: true, outputTokensMax: 9, clamped: true });
+  });
+
+  it('finds the largest affordable allowance far below the ask, with 70% and 30% vouchers', () => {
+    const input = request({
+      price: { ...listPrice, inputPerMillion: 1_000_000n, outputPerMillion: 1_000_000n },
+      promptTokensEstimate: 1,
+      outputTokensMax: 1001,
+      clampAllowed: true,
+      walletAvailableMicro: 0n,
+      grants: [
+        grant({ id: 'seventy', coverageBps: 7_000, availableMicro: 700n }),
+        grant({ id: 'thirty', coverageBps: 3_000, availableMicro: 1_000n }),
+      ],
+    });
+    expect(affordable(input, 1001)).toBe(false);
+    expect(affordable(input, 1000)).toBe(false);
+    const plan = planReservation(input);
+    const largest = Array.from({ length: 1001 }, (_, tokens) =>
+      affordable(input, tokens),
+    ).lastIndexOf(true);
+    expect(plan).toMatchObject({ ok: true, outputTokensMax: largest, clamped: true });
   });
 
   it('reports what is available as the wallet plus what coupons could pay of the full estimate', () => {

@@ -2,10 +2,16 @@
  * Plans a reservation without touching any store: the estimated cost of the request (prompt
  * estimate at the input price plus the whole output allowance at the output price), allocated by
  * the waterfall. When the tenant cannot pay and allows it, the output allowance is lowered to the
- * most it can afford (binary search over the same pure allocation).
+ * most it can afford.
  */
-import { type PinnedPrice, tokenCost } from './cost.ts';
-import { type Allocation, allocateLine, type ChargeLine, type FundedGrant } from './waterfall.ts';
+import { basisPointsWhole, type PinnedPrice, tokenCost } from './cost.ts';
+import {
+  type Allocation,
+  allocateLine,
+  type ChargeLine,
+  type FundedGrant,
+  isEligible,
+} from './waterfall.ts';
 
 export type ReservationRequest = {
   price: PinnedPrice;
@@ -40,22 +46,69 @@ function allocationFor(request: ReservationRequest, outputTokens: number) {
   return { estimateMicro, allocation };
 }
 
-/** The largest output allowance in [0, ceiling] the tenant can pay for in full, or -1. */
-function affordableOutputTokens(request: ReservationRequest, ceiling: number): number {
-  if (allocationFor(request, 0).allocation.shortfallMicro > 0n) {
-    return -1;
+/** Cost levels below the relaxed bound tried before giving up: coupon rounding stays within this. */
+const costLevelsTriedMax = 64;
+
+/**
+ * Shortfall in 1/10,000 micro-units if coupons paid their coverage without rounding down. The
+ * waterfall fills greedily, so coupons pay min(cost, Σ min(available, cost × coverage)): monotone
+ * in the cost, unlike the real shortfall, whose per-coupon floors make it dip and rise by up to
+ * one micro-unit per coupon.
+ */
+function relaxedShortfallScaled(request: ReservationRequest, costMicro: bigint): bigint {
+  const line = { ...request.line, costMicro };
+  const costScaled = costMicro * basisPointsWhole;
+  let couponsScaled = 0n;
+  for (const grant of request.grants) {
+    if (isEligible(grant, line)) {
+      const availableScaled = grant.availableMicro * basisPointsWhole;
+      const coverageScaled = costMicro * BigInt(grant.coverageBps);
+      couponsScaled += availableScaled < coverageScaled ? availableScaled : coverageScaled;
+    }
   }
-  let low = 0;
+  const uncoveredScaled = costScaled - (couponsScaled < costScaled ? couponsScaled : costScaled);
+  const walletScaled = request.walletAvailableMicro * basisPointsWhole;
+  return uncoveredScaled > walletScaled ? uncoveredScaled - walletScaled : 0n;
+}
+
+/** The largest allowance in [0, ceiling] whose estimate satisfies `accept`, for a monotone accept. */
+function largestAllowance(
+  request: ReservationRequest,
+  ceiling: number,
+  accept: (costMicro: bigint) => boolean,
+): number {
+  let low = -1;
   let high = ceiling;
   while (low < high) {
     const middle = Math.floor((low + high + 1) / 2);
-    if (allocationFor(request, middle).allocation.shortfallMicro === 0n) {
+    if (accept(allocationFor(request, middle).estimateMicro)) {
       low = middle;
     } else {
       high = middle - 1;
     }
   }
   return low;
+}
+
+/**
+ * The largest output allowance in [0, ceiling] the tenant can pay for in full, or -1. Binary
+ * search on the relaxed (monotone) shortfall bounds it from above; then cost levels are tried
+ * downward, each the next lower estimate the allowance can produce, until one is affordable.
+ */
+function affordableOutputTokens(request: ReservationRequest, ceiling: number): number {
+  let allowance = largestAllowance(
+    request,
+    ceiling,
+    (costMicro) => relaxedShortfallScaled(request, costMicro) === 0n,
+  );
+  for (let tried = 0; tried < costLevelsTriedMax && allowance >= 0; tried += 1) {
+    const { estimateMicro, allocation } = allocationFor(request, allowance);
+    if (allocation.shortfallMicro === 0n) {
+      return allowance;
+    }
+    allowance = largestAllowance(request, allowance - 1, (costMicro) => costMicro < estimateMicro);
+  }
+  return -1;
 }
 
 export function planReservation(request: ReservationRequest): ReservationPlan {
