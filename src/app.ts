@@ -1,7 +1,8 @@
 /**
  * createApp(deps): the whole gateway as one runtime-neutral Hono app. The order here is the order
- * every request goes through: context and request id, credentials per API surface, routes, and
- * one error handler that turns every failure into OpenAI's error envelope.
+ * every request goes through: context and request id, the request log, the door a shutdown
+ * closes, credentials per API surface, the audit of admin and provider writes, routes, and one
+ * error handler that turns every failure into OpenAI's error envelope.
  */
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
@@ -9,23 +10,33 @@ import { UpstreamError } from './backends/upstream.ts';
 import { LedgerConflictError } from './billing/ledger.ts';
 import type { Deps, HonoEnv } from './deps.ts';
 import { GatewayError, toErrorResponse } from './errors.ts';
+import { auditWrites } from './gateway/audit-writes.ts';
 import { requireAdmin } from './gateway/middleware/authenticate.ts';
+import { refuseWhileStopping } from './gateway/middleware/refuse-while-stopping.ts';
 import { provideContext } from './gateway/middleware/request-id.ts';
+import { logRequests } from './gateway/middleware/request-log.ts';
 import { registerAccountRoutes } from './gateway/routes/account.ts';
+import { registerAdminAuditRoutes } from './gateway/routes/admin-audit.ts';
 import { registerAdminCatalogRoutes } from './gateway/routes/admin-catalog.ts';
 import { registerAdminMoneyRoutes } from './gateway/routes/admin-money.ts';
 import { registerAdminTenantRoutes } from './gateway/routes/admin-tenants.ts';
 import { registerHealthRoutes } from './gateway/routes/health.ts';
 import { registerInferenceRoutes } from './gateway/routes/inference.ts';
+import { registerMetricsRoutes } from './gateway/routes/metrics.ts';
 import { registerModelRoutes } from './gateway/routes/models.ts';
 import { registerProviderRoutes } from './gateway/routes/provider-backends.ts';
 
 export function createApp(deps: Deps): Hono<HonoEnv> {
   const app = new Hono<HonoEnv>();
   app.use(provideContext(deps));
+  app.use(logRequests);
+  app.use(refuseWhileStopping);
   app.use('/admin/v1/*', requireAdmin);
+  app.use('/admin/v1/*', auditWrites);
+  app.use('/provider/v1/*', auditWrites);
 
   registerHealthRoutes(app);
+  registerMetricsRoutes(app);
   registerModelRoutes(app);
   registerInferenceRoutes(app, deps.config.limits);
   registerAccountRoutes(app);
@@ -33,6 +44,7 @@ export function createApp(deps: Deps): Hono<HonoEnv> {
   registerAdminCatalogRoutes(app, deps);
   registerAdminMoneyRoutes(app, deps);
   registerProviderRoutes(app, deps);
+  registerAdminAuditRoutes(app, deps);
 
   app.notFound((c) =>
     toErrorResponse(

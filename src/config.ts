@@ -59,8 +59,63 @@ export const limitsSchema = z.strictObject({
   verificationSampleBps: integer(0, 10_000).default(500),
   /** Reported output above the recount by more than this (basis points) flags the backend. */
   verificationToleranceBps: integer(0, 100_000).default(500),
+  /** How often each backend's load is scraped from its `metrics_url` (or `/metrics` beside its URL). */
+  metricsScrapeIntervalMs: integer(50, 600_000).default(250),
+  metricsScrapeTimeoutMs: integer(50, 60_000).default(1_000),
+  /** Failed scrapes of a backend double the pause before the next, up to this. */
+  metricsScrapeBackoffMsMax: integer(50, 3_600_000).default(30_000),
+  /** Largest metrics page read from a backend. */
+  metricsResponseBytesMax: integer(1024, 64 * 1024 * 1024).default(1024 * 1024),
+  /** Scraped load older than this is ignored: the router falls back to its own counters. */
+  metricsStaleMs: integer(100, 3_600_000).default(1_000),
+  /** Gateways sharing the backends; with one, and fresh metrics, the router takes the cheapest. */
+  gatewayReplicaCount: integer(1, 100_000).default(1),
+  /** A backend is full at slots x (1 + this / 10,000) requests: no new request goes there. */
+  backendQueueBps: integer(0, 1_000_000).default(10_000),
+  /** Requests waiting in the gateway while every candidate is full, and for how long at most. */
+  capacityQueueLengthMax: integer(0, 1_000_000).default(1_024),
+  capacityQueueTimeoutMs: integer(0, 600_000).default(10_000),
+  /** Retries in flight at once, in basis points of the requests in flight, with a floor. */
+  retryBudgetBps: integer(0, 10_000).default(1_000),
+  retryBudgetMin: integer(0, 100_000).default(3),
+  /** Per-try deadline for a stream's first token: 2.5x the predicted time, within these bounds. */
+  firstTokenTimeoutMinMs: integer(50, 3_600_000).default(2_000),
+  firstTokenTimeoutMaxMs: integer(50, 3_600_000).default(30_000),
+  /** Consecutive failed attempts that open a backend's circuit. */
+  breakerFailureCountMax: integer(1, 10_000).default(5),
+  /** First open time of a circuit; each reopening doubles it, up to the maximum. */
+  breakerOpenMs: integer(10, 3_600_000).default(5_000),
+  breakerOpenMsMax: integer(10, 86_400_000).default(60_000),
+  /** Successful half-open probes that close a circuit again. */
+  breakerCloseSuccessCount: integer(1, 1_000).default(3),
+  /** Share of the pool whose circuits may be open at once (basis points); never above half. */
+  breakerOpenShareMaxBps: integer(0, 5_000).default(5_000),
+  /** A backend's Retry-After is honoured up to this long. */
+  retryAfterMsMax: integer(0, 3_600_000).default(60_000),
+  /** How fast the router forgets failures: the half-life of its failure-rate estimate. */
+  routingFailureHalfLifeMs: integer(10, 3_600_000).default(10_000),
+  /** Spill from the home region only while another's cost x (1 + bps / 10,000) + ms stays below. */
+  regionSpillMarginBps: integer(0, 10_000).default(2_000),
+  regionSpillMarginMs: integer(0, 600_000).default(100),
+  regionSpillHoldMs: integer(0, 600_000).default(2_000),
   /** Deadline of a graceful shutdown before in-flight requests are cut. */
   shutdownGraceMs: integer(0, 3_600_000).default(30_000),
+  /** After the cut, how long a shutdown waits for settlements before it closes the store. */
+  shutdownSettleMs: integer(0, 600_000).default(10_000),
+  /** Largest max_tokens per model, below outputTokensMax: `{"qwen2.5-7b": 8192}`. */
+  outputTokensMaxByModel: z.record(z.string().min(1).max(256), integer(1, 10_000_000)).default({}),
+  /** Requests per minute of a key whose own `rpm` is unset; 0 leaves such keys unlimited. */
+  keyRequestsPerMinuteDefault: integer(0, 100_000_000).default(0),
+  /** Tokens per minute of a key whose own `tpm` is unset; 0 leaves such keys unlimited. */
+  keyTokensPerMinuteDefault: integer(0, 1_000_000_000_000).default(0),
+  /** Streams one key may have open at once; more answer 429 rate_limit_exceeded. */
+  streamsPerKeyMax: integer(1, 1_000_000).default(1_024),
+  /** Inference requests in flight in this process; more answer 503 no_capacity. */
+  inFlightRequestsMax: integer(1, 10_000_000).default(10_000),
+  /** Settlements and checkpoints waiting for the store; more refuse new requests with 503. */
+  backgroundWorkPendingMax: integer(1, 10_000_000).default(100_000),
+  /** Rate-limit buckets kept in memory before refilled ones are dropped. */
+  counterEntriesMax: integer(1, 100_000_000).default(1_000_000),
 });
 
 export const configSchema = z.object({

@@ -114,8 +114,10 @@ describe('faults before the first byte are invisible to the client', () => {
         (backend) => backend.url === url,
       )?.state;
     };
-    // The router breaks ties at random; a bounded number of requests reaches the faulty one twice.
-    for (let index = 0; index < 60 && (await stateOf(faulty.url)) !== 'unhealthy'; index += 1) {
+    // After a failure the router avoids the faulty backend and only now and then tries it again
+    // (or probes its open circuit): keep sending, within a time bound, until it failed twice.
+    const deadlineMs = Date.now() + 30_000;
+    while (Date.now() < deadlineMs && (await stateOf(faulty.url)) !== 'unhealthy') {
       await client.chat.completions.create({ model, messages: hello, max_tokens: 1 });
     }
     expect(await stateOf(faulty.url)).toBe('unhealthy');

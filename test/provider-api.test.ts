@@ -450,6 +450,14 @@ describe('GET /admin/v1/backends', () => {
     expect(await readJson(await admin('GET', '/admin/v1/backends'), 200)).toEqual({
       object: 'list',
       data: [],
+      routing: {
+        router: 'latency-aware',
+        in_flight: 0,
+        retries_in_flight: 0,
+        retry_budget: 3,
+        waiting_for_capacity: 0,
+        region_preferences: [],
+      },
     });
   });
 });

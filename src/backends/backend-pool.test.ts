@@ -1,62 +1,187 @@
 import { describe, expect, it } from 'vitest';
-import { BackendPool, isRoutable, stateOf } from './backend-pool.ts';
-import { backendRecord } from './test-backend-record.ts';
+import { BackendPool, type PooledBackend, stateOf } from './backend-pool.ts';
+import { backendRecord, poolSettings } from './test-backend-record.ts';
+
+function pooled(pool: BackendPool, id: string): PooledBackend {
+  const backend = pool.get(id);
+  if (!backend) {
+    throw new Error(`backend ${id} expected`);
+  }
+  return backend;
+}
+
+function poolOf(ids: string[], settings = poolSettings()): BackendPool {
+  const pool = new BackendPool(settings);
+  for (const id of ids) {
+    pool.upsert(backendRecord({ id }));
+  }
+  return pool;
+}
 
 describe('BackendPool', () => {
   it('indexes backends by model and keeps runtime state across updates', () => {
-    const pool = new BackendPool(2);
+    const pool = new BackendPool(poolSettings());
     pool.upsert(backendRecord({ id: 'a', models: ['m', 'n'] }));
     pool.upsert(backendRecord({ id: 'b', models: ['n'] }));
-    const first = pool.get('a');
-    if (!first) {
-      throw new Error('backend a expected');
-    }
-    pool.begin(first);
+    pool.begin(pooled(pool, 'a'), 0);
     pool.upsert(backendRecord({ id: 'a', models: ['n'], slots: 16 }));
     expect(pool.serving('m')).toEqual([]);
     expect(pool.serving('n').map((backend) => backend.record.id)).toEqual(['a', 'b']);
     expect(pool.get('a')?.inFlight).toBe(1);
     expect(pool.get('a')?.record.slots).toBe(16);
+    expect(pool.inFlightTotal).toBe(1);
   });
 
-  it('marks a backend unhealthy after consecutive failures only', () => {
-    const pool = new BackendPool(2);
-    pool.upsert(backendRecord({ id: 'a' }));
-    const backend = pool.get('a');
-    if (!backend) {
-      throw new Error('backend a expected');
-    }
-    pool.recordFailure(backend, 1);
+  it('marks a backend unhealthy after consecutive connection failures only', () => {
+    const pool = poolOf(['a']);
+    const backend = pooled(pool, 'a');
+    pool.recordFailure(backend, 'connect', 1);
     pool.recordSuccess(backend, 5);
-    pool.recordFailure(backend, 2);
+    pool.recordFailure(backend, 'unavailable', 2);
+    pool.recordFailure(backend, 'timeout', 3);
     expect(stateOf(backend)).toBe('healthy');
-    pool.recordFailure(backend, 3);
+    pool.recordFailure(backend, 'connect', 4);
     expect(stateOf(backend)).toBe('unhealthy');
-    expect(isRoutable(backend)).toBe(false);
+    expect(pool.isRoutable(backend, 4)).toBe(false);
     pool.markHealthy(backend);
-    expect(isRoutable(backend)).toBe(true);
-  });
-
-  it('takes draining and removed backends out of routing', () => {
-    const pool = new BackendPool(2);
-    pool.upsert(backendRecord({ id: 'a', state: 'draining' }));
-    const draining = pool.get('a');
-    expect(draining && stateOf(draining)).toBe('draining');
-    expect(draining && isRoutable(draining)).toBe(false);
-    pool.upsert(backendRecord({ id: 'a', state: 'removed' }));
-    expect(pool.get('a')).toBeUndefined();
-    expect(pool.serving('m')).toEqual([]);
+    expect(pool.isRoutable(backend, 4)).toBe(true);
   });
 
   it('averages latency with a moving average', () => {
-    const pool = new BackendPool(2);
-    pool.upsert(backendRecord({ id: 'a' }));
-    const backend = pool.get('a');
-    if (!backend) {
-      throw new Error('backend a expected');
-    }
+    const pool = poolOf(['a']);
+    const backend = pooled(pool, 'a');
     pool.recordSuccess(backend, 100);
     pool.recordSuccess(backend, 200);
     expect(backend.latencyEwmaMs).toBeCloseTo(120);
+  });
+
+  it('honours Retry-After up to its limit', () => {
+    const pool = poolOf(['a'], poolSettings({ retryAfterMsMax: 5_000 }));
+    const backend = pooled(pool, 'a');
+    pool.recordFailure(backend, 'rate_limited', 1_000, { retryAfterMs: 60_000 });
+    expect(pool.isRoutable(backend, 5_999)).toBe(false);
+    expect(pool.isRoutable(backend, 6_000)).toBe(true);
+  });
+
+  it('has room below slots times one plus the queue share', () => {
+    const pool = new BackendPool(poolSettings({ backendQueueBps: 5_000 }));
+    pool.upsert(backendRecord({ id: 'a', slots: 4 }));
+    const backend = pooled(pool, 'a');
+    for (let count = 0; count < 5; count += 1) {
+      expect(pool.hasRoom(backend, 0)).toBe(true);
+      pool.begin(backend, 0);
+    }
+    expect(pool.hasRoom(backend, 0)).toBe(true);
+    pool.begin(backend, 0);
+    expect(pool.hasRoom(backend, 0)).toBe(false);
+  });
+});
+
+describe('circuit breaker in the pool', () => {
+  const settings = poolSettings({
+    breakerFailureCountMax: 3,
+    breakerOpenMs: 1_000,
+    breakerOpenMsMax: 3_000,
+    breakerCloseSuccessCount: 2,
+  });
+
+  function failTimes(pool: BackendPool, backend: PooledBackend, count: number, atMs: number) {
+    for (let index = 0; index < count; index += 1) {
+      pool.recordFailure(backend, 'unavailable', atMs);
+    }
+  }
+
+  it('opens after failures in a row, probes when half-open, and closes after good probes', () => {
+    const pool = poolOf(['a', 'b'], settings);
+    const backend = pooled(pool, 'a');
+    failTimes(pool, backend, 2, 0);
+    expect(stateOf(backend)).toBe('healthy');
+    failTimes(pool, backend, 1, 0);
+    expect(stateOf(backend)).toBe('open');
+    expect(pool.isRoutable(backend, 999)).toBe(false);
+    expect(pool.isRoutable(backend, 1_000)).toBe(true);
+    expect(backend.breaker.state).toBe('half_open');
+    const probe = pool.begin(backend, 1_000);
+    expect(probe).toBe(true);
+    // One probe at a time.
+    expect(pool.isRoutable(backend, 1_000)).toBe(false);
+    pool.recordSuccess(backend, 10, probe);
+    pool.end(backend);
+    expect(backend.breaker.state).toBe('half_open');
+    const second = pool.begin(backend, 1_001);
+    pool.recordSuccess(backend, 10, second);
+    pool.end(backend);
+    expect(backend.breaker.state).toBe('closed');
+    expect(stateOf(backend)).toBe('healthy');
+  });
+
+  it('doubles the open time at each failed probe, up to the maximum', () => {
+    const pool = poolOf(['a', 'b'], settings);
+    const backend = pooled(pool, 'a');
+    failTimes(pool, backend, 3, 0);
+    const openTimes: number[] = [];
+    let nowMs = 0;
+    for (let round = 0; round < 4; round += 1) {
+      openTimes.push(backend.breaker.openUntilMs - nowMs);
+      nowMs = backend.breaker.openUntilMs;
+      const probe = pool.begin(backend, nowMs);
+      pool.recordFailure(backend, 'unavailable', nowMs, { probe });
+      pool.end(backend);
+    }
+    expect(openTimes).toEqual([1_000, 2_000, 3_000, 3_000]);
+  });
+
+  it("never opens more than half of a model's backends", () => {
+    const pool = poolOf(['a', 'b', 'c', 'd'], settings);
+    for (const id of ['a', 'b', 'c', 'd']) {
+      failTimes(pool, pooled(pool, id), 5, 0);
+    }
+    const open = ['a', 'b', 'c', 'd'].filter((id) => stateOf(pooled(pool, id)) === 'open');
+    expect(open).toEqual(['a', 'b']);
+    expect(pool.isRoutable(pooled(pool, 'c'), 0)).toBe(true);
+  });
+
+  it("never opens the circuit of a model's only backend", () => {
+    const pool = poolOf(['a'], settings);
+    failTimes(pool, pooled(pool, 'a'), 10, 0);
+    expect(stateOf(pooled(pool, 'a'))).toBe('healthy');
+  });
+});
+
+describe('draining', () => {
+  it('keeps a draining backend until its last request ends, then drops it', () => {
+    const removed: string[] = [];
+    let freed = 0;
+    const pool = new BackendPool(poolSettings(), {
+      onRemoved: (id) => removed.push(id),
+      onCapacityFreed: () => {
+        freed += 1;
+      },
+    });
+    pool.upsert(backendRecord({ id: 'a' }));
+    const backend = pooled(pool, 'a');
+    pool.begin(backend, 0);
+    pool.upsert(backendRecord({ id: 'a', state: 'draining' }));
+    expect(stateOf(backend)).toBe('draining');
+    expect(pool.isRoutable(backend, 0)).toBe(false);
+    expect(pool.get('a')).toBe(backend);
+    pool.end(backend);
+    expect(pool.get('a')).toBeUndefined();
+    expect(removed).toEqual(['a']);
+    expect(freed).toBe(1);
+    // Its model stays known: a request for it has no capacity now, it is not unknown.
+    expect(pool.serving('m')).toEqual([]);
+    expect(pool.knowsModel('m')).toBe(true);
+  });
+
+  it('drops an idle backend at once when it drains, and takes it back when active again', () => {
+    const pool = poolOf(['a']);
+    pool.upsert(backendRecord({ id: 'a', state: 'draining' }));
+    expect(pool.get('a')).toBeUndefined();
+    pool.upsert(backendRecord({ id: 'a', state: 'active' }));
+    expect(pool.get('a')?.record.state).toBe('active');
+    pool.upsert(backendRecord({ id: 'a', state: 'removed' }));
+    expect(pool.get('a')).toBeUndefined();
+    expect(pool.knowsModel('m')).toBe(false);
   });
 });

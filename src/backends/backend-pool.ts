@@ -1,9 +1,35 @@
 /**
  * The live pool of backends in this gateway process: each registered backend with the state the
- * router needs (in-flight requests, health, consecutive failures, latency). The catalog is the
- * source of truth for what is registered; this is the fast in-memory view of it, indexed by model.
+ * router needs (in-flight requests, health, circuit breaker, Retry-After, scraped load, learned
+ * estimates). The catalog is the source of truth for what is registered; this is the fast
+ * in-memory view of it, indexed by model. A draining backend keeps its requests in flight and
+ * leaves the pool when the last one ends; its models stay known, so a request for them answers
+ * "no capacity now" rather than "no such model".
  */
+import type { Limits } from '../config.ts';
 import type { BackendRecord } from '../db/catalog.ts';
+import { type BackendEstimates, createBackendEstimates } from './backend-estimates.ts';
+import {
+  type BackendLoad,
+  createBackendLoad,
+  hasRoom,
+  type LoadSettings,
+  recordScrapedLoad,
+} from './backend-load.ts';
+import {
+  abandonCircuitProbe,
+  type BreakerSettings,
+  beginCircuitAttempt,
+  type CircuitBreaker,
+  circuitAdmits,
+  createCircuitBreaker,
+  recordCircuitFailure,
+  recordCircuitSuccess,
+  refreshCircuit,
+} from './circuit-breaker.ts';
+import { createDecayingRate } from './decaying-average.ts';
+import type { AttemptFailure } from './router.ts';
+import type { ScrapedLoad } from './scraped-load.ts';
 
 export type BackendHealth = 'healthy' | 'unhealthy';
 
@@ -14,11 +40,17 @@ export type PooledBackend = {
   record: BackendRecord;
   inFlight: number;
   health: BackendHealth;
+  /** Connection failures and timeouts in a row; enough of them make the backend unhealthy. */
   consecutiveFailures: number;
-  /** Exponentially weighted time to response headers; undefined until first observed. */
+  /** Exponentially weighted time to the first byte; undefined until first observed. */
   latencyEwmaMs: number | undefined;
   lastFailureAtMs: number | undefined;
   verification: UsageVerification;
+  breaker: CircuitBreaker;
+  /** The backend asked for no requests until then (Retry-After). */
+  retryAfterUntilMs: number | undefined;
+  load: BackendLoad;
+  estimates: BackendEstimates;
 };
 
 /** Sampled recounts of what the backend reported: how the operator catches inflated usage. */
@@ -30,16 +62,40 @@ export type UsageVerification = {
   flagged: boolean;
 };
 
+export type PoolSettings = BreakerSettings &
+  LoadSettings &
+  Pick<Limits, 'backendFailureCountMax' | 'breakerOpenShareMaxBps' | 'retryAfterMsMax'>;
+
+export type PoolListeners = {
+  /** A backend left the pool (removed, or drained and idle): its connections can go. */
+  onRemoved?: (backendId: string) => void;
+  /** An attempt ended somewhere: a request waiting for room may find some now. */
+  onCapacityFreed?: () => void;
+};
+
 /** Weight of the newest sample in the latency average. */
 const latencySmoothing = 0.2;
+
+/** Failures that say nothing answered: enough in a row and the backend is unhealthy. */
+const connectionFailures: ReadonlySet<AttemptFailure> = new Set(['connect', 'timeout']);
 
 export class BackendPool {
   readonly #byId = new Map<string, PooledBackend>();
   #byModel = new Map<string, PooledBackend[]>();
-  readonly #failureCountMax: number;
+  /** Drained backends that left the pool, by id: their models stay known. */
+  readonly #drained = new Map<string, BackendRecord>();
+  #drainedModels = new Set<string>();
+  #inFlightTotal = 0;
+  readonly #settings: PoolSettings;
+  readonly #listeners: PoolListeners;
 
-  constructor(failureCountMax: number) {
-    this.#failureCountMax = failureCountMax;
+  constructor(settings: PoolSettings, listeners: PoolListeners = {}) {
+    this.#settings = settings;
+    this.#listeners = listeners;
+  }
+
+  get settings(): PoolSettings {
+    return this.#settings;
   }
 
   /** Adds a backend or refreshes its record, keeping its runtime state. */
@@ -49,31 +105,27 @@ export class BackendPool {
       return;
     }
     const existing = this.#byId.get(record.id);
+    if (record.state === 'draining' && (existing === undefined || existing.inFlight === 0)) {
+      this.#leave(record.id, record);
+      return;
+    }
+    this.#drained.delete(record.id);
     if (existing) {
       existing.record = record;
     } else {
-      this.#byId.set(record.id, {
-        record,
-        inFlight: 0,
-        health: 'healthy',
-        consecutiveFailures: 0,
-        latencyEwmaMs: undefined,
-        lastFailureAtMs: undefined,
-        verification: {
-          sampledCount: 0,
-          reportedOutputTokens: 0,
-          recountedOutputTokens: 0,
-          flagged: false,
-        },
-      });
+      this.#byId.set(record.id, newPooledBackend(record));
     }
     this.#reindex();
   }
 
   /** Requests already running keep their reference and finish; no new one is routed here. */
   remove(id: string): void {
-    if (this.#byId.delete(id)) {
+    const deleted = this.#byId.delete(id);
+    if (this.#drained.delete(id) || deleted) {
       this.#reindex();
+    }
+    if (deleted) {
+      this.#listeners.onRemoved?.(id);
     }
   }
 
@@ -85,39 +137,99 @@ export class BackendPool {
     return [...this.#byId.values()];
   }
 
-  /** Every backend that serves the model, whatever its health. */
+  /** Every backend in the pool that serves the model, whatever its health. */
   serving(model: string): readonly PooledBackend[] {
     return this.#byModel.get(model) ?? [];
+  }
+
+  /** Served by a backend in the pool, or by one drained out of it. */
+  knowsModel(model: string): boolean {
+    return this.#byModel.has(model) || this.#drainedModels.has(model);
   }
 
   models(): string[] {
     return [...this.#byModel.keys()];
   }
 
-  begin(backend: PooledBackend): void {
-    backend.inFlight += 1;
+  get inFlightTotal(): number {
+    return this.#inFlightTotal;
   }
 
+  /** An attempt starts; returns whether it is the half-open circuit's probe. */
+  begin(backend: PooledBackend, nowMs: number): boolean {
+    backend.inFlight += 1;
+    this.#inFlightTotal += 1;
+    backend.load.dispatchedSinceScrape += 1;
+    return beginCircuitAttempt(backend.breaker, nowMs);
+  }
+
+  /** An attempt ended, whatever its outcome. */
   end(backend: PooledBackend): void {
     backend.inFlight -= 1;
+    this.#inFlightTotal -= 1;
+    backend.load.endedSinceScrape += 1;
+    if (
+      backend.record.state === 'draining' &&
+      backend.inFlight === 0 &&
+      this.#byId.get(backend.record.id) === backend
+    ) {
+      this.#leave(backend.record.id, backend.record);
+    }
+    this.#listeners.onCapacityFreed?.();
   }
 
-  recordSuccess(backend: PooledBackend, latencyMs: number): void {
+  /** The first byte came back: the backend works. */
+  recordSuccess(backend: PooledBackend, latencyMs: number, probe = false): void {
     backend.consecutiveFailures = 0;
     backend.health = 'healthy';
     backend.latencyEwmaMs =
       backend.latencyEwmaMs === undefined
         ? latencyMs
         : backend.latencyEwmaMs + latencySmoothing * (latencyMs - backend.latencyEwmaMs);
+    if (recordCircuitSuccess(backend.breaker, probe, this.#settings)) {
+      // Closing took several good probes: the failures before the opening are history.
+      backend.estimates.failures = createDecayingRate();
+    }
   }
 
-  /** A connection failure; enough of them in a row take the backend out until a probe passes. */
-  recordFailure(backend: PooledBackend, nowMs: number): void {
-    backend.consecutiveFailures += 1;
+  /**
+   * An attempt failed before its first byte. Connection failures in a row make the backend
+   * unhealthy until a probe passes; any failures in a row open its circuit, unless half of its
+   * models' backends are open already; a Retry-After keeps requests away until it passes.
+   */
+  recordFailure(
+    backend: PooledBackend,
+    failure: AttemptFailure,
+    nowMs: number,
+    options: { probe?: boolean; retryAfterMs?: number | undefined } = {},
+  ): void {
     backend.lastFailureAtMs = nowMs;
-    if (backend.consecutiveFailures >= this.#failureCountMax) {
-      backend.health = 'unhealthy';
+    if (connectionFailures.has(failure)) {
+      backend.consecutiveFailures += 1;
+      if (backend.consecutiveFailures >= this.#settings.backendFailureCountMax) {
+        backend.health = 'unhealthy';
+      }
     }
+    recordCircuitFailure(
+      backend.breaker,
+      options.probe === true,
+      nowMs,
+      this.#settings,
+      this.#mayOpenCircuit(backend, nowMs),
+    );
+    if (options.retryAfterMs !== undefined && options.retryAfterMs > 0) {
+      const untilMs = nowMs + Math.min(options.retryAfterMs, this.#settings.retryAfterMsMax);
+      backend.retryAfterUntilMs = Math.max(backend.retryAfterUntilMs ?? 0, untilMs);
+    }
+  }
+
+  /** An attempt ended with no verdict on the backend (the client left first). */
+  recordAbandoned(backend: PooledBackend, probe: boolean): void {
+    abandonCircuitProbe(backend.breaker, probe);
+  }
+
+  recordScrape(backend: PooledBackend, scraped: ScrapedLoad, atMs: number): void {
+    recordScrapedLoad(backend.load, scraped, atMs);
   }
 
   recordVerification(
@@ -140,6 +252,46 @@ export class BackendPool {
     backend.consecutiveFailures = 0;
   }
 
+  /** Whether a new request may go to the backend now (a half-open one takes a probe at a time). */
+  isRoutable(backend: PooledBackend, nowMs: number): boolean {
+    return (
+      backend.record.state === 'active' &&
+      backend.health === 'healthy' &&
+      (backend.retryAfterUntilMs === undefined || nowMs >= backend.retryAfterUntilMs) &&
+      circuitAdmits(backend.breaker, nowMs)
+    );
+  }
+
+  /** Below its queue limit: one more request would not make it overfull. */
+  hasRoom(backend: PooledBackend, nowMs: number): boolean {
+    return hasRoom(backend, nowMs, this.#settings);
+  }
+
+  /** Never more than `breakerOpenShareMaxBps` of the backends of any of its models open. */
+  #mayOpenCircuit(backend: PooledBackend, nowMs: number): boolean {
+    for (const model of backend.record.models) {
+      const serving = this.serving(model);
+      let open = 0;
+      for (const other of serving) {
+        refreshCircuit(other.breaker, nowMs);
+        open += other !== backend && other.breaker.state !== 'closed' ? 1 : 0;
+      }
+      if ((open + 1) * 10_000 > serving.length * this.#settings.breakerOpenShareMaxBps) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  #leave(id: string, record: BackendRecord): void {
+    const wasPooled = this.#byId.delete(id);
+    this.#drained.set(id, record);
+    this.#reindex();
+    if (wasPooled) {
+      this.#listeners.onRemoved?.(id);
+    }
+  }
+
   #reindex(): void {
     const byModel = new Map<string, PooledBackend[]>();
     for (const backend of this.#byId.values()) {
@@ -153,14 +305,37 @@ export class BackendPool {
       }
     }
     this.#byModel = byModel;
+    this.#drainedModels = new Set([...this.#drained.values()].flatMap((record) => record.models));
   }
 }
 
-export function stateOf(backend: PooledBackend): BackendState {
-  return backend.record.state === 'draining' ? 'draining' : backend.health;
+function newPooledBackend(record: BackendRecord): PooledBackend {
+  return {
+    record,
+    inFlight: 0,
+    health: 'healthy',
+    consecutiveFailures: 0,
+    latencyEwmaMs: undefined,
+    lastFailureAtMs: undefined,
+    verification: {
+      sampledCount: 0,
+      reportedOutputTokens: 0,
+      recountedOutputTokens: 0,
+      flagged: false,
+    },
+    breaker: createCircuitBreaker(),
+    retryAfterUntilMs: undefined,
+    load: createBackendLoad(),
+    estimates: createBackendEstimates(),
+  };
 }
 
-/** A backend the router may choose for a new request. */
-export function isRoutable(backend: PooledBackend): boolean {
-  return backend.record.state === 'active' && backend.health === 'healthy';
+export function stateOf(backend: PooledBackend): BackendState {
+  if (backend.record.state === 'draining') {
+    return 'draining';
+  }
+  if (backend.health === 'unhealthy') {
+    return 'unhealthy';
+  }
+  return backend.breaker.state === 'closed' ? 'healthy' : 'open';
 }

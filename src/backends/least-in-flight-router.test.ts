@@ -1,19 +1,28 @@
 import { describe, expect, it } from 'vitest';
+import { createManualClock } from '../platform/clock.ts';
 import { createSeededRandom } from '../platform/random.ts';
 import { BackendPool, type PooledBackend } from './backend-pool.ts';
 import { createLeastInFlightRouter } from './least-in-flight-router.ts';
-import { backendRecord } from './test-backend-record.ts';
+import type { RouteRequest } from './router.ts';
+import { backendRecord, poolSettings } from './test-backend-record.ts';
 
 function poolWith(...slots: number[]): { pool: BackendPool; backends: PooledBackend[] } {
-  const pool = new BackendPool(2);
+  const pool = new BackendPool(poolSettings());
   slots.forEach((slotCount, index) => {
     pool.upsert(backendRecord({ id: `bkd_${index}`, slots: slotCount }));
   });
   return { pool, backends: [...pool.serving('m')] };
 }
 
+const clock = createManualClock(0);
+
 describe('least in-flight router', () => {
-  const request = { model: 'm', promptTokens: undefined };
+  const request: RouteRequest = {
+    model: 'm',
+    promptTokens: undefined,
+    stream: false,
+    homeRegion: null,
+  };
 
   it('picks the backend with the fewest requests in flight per slot', () => {
     const { pool, backends } = poolWith(4, 4, 8);
@@ -21,13 +30,11 @@ describe('least in-flight router', () => {
     if (!first || !second || !third) {
       throw new Error('three backends expected');
     }
-    pool.begin(first);
-    pool.begin(first);
-    pool.begin(second);
-    pool.begin(third);
-    pool.begin(third);
+    for (const backend of [first, first, second, third, third]) {
+      pool.begin(backend, 0);
+    }
     // Loads: 2/4, 1/4, 2/8 -> the second and the third tie at 0.25.
-    const router = createLeastInFlightRouter(createSeededRandom(1));
+    const router = createLeastInFlightRouter(createSeededRandom(1), clock);
     const picked = new Set<string>();
     for (let index = 0; index < 50; index += 1) {
       picked.add(router.pick(request, backends)?.record.id ?? '');
@@ -37,7 +44,7 @@ describe('least in-flight router', () => {
 
   it('spreads equal backends instead of always taking the first', () => {
     const { backends } = poolWith(8, 8, 8);
-    const router = createLeastInFlightRouter(createSeededRandom(3));
+    const router = createLeastInFlightRouter(createSeededRandom(3), clock);
     const counts = new Map<string, number>();
     for (let index = 0; index < 300; index += 1) {
       const id = router.pick(request, backends)?.record.id ?? '';
@@ -50,6 +57,7 @@ describe('least in-flight router', () => {
   });
 
   it('returns nothing when there is no candidate', () => {
-    expect(createLeastInFlightRouter(createSeededRandom(1)).pick(request, [])).toBeUndefined();
+    const router = createLeastInFlightRouter(createSeededRandom(1), clock);
+    expect(router.pick(request, [])).toBeUndefined();
   });
 });

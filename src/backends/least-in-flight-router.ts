@@ -1,14 +1,17 @@
 /**
  * The first router: the candidate with the fewest requests in flight per slot, so a backend with
  * twice the slots takes twice the load; ties are broken at random so that equal backends share
- * the traffic instead of the first one taking it all.
+ * the traffic instead of the first one taking it all. It stays as a baseline of the routing
+ * benchmark and as a simple router for tests.
  */
+import type { Clock } from '../platform/clock.ts';
 import { type Random, randomIndex } from '../platform/random.ts';
 import type { PooledBackend } from './backend-pool.ts';
-import type { Router } from './router.ts';
+import { plainAttempt, type Router } from './router.ts';
 
-export function createLeastInFlightRouter(random: Random): Router {
+export function createLeastInFlightRouter(random: Random, clock: Clock): Router {
   return {
+    name: 'least-in-flight',
     pick(_request, candidates) {
       let best: PooledBackend[] = [];
       let bestLoad = Number.POSITIVE_INFINITY;
@@ -23,6 +26,7 @@ export function createLeastInFlightRouter(random: Random): Router {
       }
       return best[randomIndex(random, best.length)];
     },
+    dispatch: (request, backend) => plainAttempt(request, backend, clock.nowMs()),
     observe() {
       // Least in-flight needs nothing beyond the pool's own counters.
     },

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BackendPool } from './backend-pool.ts';
 import { probeUnhealthyBackends } from './probe-backends.ts';
-import { backendRecord } from './test-backend-record.ts';
+import { backendRecord, poolSettings } from './test-backend-record.ts';
 import { type Upstream, UpstreamError } from './upstream.ts';
 
 function upstreamAnswering(
@@ -25,14 +25,14 @@ function upstreamAnswering(
 
 describe('probeUnhealthyBackends', () => {
   it('asks only unhealthy backends for /models and restores those that answer 2xx', async () => {
-    const pool = new BackendPool(1);
+    const pool = new BackendPool(poolSettings({ backendFailureCountMax: 1 }));
     for (const id of ['up', 'still-down', 'erroring', 'never-down']) {
       pool.upsert(backendRecord({ id }));
     }
     for (const id of ['up', 'still-down', 'erroring']) {
       const backend = pool.get(id);
       if (backend) {
-        pool.recordFailure(backend, 0);
+        pool.recordFailure(backend, 'connect', 0);
       }
     }
     const upstream = upstreamAnswering({ up: 200, 'still-down': 'refuse', erroring: 500 });

@@ -288,3 +288,30 @@ export const gatewayInstances = sqliteTable('gateway_instances', {
   startedAtMs: integer('started_at_ms').notNull(),
   heartbeatAtMs: integer('heartbeat_at_ms').notNull(),
 });
+
+/**
+ * The audit log: one row per admin or provider write, appended and never changed (triggers in
+ * the migration refuse UPDATE and DELETE). `before` and `after` are the API views of the entity,
+ * with every secret field removed before they are stored.
+ */
+export const auditEvents = sqliteTable(
+  'audit_events',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    atMs: integer('at_ms').notNull(),
+    /** `admin:{first 12 hex of the token's SHA-256}` or `provider:{provider id}`. */
+    actor: text('actor').notNull(),
+    /** `tenant.create`, `key.revoke`, `topup.create`, `backend.update`, ... */
+    action: text('action').notNull(),
+    entityType: text('entity_type').notNull(),
+    entityId: text('entity_id'),
+    tenantId: text('tenant_id'),
+    requestId: text('request_id').notNull(),
+    before: text('before', { mode: 'json' }).$type<unknown>(),
+    after: text('after', { mode: 'json' }).$type<unknown>(),
+  },
+  (table) => [
+    index('audit_events_entity').on(table.entityId),
+    index('audit_events_tenant').on(table.tenantId),
+  ],
+);

@@ -1,10 +1,12 @@
 /**
  * The gateway's periodic work, as plain functions the runtime schedules: the heartbeat that says
  * this process still owns its holds, the sweeper that settles or releases holds whose owner died
- * or that outlived the longest request, coupon expiry, and health probes of unhealthy backends.
+ * or that outlived the longest request, coupon expiry, health probes of unhealthy backends, and
+ * the scrape of every backend's load metrics.
  * Every job is idempotent, so running one twice (or on two replicas) changes nothing.
  */
 import { probeUnhealthyBackends } from '../backends/probe-backends.ts';
+import { scrapeBackendMetrics } from '../backends/scrape-metrics.ts';
 import type { Deps } from '../deps.ts';
 
 /** Extra time past the request timeout before a hold counts as abandoned. */
@@ -15,6 +17,8 @@ export type BackgroundJobs = {
   sweep(): Promise<number>;
   expireCoupons(): Promise<number>;
   probeBackends(): Promise<void>;
+  /** Reads each backend's load from its metrics; a waiting request may find room after it. */
+  scrapeMetrics(): Promise<void>;
 };
 
 export function createBackgroundJobs(deps: Deps): BackgroundJobs {
@@ -42,5 +46,9 @@ export function createBackgroundJobs(deps: Deps): BackgroundJobs {
     },
     probeBackends: () =>
       probeUnhealthyBackends(deps.pool, deps.upstream, limits.healthProbeTimeoutMs),
+    async scrapeMetrics() {
+      await scrapeBackendMetrics(deps.pool, deps.upstream, deps.clock, limits);
+      deps.capacityQueue.notify();
+    },
   };
 }

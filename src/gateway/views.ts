@@ -19,6 +19,7 @@ import type {
   TenantRecord,
 } from '../db/catalog.ts';
 import { toRfc3339 } from '../platform/clock.ts';
+import { backendRoutingView } from './routing-views.ts';
 
 export function listView<Item>(data: Item[], extra: Record<string, unknown> = {}) {
   return { object: 'list' as const, data, ...extra };
@@ -88,6 +89,7 @@ export function backendView(record: BackendRecord, pooled: PooledBackend | undef
           flagged: pooled.verification.flagged,
         }
       : null,
+    routing: pooled ? backendRoutingView(pooled) : null,
     created_at: toRfc3339(record.createdAtMs),
     updated_at: toRfc3339(record.updatedAtMs),
   };

@@ -13,14 +13,32 @@ export type Logger = {
 
 const levelRank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
-/** JSON lines to a sink, dropping events below `levelMin`. */
+/**
+ * Our credentials by their prefixes (`tbk-`, `tbp-`, `tba-`): a last line of defence, should one
+ * ever reach a log field by mistake (an error message quoting a header, say).
+ */
+const credentialPattern = /\btb[kpa]-[A-Za-z0-9]{8,}/g;
+
+function redacted(fields: LogFields | undefined): LogFields | undefined {
+  if (fields === undefined) {
+    return undefined;
+  }
+  const clean: LogFields = {};
+  for (const [name, value] of Object.entries(fields)) {
+    clean[name] =
+      typeof value === 'string' ? value.replace(credentialPattern, '[redacted credential]') : value;
+  }
+  return clean;
+}
+
+/** JSON lines to a sink, dropping events below `levelMin`; credentials are redacted. */
 export function createJsonLogger(levelMin: LogLevel, write: (line: string) => void): Logger {
   return {
     log(level, event, fields) {
       if (levelRank[level] < levelRank[levelMin]) {
         return;
       }
-      write(JSON.stringify({ time: new Date().toISOString(), level, event, ...fields }));
+      write(JSON.stringify({ time: new Date().toISOString(), level, event, ...redacted(fields) }));
     },
   };
 }

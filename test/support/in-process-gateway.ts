@@ -9,7 +9,7 @@ import type { ResolveHost } from '../../src/backends/backend-url-policy.ts';
 import { type Config, type ConfigInput, parseConfig } from '../../src/config.ts';
 import type { Deps, HonoEnv } from '../../src/deps.ts';
 import { createManualClock } from '../../src/platform/clock.ts';
-import { silentLogger } from '../../src/platform/logger.ts';
+import { type Logger, silentLogger } from '../../src/platform/logger.ts';
 import { createSeededRandom } from '../../src/platform/random.ts';
 import { createNodeDeps } from '../../src/runtime/node/node-deps.ts';
 import { sha256Hex } from '../../src/runtime/node/node-ports.ts';
@@ -47,6 +47,8 @@ export async function startInProcessGateway(
     config?: ConfigInput;
     environment?: Record<string, string>;
     resolveHost?: ResolveHost;
+    /** Where the gateway's JSON log lines go; nowhere by default. */
+    logger?: Logger;
   } = {},
 ): Promise<InProcessGateway> {
   const parsed = parseConfig(options.environment ?? {}, {
@@ -66,7 +68,7 @@ export async function startInProcessGateway(
     opened,
     clock,
     random: createSeededRandom(11),
-    logger: silentLogger,
+    logger: options.logger ?? silentLogger,
     adminTokenHashes: [await sha256Hex(testAdminToken)],
     resolveHost: options.resolveHost ?? publicResolver,
   });

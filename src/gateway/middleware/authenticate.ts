@@ -78,6 +78,8 @@ export const requireClient: MiddlewareHandler<HonoEnv> = async function requireC
     throw unauthorized('client', 'this API key has been revoked');
   }
   c.set('client', identity);
+  c.get('requestLog').actor = `key:${identity.key.id}`;
+  c.get('requestLog').tenantId = identity.tenant.id;
   await next();
 };
 
@@ -94,6 +96,7 @@ export const requireProvider: MiddlewareHandler<HonoEnv> = async function requir
     deps.providers.set(hash, provider);
   }
   c.set('provider', provider);
+  c.get('requestLog').actor = `provider:${provider.id}`;
   await next();
 };
 
@@ -109,5 +112,7 @@ export const requireAdmin: MiddlewareHandler<HonoEnv> = async function requireAd
   if (!matched) {
     throw unauthorized('admin', 'unknown admin token');
   }
+  // A prefix of the token's hash tells admin tokens apart in logs and the audit log.
+  c.get('requestLog').actor = `admin:${hash.slice(0, 12)}`;
   await next();
 };

@@ -1,13 +1,30 @@
 /**
- * Sends a request to a backend picked by the router, and to another one when the first fails
- * before anything reached the client: connection failures, timeouts, 5xx and 429 answers. Every
- * attempt counts in the pool's in-flight numbers until its `release` is called.
+ * Sends a request to the backend picked by the router, and to another one when the first fails
+ * before anything reached the client: connection failures, timeouts, 5xx and 429 answers, and a
+ * stream whose first token misses its per-try deadline. Retries go to backends not tried yet and
+ * only while the retry budget allows. A stream's first chunk is read inside the attempt, so a
+ * backend that answers headers and then nothing is still retried. The first pick waits in the
+ * capacity queue, up to its deadline, when every candidate is full.
  */
+import {
+  failureOfStatus,
+  failureOfUpstreamError,
+  firstTokenDeadlineMs,
+  isRetryableStatus,
+  retryAfterMsOf,
+} from '../../backends/attempt-failure.ts';
+import { startAttempt, type TrackedAttempt } from '../../backends/attempt-tracker.ts';
 import type { PooledBackend } from '../../backends/backend-pool.ts';
+import type { AttemptFailure, RouteRequest } from '../../backends/router.ts';
 import { readAllBytes, UpstreamError, type UpstreamResponse } from '../../backends/upstream.ts';
 import type { Deps } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
-import { routableCandidates } from './select-candidates.ts';
+import {
+  anyRoutable,
+  noCapacity,
+  routableCandidates,
+  secondsUntilRoutable,
+} from './select-candidates.ts';
 
 export type ForwardRequest = {
   model: string;
@@ -19,6 +36,8 @@ export type ForwardRequest = {
   /** Read the whole body inside the attempt, so a body cut short can still be retried. */
   buffered: boolean;
   promptTokens: number | undefined;
+  /** The tenant's home region, for the router's region preference. */
+  homeRegion: string | null;
   /** The backend picked (and priced) at admission: the first attempt goes there. */
   firstBackend: PooledBackend;
   /** Filled with each backend tried, in order: who did the work when all attempts end badly. */
@@ -39,11 +58,6 @@ type AttemptResult =
   | { kind: 'success'; result: ForwardResult }
   | { kind: 'retry'; error: GatewayError };
 
-/** True for answers another backend may do better with: overload and server errors. */
-function isRetryableStatus(status: number): boolean {
-  return status === 429 || status >= 500;
-}
-
 function upstreamFailed(detail: string): GatewayError {
   return new GatewayError('upstream_error', `The backend failed: ${detail}`);
 }
@@ -53,22 +67,32 @@ export async function forwardWithRetries(
   allowed: readonly PooledBackend[],
   request: ForwardRequest,
 ): Promise<ForwardResult> {
+  const route: RouteRequest = {
+    model: request.model,
+    promptTokens: request.promptTokens,
+    stream: !request.buffered,
+    homeRegion: request.homeRegion,
+  };
   const triedIds = new Set<string>();
   let lastError: GatewayError | undefined;
   for (let attempt = 0; attempt <= deps.config.limits.retryCountMax; attempt += 1) {
-    const backend =
-      attempt === 0
-        ? request.firstBackend
-        : deps.router.pick(
-            { model: request.model, promptTokens: request.promptTokens },
-            routableCandidates(allowed, triedIds),
-          );
-    if (!backend || request.clientSignal.aborted) {
+    if (request.clientSignal.aborted) {
       break;
+    }
+    let backend = request.firstBackend;
+    let onSettled: (() => void) | undefined;
+    if (attempt > 0) {
+      const next = pickRetry(deps, allowed, route, triedIds);
+      if (next === undefined) {
+        break;
+      }
+      backend = next;
+      onSettled = () => deps.retryBudget.release();
     }
     triedIds.add(backend.record.id);
     request.attempted.push(backend);
-    const outcome = await attemptOnce(deps, backend, request);
+    const tracked = startAttempt(deps, route, backend, onSettled);
+    const outcome = await attemptOnce(deps, tracked, request);
     if (outcome.kind === 'success') {
       return outcome.result;
     }
@@ -80,44 +104,80 @@ export async function forwardWithRetries(
   throw noCapacity(request.model);
 }
 
-export function noCapacity(model: string): GatewayError {
-  return new GatewayError('no_capacity', `No backend for '${model}' can take the request now.`, {
-    retryAfterS: 1,
-  });
-}
-
-/** The backend the first attempt goes to, or no_capacity when none is routable. */
-export function pickFirstBackend(
+/** Another backend for a retry, when one is left and the budget has a retry to spare. */
+function pickRetry(
   deps: Deps,
   allowed: readonly PooledBackend[],
-  model: string,
-): PooledBackend {
-  const candidates = routableCandidates(allowed, new Set());
-  const backend = deps.router.pick({ model, promptTokens: undefined }, candidates);
-  if (!backend) {
-    throw noCapacity(model);
+  route: RouteRequest,
+  triedIds: ReadonlySet<string>,
+): PooledBackend | undefined {
+  const candidates = routableCandidates(deps.pool, allowed, triedIds, deps.clock.nowMs());
+  if (candidates.length === 0) {
+    return undefined;
+  }
+  if (!deps.retryBudget.tryAcquire(deps.pool.inFlightTotal)) {
+    deps.logger.log('warn', 'retry_budget_spent', {
+      model: route.model,
+      retriesInFlight: deps.retryBudget.retriesInFlight,
+    });
+    return undefined;
+  }
+  const backend = deps.router.pick(route, candidates);
+  if (backend === undefined) {
+    deps.retryBudget.release();
   }
   return backend;
 }
 
+/**
+ * The backend the first attempt goes to. When every candidate is full the request waits for
+ * room in the capacity queue; when none is routable at all, or the wait ends empty, the answer
+ * is no_capacity with the seconds until one may take requests again.
+ */
+export async function pickFirstBackend(
+  deps: Deps,
+  allowed: readonly PooledBackend[],
+  route: RouteRequest,
+  clientSignal: AbortSignal,
+): Promise<PooledBackend> {
+  const take = () =>
+    deps.router.pick(route, routableCandidates(deps.pool, allowed, new Set(), deps.clock.nowMs()));
+  const picked = take();
+  if (picked) {
+    return picked;
+  }
+  const { limits } = deps.config;
+  if (anyRoutable(deps.pool, allowed, deps.clock.nowMs())) {
+    const waited = await deps.capacityQueue.wait(take, limits.capacityQueueTimeoutMs, clientSignal);
+    if (waited) {
+      return waited;
+    }
+  }
+  throw noCapacity(route.model, secondsUntilRoutable(allowed, deps.clock.nowMs()));
+}
+
 async function attemptOnce(
   deps: Deps,
-  backend: PooledBackend,
+  attempt: TrackedAttempt,
   request: ForwardRequest,
 ): Promise<AttemptResult> {
+  const backend = attempt.route.backend;
   const controller = new AbortController();
   const abort = () => controller.abort();
   request.clientSignal.addEventListener('abort', abort, { once: true });
-  deps.pool.begin(backend);
-  let released = false;
   const release = () => {
-    if (!released) {
-      released = true;
-      deps.pool.end(backend);
-      request.clientSignal.removeEventListener('abort', abort);
-    }
+    attempt.end();
+    request.clientSignal.removeEventListener('abort', abort);
   };
-  const startedAtMs = deps.clock.nowMs();
+  const deadlineMs = firstTokenDeadlineMs(attempt.route, deps.config.limits);
+  let deadlinePassed = false;
+  const deadline =
+    deadlineMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          deadlinePassed = true;
+          controller.abort();
+        }, deadlineMs);
   try {
     const response = await deps.upstream.send(backend.record, {
       method: 'POST',
@@ -128,31 +188,109 @@ async function attemptOnce(
     });
     if (isRetryableStatus(response.status)) {
       await response.body.cancel();
-      release();
-      return { kind: 'retry', error: upstreamFailed(`status ${response.status}`) };
+      const retryAfterMs = retryAfterMsOf(response.headers['retry-after'], deps.clock.nowMs());
+      return failed(
+        attempt,
+        release,
+        failureOfStatus(response.status),
+        `status ${response.status}`,
+        retryAfterMs,
+      );
     }
     const bodyBytes = request.buffered
       ? await readAllBytes(response.body, deps.config.limits.upstreamResponseBytesMax)
       : undefined;
-    deps.pool.recordSuccess(backend, deps.clock.nowMs() - startedAtMs);
-    return { kind: 'success', result: { backend, response, bodyBytes, abort, release } };
+    const body =
+      request.buffered || response.status >= 300
+        ? response.body
+        : await withFirstChunk(response.body);
+    if (body === undefined) {
+      return failed(attempt, release, 'protocol', 'an empty stream');
+    }
+    attempt.succeed();
+    return {
+      kind: 'success',
+      result: { backend, response: { ...response, body }, bodyBytes, abort, release },
+    };
   } catch (error) {
-    release();
-    return { kind: 'retry', error: failureOf(deps, backend, error) };
+    if (deadlinePassed) {
+      deps.logger.log('warn', 'first_token_deadline_passed', {
+        backendId: backend.record.id,
+        deadlineMs,
+      });
+      return failed(attempt, release, 'first_token_timeout', 'no first token in time');
+    }
+    return failureOf(deps, attempt, release, error);
+  } finally {
+    clearTimeout(deadline);
   }
 }
 
-function failureOf(deps: Deps, backend: PooledBackend, error: unknown): GatewayError {
-  if (error instanceof UpstreamError) {
-    if (error.kind === 'connect' || error.kind === 'timeout') {
-      deps.pool.recordFailure(backend, deps.clock.nowMs());
-    }
-    deps.logger.log('warn', 'upstream_attempt_failed', {
-      backendId: backend.record.id,
-      kind: error.kind,
-      message: error.message,
-    });
-    return upstreamFailed(error.kind === 'too_large' ? error.message : error.kind);
+function failed(
+  attempt: TrackedAttempt,
+  release: () => void,
+  failure: AttemptFailure,
+  detail: string,
+  retryAfterMs?: number,
+): AttemptResult {
+  attempt.fail(failure, retryAfterMs);
+  release();
+  return { kind: 'retry', error: upstreamFailed(detail) };
+}
+
+function failureOf(
+  deps: Deps,
+  attempt: TrackedAttempt,
+  release: () => void,
+  error: unknown,
+): AttemptResult {
+  if (!(error instanceof UpstreamError)) {
+    release();
+    throw error;
   }
-  throw error;
+  deps.logger.log('warn', 'upstream_attempt_failed', {
+    backendId: attempt.route.backend.record.id,
+    kind: error.kind,
+    message: error.message,
+  });
+  if (error.kind === 'aborted') {
+    // The client left: no verdict on the backend, and the loop stops on the aborted signal.
+    release();
+    return { kind: 'retry', error: upstreamFailed('aborted') };
+  }
+  const detail = error.kind === 'too_large' ? error.message : error.kind;
+  return failed(attempt, release, failureOfUpstreamError(error.kind), detail);
+}
+
+/**
+ * Waits for a stream's first chunk (its first token, near enough) and returns a stream that
+ * replays it before the rest; undefined when the stream ended with nothing in it.
+ */
+async function withFirstChunk(
+  body: ReadableStream<Uint8Array>,
+): Promise<ReadableStream<Uint8Array> | undefined> {
+  const reader = body.getReader();
+  const first = await reader.read();
+  if (first.done) {
+    return undefined;
+  }
+  let pending: Uint8Array | undefined = first.value;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (pending !== undefined) {
+        controller.enqueue(pending);
+        pending = undefined;
+        return;
+      }
+      const next = await reader.read();
+      if (next.done) {
+        controller.close();
+      } else {
+        controller.enqueue(next.value);
+      }
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
 }

@@ -17,6 +17,9 @@ import type { ClientIdentity, Deps } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
 import { estimatePromptTokens } from '../../metering/estimate-prompt-tokens.ts';
 import type { ReportedUsage } from '../../metering/usage.ts';
+import { outputTokensAllowed } from '../output-tokens-allowed.ts';
+import { type RateReservation, reserveRate } from '../rate-reservation.ts';
+import { recordSettlement } from '../record-settlement.ts';
 
 export type AdmissionRequest = {
   requestId: string;
@@ -37,6 +40,10 @@ export type Admission = AdmissionRequest & {
   promptTokensEstimate: number;
   outputTokensMax: number;
   clamped: boolean;
+  /** No max_tokens was given and the model's maximum applies: it goes upstream as max_tokens. */
+  capped: boolean;
+  /** The key's rpm/tpm reservation, corrected when the request ends. */
+  rate: RateReservation;
 };
 
 export async function admitRequest(deps: Deps, request: AdmissionRequest): Promise<Admission> {
@@ -51,12 +58,11 @@ export async function admitRequest(deps: Deps, request: AdmissionRequest): Promi
   }
   const promptTokensEstimate =
     estimatePromptTokens(request.promptTexts) + request.promptTokenIdCount;
-  const outputTokensMax =
-    request.outputTokensRequested ??
-    (await deps.catalogCache.outputTokensDefault(
-      request.model,
-      deps.config.limits.outputTokensDefault,
-    ));
+  const { outputTokensMax, capped } = await outputTokensAllowed(
+    deps,
+    request.model,
+    request.outputTokensRequested,
+  );
   const reserve: ReserveInput = {
     requestId: request.requestId,
     tenantId: request.client.tenant.id,
@@ -70,8 +76,17 @@ export async function admitRequest(deps: Deps, request: AdmissionRequest): Promi
     atMs: admittedAtMs,
     instanceId: deps.instanceId,
   };
-  const reserved = await deps.ledger.reserve(reserve);
+  const rate = await reserveRate(deps, {
+    key: request.client.key,
+    promptTokensEstimate,
+    outputTokensMax,
+  });
+  const reserved = await deps.ledger.reserve(reserve).catch(async (error: unknown) => {
+    await rate.settle(0);
+    throw error;
+  });
   if (!reserved.ok) {
+    await rate.settle(0);
     await deps.ledger.recordRejected(reserve);
     throw new GatewayError(
       'insufficient_quota',
@@ -89,6 +104,8 @@ export async function admitRequest(deps: Deps, request: AdmissionRequest): Promi
     promptTokensEstimate,
     outputTokensMax: reserved.outputTokensMax,
     clamped: reserved.clamped,
+    capped,
+    rate,
   };
 }
 
@@ -110,20 +127,24 @@ export function finalUsage(
   reported: ReportedUsage | undefined,
   deliveredText: string,
 ): FinalUsage {
-  if (reported?.inputTokens !== undefined && reported.outputTokens !== undefined) {
+  // Embeddings produce no output: their reported prompt_tokens are the whole usage.
+  const outputKnown = reported?.outputTokens !== undefined || admission.outputTokensMax === 0;
+  if (reported?.inputTokens !== undefined && outputKnown) {
     return {
       inputTokens: reported.inputTokens,
       cachedInputTokens: reported.cachedInputTokens ?? 0,
-      outputTokens: reported.outputTokens,
+      outputTokens: reported.outputTokens ?? 0,
       reasoningTokens: reported.reasoningTokens,
       source: 'provider',
     };
   }
-  const countedInput =
+  // Counted only when not reported: a count costs CPU in proportion to the prompt.
+  const inputTokens =
+    reported?.inputTokens ??
     deps.tokenizer.countTokens(admission.promptTexts.join('\n'), admission.model) +
-    admission.promptTokenIdCount;
+      admission.promptTokenIdCount;
   return {
-    inputTokens: reported?.inputTokens ?? countedInput,
+    inputTokens,
     cachedInputTokens: 0,
     outputTokens:
       admission.outputTokensMax === 0
@@ -151,7 +172,7 @@ export async function settleRequest(
           servedBy.region,
           admission.admittedAtMs,
         )) ?? admission.price);
-  return deps.ledger.settle({
+  const settled = await deps.ledger.settle({
     requestId: admission.requestId,
     usage,
     outcome,
@@ -159,6 +180,8 @@ export async function settleRequest(
     price,
     atMs: deps.clock.nowMs(),
   });
+  await recordSettlement(deps, admission, { outcome, backend, usage, settled });
+  return settled;
 }
 
 export async function releaseRequest(
@@ -172,6 +195,12 @@ export async function releaseRequest(
     outcome,
     servedBy: backend && servedByOf(backend),
     atMs: deps.clock.nowMs(),
+  });
+  await recordSettlement(deps, admission, {
+    outcome,
+    backend,
+    usage: undefined,
+    settled: undefined,
   });
 }
 

@@ -1,10 +1,11 @@
 /**
  * Which backends may serve a request: the model must be in the key's scope and served by the
- * pool; the tenant's allowed regions are a hard filter that fails closed; only healthy, active
- * backends not tried yet for this request remain. Each way of ending up with none has its own
- * error from API.md.
+ * pool; the tenant's allowed regions are a hard filter that fails closed; of those, a new attempt
+ * goes only to one that is routable now (active, healthy, circuit admitting, no Retry-After
+ * running), has room, and was not tried yet for this request. Each way of ending up with none has
+ * its own error from API.md.
  */
-import { isRoutable, type PooledBackend } from '../../backends/backend-pool.ts';
+import type { BackendPool, PooledBackend } from '../../backends/backend-pool.ts';
 import type { ClientIdentity, Deps } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
 
@@ -16,19 +17,31 @@ export function modelNotFound(model: string): GatewayError {
   );
 }
 
+export function noCapacity(model: string, retryAfterS = 1): GatewayError {
+  return new GatewayError('no_capacity', `No backend for '${model}' can take the request now.`, {
+    retryAfterS,
+  });
+}
+
 export function isModelInScope(client: ClientIdentity, model: string): boolean {
   return client.key.models === null || client.key.models.includes(model);
 }
 
-/** The backends of the pool allowed for this client and model, whatever their health. */
+/**
+ * The backends of the pool allowed for this client and model, whatever their health. A model
+ * whose backends are all drained out of the pool has no capacity now; it still exists.
+ */
 export function allowedBackends(
   deps: Deps,
   client: ClientIdentity,
   model: string,
 ): readonly PooledBackend[] {
-  const serving = deps.pool.serving(model);
-  if (!isModelInScope(client, model) || serving.length === 0) {
+  if (!isModelInScope(client, model) || !deps.pool.knowsModel(model)) {
     throw modelNotFound(model);
+  }
+  const serving = deps.pool.serving(model);
+  if (serving.length === 0) {
+    throw noCapacity(model);
   }
   const allowedRegions = client.tenant.allowedRegions;
   if (allowedRegions === null) {
@@ -44,9 +57,44 @@ export function allowedBackends(
   return allowed;
 }
 
+/** Routable now, with room, and not tried yet for this request. */
 export function routableCandidates(
+  pool: BackendPool,
   allowed: readonly PooledBackend[],
   triedIds: ReadonlySet<string>,
+  nowMs: number,
 ): PooledBackend[] {
-  return allowed.filter((backend) => isRoutable(backend) && !triedIds.has(backend.record.id));
+  return allowed.filter(
+    (backend) =>
+      !triedIds.has(backend.record.id) &&
+      pool.isRoutable(backend, nowMs) &&
+      pool.hasRoom(backend, nowMs),
+  );
+}
+
+/** Whether waiting for room can help: some allowed backend is routable, only full. */
+export function anyRoutable(
+  pool: BackendPool,
+  allowed: readonly PooledBackend[],
+  nowMs: number,
+): boolean {
+  return allowed.some((backend) => pool.isRoutable(backend, nowMs));
+}
+
+/**
+ * Whole seconds until an allowed backend that is out only for a while (its Retry-After, or an
+ * open circuit) takes requests again; at least 1.
+ */
+export function secondsUntilRoutable(allowed: readonly PooledBackend[], nowMs: number): number {
+  let soonestMs = Number.POSITIVE_INFINITY;
+  for (const backend of allowed) {
+    const untilMs = Math.max(
+      backend.retryAfterUntilMs ?? 0,
+      backend.breaker.state === 'open' ? backend.breaker.openUntilMs : 0,
+    );
+    if (untilMs > nowMs) {
+      soonestMs = Math.min(soonestMs, untilMs);
+    }
+  }
+  return Number.isFinite(soonestMs) ? Math.max(1, Math.ceil((soonestMs - nowMs) / 1000)) : 1;
 }

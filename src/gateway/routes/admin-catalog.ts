@@ -10,6 +10,7 @@ import { GatewayError } from '../../errors.ts';
 import { newId, newSecret } from '../../platform/identifiers.ts';
 import { createProviderSchema, putPriceSchema } from '../admin-requests.ts';
 import { readJsonBody } from '../json-body.ts';
+import { gatewayRoutingView } from '../routing-views.ts';
 import { backendView, listView, priceView, providerView } from '../views.ts';
 import { moneyField } from './admin-money.ts';
 
@@ -79,6 +80,7 @@ export function registerAdminCatalogRoutes(app: Hono<HonoEnv>, deps: Deps): void
 
   app.get('/admin/v1/backends', async (c) => {
     const records = await deps.catalog.listLiveBackends();
-    return c.json(listView(records.map((record) => backendView(record, deps.pool.get(record.id)))));
+    const data = records.map((record) => backendView(record, deps.pool.get(record.id)));
+    return c.json(listView(data, { routing: gatewayRoutingView(deps) }));
   });
 }

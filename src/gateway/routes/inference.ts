@@ -18,8 +18,10 @@ import {
   requestTexts,
   requestTokenIdCount,
 } from '../../metering/delivered-text.ts';
+import { estimatePromptTokens } from '../../metering/estimate-prompt-tokens.ts';
 import { createStreamUsageTap, type StreamUsageTap } from '../../metering/stream-usage-tap.ts';
 import { readReportedUsage } from '../../metering/usage.ts';
+import { type InferenceLease, openInferenceLease } from '../inference-lease.ts';
 import { readJsonBody } from '../json-body.ts';
 import { requireClient } from '../middleware/authenticate.ts';
 import { chatCompletionSchema, completionSchema, embeddingSchema } from '../openai-requests.ts';
@@ -76,7 +78,40 @@ async function handleInference(
   const deps = c.get('deps');
   const { bytes, value } = await readJsonBody(c, schema);
   const allowed = allowedBackends(deps, c.get('client'), value.model);
-  const firstBackend = pickFirstBackend(deps, allowed, value.model);
+  c.get('requestLog').model = value.model;
+  const stream = value.stream === true;
+  const lease = await openInferenceLease(deps, c.get('client'), stream);
+  // The lease ends once the request's money is settled or released: for a stream, after its end.
+  let leaseHandedOver = false;
+  try {
+    const answer = await admitAndForward(c, endpoint, bytes, value, allowed, lease);
+    leaseHandedOver = answer.leaseHandedOver;
+    return answer.response;
+  } finally {
+    if (!leaseHandedOver) {
+      lease.end();
+    }
+  }
+}
+
+async function admitAndForward(
+  c: Context<HonoEnv>,
+  endpoint: InferenceEndpoint,
+  bytes: Uint8Array,
+  value: InferenceBody,
+  allowed: readonly PooledBackend[],
+  lease: InferenceLease,
+): Promise<{ response: Response; leaseHandedOver: boolean }> {
+  const deps = c.get('deps');
+  const stream = value.stream === true;
+  const homeRegion = c.get('client').tenant.homeRegion;
+  const promptTokens = estimatePromptTokens(requestTexts(value)) + requestTokenIdCount(value);
+  const firstBackend = await pickFirstBackend(
+    deps,
+    allowed,
+    { model: value.model, promptTokens, stream, homeRegion },
+    c.req.raw.signal,
+  );
   const admission = await admitRequest(deps, {
     requestId: c.get('requestId'),
     client: c.get('client'),
@@ -88,11 +123,10 @@ async function handleInference(
       ? (value.max_completion_tokens ?? value.max_tokens ?? undefined)
       : 0,
   });
-  const stream = value.stream === true;
   const upstreamBody = planUpstreamBody(
     bytes,
     value,
-    admission.clamped ? admission.outputTokensMax : undefined,
+    admission.clamped || admission.capped ? admission.outputTokensMax : undefined,
   );
   const attempted: PooledBackend[] = [];
   let forwarded: ForwardResult;
@@ -105,6 +139,7 @@ async function handleInference(
       clientSignal: c.req.raw.signal,
       buffered: !stream,
       promptTokens: admission.promptTokensEstimate,
+      homeRegion,
       firstBackend,
       attempted,
     });
@@ -112,14 +147,18 @@ async function handleInference(
     await endUnanswered(deps, admission, attempted.at(-1), c.req.raw.signal.aborted);
     throw error;
   }
+  c.get('requestLog').backendId = forwarded.backend.record.id;
   const contentType = forwarded.response.headers['content-type'] ?? 'application/json';
   if (stream && contentType.startsWith('text/event-stream') && forwarded.response.status < 300) {
-    return streamResponse(deps, admission, forwarded, {
+    const response = streamResponse(deps, admission, forwarded, {
       usageInjected: upstreamBody.usageInjected,
       clientSignal: c.req.raw.signal,
+      lease,
     });
+    return { response, leaseHandedOver: true };
   }
-  return bufferedResponse(deps, admission, forwarded, contentType);
+  const response = await bufferedResponse(deps, admission, forwarded, contentType);
+  return { response, leaseHandedOver: false };
 }
 
 /**
@@ -138,7 +177,12 @@ async function endUnanswered(
     await settleRequest(deps, admission, 'client_disconnect', lastBackend, usage);
     return;
   }
-  await releaseRequest(deps, admission, clientLeft ? 'client_disconnect' : 'upstream_error', lastBackend);
+  await releaseRequest(
+    deps,
+    admission,
+    clientLeft ? 'client_disconnect' : 'upstream_error',
+    lastBackend,
+  );
 }
 
 function upstreamHeaders(requestId: string, stream: boolean): Record<string, string> {
@@ -202,11 +246,12 @@ function streamResponse(
   deps: Deps,
   admission: Admission,
   forwarded: ForwardResult,
-  options: { usageInjected: boolean; clientSignal: AbortSignal },
+  options: { usageInjected: boolean; clientSignal: AbortSignal; lease: InferenceLease },
 ): Response {
   const tap = createStreamUsageTap({ withholdUsageEvents: options.usageInjected });
   const checkpoints = createCheckpointer(deps, admission, forwarded.backend, tap);
   checkpoints.record();
+  let firstTokenSeen = false;
   const body = relayEventStream({
     upstreamBody: forwarded.response.body,
     tap,
@@ -215,12 +260,19 @@ function streamResponse(
       new GatewayError('upstream_error', 'The backend stream ended before it was complete.'),
     abortUpstream: forwarded.abort,
     clientGone: () => options.clientSignal.aborted,
-    onEvent: checkpoints.maybeRecord,
+    onEvent: () => {
+      if (!firstTokenSeen && tap.contentEventCount > 0) {
+        firstTokenSeen = true;
+        const waitedMs = deps.clock.nowMs() - admission.admittedAtMs;
+        deps.metrics.observeTimeToFirstTokenMs(admission.model, waitedMs);
+      }
+      checkpoints.maybeRecord();
+    },
     onEnd: (outcome) => {
       forwarded.release();
       deps.background.track(
         'settle_stream',
-        settleStream(deps, admission, forwarded.backend, tap, outcome),
+        settleStream(deps, admission, forwarded.backend, tap, outcome).finally(options.lease.end),
       );
     },
   });

@@ -47,6 +47,7 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
     random: createSeededRandom(Date.now()),
     logger: createJsonLogger(config.logLevel, (line) => process.stderr.write(`${line}\n`)),
     adminTokenHashes: admin.tokenHashes,
+    processMetrics: true,
   });
   for (const backend of await deps.catalog.listLiveBackends()) {
     deps.pool.upsert(backend);
@@ -68,8 +69,20 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
     jobs,
     generatedAdminToken: admin.generatedToken,
     async close() {
+      // New requests are refused from here on, also on connections kept alive.
+      deps.gate.stop();
       await closeServer(server, config.limits.shutdownGraceMs);
-      await deps.background.drain();
+      // Requests cut at the deadline still settle what they delivered; then their settlements.
+      const settleMs = config.limits.shutdownSettleMs;
+      const settled =
+        (await withinMs(deps.gate.idle(), settleMs)) &&
+        (await withinMs(deps.background.drain(), settleMs));
+      if (!settled) {
+        deps.logger.log('error', 'shutdown_left_work', {
+          requests_in_flight: deps.gate.inFlightCount,
+          background_work_pending: deps.background.pendingCount,
+        });
+      }
       stopJobs();
       await deps.upstream.close();
       opened.close();
@@ -85,6 +98,7 @@ function scheduleJobs(deps: Deps, jobs: BackgroundJobs): () => void {
     ['sweep', jobs.sweep, limits.sweepIntervalMs],
     ['expire_coupons', jobs.expireCoupons, limits.couponExpiryIntervalMs],
     ['probe_backends', jobs.probeBackends, limits.healthProbeIntervalMs],
+    ['scrape_metrics', jobs.scrapeMetrics, limits.metricsScrapeIntervalMs],
   ];
   const timers = schedule.map(([name, job, intervalMs]) => {
     let running = false;
@@ -114,6 +128,23 @@ function scheduleJobs(deps: Deps, jobs: BackgroundJobs): () => void {
   };
 }
 
+/** True when `work` finished within `timeoutMs`. */
+function withinMs(work: Promise<unknown>, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), timeoutMs);
+    work.then(
+      () => {
+        clearTimeout(timer);
+        resolve(true);
+      },
+      () => {
+        clearTimeout(timer);
+        resolve(true);
+      },
+    );
+  });
+}
+
 type NodeServer = ReturnType<typeof serve>;
 
 function listen(fetch: Parameters<typeof serve>[0]['fetch'], config: Config): Promise<NodeServer> {
@@ -125,6 +156,9 @@ function listen(fetch: Parameters<typeof serve>[0]['fetch'], config: Config): Pr
   });
 }
 
+/** How often a closing server drops connections that went idle since the last look. */
+const idleSweepMs = 50;
+
 /** Stops accepting at once; requests in flight get `graceMs` to finish before they are cut. */
 function closeServer(server: NodeServer, graceMs: number): Promise<void> {
   return new Promise((resolve) => {
@@ -134,8 +168,16 @@ function closeServer(server: NodeServer, graceMs: number): Promise<void> {
       }
     }, graceMs);
     deadline.unref();
+    // A kept-alive connection whose last request ends after close() would otherwise stay open
+    // until its keep-alive timeout, holding the shutdown up for nothing.
+    const idleSweep = setInterval(() => {
+      if ('closeIdleConnections' in server) {
+        server.closeIdleConnections();
+      }
+    }, idleSweepMs);
     server.close(() => {
       clearTimeout(deadline);
+      clearInterval(idleSweep);
       resolve();
     });
     if ('closeIdleConnections' in server) {

@@ -1,10 +1,16 @@
 /**
  * The Upstream port over undici: one keep-alive Pool per backend with explicit connect, headers
  * and body-idle timeouts from config. undici's errors become UpstreamErrors so the core can tell
- * a dead backend (retry elsewhere) from a client that left (stop).
+ * a dead backend (retry elsewhere) from a client that left (stop). Connections resolve names with
+ * the same ResolveHost port the URL policy uses, and unless private backends are allowed every
+ * answer is checked again, so a name that resolved to a public address at registration cannot be
+ * re-pointed at the operator's network later (DNS rebinding).
  */
+import type { LookupAddress, LookupOptions } from 'node:dns';
+import { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
+import { isNonPublicAddress, type ResolveHost } from '../../backends/backend-url-policy.ts';
 import {
   type Upstream,
   UpstreamError,
@@ -83,7 +89,50 @@ function flattenHeaders(headers: Record<string, string | string[] | undefined>) 
   return flat;
 }
 
-export function createUndiciUpstream(limits: Limits): Upstream {
+export type UpstreamAddressPolicy = {
+  /** Refuse to connect to loopback, private, link-local or metadata addresses. */
+  publicAddressesOnly: boolean;
+  resolveHost: ResolveHost;
+};
+
+type LookupCallback = (
+  error: NodeJS.ErrnoException | null,
+  address: string | LookupAddress[],
+  family?: number,
+) => void;
+
+/** A `net.connect` lookup over `resolveHost` that may refuse non-public answers. */
+function checkedLookup(policy: UpstreamAddressPolicy) {
+  return (hostName: string, options: LookupOptions, callback: LookupCallback) => {
+    policy.resolveHost(hostName).then(
+      (addresses) => {
+        const refused = policy.publicAddressesOnly ? addresses.find(isNonPublicAddress) : undefined;
+        const first = addresses[0];
+        if (refused !== undefined || first === undefined) {
+          const error: NodeJS.ErrnoException = new Error(
+            `backend host ${hostName} resolves to ${refused ?? 'nothing'}: loopback, private, link-local and metadata addresses are refused (TOKENBANK_ALLOW_PRIVATE_BACKENDS)`,
+          );
+          error.code = 'EHOSTUNREACH';
+          callback(error, '');
+          return;
+        }
+        const entries = addresses.map((address) => ({ address, family: isIP(address) }));
+        if (options.all === true) {
+          callback(null, entries);
+        } else {
+          callback(null, first, isIP(first));
+        }
+      },
+      (error: NodeJS.ErrnoException) => callback(error, ''),
+    );
+  };
+}
+
+export function createUndiciUpstream(
+  limits: Limits,
+  addressPolicy: UpstreamAddressPolicy | undefined = undefined,
+): Upstream {
+  const connect = addressPolicy ? { lookup: checkedLookup(addressPolicy) } : {};
   const pools = new Map<string, { origin: string; pool: Pool }>();
 
   function poolFor(target: UpstreamTarget): { pool: Pool; basePath: string } {
@@ -100,6 +149,7 @@ export function createUndiciUpstream(limits: Limits): Upstream {
           connectTimeout: limits.upstreamConnectTimeoutMs,
           headersTimeout: limits.upstreamHeadersTimeoutMs,
           bodyTimeout: limits.upstreamBodyIdleTimeoutMs,
+          connect,
         }),
       };
       pools.set(target.id, entry);

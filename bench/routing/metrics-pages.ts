@@ -1,0 +1,85 @@
+/**
+ * What each simulated backend's `/metrics` page says, read through the production reader: vLLM's
+ * names by default; SGLang's names, vLLM's old KV-cache name, no page at all (404), or numbers
+ * frozen at some moment when a scenario says so. Renamed pages go through the text parser, the
+ * rest are handed to the reader as samples (same code, less work per scrape).
+ */
+import { parsePrometheusText } from '../../src/backends/prometheus-text.ts';
+import {
+  loadMetricNames,
+  readScrapedLoad,
+  type ScrapedLoad,
+} from '../../src/backends/scraped-load.ts';
+import type { FaultSpec } from './scenarios.ts';
+import type { SimulatedBackend } from './simulated-backend.ts';
+
+type Naming = 'vllm' | 'vllm-old' | 'sglang' | 'none';
+
+export class MetricsPages {
+  readonly #naming = new Map<string, Naming>();
+  readonly #frozenFromMs = new Map<string, number>();
+  readonly #frozen = new Map<string, ScrapedLoad>();
+
+  constructor(faults: readonly FaultSpec[]) {
+    for (const fault of faults) {
+      if (fault.kind === 'renamed_metrics') {
+        for (const id of fault.sglang) {
+          this.#naming.set(id, 'sglang');
+        }
+        for (const id of fault.oldVllm) {
+          this.#naming.set(id, 'vllm-old');
+        }
+        for (const id of fault.none) {
+          this.#naming.set(id, 'none');
+        }
+      } else if (fault.kind === 'stale_metrics') {
+        for (const id of fault.backendIds) {
+          this.#frozenFromMs.set(id, fault.fromMs);
+        }
+      }
+    }
+  }
+
+  /** The load the page shows now; undefined when the backend has no metrics page. */
+  read(backend: SimulatedBackend, nowMs: number): ScrapedLoad | undefined {
+    const frozenFromMs = this.#frozenFromMs.get(backend.id);
+    if (frozenFromMs !== undefined && nowMs >= frozenFromMs) {
+      const frozen = this.#frozen.get(backend.id) ?? this.#live(backend);
+      if (frozen !== undefined) {
+        this.#frozen.set(backend.id, frozen);
+      }
+      return frozen;
+    }
+    return this.#live(backend);
+  }
+
+  #live(backend: SimulatedBackend): ScrapedLoad | undefined {
+    const naming = this.#naming.get(backend.id) ?? 'vllm';
+    if (naming === 'none') {
+      return undefined;
+    }
+    const load = backend.load();
+    if (naming === 'vllm') {
+      return readScrapedLoad([
+        { name: 'vllm:num_requests_running', labels: { model_name: 'm' }, value: load.running },
+        { name: 'vllm:num_requests_waiting', labels: { model_name: 'm' }, value: load.waiting },
+        { name: 'vllm:kv_cache_usage_perc', labels: { model_name: 'm' }, value: load.kvCacheUsage },
+      ]);
+    }
+    const text =
+      naming === 'sglang'
+        ? [
+            '# TYPE sglang:num_running_reqs gauge',
+            `sglang:num_running_reqs{model_name="m",tp_rank="0"} ${load.running}`,
+            `sglang:num_queue_reqs{model_name="m",tp_rank="0"} ${load.waiting}`,
+            `sglang:token_usage{model_name="m",tp_rank="0"} ${load.kvCacheUsage}`,
+          ]
+        : [
+            '# HELP vllm:gpu_cache_usage_perc GPU KV-cache usage. 1 means 100 percent usage.',
+            `vllm:num_requests_running{model_name="m",engine="0"} ${load.running}`,
+            `vllm:num_requests_waiting{model_name="m",engine="0"} ${load.waiting}`,
+            `vllm:gpu_cache_usage_perc{model_name="m",engine="0"} ${load.kvCacheUsage}`,
+          ];
+    return readScrapedLoad(parsePrometheusText(text.join('\n'), loadMetricNames));
+  }
+}
