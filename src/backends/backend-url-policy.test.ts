@@ -31,6 +31,9 @@ describe('checkBackendUrl', () => {
     'http://[fd00::1]/v1',
     'http://[fe80::1]/v1',
     'http://[64:ff9b::a00:1]/v1',
+    'http://[::ffff:0:10.0.0.1]/v1',
+    'http://[2002:a00:1::1]/v1',
+    'http://[2002:7f00:1::]/v1',
     'http://localhost:8000/v1',
     'http://api.localhost/v1',
     'http://metadata.google.internal/v1',
@@ -74,5 +77,6 @@ describe('checkBackendUrl', () => {
     expect(isNonPublicAddress('8.8.8.8')).toBe(false);
     expect(isNonPublicAddress('2001:4860:4860::8888')).toBe(false);
     expect(isNonPublicAddress('172.32.0.1')).toBe(false);
+    expect(isNonPublicAddress('2002:808:808::1')).toBe(false);
   });
 });

@@ -128,12 +128,16 @@ function isNonPublicIpv6(address: string): boolean {
     return true; // :: and ::1
   }
   const isMappedIpv4 = groups.slice(0, 5).every((group) => group === 0) && groups[5] === 0xffff;
+  const isTranslatedIpv4 =
+    groups.slice(0, 4).every((group) => group === 0) && groups[4] === 0xffff && groups[5] === 0;
   const isCompatibleIpv4 = groups.slice(0, 6).every((group) => group === 0);
   const isNat64 = first === 0x64 && groups[1] === 0xff9b;
-  if (isMappedIpv4 || isCompatibleIpv4 || isNat64) {
-    const high = groups[6] ?? 0;
-    const low = groups[7] ?? 0;
-    return isNonPublicIpv4([high >> 8, high & 0xff, low >> 8, low & 0xff]);
+  if (isMappedIpv4 || isTranslatedIpv4 || isCompatibleIpv4 || isNat64) {
+    return isNonPublicIpv4(octetsOf(groups[6] ?? 0, groups[7] ?? 0));
+  }
+  if (first === 0x2002) {
+    // 6to4 carries an IPv4 address in its second and third groups: 2002:0a00:0001:: is 10.0.0.1.
+    return isNonPublicIpv4(octetsOf(groups[1] ?? 0, groups[2] ?? 0));
   }
   return (
     (first & 0xfe00) === 0xfc00 || // unique local fc00::/7
@@ -141,6 +145,10 @@ function isNonPublicIpv6(address: string): boolean {
     (first & 0xffc0) === 0xfec0 || // site-local fec0::/10 (deprecated, still routable inside)
     (first & 0xff00) === 0xff00 // multicast
   );
+}
+
+function octetsOf(high: number, low: number): number[] {
+  return [high >> 8, high & 0xff, low >> 8, low & 0xff];
 }
 
 /** Eight 16-bit groups of an IPv6 address (with an embedded IPv4 tail allowed), or undefined. */
