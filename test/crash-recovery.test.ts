@@ -18,18 +18,11 @@ import OpenAI, { APIError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PinnedPrice, tokenCost } from '../src/billing/cost.ts';
 import { formatMoney } from '../src/billing/money.ts';
-import {
-  createTenantWithKey,
-  expectOk,
-  type HttpCaller,
-  httpCaller,
-  priceModels,
-  registerProvider,
-  topUp,
-} from './support/demo-pool.ts';
+import { startCrashPool } from './support/crash-pool.ts';
+import { expectOk, type HttpCaller, httpCaller } from './support/demo-pool.ts';
 import { micro, sum } from './support/money-reading.ts';
 import { type GatewayProcess, startGatewayProcess } from './support/spawn-gateway.ts';
-import { type SimulatorProcess, startSimulatorProcess } from './support/spawn-simulator.ts';
+import type { SimulatorProcess } from './support/spawn-simulator.ts';
 
 const adminToken = `tba-${'k'.repeat(32)}`;
 const slowModel = 'crash-slow';
@@ -463,45 +456,16 @@ async function crashRound(round: Round): Promise<void> {
 }
 
 beforeAll(async () => {
-  [slow, fast, gateway] = await Promise.all([
-    startSimulatorProcess([
-      '--region',
-      'east',
-      '--models',
-      slowModel,
-      '--slots',
-      '16',
-      '--decode-tps',
-      '50',
-    ]),
-    startSimulatorProcess([
-      '--region',
-      'east',
-      '--models',
-      fastModel,
-      '--decode-tps',
-      '20000',
-      '--prefill-tps',
-      '1000000',
-    ]),
-    startGatewayProcess({ adminToken, environment: gatewayEnvironment(liveCheckpointEventCount) }),
-  ]);
-  call = httpCaller(gateway.url);
-  await registerProvider(call, adminToken, [
-    { url: slow.url, region: 'east', models: [slowModel], slots: 16 },
-    { url: fast.url, region: 'east', models: [fastModel], slots: 8 },
-  ]);
-  await priceModels(call, adminToken, [slowModel, fastModel], { input: '30.00', output: '70.00' });
-  const tenant = await createTenantWithKey(call, adminToken, { name: 'crash' });
-  tenantId = tenant.tenantId;
-  apiKey = tenant.apiKey;
-  // A coupon smaller than one round's holds: the rounds spend it, then the wallet.
-  await expectOk(call, 'POST', `/admin/v1/tenants/${tenantId}/coupons`, adminToken, {
-    kind: 'compute',
-    amount: '0.05',
-    reference: 'crash-coupon',
-  });
-  await topUp(call, adminToken, tenantId, '10');
+  ({ slow, fast, gateway, call, tenantId, apiKey } = await startCrashPool({
+    adminToken,
+    models: { slow: slowModel, fast: fastModel },
+    slowSlots: 16,
+    slowDecodeTokensPerSecond: 50,
+    gatewayEnvironment: gatewayEnvironment(liveCheckpointEventCount),
+    tenantName: 'crash',
+    coupon: { amount: '0.05', reference: 'crash-coupon' },
+    prepaid: '10',
+  }));
   connect(gateway);
   moneyAtStart = moneyOf(await tenantView());
   expect(moneyAtStart).toBe(10_050_000n);

@@ -15,18 +15,11 @@ import { dirname } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSeededRandom, type Random, randomIndex } from '../src/platform/random.ts';
-import {
-  createTenantWithKey,
-  expectOk,
-  type HttpCaller,
-  httpCaller,
-  priceModels,
-  registerProvider,
-  topUp,
-} from './support/demo-pool.ts';
+import { startCrashPool } from './support/crash-pool.ts';
+import { expectOk, type HttpCaller, httpCaller } from './support/demo-pool.ts';
 import { micro, sum } from './support/money-reading.ts';
 import { type GatewayProcess, startGatewayProcess } from './support/spawn-gateway.ts';
-import { type SimulatorProcess, startSimulatorProcess } from './support/spawn-simulator.ts';
+import type { SimulatorProcess } from './support/spawn-simulator.ts';
 import {
   moneyOf,
   type TenantReader,
@@ -256,34 +249,17 @@ async function crashRound(random: Random): Promise<void> {
 }
 
 beforeAll(async () => {
-  [slow, fast, gateway] = await Promise.all([
-    startSimulatorProcess(['--models', slowModel, '--slots', '32', '--decode-tps', '60']),
-    startSimulatorProcess([
-      '--models',
-      fastModel,
-      '--decode-tps',
-      '20000',
-      '--prefill-tps',
-      '1000000',
-    ]),
-    startGatewayProcess({ adminToken, environment: environment(checkpointEventCount) }),
-  ]);
-  call = httpCaller(gateway.url);
-  await registerProvider(call, adminToken, [
-    { url: slow.url, region: 'east', models: [slowModel], slots: 32 },
-    { url: fast.url, region: 'east', models: [fastModel] },
-  ]);
-  await priceModels(call, adminToken, [slowModel, fastModel], { input: '30.00', output: '70.00' });
-  const tenant = await createTenantWithKey(call, adminToken, { name: 'crash loop' });
-  tenantId = tenant.tenantId;
+  ({ slow, fast, gateway, call, tenantId, apiKey } = await startCrashPool({
+    adminToken,
+    models: { slow: slowModel, fast: fastModel },
+    slowSlots: 32,
+    slowDecodeTokensPerSecond: 60,
+    gatewayEnvironment: environment(checkpointEventCount),
+    tenantName: 'crash loop',
+    coupon: { amount: '0.20', reference: 'loop-coupon' },
+    prepaid: '50',
+  }));
   reader = tenantReader(() => call, adminToken, tenantId);
-  apiKey = tenant.apiKey;
-  await expectOk(call, 'POST', `/admin/v1/tenants/${tenantId}/coupons`, adminToken, {
-    kind: 'compute',
-    amount: '0.20',
-    reference: 'loop-coupon',
-  });
-  await topUp(call, adminToken, tenantId, '50');
   connect(gateway);
 });
 

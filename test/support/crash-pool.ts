@@ -1,0 +1,80 @@
+/**
+ * The pool the crash suites kill gateways in front of: a slow simulator (streams that last long
+ * enough to be cut) and a fast one, both in one region, behind a real gateway process, with one
+ * tenant funded by a small coupon and a prepaid balance.
+ */
+import {
+  createTenantWithKey,
+  expectOk,
+  type HttpCaller,
+  httpCaller,
+  priceModels,
+  registerProvider,
+  topUp,
+} from './demo-pool.ts';
+import { type GatewayProcess, startGatewayProcess } from './spawn-gateway.ts';
+import { type SimulatorProcess, startSimulatorProcess } from './spawn-simulator.ts';
+
+export type CrashPoolOptions = {
+  adminToken: string;
+  models: { slow: string; fast: string };
+  slowSlots: number;
+  slowDecodeTokensPerSecond: number;
+  gatewayEnvironment: Record<string, string>;
+  tenantName: string;
+  coupon: { amount: string; reference: string };
+  prepaid: string;
+};
+
+export type CrashPool = {
+  slow: SimulatorProcess;
+  fast: SimulatorProcess;
+  gateway: GatewayProcess;
+  call: HttpCaller;
+  tenantId: string;
+  apiKey: string;
+};
+
+export async function startCrashPool(options: CrashPoolOptions): Promise<CrashPool> {
+  const { adminToken, models } = options;
+  const [slow, fast, gateway] = await Promise.all([
+    startSimulatorProcess([
+      '--region',
+      'east',
+      '--models',
+      models.slow,
+      '--slots',
+      String(options.slowSlots),
+      '--decode-tps',
+      String(options.slowDecodeTokensPerSecond),
+    ]),
+    startSimulatorProcess([
+      '--region',
+      'east',
+      '--models',
+      models.fast,
+      '--decode-tps',
+      '20000',
+      '--prefill-tps',
+      '1000000',
+    ]),
+    startGatewayProcess({ adminToken, environment: options.gatewayEnvironment }),
+  ]);
+  const call = httpCaller(gateway.url);
+  await registerProvider(call, adminToken, [
+    { url: slow.url, region: 'east', models: [models.slow], slots: options.slowSlots },
+    { url: fast.url, region: 'east', models: [models.fast], slots: 8 },
+  ]);
+  await priceModels(call, adminToken, [models.slow, models.fast], {
+    input: '30.00',
+    output: '70.00',
+  });
+  const tenant = await createTenantWithKey(call, adminToken, { name: options.tenantName });
+  // A coupon smaller than one round's holds: the rounds spend it, then the wallet.
+  await expectOk(call, 'POST', `/admin/v1/tenants/${tenant.tenantId}/coupons`, adminToken, {
+    kind: 'compute',
+    ...options.coupon,
+  });
+  await topUp(call, adminToken, tenant.tenantId, options.prepaid);
+  return { slow, fast, gateway, call, tenantId: tenant.tenantId, apiKey: tenant.apiKey };
+}
