@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type PinnedPrice, tokenCost } from './cost.ts';
 import { planReservation, type ReservationRequest } from './reservation-plan.ts';
+import { fundedGrant } from './test-grants.ts';
 import { allocateLine, type FundedGrant } from './waterfall.ts';
 
 const propertyRuns = { seed: 20_260_603, numRuns: 1_000 };
@@ -15,19 +16,7 @@ const listPrice: PinnedPrice = {
 };
 
 function grant(overrides: Partial<FundedGrant> & { id: string }): FundedGrant {
-  return {
-    kind: 'compute',
-    coverageBps: 10_000,
-    models: null,
-    regions: null,
-    priority: 50,
-    startsAtMs: 0,
-    expiresAtMs: null,
-    createdAtMs: 0,
-    status: 'active',
-    availableMicro: 0n,
-    ...overrides,
-  };
+  return fundedGrant(overrides, 0n);
 }
 
 function request(overrides: Partial<ReservationRequest> = {}): ReservationRequest {

@@ -1,35 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type HeldLeg, planSettlement } from './settlement-plan.ts';
+import { chargeLine, grantTerms } from './test-grants.ts';
 import { type ChargeLine, type GrantTerms, isEligible } from './waterfall.ts';
 
 const propertyRuns = { seed: 20_260_604, numRuns: 1_000 };
 
-function terms(overrides: Partial<GrantTerms> & { id: string }): GrantTerms {
-  return {
-    kind: 'compute',
-    coverageBps: 10_000,
-    models: null,
-    regions: null,
-    priority: 50,
-    startsAtMs: 0,
-    expiresAtMs: null,
-    createdAtMs: 0,
-    status: 'active',
-    ...overrides,
-  };
-}
-
-function line(overrides: Partial<ChargeLine> = {}): ChargeLine {
-  return {
-    kind: 'compute',
-    costMicro: 1_000n,
-    model: 'model-a',
-    region: 'east',
-    atMs: 1_000,
-    ...overrides,
-  };
-}
+const terms = grantTerms;
+const line = chargeLine;
 
 function couponHold(heldMicro: bigint, grant: GrantTerms): HeldLeg<string> {
   return { pending: `hold:${grant.id}`, heldMicro, grant };

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { chargeLine, fundedGrant } from './test-grants.ts';
 import {
   type Allocation,
   allocateLine,
@@ -17,31 +18,10 @@ const models = ['model-a', 'model-b', 'model-c'] as const;
 const regions = ['east', 'west', 'north'] as const;
 
 function grant(overrides: Partial<FundedGrant> & { id: string }): FundedGrant {
-  return {
-    kind: 'compute',
-    coverageBps: 10_000,
-    models: null,
-    regions: null,
-    priority: 50,
-    startsAtMs: 0,
-    expiresAtMs: null,
-    createdAtMs: 0,
-    status: 'active',
-    availableMicro: 1_000_000n,
-    ...overrides,
-  };
+  return fundedGrant(overrides, 1_000_000n);
 }
 
-function line(overrides: Partial<ChargeLine> = {}): ChargeLine {
-  return {
-    kind: 'compute',
-    costMicro: 1_000n,
-    model: 'model-a',
-    region: 'east',
-    atMs: 1_000,
-    ...overrides,
-  };
-}
+const line = chargeLine;
 
 function takenBy(allocation: Allocation, grantId: string): bigint {
   return allocation.coupons
