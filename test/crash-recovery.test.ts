@@ -23,6 +23,12 @@ import { expectOk, type HttpCaller, httpCaller } from './support/demo-pool.ts';
 import { micro, sum } from './support/money-reading.ts';
 import { type GatewayProcess, startGatewayProcess } from './support/spawn-gateway.ts';
 import type { SimulatorProcess } from './support/spawn-simulator.ts';
+import {
+  moneyOf,
+  type TenantMoneyView,
+  tenantReader,
+  type UsageRecordView,
+} from './support/tenant-money.ts';
 
 const adminToken = `tba-${'k'.repeat(32)}`;
 const slowModel = 'crash-slow';
@@ -48,21 +54,8 @@ function gatewayEnvironment(checkpointEventCount: number): Record<string, string
 }
 const prompt = 'Tell a long story about a computing power bank.';
 
-type TenantView = {
-  balance: string;
-  holds: string;
-  coupons: { id: string; remaining: string; held: string }[];
-};
-type PaidBy = { source: 'coupon' | 'wallet' | 'write_off'; id: string | null; amount: string };
-type UsageView = {
-  request_id: string;
-  outcome: string;
-  cost: string;
-  paid_by: PaidBy[];
-  input_tokens: number | null;
-  output_tokens: number | null;
-  usage_source: string | null;
-};
+type TenantView = TenantMoneyView;
+type UsageView = UsageRecordView;
 
 /** A stream the test reads chunk by chunk while the gateway may die under it. */
 type WatchedStream = {
@@ -106,23 +99,17 @@ function connect(started: GatewayProcess): void {
   client = new OpenAI({ baseURL: `${started.url}/v1`, apiKey, maxRetries: 0, timeout: 30_000 });
 }
 
-async function tenantView(): Promise<TenantView> {
-  return (await expectOk(
-    call,
-    'GET',
-    `/admin/v1/tenants/${tenantId}`,
-    adminToken,
-  )) as unknown as TenantView;
+/** Reads through whichever gateway runs now: `call` is swapped on every restart. */
+function reader() {
+  return tenantReader(() => call, adminToken, tenantId);
 }
 
-function moneyOf(view: TenantView): bigint {
-  return micro(view.balance) + sum(view.coupons.map((coupon) => micro(coupon.remaining)));
+function tenantView(): Promise<TenantView> {
+  return reader().view();
 }
 
-async function usageById(): Promise<Map<string, UsageView>> {
-  const usage = (await expectOk(call, 'GET', `/admin/v1/tenants/${tenantId}/usage`, adminToken))
-    .data as UsageView[];
-  return new Map(usage.map((record) => [record.request_id, record]));
+function usageById(): Promise<Map<string, UsageView>> {
+  return reader().usageById();
 }
 
 /** Polls (bounded, one HTTP call per turn) until `accept` takes the tenant's view. */
