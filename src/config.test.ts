@@ -50,6 +50,20 @@ describe('parseConfig', () => {
     expect(!result.ok && result.message).toContain('TOKENBANK_LIMITS');
   });
 
+  it('reads Redis and its key prefix, refusing a prefix that is not a plain key part', () => {
+    const defaults = parseConfig({});
+    expect(defaults.ok && defaults.config.redisUrl).toBeUndefined();
+    expect(defaults.ok && defaults.config.redisPrefix).toBe('tokenbank:');
+    const result = parseConfig({
+      TOKENBANK_REDIS_URL: 'redis://127.0.0.1:6379/0',
+      TOKENBANK_REDIS_PREFIX: 'staging:tokenbank:',
+    });
+    expect(result.ok && result.config.redisUrl).toBe('redis://127.0.0.1:6379/0');
+    expect(result.ok && result.config.redisPrefix).toBe('staging:tokenbank:');
+    const spaced = parseConfig({ TOKENBANK_REDIS_PREFIX: 'a b' });
+    expect(!spaced.ok && spaced.message).toContain('TOKENBANK_REDIS_PREFIX');
+  });
+
   it('refuses a port out of range', () => {
     expect(parseConfig({ TOKENBANK_PORT: '70000' }).ok).toBe(false);
   });

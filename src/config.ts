@@ -42,6 +42,8 @@ export const limitsSchema = z.strictObject({
   outputTokensDefault: integer(1, 1_000_000).default(4_096),
   /** Largest unfinished server-sent event held while waiting for its end. */
   streamEventBytesMax: integer(1024, 64 * 1024 * 1024).default(1024 * 1024),
+  /** Delivered text a stream holds for its recount; beyond it, the older text is counted now. */
+  deliveredTextCharsMax: integer(1024, 64 * 1024 * 1024).default(16_384),
   /** How often the catalog cache (prices, models) is reloaded from the store. */
   catalogRefreshMs: integer(0, 3_600_000).default(5_000),
   /** A stream records its progress every this many delivered chunks... */
@@ -55,6 +57,12 @@ export const limitsSchema = z.strictObject({
   couponExpiryIntervalMs: integer(100, 86_400_000).default(60_000),
   /** Most ledger entries one listing returns. */
   ledgerEntriesMax: integer(1, 100_000).default(1_000),
+  /** Reservations a gateway remembers with their holds, so it settles them without reading. */
+  openReservationsMax: integer(1, 10_000_000).default(100_000),
+  /** Time between two SQLite WAL checkpoints, run by a worker thread off the request path. */
+  sqliteCheckpointIntervalMs: integer(10, 600_000).default(250),
+  /** WAL pages after which the writer checkpoints by itself: the safety net if the worker stops. */
+  sqliteWriterAutocheckpointPages: integer(100, 10_000_000).default(20_000),
   /** Share of requests whose provider-reported output is recounted, in basis points. */
   verificationSampleBps: integer(0, 10_000).default(500),
   /** Reported output above the recount by more than this (basis points) flags the backend. */
@@ -116,6 +124,33 @@ export const limitsSchema = z.strictObject({
   backgroundWorkPendingMax: integer(1, 10_000_000).default(100_000),
   /** Rate-limit buckets kept in memory before refilled ones are dropped. */
   counterEntriesMax: integer(1, 100_000_000).default(1_000_000),
+  /** PostgreSQL store: connections this process opens at most (the elected-jobs lease adds one). */
+  postgresConnectionsMax: integer(1, 1_000).default(10),
+  /** Longest wait for a PostgreSQL connection: a new one, or a free one from a busy pool. */
+  postgresConnectTimeoutMs: integer(100, 600_000).default(5_000),
+  /** Longest one PostgreSQL statement may run (the server's statement_timeout). */
+  postgresStatementTimeoutMs: integer(100, 3_600_000).default(30_000),
+  /** A PostgreSQL transaction left idle this long is ended by the server. */
+  postgresIdleInTransactionTimeoutMs: integer(100, 3_600_000).default(60_000),
+  /** A pooled PostgreSQL connection unused this long is closed. */
+  postgresIdleConnectionTimeoutMs: integer(100, 3_600_000).default(30_000),
+  /** Retries of a ledger transaction the store aborted for a serialization failure or deadlock. */
+  ledgerConflictRetryCountMax: integer(0, 100).default(8),
+  /** Redis (TOKENBANK_REDIS_URL): longest wait for a connection, then for one command's answer. */
+  redisConnectTimeoutMs: integer(50, 60_000).default(2_000),
+  redisCommandTimeoutMs: integer(10, 60_000).default(1_000),
+  /** Reconnection attempts to Redis back off up to this pause between two. */
+  redisReconnectDelayMsMax: integer(10, 60_000).default(1_000),
+  /** After a failed Redis call, this replica keeps to its local state this long before retrying. */
+  sharedStateRetryMs: integer(0, 600_000).default(1_000),
+  /** How often a replica publishes its requests in flight per backend and reads the others'. */
+  dispatchCountsShareIntervalMs: integer(10, 60_000).default(100),
+  /** A replica that published no counts for this long counts for no requests anywhere. */
+  dispatchCountsStaleMs: integer(100, 600_000).default(1_000),
+  /** Longest a top-up or coupon grant holds its reference's lock, should its replica die. */
+  referenceLockTtlMs: integer(100, 600_000).default(10_000),
+  /** Longest a second request with the same reference waits for the first before a 409. */
+  referenceLockWaitMs: integer(0, 600_000).default(5_000),
 });
 
 export const configSchema = z.object({
@@ -123,6 +158,14 @@ export const configSchema = z.object({
   host: z.string().min(1).default('127.0.0.1'),
   database: z.string().min(1).default('./data/tokenbank.db'),
   redisUrl: z.string().url().optional(),
+  /** Every Redis key and channel of this deployment starts with it; replicas share one prefix. */
+  redisPrefix: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9:_.-]{1,64}$/,
+      'TOKENBANK_REDIS_PREFIX must be 1 to 64 of A-Z a-z 0-9 : _ . -',
+    )
+    .default('tokenbank:'),
   adminToken: z
     .string()
     .min(24, 'TOKENBANK_ADMIN_TOKEN must be at least 24 characters')
@@ -144,12 +187,32 @@ export const configSchema = z.object({
 export type Config = z.infer<typeof configSchema>;
 export type Limits = z.infer<typeof limitsSchema>;
 
+export type StoreKind = 'sqlite' | 'postgres';
+
+/**
+ * Which store a TOKENBANK_DB setting names: a `postgres://` or `postgresql://` URL is a shared
+ * PostgreSQL (several replicas); anything else, a path or `sqlite:PATH`, the embedded SQLite file.
+ */
+export function storeKindOf(database: string): StoreKind {
+  return /^postgres(ql)?:\/\//i.test(database) ? 'postgres' : 'sqlite';
+}
+
+/** The store as logs and messages name it: a PostgreSQL URL without its user and password. */
+export function storeLabelOf(database: string): string {
+  if (storeKindOf(database) === 'sqlite') {
+    return database;
+  }
+  const parsed = new URL(database);
+  return `postgres://${parsed.host}${parsed.pathname}`;
+}
+
 /** Environment variables of API.md and the config key each one sets. */
 const environmentKeys = {
   TOKENBANK_PORT: 'port',
   TOKENBANK_HOST: 'host',
   TOKENBANK_DB: 'database',
   TOKENBANK_REDIS_URL: 'redisUrl',
+  TOKENBANK_REDIS_PREFIX: 'redisPrefix',
   TOKENBANK_ADMIN_TOKEN: 'adminToken',
   TOKENBANK_CURRENCY: 'currency',
   TOKENBANK_ALLOW_PRIVATE_BACKENDS: 'allowPrivateBackends',

@@ -16,18 +16,30 @@ import type { ApiKeyRecord, Catalog, ProviderRecord, TenantRecord } from './db/c
 import type { CatalogCache } from './gateway/catalog-cache.ts';
 import type { CredentialCache } from './gateway/credential-cache.ts';
 import type { RequestLog } from './gateway/middleware/request-log.ts';
+import type { SharedState } from './gateway/shared-state.ts';
 import type { BackgroundWork } from './platform/background-work.ts';
 import type { Clock } from './platform/clock.ts';
 import type { CounterStore } from './platform/counter-store.ts';
 import type { HashText } from './platform/identifiers.ts';
+import type { JobLease } from './platform/job-lease.ts';
 import type { Logger } from './platform/logger.ts';
 import type { Metrics } from './platform/metrics.ts';
 import type { Random } from './platform/random.ts';
 import type { RequestGate } from './platform/request-gate.ts';
 import type { Tokenizer } from './platform/tokenizer.ts';
 
-/** Reads the whole request body once, refusing more than `bytesMax` bytes. */
-export type ReadRequestBody = (c: Context<HonoEnv>, bytesMax: number) => Promise<Uint8Array>;
+/**
+ * How handlers read the client's request. A runtime reads its own request object: building the
+ * WHATWG Request (headers, body stream, abort signal) costs more than the whole of a bare proxy.
+ */
+export type RequestAccess = {
+  /** Reads the whole body once, refusing more than `bytesMax` bytes. */
+  readBody(c: Context<HonoEnv>, bytesMax: number): Promise<Uint8Array>;
+  /** One request header, by its lower-case name. */
+  header(c: Context<HonoEnv>, name: string): string | undefined;
+  /** Aborts when the client goes away before its answer is complete; call once per request. */
+  clientSignal(c: Context<HonoEnv>): AbortSignal;
+};
 
 export type ClientIdentity = { key: ApiKeyRecord; tenant: TenantRecord };
 
@@ -46,7 +58,7 @@ export type Deps = {
   random: Random;
   hashText: HashText;
   resolveHost: ResolveHost;
-  readRequestBody: ReadRequestBody;
+  request: RequestAccess;
   clients: CredentialCache<ClientIdentity>;
   providers: CredentialCache<ProviderRecord>;
   /** SHA-256 of every admin token that is accepted. */
@@ -57,9 +69,13 @@ export type Deps = {
   background: BackgroundWork;
   /** This gateway process, as its holds name their owner. */
   instanceId: string;
-  /** Per-key rate windows and stream counts. */
+  /** Per-key rate windows and stream counts: shared by the replicas with Redis, else local. */
   counters: CounterStore;
+  /** What else the replicas share (Redis), or this process's own stand-ins. */
+  sharedState: SharedState;
   metrics: Metrics;
+  /** Whether this replica runs the jobs that must run once on a shared store (sweep, expiry). */
+  jobLease: JobLease;
   /** Requests in flight, and whether a shutdown has begun. */
   gate: RequestGate;
   audit: AuditLog;

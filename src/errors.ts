@@ -18,6 +18,8 @@ export const errorTable = {
   model_not_found: { status: 404, type: 'invalid_request_error', retry: false },
   method_not_allowed: { status: 405, type: 'invalid_request_error', retry: false },
   conflict: { status: 409, type: 'invalid_request_error', retry: false },
+  /** The same reference is being written by another request right now: retried, it resolves. */
+  operation_in_progress: { status: 409, type: 'invalid_request_error', retry: true },
   request_too_large: { status: 413, type: 'invalid_request_error', retry: false },
   insufficient_quota: { status: 429, type: 'insufficient_quota', retry: false },
   rate_limit_exceeded: { status: 429, type: 'rate_limit_error', retry: true },

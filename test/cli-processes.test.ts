@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { projectRoot, startCliProcess } from './support/cli-process.ts';
+import { projectRoot, runCliCommand, startCliProcess } from './support/cli-process.ts';
 import { startGatewayProcess } from './support/spawn-gateway.ts';
 
 const run = promisify(execFile);
@@ -17,18 +17,7 @@ function temporaryDirectory(): string {
   return mkdtempSync(join(tmpdir(), 'tokenbank-cli-'));
 }
 
-async function tokenbank(args: string[], environment: Record<string, string> = {}) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['bin/tokenbank.mjs', ...args], {
-      cwd: projectRoot,
-      env: { ...process.env, ...environment },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: failed.code ?? -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
-  }
-}
+const tokenbank = runCliCommand;
 
 describe('tokenbank command', () => {
   it('prints its usage with --help and refuses an unknown command', async () => {

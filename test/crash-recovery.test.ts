@@ -29,6 +29,7 @@ import {
   tenantReader,
   type UsageRecordView,
 } from './support/tenant-money.ts';
+import { createStreamWatcher, type WatchedStream } from './support/watched-streams.ts';
 
 const adminToken = `tba-${'k'.repeat(32)}`;
 const slowModel = 'crash-slow';
@@ -57,17 +58,6 @@ const prompt = 'Tell a long story about a computing power bank.';
 type TenantView = TenantMoneyView;
 type UsageView = UsageRecordView;
 
-/** A stream the test reads chunk by chunk while the gateway may die under it. */
-type WatchedStream = {
-  legacy: boolean;
-  requestId: string | undefined;
-  /** Chunks that carried text. */
-  tokens: number;
-  finished: boolean;
-  failure: unknown;
-  done: Promise<void>;
-};
-
 /** What the dead gateway's store said about one open reservation. */
 type OpenReservation = {
   status: string;
@@ -89,9 +79,6 @@ let moneyAtStart: bigint;
 let liveCheckpointEventCount = 4;
 /** Every request the suite sent, by id. */
 const sentRequestIds = new Set<string>();
-
-/** Wakes whoever waits on stream progress; each chunk calls it with its stream. */
-let progressed: (stream: WatchedStream) => void = () => {};
 
 function connect(started: GatewayProcess): void {
   gateway = started;
@@ -127,72 +114,13 @@ async function pollTenant(accept: (view: TenantView) => boolean, what: string) {
   }
 }
 
-/**
- * Resolves once `ready()` holds, checked on every chunk any stream receives (bounded), with the
- * stream whose chunk made it true: the one the crash then follows most closely.
- */
-function waitForProgress(ready: () => boolean, what: string): Promise<WatchedStream> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      progressed = () => {};
-      reject(new Error(`gave up waiting for ${what}`));
-    }, 20_000);
-    progressed = (stream) => {
-      if (ready()) {
-        clearTimeout(timer);
-        progressed = () => {};
-        resolve(stream);
-      }
-    };
-  });
-}
-
-/** Starts a long stream on the slow backend and reads it until it ends or breaks. */
-function watchStream(legacy: boolean): WatchedStream {
-  const watched: WatchedStream = {
-    legacy,
-    requestId: undefined,
-    tokens: 0,
-    finished: false,
-    failure: undefined,
-    done: Promise.resolve(),
-  };
-  watched.done = (async () => {
-    try {
-      if (legacy) {
-        const { data, response } = await client.completions
-          .create({ model: slowModel, prompt, max_tokens: outputTokensMax, stream: true })
-          .withResponse();
-        watched.requestId = response.headers.get('x-request-id') ?? undefined;
-        for await (const chunk of data) {
-          watched.tokens += chunk.choices[0]?.text ? 1 : 0;
-          watched.finished ||= chunk.choices[0]?.finish_reason != null;
-          progressed(watched);
-        }
-      } else {
-        const { data, response } = await client.chat.completions
-          .create({
-            model: slowModel,
-            messages: [{ role: 'user', content: prompt }],
-            max_tokens: outputTokensMax,
-            stream: true,
-          })
-          .withResponse();
-        watched.requestId = response.headers.get('x-request-id') ?? undefined;
-        for await (const chunk of data) {
-          watched.tokens += chunk.choices[0]?.delta.content ? 1 : 0;
-          watched.finished ||= chunk.choices[0]?.finish_reason != null;
-          progressed(watched);
-        }
-      }
-    } catch (error) {
-      watched.failure = error;
-    } finally {
-      progressed(watched);
-    }
-  })();
-  return watched;
-}
+/** Long streams on the slow backend through whichever gateway runs now. */
+const { watchStream, waitForProgress } = createStreamWatcher({
+  client: () => client,
+  model: slowModel,
+  prompt,
+  outputTokensMax,
+});
 
 /** Reads the dead gateway's store: the open reservations and their checkpoints. */
 function readOpenReservations(

@@ -1,21 +1,19 @@
 /**
- * The SQLite ledger shared by two writers (DESIGN.md §4 invariants 2, 3, 6, 7 under concurrency;
- * billing.md §9 item 17). Two connections on one database file stand for two gateway processes:
- * seeded interleavings of their reserves, settles and releases, launched together so that each
- * connection's group commit batches them, must admit exactly what the tenant's money covers,
- * charge exactly the admitted requests and never overdraw. A last test races two real processes.
+ * The Ledger shared by two writers, on every store (DESIGN.md §4 invariants 2, 3, 6, 7 under
+ * concurrency; billing.md §9 item 17). Two links to one store stand for two gateway processes:
+ * two connections on one SQLite file, or two connection pools on one PostgreSQL database.
+ * Seeded interleavings of their reserves, settles and releases, launched together (so that each
+ * SQLite connection's group commit batches them, and PostgreSQL transactions overlap), must admit
+ * exactly what the tenant's money covers, charge exactly the admitted requests and never
+ * overdraw. A last test races two real processes.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { PinnedPrice } from '../src/billing/cost.ts';
 import type { Ledger, ReserveInput, SettleResult } from '../src/billing/ledger.ts';
-import { migrateSqlite, openSqlite } from '../src/runtime/node/sqlite-database.ts';
-import { createSqliteLedger } from '../src/runtime/node/sqlite-ledger.ts';
 import { projectRoot } from './support/cli-process.ts';
+import { type LedgerStore, ledgerStores } from './support/ledger-stores.ts';
 
 const tenantId = 'tenant-shared';
 const everything = { fromMs: 0, toMs: Number.MAX_SAFE_INTEGER };
@@ -33,48 +31,43 @@ const outputTokensMax = 50;
 const estimateMicro = 200n;
 
 type SharedFile = {
+  /** Where a racer process opens the same store: a file path or a postgres:// URL. */
   path: string;
   ledgers: [Ledger, Ledger];
-  close(): void;
+  close(): Promise<void>;
 };
 
 const openedFiles: SharedFile[] = [];
 
-afterEach(() => {
+afterEach(async () => {
   for (const file of openedFiles.splice(0)) {
-    file.close();
+    await file.close();
   }
 });
 
-/** One database file, migrated once, opened by two connections as two processes would. */
-function openSharedFile(): SharedFile {
-  const directory = mkdtempSync(join(tmpdir(), 'tokenbank-ledger-'));
-  const path = join(directory, 'ledger.db');
-  const first = openSqlite(path);
-  migrateSqlite(first);
-  first.connection
-    .prepare(
-      `INSERT INTO tenants (id, name, home_region, allowed_regions, allow_max_tokens_clamp, created_at_ms)
-       VALUES (?, 'shared', NULL, NULL, 0, 0)`,
-    )
-    .run(tenantId);
-  first.connection
-    .prepare(
-      `INSERT INTO providers (id, name, payout_bps, token_hash, created_at_ms)
-       VALUES ('provider-1', 'provider', 7000, 'hash', 0)`,
-    )
-    .run();
-  const second = openSqlite(path);
+/** One store, migrated once, linked twice as two processes would be. */
+async function openSharedFile(store: LedgerStore): Promise<SharedFile> {
+  const world = await store.openWorld(
+    {
+      tenants: [{ id: tenantId, clampAllowed: false }],
+      providers: [{ id: 'provider-1', payoutBps: 7000 }],
+      backends: [],
+      prices: [],
+    },
+    { ledgerCount: 2, onFile: true },
+  );
+  const [first, second] = world.ledgers;
+  if (!first || !second) {
+    throw new Error('a shared store has two ledgers');
+  }
   let closed = false;
   const file: SharedFile = {
-    path,
-    ledgers: [createSqliteLedger(first.connection), createSqliteLedger(second.connection)],
-    close: () => {
+    path: world.location,
+    ledgers: [first, second],
+    close: async () => {
       if (!closed) {
         closed = true;
-        first.close();
-        second.close();
-        rmSync(directory, { recursive: true, force: true });
+        await world.close();
       }
     },
   };
@@ -324,7 +317,10 @@ async function expectSoundLedger(file: SharedFile, outcome: Outcome): Promise<vo
   expect(refused.sort()).toEqual([...outcome.refused].sort());
 }
 
-describe('the SQLite ledger shared by two connections', () => {
+describe.each(ledgerStores())('the $name ledger shared by two links', (store) => {
+  beforeAll(() => store.setUp(inject('postgresAdminUrl')));
+  afterAll(() => store.tearDown());
+
   it('admits exactly the K of N equal requests the money covers, whatever the interleaving', async () => {
     await fc.assert(
       fc.asyncProperty(
@@ -335,7 +331,7 @@ describe('the SQLite ledger shared by two connections', () => {
         steps(['reserve', 'reserve', 'settle', 'settle on both']),
         async (requestCount, coveredCount, spareMicro, couponPercent, plan) => {
           const covered = Math.min(coveredCount, requestCount);
-          const file = openSharedFile();
+          const file = await openSharedFile(store);
           const moneyMicro = BigInt(covered) * estimateMicro + spareMicro;
           const couponMicro = (moneyMicro * BigInt(couponPercent)) / 100n;
           await fund(file.ledgers[0], moneyMicro, couponMicro);
@@ -349,7 +345,7 @@ describe('the SQLite ledger shared by two connections', () => {
           for (const ledger of file.ledgers) {
             expect((await moneyOf(ledger)).freeMicro).toBe(spareMicro);
           }
-          file.close();
+          await file.close();
         },
       ),
       { seed: 20_260_620, numRuns: 40 },
@@ -364,7 +360,7 @@ describe('the SQLite ledger shared by two connections', () => {
         fc.nat({ max: 100 }),
         steps(['reserve', 'reserve', 'settle', 'settle on both', 'release']),
         async (requestCount, moneyMicro, couponPercent, plan) => {
-          const file = openSharedFile();
+          const file = await openSharedFile(store);
           const couponMicro = (moneyMicro * BigInt(couponPercent)) / 100n;
           await fund(file.ledgers[0], moneyMicro, couponMicro);
 
@@ -377,16 +373,19 @@ describe('the SQLite ledger shared by two connections', () => {
           for (const ledger of file.ledgers) {
             expect((await moneyOf(ledger)).freeMicro).toBe(moneyMicro - spentMicro);
           }
-          file.close();
+          await file.close();
         },
       ),
       { seed: 20_260_621, numRuns: 40 },
     );
   });
 
-  /** SQLite's busy handler makes the loser of each lock race wait: real contention, no sleeps. */
+  /**
+   * SQLite's busy handler makes the loser of each lock race wait, PostgreSQL's row locks the
+   * loser of each tenant lock: real contention, no sleeps.
+   */
   it('admits exactly K when two processes race for the same money', async () => {
-    const file = openSharedFile();
+    const file = await openSharedFile(store);
     const covered = 500;
     const perProcess = 400;
     await fund(file.ledgers[0], BigInt(covered) * estimateMicro + 150n, 20_000n);
@@ -420,19 +419,19 @@ describe('the SQLite ledger shared by two connections', () => {
 type Racer = { ready: Promise<void>; go(): void; admitted: Promise<string[]> };
 
 /**
- * A separate Node process that opens the shared file, says "ready", waits for "go" on its stdin,
- * then reserves and settles `count` requests eight at a time (each batch one group commit) and
- * prints the ids it was admitted for. Two of them contend for SQLite's write lock.
+ * A separate Node process that opens the shared store, says "ready", waits for "go" on its stdin,
+ * then reserves and settles `count` requests eight at a time (on SQLite each batch one group
+ * commit) and prints the ids it was admitted for. Two of them contend for SQLite's write lock,
+ * or for the tenant's row lock on PostgreSQL.
  */
 function startRacer(path: string, name: string, count: number): Racer {
   const script = `
     import { register } from 'tsx/esm/api';
     import { once } from 'node:events';
     register();
-    const { openSqlite } = await import('./src/runtime/node/sqlite-database.ts');
-    const { createSqliteLedger } = await import('./src/runtime/node/sqlite-ledger.ts');
-    const opened = openSqlite(process.env.RACE_PATH);
-    const ledger = createSqliteLedger(opened.connection);
+    const { openLedgerAt } = await import('./test/support/ledger-stores.ts');
+    const opened = await openLedgerAt(process.env.RACE_PATH);
+    const ledger = opened.ledger;
     const price = { priceId: 'price-1', inputPerMillion: 1000000n, cachedInputPerMillion: 0n,
       outputPerMillion: 2000000n, multiplierBps: 10000 };
     const admitted = [];
@@ -453,7 +452,7 @@ function startRacer(path: string, name: string, count: number): Racer {
     for (let start = 0; start < count; start += 8) {
       await Promise.all(Array.from({ length: Math.min(8, count - start) }, (_, offset) => one(start + offset)));
     }
-    opened.close();
+    await opened.close();
     process.stdout.write(JSON.stringify(admitted) + '\\n');
     process.exit(0);
   `;

@@ -1,17 +1,19 @@
 /**
- * Model-based property test of the SQLite ledger (DESIGN.md §4, billing.md §9). Seeded command
- * sequences run against a fresh in-memory store and, beside it, a small reference model written
+ * Model-based property test of the Ledger on every store, SQLite and PostgreSQL (DESIGN.md §4,
+ * billing.md §9). Seeded command sequences run against a fresh store and, beside it, a small
+ * reference model written
  * here from the rules alone: it does not import the waterfall, cost or plan code, it recomputes
  * every balance on its own. After every command the two must agree to the micro-unit, and the
  * ledger's own check must find nothing wrong.
  *
- * LEDGER_PROPERTY_RUNS sets the number of sequences (default 1,000; `npm run test:deep` asks for
- * 10,000), LEDGER_PROPERTY_SEED another seed to explore with, LEDGER_PROPERTY_STATS=1 prints what
- * the sequences exercised. A failure prints its seed and path: `{ seed, path }` replays it exactly.
+ * LEDGER_PROPERTY_RUNS sets the number of sequences on SQLite (default 1,000; `npm run test:deep`
+ * asks for 10,000), LEDGER_PROPERTY_RUNS_POSTGRES on PostgreSQL (default 150: each command there
+ * is a few network round trips, and the same seed replays the same first sequences),
+ * LEDGER_PROPERTY_SEED another seed to explore with, LEDGER_PROPERTY_STATS=1 prints what the
+ * sequences exercised. A failure prints its seed and path: `{ seed, path }` replays it exactly.
  */
-import type Database from 'better-sqlite3';
 import fc from 'fast-check';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { PinnedPrice } from '../src/billing/cost.ts';
 import {
   type CouponState,
@@ -22,10 +24,19 @@ import {
   type UsageOutcome,
   type UsageRecord,
 } from '../src/billing/ledger.ts';
-import { migrateSqlite, openSqlite } from '../src/runtime/node/sqlite-database.ts';
-import { createSqliteLedger } from '../src/runtime/node/sqlite-ledger.ts';
+import {
+  type AccountRow,
+  type LedgerStore,
+  type LedgerWorld,
+  ledgerStores,
+} from './support/ledger-stores.ts';
 
-const sequenceCount = Number(process.env.LEDGER_PROPERTY_RUNS ?? '1000');
+const sequenceCounts: Record<LedgerStore['name'], number> = {
+  SQLite: Number(process.env.LEDGER_PROPERTY_RUNS ?? '1000'),
+  PostgreSQL: Number(process.env.LEDGER_PROPERTY_RUNS_POSTGRES ?? '150'),
+};
+/** The time budget of one sequence: PostgreSQL answers over the network, on a shared machine. */
+const sequenceMsMax: Record<LedgerStore['name'], number> = { SQLite: 60, PostgreSQL: 400 };
 const propertySeed = Number(process.env.LEDGER_PROPERTY_SEED ?? '20260610');
 
 // ---------------------------------------------------------------------------------------------
@@ -121,7 +132,7 @@ type Model = {
   nextNumber: number;
 };
 
-type World = { ledger: Ledger; connection: Database.Database; close(): void };
+type World = { ledger: Ledger; store: LedgerWorld };
 
 const walletAccount = (tenantId: string) => `wallet:${tenantId}`;
 
@@ -460,69 +471,24 @@ function pick<Item>(items: readonly Item[], index: number): Item {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The store: a fresh in-memory SQLite per sequence, with the rows the ledger reads.
+// The store: a fresh one per sequence (in-memory SQLite, or an emptied PostgreSQL database), with
+// the rows the ledger reads.
 
-function insertPrice(
-  connection: Database.Database,
-  price: PinnedPrice,
-  model: string,
-  version: number,
-) {
-  connection
-    .prepare(
-      `INSERT INTO prices (id, model, region, version, input_per_million, cached_input_per_million,
-         output_per_million, currency, effective_at_ms, created_at_ms)
-       VALUES (?, ?, '', ?, ?, ?, ?, 'CNY', 0, 0)`,
-    )
-    .run(
-      price.priceId,
-      model,
-      version,
-      price.inputPerMillion,
-      price.cachedInputPerMillion,
-      price.outputPerMillion,
-    );
-}
-
-function openWorld(model: Model): World {
-  const opened = openSqlite(':memory:');
-  migrateSqlite(opened);
-  const { connection } = opened;
-  for (const tenantId of tenantIds) {
-    connection
-      .prepare(
-        `INSERT INTO tenants (id, name, home_region, allowed_regions, allow_max_tokens_clamp, created_at_ms)
-         VALUES (?, ?, NULL, NULL, 1, 0)`,
-      )
-      .run(tenantId, tenantId);
+async function openWorld(model: Model, store: LedgerStore): Promise<World> {
+  const world = await store.openWorld(
+    {
+      tenants: tenantIds.map((id) => ({ id, clampAllowed: true })),
+      providers,
+      backends: backends.map((backend) => ({ ...backend, models: modelNames })),
+      prices: [...model.currentPrice].map(([name, price]) => ({ price, model: name, version: 0 })),
+    },
+    { ledgerCount: 1, onFile: false },
+  );
+  const [ledger] = world.ledgers;
+  if (!ledger) {
+    throw new Error('a world has a ledger');
   }
-  for (const provider of providers) {
-    connection
-      .prepare(
-        'INSERT INTO providers (id, name, payout_bps, token_hash, created_at_ms) VALUES (?, ?, ?, ?, 0)',
-      )
-      .run(provider.id, provider.id, provider.payoutBps, `hash-${provider.id}`);
-  }
-  for (const backend of backends) {
-    connection
-      .prepare(
-        `INSERT INTO backends (id, provider_id, url, region, models, slots, api_key, metrics_url, state,
-           created_at_ms, updated_at_ms)
-         VALUES (?, ?, ?, ?, ?, 4, NULL, NULL, 'active', 0, 0)`,
-      )
-      .run(
-        backend.id,
-        backend.providerId,
-        `http://${backend.id}`,
-        backend.region,
-        JSON.stringify(modelNames),
-      );
-  }
-  for (const [name, price] of model.currentPrice) {
-    insertPrice(connection, price, name, 0);
-  }
-  const ledger = createSqliteLedger(connection);
-  return { ledger, connection, close: () => opened.close() };
+  return { ledger, store: world };
 }
 
 function initialModel(): Model {
@@ -553,8 +519,6 @@ function initialModel(): Model {
 
 // ---------------------------------------------------------------------------------------------
 // Agreement: after every command the store must equal the model and pass its own check.
-
-type AccountRow = { id: string; balance: bigint; debitsPending: bigint; creditsPending: bigint };
 
 function pendingDebitOf(model: Model, accountId: string): bigint {
   if (accountId.startsWith('wallet:')) {
@@ -652,13 +616,7 @@ async function expectAgreement(model: Model, world: World): Promise<void> {
   expect(checked.problems).toEqual([]);
   expect(checked.ok).toBe(true);
 
-  const rows = world.connection
-    .prepare(
-      `SELECT id, credits_posted - debits_posted AS balance, debits_pending AS debitsPending,
-         credits_pending AS creditsPending FROM accounts`,
-    )
-    .safeIntegers(true)
-    .all() as AccountRow[];
+  const rows: AccountRow[] = await world.store.accountRows();
   const accountIds = [...new Set([...rows.map((row) => row.id), ...model.balances.keys()])].sort();
   const expectedAccount = (id: string) => ({
     id,
@@ -1281,7 +1239,7 @@ class ChangePrice implements LedgerCommand {
       ...pick(priceChoices, this.choice),
       multiplierBps: 10_000,
     };
-    insertPrice(world.connection, price, modelName, model.priceVersions);
+    await world.store.insertPrice(price, modelName, model.priceVersions);
     model.currentPrice.set(modelName, price);
     await expectAgreement(model, world);
   }
@@ -1533,7 +1491,11 @@ afterAll(() => {
   }
 });
 
-describe('the SQLite ledger against a reference model', () => {
+describe.each(ledgerStores())('the $name ledger against a reference model', (store) => {
+  const sequenceCount = sequenceCounts[store.name];
+  beforeAll(() => store.setUp(inject('postgresAdminUrl')));
+  afterAll(() => store.tearDown());
+
   it(
     `agrees with the model after every command of ${sequenceCount} seeded sequences, and leaks no hold`,
     async () => {
@@ -1544,7 +1506,7 @@ describe('the SQLite ledger against a reference model', () => {
           commands,
           async (openingMicro, grantsFirst, sequence) => {
             const model = initialModel();
-            const world = openWorld(model);
+            const world = await openWorld(model, store);
             try {
               for (const instanceId of model.gateways) {
                 await world.ledger.heartbeat(instanceId, model.nowMs);
@@ -1568,13 +1530,13 @@ describe('the SQLite ledger against a reference model', () => {
                 tallyEndings(model);
               }
             } finally {
-              world.close();
+              await world.store.close();
             }
           },
         ),
         { seed: propertySeed, numRuns: sequenceCount },
       );
     },
-    60_000 + sequenceCount * 60,
+    60_000 + sequenceCount * sequenceMsMax[store.name],
   );
 });

@@ -21,6 +21,84 @@ export type TrackedAttempt = {
 };
 
 /**
+ * A class, not an object of closures: one lives per request in flight (for a stream, as long as
+ * the stream), and its methods are shared by all of them.
+ */
+class Attempt implements TrackedAttempt {
+  readonly route: RouteAttempt;
+  readonly #deps: AttemptTrackerDeps;
+  readonly #backend: PooledBackend;
+  readonly #onSettled: (() => void) | undefined;
+  readonly #probe: boolean;
+  #verdict: 'none' | 'success' | 'failure' = 'none';
+  #ended = false;
+  #settled = false;
+
+  constructor(
+    deps: AttemptTrackerDeps,
+    backend: PooledBackend,
+    request: RouteRequest,
+    onSettled: (() => void) | undefined,
+  ) {
+    this.#deps = deps;
+    this.#backend = backend;
+    this.#onSettled = onSettled;
+    this.route = deps.router.dispatch(request, backend);
+    this.#probe = deps.pool.begin(backend, this.route.dispatchedAtMs);
+  }
+
+  succeed(): void {
+    if (this.#verdict !== 'none' || this.#ended) {
+      return;
+    }
+    this.#verdict = 'success';
+    const atMs = this.#deps.clock.nowMs();
+    this.#deps.pool.recordSuccess(this.#backend, atMs - this.route.dispatchedAtMs, this.#probe);
+    this.#deps.router.observe(this.route, { kind: 'first_token', atMs });
+    this.#settle();
+  }
+
+  fail(failure: AttemptFailure, retryAfterMs?: number): void {
+    if (this.#verdict !== 'none' || this.#ended) {
+      return;
+    }
+    this.#verdict = 'failure';
+    const atMs = this.#deps.clock.nowMs();
+    this.#deps.pool.recordFailure(this.#backend, failure, atMs, {
+      probe: this.#probe,
+      retryAfterMs,
+    });
+    this.#deps.router.observe(this.route, { kind: 'failed', atMs, failure, retryAfterMs });
+    this.end();
+  }
+
+  end(): void {
+    if (this.#ended) {
+      return;
+    }
+    this.#ended = true;
+    const deps = this.#deps;
+    const route = this.route;
+    const atMs = deps.clock.nowMs();
+    if (this.#verdict === 'none') {
+      deps.pool.recordAbandoned(this.#backend, this.#probe);
+      deps.router.observe(route, { kind: 'abandoned', atMs });
+    } else if (this.#verdict === 'success') {
+      deps.router.observe(route, { kind: 'done', atMs });
+    }
+    deps.pool.end(this.#backend);
+    this.#settle();
+  }
+
+  #settle(): void {
+    if (!this.#settled) {
+      this.#settled = true;
+      this.#onSettled?.();
+    }
+  }
+}
+
+/**
  * Starts an attempt. `onSettled` runs once, when the attempt has its verdict (first byte or
  * failure) or ends without one: a retry's budget is given back then, since a retry that reached
  * its first byte is an ordinary request from there on.
@@ -31,54 +109,5 @@ export function startAttempt(
   backend: PooledBackend,
   onSettled?: () => void,
 ): TrackedAttempt {
-  const route = deps.router.dispatch(request, backend);
-  const probe = deps.pool.begin(backend, route.dispatchedAtMs);
-  let verdict: 'none' | 'success' | 'failure' = 'none';
-  let ended = false;
-  let settled = false;
-  const settle = () => {
-    if (!settled) {
-      settled = true;
-      onSettled?.();
-    }
-  };
-  const end = () => {
-    if (ended) {
-      return;
-    }
-    ended = true;
-    const atMs = deps.clock.nowMs();
-    if (verdict === 'none') {
-      deps.pool.recordAbandoned(backend, probe);
-      deps.router.observe(route, { kind: 'abandoned', atMs });
-    } else if (verdict === 'success') {
-      deps.router.observe(route, { kind: 'done', atMs });
-    }
-    deps.pool.end(backend);
-    settle();
-  };
-  return {
-    route,
-    succeed() {
-      if (verdict !== 'none' || ended) {
-        return;
-      }
-      verdict = 'success';
-      const atMs = deps.clock.nowMs();
-      deps.pool.recordSuccess(backend, atMs - route.dispatchedAtMs, probe);
-      deps.router.observe(route, { kind: 'first_token', atMs });
-      settle();
-    },
-    fail(failure, retryAfterMs) {
-      if (verdict !== 'none' || ended) {
-        return;
-      }
-      verdict = 'failure';
-      const atMs = deps.clock.nowMs();
-      deps.pool.recordFailure(backend, failure, atMs, { probe, retryAfterMs });
-      deps.router.observe(route, { kind: 'failed', atMs, failure, retryAfterMs });
-      end();
-    },
-    end,
-  };
+  return new Attempt(deps, backend, request, onSettled);
 }

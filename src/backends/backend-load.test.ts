@@ -52,6 +52,22 @@ describe('backend load', () => {
     expect(occupancyOf(backend, 2_000, staleMs)).toBe(1);
   });
 
+  it("adds the other replicas' requests in flight, and their change since a fresh scrape", () => {
+    const { pool, backend } = oneBackend();
+    pool.begin(backend, 0);
+    pool.recordPeerLoad(new Map([['bkd_test', 3]]));
+    // No scrape: every gateway's requests in flight.
+    expect(occupancyOf(backend, 0, staleMs)).toBe(4);
+    // The scrape counted the 3 already; 2 more since then are added, not 5.
+    pool.recordScrape(backend, { engine: 'vllm', running: 6, waiting: 0, kvCacheUsage: 0 }, 10);
+    pool.recordPeerLoad(new Map([['bkd_test', 5]]));
+    expect(occupancyOf(backend, 20, staleMs)).toBe(8);
+    // Peers gone (Redis down, or they finished): never below this gateway's own, nor the scrape's.
+    pool.recordPeerLoad(new Map());
+    expect(occupancyOf(backend, 20, staleMs)).toBe(3);
+    expect(occupancyOf(backend, 2_000, staleMs)).toBe(1);
+  });
+
   it('learns more slots than declared from what the server runs, never fewer', () => {
     const { pool, backend } = oneBackend(8);
     pool.recordScrape(backend, { engine: 'vllm', running: 3, waiting: 5, kvCacheUsage: 1 }, 0);

@@ -3,6 +3,10 @@
  * waiting requests plus what this gateway sent and saw end since that scrape, or, when the
  * scrape is stale or incomplete, this gateway's own in-flight count. Scraped numbers include
  * other gateways' requests, so they are never trusted below what this gateway alone has there.
+ *
+ * With several replicas sharing counts (Redis), the other replicas' requests in flight here are
+ * added the same way: all of them when there is no fresh scrape, and their change since the
+ * scrape when there is one. Without peers (one gateway, or Redis down) they are 0.
  */
 import type { Limits } from '../config.ts';
 import type { ScrapedLoad } from './scraped-load.ts';
@@ -23,6 +27,10 @@ export type BackendLoad = {
   endedSinceScrape: number;
   /** The most requests the server was seen running at once. */
   runningPeak: number;
+  /** The other replicas' requests in flight here, as last shared; 0 without peers. */
+  peersInFlight: number;
+  /** The same at the time of the scrape, which already counted them. */
+  peersInFlightAtScrape: number;
   scrape: ScrapeSchedule;
 };
 
@@ -42,6 +50,8 @@ export function createBackendLoad(): BackendLoad {
     dispatchedSinceScrape: 0,
     endedSinceScrape: 0,
     runningPeak: 0,
+    peersInFlight: 0,
+    peersInFlightAtScrape: 0,
     scrape: { nextAtMs: 0, failureCount: 0, lastError: undefined },
   };
 }
@@ -52,6 +62,7 @@ export function recordScrapedLoad(load: BackendLoad, scraped: ScrapedLoad, atMs:
   load.scrapedAtMs = atMs;
   load.dispatchedSinceScrape = 0;
   load.endedSinceScrape = 0;
+  load.peersInFlightAtScrape = load.peersInFlight;
   load.runningPeak = Math.max(load.runningPeak, scraped.running ?? 0);
 }
 
@@ -76,16 +87,19 @@ export function freshScrapedLoad(
 
 /** Requests on the backend now: running and waiting, including this gateway's. */
 export function occupancyOf(backend: LoadedBackend, nowMs: number, staleMs: number): number {
-  const scraped = freshScrapedLoad(backend.load, nowMs, staleMs);
+  const { load } = backend;
+  const gatewaysInFlight = backend.inFlight + load.peersInFlight;
+  const scraped = freshScrapedLoad(load, nowMs, staleMs);
   if (scraped === undefined) {
-    return backend.inFlight;
+    return gatewaysInFlight;
   }
   const corrected =
     (scraped.running ?? 0) +
     (scraped.waiting ?? 0) +
-    backend.load.dispatchedSinceScrape -
-    backend.load.endedSinceScrape;
-  return Math.max(backend.inFlight, corrected);
+    load.dispatchedSinceScrape -
+    load.endedSinceScrape +
+    (load.peersInFlight - load.peersInFlightAtScrape);
+  return Math.max(gatewaysInFlight, corrected);
 }
 
 /**

@@ -32,6 +32,22 @@ describe('BackendPool', () => {
     expect(pool.inFlightTotal).toBe(1);
   });
 
+  it('reconciles with the catalog: new ones join, changed ones update, unlisted ones leave', () => {
+    const removed: string[] = [];
+    const pool = new BackendPool(poolSettings(), { onRemoved: (id) => removed.push(id) });
+    pool.upsert(backendRecord({ id: 'a' }));
+    pool.upsert(backendRecord({ id: 'b' }));
+    pool.begin(pooled(pool, 'a'), 0);
+    pool.reconcile([
+      backendRecord({ id: 'a', slots: 32, updatedAtMs: 5 }),
+      backendRecord({ id: 'c', models: ['n'] }),
+    ]);
+    expect(removed).toEqual(['b']);
+    expect(pool.get('a')?.record.slots).toBe(32);
+    expect(pool.get('a')?.inFlight).toBe(1);
+    expect(pool.serving('n').map((backend) => backend.record.id)).toEqual(['c']);
+  });
+
   it('marks a backend unhealthy after consecutive connection failures only', () => {
     const pool = poolOf(['a']);
     const backend = pooled(pool, 'a');

@@ -129,6 +129,34 @@ export class BackendPool {
     }
   }
 
+  /**
+   * Makes the pool match the catalog's live backends (another replica registered, changed or
+   * removed one): each is upserted with its runtime state kept, and one the catalog no longer
+   * lists leaves.
+   */
+  reconcile(records: readonly BackendRecord[]): void {
+    const live = new Set(records.map((record) => record.id));
+    for (const id of [...this.#byId.keys(), ...this.#drained.keys()]) {
+      if (!live.has(id)) {
+        this.remove(id);
+      }
+    }
+    for (const record of records) {
+      const known = this.#byId.get(record.id)?.record ?? this.#drained.get(record.id);
+      // An unchanged record would only cost a reindex.
+      if (known === undefined || known.updatedAtMs !== record.updatedAtMs) {
+        this.upsert(record);
+      }
+    }
+  }
+
+  /** The other replicas' requests in flight per backend id, as last shared; absent is 0. */
+  recordPeerLoad(inFlightByBackend: ReadonlyMap<string, number>): void {
+    for (const [id, backend] of this.#byId) {
+      backend.load.peersInFlight = inFlightByBackend.get(id) ?? 0;
+    }
+  }
+
   get(id: string): PooledBackend | undefined {
     return this.#byId.get(id);
   }

@@ -3,6 +3,7 @@
  * undici keep-alive pools per backend; tests and other runtimes can pass their own. Failures are
  * UpstreamErrors that say whether another backend may be tried.
  */
+import type { ChunkSource } from './chunk-source.ts';
 
 export type UpstreamTarget = {
   id: string;
@@ -24,6 +25,13 @@ export type UpstreamResponse = {
   status: number;
   headers: Record<string, string>;
   body: ReadableStream<Uint8Array>;
+  /**
+   * Reads the whole body without a web stream, when the runtime can (a web stream per buffered
+   * response costs more than the rest of relaying it); refuses one larger than the limit.
+   */
+  readAll?: (bytesMax: number) => Promise<Uint8Array<ArrayBuffer>>;
+  /** Reads the body chunk by chunk without a web stream, when the runtime can (relayed streams). */
+  chunks?: () => ChunkSource;
 };
 
 export type UpstreamErrorKind = 'connect' | 'timeout' | 'aborted' | 'protocol' | 'too_large';
@@ -50,6 +58,32 @@ export type Upstream = {
   close(): Promise<void>;
 };
 
+/** Reads a whole response, the runtime's own way when it has one, within the limit. */
+export function readResponseBytes(
+  response: UpstreamResponse,
+  bytesMax: number,
+): Promise<Uint8Array<ArrayBuffer>> {
+  return response.readAll ? response.readAll(bytesMax) : readAllBytes(response.body, bytesMax);
+}
+
+/** Joins body parts into one array. */
+export function joinParts(
+  parts: readonly Uint8Array[],
+  totalBytes: number,
+): Uint8Array<ArrayBuffer> {
+  const joined = new Uint8Array(totalBytes);
+  let offset = 0;
+  for (const part of parts) {
+    joined.set(part, offset);
+    offset += part.byteLength;
+  }
+  return joined;
+}
+
+export function responseTooLarge(bytesMax: number): UpstreamError {
+  return new UpstreamError('too_large', `upstream response exceeds ${bytesMax} bytes`);
+}
+
 /** Reads a whole response body, refusing one larger than the limit. */
 export async function readAllBytes(
   body: ReadableStream<Uint8Array>,
@@ -66,15 +100,9 @@ export async function readAllBytes(
     total += value.byteLength;
     if (total > bytesMax) {
       await reader.cancel();
-      throw new UpstreamError('too_large', `upstream response exceeds ${bytesMax} bytes`);
+      throw responseTooLarge(bytesMax);
     }
     parts.push(value);
   }
-  const joined = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    joined.set(part, offset);
-    offset += part.byteLength;
-  }
-  return joined;
+  return joinParts(parts, total);
 }

@@ -227,3 +227,16 @@ export type Ledger = {
   recordVerification(requestId: string, recountedOutputTokens: number): Promise<void>;
   check(): Promise<LedgerCheck>;
 };
+
+/** What a ledger answers without moving money: every store implements these reads together. */
+export type LedgerReads = Pick<
+  Ledger,
+  | 'tenantMoney'
+  | 'coupon'
+  | 'usage'
+  | 'entries'
+  | 'earnings'
+  | 'programStatement'
+  | 'recordVerification'
+  | 'check'
+>;

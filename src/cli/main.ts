@@ -12,7 +12,7 @@ export const usage = `tokenbank — token-metered AI inference gateway
 
 Usage:
   tokenbank serve   [--port 8787] [--host 127.0.0.1] [--db ./data/tokenbank.db]
-  tokenbank migrate [--db ./data/tokenbank.db]
+  tokenbank migrate [--db ./data/tokenbank.db | --db postgres://user@host/db]
   tokenbank demo    [--port 8787] [--db PATH]
   tokenbank sim     --port N --region R --models a,b [--slots 8] [--prefill-tps 2000]
                     [--decode-tps 40] [--fault KIND[:SHARE]]...
@@ -21,7 +21,7 @@ Usage:
 Run 'tokenbank <command> --help' for the options of one command.
 Environment: TOKENBANK_PORT, TOKENBANK_HOST, TOKENBANK_DB, TOKENBANK_ADMIN_TOKEN,
 TOKENBANK_CURRENCY, TOKENBANK_ALLOW_PRIVATE_BACKENDS, TOKENBANK_REQUEST_TIMEOUT_S,
-TOKENBANK_LOG_LEVEL, TOKENBANK_URL (admin), TOKENBANK_REDIS_URL.`;
+TOKENBANK_LOG_LEVEL, TOKENBANK_URL (admin), TOKENBANK_REDIS_URL, TOKENBANK_REDIS_PREFIX.`;
 
 type Command = (argv: string[]) => Promise<number | undefined> | Promise<void>;
 

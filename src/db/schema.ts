@@ -216,7 +216,10 @@ export const transfers = sqliteTable(
   },
   (table) => [
     index('transfers_transaction').on(table.transactionId),
-    uniqueIndex('transfers_pending_resolution').on(table.pendingId),
+    // Partial: only resolutions name a hold, and the other rows then skip this b-tree entirely.
+    uniqueIndex('transfers_pending_resolution')
+      .on(table.pendingId)
+      .where(sql`${table.pendingId} IS NOT NULL`),
     check('transfers_positive', sql`${table.amount} > 0`),
   ],
 );

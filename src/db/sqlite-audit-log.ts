@@ -2,7 +2,8 @@
  * The AuditLog over the synchronous drizzle SQLite database: inserts and newest-first pages, with
  * the table's triggers (migration 0002) refusing any change to a stored event.
  */
-import { and, desc, eq, lt } from 'drizzle-orm';
+import { desc } from 'drizzle-orm';
+import { auditFilter } from './audit-filter.ts';
 import type { AuditEvent, AuditLog } from './audit-log.ts';
 import { auditEvents } from './schema.ts';
 import type { SqliteDatabase } from './sqlite-catalog.ts';
@@ -13,20 +14,13 @@ export function createSqliteAuditLog(database: SqliteDatabase): AuditLog {
       const row = database.insert(auditEvents).values(event).returning().get();
       return { ...row, before: row.before ?? null, after: row.after ?? null };
     },
-    list: async ({ beforeId, limit, entityId, tenantId, action }) => {
+    list: async (query) => {
       const rows = database
         .select()
         .from(auditEvents)
-        .where(
-          and(
-            beforeId === undefined ? undefined : lt(auditEvents.id, beforeId),
-            entityId === undefined ? undefined : eq(auditEvents.entityId, entityId),
-            tenantId === undefined ? undefined : eq(auditEvents.tenantId, tenantId),
-            action === undefined ? undefined : eq(auditEvents.action, action),
-          ),
-        )
+        .where(auditFilter(auditEvents, query))
         .orderBy(desc(auditEvents.id))
-        .limit(limit)
+        .limit(query.limit)
         .all();
       return rows.map(
         (row): AuditEvent => ({ ...row, before: row.before ?? null, after: row.after ?? null }),

@@ -16,7 +16,7 @@ export async function readJsonBody<Schema extends z.ZodType>(
   schema: Schema,
 ): Promise<JsonBody<z.infer<Schema>>> {
   const deps = c.get('deps');
-  const bytes = await deps.readRequestBody(c, deps.config.limits.requestBodyBytesMax);
+  const bytes = await deps.request.readBody(c, deps.config.limits.requestBodyBytesMax);
   return { bytes, value: validateJson(parseJsonObject(bytes), schema) };
 }
 

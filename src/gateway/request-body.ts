@@ -1,7 +1,8 @@
 /**
- * Reading a request body within the size limit. This is the portable reader for any runtime;
- * the Node runtime reads straight from its request stream instead, which is cheaper.
+ * Reading the client's request through the WHATWG Request: the portable RequestAccess for any
+ * runtime. The Node runtime reads its own request object instead, which is cheaper.
  */
+import type { RequestAccess } from '../deps.ts';
 import { GatewayError } from '../errors.ts';
 
 export function requestTooLarge(bytesMax: number): GatewayError {
@@ -19,3 +20,9 @@ export async function readPortableBody(request: Request, bytesMax: number): Prom
   }
   return bytes;
 }
+
+export const portableRequestAccess: RequestAccess = {
+  readBody: (c, bytesMax) => readPortableBody(c.req.raw, bytesMax),
+  header: (c, name) => c.req.header(name),
+  clientSignal: (c) => c.req.raw.signal,
+};

@@ -42,6 +42,8 @@ export function backendRoutingView(backend: PooledBackend) {
             ended_since: load.endedSinceScrape,
           },
     scrape_error: load.scrape.lastError ?? null,
+    // The other replicas' requests in flight here, as they last shared them (0 without Redis).
+    peers_in_flight: load.peersInFlight,
     rtt_ewma_ms: rounded(estimates.rttMs),
     // As of the last attempt, with the router's one success of doubt (route-cost.ts).
     failure_rate: rounded(failures.hits / (failures.samples + 1)),

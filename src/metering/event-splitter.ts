@@ -37,27 +37,42 @@ export type EventSplitter = {
   rest(): Uint8Array;
 };
 
+const noBytes = new Uint8Array(0);
+
+/** A class, not closures: one lives per open stream. */
+class BufferedEventSplitter implements EventSplitter {
+  #pending: Uint8Array = noBytes;
+  readonly #bufferedBytesMax: number;
+
+  constructor(bufferedBytesMax: number) {
+    this.#bufferedBytesMax = bufferedBytesMax;
+  }
+
+  push(chunk: Uint8Array): Uint8Array[] {
+    const bytes = this.#pending.length === 0 ? chunk : joinBytes(this.#pending, chunk);
+    const events: Uint8Array[] = [];
+    let start = 0;
+    for (let end = terminatorEnd(bytes, 0); end !== -1; end = terminatorEnd(bytes, start)) {
+      events.push(bytes.subarray(start, end));
+      start = end;
+    }
+    // Nothing left over: keep no view of the chunk, or its whole buffer would stay alive.
+    this.#pending = start === bytes.length ? noBytes : bytes.subarray(start);
+    if (this.#pending.length > this.#bufferedBytesMax) {
+      // An "event" this large is not one: pass it on rather than hold it without bound.
+      events.push(this.#pending);
+      this.#pending = noBytes;
+    }
+    return events;
+  }
+
+  rest(): Uint8Array {
+    return this.#pending;
+  }
+}
+
 export function createEventSplitter(bufferedBytesMax: number): EventSplitter {
-  let pending: Uint8Array = new Uint8Array(0);
-  return {
-    push(chunk) {
-      const bytes = pending.length === 0 ? chunk : joinBytes(pending, chunk);
-      const events: Uint8Array[] = [];
-      let start = 0;
-      for (let end = terminatorEnd(bytes, 0); end !== -1; end = terminatorEnd(bytes, start)) {
-        events.push(bytes.subarray(start, end));
-        start = end;
-      }
-      pending = bytes.subarray(start);
-      if (pending.length > bufferedBytesMax) {
-        // An "event" this large is not one: pass it on rather than hold it without bound.
-        events.push(pending);
-        pending = new Uint8Array(0);
-      }
-      return events;
-    },
-    rest: () => pending,
-  };
+  return new BufferedEventSplitter(bufferedBytesMax);
 }
 
 const decoder = new TextDecoder();

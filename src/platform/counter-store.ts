@@ -7,6 +7,10 @@
  *
  * This file also holds the in-memory implementation, exact for one gateway process; several
  * replicas share one Redis implementation of the same port (one Lua script per operation).
+ *
+ * `atMs` is the caller's clock. A store shared by several processes may keep time by one clock of
+ * its own instead (Redis uses its server's TIME), because replicas' clocks drift apart and a
+ * bucket refilled by whichever clock is ahead would admit more than its rate.
  */
 
 /** A token bucket: full when first seen, refilled evenly, never above its capacity. */

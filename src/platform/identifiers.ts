@@ -6,14 +6,48 @@
 
 const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
-function randomText(length: number): string {
+/**
+ * Random bytes are drawn from the system a pool at a time: one getRandomValues call per id cost
+ * more than the rest of the id's work (each call crosses into the runtime and allocates).
+ */
+const randomPoolBytes = 4096;
+let randomPool = new Uint8Array(0);
+let randomPoolOffset = 0;
+
+function nextRandomByte(): number {
+  if (randomPoolOffset >= randomPool.length) {
+    randomPool = crypto.getRandomValues(new Uint8Array(randomPoolBytes));
+    randomPoolOffset = 0;
+  }
+  const byte = randomPool[randomPoolOffset] as number;
+  // A byte is used once: wiped as it is taken, so the pool never hands out the same one twice.
+  randomPool[randomPoolOffset] = 0;
+  randomPoolOffset += 1;
+  return byte;
+}
+
+/** Secrets take fresh bytes of their own: none of theirs waits in a pool in memory. */
+function freshRandomBytes(): () => number {
+  const bytes = crypto.getRandomValues(new Uint8Array(256));
+  let offset = 0;
+  return () => {
+    if (offset >= bytes.length) {
+      crypto.getRandomValues(bytes);
+      offset = 0;
+    }
+    const byte = bytes[offset] as number;
+    offset += 1;
+    return byte;
+  };
+}
+
+function randomText(length: number, nextByte: () => number): string {
   let text = '';
   // Bytes of 252 and above are skipped: 252 = 7 * 36, so every character is equally likely.
   while (text.length < length) {
-    for (const byte of crypto.getRandomValues(new Uint8Array(length))) {
-      if (byte < 252 && text.length < length) {
-        text += alphabet[byte % alphabet.length];
-      }
+    const byte = nextByte();
+    if (byte < 252) {
+      text += alphabet[byte % alphabet.length];
     }
   }
   return text;
@@ -22,14 +56,14 @@ function randomText(length: number): string {
 export type IdPrefix = 'ten' | 'key' | 'prv' | 'bkd' | 'prc' | 'req' | 'adm' | 'cpn' | 'gw';
 
 export function newId(prefix: IdPrefix): string {
-  return `${prefix}_${randomText(20)}`;
+  return `${prefix}_${randomText(20, nextRandomByte)}`;
 }
 
 export type SecretPrefix = 'tbk' | 'tbp' | 'tba';
 
 /** 40 characters of a 36-letter alphabet: about 206 bits. */
 export function newSecret(prefix: SecretPrefix): string {
-  return `${prefix}-${randomText(40)}`;
+  return `${prefix}-${randomText(40, freshRandomBytes())}`;
 }
 
 /** Compares two strings in time that depends only on their lengths. */

@@ -18,6 +18,7 @@ const levelRank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, err
  * ever reach a log field by mistake (an error message quoting a header, say).
  */
 const credentialPattern = /\btb[kpa]-[A-Za-z0-9]{8,}/g;
+const credentialLengthMin = 12;
 
 function redacted(fields: LogFields | undefined): LogFields | undefined {
   if (fields === undefined) {
@@ -25,8 +26,11 @@ function redacted(fields: LogFields | undefined): LogFields | undefined {
   }
   const clean: LogFields = {};
   for (const [name, value] of Object.entries(fields)) {
+    // Most fields are short ids and names: only a text that could hold a credential is searched.
     clean[name] =
-      typeof value === 'string' ? value.replace(credentialPattern, '[redacted credential]') : value;
+      typeof value === 'string' && value.length >= credentialLengthMin && value.includes('tb')
+        ? value.replace(credentialPattern, '[redacted credential]')
+        : value;
   }
   return clean;
 }

@@ -4,8 +4,9 @@
  * exit hook kills groups a crashed test left behind, so no child outlives the test run.
  */
 
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 export type CliProcess = {
   /** The URL captured from the listening line. */
@@ -151,4 +152,29 @@ export function startCliProcess(options: StartCliProcessOptions): Promise<CliPro
     child.once('error', onError);
     child.stdout?.on('data', onStdout);
   });
+}
+
+export type CliCommandResult = { code: number; stdout: string; stderr: string };
+
+const execFileAsync = promisify(execFile);
+
+/** Runs a one-shot `tokenbank ...args` to its end (migrate, admin, --help): its code and output. */
+export async function runCliCommand(
+  args: string[],
+  environment: Record<string, string> = {},
+): Promise<CliCommandResult> {
+  try {
+    const { stdout, stderr } = await execFileAsync(
+      process.execPath,
+      ['bin/tokenbank.mjs', ...args],
+      {
+        cwd: projectRoot,
+        env: { ...process.env, ...environment },
+      },
+    );
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: failed.code ?? -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
+  }
 }

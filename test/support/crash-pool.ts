@@ -21,6 +21,8 @@ export type CrashPoolOptions = {
   slowSlots: number;
   slowDecodeTokensPerSecond: number;
   gatewayEnvironment: Record<string, string>;
+  /** The gateway's store: a fresh SQLite file by default, or a postgres:// URL. */
+  databasePath?: string;
   tenantName: string;
   coupon: { amount: string; reference: string };
   prepaid: string;
@@ -58,7 +60,11 @@ export async function startCrashPool(options: CrashPoolOptions): Promise<CrashPo
       '--prefill-tps',
       '1000000',
     ]),
-    startGatewayProcess({ adminToken, environment: options.gatewayEnvironment }),
+    startGatewayProcess({
+      adminToken,
+      environment: options.gatewayEnvironment,
+      ...(options.databasePath === undefined ? {} : { databasePath: options.databasePath }),
+    }),
   ]);
   const call = httpCaller(gateway.url);
   await registerProvider(call, adminToken, [

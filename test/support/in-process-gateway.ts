@@ -81,6 +81,7 @@ export async function startInProcessGateway(
       app.request(path, bearerJson(testAdminToken, method, body)),
     async close() {
       await deps.background.drain();
+      await deps.sharedState.close();
       await deps.upstream.close();
       opened.close();
     },

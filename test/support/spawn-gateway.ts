@@ -11,7 +11,10 @@ export type GatewayProcess = CliProcess & { databasePath: string };
 
 export type StartGatewayOptions = {
   adminToken?: string;
-  /** Reuse a store, e.g. to restart after a crash; a fresh one by default. */
+  /**
+   * Reuse a store, e.g. to restart after a crash, or share one between replicas: a SQLite path
+   * or a postgres:// URL. A fresh SQLite file by default.
+   */
   databasePath?: string;
   environment?: Record<string, string>;
 };

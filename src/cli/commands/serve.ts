@@ -2,10 +2,11 @@
  * `tokenbank serve`: runs the gateway until SIGINT/SIGTERM, migrating the store on start. Prints
  * the listening URL, and the admin token on the first start that generated it.
  */
+import { storeLabelOf } from '../../config.ts';
 import { startGateway } from '../../runtime/node/start-gateway.ts';
 import { parseGatewayFlags, untilStopSignal, withUsageErrors } from '../gateway-flags.ts';
 
-const help = `Usage: tokenbank serve [--port 8787] [--host 127.0.0.1] [--db ./data/tokenbank.db]
+const help = `Usage: tokenbank serve [--port 8787] [--host 127.0.0.1] [--db ./data/tokenbank.db | postgres://...]
 
 Runs the gateway (migrating the store first). Settings also come from TOKENBANK_* variables.
 `;
@@ -26,7 +27,9 @@ export function runServeCommand(argv: string[]): Promise<number> {
         `admin token (shown once, store it now): ${gateway.generatedAdminToken}\n`,
       );
     }
-    process.stdout.write(`tokenbank listening on ${gateway.url} (store ${config.database})\n`);
+    process.stdout.write(
+      `tokenbank listening on ${gateway.url} (store ${storeLabelOf(config.database)})\n`,
+    );
     const signal = await stopRequested;
     process.stderr.write(`tokenbank: ${signal} received, finishing requests in flight\n`);
     await gateway.close();

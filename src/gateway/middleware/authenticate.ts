@@ -62,7 +62,7 @@ function tokenOf(kind: CredentialKind, header: string | undefined): string {
 
 export const requireClient: MiddlewareHandler<HonoEnv> = async function requireClient(c, next) {
   const deps = c.get('deps');
-  const token = tokenOf('client', c.req.header('authorization'));
+  const token = tokenOf('client', c.get('deps').request.header(c, 'authorization'));
   const hash = await deps.hashText(token);
   let identity = deps.clients.get(hash);
   if (!identity) {
@@ -85,7 +85,7 @@ export const requireClient: MiddlewareHandler<HonoEnv> = async function requireC
 
 export const requireProvider: MiddlewareHandler<HonoEnv> = async function requireProvider(c, next) {
   const deps = c.get('deps');
-  const token = tokenOf('provider', c.req.header('authorization'));
+  const token = tokenOf('provider', c.get('deps').request.header(c, 'authorization'));
   const hash = await deps.hashText(token);
   let provider = deps.providers.get(hash);
   if (!provider) {
@@ -102,7 +102,7 @@ export const requireProvider: MiddlewareHandler<HonoEnv> = async function requir
 
 export const requireAdmin: MiddlewareHandler<HonoEnv> = async function requireAdmin(c, next) {
   const deps = c.get('deps');
-  const token = tokenOf('admin', c.req.header('authorization'));
+  const token = tokenOf('admin', c.get('deps').request.header(c, 'authorization'));
   const hash = await deps.hashText(token);
   // Every stored hash is compared, so the time taken does not say which one was close.
   let matched = false;

@@ -15,8 +15,13 @@ import {
 } from '../../backends/attempt-failure.ts';
 import { startAttempt, type TrackedAttempt } from '../../backends/attempt-tracker.ts';
 import type { PooledBackend } from '../../backends/backend-pool.ts';
+import { chunkSourceOf, replayingFirst, responseOverChunks } from '../../backends/chunk-source.ts';
 import type { AttemptFailure, RouteRequest } from '../../backends/router.ts';
-import { readAllBytes, UpstreamError, type UpstreamResponse } from '../../backends/upstream.ts';
+import {
+  readResponseBytes,
+  UpstreamError,
+  type UpstreamResponse,
+} from '../../backends/upstream.ts';
 import type { Deps } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
 import {
@@ -164,10 +169,13 @@ async function attemptOnce(
   const backend = attempt.route.backend;
   const controller = new AbortController();
   const abort = () => controller.abort();
-  request.clientSignal.addEventListener('abort', abort, { once: true });
+  // These closures live as long as a stream does: they keep the signal, not the request and its
+  // body (a prompt of up to requestBodyBytesMax, held per open stream).
+  const clientSignal = request.clientSignal;
+  clientSignal.addEventListener('abort', abort, { once: true });
   const release = () => {
     attempt.end();
-    request.clientSignal.removeEventListener('abort', abort);
+    clientSignal.removeEventListener('abort', abort);
   };
   const deadlineMs = firstTokenDeadlineMs(attempt.route, deps.config.limits);
   let deadlinePassed = false;
@@ -197,20 +205,20 @@ async function attemptOnce(
         retryAfterMs,
       );
     }
-    const bodyBytes = request.buffered
-      ? await readAllBytes(response.body, deps.config.limits.upstreamResponseBytesMax)
-      : undefined;
-    const body =
-      request.buffered || response.status >= 300
-        ? response.body
-        : await withFirstChunk(response.body);
-    if (body === undefined) {
+    if (request.buffered) {
+      const limit = deps.config.limits.upstreamResponseBytesMax;
+      const bodyBytes = await readResponseBytes(response, limit);
+      attempt.succeed();
+      return { kind: 'success', result: { backend, response, bodyBytes, abort, release } };
+    }
+    const streamed = response.status >= 300 ? response : await withFirstChunk(response);
+    if (streamed === undefined) {
       return failed(attempt, release, 'protocol', 'an empty stream');
     }
     attempt.succeed();
     return {
       kind: 'success',
-      result: { backend, response: { ...response, body }, bodyBytes, abort, release },
+      result: { backend, response: streamed, bodyBytes: undefined, abort, release },
     };
   } catch (error) {
     if (deadlinePassed) {
@@ -263,34 +271,16 @@ function failureOf(
 }
 
 /**
- * Waits for a stream's first chunk (its first token, near enough) and returns a stream that
- * replays it before the rest; undefined when the stream ended with nothing in it.
+ * Waits for a stream's first chunk (its first token, near enough) and returns the response with
+ * a body that replays it before the rest, however that body is read; undefined when the stream
+ * ended with nothing in it. No web stream is made for it: the relay reads the chunks directly.
  */
-async function withFirstChunk(
-  body: ReadableStream<Uint8Array>,
-): Promise<ReadableStream<Uint8Array> | undefined> {
-  const reader = body.getReader();
-  const first = await reader.read();
-  if (first.done) {
+async function withFirstChunk(response: UpstreamResponse): Promise<UpstreamResponse | undefined> {
+  const source = chunkSourceOf(response);
+  const first = await source.next();
+  if (first === undefined) {
     return undefined;
   }
-  let pending: Uint8Array | undefined = first.value;
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      if (pending !== undefined) {
-        controller.enqueue(pending);
-        pending = undefined;
-        return;
-      }
-      const next = await reader.read();
-      if (next.done) {
-        controller.close();
-      } else {
-        controller.enqueue(next.value);
-      }
-    },
-    cancel(reason) {
-      return reader.cancel(reason);
-    },
-  });
+  // Its body is now this source only: another reader of the same bytes would starve it.
+  return responseOverChunks(response, replayingFirst(first, source));
 }

@@ -15,6 +15,7 @@ import type {
 import { formatMoney } from '../../billing/money.ts';
 import type { ClientIdentity, Deps } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
+import type { DeliveredText } from '../../metering/delivered-text-buffer.ts';
 import { estimatePromptTokens } from '../../metering/estimate-prompt-tokens.ts';
 import type { ReportedUsage } from '../../metering/usage.ts';
 import { outputTokensAllowed } from '../output-tokens-allowed.ts';
@@ -117,6 +118,11 @@ export function servedByOf(backend: PooledBackend): ServedBy {
   };
 }
 
+/** Output tokens of what was delivered: those counted as the stream went, and the rest now. */
+function countDelivered(deps: Deps, admission: Admission, delivered: DeliveredText): number {
+  return delivered.countedTokens + deps.tokenizer.countTokens(delivered.text, admission.model);
+}
+
 /**
  * Usage to bill: what the backend reported when it reported input and output, else the gateway's
  * own count of the prompt and of what was delivered (never less than the prompt).
@@ -125,7 +131,7 @@ export function finalUsage(
   deps: Deps,
   admission: Admission,
   reported: ReportedUsage | undefined,
-  deliveredText: string,
+  delivered: DeliveredText,
 ): FinalUsage {
   // Embeddings produce no output: their reported prompt_tokens are the whole usage.
   const outputKnown = reported?.outputTokens !== undefined || admission.outputTokensMax === 0;
@@ -146,10 +152,7 @@ export function finalUsage(
   return {
     inputTokens,
     cachedInputTokens: 0,
-    outputTokens:
-      admission.outputTokensMax === 0
-        ? 0
-        : deps.tokenizer.countTokens(deliveredText, admission.model),
+    outputTokens: admission.outputTokensMax === 0 ? 0 : countDelivered(deps, admission, delivered),
     reasoningTokens: undefined,
     source: 'gateway_count',
   };
@@ -210,7 +213,7 @@ export async function verifyReportedUsage(
   admission: Admission,
   backend: PooledBackend,
   usage: FinalUsage,
-  deliveredText: string,
+  delivered: DeliveredText,
 ): Promise<void> {
   const sampleBps = deps.config.limits.verificationSampleBps;
   if (
@@ -220,7 +223,7 @@ export async function verifyReportedUsage(
   ) {
     return;
   }
-  const recountedOutputTokens = deps.tokenizer.countTokens(deliveredText, admission.model);
+  const recountedOutputTokens = countDelivered(deps, admission, delivered);
   deps.pool.recordVerification(
     backend,
     usage.outputTokens,

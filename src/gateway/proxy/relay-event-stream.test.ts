@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { webStreamChunks } from '../../backends/chunk-source.ts';
 import { GatewayError } from '../../errors.ts';
 import { createStreamUsageTap } from '../../metering/stream-usage-tap.ts';
 import { relayEventStream, type StreamOutcome } from './relay-event-stream.ts';
@@ -30,9 +31,13 @@ function relay(
   const outcomes: StreamOutcome[] = [];
   let aborted = 0;
   let events = 0;
-  const tap = createStreamUsageTap({ withholdUsageEvents });
+  const tap = createStreamUsageTap({
+    withholdUsageEvents,
+    deliveredTextCharsMax: 1024,
+    countTokens: (text) => text.length,
+  });
   const body = relayEventStream({
-    upstreamBody: upstream,
+    upstream: webStreamChunks(upstream),
     tap,
     eventBytesMax: 1024,
     streamError: () => new GatewayError('upstream_error', 'cut'),
@@ -60,7 +65,7 @@ describe('relayEventStream', () => {
     const { body, outcomes, tap, events } = relay(upstreamOf(parts));
     expect(await new Response(body).text()).toBe(whole);
     expect(outcomes).toEqual(['complete']);
-    expect(tap.deliveredText()).toBe(' a b');
+    expect(tap.delivered()).toEqual({ countedTokens: 0, text: ' a b' });
     expect(tap.reported?.outputTokens).toBe(2);
     expect(events()).toBe(4);
   });

@@ -5,14 +5,20 @@
  * stream is closed with an OpenAI error event and `[DONE]`, so SDKs raise an error instead of
  * returning a truncated answer. If the client goes away, the upstream request is aborted at once.
  */
+import type { ChunkSource } from '../../backends/chunk-source.ts';
 import { type GatewayError, toErrorBody } from '../../errors.ts';
-import { createEventSplitter, eventData } from '../../metering/event-splitter.ts';
+import {
+  createEventSplitter,
+  type EventSplitter,
+  eventData,
+} from '../../metering/event-splitter.ts';
 import type { StreamUsageTap } from '../../metering/stream-usage-tap.ts';
 
 export type StreamOutcome = 'complete' | 'upstream_error' | 'client_disconnect';
 
 export type RelayOptions = {
-  upstreamBody: ReadableStream<Uint8Array>;
+  /** The backend's body, read chunk by chunk: no web stream of its own. */
+  upstream: ChunkSource;
   tap: StreamUsageTap;
   /** Largest unfinished event held back while waiting for its end. */
   eventBytesMax: number;
@@ -33,69 +39,85 @@ export function errorEventBytes(error: GatewayError): Uint8Array {
   return encoder.encode(`data: ${JSON.stringify(toErrorBody(error))}\n\ndata: [DONE]\n\n`);
 }
 
-export function relayEventStream(options: RelayOptions): ReadableStream<Uint8Array> {
-  const reader = options.upstreamBody.getReader();
-  const splitter = createEventSplitter(options.eventBytesMax);
-  let ended = false;
-  const end = (outcome: StreamOutcome) => {
-    if (!ended) {
-      ended = true;
-      options.onEnd(outcome);
+/**
+ * The relay's side of the client's stream. A class, not closures: one lives per open stream, and
+ * the stream keeps it (and what its closures would hold) until the stream ends.
+ */
+class RelaySource implements UnderlyingDefaultSource<Uint8Array> {
+  readonly #options: RelayOptions;
+  readonly #splitter: EventSplitter;
+  #ended = false;
+
+  constructor(options: RelayOptions) {
+    this.#options = options;
+    this.#splitter = createEventSplitter(options.eventBytesMax);
+  }
+
+  async pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
+    const options = this.#options;
+    // A pull must enqueue something or end, or the stream stalls: read until an event is whole.
+    for (;;) {
+      let chunk: Uint8Array | undefined;
+      try {
+        chunk = await options.upstream.next();
+      } catch {
+        if (!this.#ended) {
+          this.#finish(controller, true);
+        }
+        return;
+      }
+      if (chunk === undefined) {
+        this.#finish(controller, false);
+        return;
+      }
+      let enqueued = false;
+      for (const event of this.#splitter.push(chunk)) {
+        const data = eventData(event);
+        if (data === undefined || options.tap.inspect(data)) {
+          controller.enqueue(event);
+          enqueued = true;
+        }
+        options.onEvent();
+      }
+      if (enqueued) {
+        return;
+      }
     }
-  };
-  const finish = (controller: ReadableStreamDefaultController<Uint8Array>, broke: boolean) => {
+  }
+
+  cancel(): void {
+    this.#end('client_disconnect');
+    this.#options.abortUpstream();
+    this.#options.upstream.cancel();
+  }
+
+  #end(outcome: StreamOutcome): void {
+    if (!this.#ended) {
+      this.#ended = true;
+      this.#options.onEnd(outcome);
+    }
+  }
+
+  #finish(controller: ReadableStreamDefaultController<Uint8Array>, broke: boolean): void {
+    const options = this.#options;
     if (options.clientGone()) {
       controller.close();
-      end('client_disconnect');
+      this.#end('client_disconnect');
       return;
     }
-    const rest = splitter.rest();
+    const rest = this.#splitter.rest();
     if (rest.length > 0) {
       controller.enqueue(rest);
     }
-    if (broke || !options.tap.sawDone) {
+    const incomplete = broke || !options.tap.sawDone;
+    if (incomplete) {
       controller.enqueue(errorEventBytes(options.streamError()));
     }
     controller.close();
-    end(broke || !options.tap.sawDone ? 'upstream_error' : 'complete');
-  };
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      // A pull must enqueue something or end, or the stream stalls: read until an event is whole.
-      for (;;) {
-        let result: ReadableStreamReadResult<Uint8Array>;
-        try {
-          result = await reader.read();
-        } catch {
-          if (!ended) {
-            finish(controller, true);
-          }
-          return;
-        }
-        if (result.done) {
-          finish(controller, false);
-          return;
-        }
-        let enqueued = false;
-        for (const event of splitter.push(result.value)) {
-          const data = eventData(event);
-          if (data === undefined || options.tap.inspect(data)) {
-            controller.enqueue(event);
-            enqueued = true;
-          }
-          options.onEvent();
-        }
-        if (enqueued) {
-          return;
-        }
-      }
-    },
-    cancel() {
-      end('client_disconnect');
-      options.abortUpstream();
-      reader.cancel().catch(() => {
-        // The upstream is being torn down; its own error is of no further use.
-      });
-    },
-  });
+    this.#end(incomplete ? 'upstream_error' : 'complete');
+  }
+}
+
+export function relayEventStream(options: RelayOptions): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>(new RelaySource(options));
 }

@@ -9,6 +9,7 @@ import type { Deps, HonoEnv } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
 import { newId, newSecret } from '../../platform/identifiers.ts';
 import { createProviderSchema, putPriceSchema } from '../admin-requests.ts';
+import { announceCatalogChange } from '../catalog-changes.ts';
 import { readJsonBody } from '../json-body.ts';
 import { gatewayRoutingView } from '../routing-views.ts';
 import { backendView, listView, priceView, providerView } from '../views.ts';
@@ -70,6 +71,7 @@ export function registerAdminCatalogRoutes(app: Hono<HonoEnv>, deps: Deps): void
     await deps.catalog.ensureModel(model, nowMs);
     const stored = await deps.catalog.publishPrice(price);
     await deps.catalogCache.reload();
+    await announceCatalogChange(deps, { kind: 'prices' });
     return c.json(priceView(stored), 201);
   });
 

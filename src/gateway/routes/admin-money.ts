@@ -1,7 +1,8 @@
 /**
- * Admin API for money: top-ups and coupon grants (idempotent by reference), voids, a tenant's
- * usage and ledger entries, per-program statements, and the ledger check. Every movement goes
- * through the Ledger port as one balanced transaction.
+ * Admin API for money: top-ups and coupon grants (idempotent by reference, and run one at a time
+ * per reference across replicas: reference-lock.ts), voids, a tenant's usage and ledger entries,
+ * per-program statements, and the ledger check. Every movement goes through the Ledger port as
+ * one balanced transaction.
  */
 import type { Hono } from 'hono';
 import { formatMoney, parseMoney } from '../../billing/money.ts';
@@ -10,6 +11,7 @@ import { GatewayError } from '../../errors.ts';
 import { newId } from '../../platform/identifiers.ts';
 import { grantCouponSchema, topUpSchema } from '../admin-requests.ts';
 import { readJsonBody } from '../json-body.ts';
+import { withReferenceLock } from '../reference-lock.ts';
 import {
   csvResponse,
   formatOf,
@@ -41,12 +43,14 @@ export function registerAdminMoneyRoutes(app: Hono<HonoEnv>, deps: Deps): void {
         param: 'amount',
       });
     }
-    const result = await deps.ledger.topUp({
-      tenantId: tenant.id,
-      amountMicro,
-      reference: value.reference,
-      atMs: deps.clock.nowMs(),
-    });
+    const result = await withReferenceLock(deps, `topup:${tenant.id}:${value.reference}`, () =>
+      deps.ledger.topUp({
+        tenantId: tenant.id,
+        amountMicro,
+        reference: value.reference,
+        atMs: deps.clock.nowMs(),
+      }),
+    );
     return c.json(
       {
         id: `txn_${result.transactionId}`,
@@ -72,7 +76,7 @@ export function registerAdminMoneyRoutes(app: Hono<HonoEnv>, deps: Deps): void {
         param: 'expires_at',
       });
     }
-    const granted = await deps.ledger.grantCoupon({
+    const grant = {
       id: newId('cpn'),
       tenantId: tenant.id,
       kind: value.kind,
@@ -86,7 +90,10 @@ export function registerAdminMoneyRoutes(app: Hono<HonoEnv>, deps: Deps): void {
       expiresAtMs,
       reference: value.reference,
       atMs: nowMs,
-    });
+    };
+    const granted = await withReferenceLock(deps, `grant:${tenant.id}:${value.reference}`, () =>
+      deps.ledger.grantCoupon(grant),
+    );
     return c.json(
       { ...couponView(granted.coupon), duplicate: granted.duplicate },
       granted.duplicate ? 200 : 201,

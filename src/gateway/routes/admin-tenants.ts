@@ -7,6 +7,7 @@ import type { Deps, HonoEnv } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
 import { newId, newSecret } from '../../platform/identifiers.ts';
 import { createKeySchema, createTenantSchema } from '../admin-requests.ts';
+import { announceCatalogChange } from '../catalog-changes.ts';
 import { readJsonBody } from '../json-body.ts';
 import { keyView, listView, tenantMoneyView } from '../views.ts';
 
@@ -129,6 +130,7 @@ export function registerAdminTenantRoutes(app: Hono<HonoEnv>, deps: Deps): void 
     }
     await deps.catalog.revokeApiKey(id, deps.clock.nowMs());
     deps.clients.deleteWhere((identity) => identity.key.id === id);
+    await announceCatalogChange(deps, { kind: 'key', keyId: id });
     const revoked = await deps.catalog.getApiKey(id);
     return c.json(revoked ? keyView(revoked) : null);
   });

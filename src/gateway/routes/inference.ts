@@ -7,7 +7,8 @@
 import type { Context, Hono } from 'hono';
 import type { z } from 'zod';
 import type { PooledBackend } from '../../backends/backend-pool.ts';
-import { readAllBytes } from '../../backends/upstream.ts';
+import { chunkSourceOf } from '../../backends/chunk-source.ts';
+import { readResponseBytes } from '../../backends/upstream.ts';
 import type { UsageOutcome } from '../../billing/ledger.ts';
 import { formatMoney } from '../../billing/money.ts';
 import type { Limits } from '../../config.ts';
@@ -18,6 +19,7 @@ import {
   requestTexts,
   requestTokenIdCount,
 } from '../../metering/delivered-text.ts';
+import { deliveredWhole, nothingDelivered } from '../../metering/delivered-text-buffer.ts';
 import { estimatePromptTokens } from '../../metering/estimate-prompt-tokens.ts';
 import { createStreamUsageTap, type StreamUsageTap } from '../../metering/stream-usage-tap.ts';
 import { readReportedUsage } from '../../metering/usage.ts';
@@ -105,12 +107,13 @@ async function admitAndForward(
   const deps = c.get('deps');
   const stream = value.stream === true;
   const homeRegion = c.get('client').tenant.homeRegion;
+  const clientSignal = deps.request.clientSignal(c);
   const promptTokens = estimatePromptTokens(requestTexts(value)) + requestTokenIdCount(value);
   const firstBackend = await pickFirstBackend(
     deps,
     allowed,
     { model: value.model, promptTokens, stream, homeRegion },
-    c.req.raw.signal,
+    clientSignal,
   );
   const admission = await admitRequest(deps, {
     requestId: c.get('requestId'),
@@ -136,7 +139,7 @@ async function admitAndForward(
       path: endpoint.path,
       body: upstreamBody.bytes,
       headers: upstreamHeaders(admission.requestId, stream),
-      clientSignal: c.req.raw.signal,
+      clientSignal,
       buffered: !stream,
       promptTokens: admission.promptTokensEstimate,
       homeRegion,
@@ -144,7 +147,7 @@ async function admitAndForward(
       attempted,
     });
   } catch (error) {
-    await endUnanswered(deps, admission, attempted.at(-1), c.req.raw.signal.aborted);
+    await endUnanswered(deps, admission, attempted.at(-1), clientSignal.aborted);
     throw error;
   }
   c.get('requestLog').backendId = forwarded.backend.record.id;
@@ -152,7 +155,7 @@ async function admitAndForward(
   if (stream && contentType.startsWith('text/event-stream') && forwarded.response.status < 300) {
     const response = streamResponse(deps, admission, forwarded, {
       usageInjected: upstreamBody.usageInjected,
-      clientSignal: c.req.raw.signal,
+      clientSignal,
       lease,
     });
     return { response, leaseHandedOver: true };
@@ -173,7 +176,7 @@ async function endUnanswered(
   clientLeft: boolean,
 ): Promise<void> {
   if (clientLeft && lastBackend) {
-    const usage = finalUsage(deps, admission, undefined, '');
+    const usage = finalUsage(deps, admission, undefined, nothingDelivered);
     await settleRequest(deps, admission, 'client_disconnect', lastBackend, usage);
     return;
   }
@@ -210,8 +213,8 @@ async function bufferedResponse(
   let body = forwarded.bodyBytes;
   try {
     // A stream request answered with JSON (some servers ignore `stream`) is read whole here.
-    body ??= await readAllBytes(
-      forwarded.response.body,
+    body ??= await readResponseBytes(
+      forwarded.response,
       deps.config.limits.upstreamResponseBytesMax,
     );
   } catch (error) {
@@ -230,14 +233,14 @@ async function bufferedResponse(
     await releaseRequest(deps, admission, 'upstream_error', forwarded.backend);
     return new Response(body, { status: forwarded.response.status, headers });
   }
-  const deliveredText = deliveredTexts(parsed).join('');
-  const usage = finalUsage(deps, admission, readReportedUsage(parsed), deliveredText);
+  const delivered = deliveredWhole(deliveredTexts(parsed).join(''));
+  const usage = finalUsage(deps, admission, readReportedUsage(parsed), delivered);
   const settled = await settleRequest(deps, admission, 'complete', forwarded.backend, usage);
   headers['x-tokenbank-cost'] = formatMoney(settled.costMicro);
   headers['x-tokenbank-balance'] = formatMoney(settled.walletAvailableMicro);
   deps.background.track(
     'verify_usage',
-    verifyReportedUsage(deps, admission, forwarded.backend, usage, deliveredText),
+    verifyReportedUsage(deps, admission, forwarded.backend, usage, delivered),
   );
   return new Response(body, { status: forwarded.response.status, headers });
 }
@@ -248,12 +251,16 @@ function streamResponse(
   forwarded: ForwardResult,
   options: { usageInjected: boolean; clientSignal: AbortSignal; lease: InferenceLease },
 ): Response {
-  const tap = createStreamUsageTap({ withholdUsageEvents: options.usageInjected });
+  const tap = createStreamUsageTap({
+    withholdUsageEvents: options.usageInjected,
+    deliveredTextCharsMax: deps.config.limits.deliveredTextCharsMax,
+    countTokens: (text) => deps.tokenizer.countTokens(text, admission.model),
+  });
   const checkpoints = createCheckpointer(deps, admission, forwarded.backend, tap);
   checkpoints.record();
   let firstTokenSeen = false;
   const body = relayEventStream({
-    upstreamBody: forwarded.response.body,
+    upstream: chunkSourceOf(forwarded.response),
     tap,
     eventBytesMax: deps.config.limits.streamEventBytesMax,
     streamError: () =>
@@ -303,11 +310,11 @@ async function settleStream(
     await releaseRequest(deps, admission, outcome, backend);
     return;
   }
-  const deliveredText = tap.deliveredText();
-  const usage = finalUsage(deps, admission, tap.reported, deliveredText);
+  const delivered = tap.delivered();
+  const usage = finalUsage(deps, admission, tap.reported, delivered);
   await settleRequest(deps, admission, outcome, backend, usage);
   if (outcome === 'complete') {
-    await verifyReportedUsage(deps, admission, backend, usage, deliveredText);
+    await verifyReportedUsage(deps, admission, backend, usage, delivered);
   }
 }
 

@@ -11,6 +11,7 @@ import type { Deps, HonoEnv } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
 import { newId } from '../../platform/identifiers.ts';
 import { changeBackendSchema, registerBackendSchema } from '../admin-requests.ts';
+import { announceCatalogChange } from '../catalog-changes.ts';
 import { readJsonBody } from '../json-body.ts';
 import { requireProvider } from '../middleware/authenticate.ts';
 import { timeRangeOf } from '../usage-export.ts';
@@ -73,6 +74,7 @@ export function registerProviderRoutes(app: Hono<HonoEnv>, deps: Deps): void {
     await ensureModels(deps, backend.models, nowMs);
     await deps.catalog.insertBackend(backend);
     deps.pool.upsert(backend);
+    await announceCatalogChange(deps, { kind: 'backend', backendId: backend.id });
     return c.json(backendView(backend, deps.pool.get(backend.id)), 201);
   });
 
@@ -95,6 +97,7 @@ export function registerProviderRoutes(app: Hono<HonoEnv>, deps: Deps): void {
     await deps.catalog.updateBackend(backend.id, changes, nowMs);
     const updated: BackendRecord = { ...backend, ...changes, updatedAtMs: nowMs };
     deps.pool.upsert(updated);
+    await announceCatalogChange(deps, { kind: 'backend', backendId: updated.id });
     return c.json(backendView(updated, deps.pool.get(updated.id)));
   });
 
@@ -125,6 +128,7 @@ export function registerProviderRoutes(app: Hono<HonoEnv>, deps: Deps): void {
     // Requests already running keep their connection; the pool closes once they finish.
     deps.pool.remove(backend.id);
     deps.upstream.forget(backend.id);
+    await announceCatalogChange(deps, { kind: 'backend', backendId: backend.id });
     return c.json({ id: backend.id, object: 'backend', deleted: true });
   });
 }

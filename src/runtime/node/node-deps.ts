@@ -1,6 +1,9 @@
 /**
- * Builds the Deps of a Node gateway over an opened SQLite store: the one place that wires ports
- * to their Node implementations, shared by `tokenbank serve` and the in-process test harness.
+ * Builds the Deps of a Node gateway over an opened store (gateway-store.ts: SQLite or
+ * PostgreSQL, the same ports either way): the one place that wires ports to their Node
+ * implementations, shared by `tokenbank serve` and the in-process test harness.
+ * With TOKENBANK_REDIS_URL the hot state the replicas share (rate limits, dispatch counts,
+ * catalog changes, reference locks) is in Redis (redis-shared-state.ts), else in this process.
  */
 import { BackendPool } from '../../backends/backend-pool.ts';
 import type { ResolveHost } from '../../backends/backend-url-policy.ts';
@@ -9,28 +12,27 @@ import { createLatencyAwareRouter } from '../../backends/latency-aware-router.ts
 import { createRetryBudget } from '../../backends/retry-budget.ts';
 import { metricsTargetId } from '../../backends/scrape-metrics.ts';
 import type { Config } from '../../config.ts';
-import { createSqliteAuditLog } from '../../db/sqlite-audit-log.ts';
-import { createSqliteCatalog } from '../../db/sqlite-catalog.ts';
 import type { Deps } from '../../deps.ts';
 import { CatalogCache } from '../../gateway/catalog-cache.ts';
+import { listenForCatalogChanges } from '../../gateway/catalog-changes.ts';
 import { CredentialCache } from '../../gateway/credential-cache.ts';
 import { createBackgroundWork } from '../../platform/background-work.ts';
 import type { Clock } from '../../platform/clock.ts';
-import { createMemoryCounterStore } from '../../platform/counter-store.ts';
 import { newId } from '../../platform/identifiers.ts';
 import type { Logger } from '../../platform/logger.ts';
 import type { Random } from '../../platform/random.ts';
 import { createRequestGate } from '../../platform/request-gate.ts';
-import { readNodeRequestBody, resolveHostWithDns, sha256Hex } from './node-ports.ts';
-import { createHoldsReader, createPrometheusMetrics } from './prometheus-metrics.ts';
+import type { GatewayStore } from './gateway-store.ts';
+import { nodeRequestAccess, resolveHostWithDns, sha256Hex } from './node-ports.ts';
+import { createPrometheusMetrics } from './prometheus-metrics.ts';
+import { openSharedState } from './redis-shared-state.ts';
 import type { OpenedSqlite } from './sqlite-database.ts';
-import { createSqliteLedger } from './sqlite-ledger.ts';
+import { sqliteGatewayStore } from './sqlite-gateway-store.ts';
 import { createTiktokenTokenizer } from './tiktoken-tokenizer.ts';
 import { createUndiciUpstream } from './undici-upstream.ts';
 
 export type NodeDepsOptions = {
   config: Config;
-  opened: OpenedSqlite;
   clock: Clock;
   random: Random;
   logger: Logger;
@@ -38,11 +40,16 @@ export type NodeDepsOptions = {
   resolveHost?: ResolveHost;
   /** Process memory, CPU and GC metrics: for a real server, not for every test gateway. */
   processMetrics?: boolean;
-};
+} & (
+  | { store: GatewayStore }
+  /** A SQLite store opened and migrated by the caller (tests, benchmarks). */
+  | { opened: OpenedSqlite }
+);
 
 export function createNodeDeps(options: NodeDepsOptions): Deps {
   const { config, clock, logger } = options;
-  const catalog = createSqliteCatalog(options.opened.database);
+  const store = 'store' in options ? options.store : sqliteGatewayStore(options.opened, config);
+  const { catalog } = store;
   const cacheOptions = {
     ttlMs: config.limits.credentialCacheTtlMs,
     entriesMax: config.limits.credentialCacheEntriesMax,
@@ -65,7 +72,9 @@ export function createNodeDeps(options: NodeDepsOptions): Deps {
   });
   const background = createBackgroundWork(logger);
   const gate = createRequestGate();
-  return {
+  const instanceId = newId('gw');
+  const shared = openSharedState({ config, instanceId, clock, logger });
+  const deps: Deps = {
     config,
     catalog,
     pool,
@@ -78,11 +87,11 @@ export function createNodeDeps(options: NodeDepsOptions): Deps {
     random: options.random,
     hashText: sha256Hex,
     resolveHost,
-    readRequestBody: readNodeRequestBody,
+    request: nodeRequestAccess,
     clients: new CredentialCache(cacheOptions),
     providers: new CredentialCache(cacheOptions),
     adminTokenHashes: options.adminTokenHashes,
-    ledger: createSqliteLedger(options.opened.connection),
+    ledger: store.ledger,
     tokenizer: createTiktokenTokenizer({
       encodingDefault: config.tokenizerEncodingDefault,
       modelEncodings: config.modelEncodings,
@@ -93,17 +102,23 @@ export function createNodeDeps(options: NodeDepsOptions): Deps {
       refreshIntervalMs: config.limits.catalogRefreshMs,
     }),
     background,
-    instanceId: newId('gw'),
-    counters: createMemoryCounterStore(config.limits.counterEntriesMax),
+    instanceId,
+    counters: shared.counters,
+    sharedState: shared.sharedState,
     metrics: createPrometheusMetrics({
       pool,
       gate,
       background,
-      holdsPending: createHoldsReader(options.opened.connection),
+      holdsPending: store.holdsPending,
+      jobLeader: () => store.jobLease.held,
       currency: config.currency,
       processMetrics: options.processMetrics ?? false,
+      sharedStateHealth: shared.sharedState.health,
     }),
+    jobLease: store.jobLease,
     gate,
-    audit: createSqliteAuditLog(options.opened.database),
+    audit: store.audit,
   };
+  listenForCatalogChanges(deps);
+  return deps;
 }

@@ -1,21 +1,23 @@
 /**
- * Small Node implementations of core ports: the request body read straight from the Node request
- * (no WHATWG Request copy), SHA-256 from node:crypto, and DNS resolution for the SSRF policy.
+ * Small Node implementations of core ports: the client's request read straight from the Node
+ * request and response (no WHATWG Request copy), SHA-256 from node:crypto, and DNS resolution for the SSRF policy.
  */
 import { createHash } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Context } from 'hono';
 import type { ResolveHost } from '../../backends/backend-url-policy.ts';
-import type { ReadRequestBody } from '../../deps.ts';
-import { readPortableBody, requestTooLarge } from '../../gateway/request-body.ts';
+import type { HonoEnv, RequestAccess } from '../../deps.ts';
+import { portableRequestAccess, requestTooLarge } from '../../gateway/request-body.ts';
 import type { HashText } from '../../platform/identifiers.ts';
 
-export const readNodeRequestBody: ReadRequestBody = (c, bytesMax) => {
-  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-  if (!incoming) {
-    // Not served by @hono/node-server (e.g. app.request in tests): the portable path.
-    return readPortableBody(c.req.raw, bytesMax);
-  }
+type NodeBindings = { incoming?: IncomingMessage; outgoing?: ServerResponse };
+
+function nodeBindings(c: Context<HonoEnv>): NodeBindings {
+  return (c.env as NodeBindings | undefined) ?? {};
+}
+
+function readNodeBody(incoming: IncomingMessage, bytesMax: number): Promise<Uint8Array> {
   const declaredBytes = Number(incoming.headers['content-length'] ?? 0);
   if (declaredBytes > bytesMax) {
     return Promise.reject(requestTooLarge(bytesMax));
@@ -37,6 +39,47 @@ export const readNodeRequestBody: ReadRequestBody = (c, bytesMax) => {
     );
     incoming.on('error', reject);
   });
+}
+
+/** Aborts when the response closes before it finished: the client went away. */
+function signalOfResponse(outgoing: ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  const abortUnlessFinished = () => {
+    if (!outgoing.writableFinished) {
+      controller.abort(new Error('The client closed the connection.'));
+    }
+  };
+  if (outgoing.closed) {
+    abortUnlessFinished();
+  } else {
+    outgoing.once('close', abortUnlessFinished);
+  }
+  return controller.signal;
+}
+
+/**
+ * The request as @hono/node-server hands it over (`c.env.incoming`, `c.env.outgoing`), read
+ * without building the WHATWG Request; not served by it (app.request in tests), the portable way.
+ */
+export const nodeRequestAccess: RequestAccess = {
+  readBody: (c, bytesMax) => {
+    const { incoming } = nodeBindings(c);
+    return incoming
+      ? readNodeBody(incoming, bytesMax)
+      : portableRequestAccess.readBody(c, bytesMax);
+  },
+  header: (c, name) => {
+    const { incoming } = nodeBindings(c);
+    if (!incoming) {
+      return portableRequestAccess.header(c, name);
+    }
+    const value = incoming.headers[name];
+    return Array.isArray(value) ? value.join(', ') : value;
+  },
+  clientSignal: (c) => {
+    const { outgoing } = nodeBindings(c);
+    return outgoing ? signalOfResponse(outgoing) : portableRequestAccess.clientSignal(c);
+  },
 };
 
 export const sha256Hex: HashText = async (text) => createHash('sha256').update(text).digest('hex');

@@ -10,6 +10,7 @@ import { type BackendPool, stateOf } from '../../backends/backend-pool.ts';
 import type { BackgroundWork } from '../../platform/background-work.ts';
 import type { Metrics } from '../../platform/metrics.ts';
 import type { RequestGate } from '../../platform/request-gate.ts';
+import { type SharedStateHealth, sharedStateParts } from '../../platform/shared-state-health.ts';
 
 export type HoldsPending = { count: number; amountMicro: bigint };
 
@@ -17,10 +18,15 @@ export type MetricsSources = {
   pool: BackendPool;
   gate: RequestGate;
   background: BackgroundWork;
-  holdsPending: () => HoldsPending;
+  /** Read at scrape time; a shared store answers asynchronously. */
+  holdsPending: () => HoldsPending | Promise<HoldsPending>;
+  /** Whether this replica runs the elected background jobs. */
+  jobLeader: () => boolean;
   currency: string;
   /** Process memory, CPU, event-loop lag and GC: once per process, not per test gateway. */
   processMetrics: boolean;
+  /** Whether the state shared with other replicas (Redis) works, per part. */
+  sharedStateHealth: SharedStateHealth;
 };
 
 const backendStates = ['healthy', 'unhealthy', 'draining', 'open'] as const;
@@ -142,8 +148,8 @@ function registerStateGauges(sources: MetricsSources, registers: Registry[]): vo
     name: 'tokenbank_holds_pending',
     help: 'Reservations holding money for requests not yet settled or released.',
     registers,
-    collect() {
-      this.set(sources.holdsPending().count);
+    async collect() {
+      this.set((await sources.holdsPending()).count);
     },
   });
   new Gauge({
@@ -151,8 +157,16 @@ function registerStateGauges(sources: MetricsSources, registers: Registry[]): vo
     help: 'Money held for requests in flight, in micro-units of the currency.',
     labelNames: ['currency'] as const,
     registers,
+    async collect() {
+      this.set({ currency: sources.currency }, Number((await sources.holdsPending()).amountMicro));
+    },
+  });
+  new Gauge({
+    name: 'tokenbank_background_jobs_leader',
+    help: 'Whether this replica runs the jobs that must run once on the store (sweep, expiry).',
+    registers,
     collect() {
-      this.set({ currency: sources.currency }, Number(sources.holdsPending().amountMicro));
+      this.set(sources.jobLeader() ? 1 : 0);
     },
   });
   new Gauge({
@@ -198,6 +212,34 @@ function registerStateGauges(sources: MetricsSources, registers: Registry[]): vo
     },
   });
   registerVerificationGauges(pool, registers);
+  registerSharedStateMetrics(sources.sharedStateHealth, registers);
+}
+
+/** Redis trouble, per part: whether it is degraded to local state now, and how often it was. */
+function registerSharedStateMetrics(health: SharedStateHealth, registers: Registry[]): void {
+  new Gauge({
+    name: 'tokenbank_shared_state_degraded',
+    help: 'Per part of the state shared with other replicas, 1 while it falls back to local state.',
+    labelNames: ['part'] as const,
+    registers,
+    collect() {
+      for (const part of sharedStateParts) {
+        this.set({ part }, health.view(part).degraded ? 1 : 0);
+      }
+    },
+  });
+  new Counter({
+    name: 'tokenbank_shared_state_fallbacks_total',
+    help: 'Calls to the shared state (Redis) served by local state instead, per part.',
+    labelNames: ['part'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const part of sharedStateParts) {
+        this.inc({ part }, health.view(part).fallbackCount);
+      }
+    },
+  });
 }
 
 /** The sampled recounts of provider-reported usage, per backend. */

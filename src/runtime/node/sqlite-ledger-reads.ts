@@ -4,27 +4,17 @@
  * transfers and verifies the invariants of DESIGN.md §4.
  */
 import type Database from 'better-sqlite3';
-import type { Ledger, LedgerEntry, UsageRecord } from '../../billing/ledger.ts';
+import type { LedgerEntry, LedgerReads, UsageRecord } from '../../billing/ledger.ts';
+import { checkLedger } from '../../billing/ledger-check.ts';
+import { storedAmountMicro } from '../../billing/paid-by.ts';
 import type { CouponRows } from './sqlite-coupon-rows.ts';
-import { parsePaidBy, storedAmountMicro } from './sqlite-reservations.ts';
+import { parsePaidBy } from './sqlite-reservations.ts';
 
 type ReadsOptions = {
   connection: Database.Database;
   coupons: CouponRows;
   walletAvailable: (tenantId: string) => bigint;
 };
-
-type Reads = Pick<
-  Ledger,
-  | 'tenantMoney'
-  | 'coupon'
-  | 'usage'
-  | 'entries'
-  | 'earnings'
-  | 'programStatement'
-  | 'recordVerification'
-  | 'check'
->;
 
 const usageColumns = `request_id AS requestId, created_at_ms AS createdAtMs, tenant_id AS tenantId,
   key_id AS keyId, model, region, backend_id AS backendId, provider_id AS providerId,
@@ -59,7 +49,7 @@ function toUsageRecord(row: Record<string, unknown>): UsageRecord {
   };
 }
 
-export function createLedgerReads(options: ReadsOptions): Reads {
+export function createLedgerReads(options: ReadsOptions): LedgerReads {
   const { connection, coupons, walletAvailable } = options;
   const statements = {
     holds: connection
@@ -117,7 +107,7 @@ export function createLedgerReads(options: ReadsOptions): Reads {
     tenantMoney: async (tenantId) => ({
       walletBalanceMicro: walletAvailable(tenantId),
       holdsMicro: (statements.holds.get(tenantId) as { held: bigint }).held,
-      coupons: coupons.ofTenant(tenantId),
+      coupons: coupons.ofTenantByCreation(tenantId),
     }),
     coupon: async (couponId) => coupons.byId(couponId),
     usage: async (tenantId, range) =>
@@ -170,85 +160,17 @@ export function createLedgerReads(options: ReadsOptions): Reads {
     recordVerification: async (requestId, recountedOutputTokens) => {
       statements.recordVerification.run(recountedOutputTokens, requestId);
     },
-    check: async () => checkLedger(connection),
-  };
-}
-
-/** Recomputes every balance from transfers and checks the invariants; lists what is wrong. */
-function checkLedger(connection: Database.Database) {
-  const problems: string[] = [];
-  const query = (sql: string) =>
-    connection.prepare(sql).safeIntegers(true).all() as Record<string, unknown>[];
-  const mismatched = query(`
-    WITH resolved AS (SELECT pending_id FROM transfers WHERE pending_id IS NOT NULL),
-    sides AS (
-      SELECT debit_account_id AS id,
-        CASE WHEN flag IN ('posted', 'post_pending') THEN amount ELSE 0 END AS debits_posted,
-        0 AS credits_posted,
-        CASE WHEN flag = 'pending' AND id NOT IN resolved THEN amount ELSE 0 END AS debits_pending,
-        0 AS credits_pending
-      FROM transfers
-      UNION ALL
-      SELECT credit_account_id,
-        0,
-        CASE WHEN flag IN ('posted', 'post_pending') THEN amount ELSE 0 END,
-        0,
-        CASE WHEN flag = 'pending' AND id NOT IN resolved THEN amount ELSE 0 END
-      FROM transfers),
-    totals AS (
-      SELECT id, SUM(debits_posted) AS debits_posted, SUM(credits_posted) AS credits_posted,
-        SUM(debits_pending) AS debits_pending, SUM(credits_pending) AS credits_pending
-      FROM sides GROUP BY id),
-    recomputed AS (
-      SELECT a.id, COALESCE(t.debits_posted, 0) AS debits_posted, COALESCE(t.credits_posted, 0) AS credits_posted,
-        COALESCE(t.debits_pending, 0) AS debits_pending, COALESCE(t.credits_pending, 0) AS credits_pending
-      FROM accounts a LEFT JOIN totals t ON t.id = a.id)
-    SELECT a.id FROM accounts a JOIN recomputed r ON r.id = a.id
-    WHERE a.debits_posted != r.debits_posted OR a.credits_posted != r.credits_posted
-       OR a.debits_pending != r.debits_pending OR a.credits_pending != r.credits_pending`);
-  for (const row of mismatched) {
-    problems.push(`account ${String(row.id)}: stored totals differ from its transfers`);
-  }
-  for (const row of query(
-    `SELECT id FROM accounts WHERE no_overdraft = 1 AND credits_posted - debits_posted - debits_pending < 0`,
-  )) {
-    problems.push(`account ${String(row.id)} is overdrawn`);
-  }
-  const [totals] = query(
-    `SELECT SUM(debits_posted) AS dp, SUM(credits_posted) AS cp, SUM(debits_pending) AS dq, SUM(credits_pending) AS cq FROM accounts`,
-  );
-  if (totals && (totals.dp !== totals.cp || totals.dq !== totals.cq)) {
-    problems.push('global debits and credits differ');
-  }
-  for (const row of query(
-    `SELECT u.request_id AS requestId, u.cost, COALESCE((SELECT SUM(t.amount) FROM transfers t
-        JOIN ledger_transactions x ON x.id = t.transaction_id
-        WHERE x.idempotency_key = 'settle:' || u.request_id AND t.credit_account_id = 'holds'
-          AND t.flag IN ('posted', 'post_pending')), 0) AS collected
-     FROM usage_records u WHERE u.cost > 0 OR EXISTS (
-       SELECT 1 FROM ledger_transactions x WHERE x.idempotency_key = 'settle:' || u.request_id)`,
-  )) {
-    if (row.collected !== row.cost) {
-      problems.push(
-        `request ${String(row.requestId)}: paid ${String(row.collected)} for a cost of ${String(row.cost)}`,
-      );
-    }
-  }
-  for (const row of query(
-    `SELECT r.request_id AS requestId FROM reservations r
-     JOIN ledger_transactions x ON x.idempotency_key = 'reserve:' || r.request_id
-     JOIN transfers t ON t.transaction_id = x.id AND t.flag = 'pending'
-     WHERE r.status != 'reserved' AND NOT EXISTS (SELECT 1 FROM transfers p WHERE p.pending_id = t.id)`,
-  )) {
-    problems.push(`request ${String(row.requestId)} ended with a hold still open`);
-  }
-  const [counts] = query(
-    'SELECT (SELECT COUNT(*) FROM accounts) AS accounts, (SELECT COUNT(*) FROM ledger_transactions) AS transactions',
-  );
-  return {
-    ok: problems.length === 0,
-    problems,
-    accounts: Number(counts?.accounts ?? 0),
-    transactions: Number(counts?.transactions ?? 0),
+    // One read transaction: every query of the check sees the same snapshot.
+    check: async () => {
+      connection.exec('BEGIN');
+      try {
+        return await checkLedger(
+          async (sql) =>
+            connection.prepare(sql).safeIntegers(true).all() as Record<string, unknown>[],
+        );
+      } finally {
+        connection.exec('COMMIT');
+      }
+    },
   };
 }

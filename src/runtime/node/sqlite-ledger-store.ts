@@ -1,54 +1,42 @@
 /**
  * The double-entry primitives of the SQLite ledger: accounts, transactions and transfers over
- * prepared statements (prepared once; money read as BigInt). Every balance change is a guarded
- * UPDATE whose row count is checked, so no wallet or coupon can go below zero even when two
- * processes share the file. Callers run these inside one IMMEDIATE transaction.
+ * statements prepared once, money read as BigInt. A tenant-facing account (wallet, coupon) changes
+ * at once through a guarded UPDATE whose row count is checked, so none can go below zero even when
+ * two processes share the file. The system accounts (holds, revenue, payables, cash ...) have no
+ * guard, so their changes are summed and written once per commit: they are touched by every
+ * request and would otherwise cost an UPDATE per transfer. Transaction and transfer rows are
+ * queued and inserted many per statement (see ledger-effects.ts, sqlite-deferred-writer.ts).
+ * Callers run all of this inside one IMMEDIATE transaction (see group-commit.ts).
  */
 import type Database from 'better-sqlite3';
 import { assert } from '../../assert.ts';
+import {
+  type AccountKind,
+  guardedAccountKinds,
+  InsufficientFundsError,
+} from '../../billing/ledger-accounts.ts';
+import type {
+  PendingTransfer,
+  RecordedTransaction,
+  TransactionFields,
+} from '../../billing/ledger-unit.ts';
+import type { LedgerEffects } from './ledger-effects.ts';
+import type { DeferredWriter } from './sqlite-deferred-writer.ts';
 
-export type AccountKind =
-  | 'wallet'
-  | 'coupon'
-  | 'holds'
-  | 'revenue'
-  | 'provider_payable'
-  | 'subsidy_receivable'
-  | 'cash'
-  | 'write_off'
-  | 'breakage';
-
-/** Tenant-facing accounts: they hold the tenant's money and may never be overdrawn. */
-const guardedKinds: ReadonlySet<AccountKind> = new Set(['wallet', 'coupon']);
-
-export const accountIds = {
-  wallet: (tenantId: string) => `wallet:${tenantId}`,
-  coupon: (couponId: string) => `coupon:${couponId}`,
-  providerPayable: (providerId: string) => `provider_payable:${providerId}`,
-  subsidyReceivable: (program: string) => `subsidy_receivable:${program}`,
-  holds: 'holds',
-  revenue: 'revenue',
-  cash: 'cash',
-  writeOff: 'write_off',
-  breakage: 'breakage',
-} as const;
-
-export class InsufficientFundsError extends Error {
-  override name = 'InsufficientFundsError';
+/** Tenant-facing accounts hold the tenant's money and may never be overdrawn. */
+function isGuarded(accountId: string): boolean {
+  return accountId.startsWith('wallet:') || accountId.startsWith('coupon:');
 }
 
-export type PendingTransfer = {
-  id: number;
-  debitAccountId: string;
-  creditAccountId: string;
-  amount: bigint;
-};
-
-type TransactionRow = { id: bigint; amount: bigint; kind: string };
+type TransferFlag = 'posted' | 'pending' | 'post_pending' | 'void_pending';
 
 export type LedgerStore = ReturnType<typeof createLedgerStore>;
 
-export function createLedgerStore(connection: Database.Database) {
+export function createLedgerStore(
+  connection: Database.Database,
+  effects: LedgerEffects,
+  writer: DeferredWriter,
+) {
   const statements = {
     ensureAccount: connection.prepare(
       `INSERT INTO accounts (id, kind, owner_id, no_overdraft, debits_posted, credits_posted, debits_pending, credits_pending)
@@ -58,37 +46,25 @@ export function createLedgerStore(connection: Database.Database) {
       .prepare(
         'SELECT credits_posted - debits_posted - debits_pending AS available FROM accounts WHERE id = ?',
       )
+      .pluck()
       .safeIntegers(true),
     findTransaction: connection
       .prepare('SELECT id, amount, kind FROM ledger_transactions WHERE idempotency_key = ?')
       .safeIntegers(true),
-    insertTransaction: connection.prepare(
-      `INSERT INTO ledger_transactions (idempotency_key, kind, tenant_id, request_id, reference, amount, created_at_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    ),
-    insertTransfer: connection.prepare(
-      `INSERT INTO transfers (transaction_id, debit_account_id, credit_account_id, amount, flag, pending_id, created_at_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    ),
     debitPosted: connection.prepare(
-      `UPDATE accounts SET debits_posted = debits_posted + @amount
-       WHERE id = @id AND (no_overdraft = 0 OR credits_posted - debits_posted - debits_pending >= @amount)`,
+      `UPDATE accounts SET debits_posted = debits_posted + ?
+       WHERE id = ? AND credits_posted - debits_posted - debits_pending >= ?`,
     ),
     creditPosted: connection.prepare(
       'UPDATE accounts SET credits_posted = credits_posted + ? WHERE id = ?',
     ),
     debitPending: connection.prepare(
-      `UPDATE accounts SET debits_pending = debits_pending + @amount
-       WHERE id = @id AND (no_overdraft = 0 OR credits_posted - debits_posted - debits_pending >= @amount)`,
+      `UPDATE accounts SET debits_pending = debits_pending + ?
+       WHERE id = ? AND credits_posted - debits_posted - debits_pending >= ?`,
     ),
-    creditPending: connection.prepare(
-      'UPDATE accounts SET credits_pending = credits_pending + ? WHERE id = ?',
-    ),
+    /** Posts part of a hold and frees the rest: the available balance can only grow. */
     resolveDebit: connection.prepare(
       'UPDATE accounts SET debits_pending = debits_pending - ?, debits_posted = debits_posted + ? WHERE id = ?',
-    ),
-    resolveCredit: connection.prepare(
-      'UPDATE accounts SET credits_pending = credits_pending - ?, credits_posted = credits_posted + ? WHERE id = ?',
     ),
     openPendingOfTransaction: connection
       .prepare(
@@ -101,49 +77,82 @@ export function createLedgerStore(connection: Database.Database) {
       .safeIntegers(true),
   };
 
-  /** Accounts are never deleted, so one that was created once needs no second INSERT. */
+  /** Accounts are never deleted, so one known to be committed needs no second INSERT. */
   const knownAccountIds = new Set<string>();
 
   function ensureAccount(id: string, kind: AccountKind, ownerId: string | null): void {
     if (knownAccountIds.has(id)) {
       return;
     }
-    statements.ensureAccount.run(id, kind, ownerId, guardedKinds.has(kind) ? 1 : 0);
-    knownAccountIds.add(id);
+    statements.ensureAccount.run(id, kind, ownerId, guardedAccountKinds.has(kind) ? 1 : 0);
+    effects.afterCommit(() => knownAccountIds.add(id));
   }
 
-  function changedOne(result: Database.RunResult, what: string): void {
-    if (result.changes !== 1) {
-      throw new InsufficientFundsError(what);
+  function debit(accountId: string, amount: bigint, pending: boolean): void {
+    if (!isGuarded(accountId)) {
+      effects.addBalance(accountId, pending ? 'debits_pending' : 'debits_posted', amount);
+      return;
     }
+    const statement = pending ? statements.debitPending : statements.debitPosted;
+    if (statement.run(amount, accountId, amount).changes !== 1) {
+      throw new InsufficientFundsError(`${accountId} cannot ${pending ? 'hold' : 'pay'} ${amount}`);
+    }
+  }
+
+  function credit(accountId: string, amount: bigint, pending: boolean): void {
+    if (!isGuarded(accountId)) {
+      effects.addBalance(accountId, pending ? 'credits_pending' : 'credits_posted', amount);
+      return;
+    }
+    // Tenant accounts are never credited while pending: holds always credit the holds account.
+    assert(!pending, 'a pending credit goes to a system account');
+    assert(statements.creditPosted.run(amount, accountId).changes === 1, `no account ${accountId}`);
+  }
+
+  function addTransfer(
+    transactionId: number,
+    debitAccountId: string,
+    creditAccountId: string,
+    amount: bigint,
+    flag: TransferFlag,
+    pendingId: number | null,
+    atMs: number,
+  ): PendingTransfer {
+    const id = writer.nextId('transfers');
+    effects.addRow('transfers', [
+      id,
+      transactionId,
+      debitAccountId,
+      creditAccountId,
+      amount,
+      flag,
+      pendingId,
+      atMs,
+    ]);
+    return { id, debitAccountId, creditAccountId, amount };
   }
 
   return {
     ensureAccount,
 
     availableMicro(accountId: string): bigint {
-      const row = statements.available.get(accountId) as { available: bigint } | undefined;
-      return row?.available ?? 0n;
+      return (statements.available.get(accountId) as bigint | undefined) ?? 0n;
     },
 
     /** The transaction already recorded under this key, if any. */
-    findTransaction(
-      idempotencyKey: string,
-    ): { id: number; amount: bigint; kind: string } | undefined {
-      const row = statements.findTransaction.get(idempotencyKey) as TransactionRow | undefined;
-      return row && { id: Number(row.id), amount: row.amount, kind: row.kind };
+    findTransaction(idempotencyKey: string): RecordedTransaction | undefined {
+      writer.write();
+      const row = statements.findTransaction.get(idempotencyKey) as
+        | { id: bigint; amount: bigint; kind: string }
+        | undefined;
+      return row && { id: Number(row.id), amountMicro: row.amount, kind: row.kind };
     },
 
-    insertTransaction(fields: {
-      idempotencyKey: string;
-      kind: string;
-      tenantId: string | null;
-      requestId: string | null;
-      reference: string | null;
-      amountMicro: bigint;
-      atMs: number;
-    }): number {
-      const result = statements.insertTransaction.run(
+    /** Queues the transaction's row (written with the commit) and returns its id. */
+    insertTransaction(fields: TransactionFields): number {
+      const id = writer.nextId('ledger_transactions');
+      effects.addRow('ledger_transactions', [
+        id,
         fields.idempotencyKey,
         fields.kind,
         fields.tenantId,
@@ -151,63 +160,54 @@ export function createLedgerStore(connection: Database.Database) {
         fields.reference,
         fields.amountMicro,
         fields.atMs,
-      );
-      return Number(result.lastInsertRowid);
+      ]);
+      return id;
     },
 
     /** Moves money at once; refuses to overdraw a guarded account. */
     post(transactionId: number, debitId: string, creditId: string, amount: bigint, atMs: number) {
       assert(amount > 0n, 'a transfer moves a positive amount');
-      changedOne(
-        statements.debitPosted.run({ amount, id: debitId }),
-        `${debitId} cannot pay ${amount}`,
-      );
-      assert(statements.creditPosted.run(amount, creditId).changes === 1, `no account ${creditId}`);
-      statements.insertTransfer.run(transactionId, debitId, creditId, amount, 'posted', null, atMs);
+      debit(debitId, amount, false);
+      credit(creditId, amount, false);
+      addTransfer(transactionId, debitId, creditId, amount, 'posted', null, atMs);
     },
 
-    /** Holds money; refuses to overdraw a guarded account. */
-    hold(transactionId: number, debitId: string, creditId: string, amount: bigint, atMs: number) {
+    /** Holds money; refuses to overdraw a guarded account. Returns the hold. */
+    hold(
+      transactionId: number,
+      debitId: string,
+      creditId: string,
+      amount: bigint,
+      atMs: number,
+    ): PendingTransfer {
       assert(amount > 0n, 'a hold is a positive amount');
-      changedOne(
-        statements.debitPending.run({ amount, id: debitId }),
-        `${debitId} cannot hold ${amount}`,
-      );
-      assert(
-        statements.creditPending.run(amount, creditId).changes === 1,
-        `no account ${creditId}`,
-      );
-      statements.insertTransfer.run(
-        transactionId,
-        debitId,
-        creditId,
-        amount,
-        'pending',
-        null,
-        atMs,
-      );
+      debit(debitId, amount, true);
+      credit(creditId, amount, true);
+      return addTransfer(transactionId, debitId, creditId, amount, 'pending', null, atMs);
     },
 
     /** Posts `postAmount` (at most the hold) of a pending transfer and frees the rest. */
     resolve(transactionId: number, pending: PendingTransfer, postAmount: bigint, atMs: number) {
       assert(postAmount >= 0n, 'a posted amount is not negative');
       assert(postAmount <= pending.amount, 'a hold posts at most what it held');
-      statements.resolveDebit.run(pending.amount, postAmount, pending.debitAccountId);
-      statements.resolveCredit.run(pending.amount, postAmount, pending.creditAccountId);
+      const { debitAccountId, creditAccountId } = pending;
+      if (isGuarded(debitAccountId)) {
+        const changes = statements.resolveDebit.run(pending.amount, postAmount, debitAccountId);
+        assert(changes.changes === 1, `no account ${debitAccountId}`);
+      } else {
+        effects.addBalance(debitAccountId, 'debits_pending', -pending.amount);
+        effects.addBalance(debitAccountId, 'debits_posted', postAmount);
+      }
+      assert(!isGuarded(creditAccountId), 'a hold credits a system account');
+      effects.addBalance(creditAccountId, 'credits_pending', -pending.amount);
+      effects.addBalance(creditAccountId, 'credits_posted', postAmount);
       const flag = postAmount > 0n ? 'post_pending' : 'void_pending';
       const amount = postAmount > 0n ? postAmount : pending.amount;
-      statements.insertTransfer.run(
-        transactionId,
-        pending.debitAccountId,
-        pending.creditAccountId,
-        amount,
-        flag,
-        pending.id,
-        atMs,
-      );
+      addTransfer(transactionId, debitAccountId, creditAccountId, amount, flag, pending.id, atMs);
     },
 
     openPendingOf(transactionId: number): PendingTransfer[] {
+      writer.write();
       const rows = statements.openPendingOfTransaction.all(transactionId) as (PendingTransfer & {
         id: bigint;
       })[];

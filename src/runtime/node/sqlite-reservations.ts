@@ -4,34 +4,16 @@
  * that ended, however it ended.
  */
 import type Database from 'better-sqlite3';
-import { assert } from '../../assert.ts';
-import type { PaidBy, UsageRecord } from '../../billing/ledger.ts';
-import { formatMoney, parseMoney } from '../../billing/money.ts';
-
-export type ReservationRow = {
-  requestId: string;
-  tenantId: string;
-  keyId: string;
-  model: string;
-  region: string;
-  priceId: string;
-  multiplierBps: number;
-  reservedAmount: bigint;
-  status: 'reserved' | 'settled' | 'released';
-  instanceId: string;
-  backendId: string | null;
-  promptTokensEstimate: number;
-  checkpointInputTokens: number | null;
-  checkpointOutputTokens: number | null;
-  admittedAtMs: number;
-};
-
-/** A usage record as written: what the API shows, plus the provider's share and the price. */
-export type UsageRow = Omit<UsageRecord, 'verifiedOutputTokens'> & {
-  providerShareMicro: bigint;
-  priceId: string | null;
-  settledAtMs: number;
-};
+import type { PaidBy } from '../../billing/ledger.ts';
+import {
+  type NewReservationRow,
+  type ReservationRow,
+  type UsageRow,
+  usageRowValues,
+} from '../../billing/ledger-unit.ts';
+import { fromStoredPaidBy, type StoredPaidBy } from '../../billing/paid-by.ts';
+import type { LedgerEffects } from './ledger-effects.ts';
+import type { DeferredWriter } from './sqlite-deferred-writer.ts';
 
 const reservationColumns = `request_id AS requestId, tenant_id AS tenantId, key_id AS keyId, model,
   region, price_id AS priceId, multiplier_bps AS multiplierBps, reserved_amount AS reservedAmount,
@@ -54,17 +36,22 @@ function fromRow(row: Record<string, unknown>): ReservationRow {
 
 export type ReservationRows = ReturnType<typeof createReservationRows>;
 
-export function createReservationRows(connection: Database.Database) {
+export function createReservationRows(
+  connection: Database.Database,
+  effects: LedgerEffects,
+  writer: DeferredWriter,
+) {
   const statements = {
     insert: connection.prepare(
       `INSERT INTO reservations (request_id, tenant_id, key_id, model, region, price_id, multiplier_bps,
          reserved_amount, status, instance_id, backend_id, prompt_tokens_estimate, admitted_at_ms)
-       VALUES (@requestId, @tenantId, @keyId, @model, @region, @priceId, @multiplierBps,
-         @reservedAmount, 'reserved', @instanceId, NULL, @promptTokensEstimate, @admittedAtMs)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'reserved', ?, NULL, ?, ?)
+       ON CONFLICT (request_id) DO NOTHING`,
     ),
     get: connection
       .prepare(`SELECT ${reservationColumns} FROM reservations WHERE request_id = ?`)
       .safeIntegers(true),
+    status: connection.prepare('SELECT status FROM reservations WHERE request_id = ?').pluck(),
     end: connection.prepare(
       `UPDATE reservations SET status = ?, ended_at_ms = ? WHERE request_id = ? AND status = 'reserved'`,
     ),
@@ -81,14 +68,6 @@ export function createReservationRows(connection: Database.Database) {
          ORDER BY r.admitted_at_ms LIMIT @limit`,
       )
       .safeIntegers(true),
-    insertUsage: connection.prepare(
-      `INSERT INTO usage_records (request_id, tenant_id, key_id, model, region, backend_id, provider_id,
-         input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, usage_source, outcome, cost,
-         provider_share, paid_by, price_id, verified_output_tokens, created_at_ms, settled_at_ms)
-       VALUES (@requestId, @tenantId, @keyId, @model, @region, @backendId, @providerId, @inputTokens,
-         @cachedInputTokens, @outputTokens, @reasoningTokens, @usageSource, @outcome, @costMicro,
-         @providerShareMicro, @paidBy, @priceId, NULL, @createdAtMs, @settledAtMs)`,
-    ),
     usageCostAndPayment: connection
       .prepare('SELECT cost, paid_by AS paidBy FROM usage_records WHERE request_id = ?')
       .safeIntegers(true),
@@ -98,17 +77,29 @@ export function createReservationRows(connection: Database.Database) {
     ),
   };
   return {
-    insert(
-      row: Omit<
-        ReservationRow,
-        'status' | 'backendId' | 'checkpointInputTokens' | 'checkpointOutputTokens'
-      >,
-    ) {
-      statements.insert.run(row);
+    /** Inserts a new reservation; false when the request id already has one. */
+    insert(row: NewReservationRow): boolean {
+      const result = statements.insert.run(
+        row.requestId,
+        row.tenantId,
+        row.keyId,
+        row.model,
+        row.region,
+        row.priceId,
+        row.multiplierBps,
+        row.reservedAmount,
+        row.instanceId,
+        row.promptTokensEstimate,
+        row.admittedAtMs,
+      );
+      return result.changes === 1;
     },
     get(requestId: string): ReservationRow | undefined {
       const row = statements.get.get(requestId) as Record<string, unknown> | undefined;
       return row && fromRow(row);
+    },
+    statusOf(requestId: string): ReservationRow['status'] | undefined {
+      return statements.status.get(requestId) as ReservationRow['status'] | undefined;
     },
     /** Ends a reservation once; false when it had already ended. */
     end(requestId: string, status: 'settled' | 'released', atMs: number): boolean {
@@ -126,19 +117,12 @@ export function createReservationRows(connection: Database.Database) {
     orphaned(query: { admittedBeforeMs: number; ownerSilentBeforeMs: number; limit: number }) {
       return (statements.orphaned.all(query) as Record<string, unknown>[]).map(fromRow);
     },
+    /** Queues the usage record; it is written with the transaction's other rows. */
     insertUsage(row: UsageRow) {
-      statements.insertUsage.run({
-        ...row,
-        paidBy: JSON.stringify(
-          row.paidBy.map((paid) => ({
-            source: paid.source,
-            id: paid.id,
-            amount: formatMoney(paid.amountMicro),
-          })),
-        ),
-      });
+      effects.addRow('usage_records', usageRowValues(row));
     },
     usageCostAndPayment(requestId: string): { costMicro: bigint; paidBy: PaidBy[] } | undefined {
+      writer.write();
       const row = statements.usageCostAndPayment.get(requestId) as
         | { cost: bigint; paidBy: string }
         | undefined;
@@ -150,22 +134,7 @@ export function createReservationRows(connection: Database.Database) {
   };
 }
 
-/** paid_by is stored with decimal-string amounts, as the API shows it. */
+/** paid_by is stored as JSON with decimal-string amounts, as the API shows it. */
 export function parsePaidBy(text: string): PaidBy[] {
-  const stored = JSON.parse(text) as {
-    source: PaidBy['source'];
-    id: string | null;
-    amount: string;
-  }[];
-  return stored.map((paid) => ({
-    source: paid.source,
-    id: paid.id,
-    amountMicro: storedAmountMicro(paid.amount),
-  }));
-}
-
-export function storedAmountMicro(text: string): bigint {
-  const parsed = parseMoney(text);
-  assert(parsed.ok, `stored amount ${text} is a decimal amount`);
-  return parsed.micro;
+  return fromStoredPaidBy(JSON.parse(text) as StoredPaidBy[]);
 }

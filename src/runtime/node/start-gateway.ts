@@ -1,22 +1,29 @@
 /**
- * The Node composition root: opens and migrates the store, builds Deps once, serves the app with
- * @hono/node-server, runs the background jobs on intervals, and shuts down in order (stop
- * accepting, let requests finish up to a deadline, settle what they left, close the store).
+ * The Node composition root: opens and migrates the store (SQLite, or PostgreSQL shared by
+ * several replicas: gateway-store.ts), builds Deps once, serves the app with @hono/node-server,
+ * runs the background jobs on intervals (those that must run once across replicas only while
+ * this one holds the job lease), and shuts down in order (stop accepting, let requests finish up
+ * to a deadline, settle what they left, give the lease up, close the store).
  */
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createApp } from '../../app.ts';
 import type { Config } from '../../config.ts';
-import { createSqliteCatalog } from '../../db/sqlite-catalog.ts';
 import type { Deps } from '../../deps.ts';
 import { ensureAdminCredential } from '../../gateway/admin-credential.ts';
 import { type BackgroundJobs, createBackgroundJobs } from '../../gateway/background-jobs.ts';
 import { systemClock } from '../../platform/clock.ts';
-import { createJsonLogger } from '../../platform/logger.ts';
+import { createJsonLogger, type Logger } from '../../platform/logger.ts';
 import { createSeededRandom } from '../../platform/random.ts';
+import { createBufferedLineWriter } from './buffered-line-writer.ts';
+import { openGatewayStore } from './gateway-store.ts';
 import { createNodeDeps } from './node-deps.ts';
 import { sha256Hex } from './node-ports.ts';
-import { migrateSqlite, openSqlite } from './sqlite-database.ts';
+import type { OpenedSqlite } from './sqlite-database.ts';
+import { startWalCheckpointer, type WalCheckpointer } from './wal-checkpointer.ts';
+
+/** Log text held back within one event-loop turn, at most. */
+const logPendingBytesMax = 64 * 1024;
 
 export type RunningGateway = {
   url: string;
@@ -29,23 +36,26 @@ export type RunningGateway = {
 };
 
 export async function startGateway(config: Config): Promise<RunningGateway> {
-  if (config.database.startsWith('postgres')) {
-    throw new Error('PostgreSQL is not supported by this build yet; use a SQLite path.');
-  }
-  const opened = openSqlite(config.database);
-  migrateSqlite(opened);
+  const logLines = createBufferedLineWriter(
+    (text) => process.stderr.write(text),
+    logPendingBytesMax,
+  );
+  const logger = createJsonLogger(config.logLevel, logLines.write);
+  const store = await openGatewayStore(config, logger);
+  const checkpointer =
+    store.kind === 'sqlite' ? startSqliteCheckpointer(store.opened, config, logger) : undefined;
   const admin = await ensureAdminCredential({
-    catalog: createSqliteCatalog(opened.database),
+    catalog: store.catalog,
     hashText: sha256Hex,
     clock: systemClock,
     configuredToken: config.adminToken,
   });
   const deps = createNodeDeps({
     config,
-    opened,
+    store,
     clock: systemClock,
     random: createSeededRandom(Date.now()),
-    logger: createJsonLogger(config.logLevel, (line) => process.stderr.write(`${line}\n`)),
+    logger,
     adminTokenHashes: admin.tokenHashes,
     processMetrics: true,
   });
@@ -58,7 +68,7 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
   await jobs.heartbeat();
   await jobs.sweep();
   await jobs.expireCoupons();
-  const stopJobs = scheduleJobs(deps, jobs);
+  const stopJobs = scheduleJobs(deps, jobs, store.kind === 'postgres');
   const server = await listen(createApp(deps).fetch, config);
   const port = (server.address() as AddressInfo).port;
 
@@ -84,14 +94,41 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
         });
       }
       stopJobs();
+      await deps.sharedState.close();
       await deps.upstream.close();
-      opened.close();
+      await checkpointer?.stop();
+      await store.close();
+      logLines.close();
     },
   };
 }
 
-/** Runs each job on its interval; a job still running when its next turn comes is skipped. */
-function scheduleJobs(deps: Deps, jobs: BackgroundJobs): () => void {
+/** WAL checkpoints off the request path; an in-memory database has no WAL. */
+function startSqliteCheckpointer(
+  opened: OpenedSqlite,
+  config: Config,
+  logger: Logger,
+): WalCheckpointer | undefined {
+  if (opened.connection.memory) {
+    return undefined;
+  }
+  const { limits } = config;
+  return startWalCheckpointer(
+    opened.connection,
+    {
+      intervalMs: limits.sqliteCheckpointIntervalMs,
+      writerAutocheckpointPages: limits.sqliteWriterAutocheckpointPages,
+    },
+    (message) => logger.log('error', 'wal_checkpoint_failed', { message }),
+  );
+}
+
+/**
+ * Runs each job on its interval; a job still running when its next turn comes is skipped. On a
+ * shared store (`sharedCatalog`) a backend may be registered through another replica: the pool
+ * is reloaded from the catalog, with or without Redis to announce it sooner.
+ */
+function scheduleJobs(deps: Deps, jobs: BackgroundJobs, sharedCatalog: boolean): () => void {
   const { limits } = deps.config;
   const schedule: [string, () => Promise<unknown>, number][] = [
     ['heartbeat', jobs.heartbeat, limits.heartbeatIntervalMs],
@@ -100,6 +137,20 @@ function scheduleJobs(deps: Deps, jobs: BackgroundJobs): () => void {
     ['probe_backends', jobs.probeBackends, limits.healthProbeIntervalMs],
     ['scrape_metrics', jobs.scrapeMetrics, limits.metricsScrapeIntervalMs],
   ];
+  if (deps.sharedState.shared) {
+    schedule.push([
+      'share_dispatch_counts',
+      jobs.shareDispatchCounts,
+      limits.dispatchCountsShareIntervalMs,
+    ]);
+  }
+  if (deps.sharedState.shared || sharedCatalog) {
+    schedule.push([
+      'refresh_backends',
+      jobs.refreshBackends,
+      Math.max(limits.catalogRefreshMs, 1_000),
+    ]);
+  }
   const timers = schedule.map(([name, job, intervalMs]) => {
     let running = false;
     const timer = setInterval(() => {

@@ -18,6 +18,17 @@ describe('createTiktokenTokenizer', () => {
     }
   });
 
+  it('builds each configured encoding from its own rank file', () => {
+    const mixed = createTiktokenTokenizer({
+      encodingDefault: 'o200k_base',
+      modelEncodings: { legacy: 'cl100k_base' },
+    });
+    const legacy = get_encoding('cl100k_base');
+    const text = '算力银行 sells idle GPU time, counted per token.';
+    expect(mixed.countTokens(text, 'legacy')).toBe(legacy.encode_ordinary(text).length);
+    expect(mixed.countTokens(text, 'other')).toBe(whole.encode_ordinary(text).length);
+  });
+
   // Regression: a prompt without spaces made tiktoken's merge loop quadratic and blocked the
   // event loop for seconds (11 s for 36,000 Chinese characters, 40 s for 200,000 letters).
   it('counts long runs without spaces in linear time, within a token per piece', () => {

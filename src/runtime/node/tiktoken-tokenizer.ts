@@ -2,13 +2,22 @@
  * The Tokenizer port over tiktoken (WASM): steady on Chinese text, exact for OpenAI encodings and
  * a close count for others. Each encoding is built once, on first use, and kept for the process.
  *
+ * Memory: nothing is loaded until the first count, and then only what that encoding needs. The
+ * package's main entry compiles a 5.6 MB WASM module that embeds every encoding the moment it is
+ * imported (+16 MB RSS in a process that may never count a token) and copies all of them into
+ * WASM memory on first use (+73 MB); `tiktoken/lite` with the one rank file asked for costs
+ * +8 MB on load and about +60 MB once the encoding is built, and the rank text is dropped after.
+ * WASM memory never shrinks, so nothing is freed per request, or at all.
+ *
  * Text is encoded in pieces of at most `pieceLengthMax` characters, cut before a space where
  * there is one. tiktoken's merge loop is quadratic in the length of a run its pre-tokenizer does
  * not split: 36,000 Chinese characters without a space took 11 s, 200,000 repeated letters 40 s,
  * all of it blocking the event loop, and any client can send that much. A cut inside such a run
  * changes the count by at most a token per cut, a few per 10,000 characters.
  */
-import { get_encoding, type Tiktoken, type TiktokenEncoding } from 'tiktoken';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { Tiktoken, TiktokenEncoding } from 'tiktoken';
 import type { Tokenizer } from '../../platform/tokenizer.ts';
 
 const pieceLengthMax = 512;
@@ -34,6 +43,29 @@ export function* tokenizerPieces(text: string): Generator<string> {
   yield text.slice(start);
 }
 
+type EncodingFile = {
+  bpe_ranks: string;
+  special_tokens: Record<string, number>;
+  pat_str: string;
+};
+
+type TiktokenLite = {
+  Tiktoken: new (ranks: string, special: Record<string, number>, pattern: string) => Tiktoken;
+};
+
+const requireHere = createRequire(import.meta.url);
+
+/**
+ * Builds one encoding from its rank file. The file is read and parsed here, not `require`d, so
+ * its 2.3 MB of text is garbage once the encoder holds the ranks (require would cache it).
+ */
+function buildEncoder(encoding: TiktokenEncoding): Tiktoken {
+  const { Tiktoken: Encoder } = requireHere('tiktoken/lite') as TiktokenLite;
+  const path = requireHere.resolve(`tiktoken/encoders/${encoding}.json`);
+  const file = JSON.parse(readFileSync(path, 'utf8')) as EncodingFile;
+  return new Encoder(file.bpe_ranks, file.special_tokens, file.pat_str);
+}
+
 export function createTiktokenTokenizer(options: {
   encodingDefault: TiktokenEncoding;
   modelEncodings: Readonly<Record<string, TiktokenEncoding>>;
@@ -43,7 +75,7 @@ export function createTiktokenTokenizer(options: {
     const encoding = options.modelEncodings[model] ?? options.encodingDefault;
     let encoder = encoders.get(encoding);
     if (!encoder) {
-      encoder = get_encoding(encoding);
+      encoder = buildEncoder(encoding);
       encoders.set(encoding, encoder);
     }
     return encoder;

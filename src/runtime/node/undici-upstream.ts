@@ -11,10 +11,14 @@ import { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
 import { isNonPublicAddress, type ResolveHost } from '../../backends/backend-url-policy.ts';
+import { type ChunkSource, chunkStream } from '../../backends/chunk-source.ts';
 import {
+  joinParts,
+  responseTooLarge,
   type Upstream,
   UpstreamError,
   type UpstreamErrorKind,
+  type UpstreamResponse,
   type UpstreamTarget,
 } from '../../backends/upstream.ts';
 import type { Limits } from '../../config.ts';
@@ -57,26 +61,80 @@ function toUpstreamError(error: unknown, signal: AbortSignal): UpstreamError {
   return new UpstreamError(kindOf(error, signal), message, error);
 }
 
-/** A web stream over undici's body whose errors are UpstreamErrors and whose cancel frees it. */
-function webBody(body: Readable, signal: AbortSignal): ReadableStream<Uint8Array> {
-  const iterator = body[Symbol.asyncIterator]();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
+/**
+ * An UpstreamResponse whose web stream is made only if asked for; `readAll` and `chunks` read
+ * undici's body directly.
+ */
+function nodeResponse(
+  status: number,
+  headers: Record<string, string>,
+  body: Readable,
+  signal: AbortSignal,
+): UpstreamResponse {
+  let web: ReadableStream<Uint8Array> | undefined;
+  let chunks: ChunkSource | undefined;
+  const source = () => {
+    chunks ??= new NodeChunks(body, signal);
+    return chunks;
+  };
+  return {
+    status,
+    headers,
+    get body() {
+      web ??= chunkStream(source());
+      return web;
+    },
+    chunks: source,
+    readAll: async (bytesMax) => {
+      const parts: Uint8Array[] = [];
+      let total = 0;
       try {
-        const { done, value } = await iterator.next();
-        if (done) {
-          controller.close();
-        } else {
-          controller.enqueue(value as Uint8Array);
+        for await (const part of body) {
+          total += (part as Uint8Array).byteLength;
+          if (total > bytesMax) {
+            body.destroy();
+            throw responseTooLarge(bytesMax);
+          }
+          parts.push(part as Uint8Array);
         }
       } catch (error) {
-        controller.error(toUpstreamError(error, signal));
+        throw error instanceof UpstreamError ? error : toUpstreamError(error, signal);
       }
+      return joinParts(parts, total);
     },
-    cancel() {
-      body.destroy();
-    },
-  });
+  };
+}
+
+/** undici's body chunk by chunk: its errors become UpstreamErrors, and cancel frees it. */
+class NodeChunks implements ChunkSource {
+  readonly #body: Readable;
+  readonly #signal: AbortSignal;
+  readonly #iterator: AsyncIterator<unknown>;
+
+  constructor(body: Readable, signal: AbortSignal) {
+    this.#body = body;
+    this.#signal = signal;
+    this.#iterator = body[Symbol.asyncIterator]();
+  }
+
+  async next(): Promise<Uint8Array | undefined> {
+    try {
+      const { done, value } = await this.#iterator.next();
+      return done ? undefined : (value as Uint8Array);
+    } catch (error) {
+      throw toUpstreamError(error, this.#signal);
+    }
+  }
+
+  cancel(): void {
+    // Destroying an unread body emits an abort error nobody listens for; it must not crash.
+    this.#body.once('error', ignoreError);
+    this.#body.destroy();
+  }
+}
+
+function ignoreError(): void {
+  // The body is being dropped; its own error is of no further use.
 }
 
 function flattenHeaders(headers: Record<string, string | string[] | undefined>) {
@@ -172,11 +230,12 @@ export function createUndiciUpstream(
           body: request.body === undefined ? null : request.body,
           signal: request.signal,
         });
-        return {
-          status: response.statusCode,
-          headers: flattenHeaders(response.headers),
-          body: webBody(response.body, request.signal),
-        };
+        return nodeResponse(
+          response.statusCode,
+          flattenHeaders(response.headers),
+          response.body,
+          request.signal,
+        );
       } catch (error) {
         throw toUpstreamError(error, request.signal);
       }

@@ -1,0 +1,172 @@
+/**
+ * The LedgerUnit port: one atomic unit of ledger work as the shared operations (reserve-,
+ * settle- and grant-operations.ts) see it. Its reads and writes are synchronous and all happen
+ * inside one store transaction, so an operation is written once and runs on any store:
+ * - SQLite answers each call with a prepared statement inside its IMMEDIATE transaction;
+ * - PostgreSQL loads what the operation will read (the tenant's accounts locked first), answers
+ *   from memory, and writes the journal of changes at the end, in one transaction.
+ * Every balance change goes through post, hold or resolve, which refuse to overdraw a guarded
+ * account (InsufficientFundsError): the store's own guarded UPDATE stands behind them.
+ */
+import type { CouponState, CouponTerms, PaidBy, UsageRecord } from './ledger.ts';
+import type { AccountKind } from './ledger-accounts.ts';
+import { toStoredPaidBy } from './paid-by.ts';
+import type { FundedGrant } from './waterfall.ts';
+
+/** A coupon with its terms, its state and what it may still pay. */
+export type FundedCoupon = CouponState & FundedGrant;
+
+export type ReservationRow = {
+  requestId: string;
+  tenantId: string;
+  keyId: string;
+  model: string;
+  region: string;
+  priceId: string;
+  multiplierBps: number;
+  reservedAmount: bigint;
+  status: 'reserved' | 'settled' | 'released';
+  instanceId: string;
+  backendId: string | null;
+  promptTokensEstimate: number;
+  checkpointInputTokens: number | null;
+  checkpointOutputTokens: number | null;
+  admittedAtMs: number;
+};
+
+export type NewReservationRow = Omit<
+  ReservationRow,
+  'status' | 'backendId' | 'checkpointInputTokens' | 'checkpointOutputTokens'
+>;
+
+/** A usage record as written: what the API shows, plus the provider's share and the price. */
+export type UsageRow = Omit<UsageRecord, 'verifiedOutputTokens'> & {
+  providerShareMicro: bigint;
+  priceId: string | null;
+  settledAtMs: number;
+};
+
+/** The columns a usage record is stored with, in the order `usageRowValues` gives them. */
+export const usageRowColumns = [
+  'request_id',
+  'tenant_id',
+  'key_id',
+  'model',
+  'region',
+  'backend_id',
+  'provider_id',
+  'input_tokens',
+  'cached_input_tokens',
+  'output_tokens',
+  'reasoning_tokens',
+  'usage_source',
+  'outcome',
+  'cost',
+  'provider_share',
+  'paid_by',
+  'price_id',
+  'verified_output_tokens',
+  'created_at_ms',
+  'settled_at_ms',
+] as const;
+
+/** A usage record's stored values; who paid is JSON with decimal amounts, as the API shows it. */
+export function usageRowValues(row: UsageRow): unknown[] {
+  return [
+    row.requestId,
+    row.tenantId,
+    row.keyId,
+    row.model,
+    row.region,
+    row.backendId,
+    row.providerId,
+    row.inputTokens,
+    row.cachedInputTokens,
+    row.outputTokens,
+    row.reasoningTokens,
+    row.usageSource,
+    row.outcome,
+    row.costMicro,
+    row.providerShareMicro,
+    JSON.stringify(toStoredPaidBy(row.paidBy)),
+    row.priceId,
+    // Verification happens after settlement, on a sample.
+    null,
+    row.createdAtMs,
+    row.settledAtMs,
+  ];
+}
+
+/** A hold (pending transfer) not yet posted or voided. */
+export type PendingTransfer = {
+  id: number;
+  debitAccountId: string;
+  creditAccountId: string;
+  amount: bigint;
+};
+
+export type TransactionFields = {
+  idempotencyKey: string;
+  kind: string;
+  tenantId: string | null;
+  requestId: string | null;
+  reference: string | null;
+  amountMicro: bigint;
+  atMs: number;
+};
+
+export type RecordedTransaction = { id: number; amountMicro: bigint; kind: string };
+
+export type PriceTerms = {
+  inputPerMillion: bigint;
+  cachedInputPerMillion: bigint;
+  outputPerMillion: bigint;
+};
+
+export type BackendPlacement = { providerId: string; region: string };
+
+export type LedgerUnit = {
+  /** The wallet's posted balance less its holds; the wallet account exists afterwards. */
+  walletAvailableMicro(tenantId: string): bigint;
+  /** The tenant's coupons, oldest first (created, then id). */
+  couponsOfTenant(tenantId: string): FundedCoupon[];
+  coupon(couponId: string): FundedCoupon | undefined;
+  couponByReference(tenantId: string, reference: string): FundedCoupon | undefined;
+  reservation(requestId: string): ReservationRow | undefined;
+  transaction(idempotencyKey: string): RecordedTransaction | undefined;
+  /** The holds of a transaction that no later transfer has posted or voided, oldest first. */
+  openHoldsOf(transactionId: number): PendingTransfer[];
+  usageCostAndPayment(requestId: string): { costMicro: bigint; paidBy: PaidBy[] } | undefined;
+  providerPayoutBps(providerId: string): number | undefined;
+  backendPlacement(backendId: string): BackendPlacement | undefined;
+  priceTerms(priceId: string): PriceTerms | undefined;
+
+  ensureAccount(id: string, kind: AccountKind, ownerId: string | null): void;
+  /** Records a transaction under its idempotency key (unique); returns its id. */
+  insertTransaction(fields: TransactionFields): number;
+  /** Moves money at once. */
+  post(
+    transactionId: number,
+    debitId: string,
+    creditId: string,
+    amount: bigint,
+    atMs: number,
+  ): void;
+  /** Holds money: pending on both sides until resolved. */
+  hold(
+    transactionId: number,
+    debitId: string,
+    creditId: string,
+    amount: bigint,
+    atMs: number,
+  ): void;
+  /** Posts `postAmount` (at most the hold) of a hold and frees the rest. */
+  resolve(transactionId: number, pending: PendingTransfer, postAmount: bigint, atMs: number): void;
+  insertCoupon(coupon: CouponTerms & { createdAtMs: number }): void;
+  /** Ends an active grant; false when it had already ended. */
+  endCoupon(couponId: string, status: 'voided' | 'expired', atMs: number): boolean;
+  insertReservation(row: NewReservationRow): void;
+  /** Ends a reservation once; false when it had already ended. */
+  endReservation(requestId: string, status: 'settled' | 'released', atMs: number): boolean;
+  insertUsage(row: UsageRow): void;
+};

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { OpenReservations } from './open-reservations.ts';
+
+describe('OpenReservations', () => {
+  const open = (name: string) => ({ reservation: name });
+
+  it('returns what was remembered until it is forgotten', () => {
+    const reservations = new OpenReservations<{ reservation: string }>(4);
+    reservations.remember('req_1', open('one'));
+    expect(reservations.get('req_1')?.reservation).toBe('one');
+    reservations.forget('req_1');
+    expect(reservations.get('req_1')).toBeUndefined();
+    expect(reservations.size).toBe(0);
+  });
+
+  it('forgets the oldest entry when full, never holding more than its bound', () => {
+    const reservations = new OpenReservations<{ reservation: string }>(2);
+    reservations.remember('req_1', open('one'));
+    reservations.remember('req_2', open('two'));
+    reservations.remember('req_3', open('three'));
+    expect(reservations.size).toBe(2);
+    expect(reservations.get('req_1')).toBeUndefined();
+    expect(reservations.get('req_2')?.reservation).toBe('two');
+    expect(reservations.get('req_3')?.reservation).toBe('three');
+  });
+
+  it('refuses a bound that is not a positive integer', () => {
+    expect(() => new OpenReservations<string>(0)).toThrow(/positive integer/);
+  });
+});

@@ -1,0 +1,56 @@
+/**
+ * Who paid a charge (coupons, the wallet, a write-off), as the ledger reports it and as usage
+ * records store it: amounts as decimal strings, the way the API shows them, so a stored record
+ * reads the same in every store and in an export.
+ */
+import { assert } from '../assert.ts';
+import type { PaidBy } from './ledger.ts';
+import { couponIdOfAccount } from './ledger-accounts.ts';
+import { formatMoney, parseMoney } from './money.ts';
+
+export type StoredPaidBy = { source: PaidBy['source']; id: string | null; amount: string };
+
+/** The payer a hold or posting debited: a coupon account, else the tenant's wallet. */
+export function paidFrom(accountId: string, amountMicro: bigint): PaidBy {
+  const couponId = couponIdOfAccount(accountId);
+  return couponId === undefined
+    ? { source: 'wallet', id: null, amountMicro }
+    : { source: 'coupon', id: couponId, amountMicro };
+}
+
+/** One entry per payer, in the order they first paid. */
+export function mergePaidBy(paidBy: readonly PaidBy[]): PaidBy[] {
+  const merged = new Map<string, PaidBy>();
+  for (const paid of paidBy) {
+    const key = `${paid.source}:${paid.id ?? ''}`;
+    const held = merged.get(key);
+    merged.set(
+      key,
+      held ? { ...held, amountMicro: held.amountMicro + paid.amountMicro } : { ...paid },
+    );
+  }
+  return [...merged.values()];
+}
+
+export function toStoredPaidBy(paidBy: readonly PaidBy[]): StoredPaidBy[] {
+  return paidBy.map((paid) => ({
+    source: paid.source,
+    id: paid.id,
+    amount: formatMoney(paid.amountMicro),
+  }));
+}
+
+export function fromStoredPaidBy(stored: readonly StoredPaidBy[]): PaidBy[] {
+  return stored.map((paid) => ({
+    source: paid.source,
+    id: paid.id,
+    amountMicro: storedAmountMicro(paid.amount),
+  }));
+}
+
+/** A decimal amount the store wrote itself: anything else means the row is corrupt. */
+export function storedAmountMicro(text: string): bigint {
+  const parsed = parseMoney(text);
+  assert(parsed.ok, `stored amount ${text} is a decimal amount`);
+  return parsed.micro;
+}

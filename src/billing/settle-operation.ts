@@ -1,0 +1,316 @@
+/**
+ * Settle and release, as every store runs them inside one LedgerUnit (DESIGN.md §4): the cost is
+ * taken from the request's own holds (the pure settlement plan), what they cannot cover runs a
+ * fresh waterfall, what that cannot cover is written off; the provider is credited its share and
+ * revenue the rest; the rest of every hold is freed, and a grant that ended meanwhile passes the
+ * freed money on. Each ends the reservation exactly once and writes its usage record. The sweep
+ * ends a hold whose gateway died: settled from its last checkpoint, else released.
+ */
+import { assert } from '../assert.ts';
+import { type PinnedPrice, shareOf, tokenCost } from './cost.ts';
+import type {
+  FinalUsage,
+  PaidBy,
+  ReleaseInput,
+  ServedBy,
+  SettleInput,
+  SettleResult,
+} from './ledger.ts';
+import { accountIds, couponIdOfAccount } from './ledger-accounts.ts';
+import type { LedgerUnit, PendingTransfer, ReservationRow, UsageRow } from './ledger-unit.ts';
+import { mergePaidBy, paidFrom } from './paid-by.ts';
+import { type HeldLeg, planSettlement, type SettlementPlan } from './settlement-plan.ts';
+import { allocateLine, type ChargeLine, type GrantTerms } from './waterfall.ts';
+
+/** The holds of a reservation still open, each with its coupon's terms when it is one. */
+export function heldLegs(unit: LedgerUnit, requestId: string): HeldLeg<PendingTransfer>[] {
+  const reserve = unit.transaction(`reserve:${requestId}`);
+  const pending = reserve ? unit.openHoldsOf(reserve.id) : [];
+  return pending.map((transfer) => {
+    const couponId = couponIdOfAccount(transfer.debitAccountId);
+    return {
+      pending: transfer,
+      heldMicro: transfer.amount,
+      grant: couponId === undefined ? undefined : unit.coupon(couponId),
+    };
+  });
+}
+
+/** After holds are freed, a grant that ended meanwhile passes its freed money on at once. */
+function passOnEndedGrants(
+  unit: LedgerUnit,
+  grants: readonly (GrantTerms | undefined)[],
+  transactionId: number,
+  atMs: number,
+): void {
+  const endedIds = new Set(
+    grants.flatMap((grant) => (grant && grant.status !== 'active' ? [grant.id] : [])),
+  );
+  for (const grantId of endedIds) {
+    const grant = unit.coupon(grantId);
+    if (!grant || grant.status === 'active' || grant.availableMicro <= 0n) {
+      continue;
+    }
+    const destination =
+      grant.status === 'voided' ? accountIds.subsidyReceivable(grant.program) : accountIds.breakage;
+    unit.post(transactionId, accountIds.coupon(grant.id), destination, grant.availableMicro, atMs);
+  }
+}
+
+/** The fresh waterfall for what the holds could not cover: coupons, then the wallet, posted. */
+function payRemainder(
+  unit: LedgerUnit,
+  transactionId: number,
+  reservation: ReservationRow,
+  line: ChargeLine,
+  plan: SettlementPlan<PendingTransfer>,
+  paidBy: PaidBy[],
+  atMs: number,
+): bigint {
+  if (plan.remainingMicro === 0n) {
+    return 0n;
+  }
+  const allocation = allocateLine(
+    line,
+    unit.couponsOfTenant(reservation.tenantId),
+    unit.walletAvailableMicro(reservation.tenantId),
+    plan.coveredMicro,
+    plan.remainingMicro,
+  );
+  for (const take of allocation.coupons) {
+    unit.post(
+      transactionId,
+      accountIds.coupon(take.grantId),
+      accountIds.holds,
+      take.amountMicro,
+      atMs,
+    );
+    paidBy.push({ source: 'coupon', id: take.grantId, amountMicro: take.amountMicro });
+  }
+  if (allocation.walletMicro > 0n) {
+    const wallet = accountIds.wallet(reservation.tenantId);
+    unit.post(transactionId, wallet, accountIds.holds, allocation.walletMicro, atMs);
+    paidBy.push({ source: 'wallet', id: null, amountMicro: allocation.walletMicro });
+  }
+  return allocation.shortfallMicro;
+}
+
+/** What was collected into holds goes out: the provider's share, the rest to revenue. */
+function distribute(
+  unit: LedgerUnit,
+  transactionId: number,
+  servedBy: ServedBy,
+  costMicro: bigint,
+  atMs: number,
+): bigint {
+  const providerShareMicro = shareOf(costMicro, unit.providerPayoutBps(servedBy.providerId) ?? 0);
+  if (providerShareMicro > 0n) {
+    const payable = accountIds.providerPayable(servedBy.providerId);
+    unit.ensureAccount(payable, 'provider_payable', servedBy.providerId);
+    unit.post(transactionId, accountIds.holds, payable, providerShareMicro, atMs);
+  }
+  if (costMicro - providerShareMicro > 0n) {
+    unit.post(
+      transactionId,
+      accountIds.holds,
+      accountIds.revenue,
+      costMicro - providerShareMicro,
+      atMs,
+    );
+  }
+  return providerShareMicro;
+}
+
+function usageFields(
+  reservation: ReservationRow,
+  servedBy: ServedBy | undefined,
+  usage: FinalUsage | undefined,
+): Omit<
+  UsageRow,
+  'outcome' | 'costMicro' | 'providerShareMicro' | 'paidBy' | 'priceId' | 'settledAtMs'
+> {
+  return {
+    requestId: reservation.requestId,
+    tenantId: reservation.tenantId,
+    keyId: reservation.keyId,
+    model: reservation.model,
+    region: servedBy?.region ?? null,
+    backendId: servedBy?.backendId ?? null,
+    providerId: servedBy?.providerId ?? null,
+    inputTokens: usage?.inputTokens ?? null,
+    cachedInputTokens: usage?.cachedInputTokens ?? null,
+    outputTokens: usage?.outputTokens ?? null,
+    reasoningTokens: usage?.reasoningTokens ?? null,
+    usageSource: usage?.source ?? null,
+    createdAtMs: reservation.admittedAtMs,
+  };
+}
+
+/** Settles a reservation still open (the caller checked its status inside the same unit). */
+export function settleOperation(
+  unit: LedgerUnit,
+  input: SettleInput,
+  reservation: ReservationRow,
+): SettleResult {
+  assert(reservation.status === 'reserved', 'only an open reservation settles');
+  const costMicro = tokenCost(input.usage, input.price);
+  const line: ChargeLine = {
+    kind: 'compute',
+    costMicro,
+    model: reservation.model,
+    region: input.servedBy.region,
+    atMs: reservation.admittedAtMs,
+  };
+  const transactionId = unit.insertTransaction({
+    idempotencyKey: `settle:${input.requestId}`,
+    kind: 'settle',
+    tenantId: reservation.tenantId,
+    requestId: input.requestId,
+    reference: null,
+    amountMicro: costMicro,
+    atMs: input.atMs,
+  });
+  const legs = heldLegs(unit, input.requestId);
+  const plan = planSettlement(line, legs);
+  const paidBy: PaidBy[] = [];
+  for (const post of plan.posts) {
+    unit.resolve(transactionId, post.pending, post.postMicro, input.atMs);
+    if (post.postMicro > 0n) {
+      paidBy.push(paidFrom(post.pending.debitAccountId, post.postMicro));
+    }
+  }
+  const remainingMicro = payRemainder(
+    unit,
+    transactionId,
+    reservation,
+    line,
+    plan,
+    paidBy,
+    input.atMs,
+  );
+  if (remainingMicro > 0n) {
+    unit.post(transactionId, accountIds.writeOff, accountIds.holds, remainingMicro, input.atMs);
+    paidBy.push({ source: 'write_off', id: null, amountMicro: remainingMicro });
+  }
+  const providerShareMicro = distribute(unit, transactionId, input.servedBy, costMicro, input.atMs);
+  passOnEndedGrants(
+    unit,
+    legs.map((leg) => leg.grant),
+    transactionId,
+    input.atMs,
+  );
+  assert(unit.endReservation(input.requestId, 'settled', input.atMs), 'a reservation settles once');
+  unit.insertUsage({
+    ...usageFields(reservation, input.servedBy, input.usage),
+    outcome: input.outcome,
+    costMicro,
+    providerShareMicro,
+    paidBy: mergePaidBy(paidBy),
+    priceId: input.price.priceId,
+    settledAtMs: input.atMs,
+  });
+  return {
+    costMicro,
+    paidBy: mergePaidBy(paidBy),
+    walletAvailableMicro: unit.walletAvailableMicro(reservation.tenantId),
+    duplicate: false,
+  };
+}
+
+/** A settle of a request that already ended: what it was charged then, nothing changed now. */
+export function duplicateSettlement(unit: LedgerUnit, reservation: ReservationRow): SettleResult {
+  const recorded = unit.usageCostAndPayment(reservation.requestId);
+  return {
+    costMicro: recorded?.costMicro ?? 0n,
+    paidBy: recorded?.paidBy ?? [],
+    walletAvailableMicro: unit.walletAvailableMicro(reservation.tenantId),
+    duplicate: true,
+  };
+}
+
+/** Voids every hold of a reservation still open; nothing is charged. */
+export function releaseOperation(
+  unit: LedgerUnit,
+  input: ReleaseInput,
+  reservation: ReservationRow,
+): void {
+  assert(reservation.status === 'reserved', 'only an open reservation is released');
+  const transactionId = unit.insertTransaction({
+    idempotencyKey: `release:${input.requestId}`,
+    kind: 'release',
+    tenantId: reservation.tenantId,
+    requestId: input.requestId,
+    reference: null,
+    amountMicro: 0n,
+    atMs: input.atMs,
+  });
+  const legs = heldLegs(unit, input.requestId);
+  for (const leg of legs) {
+    unit.resolve(transactionId, leg.pending, 0n, input.atMs);
+  }
+  passOnEndedGrants(
+    unit,
+    legs.map((leg) => leg.grant),
+    transactionId,
+    input.atMs,
+  );
+  assert(
+    unit.endReservation(input.requestId, 'released', input.atMs),
+    'a reservation is released once',
+  );
+  unit.insertUsage({
+    ...usageFields(reservation, input.servedBy, undefined),
+    outcome: input.outcome,
+    costMicro: 0n,
+    providerShareMicro: 0n,
+    paidBy: [],
+    priceId: reservation.priceId,
+    settledAtMs: input.atMs,
+  });
+}
+
+/** Where a swept request was served, when its checkpoint named a backend the store still knows. */
+export function sweptServedBy(unit: LedgerUnit, reservation: ReservationRow): ServedBy | undefined {
+  if (reservation.backendId === null) {
+    return undefined;
+  }
+  const placement = unit.backendPlacement(reservation.backendId);
+  return placement && { backendId: reservation.backendId, ...placement };
+}
+
+/** A hold left by a gateway that died: settled from its checkpoint, else released. */
+export function sweepOperation(unit: LedgerUnit, reservation: ReservationRow, atMs: number): void {
+  const servedBy = sweptServedBy(unit, reservation);
+  const price = unit.priceTerms(reservation.priceId);
+  if (reservation.checkpointInputTokens === null || !servedBy || !price) {
+    releaseOperation(
+      unit,
+      { requestId: reservation.requestId, outcome: 'gateway_crash', servedBy, atMs },
+      reservation,
+    );
+    return;
+  }
+  const pinned: PinnedPrice = {
+    priceId: reservation.priceId,
+    ...price,
+    multiplierBps: reservation.multiplierBps,
+  };
+  settleOperation(
+    unit,
+    {
+      requestId: reservation.requestId,
+      usage: {
+        inputTokens: reservation.checkpointInputTokens,
+        cachedInputTokens: 0,
+        outputTokens: reservation.checkpointOutputTokens ?? 0,
+        reasoningTokens: undefined,
+        source: 'gateway_count',
+      },
+      outcome: 'gateway_crash',
+      servedBy,
+      price: pinned,
+      atMs,
+    },
+    reservation,
+  );
+}

@@ -1,0 +1,128 @@
+/**
+ * The Catalog over PostgreSQL (drizzle pg-core), for several gateway replicas on one database.
+ * Only drizzle's query builder and pg-core types are used here; the runtime opens the pool
+ * (runtime/node/postgres-database.ts). Rows of postgres-schema.ts are returned as the Catalog's
+ * records, which are inferred from schema.ts: the compiler checks the two schemas agree.
+ */
+import { and, asc, eq, gt, max, ne, sql } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import type { Catalog, PriceRecord } from './catalog.ts';
+import * as schema from './postgres-schema.ts';
+
+export type PostgresDatabase = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+export function createPostgresCatalog(database: PostgresDatabase): Catalog {
+  const { adminCredentials, apiKeys, backends, models, prices, providers, tenants } = schema;
+  const first = <Row>(rows: Row[]): Row | undefined => rows[0];
+  return {
+    insertTenant: async (tenant) => {
+      await database.insert(tenants).values(tenant);
+    },
+    getTenant: async (id) =>
+      first(await database.select().from(tenants).where(eq(tenants.id, id)).limit(1)),
+    listTenants: async ({ limit, after }) =>
+      database
+        .select()
+        .from(tenants)
+        .where(after === undefined ? undefined : gt(tenants.id, after))
+        .orderBy(asc(tenants.id))
+        .limit(limit),
+
+    insertApiKey: async (key) => {
+      await database.insert(apiKeys).values(key);
+    },
+    findApiKeyByHash: async (keyHash) =>
+      first(await database.select().from(apiKeys).where(eq(apiKeys.keyHash, keyHash)).limit(1)),
+    getApiKey: async (id) =>
+      first(await database.select().from(apiKeys).where(eq(apiKeys.id, id)).limit(1)),
+    listApiKeys: async (tenantId) =>
+      database
+        .select()
+        .from(apiKeys)
+        .where(eq(apiKeys.tenantId, tenantId))
+        .orderBy(asc(apiKeys.createdAtMs), asc(apiKeys.id)),
+    revokeApiKey: async (id, revokedAtMs) => {
+      await database
+        .update(apiKeys)
+        .set({ status: 'revoked', revokedAtMs })
+        .where(and(eq(apiKeys.id, id), eq(apiKeys.status, 'active')));
+    },
+
+    insertProvider: async (provider) => {
+      await database.insert(providers).values(provider);
+    },
+    getProvider: async (id) =>
+      first(await database.select().from(providers).where(eq(providers.id, id)).limit(1)),
+    findProviderByTokenHash: async (tokenHash) =>
+      first(
+        await database.select().from(providers).where(eq(providers.tokenHash, tokenHash)).limit(1),
+      ),
+    listProviders: async () => database.select().from(providers).orderBy(asc(providers.id)),
+
+    insertBackend: async (backend) => {
+      await database.insert(backends).values(backend);
+    },
+    getBackend: async (id) =>
+      first(
+        await database
+          .select()
+          .from(backends)
+          .where(and(eq(backends.id, id), ne(backends.state, 'removed')))
+          .limit(1),
+      ),
+    listLiveBackends: async () =>
+      database
+        .select()
+        .from(backends)
+        .where(ne(backends.state, 'removed'))
+        .orderBy(asc(backends.id)),
+    listBackendsOfProvider: async (providerId) =>
+      database
+        .select()
+        .from(backends)
+        .where(and(eq(backends.providerId, providerId), ne(backends.state, 'removed')))
+        .orderBy(asc(backends.id)),
+    updateBackend: async (id, changes, updatedAtMs) => {
+      await database
+        .update(backends)
+        .set({ ...changes, updatedAtMs })
+        .where(eq(backends.id, id));
+    },
+
+    ensureModel: async (id, createdAtMs) => {
+      await database
+        .insert(models)
+        .values({ id, ownedBy: 'tokenbank', outputTokensDefault: null, createdAtMs })
+        .onConflictDoNothing();
+    },
+    listModels: async () => database.select().from(models).orderBy(asc(models.id)),
+
+    publishPrice: async (price) =>
+      database.transaction(async (transaction): Promise<PriceRecord> => {
+        // Two replicas publishing for one model and region take turns on this lock, so they
+        // never read the same latest version; it is released at commit.
+        await transaction.execute(
+          sql`SELECT pg_advisory_xact_lock(hashtext(${`price:${price.model}:${price.region}`}))`,
+        );
+        const [latest] = await transaction
+          .select({ version: max(prices.version) })
+          .from(prices)
+          .where(and(eq(prices.model, price.model), eq(prices.region, price.region)));
+        const stored: PriceRecord = { ...price, version: (latest?.version ?? 0) + 1 };
+        await transaction.insert(prices).values(stored);
+        return stored;
+      }),
+    listPrices: async () =>
+      database.select().from(prices).orderBy(asc(prices.createdAtMs), asc(prices.version)),
+
+    listAdminCredentials: async () =>
+      database.select().from(adminCredentials).orderBy(asc(adminCredentials.createdAtMs)),
+    insertAdminCredential: async (credential) => {
+      await database.insert(adminCredentials).values(credential);
+    },
+
+    ping: async () => {
+      await database.execute(sql`select 1`);
+    },
+  };
+}

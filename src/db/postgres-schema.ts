@@ -1,0 +1,314 @@
+/**
+ * The store's tables for PostgreSQL (drizzle pg-core), mirroring schema.ts column for column so
+ * that both stores serve the same row types: the Catalog's records are inferred from schema.ts,
+ * and a PostgreSQL row must be assignable to them (postgres-catalog.ts checks it at compile time).
+ * drizzle-kit generates drizzle-postgres/ from this file (drizzle-postgres.config.ts).
+ *
+ * Money is `bigint` in mode 'bigint': never a JS number. Times are `bigint` milliseconds in mode
+ * 'number' (epoch milliseconds exceed int4 but stay far below 2^53). Lists are jsonb.
+ */
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  boolean,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+/** Micro-units of the deployment currency. */
+const money = (name: string) => bigint(name, { mode: 'bigint' });
+/** Milliseconds since the epoch. */
+const epochMs = (name: string) => bigint(name, { mode: 'number' });
+/** A JSON array of strings, or NULL for "no restriction". */
+const stringList = (name: string) => jsonb(name).$type<string[]>();
+const createdAtMs = () => epochMs('created_at_ms').notNull();
+/** Row ids the store numbers itself: transactions, transfers, audit events. */
+const serialId = () => bigint('id', { mode: 'number' }).primaryKey().generatedByDefaultAsIdentity();
+
+export const tenants = pgTable('tenants', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  homeRegion: text('home_region'),
+  allowedRegions: stringList('allowed_regions'),
+  allowMaxTokensClamp: boolean('allow_max_tokens_clamp').notNull(),
+  createdAtMs: createdAtMs(),
+});
+
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
+    name: text('name'),
+    keyHash: text('key_hash').notNull(),
+    keyPrefix: text('key_prefix').notNull(),
+    models: stringList('models'),
+    requestsPerMinuteMax: integer('rpm'),
+    tokensPerMinuteMax: integer('tpm'),
+    status: text('status', { enum: ['active', 'revoked'] }).notNull(),
+    createdAtMs: createdAtMs(),
+    revokedAtMs: epochMs('revoked_at_ms'),
+  },
+  (table) => [
+    uniqueIndex('api_keys_key_hash').on(table.keyHash),
+    index('api_keys_tenant').on(table.tenantId),
+  ],
+);
+
+export const providers = pgTable(
+  'providers',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    payoutBps: integer('payout_bps').notNull(),
+    tokenHash: text('token_hash').notNull(),
+    createdAtMs: createdAtMs(),
+  },
+  (table) => [uniqueIndex('providers_token_hash').on(table.tokenHash)],
+);
+
+export const backends = pgTable(
+  'backends',
+  {
+    id: text('id').primaryKey(),
+    providerId: text('provider_id')
+      .notNull()
+      .references(() => providers.id),
+    url: text('url').notNull(),
+    region: text('region').notNull(),
+    models: stringList('models').notNull(),
+    slots: integer('slots').notNull(),
+    apiKey: text('api_key'),
+    metricsUrl: text('metrics_url'),
+    state: text('state', { enum: ['active', 'draining', 'removed'] }).notNull(),
+    createdAtMs: createdAtMs(),
+    updatedAtMs: epochMs('updated_at_ms').notNull(),
+  },
+  (table) => [index('backends_provider').on(table.providerId)],
+);
+
+export const models = pgTable('models', {
+  id: text('id').primaryKey(),
+  ownedBy: text('owned_by').notNull(),
+  outputTokensDefault: integer('output_tokens_default'),
+  createdAtMs: createdAtMs(),
+});
+
+export const prices = pgTable(
+  'prices',
+  {
+    id: text('id').primaryKey(),
+    model: text('model').notNull(),
+    region: text('region').notNull(),
+    version: integer('version').notNull(),
+    inputPerMillion: money('input_per_million').notNull(),
+    cachedInputPerMillion: money('cached_input_per_million').notNull(),
+    outputPerMillion: money('output_per_million').notNull(),
+    currency: text('currency').notNull(),
+    effectiveAtMs: epochMs('effective_at_ms').notNull(),
+    offpeakStart: text('offpeak_start'),
+    offpeakEnd: text('offpeak_end'),
+    offpeakTimezone: text('offpeak_timezone'),
+    offpeakMultiplierBps: integer('offpeak_multiplier_bps'),
+    createdAtMs: createdAtMs(),
+  },
+  (table) => [
+    uniqueIndex('prices_model_region_version').on(table.model, table.region, table.version),
+  ],
+);
+
+export const adminCredentials = pgTable(
+  'admin_credentials',
+  {
+    id: text('id').primaryKey(),
+    tokenHash: text('token_hash').notNull(),
+    createdAtMs: createdAtMs(),
+  },
+  (table) => [uniqueIndex('admin_credentials_token_hash').on(table.tokenHash)],
+);
+
+export const coupons = pgTable(
+  'coupons',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
+    kind: text('kind', { enum: ['compute', 'storage', 'transport'] }).notNull(),
+    program: text('program').notNull(),
+    amount: money('amount').notNull(),
+    coverageBps: integer('coverage_bps').notNull(),
+    models: stringList('models'),
+    regions: stringList('regions'),
+    priority: integer('priority').notNull(),
+    startsAtMs: epochMs('starts_at_ms').notNull(),
+    expiresAtMs: epochMs('expires_at_ms'),
+    status: text('status', { enum: ['active', 'voided', 'expired'] }).notNull(),
+    reference: text('reference').notNull(),
+    createdAtMs: createdAtMs(),
+    endedAtMs: epochMs('ended_at_ms'),
+  },
+  (table) => [
+    uniqueIndex('coupons_tenant_reference').on(table.tenantId, table.reference),
+    index('coupons_tenant').on(table.tenantId),
+    index('coupons_active_expiry').on(table.expiresAtMs).where(sql`${table.status} = 'active'`),
+  ],
+);
+
+/** Running totals per account; the CHECK stands behind the ledger's guarded updates. */
+export const accounts = pgTable(
+  'accounts',
+  {
+    id: text('id').primaryKey(),
+    kind: text('kind').notNull(),
+    ownerId: text('owner_id'),
+    noOverdraft: boolean('no_overdraft').notNull(),
+    debitsPosted: money('debits_posted').notNull(),
+    creditsPosted: money('credits_posted').notNull(),
+    debitsPending: money('debits_pending').notNull(),
+    creditsPending: money('credits_pending').notNull(),
+  },
+  (table) => [
+    check(
+      'accounts_no_overdraft',
+      sql`NOT ${table.noOverdraft} OR ${table.creditsPosted} - ${table.debitsPosted} - ${table.debitsPending} >= 0`,
+    ),
+    index('accounts_owner').on(table.ownerId),
+  ],
+);
+
+/** One row per ledger transaction; the unique idempotency key makes each movement happen once. */
+export const ledgerTransactions = pgTable(
+  'ledger_transactions',
+  {
+    id: serialId(),
+    idempotencyKey: text('idempotency_key').notNull(),
+    kind: text('kind').notNull(),
+    tenantId: text('tenant_id'),
+    requestId: text('request_id'),
+    reference: text('reference'),
+    amount: money('amount').notNull(),
+    createdAtMs: createdAtMs(),
+  },
+  (table) => [
+    uniqueIndex('ledger_transactions_idempotency_key').on(table.idempotencyKey),
+    index('ledger_transactions_tenant').on(table.tenantId),
+  ],
+);
+
+export const transfers = pgTable(
+  'transfers',
+  {
+    id: serialId(),
+    transactionId: bigint('transaction_id', { mode: 'number' })
+      .notNull()
+      .references(() => ledgerTransactions.id),
+    debitAccountId: text('debit_account_id').notNull(),
+    creditAccountId: text('credit_account_id').notNull(),
+    amount: money('amount').notNull(),
+    flag: text('flag', { enum: ['posted', 'pending', 'post_pending', 'void_pending'] }).notNull(),
+    pendingId: bigint('pending_id', { mode: 'number' }),
+    createdAtMs: createdAtMs(),
+  },
+  (table) => [
+    index('transfers_transaction').on(table.transactionId),
+    // Partial, as on SQLite: only resolutions name a hold.
+    uniqueIndex('transfers_pending_resolution')
+      .on(table.pendingId)
+      .where(sql`${table.pendingId} IS NOT NULL`),
+    check('transfers_positive', sql`${table.amount} > 0`),
+  ],
+);
+
+export const reservations = pgTable(
+  'reservations',
+  {
+    requestId: text('request_id').primaryKey(),
+    tenantId: text('tenant_id').notNull(),
+    keyId: text('key_id').notNull(),
+    model: text('model').notNull(),
+    region: text('region').notNull(),
+    priceId: text('price_id').notNull(),
+    multiplierBps: integer('multiplier_bps').notNull(),
+    reservedAmount: money('reserved_amount').notNull(),
+    status: text('status', { enum: ['reserved', 'settled', 'released'] }).notNull(),
+    instanceId: text('instance_id').notNull(),
+    backendId: text('backend_id'),
+    promptTokensEstimate: integer('prompt_tokens_estimate').notNull(),
+    checkpointInputTokens: integer('checkpoint_input_tokens'),
+    checkpointOutputTokens: integer('checkpoint_output_tokens'),
+    checkpointAtMs: epochMs('checkpoint_at_ms'),
+    admittedAtMs: epochMs('admitted_at_ms').notNull(),
+    endedAtMs: epochMs('ended_at_ms'),
+  },
+  (table) => [index('reservations_status').on(table.status, table.admittedAtMs)],
+);
+
+export const usageRecords = pgTable(
+  'usage_records',
+  {
+    requestId: text('request_id').primaryKey(),
+    tenantId: text('tenant_id').notNull(),
+    keyId: text('key_id').notNull(),
+    model: text('model').notNull(),
+    region: text('region'),
+    backendId: text('backend_id'),
+    providerId: text('provider_id'),
+    inputTokens: integer('input_tokens'),
+    cachedInputTokens: integer('cached_input_tokens'),
+    outputTokens: integer('output_tokens'),
+    reasoningTokens: integer('reasoning_tokens'),
+    usageSource: text('usage_source', { enum: ['provider', 'gateway_count', 'estimate'] }),
+    outcome: text('outcome', {
+      enum: ['complete', 'client_disconnect', 'upstream_error', 'gateway_crash', 'rejected'],
+    }).notNull(),
+    cost: money('cost').notNull(),
+    providerShare: money('provider_share').notNull(),
+    /** Decimal-string amounts, as the API shows them: `[{source, id, amount}]`. */
+    paidBy: jsonb('paid_by')
+      .$type<{ source: 'coupon' | 'wallet' | 'write_off'; id: string | null; amount: string }[]>()
+      .notNull(),
+    priceId: text('price_id'),
+    verifiedOutputTokens: integer('verified_output_tokens'),
+    createdAtMs: createdAtMs(),
+    settledAtMs: epochMs('settled_at_ms').notNull(),
+  },
+  (table) => [
+    index('usage_records_tenant_time').on(table.tenantId, table.createdAtMs),
+    index('usage_records_provider_time').on(table.providerId, table.createdAtMs),
+  ],
+);
+
+export const gatewayInstances = pgTable('gateway_instances', {
+  id: text('id').primaryKey(),
+  startedAtMs: epochMs('started_at_ms').notNull(),
+  heartbeatAtMs: epochMs('heartbeat_at_ms').notNull(),
+});
+
+/** Append-only: a trigger of migration 0001 refuses UPDATE and DELETE. */
+export const auditEvents = pgTable(
+  'audit_events',
+  {
+    id: serialId(),
+    atMs: epochMs('at_ms').notNull(),
+    actor: text('actor').notNull(),
+    action: text('action').notNull(),
+    entityType: text('entity_type').notNull(),
+    entityId: text('entity_id'),
+    tenantId: text('tenant_id'),
+    requestId: text('request_id').notNull(),
+    before: jsonb('before').$type<unknown>(),
+    after: jsonb('after').$type<unknown>(),
+  },
+  (table) => [
+    index('audit_events_entity').on(table.entityId),
+    index('audit_events_tenant').on(table.tenantId),
+  ],
+);

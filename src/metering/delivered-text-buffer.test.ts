@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { createDeliveredTextBuffer } from './delivered-text-buffer.ts';
+
+/** One "token" per word, its leading space included: enough to see what was counted where. */
+const countWords = (text: string) => text.split(' ').filter((word) => word !== '').length;
+
+describe('createDeliveredTextBuffer', () => {
+  it('holds short answers whole and counts nothing', () => {
+    let counts = 0;
+    const buffer = createDeliveredTextBuffer({
+      charsMax: 1024,
+      countTokens: (text) => {
+        counts += 1;
+        return countWords(text);
+      },
+    });
+    for (const word of ['Hello', ' there', '', ' world']) {
+      buffer.append(word);
+    }
+    expect(buffer.current()).toEqual({ countedTokens: 0, text: 'Hello there world' });
+    expect(counts).toBe(0);
+  });
+
+  it('counts and lets go of older text past the bound, losing no word', () => {
+    const buffer = createDeliveredTextBuffer({ charsMax: 1024, countTokens: countWords });
+    const words = Array.from({ length: 5_000 }, (_, index) => ` w${index}`);
+    let heldMax = 0;
+    for (const word of words) {
+      buffer.append(word);
+      heldMax = Math.max(heldMax, buffer.current().text.length);
+    }
+    const { countedTokens, text } = buffer.current();
+    expect(heldMax).toBeLessThanOrEqual(1024 + 8);
+    expect(countedTokens).toBeGreaterThan(0);
+    expect(countedTokens + countWords(text)).toBe(words.length);
+    expect(text.endsWith(' w4999')).toBe(true);
+  });
+
+  it('cuts a run without spaces anywhere but inside a surrogate pair', () => {
+    const seen: string[] = [];
+    const buffer = createDeliveredTextBuffer({
+      charsMax: 1024,
+      countTokens: (text) => {
+        seen.push(text);
+        return text.length;
+      },
+    });
+    for (let index = 0; index < 1_000; index += 1) {
+      buffer.append('算😀');
+    }
+    const { countedTokens, text } = buffer.current();
+    expect(countedTokens + text.length).toBe(3_000);
+    for (const part of [...seen, text]) {
+      const last = part.charCodeAt(part.length - 1);
+      expect(last >= 0xd800 && last <= 0xdbff).toBe(false);
+    }
+  });
+});
