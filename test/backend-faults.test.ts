@@ -3,7 +3,8 @@
  * byte are retried on another backend and never reach the client; a stream cut half-way ends the
  * client's stream with an error event instead of a silently truncated answer.
  */
-import OpenAI, { APIError } from 'openai';
+import type OpenAI from 'openai';
+import { APIError } from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   createTenantWithKey,
@@ -12,6 +13,7 @@ import {
   registerProvider,
   topUp,
 } from './support/demo-pool.ts';
+import { gatewayClient } from './support/openai-client.ts';
 import { type GatewayProcess, startGatewayProcess } from './support/spawn-gateway.ts';
 import {
   readSimulatorStats,
@@ -56,7 +58,7 @@ beforeAll(async () => {
   await priceModels(call, adminToken, [model, soloModel, slowModel]);
   const { apiKey, tenantId } = await createTenantWithKey(call, adminToken, { name: 'faults' });
   await topUp(call, adminToken, tenantId, '100');
-  client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey, maxRetries: 0, timeout: 20_000 });
+  client = gatewayClient({ baseURL: `${gateway.url}/v1`, apiKey: apiKey, timeoutMs: 20_000 });
 });
 
 beforeEach(async () => {

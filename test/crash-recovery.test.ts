@@ -14,13 +14,15 @@
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import OpenAI, { APIError } from 'openai';
+import type OpenAI from 'openai';
+import { APIError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PinnedPrice, tokenCost } from '../src/billing/cost.ts';
 import { formatMoney } from '../src/billing/money.ts';
 import { startCrashPool } from './support/crash-pool.ts';
 import { expectOk, type HttpCaller, httpCaller } from './support/demo-pool.ts';
 import { micro, sum } from './support/money-reading.ts';
+import { gatewayClient } from './support/openai-client.ts';
 import { type GatewayProcess, startGatewayProcess } from './support/spawn-gateway.ts';
 import type { SimulatorProcess } from './support/spawn-simulator.ts';
 import {
@@ -83,7 +85,7 @@ const sentRequestIds = new Set<string>();
 function connect(started: GatewayProcess): void {
   gateway = started;
   call = httpCaller(started.url);
-  client = new OpenAI({ baseURL: `${started.url}/v1`, apiKey, maxRetries: 0, timeout: 30_000 });
+  client = gatewayClient({ baseURL: `${started.url}/v1`, apiKey: apiKey, timeoutMs: 30_000 });
 }
 
 /** Reads through whichever gateway runs now: `call` is swapped on every restart. */

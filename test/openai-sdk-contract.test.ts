@@ -13,6 +13,7 @@ import {
   registerProvider,
   topUp,
 } from './support/demo-pool.ts';
+import { gatewayClient } from './support/openai-client.ts';
 import { type GatewayProcess, startGatewayProcess } from './support/spawn-gateway.ts';
 import {
   type SimulatorProcess,
@@ -35,7 +36,7 @@ let revokedKey: string;
 let fencedKey: string;
 
 function client(key = apiKey): OpenAI {
-  return new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: key, maxRetries: 0, timeout: 20_000 });
+  return gatewayClient({ baseURL: `${gateway.url}/v1`, apiKey: key, timeoutMs: 20_000 });
 }
 
 /** Runs a request that must fail and returns the SDK's error. */

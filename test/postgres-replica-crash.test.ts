@@ -8,13 +8,14 @@
  * sent to them, the tenant's money moved by exactly what the records say, and the ledger checks
  * out. Modelled on crash-recovery (its pool and stream fixtures are shared).
  */
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PinnedPrice, tokenCost } from '../src/billing/cost.ts';
 import { startCrashPool } from './support/crash-pool.ts';
 import { expectOk, httpCaller } from './support/demo-pool.ts';
 import { micro, sum } from './support/money-reading.ts';
+import { gatewayClient } from './support/openai-client.ts';
 import { pollUntil } from './support/poll-until.ts';
 import { openPostgresReplicaStore } from './support/postgres-replica-store.ts';
 import type { ReplicaStore } from './support/replica-store.ts';
@@ -53,7 +54,7 @@ let tenantId: string;
 let apiKey: string;
 
 function clientOf(replica: GatewayProcess): OpenAI {
-  return new OpenAI({ baseURL: `${replica.url}/v1`, apiKey, maxRetries: 0, timeout: 30_000 });
+  return gatewayClient({ baseURL: `${replica.url}/v1`, apiKey: apiKey, timeoutMs: 30_000 });
 }
 
 /** Whether each replica says, on /metrics, that it runs the elected jobs. */

@@ -12,12 +12,13 @@
  */
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSeededRandom, type Random, randomIndex } from '../src/platform/random.ts';
 import { startCrashPool } from './support/crash-pool.ts';
 import { expectOk, type HttpCaller, httpCaller } from './support/demo-pool.ts';
 import { micro, sum } from './support/money-reading.ts';
+import { gatewayClient } from './support/openai-client.ts';
 import { type GatewayProcess, startGatewayProcess } from './support/spawn-gateway.ts';
 import type { SimulatorProcess } from './support/spawn-simulator.ts';
 import {
@@ -83,7 +84,7 @@ function environment(cadence: number): Record<string, string> {
 function connect(started: GatewayProcess): void {
   gateway = started;
   call = httpCaller(started.url);
-  client = new OpenAI({ baseURL: `${started.url}/v1`, apiKey, maxRetries: 0, timeout: 30_000 });
+  client = gatewayClient({ baseURL: `${started.url}/v1`, apiKey: apiKey, timeoutMs: 30_000 });
 }
 
 /** Starts one request and follows it to its end or its break. */

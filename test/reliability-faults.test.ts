@@ -13,7 +13,8 @@
  * Prices are 1 per million input tokens and 2 per million output tokens, so every cost in
  * micro-units is `input + 2 x output`.
  */
-import OpenAI, { APIError } from 'openai';
+import type OpenAI from 'openai';
+import { APIError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimulatorStats } from '../src/backends/simulator/simulator-metrics.ts';
 import {
@@ -26,6 +27,7 @@ import {
   topUp,
 } from './support/demo-pool.ts';
 import { micro, sum } from './support/money-reading.ts';
+import { gatewayClient } from './support/openai-client.ts';
 import { type GatewayProcess, startGatewayProcess } from './support/spawn-gateway.ts';
 import {
   readSimulatorStats,
@@ -113,11 +115,10 @@ beforeAll(async () => {
   tenantId = tenant.tenantId;
   reader = tenantReader(() => call, adminToken, tenantId);
   await topUp(call, adminToken, tenantId, '100');
-  client = new OpenAI({
+  client = gatewayClient({
     baseURL: `${gateway.url}/v1`,
     apiKey: tenant.apiKey,
-    maxRetries: 0,
-    timeout: 30_000,
+    timeoutMs: 30_000,
   });
 });
 

@@ -8,7 +8,7 @@
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   createTenantWithKey,
@@ -18,6 +18,7 @@ import {
   registerProvider,
   topUp,
 } from './support/demo-pool.ts';
+import { gatewayClient } from './support/openai-client.ts';
 import { type GatewayProcess, startGatewayProcess } from './support/spawn-gateway.ts';
 import { type SimulatorProcess, startSimulatorProcess } from './support/spawn-simulator.ts';
 
@@ -72,11 +73,10 @@ async function startSeeded(shutdownGraceMs: number) {
   await priceModels(call, adminToken, [model]);
   const tenant = await createTenantWithKey(call, adminToken, { name: 'shutdown' });
   await topUp(call, adminToken, tenant.tenantId, '10');
-  const client = new OpenAI({
+  const client = gatewayClient({
     baseURL: `${started.url}/v1`,
     apiKey: tenant.apiKey,
-    maxRetries: 0,
-    timeout: 30_000,
+    timeoutMs: 30_000,
   });
   return { started, client, tenantId: tenant.tenantId };
 }

@@ -11,7 +11,7 @@
  *
  * SOAK_SECONDS sets the duration: 40 in the test run, 600 with `npm run soak`.
  */
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSeededRandom } from '../src/platform/random.ts';
 import {
@@ -24,6 +24,7 @@ import {
   topUp,
 } from './support/demo-pool.ts';
 import { micro, sum } from './support/money-reading.ts';
+import { gatewayClient } from './support/openai-client.ts';
 import { type GatewayProcess, startGatewayProcess } from './support/spawn-gateway.ts';
 import { type SimulatorProcess, startSimulatorProcess } from './support/spawn-simulator.ts';
 import { moneyOf, tenantReader } from './support/tenant-money.ts';
@@ -73,11 +74,10 @@ beforeAll(async () => {
   const tenant = await createTenantWithKey(call, adminToken, { name: 'soak' });
   tenantId = tenant.tenantId;
   await topUp(call, adminToken, tenantId, '10000');
-  client = new OpenAI({
+  client = gatewayClient({
     baseURL: `${gateway.url}/v1`,
     apiKey: tenant.apiKey,
-    maxRetries: 0,
-    timeout: 30_000,
+    timeoutMs: 30_000,
   });
 }, 60_000);
 

@@ -6,7 +6,7 @@
  * fixed sleeps. The router's failure memory, the circuit's threshold and its open time are
  * shortened here so that the whole story takes seconds.
  */
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createTenantWithKey,
@@ -15,6 +15,7 @@ import {
   registerProvider,
   topUp,
 } from './support/demo-pool.ts';
+import { gatewayClient } from './support/openai-client.ts';
 import { type GatewayProcess, startGatewayProcess } from './support/spawn-gateway.ts';
 import {
   readSimulatorStats,
@@ -129,7 +130,7 @@ beforeAll(async () => {
   await priceModels(call, adminToken, [model]);
   const { apiKey, tenantId } = await createTenantWithKey(call, adminToken, { name: 'routing' });
   await topUp(call, adminToken, tenantId, '100');
-  client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey, maxRetries: 0, timeout: 20_000 });
+  client = gatewayClient({ baseURL: `${gateway.url}/v1`, apiKey: apiKey, timeoutMs: 20_000 });
 });
 
 afterAll(async () => {

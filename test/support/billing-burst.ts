@@ -14,7 +14,8 @@
  * micro-unit per million tokens, so the input line rounds up to exactly 1 micro-unit for the
  * estimate and the real count alike.
  */
-import OpenAI, { APIError } from 'openai';
+import type OpenAI from 'openai';
+import { APIError } from 'openai';
 import { expect } from 'vitest';
 import { type PinnedPrice, tokenCost } from '../../src/billing/cost.ts';
 import { formatMoney } from '../../src/billing/money.ts';
@@ -29,6 +30,7 @@ import {
   topUp,
 } from './demo-pool.ts';
 import { micro, sum } from './money-reading.ts';
+import { gatewayClient } from './openai-client.ts';
 import {
   readSimulatorStats,
   type SimulatorProcess,
@@ -278,9 +280,8 @@ export async function runBillingBurst(options: {
   const { adminToken, tenant, simulators } = options;
   const { tenantId, coupons, walletMicro, reservationMicro } = tenant;
   const callers = options.gatewayUrls.map(httpCaller);
-  const clients = options.gatewayUrls.map(
-    (url) =>
-      new OpenAI({ baseURL: `${url}/v1`, apiKey: tenant.apiKey, maxRetries: 0, timeout: 45_000 }),
+  const clients = options.gatewayUrls.map((url) =>
+    gatewayClient({ baseURL: `${url}/v1`, apiKey: tenant.apiKey, timeoutMs: 45_000 }),
   );
   let reads = 0;
   /** Reads go to the gateways in turn: every replica must tell the same story. */

@@ -1,0 +1,23 @@
+/**
+ * The official OpenAI SDK pointed at a gateway over real HTTP, as an SME's app would use it, with
+ * one change: its requests go through the project's undici (7.x) rather than the fetch bundled
+ * with Node 20 (undici 6.x). That fetch can leave a stream's reader pending forever when the
+ * client aborts after the whole body arrived but before it was read (nodejs/undici#4089, fixed
+ * in 7.x): a test that abandons a fast stream would then hang, for a reason outside tokenbank.
+ */
+import OpenAI from 'openai';
+import { fetch as undiciFetch } from 'undici';
+
+export function gatewayClient(options: {
+  baseURL: string;
+  apiKey: string;
+  timeoutMs: number;
+}): OpenAI {
+  return new OpenAI({
+    baseURL: options.baseURL,
+    apiKey: options.apiKey,
+    maxRetries: 0,
+    timeout: options.timeoutMs,
+    fetch: undiciFetch as unknown as typeof globalThis.fetch,
+  });
+}
