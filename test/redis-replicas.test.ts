@@ -22,8 +22,9 @@ import {
 } from './support/demo-pool.ts';
 import { micro, sum } from './support/money-reading.ts';
 import { pollUntil } from './support/poll-until.ts';
+import { openPostgresReplicaStore } from './support/postgres-replica-store.ts';
 import { type RedisServerProcess, startRedisServer } from './support/redis-server-process.ts';
-import { openReplicaStore, type ReplicaStore, startReplicas } from './support/replica-store.ts';
+import { type ReplicaStore, startReplicas } from './support/replica-store.ts';
 import type { GatewayProcess } from './support/spawn-gateway.ts';
 import { type SimulatorProcess, startSimulatorProcess } from './support/spawn-simulator.ts';
 import { moneyOf, tenantReader } from './support/tenant-money.ts';
@@ -94,7 +95,7 @@ async function metricValue(index: number, series: string): Promise<number | unde
 beforeAll(async () => {
   [redis, store, fast, slow, spare] = await Promise.all([
     startRedisServer(),
-    openReplicaStore(),
+    openPostgresReplicaStore(),
     startSimulatorProcess([
       '--models',
       fastModel,

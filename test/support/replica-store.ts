@@ -1,12 +1,7 @@
 /**
- * The store that the gateway replicas of the multi-replica suites share, chosen in this one place.
- * For now one SQLite file: the ledger's guarded conditional updates and IMMEDIATE transactions
- * make sharing it between processes safe. Switching the suites to PostgreSQL is a change here
- * only (a test database's URL as `database`, dropped on close).
+ * Gateway replicas of the multi-replica suites on one shared store (postgres-replica-store.ts
+ * opens it): the first replica starts alone so that it migrates the store, the rest together.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
 import { type GatewayProcess, startGatewayProcess } from './spawn-gateway.ts';
 
 export type ReplicaStore = {
@@ -14,16 +9,6 @@ export type ReplicaStore = {
   database: string;
   close(): Promise<void>;
 };
-
-export async function openReplicaStore(): Promise<ReplicaStore> {
-  const database = join(mkdtempSync(join(tmpdir(), 'tokenbank-replicas-')), 'gateway.db');
-  return {
-    database,
-    async close() {
-      rmSync(dirname(database), { recursive: true, force: true });
-    },
-  };
-}
 
 /**
  * `count` gateway processes on one store. The first starts alone, so that it migrates the store
