@@ -382,7 +382,11 @@ describe('a ledger transaction aborted for a conflict', () => {
         },
       );
     await Promise.all([crossing(1, 2, 0), crossing(2, 1, 1)]);
-    expect((attempts[0] ?? 0) + (attempts[1] ?? 0)).toBe(3);
+    // At least the deadlock's loser ran again; under load the server may abort a retry as well,
+    // but never more than the retry bound, and each transaction's effect lands exactly once.
+    const attemptCount = (attempts[0] ?? 0) + (attempts[1] ?? 0);
+    expect(attemptCount).toBeGreaterThanOrEqual(3);
+    expect(attemptCount).toBeLessThanOrEqual(2 * (3 + 1));
     const rows = (await pool.query('SELECT n FROM deadlock_probe ORDER BY id')).rows as {
       n: number;
     }[];
