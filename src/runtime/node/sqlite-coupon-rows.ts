@@ -5,6 +5,7 @@
 import type Database from 'better-sqlite3';
 import type { CouponState, CouponTerms } from '../../billing/ledger.ts';
 import type { CouponKind, FundedGrant } from '../../billing/waterfall.ts';
+import { BoundedMap } from '../../platform/bounded-map.ts';
 
 type CouponRow = {
   id: string;
@@ -32,7 +33,7 @@ const termColumns = `c.id, c.tenant_id AS tenantId, c.kind, c.program, c.amount,
 const couponColumns = `${termColumns},
   a.credits_posted - a.debits_posted - a.debits_pending AS available, a.debits_pending AS held`;
 
-/** Coupon terms kept in memory; past this, the cache starts over. */
+/** Coupon terms kept in memory; past this, the oldest are read again when needed. */
 const termsCacheEntriesMax = 100_000;
 
 const fromCoupons = `FROM coupons c JOIN accounts a ON a.id = 'coupon:' || c.id`;
@@ -111,7 +112,7 @@ export function createCouponRows(connection: Database.Database) {
       .safeIntegers(true),
   };
   /** Terms never change once granted; a grant's status only ever leaves 'active'. */
-  const termsCache = new Map<string, CouponState & FundedGrant>();
+  const termsCache = new BoundedMap<CouponState & FundedGrant>(termsCacheEntriesMax);
   function termsOf(couponId: string): (CouponState & FundedGrant) | undefined {
     let terms = termsCache.get(couponId);
     if (!terms) {
@@ -120,10 +121,7 @@ export function createCouponRows(connection: Database.Database) {
         return undefined;
       }
       terms = toCouponState({ ...row, available: 0n, held: 0n });
-      if (termsCache.size >= termsCacheEntriesMax) {
-        termsCache.clear();
-      }
-      termsCache.set(couponId, terms);
+      termsCache.remember(couponId, terms);
     }
     return terms;
   }

@@ -11,7 +11,7 @@
 import type Database from 'better-sqlite3';
 import { assert } from '../../assert.ts';
 import type { LedgerUnit, PendingTransfer, ReservationRow } from '../../billing/ledger-unit.ts';
-import type { OpenReservations } from '../../billing/open-reservations.ts';
+import { BoundedMap } from '../../platform/bounded-map.ts';
 import type { LedgerEffects } from './ledger-effects.ts';
 import type { CouponRows } from './sqlite-coupon-rows.ts';
 import type { LedgerStore } from './sqlite-ledger-store.ts';
@@ -26,7 +26,7 @@ export type RememberedHolds = {
   /** Open as long as the reservation is: a settle or release reads its status first. */
   holds: PendingTransfer[];
 };
-export type SqliteOpenReservations = OpenReservations<RememberedHolds>;
+export type SqliteOpenReservations = BoundedMap<RememberedHolds>;
 
 type UnitParts = {
   connection: Database.Database;
@@ -59,7 +59,7 @@ export function createSqliteLedgerUnit(parts: UnitParts): SqliteLedgerUnit {
       )
       .safeIntegers(true),
   };
-  const payoutRates = new Map<string, number | undefined>();
+  const payoutRates = new BoundedMap<{ bps: number | undefined }>(payoutRatesMax);
   let reserving: Omit<RememberedHolds, 'reservation'> | undefined;
   let admitted: ReservationRow | undefined;
   /** The remembered reservation whose `reserve:` transaction was just looked up. */
@@ -104,13 +104,12 @@ export function createSqliteLedgerUnit(parts: UnitParts): SqliteLedgerUnit {
     },
     usageCostAndPayment: (requestId) => reservations.usageCostAndPayment(requestId),
     providerPayoutBps(providerId) {
-      if (!payoutRates.has(providerId)) {
-        if (payoutRates.size >= payoutRatesMax) {
-          payoutRates.clear();
-        }
-        payoutRates.set(providerId, lookups.payoutBps.get(providerId) as number | undefined);
+      let rate = payoutRates.get(providerId);
+      if (!rate) {
+        rate = { bps: lookups.payoutBps.get(providerId) as number | undefined };
+        payoutRates.remember(providerId, rate);
       }
-      return payoutRates.get(providerId);
+      return rate.bps;
     },
     backendPlacement: (backendId) =>
       lookups.backendPlacement.get(backendId) as { providerId: string; region: string } | undefined,

@@ -15,7 +15,6 @@ import {
 } from '../../billing/grant-operations.ts';
 import type { Ledger } from '../../billing/ledger.ts';
 import { systemAccounts } from '../../billing/ledger-accounts.ts';
-import { OpenReservations } from '../../billing/open-reservations.ts';
 import { rejectedUsageRow, reserveOperation } from '../../billing/reserve-operation.ts';
 import {
   duplicateSettlement,
@@ -23,6 +22,7 @@ import {
   settleOperation,
   sweepOperation,
 } from '../../billing/settle-operation.ts';
+import { BoundedMap } from '../../platform/bounded-map.ts';
 import { createGroupCommit } from './group-commit.ts';
 import { createLedgerEffects } from './ledger-effects.ts';
 import { createCouponRows } from './sqlite-coupon-rows.ts';
@@ -54,7 +54,7 @@ export function createSqliteLedger(
   const store = createLedgerStore(connection, effects, writer);
   const coupons = createCouponRows(connection);
   const reservations = createReservationRows(connection, effects, writer);
-  const openReservations = new OpenReservations<RememberedHolds>(settings.openReservationsMax);
+  const openReservations = new BoundedMap<RememberedHolds>(settings.openReservationsMax);
   const unit = createSqliteLedgerUnit({
     connection,
     effects,

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { OpenReservations } from './open-reservations.ts';
+import { BoundedMap } from './bounded-map.ts';
 
-describe('OpenReservations', () => {
+describe('BoundedMap', () => {
   const open = (name: string) => ({ reservation: name });
 
   it('returns what was remembered until it is forgotten', () => {
-    const reservations = new OpenReservations<{ reservation: string }>(4);
+    const reservations = new BoundedMap<{ reservation: string }>(4);
     reservations.remember('req_1', open('one'));
     expect(reservations.get('req_1')?.reservation).toBe('one');
     reservations.forget('req_1');
@@ -14,7 +14,7 @@ describe('OpenReservations', () => {
   });
 
   it('forgets the oldest entry when full, never holding more than its bound', () => {
-    const reservations = new OpenReservations<{ reservation: string }>(2);
+    const reservations = new BoundedMap<{ reservation: string }>(2);
     reservations.remember('req_1', open('one'));
     reservations.remember('req_2', open('two'));
     reservations.remember('req_3', open('three'));
@@ -25,6 +25,6 @@ describe('OpenReservations', () => {
   });
 
   it('refuses a bound that is not a positive integer', () => {
-    expect(() => new OpenReservations<string>(0)).toThrow(/positive integer/);
+    expect(() => new BoundedMap<string>(0)).toThrow(/positive integer/);
   });
 });
