@@ -6,25 +6,25 @@
  */
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import { UpstreamError } from './backends/upstream.ts';
+import { UpstreamError } from './backends/upstream/upstream.ts';
 import { LedgerConflictError } from './billing/ledger.ts';
 import type { Deps, HonoEnv } from './deps.ts';
 import { GatewayError, toErrorResponse } from './errors.ts';
-import { auditWrites } from './gateway/audit-writes.ts';
+import { registerAccountRoutes } from './gateway/account/account-routes.ts';
+import { registerAdminAuditRoutes } from './gateway/admin/audit-routes.ts';
+import { auditWrites } from './gateway/admin/audit-writes.ts';
+import { registerAdminCatalogRoutes } from './gateway/admin/catalog-routes.ts';
+import { registerAdminMoneyRoutes } from './gateway/admin/money-routes.ts';
+import { registerAdminTenantRoutes } from './gateway/admin/tenant-routes.ts';
+import { registerInferenceRoutes } from './gateway/inference/inference-routes.ts';
+import { registerModelRoutes } from './gateway/inference/model-routes.ts';
 import { requireAdmin } from './gateway/middleware/authenticate.ts';
 import { refuseWhileStopping } from './gateway/middleware/refuse-while-stopping.ts';
 import { provideContext } from './gateway/middleware/request-id.ts';
 import { logRequests } from './gateway/middleware/request-log.ts';
-import { registerAccountRoutes } from './gateway/routes/account.ts';
-import { registerAdminAuditRoutes } from './gateway/routes/admin-audit.ts';
-import { registerAdminCatalogRoutes } from './gateway/routes/admin-catalog.ts';
-import { registerAdminMoneyRoutes } from './gateway/routes/admin-money.ts';
-import { registerAdminTenantRoutes } from './gateway/routes/admin-tenants.ts';
-import { registerHealthRoutes } from './gateway/routes/health.ts';
-import { registerInferenceRoutes } from './gateway/routes/inference.ts';
-import { registerMetricsRoutes } from './gateway/routes/metrics.ts';
-import { registerModelRoutes } from './gateway/routes/models.ts';
-import { registerProviderRoutes } from './gateway/routes/provider-backends.ts';
+import { registerHealthRoutes } from './gateway/operator/health-routes.ts';
+import { registerMetricsRoutes } from './gateway/operator/metrics-routes.ts';
+import { registerProviderRoutes } from './gateway/provider/provider-routes.ts';
 
 export function createApp(deps: Deps): Hono<HonoEnv> {
   const app = new Hono<HonoEnv>();

@@ -4,19 +4,19 @@
  */
 import type { Context } from 'hono';
 import type { BackendPool } from './backends/backend-pool.ts';
-import type { ResolveHost } from './backends/backend-url-policy.ts';
 import type { CapacityWaitQueue } from './backends/capacity-wait-queue.ts';
-import type { RetryBudget } from './backends/retry-budget.ts';
-import type { Router } from './backends/router.ts';
-import type { Upstream } from './backends/upstream.ts';
+import type { RetryBudget } from './backends/routing/retry-budget.ts';
+import type { Router } from './backends/routing/router.ts';
+import type { ResolveHost } from './backends/upstream/backend-url-policy.ts';
+import type { Upstream } from './backends/upstream/upstream.ts';
 import type { Ledger } from './billing/ledger.ts';
 import type { Config } from './config.ts';
 import type { AuditLog } from './db/audit-log.ts';
 import type { ApiKeyRecord, Catalog, ProviderRecord, TenantRecord } from './db/catalog.ts';
-import type { CatalogCache } from './gateway/catalog-cache.ts';
-import type { CredentialCache } from './gateway/credential-cache.ts';
 import type { RequestLog } from './gateway/middleware/request-log.ts';
-import type { SharedState } from './gateway/shared-state.ts';
+import type { CatalogCache } from './gateway/replicas/catalog-cache.ts';
+import type { CredentialCache } from './gateway/replicas/credential-cache.ts';
+import type { SharedState } from './gateway/replicas/shared-state.ts';
 import type { BackgroundWork } from './platform/background-work.ts';
 import type { Clock } from './platform/clock.ts';
 import type { CounterStore } from './platform/counter-store.ts';

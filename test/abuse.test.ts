@@ -8,7 +8,7 @@
  * hashes. Prints a summary of the cases tried.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ResolveHost } from '../src/backends/backend-url-policy.ts';
+import type { ResolveHost } from '../src/backends/upstream/backend-url-policy.ts';
 import { constantTimeEqual } from '../src/platform/identifiers.ts';
 import { type ServedSimulator, serveSimulator } from '../src/runtime/node/serve-simulator.ts';
 import { type ErrorBody, type ListBody, readJson } from './support/api-assertions.ts';

@@ -10,12 +10,12 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { InsufficientFundsError } from '../src/billing/ledger-accounts.ts';
 import { parseConfig } from '../src/config.ts';
-import { migratePostgres } from '../src/runtime/node/postgres-database.ts';
+import { migratePostgres } from '../src/runtime/node/postgres/postgres-database.ts';
 import {
   type LedgerJournal,
   writeLedgerJournal,
-} from '../src/runtime/node/postgres-ledger-journal.ts';
-import { inTransaction } from '../src/runtime/node/postgres-transaction.ts';
+} from '../src/runtime/node/postgres/postgres-ledger-journal.ts';
+import { inTransaction } from '../src/runtime/node/postgres/postgres-transaction.ts';
 import { createTestDatabase, quietPool, type TestDatabase } from './support/postgres-service.ts';
 
 const limits = (() => {

@@ -14,13 +14,13 @@ import type { PinnedPrice } from '../src/billing/cost.ts';
 import type { Ledger, ReserveInput } from '../src/billing/ledger.ts';
 import { parseConfig } from '../src/config.ts';
 import { silentLogger } from '../src/platform/logger.ts';
-import { migratePostgres } from '../src/runtime/node/postgres-database.ts';
-import { createPostgresJobLease } from '../src/runtime/node/postgres-job-lease.ts';
-import { openPostgresLedger } from '../src/runtime/node/postgres-ledger.ts';
+import { migratePostgres } from '../src/runtime/node/postgres/postgres-database.ts';
+import { createPostgresJobLease } from '../src/runtime/node/postgres/postgres-job-lease.ts';
+import { openPostgresLedger } from '../src/runtime/node/postgres/postgres-ledger.ts';
 import {
   inTransaction,
   TransactionConflictError,
-} from '../src/runtime/node/postgres-transaction.ts';
+} from '../src/runtime/node/postgres/postgres-transaction.ts';
 import { createTestDatabase, quietPool, type TestDatabase } from './support/postgres-service.ts';
 
 const limits = (() => {

@@ -7,7 +7,7 @@
 import pg from 'pg';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { parseConfig } from '../src/config.ts';
-import { migratePostgres } from '../src/runtime/node/postgres-database.ts';
+import { migratePostgres } from '../src/runtime/node/postgres/postgres-database.ts';
 import { runCliCommand } from './support/cli-process.ts';
 import { createTestDatabase, type TestDatabase } from './support/postgres-service.ts';
 

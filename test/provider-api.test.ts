@@ -4,7 +4,7 @@
  * URLs aimed inside the operator's network are refused (SSRF) unless the operator allows them.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ResolveHost } from '../src/backends/backend-url-policy.ts';
+import type { ResolveHost } from '../src/backends/upstream/backend-url-policy.ts';
 import {
   answeredRequests,
   expectError,

@@ -14,8 +14,8 @@ import { createDegradingCounterStore } from '../src/platform/degrading-counter-s
 import type { LogLevel } from '../src/platform/logger.ts';
 import { silentLogger } from '../src/platform/logger.ts';
 import { createSharedStateHealth } from '../src/platform/shared-state-health.ts';
-import { openRedisConnection } from '../src/runtime/node/redis-connection.ts';
-import { createRedisCounterStore } from '../src/runtime/node/redis-counter-store.ts';
+import { openRedisConnection } from '../src/runtime/node/redis/redis-connection.ts';
+import { createRedisCounterStore } from '../src/runtime/node/redis/redis-counter-store.ts';
 import { pollUntil } from './support/poll-until.ts';
 import { type RedisServerProcess, startRedisServer } from './support/redis-server-process.ts';
 

@@ -9,13 +9,13 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { limitsSchema } from '../src/config.ts';
-import type { CatalogChange } from '../src/gateway/catalog-changes.ts';
+import type { CatalogChange } from '../src/gateway/replicas/catalog-changes.ts';
 import { silentLogger } from '../src/platform/logger.ts';
 import { createSharedStateHealth } from '../src/platform/shared-state-health.ts';
-import { createRedisCatalogChanges } from '../src/runtime/node/redis-catalog-changes.ts';
-import { openRedisConnection, type RedisRole } from '../src/runtime/node/redis-connection.ts';
-import { createRedisDispatchCounts } from '../src/runtime/node/redis-dispatch-counts.ts';
-import { createRedisIdempotencyLocks } from '../src/runtime/node/redis-idempotency-locks.ts';
+import { createRedisCatalogChanges } from '../src/runtime/node/redis/redis-catalog-changes.ts';
+import { openRedisConnection, type RedisRole } from '../src/runtime/node/redis/redis-connection.ts';
+import { createRedisDispatchCounts } from '../src/runtime/node/redis/redis-dispatch-counts.ts';
+import { createRedisIdempotencyLocks } from '../src/runtime/node/redis/redis-idempotency-locks.ts';
 import { pollUntil } from './support/poll-until.ts';
 import { type RedisServerProcess, startRedisServer } from './support/redis-server-process.ts';
 

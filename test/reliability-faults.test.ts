@@ -16,7 +16,7 @@
 import type OpenAI from 'openai';
 import { APIError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SimulatorStats } from '../src/backends/simulator/simulator-metrics.ts';
+import type { SimulatorStats } from '../src/simulator/simulator-metrics.ts';
 import {
   createTenantWithKey,
   expectOk,

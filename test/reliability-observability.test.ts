@@ -11,7 +11,7 @@ import { createSqliteAuditLog } from '../src/db/sqlite-audit-log.ts';
 import type { LogFields, Logger, LogLevel } from '../src/platform/logger.ts';
 import { sha256Hex } from '../src/runtime/node/node-ports.ts';
 import { type ServedSimulator, serveSimulator } from '../src/runtime/node/serve-simulator.ts';
-import { migrateSqlite, openSqlite } from '../src/runtime/node/sqlite-database.ts';
+import { migrateSqlite, openSqlite } from '../src/runtime/node/sqlite/sqlite-database.ts';
 import { type ErrorBody, type ListBody, readJson } from './support/api-assertions.ts';
 import {
   createTenantWithKey,

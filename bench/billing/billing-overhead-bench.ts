@@ -22,7 +22,7 @@ import { silentLogger } from '../../src/platform/logger.ts';
 import { createSeededRandom } from '../../src/platform/random.ts';
 import { createNodeDeps } from '../../src/runtime/node/node-deps.ts';
 import { sha256Hex } from '../../src/runtime/node/node-ports.ts';
-import { migrateSqlite, openSqlite } from '../../src/runtime/node/sqlite-database.ts';
+import { migrateSqlite, openSqlite } from '../../src/runtime/node/sqlite/sqlite-database.ts';
 import { startSimulatorProcess } from '../../test/support/spawn-simulator.ts';
 
 const { values } = parseArgs({

@@ -14,9 +14,9 @@ import { parseArgs } from 'node:util';
 import type { PinnedPrice } from '../../src/billing/cost.ts';
 import type { Ledger } from '../../src/billing/ledger.ts';
 import { limitsSchema } from '../../src/config.ts';
-import { migrateSqlite, openSqlite } from '../../src/runtime/node/sqlite-database.ts';
-import { createSqliteLedger } from '../../src/runtime/node/sqlite-ledger.ts';
-import { startWalCheckpointer } from '../../src/runtime/node/wal-checkpointer.ts';
+import { migrateSqlite, openSqlite } from '../../src/runtime/node/sqlite/sqlite-database.ts';
+import { createSqliteLedger } from '../../src/runtime/node/sqlite/sqlite-ledger.ts';
+import { startWalCheckpointer } from '../../src/runtime/node/sqlite/wal-checkpointer.ts';
 
 const { values } = parseArgs({
   options: {

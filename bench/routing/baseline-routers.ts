@@ -9,7 +9,7 @@
  * Least-in-flight is the production file.
  */
 import type { PooledBackend } from '../../src/backends/backend-pool.ts';
-import { plainAttempt, type Router } from '../../src/backends/router.ts';
+import { plainAttempt, type Router } from '../../src/backends/routing/router.ts';
 import type { Clock } from '../../src/platform/clock.ts';
 import { type Random, randomIndex } from '../../src/platform/random.ts';
 

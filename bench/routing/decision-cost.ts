@@ -5,9 +5,9 @@
  * per-batch means, so one GC pause does not decide the number.
  */
 import { BackendPool, type PooledBackend } from '../../src/backends/backend-pool.ts';
-import { createLatencyAwareRouter } from '../../src/backends/latency-aware-router.ts';
-import { createLeastInFlightRouter } from '../../src/backends/least-in-flight-router.ts';
-import type { RouteRequest, Router } from '../../src/backends/router.ts';
+import { createLatencyAwareRouter } from '../../src/backends/routing/latency-aware-router.ts';
+import { createLeastInFlightRouter } from '../../src/backends/routing/least-in-flight-router.ts';
+import type { RouteRequest, Router } from '../../src/backends/routing/router.ts';
 import { limitsSchema } from '../../src/config.ts';
 import { createSeededRandom } from '../../src/platform/random.ts';
 import {

@@ -4,12 +4,12 @@
  * frozen at some moment when a scenario says so. Renamed pages go through the text parser, the
  * rest are handed to the reader as samples (same code, less work per scrape).
  */
-import { parsePrometheusText } from '../../src/backends/prometheus-text.ts';
+import { parsePrometheusText } from '../../src/backends/health/prometheus-text.ts';
 import {
   loadMetricNames,
   readScrapedLoad,
   type ScrapedLoad,
-} from '../../src/backends/scraped-load.ts';
+} from '../../src/backends/health/scraped-load.ts';
 import type { FaultSpec } from './scenarios.ts';
 import type { SimulatedBackend } from './simulated-backend.ts';
 

@@ -5,9 +5,9 @@
  * warm-up: first-token and end-to-end percentiles, throughput, errors by kind, residency
  * violations, cross-region share and the router's time per decision.
  */
-import { createLatencyAwareRouter } from '../../src/backends/latency-aware-router.ts';
-import { createLeastInFlightRouter } from '../../src/backends/least-in-flight-router.ts';
-import type { Router } from '../../src/backends/router.ts';
+import { createLatencyAwareRouter } from '../../src/backends/routing/latency-aware-router.ts';
+import { createLeastInFlightRouter } from '../../src/backends/routing/least-in-flight-router.ts';
+import type { Router } from '../../src/backends/routing/router.ts';
 import { type Limits, limitsSchema } from '../../src/config.ts';
 import type { Clock } from '../../src/platform/clock.ts';
 import { createSeededRandom, type Random } from '../../src/platform/random.ts';

@@ -7,18 +7,19 @@
  * retries before the first token to backends not tried yet, scrapes of every backend's metrics
  * and probes of unhealthy ones.
  */
-import { firstTokenDeadlineMs } from '../../src/backends/attempt-failure.ts';
+
 import { startAttempt } from '../../src/backends/attempt-tracker.ts';
 import { BackendPool, type PooledBackend } from '../../src/backends/backend-pool.ts';
 import {
   type CapacityWaitQueue,
   createCapacityWaitQueue,
 } from '../../src/backends/capacity-wait-queue.ts';
-import { createRetryBudget, type RetryBudget } from '../../src/backends/retry-budget.ts';
-import type { AttemptFailure, RouteRequest, Router } from '../../src/backends/router.ts';
-import { recordRoundTrip } from '../../src/backends/scrape-metrics.ts';
+import { firstTokenDeadlineMs } from '../../src/backends/health/attempt-failure.ts';
+import { recordRoundTrip } from '../../src/backends/health/scrape-metrics.ts';
+import { createRetryBudget, type RetryBudget } from '../../src/backends/routing/retry-budget.ts';
+import type { AttemptFailure, RouteRequest, Router } from '../../src/backends/routing/router.ts';
 import type { Limits } from '../../src/config.ts';
-import { anyRoutable, routableCandidates } from '../../src/gateway/proxy/select-candidates.ts';
+import { anyRoutable, routableCandidates } from '../../src/gateway/inference/select-candidates.ts';
 import type { EventQueue } from './event-queue.ts';
 import type { MetricsPages } from './metrics-pages.ts';
 import { type BackendPlacement, oneWayMs } from './scenarios.ts';

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { createManualClock } from '../platform/clock.ts';
 import { startAttempt } from './attempt-tracker.ts';
-import { type AttemptOutcome, plainAttempt, type RouteRequest, type Router } from './router.ts';
+import {
+  type AttemptOutcome,
+  plainAttempt,
+  type RouteRequest,
+  type Router,
+} from './routing/router.ts';
 import { backendRecord, poolWithBackends } from './test-backend-record.ts';
 
 const request: RouteRequest = { model: 'm', promptTokens: 10, stream: true, homeRegion: null };

@@ -6,7 +6,7 @@
  */
 import type { Clock } from '../platform/clock.ts';
 import type { BackendPool, PooledBackend } from './backend-pool.ts';
-import type { AttemptFailure, RouteAttempt, RouteRequest, Router } from './router.ts';
+import type { AttemptFailure, RouteAttempt, RouteRequest, Router } from './routing/router.ts';
 
 export type AttemptTrackerDeps = { pool: BackendPool; router: Router; clock: Clock };
 

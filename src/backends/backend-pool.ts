@@ -8,14 +8,6 @@
  */
 import type { Limits } from '../config.ts';
 import type { BackendRecord } from '../db/catalog.ts';
-import { type BackendEstimates, createBackendEstimates } from './backend-estimates.ts';
-import {
-  type BackendLoad,
-  createBackendLoad,
-  hasRoom,
-  type LoadSettings,
-  recordScrapedLoad,
-} from './backend-load.ts';
 import {
   abandonCircuitProbe,
   type BreakerSettings,
@@ -26,10 +18,18 @@ import {
   recordCircuitFailure,
   recordCircuitSuccess,
   refreshCircuit,
-} from './circuit-breaker.ts';
-import { createDecayingRate } from './decaying-average.ts';
-import type { AttemptFailure } from './router.ts';
-import type { ScrapedLoad } from './scraped-load.ts';
+} from './health/circuit-breaker.ts';
+import type { ScrapedLoad } from './health/scraped-load.ts';
+import { type BackendEstimates, createBackendEstimates } from './routing/backend-estimates.ts';
+import {
+  type BackendLoad,
+  createBackendLoad,
+  hasRoom,
+  type LoadSettings,
+  recordScrapedLoad,
+} from './routing/backend-load.ts';
+import { createDecayingRate } from './routing/decaying-average.ts';
+import type { AttemptFailure } from './routing/router.ts';
 
 export type BackendHealth = 'healthy' | 'unhealthy';
 

@@ -1,7 +1,7 @@
 /**
  * The Catalog over PostgreSQL (drizzle pg-core), for several gateway replicas on one database.
  * Only drizzle's query builder and pg-core types are used here; the runtime opens the pool
- * (runtime/node/postgres-database.ts). Rows of postgres-schema.ts are returned as the Catalog's
+ * (runtime/node/postgres/postgres-database.ts). Rows of postgres-schema.ts are returned as the Catalog's
  * records, which are inferred from schema.ts: the compiler checks the two schemas agree.
  */
 import { and, asc, eq, gt, max, ne, sql } from 'drizzle-orm';

@@ -5,7 +5,7 @@
  * keeps N replicas from doing N times the work and contending for the same rows.
  * With the embedded SQLite store the gateway is normally the only process on its file, so it is
  * always the leader (`soleProcessLease`); PostgreSQL elects one with an advisory lock
- * (runtime/node/postgres-job-lease.ts).
+ * (runtime/node/postgres/postgres-job-lease.ts).
  */
 
 export type JobLease = {

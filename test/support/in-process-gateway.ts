@@ -5,7 +5,7 @@
 import type { Hono } from 'hono';
 import OpenAI from 'openai';
 import { createApp } from '../../src/app.ts';
-import type { ResolveHost } from '../../src/backends/backend-url-policy.ts';
+import type { ResolveHost } from '../../src/backends/upstream/backend-url-policy.ts';
 import { type Config, type ConfigInput, parseConfig } from '../../src/config.ts';
 import type { Deps, HonoEnv } from '../../src/deps.ts';
 import { createManualClock } from '../../src/platform/clock.ts';
@@ -13,7 +13,7 @@ import { type Logger, silentLogger } from '../../src/platform/logger.ts';
 import { createSeededRandom } from '../../src/platform/random.ts';
 import { createNodeDeps } from '../../src/runtime/node/node-deps.ts';
 import { sha256Hex } from '../../src/runtime/node/node-ports.ts';
-import { migrateSqlite, openSqlite } from '../../src/runtime/node/sqlite-database.ts';
+import { migrateSqlite, openSqlite } from '../../src/runtime/node/sqlite/sqlite-database.ts';
 import type { HttpCaller } from './demo-pool.ts';
 
 export const testAdminToken = 'tba-test-admin-token-0123456789abcdef';

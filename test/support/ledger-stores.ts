@@ -17,10 +17,10 @@ import type pg from 'pg';
 import type { PinnedPrice } from '../../src/billing/cost.ts';
 import type { Ledger } from '../../src/billing/ledger.ts';
 import { parseConfig } from '../../src/config.ts';
-import { migratePostgres } from '../../src/runtime/node/postgres-database.ts';
-import { openPostgresLedger } from '../../src/runtime/node/postgres-ledger.ts';
-import { migrateSqlite, openSqlite } from '../../src/runtime/node/sqlite-database.ts';
-import { createSqliteLedger } from '../../src/runtime/node/sqlite-ledger.ts';
+import { migratePostgres } from '../../src/runtime/node/postgres/postgres-database.ts';
+import { openPostgresLedger } from '../../src/runtime/node/postgres/postgres-ledger.ts';
+import { migrateSqlite, openSqlite } from '../../src/runtime/node/sqlite/sqlite-database.ts';
+import { createSqliteLedger } from '../../src/runtime/node/sqlite/sqlite-ledger.ts';
 import { createTestDatabase, quietPool, type TestDatabase } from './postgres-service.ts';
 
 export type AccountRow = {

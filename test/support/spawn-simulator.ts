@@ -8,7 +8,7 @@
  * try { await fetch(`${simulator.url}/models`); } finally { await simulator.stop(); }
  */
 import { expect } from 'vitest';
-import type { SimulatorStats } from '../../src/backends/simulator/simulator-metrics.ts';
+import type { SimulatorStats } from '../../src/simulator/simulator-metrics.ts';
 import { type CliProcess, type StartCliProcessOptions, startCliProcess } from './cli-process.ts';
 
 export type SimulatorProcess = CliProcess & {

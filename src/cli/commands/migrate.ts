@@ -1,7 +1,7 @@
 /** `tokenbank migrate`: applies the store's migrations (SQLite or PostgreSQL) and exits. */
 import { storeKindOf, storeLabelOf } from '../../config.ts';
-import { migratePostgres } from '../../runtime/node/postgres-database.ts';
-import { migrateSqlite, openSqlite } from '../../runtime/node/sqlite-database.ts';
+import { migratePostgres } from '../../runtime/node/postgres/postgres-database.ts';
+import { migrateSqlite, openSqlite } from '../../runtime/node/sqlite/sqlite-database.ts';
 import { parseGatewayFlags, withUsageErrors } from '../gateway-flags.ts';
 
 const help = `Usage: tokenbank migrate [--db ./data/tokenbank.db | --db postgres://user@host/db]

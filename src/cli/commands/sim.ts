@@ -5,12 +5,12 @@
  */
 
 import { parseArgs } from 'node:util';
+import { createJsonLogger } from '../../platform/logger.ts';
+import { type ServedSimulator, serveSimulator } from '../../runtime/node/serve-simulator.ts';
 import {
   parseSimulatorOptions,
   type SimulatorOptionsInput,
-} from '../../backends/simulator/simulator-options.ts';
-import { createJsonLogger } from '../../platform/logger.ts';
-import { type ServedSimulator, serveSimulator } from '../../runtime/node/serve-simulator.ts';
+} from '../../simulator/simulator-options.ts';
 
 const usage = `Usage: tokenbank sim --models a,b [options]
 

@@ -11,11 +11,11 @@ import type { AuditLog } from '../../db/audit-log.ts';
 import type { Catalog } from '../../db/catalog.ts';
 import type { JobLease } from '../../platform/job-lease.ts';
 import type { Logger } from '../../platform/logger.ts';
-import type { OpenedPostgres } from './postgres-database.ts';
-import { openPostgresGatewayStore } from './postgres-gateway-store.ts';
+import type { OpenedPostgres } from './postgres/postgres-database.ts';
+import { openPostgresGatewayStore } from './postgres/postgres-gateway-store.ts';
 import type { HoldsPending } from './prometheus-metrics.ts';
-import type { OpenedSqlite } from './sqlite-database.ts';
-import { openSqliteGatewayStore } from './sqlite-gateway-store.ts';
+import type { OpenedSqlite } from './sqlite/sqlite-database.ts';
+import { openSqliteGatewayStore } from './sqlite/sqlite-gateway-store.ts';
 
 type StorePorts = {
   kind: StoreKind;

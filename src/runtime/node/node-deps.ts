@@ -6,16 +6,16 @@
  * catalog changes, reference locks) is in Redis (redis-shared-state.ts), else in this process.
  */
 import { BackendPool } from '../../backends/backend-pool.ts';
-import type { ResolveHost } from '../../backends/backend-url-policy.ts';
 import { createCapacityWaitQueue } from '../../backends/capacity-wait-queue.ts';
-import { createLatencyAwareRouter } from '../../backends/latency-aware-router.ts';
-import { createRetryBudget } from '../../backends/retry-budget.ts';
-import { metricsTargetId } from '../../backends/scrape-metrics.ts';
+import { metricsTargetId } from '../../backends/health/scrape-metrics.ts';
+import { createLatencyAwareRouter } from '../../backends/routing/latency-aware-router.ts';
+import { createRetryBudget } from '../../backends/routing/retry-budget.ts';
+import type { ResolveHost } from '../../backends/upstream/backend-url-policy.ts';
 import type { Config } from '../../config.ts';
 import type { Deps } from '../../deps.ts';
-import { CatalogCache } from '../../gateway/catalog-cache.ts';
-import { listenForCatalogChanges } from '../../gateway/catalog-changes.ts';
-import { CredentialCache } from '../../gateway/credential-cache.ts';
+import { CatalogCache } from '../../gateway/replicas/catalog-cache.ts';
+import { listenForCatalogChanges } from '../../gateway/replicas/catalog-changes.ts';
+import { CredentialCache } from '../../gateway/replicas/credential-cache.ts';
 import { createBackgroundWork } from '../../platform/background-work.ts';
 import type { Clock } from '../../platform/clock.ts';
 import { newId } from '../../platform/identifiers.ts';
@@ -25,9 +25,9 @@ import { createRequestGate } from '../../platform/request-gate.ts';
 import type { GatewayStore } from './gateway-store.ts';
 import { nodeRequestAccess, resolveHostWithDns, sha256Hex } from './node-ports.ts';
 import { createPrometheusMetrics } from './prometheus-metrics.ts';
-import { openSharedState } from './redis-shared-state.ts';
-import type { OpenedSqlite } from './sqlite-database.ts';
-import { sqliteGatewayStore } from './sqlite-gateway-store.ts';
+import { openSharedState } from './redis/redis-shared-state.ts';
+import type { OpenedSqlite } from './sqlite/sqlite-database.ts';
+import { sqliteGatewayStore } from './sqlite/sqlite-gateway-store.ts';
 import { createTiktokenTokenizer } from './tiktoken-tokenizer.ts';
 import { createUndiciUpstream } from './undici-upstream.ts';
 

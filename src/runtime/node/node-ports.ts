@@ -6,9 +6,9 @@ import { createHash } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context } from 'hono';
-import type { ResolveHost } from '../../backends/backend-url-policy.ts';
+import type { ResolveHost } from '../../backends/upstream/backend-url-policy.ts';
 import type { HonoEnv, RequestAccess } from '../../deps.ts';
-import { portableRequestAccess, requestTooLarge } from '../../gateway/request-body.ts';
+import { portableRequestAccess, requestTooLarge } from '../../gateway/middleware/request-body.ts';
 import type { HashText } from '../../platform/identifiers.ts';
 
 type NodeBindings = { incoming?: IncomingMessage; outgoing?: ServerResponse };

@@ -8,9 +8,9 @@ import type { AddressInfo } from 'node:net';
 import { type HttpBindings, serve } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Context } from 'hono';
-import { createSimulatorApp, type SimulatorApp } from '../../backends/simulator/simulator-app.ts';
-import type { SimulatorOptionsInput } from '../../backends/simulator/simulator-options.ts';
 import type { Logger } from '../../platform/logger.ts';
+import { createSimulatorApp, type SimulatorApp } from '../../simulator/simulator-app.ts';
+import type { SimulatorOptionsInput } from '../../simulator/simulator-options.ts';
 
 export type ServeSimulatorOptions = {
   simulator: SimulatorOptionsInput;

@@ -10,8 +10,11 @@ import { serve } from '@hono/node-server';
 import { createApp } from '../../app.ts';
 import type { Config } from '../../config.ts';
 import type { Deps } from '../../deps.ts';
-import { ensureAdminCredential } from '../../gateway/admin-credential.ts';
-import { type BackgroundJobs, createBackgroundJobs } from '../../gateway/background-jobs.ts';
+import { ensureAdminCredential } from '../../gateway/admin/admin-credential.ts';
+import {
+  type BackgroundJobs,
+  createBackgroundJobs,
+} from '../../gateway/replicas/background-jobs.ts';
 import { systemClock } from '../../platform/clock.ts';
 import { createJsonLogger, type Logger } from '../../platform/logger.ts';
 import { createSeededRandom } from '../../platform/random.ts';
@@ -19,8 +22,8 @@ import { createBufferedLineWriter } from './buffered-line-writer.ts';
 import { openGatewayStore } from './gateway-store.ts';
 import { createNodeDeps } from './node-deps.ts';
 import { sha256Hex } from './node-ports.ts';
-import type { OpenedSqlite } from './sqlite-database.ts';
-import { startWalCheckpointer, type WalCheckpointer } from './wal-checkpointer.ts';
+import type { OpenedSqlite } from './sqlite/sqlite-database.ts';
+import { startWalCheckpointer, type WalCheckpointer } from './sqlite/wal-checkpointer.ts';
 
 /** Log text held back within one event-loop turn, at most. */
 const logPendingBytesMax = 64 * 1024;

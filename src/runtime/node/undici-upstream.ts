@@ -10,8 +10,11 @@ import type { LookupAddress, LookupOptions } from 'node:dns';
 import { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
-import { isNonPublicAddress, type ResolveHost } from '../../backends/backend-url-policy.ts';
-import { type ChunkSource, chunkStream } from '../../backends/chunk-source.ts';
+import {
+  isNonPublicAddress,
+  type ResolveHost,
+} from '../../backends/upstream/backend-url-policy.ts';
+import { type ChunkSource, chunkStream } from '../../backends/upstream/chunk-source.ts';
 import {
   joinParts,
   responseTooLarge,
@@ -20,7 +23,7 @@ import {
   type UpstreamErrorKind,
   type UpstreamResponse,
   type UpstreamTarget,
-} from '../../backends/upstream.ts';
+} from '../../backends/upstream/upstream.ts';
 import type { Limits } from '../../config.ts';
 
 const connectErrorCodes = new Set([

@@ -1,0 +1,137 @@
+import { describe, expect, it } from 'vitest';
+import { limitsSchema } from '../../config.ts';
+import { createManualClock } from '../../platform/clock.ts';
+import { backendRecord, poolWithBackends } from '../test-backend-record.ts';
+import type { Upstream, UpstreamRequest, UpstreamTarget } from '../upstream/upstream.ts';
+import { metricsTargetOf, scrapeBackendMetrics } from './scrape-metrics.ts';
+
+const settings = limitsSchema.parse({});
+
+type Answer = { status: number; body: string; delayMs: number } | 'refuse';
+
+/** Answers each backend's scrape as told, moving the clock by the answer's delay. */
+function scriptedUpstream(
+  clock: ReturnType<typeof createManualClock>,
+  answers: Record<string, Answer>,
+) {
+  const seen: { target: UpstreamTarget; path: string }[] = [];
+  const upstream: Upstream = {
+    async send(target: UpstreamTarget, request: UpstreamRequest) {
+      seen.push({ target, path: request.path });
+      const answer = answers[target.id.replace('#metrics', '')];
+      if (answer === undefined || answer === 'refuse') {
+        throw new Error('connection refused');
+      }
+      clock.advanceMs(answer.delayMs);
+      return {
+        status: answer.status,
+        headers: { 'content-type': 'text/plain' },
+        body: new Response(answer.body).body ?? new ReadableStream(),
+      };
+    },
+    forget() {},
+    async close() {},
+  };
+  return { upstream, seen };
+}
+
+const vllmPage = [
+  'vllm:num_requests_running{model_name="m"} 3',
+  'vllm:num_requests_waiting{model_name="m"} 1',
+  'vllm:kv_cache_usage_perc{model_name="m"} 0.4',
+].join('\n');
+
+describe('metrics targets', () => {
+  it('finds /metrics beside the OpenAI URL and keeps the API key on that origin', () => {
+    const target = metricsTargetOf(
+      backendRecord({ id: 'b', url: 'https://gpu.example/serve/v1', apiKey: 'sk-1' }),
+    );
+    expect(target).toEqual({
+      target: { id: 'b', url: 'https://gpu.example', apiKey: 'sk-1' },
+      path: '/serve/metrics',
+    });
+  });
+
+  it('sends no API key to a metrics URL on another origin', () => {
+    const target = metricsTargetOf(
+      backendRecord({
+        id: 'b',
+        url: 'https://gpu.example/v1',
+        apiKey: 'sk-1',
+        metricsUrl: 'http://exporter.example:9400/metrics?format=text',
+      }),
+    );
+    expect(target).toEqual({
+      target: { id: 'b#metrics', url: 'http://exporter.example:9400', apiKey: null },
+      path: '/metrics?format=text',
+    });
+  });
+});
+
+describe('scrapeBackendMetrics', () => {
+  it("records each due backend's load and round trip, and schedules the next scrape", async () => {
+    const clock = createManualClock(1_000);
+    const { pool, backends } = poolWithBackends([backendRecord({ id: 'a' })]);
+    const { upstream, seen } = scriptedUpstream(clock, {
+      a: { status: 200, body: vllmPage, delayMs: 7 },
+    });
+    await scrapeBackendMetrics(pool, upstream, clock, settings);
+    const [backend] = backends;
+    expect(seen.map((call) => call.path)).toEqual(['/metrics']);
+    expect(backend?.load.scraped).toEqual({
+      engine: 'vllm',
+      running: 3,
+      waiting: 1,
+      kvCacheUsage: 0.4,
+    });
+    expect(backend?.load.scrapedAtMs).toBe(1_007);
+    expect(backend?.estimates.rttMs).toBe(7);
+    expect(backend?.load.scrape.nextAtMs).toBe(1_007 + settings.metricsScrapeIntervalMs);
+    // Not due again yet: nothing is sent.
+    await scrapeBackendMetrics(pool, upstream, clock, settings);
+    expect(seen).toHaveLength(1);
+  });
+
+  it('keeps the round trip of a backend without metrics and backs off, doubling', async () => {
+    const clock = createManualClock(0);
+    const { pool, backends } = poolWithBackends([
+      backendRecord({ id: 'a' }),
+      backendRecord({ id: 'b' }),
+    ]);
+    const { upstream } = scriptedUpstream(clock, {
+      a: { status: 404, body: 'not found', delayMs: 3 },
+      b: 'refuse',
+    });
+    await scrapeBackendMetrics(pool, upstream, clock, settings);
+    const [withoutMetrics, refusing] = backends;
+    expect(withoutMetrics?.estimates.rttMs).toBe(3);
+    expect(withoutMetrics?.load.scraped).toBeUndefined();
+    expect(withoutMetrics?.load.scrape).toEqual({
+      nextAtMs: 3 + 2 * settings.metricsScrapeIntervalMs,
+      failureCount: 1,
+      lastError: 'status 404',
+    });
+    expect(refusing?.load.scrape.lastError).toBe('connection refused');
+    clock.advanceMs(10_000);
+    await scrapeBackendMetrics(pool, upstream, clock, settings);
+    expect(refusing?.load.scrape.failureCount).toBe(2);
+    expect(refusing?.load.scrape.nextAtMs).toBe(
+      clock.nowMs() + 4 * settings.metricsScrapeIntervalMs,
+    );
+  });
+
+  it('reads a page without any known name as unknown load', async () => {
+    const clock = createManualClock(0);
+    const { pool, backends } = poolWithBackends([backendRecord({ id: 'a' })]);
+    const { upstream } = scriptedUpstream(clock, {
+      a: { status: 200, body: 'process_cpu_seconds_total 1', delayMs: 1 },
+    });
+    await scrapeBackendMetrics(pool, upstream, clock, settings);
+    expect(backends[0]?.load.scraped).toEqual({
+      engine: undefined,
+      running: undefined,
+      waiting: undefined,
+      kvCacheUsage: undefined,
+    });
+  });
+});

@@ -1,0 +1,273 @@
+/**
+ * The router of DESIGN.md §5: predicted time to first token plus failure penalty, home region
+ * first with hysteresis. Among the candidates of a region it takes the cheaper of two drawn at
+ * random in proportion to their slots (three from 16 candidates on), because several gateways,
+ * or stale metrics, all sending to "the cheapest" herd onto it (Mitzenmacher, "How useful is old
+ * information?"). Only with fresh metrics for every candidate and a single gateway does it take
+ * the cheapest outright. A half-open circuit gets the next request as its probe.
+ *
+ * @example
+ * const router = createLatencyAwareRouter({ clock, random, settings: config.limits });
+ * const backend = router.pick({ model, promptTokens, stream: true, homeRegion: null }, candidates);
+ */
+import { assert } from '../../assert.ts';
+import type { Limits } from '../../config.ts';
+import type { Clock } from '../../platform/clock.ts';
+import type { Random } from '../../platform/random.ts';
+import type { PooledBackend } from '../backend-pool.ts';
+import { circuitWantsProbe } from '../health/circuit-breaker.ts';
+import { batchNowOf, freshScrapedLoad, slotsOf } from './backend-load.ts';
+import {
+  chooseRegion,
+  createRegionPreference,
+  type RegionPreference,
+  type RegionSettings,
+} from './region-preference.ts';
+import { type CostSettings, failurePenaltyMs, occupancyFor, predictTtftMs } from './route-cost.ts';
+import {
+  createModelPriorState,
+  learnFromAttempt,
+  type ModelPriorState,
+  priorOf,
+} from './route-learning.ts';
+import type { RegionPreferenceSnapshot, RouteRequest, Router } from './router.ts';
+
+export type LatencyAwareRouterSettings = RegionSettings &
+  Pick<Limits, 'metricsStaleMs' | 'gatewayReplicaCount' | 'routingFailureHalfLifeMs'>;
+
+/** Parts that can be switched off, for the benchmark's ablations; all on in production. */
+export type RouterAblation = {
+  correctScrapedLoad: boolean;
+  failurePenalty: boolean;
+  regionHysteresis: boolean;
+  argmin: boolean;
+  probes: boolean;
+};
+
+export type LatencyAwareRouterOptions = {
+  clock: Clock;
+  random: Random;
+  settings: LatencyAwareRouterSettings;
+  ablation?: Partial<RouterAblation>;
+  name?: string;
+};
+
+type Choice = { backend: PooledBackend; costMs: number };
+
+/** Model and home-region pairs remembered; a pathological catalog cannot grow this forever. */
+const regionPreferencesMax = 10_000;
+/**
+ * A backend left without attempts this long gets one now and then (this share of decisions), so
+ * that one which lost every comparison, or failed once while traffic was light, is measured
+ * again instead of being judged forever by old numbers (llm-d explores with ε = 0.01 likewise).
+ */
+const neglectedAfterMs = 1_000;
+const explorationShare = 0.02;
+
+export function createLatencyAwareRouter(options: LatencyAwareRouterOptions): Router {
+  const { clock, random, settings } = options;
+  const ablation: RouterAblation = {
+    correctScrapedLoad: true,
+    failurePenalty: true,
+    regionHysteresis: true,
+    argmin: true,
+    probes: true,
+    ...options.ablation,
+  };
+  const costSettings: CostSettings = {
+    metricsStaleMs: settings.metricsStaleMs,
+    failureHalfLifeMs: settings.routingFailureHalfLifeMs,
+    correctScrapedLoad: ablation.correctScrapedLoad,
+  };
+  const priors = new Map<string, ModelPriorState>();
+  const preferences = new Map<string, { model: string; home: string; state: RegionPreference }>();
+
+  function priorStateOf(model: string): ModelPriorState {
+    let state = priors.get(model);
+    if (state === undefined) {
+      state = createModelPriorState();
+      priors.set(model, state);
+    }
+    return state;
+  }
+
+  function preferenceOf(model: string, home: string, nowMs: number): RegionPreference {
+    const key = `${model}\u0000${home}`;
+    let entry = preferences.get(key);
+    if (entry === undefined) {
+      if (preferences.size >= regionPreferencesMax) {
+        preferences.clear();
+      }
+      entry = { model, home, state: createRegionPreference(nowMs) };
+      preferences.set(key, entry);
+    }
+    return entry.state;
+  }
+
+  /**
+   * The candidate of least cost among `group` (all of it, or a draw). A failed try would be
+   * retried at the best other candidate, so that one's prediction prices each failure.
+   */
+  function chooseAmong(
+    group: readonly PooledBackend[],
+    request: RouteRequest,
+    nowMs: number,
+  ): Choice {
+    const outright =
+      ablation.argmin &&
+      settings.gatewayReplicaCount === 1 &&
+      group.every((backend) => freshScrapedLoad(backend.load, nowMs, settings.metricsStaleMs));
+    const drawn = outright ? group : drawWeighted(group, group.length >= 16 ? 3 : 2, random);
+    const prior = priorOf(priors.get(request.model));
+    const predicted = drawn.map((backend) =>
+      predictTtftMs(backend, request, prior, nowMs, costSettings),
+    );
+    let lowest = Number.POSITIVE_INFINITY;
+    let secondLowest = Number.POSITIVE_INFINITY;
+    for (const value of predicted) {
+      if (value < lowest) {
+        secondLowest = lowest;
+        lowest = value;
+      } else if (value < secondLowest) {
+        secondLowest = value;
+      }
+    }
+    let best: Choice | undefined;
+    let ties = 0;
+    for (const [index, backend] of drawn.entries()) {
+      const predictedMs = predicted[index] ?? 0;
+      const otherMs = predictedMs === lowest ? secondLowest : lowest;
+      const retryMs = Number.isFinite(otherMs)
+        ? otherMs
+        : Math.max(predictedMs, prior.firstTokenMs);
+      const costMs = ablation.failurePenalty
+        ? predictedMs + failurePenaltyMs(backend, retryMs, nowMs, costSettings)
+        : predictedMs;
+      if (best === undefined || costMs < best.costMs) {
+        best = { backend, costMs };
+        ties = 1;
+      } else if (costMs === best.costMs) {
+        ties += 1;
+        if (random() * ties < 1) {
+          best = { backend, costMs };
+        }
+      }
+    }
+    assert(best !== undefined, 'a non-empty group always yields a choice');
+    return best;
+  }
+
+  return {
+    name: options.name ?? 'latency-aware',
+    pick(request, candidates) {
+      if (candidates.length <= 1) {
+        return candidates[0];
+      }
+      const nowMs = clock.nowMs();
+      if (ablation.probes) {
+        const waiting = candidates.find((backend) => circuitWantsProbe(backend.breaker, nowMs));
+        if (waiting) {
+          return waiting;
+        }
+      }
+      if (random() < explorationShare) {
+        const neglected = candidates.filter(
+          (backend) => nowMs - backend.estimates.lastAttemptAtMs >= neglectedAfterMs,
+        );
+        if (neglected.length > 0) {
+          return neglected[Math.floor(random() * neglected.length)];
+        }
+      }
+      const home = request.homeRegion;
+      const homeGroup = home === null ? [] : candidates.filter((b) => b.record.region === home);
+      if (homeGroup.length === 0 || homeGroup.length === candidates.length) {
+        return chooseAmong(candidates, request, nowMs).backend;
+      }
+      const remoteGroup = candidates.filter((backend) => backend.record.region !== home);
+      const bestHome = chooseAmong(homeGroup, request, nowMs);
+      const bestRemote = chooseAmong(remoteGroup, request, nowMs);
+      if (!ablation.regionHysteresis || home === null) {
+        return bestRemote.costMs < bestHome.costMs ? bestRemote.backend : bestHome.backend;
+      }
+      const preference = preferenceOf(request.model, home, nowMs);
+      const side = chooseRegion(preference, bestHome.costMs, bestRemote.costMs, nowMs, settings);
+      return side === 'home' ? bestHome.backend : bestRemote.backend;
+    },
+    dispatch(request, backend) {
+      const nowMs = clock.nowMs();
+      backend.estimates.lastAttemptAtMs = nowMs;
+      const prior = priorOf(priors.get(request.model));
+      const predictedTtftMs = predictTtftMs(backend, request, prior, nowMs, costSettings);
+      backend.estimates.pendingPrefillTokens += request.promptTokens ?? 0;
+      return {
+        backend,
+        request,
+        dispatchedAtMs: nowMs,
+        predictedTtftMs,
+        queuedAtDispatch:
+          occupancyFor(backend, nowMs, costSettings) >=
+          batchNowOf(backend, nowMs, settings.metricsStaleMs),
+        firstTokenAtMs: undefined,
+      };
+    },
+    observe(attempt, outcome) {
+      learnFromAttempt(
+        attempt,
+        outcome,
+        priorStateOf(attempt.request.model),
+        settings.routingFailureHalfLifeMs,
+      );
+    },
+    regionPreferences(): RegionPreferenceSnapshot[] {
+      return [...preferences.values()].map((entry) => ({
+        model: entry.model,
+        homeRegion: entry.home,
+        mode: entry.state.mode,
+        sinceMs: entry.state.sinceMs,
+      }));
+    },
+  };
+}
+
+/**
+ * `count` distinct backends drawn with probability proportional to their slots (all of them when
+ * there are no more). Rejection sampling: with count much smaller than the group, a repeat is rare.
+ */
+function drawWeighted(
+  group: readonly PooledBackend[],
+  count: number,
+  random: Random,
+): readonly PooledBackend[] {
+  if (group.length <= count) {
+    return group;
+  }
+  const cumulative = new Float64Array(group.length);
+  let total = 0;
+  for (const [index, backend] of group.entries()) {
+    total += Math.max(1, slotsOf(backend));
+    cumulative[index] = total;
+  }
+  const chosen = new Set<number>();
+  for (let tries = 0; chosen.size < count && tries < count * 8; tries += 1) {
+    chosen.add(upperBound(cumulative, random() * total));
+  }
+  for (let index = 0; chosen.size < count; index += 1) {
+    chosen.add(index);
+  }
+  return [...chosen].flatMap((index) => group[index] ?? []);
+}
+
+/** The first index whose cumulative weight exceeds `target`. */
+function upperBound(cumulative: Float64Array, target: number): number {
+  let low = 0;
+  let high = cumulative.length - 1;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if ((cumulative[middle] ?? 0) > target) {
+      high = middle;
+    } else {
+      low = middle + 1;
+    }
+  }
+  return low;
+}

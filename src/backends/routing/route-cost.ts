@@ -1,0 +1,112 @@
+/**
+ * The cost model of DESIGN.md §5: the time to first token a client would see on a backend, plus
+ * the expected price of its failures. Pure arithmetic over a backend's state; the router decides
+ * which backends to price and what to do with the numbers.
+ *
+ *   occupancy = scraped running + waiting + this gateway's dispatches since (or local in-flight)
+ *   batch     = slots, or what the server runs while requests wait (the KV cache binds first)
+ *   queued    = max(0, occupancy + 1 - batch)
+ *   prefill   = (prompt + prompts sent here still without a first token) / prefill rate
+ *   predicted = rtt + (queued x service / batch + prefill) x kv pressure x e^residual
+ *   penalty   = odds(failure rate) x (failure time + first token at the best other candidate)
+ */
+
+import type { PooledBackend } from '../backend-pool.ts';
+import { batchNowOf, freshScrapedLoad, occupancyOf } from './backend-load.ts';
+import { decayFactor, rateOf } from './decaying-average.ts';
+import type { RouteRequest } from './router.ts';
+
+/** The model's figures over the whole pool: what a backend without its own samples is taken for. */
+export type ModelPrior = {
+  serviceMs: number;
+  prefillTokensPerSecond: number;
+  /** First-token time clients saw recently, anywhere: the cost of a retry. */
+  firstTokenMs: number;
+  /** The prediction's correction over the pool; a backend without samples starts from it. */
+  residualLog: number;
+};
+
+export type CostSettings = {
+  metricsStaleMs: number;
+  failureHalfLifeMs: number;
+  /** Count this gateway's dispatches since the scrape (off only for the benchmark's ablation). */
+  correctScrapedLoad: boolean;
+};
+
+/** Above this KV-cache use the server starts preempting: waits grow (research/routing.md §6.2). */
+const kvPressureKnee = 0.85;
+const kvPressureSlope = 2;
+/** The residual fades towards 0 with this half-life when no first token refreshes it. */
+export const residualHalfLifeMs = 10_000;
+/** A failure rate above this is read as this: the odds stay finite. */
+const failureRateMax = 0.9;
+/** One success's worth of doubt: a single failure reads as a 50% rate, not 100%. */
+const failurePriorSamples = 1;
+
+export function predictTtftMs(
+  backend: PooledBackend,
+  request: RouteRequest,
+  prior: ModelPrior,
+  nowMs: number,
+  settings: CostSettings,
+): number {
+  const model = backend.estimates.byModel.get(request.model);
+  const slots = batchNowOf(backend, nowMs, settings.metricsStaleMs);
+  const queued = Math.max(0, occupancyFor(backend, nowMs, settings) + 1 - slots);
+  const serviceMs = model?.serviceMs ?? prior.serviceMs;
+  const prefillRate = model?.prefillTokensPerSecond ?? prior.prefillTokensPerSecond;
+  // Prompts sent here and not yet prefilled go first: chunked prefill serves them in order.
+  const prefillTokens = (request.promptTokens ?? 0) + backend.estimates.pendingPrefillTokens;
+  const waitMs = (queued * serviceMs) / slots + (prefillTokens * 1000) / prefillRate;
+  const residual =
+    model === undefined || model.firstTokenCount === 0
+      ? prior.residualLog
+      : model.residualLog * decayFactor(nowMs - model.residualAtMs, residualHalfLifeMs);
+  return (
+    (backend.estimates.rttMs ?? 0) +
+    waitMs * kvPressure(backend, nowMs, settings.metricsStaleMs) * Math.exp(residual)
+  );
+}
+
+export function occupancyFor(
+  backend: PooledBackend,
+  nowMs: number,
+  settings: CostSettings,
+): number {
+  if (settings.correctScrapedLoad) {
+    return occupancyOf(backend, nowMs, settings.metricsStaleMs);
+  }
+  const scraped = freshScrapedLoad(backend.load, nowMs, settings.metricsStaleMs);
+  return scraped === undefined ? backend.inFlight : (scraped.running ?? 0) + (scraped.waiting ?? 0);
+}
+
+/** Unknown KV use is no pressure: nothing suggests preemption. */
+function kvPressure(backend: PooledBackend, nowMs: number, staleMs: number): number {
+  const usage = freshScrapedLoad(backend.load, nowMs, staleMs)?.kvCacheUsage;
+  if (usage === undefined || usage < kvPressureKnee) {
+    return 1;
+  }
+  return 1 + (kvPressureSlope * (usage - kvPressureKnee)) / (1 - kvPressureKnee);
+}
+
+/**
+ * Expected extra time from failures: with failure rate p, a request needs p / (1 - p) failed
+ * tries on average, each costing its own duration and then a first token elsewhere (`retryMs`:
+ * the best other candidate's prediction). A backend that answers 503 in 5 ms therefore costs a
+ * full retry per failure and never looks fast (the PeakEWMA trap, linkerd2-proxy PR #4537).
+ */
+export function failurePenaltyMs(
+  backend: PooledBackend,
+  retryMs: number,
+  nowMs: number,
+  settings: CostSettings,
+): number {
+  const rate = Math.min(
+    rateOf(backend.estimates.failures, nowMs, settings.failureHalfLifeMs, failurePriorSamples),
+    failureRateMax,
+  );
+  if (rate <= 0) {
+    return 0;
+  }
+  return (rate / (1 - rate)) * ((backend.estimates.failureLatencyMs ?? 0) + retryMs);
+}

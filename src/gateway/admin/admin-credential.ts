@@ -1,0 +1,37 @@
+/**
+ * The admin token. When the operator configures one (TOKENBANK_ADMIN_TOKEN) it is the only one
+ * accepted. Otherwise the first start generates a `tba-` token, stores only its hash and hands the
+ * token back once so the runtime can print it; later starts accept the stored hash.
+ */
+import type { Catalog } from '../../db/catalog.ts';
+import type { Clock } from '../../platform/clock.ts';
+import { type HashText, newId, newSecret } from '../../platform/identifiers.ts';
+
+export type AdminCredentials = {
+  tokenHashes: string[];
+  /** Set only on the start that generated the token. */
+  generatedToken: string | undefined;
+};
+
+export async function ensureAdminCredential(options: {
+  catalog: Catalog;
+  hashText: HashText;
+  clock: Clock;
+  configuredToken: string | undefined;
+}): Promise<AdminCredentials> {
+  const { catalog, hashText, clock, configuredToken } = options;
+  if (configuredToken !== undefined) {
+    return { tokenHashes: [await hashText(configuredToken)], generatedToken: undefined };
+  }
+  const stored = await catalog.listAdminCredentials();
+  if (stored.length > 0) {
+    return {
+      tokenHashes: stored.map((credential) => credential.tokenHash),
+      generatedToken: undefined,
+    };
+  }
+  const token = newSecret('tba');
+  const tokenHash = await hashText(token);
+  await catalog.insertAdminCredential({ id: newId('adm'), tokenHash, createdAtMs: clock.nowMs() });
+  return { tokenHashes: [tokenHash], generatedToken: token };
+}

@@ -1,0 +1,109 @@
+/**
+ * Schemas of the admin and provider API bodies. Strict objects: an unknown field in an admin write
+ * is more likely a typo than intent, so it is refused rather than ignored.
+ */
+import { z } from 'zod';
+import type { Limits } from '../../config.ts';
+
+const label = z.string().trim().min(1).max(200);
+const region = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a region is lowercase letters, digits and -');
+const modelName = z.string().min(1).max(256);
+const positiveInteger = z.number().int().min(1).max(1_000_000_000);
+const decimalAmount = z.string().max(40);
+const clockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time of day is "HH:MM"');
+
+export function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function createTenantSchema(limits: Limits) {
+  return z.strictObject({
+    name: label,
+    home_region: region.nullable().optional(),
+    allowed_regions: z.array(region).min(1).max(limits.listFieldLengthMax).nullable().optional(),
+    allow_max_tokens_clamp: z.boolean().optional(),
+  });
+}
+
+export function createKeySchema(limits: Limits) {
+  return z.strictObject({
+    name: label.nullable().optional(),
+    models: z.array(modelName).min(1).max(limits.listFieldLengthMax).nullable().optional(),
+    rpm: positiveInteger.nullable().optional(),
+    tpm: positiveInteger.nullable().optional(),
+  });
+}
+
+export const createProviderSchema = z.strictObject({
+  name: label,
+  payout_bps: z.number().int().min(0).max(10_000),
+});
+
+export const putPriceSchema = z.strictObject({
+  input: decimalAmount,
+  output: decimalAmount,
+  cached_input: decimalAmount.optional(),
+  currency: z.string().optional(),
+  region: region.nullable().optional(),
+  effective_at: z.iso.datetime({ offset: true }).optional(),
+  offpeak: z
+    .strictObject({
+      start: clockTime,
+      end: clockTime,
+      timezone: z.string().refine(isTimeZone, 'not a known IANA time zone'),
+      multiplier_bps: z.number().int().min(0).max(100_000),
+    })
+    .nullable()
+    .optional(),
+});
+
+const backendUrl = z.string().min(1).max(2048);
+
+export function registerBackendSchema(limits: Limits) {
+  return z.strictObject({
+    url: backendUrl,
+    region,
+    models: z.array(modelName).min(1).max(limits.listFieldLengthMax),
+    slots: z.number().int().min(1).max(100_000).optional(),
+    api_key: z.string().min(1).max(4096).nullable().optional(),
+    metrics_url: backendUrl.nullable().optional(),
+  });
+}
+
+export function changeBackendSchema(limits: Limits) {
+  return z.strictObject({
+    slots: z.number().int().min(1).max(100_000).optional(),
+    models: z.array(modelName).min(1).max(limits.listFieldLengthMax).optional(),
+    region: region.optional(),
+    state: z.enum(['draining', 'active']).optional(),
+  });
+}
+
+const reference = z.string().trim().min(1).max(200);
+
+export const topUpSchema = z.strictObject({ amount: decimalAmount, reference });
+
+export function grantCouponSchema(limits: Limits) {
+  return z.strictObject({
+    kind: z.enum(['compute', 'storage', 'transport']),
+    amount: decimalAmount,
+    coverage_bps: z.number().int().min(1).max(10_000).optional(),
+    models: z.array(modelName).min(1).max(limits.listFieldLengthMax).nullable().optional(),
+    regions: z.array(region).min(1).max(limits.listFieldLengthMax).nullable().optional(),
+    priority: z.number().int().min(0).max(100).optional(),
+    starts_at: z.iso.datetime({ offset: true }).optional(),
+    expires_at: z.iso.datetime({ offset: true }).nullable().optional(),
+    program: z
+      .string()
+      .regex(/^[\w.-]{1,100}$/, 'a program is letters, digits, _ . and -')
+      .optional(),
+    reference,
+  });
+}

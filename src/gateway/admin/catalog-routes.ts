@@ -1,0 +1,88 @@
+/**
+ * Admin API for the supply side and its prices: providers (their token is shown only in the
+ * answer that creates it), published price versions and the live backend pool.
+ */
+import type { Hono } from 'hono';
+import { currentPrices } from '../../billing/price-book.ts';
+import type { PriceRecord } from '../../db/catalog.ts';
+import type { Deps, HonoEnv } from '../../deps.ts';
+import { GatewayError } from '../../errors.ts';
+import { newId, newSecret } from '../../platform/identifiers.ts';
+import { readJsonBody } from '../middleware/json-body.ts';
+import { announceCatalogChange } from '../replicas/catalog-changes.ts';
+import { createProviderSchema, putPriceSchema } from './admin-requests.ts';
+import { moneyField } from './money-routes.ts';
+import { gatewayRoutingView } from './routing-views.ts';
+import { backendView, listView, priceView, providerView } from './views.ts';
+
+export function registerAdminCatalogRoutes(app: Hono<HonoEnv>, deps: Deps): void {
+  app.post('/admin/v1/providers', async (c) => {
+    const { value } = await readJsonBody(c, createProviderSchema);
+    const token = newSecret('tbp');
+    const provider = {
+      id: newId('prv'),
+      name: value.name,
+      payoutBps: value.payout_bps,
+      tokenHash: await deps.hashText(token),
+      createdAtMs: deps.clock.nowMs(),
+    };
+    await deps.catalog.insertProvider(provider);
+    return c.json({ ...providerView(provider), token }, 201);
+  });
+
+  app.get('/admin/v1/providers', async (c) => {
+    const providers = await deps.catalog.listProviders();
+    return c.json(listView(providers.map(providerView)));
+  });
+
+  app.put('/admin/v1/prices/:model{.+}', async (c) => {
+    const model = c.req.param('model');
+    if (model.length > 256) {
+      throw new GatewayError('invalid_request', 'model names are at most 256 characters.', {
+        param: 'model',
+      });
+    }
+    const { value } = await readJsonBody(c, putPriceSchema);
+    if (value.currency !== undefined && value.currency !== deps.config.currency) {
+      throw new GatewayError(
+        'invalid_request',
+        `This deployment prices in ${deps.config.currency} only.`,
+        { param: 'currency' },
+      );
+    }
+    const nowMs = deps.clock.nowMs();
+    const input = moneyField(value.input, 'input');
+    const price: Omit<PriceRecord, 'version'> = {
+      id: newId('prc'),
+      model,
+      region: value.region ?? '',
+      inputPerMillion: input,
+      cachedInputPerMillion:
+        value.cached_input === undefined ? input : moneyField(value.cached_input, 'cached_input'),
+      outputPerMillion: moneyField(value.output, 'output'),
+      currency: deps.config.currency,
+      effectiveAtMs: value.effective_at === undefined ? nowMs : Date.parse(value.effective_at),
+      offpeakStart: value.offpeak?.start ?? null,
+      offpeakEnd: value.offpeak?.end ?? null,
+      offpeakTimezone: value.offpeak?.timezone ?? null,
+      offpeakMultiplierBps: value.offpeak?.multiplier_bps ?? null,
+      createdAtMs: nowMs,
+    };
+    await deps.catalog.ensureModel(model, nowMs);
+    const stored = await deps.catalog.publishPrice(price);
+    await deps.catalogCache.reload();
+    await announceCatalogChange(deps, { kind: 'prices' });
+    return c.json(priceView(stored), 201);
+  });
+
+  app.get('/admin/v1/prices', async (c) => {
+    const prices = currentPrices(await deps.catalog.listPrices(), deps.clock.nowMs());
+    return c.json(listView(prices.map(priceView)));
+  });
+
+  app.get('/admin/v1/backends', async (c) => {
+    const records = await deps.catalog.listLiveBackends();
+    const data = records.map((record) => backendView(record, deps.pool.get(record.id)));
+    return c.json(listView(data, { routing: gatewayRoutingView(deps) }));
+  });
+}

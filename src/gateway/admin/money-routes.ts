@@ -1,0 +1,138 @@
+/**
+ * Admin API for money: top-ups and coupon grants (idempotent by reference, and run one at a time
+ * per reference across replicas: reference-lock.ts), voids, a tenant's usage and ledger entries,
+ * per-program statements, and the ledger check. Every movement goes through the Ledger port as
+ * one balanced transaction.
+ */
+import type { Hono } from 'hono';
+import { formatMoney, parseMoney } from '../../billing/money.ts';
+import type { Deps, HonoEnv } from '../../deps.ts';
+import { GatewayError } from '../../errors.ts';
+import { newId } from '../../platform/identifiers.ts';
+import { readJsonBody } from '../middleware/json-body.ts';
+import { grantCouponSchema, topUpSchema } from './admin-requests.ts';
+import { withReferenceLock } from './reference-lock.ts';
+import { notFound, tenantOrNotFound } from './tenant-routes.ts';
+import {
+  csvResponse,
+  formatOf,
+  statementCsv,
+  statementView,
+  timeRangeOf,
+  usageCsv,
+} from './usage-export.ts';
+import { couponView, ledgerEntryView, listView, usageView } from './views.ts';
+
+export function moneyField(text: string, param: string): bigint {
+  const parsed = parseMoney(text);
+  if (!parsed.ok) {
+    throw new GatewayError('invalid_request', `${param}: ${parsed.message}`, { param });
+  }
+  return parsed.micro;
+}
+
+export function registerAdminMoneyRoutes(app: Hono<HonoEnv>, deps: Deps): void {
+  const couponSchema = grantCouponSchema(deps.config.limits);
+
+  app.post('/admin/v1/tenants/:id/topups', async (c) => {
+    const tenant = await tenantOrNotFound(deps, c.req.param('id'));
+    const { value } = await readJsonBody(c, topUpSchema);
+    const amountMicro = moneyField(value.amount, 'amount');
+    if (amountMicro === 0n) {
+      throw new GatewayError('invalid_request', 'amount: a top-up must be above zero.', {
+        param: 'amount',
+      });
+    }
+    const result = await withReferenceLock(deps, `topup:${tenant.id}:${value.reference}`, () =>
+      deps.ledger.topUp({
+        tenantId: tenant.id,
+        amountMicro,
+        reference: value.reference,
+        atMs: deps.clock.nowMs(),
+      }),
+    );
+    return c.json(
+      {
+        id: `txn_${result.transactionId}`,
+        object: 'topup',
+        tenant_id: tenant.id,
+        amount: value.amount,
+        reference: value.reference,
+        balance: formatMoney(result.walletBalanceMicro),
+        duplicate: result.duplicate,
+      },
+      result.duplicate ? 200 : 201,
+    );
+  });
+
+  app.post('/admin/v1/tenants/:id/coupons', async (c) => {
+    const tenant = await tenantOrNotFound(deps, c.req.param('id'));
+    const { value } = await readJsonBody(c, couponSchema);
+    const nowMs = deps.clock.nowMs();
+    const startsAtMs = value.starts_at === undefined ? nowMs : Date.parse(value.starts_at);
+    const expiresAtMs = value.expires_at == null ? null : Date.parse(value.expires_at);
+    if (expiresAtMs !== null && expiresAtMs <= startsAtMs) {
+      throw new GatewayError('invalid_request', 'expires_at must be after starts_at.', {
+        param: 'expires_at',
+      });
+    }
+    const grant = {
+      id: newId('cpn'),
+      tenantId: tenant.id,
+      kind: value.kind,
+      program: value.program ?? 'platform',
+      amountMicro: moneyField(value.amount, 'amount'),
+      coverageBps: value.coverage_bps ?? 10_000,
+      models: value.models ?? null,
+      regions: value.regions ?? null,
+      priority: value.priority ?? 50,
+      startsAtMs,
+      expiresAtMs,
+      reference: value.reference,
+      atMs: nowMs,
+    };
+    const granted = await withReferenceLock(deps, `grant:${tenant.id}:${value.reference}`, () =>
+      deps.ledger.grantCoupon(grant),
+    );
+    return c.json(
+      { ...couponView(granted.coupon), duplicate: granted.duplicate },
+      granted.duplicate ? 200 : 201,
+    );
+  });
+
+  app.delete('/admin/v1/coupons/:id', async (c) => {
+    const id = c.req.param('id');
+    const voided = await deps.ledger.voidCoupon(id, deps.clock.nowMs());
+    if (!voided) {
+      throw notFound('coupon', id);
+    }
+    return c.json(couponView(voided));
+  });
+
+  app.get('/admin/v1/tenants/:id/usage', async (c) => {
+    const tenant = await tenantOrNotFound(deps, c.req.param('id'));
+    const range = timeRangeOf(c.req.query(), deps.clock.nowMs());
+    const format = formatOf(c.req.query('format'), 'json');
+    const records = await deps.ledger.usage(tenant.id, range);
+    return format === 'csv'
+      ? csvResponse(usageCsv(records), `usage-${tenant.id}.csv`)
+      : c.json(listView(records.map(usageView)));
+  });
+
+  app.get('/admin/v1/tenants/:id/ledger', async (c) => {
+    const tenant = await tenantOrNotFound(deps, c.req.param('id'));
+    const entries = await deps.ledger.entries(tenant.id, deps.config.limits.ledgerEntriesMax);
+    return c.json(listView(entries.map(ledgerEntryView)));
+  });
+
+  app.get('/admin/v1/programs/:program/statement', async (c) => {
+    const program = c.req.param('program');
+    const range = timeRangeOf(c.req.query(), deps.clock.nowMs());
+    const rows = await deps.ledger.programStatement(program, range, c.req.query('tenant_id'));
+    return formatOf(c.req.query('format'), 'csv') === 'csv'
+      ? csvResponse(statementCsv(rows), `statement-${program}.csv`)
+      : c.json(listView(rows.map(statementView)));
+  });
+
+  app.get('/admin/v1/ledger/check', async (c) => c.json(await deps.ledger.check()));
+}

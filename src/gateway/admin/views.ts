@@ -1,0 +1,201 @@
+/**
+ * The JSON shapes of API.md, written from store records: snake_case fields, money as decimal
+ * strings, times as RFC 3339. Secrets and upstream API keys never appear here.
+ */
+import { type PooledBackend, stateOf } from '../../backends/backend-pool.ts';
+import type {
+  CouponState,
+  LedgerEntry,
+  PaidBy,
+  TenantMoney,
+  UsageRecord,
+} from '../../billing/ledger.ts';
+import { formatMoney } from '../../billing/money.ts';
+import type {
+  ApiKeyRecord,
+  BackendRecord,
+  PriceRecord,
+  ProviderRecord,
+  TenantRecord,
+} from '../../db/catalog.ts';
+import { toRfc3339 } from '../../platform/clock.ts';
+import { backendRoutingView } from './routing-views.ts';
+
+export function listView<Item>(data: Item[], extra: Record<string, unknown> = {}) {
+  return { object: 'list' as const, data, ...extra };
+}
+
+export function tenantView(tenant: TenantRecord, currency: string) {
+  return {
+    id: tenant.id,
+    object: 'tenant',
+    name: tenant.name,
+    home_region: tenant.homeRegion,
+    allowed_regions: tenant.allowedRegions,
+    allow_max_tokens_clamp: tenant.allowMaxTokensClamp,
+    currency,
+    created_at: toRfc3339(tenant.createdAtMs),
+  };
+}
+
+export function keyView(key: ApiKeyRecord) {
+  return {
+    id: key.id,
+    object: 'api_key',
+    tenant_id: key.tenantId,
+    name: key.name,
+    key_prefix: key.keyPrefix,
+    models: key.models,
+    rpm: key.requestsPerMinuteMax,
+    tpm: key.tokensPerMinuteMax,
+    status: key.status,
+    created_at: toRfc3339(key.createdAtMs),
+    revoked_at: key.revokedAtMs === null ? null : toRfc3339(key.revokedAtMs),
+  };
+}
+
+export function providerView(provider: ProviderRecord) {
+  return {
+    id: provider.id,
+    object: 'provider',
+    name: provider.name,
+    payout_bps: provider.payoutBps,
+    created_at: toRfc3339(provider.createdAtMs),
+  };
+}
+
+/** A backend as the store knows it, with the pool's live state when it is in the pool. */
+export function backendView(record: BackendRecord, pooled: PooledBackend | undefined) {
+  return {
+    id: record.id,
+    object: 'backend',
+    provider_id: record.providerId,
+    url: record.url,
+    region: record.region,
+    models: record.models,
+    slots: record.slots,
+    metrics_url: record.metricsUrl,
+    has_api_key: record.apiKey !== null,
+    state: pooled ? stateOf(pooled) : record.state === 'draining' ? 'draining' : 'healthy',
+    in_flight: pooled?.inFlight ?? 0,
+    consecutive_failures: pooled?.consecutiveFailures ?? 0,
+    latency_ewma_ms:
+      pooled?.latencyEwmaMs === undefined ? null : Math.round(pooled.latencyEwmaMs * 1000) / 1000,
+    verification: pooled
+      ? {
+          sampled_requests: pooled.verification.sampledCount,
+          reported_output_tokens: pooled.verification.reportedOutputTokens,
+          recounted_output_tokens: pooled.verification.recountedOutputTokens,
+          flagged: pooled.verification.flagged,
+        }
+      : null,
+    routing: pooled ? backendRoutingView(pooled) : null,
+    created_at: toRfc3339(record.createdAtMs),
+    updated_at: toRfc3339(record.updatedAtMs),
+  };
+}
+
+export function priceView(price: PriceRecord) {
+  const hasOffpeak =
+    price.offpeakStart !== null &&
+    price.offpeakEnd !== null &&
+    price.offpeakTimezone !== null &&
+    price.offpeakMultiplierBps !== null;
+  return {
+    object: 'price',
+    model: price.model,
+    version: price.version,
+    region: price.region === '' ? null : price.region,
+    input: formatMoney(price.inputPerMillion),
+    cached_input: formatMoney(price.cachedInputPerMillion),
+    output: formatMoney(price.outputPerMillion),
+    currency: price.currency,
+    effective_at: toRfc3339(price.effectiveAtMs),
+    offpeak: hasOffpeak
+      ? {
+          start: price.offpeakStart,
+          end: price.offpeakEnd,
+          timezone: price.offpeakTimezone,
+          multiplier_bps: price.offpeakMultiplierBps,
+        }
+      : null,
+  };
+}
+
+export function couponView(coupon: CouponState) {
+  return {
+    id: coupon.id,
+    object: 'coupon',
+    tenant_id: coupon.tenantId,
+    kind: coupon.kind,
+    program: coupon.program,
+    amount: formatMoney(coupon.amountMicro),
+    remaining: formatMoney(coupon.remainingMicro),
+    held: formatMoney(coupon.heldMicro),
+    coverage_bps: coupon.coverageBps,
+    models: coupon.models,
+    regions: coupon.regions,
+    priority: coupon.priority,
+    starts_at: toRfc3339(coupon.startsAtMs),
+    expires_at: coupon.expiresAtMs === null ? null : toRfc3339(coupon.expiresAtMs),
+    status: coupon.status,
+    reference: coupon.reference,
+    created_at: toRfc3339(coupon.createdAtMs),
+  };
+}
+
+/** The tenant as the admin API shows it: with its money. */
+export function tenantMoneyView(tenant: TenantRecord, currency: string, money: TenantMoney) {
+  return {
+    ...tenantView(tenant, currency),
+    balance: formatMoney(money.walletBalanceMicro),
+    holds: formatMoney(money.holdsMicro),
+    coupons: money.coupons.map(couponView),
+  };
+}
+
+export function paidByView(paidBy: readonly PaidBy[]) {
+  return paidBy.map((paid) => ({
+    source: paid.source,
+    id: paid.id,
+    amount: formatMoney(paid.amountMicro),
+  }));
+}
+
+export function usageView(record: UsageRecord) {
+  return {
+    object: 'usage',
+    request_id: record.requestId,
+    created_at: toRfc3339(record.createdAtMs),
+    tenant_id: record.tenantId,
+    key_id: record.keyId,
+    model: record.model,
+    region: record.region,
+    backend_id: record.backendId,
+    provider_id: record.providerId,
+    input_tokens: record.inputTokens,
+    cached_input_tokens: record.cachedInputTokens,
+    output_tokens: record.outputTokens,
+    reasoning_tokens: record.reasoningTokens,
+    usage_source: record.usageSource,
+    outcome: record.outcome,
+    cost: formatMoney(record.costMicro),
+    paid_by: paidByView(record.paidBy),
+    verified_output_tokens: record.verifiedOutputTokens,
+  };
+}
+
+export function ledgerEntryView(entry: LedgerEntry) {
+  return {
+    object: 'ledger_entry',
+    transaction_id: entry.transactionId,
+    kind: entry.kind,
+    request_id: entry.requestId,
+    reference: entry.reference,
+    debit_account: entry.debitAccountId,
+    credit_account: entry.creditAccountId,
+    amount: formatMoney(entry.amountMicro),
+    flag: entry.flag,
+    created_at: toRfc3339(entry.createdAtMs),
+  };
+}

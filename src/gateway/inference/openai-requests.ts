@@ -1,0 +1,66 @@
+/**
+ * Minimal schemas of the OpenAI requests the gateway forwards: only the fields it reads or must
+ * bound are checked, and every other field passes through to the backend untouched (the original
+ * bytes are forwarded, not a re-serialisation).
+ */
+import { z } from 'zod';
+import type { Limits } from '../../config.ts';
+
+const modelName = z.string().min(1).max(256);
+
+const tokenCount = (limits: Limits) =>
+  z.number().int().min(1).max(limits.outputTokensMax).nullable().optional();
+
+const streamOptions = z
+  .looseObject({ include_usage: z.boolean().optional() })
+  .nullable()
+  .optional();
+
+const tokenArray = z.array(z.number().int().min(0)).min(1);
+
+export function chatCompletionSchema(limits: Limits) {
+  return z.looseObject({
+    model: modelName,
+    messages: z
+      .array(z.looseObject({ role: z.string().min(1).max(64) }))
+      .min(1)
+      .max(limits.messagesCountMax),
+    stream: z.boolean().nullable().optional(),
+    stream_options: streamOptions,
+    max_tokens: tokenCount(limits),
+    max_completion_tokens: tokenCount(limits),
+    n: z.number().int().min(1).max(128).nullable().optional(),
+  });
+}
+
+export function completionSchema(limits: Limits) {
+  return z.looseObject({
+    model: modelName,
+    prompt: z.union([
+      z.string(),
+      z.array(z.string()).min(1).max(limits.messagesCountMax),
+      tokenArray,
+      z.array(tokenArray).min(1).max(limits.messagesCountMax),
+    ]),
+    stream: z.boolean().nullable().optional(),
+    stream_options: streamOptions,
+    max_tokens: tokenCount(limits),
+    n: z.number().int().min(1).max(128).nullable().optional(),
+  });
+}
+
+export function embeddingSchema(limits: Limits) {
+  return z.looseObject({
+    model: modelName,
+    input: z.union([
+      z.string().min(1),
+      z.array(z.string()).min(1).max(limits.embeddingInputsMax),
+      tokenArray,
+      z.array(tokenArray).min(1).max(limits.embeddingInputsMax),
+    ]),
+  });
+}
+
+export type ChatCompletionRequest = z.infer<ReturnType<typeof chatCompletionSchema>>;
+export type CompletionRequest = z.infer<ReturnType<typeof completionSchema>>;
+export type EmbeddingRequest = z.infer<ReturnType<typeof embeddingSchema>>;

@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { webStreamChunks } from '../../backends/upstream/chunk-source.ts';
+import { GatewayError } from '../../errors.ts';
+import { createStreamUsageTap } from '../../metering/stream-usage-tap.ts';
+import { relayEventStream, type StreamOutcome } from './relay-event-stream.ts';
+
+const encoder = new TextEncoder();
+
+function upstreamOf(parts: string[], failAtEnd = false): ReadableStream<Uint8Array> {
+  let index = 0;
+  return new ReadableStream({
+    pull(controller) {
+      const part = parts[index];
+      index += 1;
+      if (part !== undefined) {
+        controller.enqueue(encoder.encode(part));
+      } else if (failAtEnd) {
+        controller.error(new Error('socket hang up'));
+      } else {
+        controller.close();
+      }
+    },
+  });
+}
+
+function relay(
+  upstream: ReadableStream<Uint8Array>,
+  withholdUsageEvents = false,
+  clientGone = false,
+) {
+  const outcomes: StreamOutcome[] = [];
+  let aborted = 0;
+  let events = 0;
+  const tap = createStreamUsageTap({
+    withholdUsageEvents,
+    deliveredTextCharsMax: 1024,
+    countTokens: (text) => text.length,
+  });
+  const body = relayEventStream({
+    upstream: webStreamChunks(upstream),
+    tap,
+    eventBytesMax: 1024,
+    streamError: () => new GatewayError('upstream_error', 'cut'),
+    abortUpstream: () => {
+      aborted += 1;
+    },
+    clientGone: () => clientGone,
+    onEvent: () => {
+      events += 1;
+    },
+    onEnd: (outcome) => outcomes.push(outcome),
+  });
+  return { body, tap, outcomes, aborted: () => aborted, events: () => events };
+}
+
+const chunk = (content: string) =>
+  `data: {"choices":[{"index":0,"delta":{"content":"${content}"}}]}\n\n`;
+const usageChunk =
+  'data: {"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7}}\n\n';
+
+describe('relayEventStream', () => {
+  it('relays the bytes untouched, even split mid-event, and ends complete after [DONE]', async () => {
+    const whole = `${chunk(' a')}${chunk(' b')}${usageChunk}data: [DONE]\n\n`;
+    const parts = [whole.slice(0, 17), whole.slice(17, 90), whole.slice(90)];
+    const { body, outcomes, tap, events } = relay(upstreamOf(parts));
+    expect(await new Response(body).text()).toBe(whole);
+    expect(outcomes).toEqual(['complete']);
+    expect(tap.delivered()).toEqual({ countedTokens: 0, text: ' a b' });
+    expect(tap.reported?.outputTokens).toBe(2);
+    expect(events()).toBe(4);
+  });
+
+  it('withholds the usage-only chunk the gateway asked for on its own', async () => {
+    const { body, tap } = relay(upstreamOf([chunk(' a'), usageChunk, 'data: [DONE]\n\n']), true);
+    expect(await new Response(body).text()).toBe(`${chunk(' a')}data: [DONE]\n\n`);
+    expect(tap.reported?.inputTokens).toBe(5);
+  });
+
+  it.each([
+    { name: 'ends without [DONE]', failAtEnd: false },
+    { name: 'breaks', failAtEnd: true },
+  ])('adds an error event and [DONE] when the upstream $name', async ({ failAtEnd }) => {
+    const { body, outcomes } = relay(upstreamOf([chunk(' a')], failAtEnd));
+    const text = await new Response(body).text();
+    expect(text).toBe(
+      `${chunk(' a')}data: {"error":{"message":"cut","type":"server_error","param":null,"code":"upstream_error"}}\n\ndata: [DONE]\n\n`,
+    );
+    expect(outcomes).toEqual(['upstream_error']);
+  });
+
+  it('counts an upstream torn down because the client left as a disconnect, not a failure', async () => {
+    const { body, outcomes } = relay(upstreamOf([chunk(' a')], true), false, true);
+    expect(await new Response(body).text()).toBe(chunk(' a'));
+    expect(outcomes).toEqual(['client_disconnect']);
+  });
+
+  it('aborts the upstream when the client goes away', async () => {
+    const { body, outcomes, aborted } = relay(upstreamOf([chunk(' a'), chunk(' b')]));
+    const reader = body.getReader();
+    await reader.read();
+    await reader.cancel();
+    expect(aborted()).toBe(1);
+    expect(outcomes).toEqual(['client_disconnect']);
+  });
+});

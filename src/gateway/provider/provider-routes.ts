@@ -1,0 +1,150 @@
+/**
+ * Provider API: a compute provider registers, lists, changes, drains and removes its own
+ * backends. Another provider's backend answers 404, exactly like one that does not exist, so ids
+ * reveal nothing. Every URL passes the SSRF policy before it is stored.
+ */
+import type { Context, Hono } from 'hono';
+import { checkBackendUrl } from '../../backends/upstream/backend-url-policy.ts';
+import { formatMoney } from '../../billing/money.ts';
+import type { BackendRecord } from '../../db/catalog.ts';
+import type { Deps, HonoEnv } from '../../deps.ts';
+import { GatewayError } from '../../errors.ts';
+import { newId } from '../../platform/identifiers.ts';
+import { changeBackendSchema, registerBackendSchema } from '../admin/admin-requests.ts';
+import { notFound } from '../admin/tenant-routes.ts';
+import { timeRangeOf } from '../admin/usage-export.ts';
+import { backendView, listView } from '../admin/views.ts';
+import { requireProvider } from '../middleware/authenticate.ts';
+import { readJsonBody } from '../middleware/json-body.ts';
+import { announceCatalogChange } from '../replicas/catalog-changes.ts';
+
+const slotsDefault = 8;
+
+async function allowedUrl(deps: Deps, text: string, param: string): Promise<string> {
+  const checked = await checkBackendUrl(text, {
+    allowPrivate: deps.config.allowPrivateBackends,
+    resolveHost: deps.resolveHost,
+  });
+  if (!checked.ok) {
+    throw new GatewayError('invalid_request', `${param}: ${checked.message}`, { param });
+  }
+  return checked.url;
+}
+
+async function ownBackend(c: Context<HonoEnv>): Promise<BackendRecord> {
+  const id = c.req.param('id') ?? '';
+  const backend = await c.get('deps').catalog.getBackend(id);
+  if (!backend || backend.providerId !== c.get('provider').id) {
+    throw notFound('backend', id);
+  }
+  return backend;
+}
+
+async function ensureModels(deps: Deps, models: readonly string[], nowMs: number): Promise<void> {
+  for (const model of models) {
+    await deps.catalog.ensureModel(model, nowMs);
+  }
+  await deps.catalogCache.reload();
+}
+
+export function registerProviderRoutes(app: Hono<HonoEnv>, deps: Deps): void {
+  const registerSchema = registerBackendSchema(deps.config.limits);
+  const changeSchema = changeBackendSchema(deps.config.limits);
+  app.use('/provider/v1/*', requireProvider);
+
+  app.post('/provider/v1/backends', async (c) => {
+    const { value } = await readJsonBody(c, registerSchema);
+    const url = await allowedUrl(deps, value.url, 'url');
+    const metricsUrl =
+      value.metrics_url == null ? null : await allowedMetricsUrl(deps, value.metrics_url);
+    const nowMs = deps.clock.nowMs();
+    const backend: BackendRecord = {
+      id: newId('bkd'),
+      providerId: c.get('provider').id,
+      url,
+      region: value.region,
+      models: [...new Set(value.models)],
+      slots: value.slots ?? slotsDefault,
+      apiKey: value.api_key ?? null,
+      metricsUrl,
+      state: 'active',
+      createdAtMs: nowMs,
+      updatedAtMs: nowMs,
+    };
+    await ensureModels(deps, backend.models, nowMs);
+    await deps.catalog.insertBackend(backend);
+    deps.pool.upsert(backend);
+    await announceCatalogChange(deps, { kind: 'backend', backendId: backend.id });
+    return c.json(backendView(backend, deps.pool.get(backend.id)), 201);
+  });
+
+  app.get('/provider/v1/backends', async (c) => {
+    const records = await deps.catalog.listBackendsOfProvider(c.get('provider').id);
+    return c.json(listView(records.map((record) => backendView(record, deps.pool.get(record.id)))));
+  });
+
+  app.patch('/provider/v1/backends/:id', async (c) => {
+    const backend = await ownBackend(c);
+    const { value } = await readJsonBody(c, changeSchema);
+    const nowMs = deps.clock.nowMs();
+    const changes = {
+      ...(value.slots === undefined ? {} : { slots: value.slots }),
+      ...(value.models === undefined ? {} : { models: [...new Set(value.models)] }),
+      ...(value.region === undefined ? {} : { region: value.region }),
+      ...(value.state === undefined ? {} : { state: value.state }),
+    };
+    await ensureModels(deps, changes.models ?? [], nowMs);
+    await deps.catalog.updateBackend(backend.id, changes, nowMs);
+    const updated: BackendRecord = { ...backend, ...changes, updatedAtMs: nowMs };
+    deps.pool.upsert(updated);
+    await announceCatalogChange(deps, { kind: 'backend', backendId: updated.id });
+    return c.json(backendView(updated, deps.pool.get(updated.id)));
+  });
+
+  app.get('/provider/v1/earnings', async (c) => {
+    const range = timeRangeOf(c.req.query(), deps.clock.nowMs());
+    const rows = await deps.ledger.earnings(c.get('provider').id, range);
+    const totalMicro = rows.reduce((sum, row) => sum + row.earnedMicro, 0n);
+    return c.json(
+      listView(
+        rows.map((row) => ({
+          object: 'earnings',
+          backend_id: row.backendId,
+          model: row.model,
+          requests: row.requests,
+          input_tokens: row.inputTokens,
+          output_tokens: row.outputTokens,
+          earned: formatMoney(row.earnedMicro),
+        })),
+        { total_earned: formatMoney(totalMicro), currency: deps.config.currency },
+      ),
+    );
+  });
+
+  app.delete('/provider/v1/backends/:id', async (c) => {
+    const backend = await ownBackend(c);
+    const nowMs = deps.clock.nowMs();
+    await deps.catalog.updateBackend(backend.id, { state: 'removed' }, nowMs);
+    // Requests already running keep their connection; the pool closes once they finish.
+    deps.pool.remove(backend.id);
+    deps.upstream.forget(backend.id);
+    await announceCatalogChange(deps, { kind: 'backend', backendId: backend.id });
+    return c.json({ id: backend.id, object: 'backend', deleted: true });
+  });
+}
+
+/** A metrics URL is any http(s) URL (no /v1 suffix needed), under the same address policy. */
+async function allowedMetricsUrl(deps: Deps, text: string): Promise<string> {
+  let base: string;
+  try {
+    const parsed = new URL(text);
+    parsed.pathname = '/v1';
+    base = parsed.href;
+  } catch {
+    throw new GatewayError('invalid_request', 'metrics_url must be an absolute http(s) URL', {
+      param: 'metrics_url',
+    });
+  }
+  await allowedUrl(deps, base, 'metrics_url');
+  return text;
+}

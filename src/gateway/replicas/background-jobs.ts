@@ -1,0 +1,83 @@
+/**
+ * The gateway's periodic work, as plain functions the runtime schedules: the heartbeat that says
+ * this process still owns its holds, the sweeper that settles or releases holds whose owner died
+ * or that outlived the longest request, coupon expiry, health probes of unhealthy backends, and
+ * the scrape of every backend's load metrics; with several replicas, the exchange of requests in
+ * flight per backend and the reload of the backend pool from the catalog (a backend another
+ * replica registered, should its announcement have been lost).
+ * Every job is idempotent, so running one twice (or on two replicas) changes nothing. Still, the
+ * sweeper and coupon expiry work on the shared store for every replica, so only the holder of
+ * the job lease runs them (deps.jobLease: always this process on SQLite, one elected replica on
+ * PostgreSQL); the other jobs keep this process's own state (its heartbeat, its view of the
+ * backends' health and load) and run on every replica.
+ */
+import { shareDispatchCounts } from '../../backends/dispatch-count-exchange.ts';
+import { probeUnhealthyBackends } from '../../backends/health/probe-backends.ts';
+import { scrapeBackendMetrics } from '../../backends/health/scrape-metrics.ts';
+import type { Deps } from '../../deps.ts';
+
+/** Extra time past the request timeout before a hold counts as abandoned. */
+const sweepGraceMs = 30_000;
+
+export type BackgroundJobs = {
+  heartbeat(): Promise<void>;
+  sweep(): Promise<number>;
+  expireCoupons(): Promise<number>;
+  probeBackends(): Promise<void>;
+  /** Reads each backend's load from its metrics; a waiting request may find room after it. */
+  scrapeMetrics(): Promise<void>;
+  /** Tells the other replicas this one's requests in flight per backend, and hears theirs. */
+  shareDispatchCounts(): Promise<void>;
+  /** Makes the pool match the catalog's live backends. */
+  refreshBackends(): Promise<void>;
+};
+
+export function createBackgroundJobs(deps: Deps): BackgroundJobs {
+  const { limits } = deps.config;
+  return {
+    heartbeat: () => deps.ledger.heartbeat(deps.instanceId, deps.clock.nowMs()),
+    async sweep() {
+      if (!(await deps.jobLease.acquire())) {
+        return 0;
+      }
+      const nowMs = deps.clock.nowMs();
+      const swept = await deps.ledger.sweep({
+        atMs: nowMs,
+        ownerSilentBeforeMs: nowMs - limits.ownerSilentMs,
+        admittedBeforeMs: nowMs - deps.config.requestTimeoutS * 1000 - sweepGraceMs,
+      });
+      if (swept > 0) {
+        deps.logger.log('warn', 'holds_swept', { count: swept });
+      }
+      return swept;
+    },
+    async expireCoupons() {
+      if (!(await deps.jobLease.acquire())) {
+        return 0;
+      }
+      const expired = await deps.ledger.expireCoupons(deps.clock.nowMs());
+      if (expired > 0) {
+        deps.logger.log('info', 'coupons_expired', { count: expired });
+      }
+      return expired;
+    },
+    probeBackends: () =>
+      probeUnhealthyBackends(deps.pool, deps.upstream, limits.healthProbeTimeoutMs),
+    async scrapeMetrics() {
+      await scrapeBackendMetrics(deps.pool, deps.upstream, deps.clock, limits);
+      deps.capacityQueue.notify();
+    },
+    async shareDispatchCounts() {
+      const { sharedState } = deps;
+      await shareDispatchCounts(
+        deps.pool,
+        sharedState.dispatchCounts,
+        sharedState.health,
+        deps.clock.nowMs(),
+      );
+    },
+    async refreshBackends() {
+      deps.pool.reconcile(await deps.catalog.listLiveBackends());
+    },
+  };
+}

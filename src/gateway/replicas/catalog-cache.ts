@@ -1,0 +1,64 @@
+/**
+ * The catalog reads on the hot path (price versions, model output caps) served from memory. This
+ * process reloads at once after its own admin writes; changes made through another process are
+ * seen within the refresh interval. Price versions are immutable, so a cached one is never wrong,
+ * only possibly not yet the newest.
+ */
+import type { PinnedPrice } from '../../billing/cost.ts';
+import { multiplierAt } from '../../billing/offpeak.ts';
+import { currentPrices, priceFor } from '../../billing/price-book.ts';
+import type { Catalog, ModelRecord, PriceRecord } from '../../db/catalog.ts';
+import type { Clock } from '../../platform/clock.ts';
+
+export class CatalogCache {
+  readonly #catalog: Catalog;
+  readonly #clock: Clock;
+  readonly #refreshIntervalMs: number;
+  #prices: PriceRecord[] = [];
+  #models = new Map<string, ModelRecord>();
+  #loadedAtMs = Number.NEGATIVE_INFINITY;
+
+  constructor(options: { catalog: Catalog; clock: Clock; refreshIntervalMs: number }) {
+    this.#catalog = options.catalog;
+    this.#clock = options.clock;
+    this.#refreshIntervalMs = options.refreshIntervalMs;
+  }
+
+  async reload(): Promise<void> {
+    const [prices, models] = await Promise.all([
+      this.#catalog.listPrices(),
+      this.#catalog.listModels(),
+    ]);
+    this.#prices = prices;
+    this.#models = new Map(models.map((model) => [model.id, model]));
+    this.#loadedAtMs = this.#clock.nowMs();
+  }
+
+  async #fresh(): Promise<void> {
+    if (this.#clock.nowMs() - this.#loadedAtMs >= this.#refreshIntervalMs) {
+      await this.reload();
+    }
+  }
+
+  /** The price of a model in a region as it stood at `atMs`, with the multiplier then. */
+  async pinnedPrice(model: string, region: string, atMs: number): Promise<PinnedPrice | undefined> {
+    await this.#fresh();
+    const price = priceFor(currentPrices(this.#prices, atMs), model, region);
+    if (!price) {
+      return undefined;
+    }
+    return {
+      priceId: price.id,
+      inputPerMillion: price.inputPerMillion,
+      cachedInputPerMillion: price.cachedInputPerMillion,
+      outputPerMillion: price.outputPerMillion,
+      multiplierBps: multiplierAt(price, atMs),
+    };
+  }
+
+  /** The output cap a request without max_tokens is reserved for. */
+  async outputTokensDefault(model: string, deploymentDefault: number): Promise<number> {
+    await this.#fresh();
+    return this.#models.get(model)?.outputTokensDefault ?? deploymentDefault;
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * The CatalogChangeBus port and what a replica does with a change: every admin or provider write
+ * that makes something cached on the hot path wrong (a revoked key, a published price, a backend
+ * registered, changed or removed) is announced, and every other replica drops or reloads the
+ * affected entries at once instead of waiting for their TTL or refresh interval. The Redis bus is
+ * pub/sub, which loses what is sent while a replica is disconnected: so a replica that
+ * (re)connects resynchronises everything (`resyncCatalog`), and the TTLs and refresh intervals
+ * stay as the bound when the bus is down. Creations need no announcement: nothing caches a miss.
+ */
+import { z } from 'zod';
+import type { Deps } from '../../deps.ts';
+import { withLocalFallback } from '../../platform/shared-state-health.ts';
+
+export type CatalogChange =
+  | { kind: 'key'; keyId: string }
+  | { kind: 'tenant'; tenantId: string }
+  | { kind: 'provider'; providerId: string }
+  /** Price versions or model settings: the catalog cache reloads. */
+  | { kind: 'prices' }
+  | { kind: 'backend'; backendId: string };
+
+export type CatalogChangeHandlers = {
+  /** A change announced by another replica. */
+  change(change: CatalogChange): void;
+  /** Changes may have been missed (the bus reconnected): reload everything cached. */
+  resync(): void;
+};
+
+export type CatalogChangeBus = {
+  /** Tells the other replicas; this replica applies its own change itself. */
+  publish(change: CatalogChange): Promise<void>;
+  subscribe(handlers: CatalogChangeHandlers): void;
+};
+
+/** One gateway alone: its routes already apply their changes to its caches. */
+export const localCatalogChangeBus: CatalogChangeBus = {
+  publish: async () => {},
+  subscribe: () => {},
+};
+
+const identifier = z.string().min(1).max(256);
+
+/** Messages come from the network: anything that is not exactly a change is ignored. */
+const catalogChangeSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('key'), keyId: identifier }),
+  z.strictObject({ kind: z.literal('tenant'), tenantId: identifier }),
+  z.strictObject({ kind: z.literal('provider'), providerId: identifier }),
+  z.strictObject({ kind: z.literal('prices') }),
+  z.strictObject({ kind: z.literal('backend'), backendId: identifier }),
+]);
+
+export function parseCatalogChange(value: unknown): CatalogChange | undefined {
+  const parsed = catalogChangeSchema.safeParse(value);
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** Drops or reloads what the change made wrong in this replica's caches and pool. */
+export async function applyCatalogChange(deps: Deps, change: CatalogChange): Promise<void> {
+  switch (change.kind) {
+    case 'key':
+      deps.clients.deleteWhere((identity) => identity.key.id === change.keyId);
+      return;
+    case 'tenant':
+      deps.clients.deleteWhere((identity) => identity.tenant.id === change.tenantId);
+      return;
+    case 'provider':
+      deps.providers.deleteWhere((provider) => provider.id === change.providerId);
+      return;
+    case 'prices':
+      await deps.catalogCache.reload();
+      return;
+    case 'backend': {
+      const record = await deps.catalog.getBackend(change.backendId);
+      if (record === undefined || record.state === 'removed') {
+        deps.pool.remove(change.backendId);
+      } else {
+        deps.pool.upsert(record);
+        // A backend may bring models the catalog cache has not seen yet.
+        await deps.catalogCache.reload();
+      }
+      return;
+    }
+  }
+}
+
+/** Everything cached from the catalog, read again: after changes may have been missed. */
+export async function resyncCatalog(deps: Deps): Promise<void> {
+  deps.clients.deleteWhere(() => true);
+  deps.providers.deleteWhere(() => true);
+  await deps.catalogCache.reload();
+  deps.pool.reconcile(await deps.catalog.listLiveBackends());
+}
+
+/**
+ * Tells the other replicas about a change this replica made and applied. Never fails the write
+ * that caused it: when the bus is down, the others see the change within their TTLs instead.
+ */
+export async function announceCatalogChange(deps: Deps, change: CatalogChange): Promise<void> {
+  const { sharedState } = deps;
+  await withLocalFallback(
+    sharedState.health,
+    'catalog_changes',
+    deps.clock.nowMs(),
+    () => sharedState.catalogChanges.publish(change),
+    async () => {},
+  );
+}
+
+/** Applies the other replicas' changes to this replica's caches, as they arrive. */
+export function listenForCatalogChanges(deps: Deps): void {
+  deps.sharedState.catalogChanges.subscribe({
+    change(change) {
+      deps.background.track('apply_catalog_change', applyCatalogChange(deps, change));
+    },
+    resync() {
+      deps.background.track('resync_catalog', resyncCatalog(deps));
+    },
+  });
+}

@@ -1,0 +1,242 @@
+/**
+ * Phase 1 of a PostgreSQL ledger unit (postgres-ledger-unit.ts): the statements that lock a
+ * tenant and read what an operation will need, as one pipelined batch (postgres-pipeline.ts).
+ * The tenant is named directly, or through a request's reservation (settle and release learn
+ * the tenant and lock it in the same round trip). Its wallet row is locked by the first statement;
+ * every other statement of the batch starts after that lock was granted, so under READ COMMITTED
+ * it sees every coupon, hold and reservation committed before, and the coupons' accounts are
+ * then locked in id order. The rows come back parsed: money as bigint, ids as numbers.
+ */
+import type pg from 'pg';
+import type {
+  BackendPlacement,
+  PendingTransfer,
+  PriceTerms,
+  RecordedTransaction,
+} from '../../../billing/ledger-unit.ts';
+import {
+  couponColumns,
+  integerOf,
+  moneyOf,
+  type Row,
+  reservationColumns,
+  reservationColumnsOf,
+  textOf,
+} from './postgres-ledger-rows.ts';
+
+/** Whose money an operation moves: a tenant, or the tenant of a request's reservation. */
+export type TenantLock = { tenantId: string } | { requestId: string };
+
+export type OrphanCriteria = { admittedBeforeMs: number; ownerSilentBeforeMs: number };
+
+/** What an operation reads under the lock; each is loaded when named. */
+export type UnitReads = {
+  reservation?: string;
+  /** The reservation, only while it is still open and orphaned by these criteria. */
+  orphan?: { requestId: string; criteria: OrphanCriteria };
+  /** A transaction by idempotency key. */
+  transaction?: string;
+  /** A request's `reserve:` transaction and its holds still open. */
+  holdsOf?: string;
+  usageCost?: string;
+  payout?: string;
+  backend?: string;
+  price?: string;
+};
+
+export type Balances = {
+  debitsPosted: bigint;
+  creditsPosted: bigint;
+  debitsPending: bigint;
+  creditsPending: bigint;
+};
+
+const accountBalanceColumns =
+  'a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending';
+
+export function balancesOf(row: Row): Balances {
+  return {
+    debitsPosted: moneyOf(row.debits_posted),
+    creditsPosted: moneyOf(row.credits_posted),
+    debitsPending: moneyOf(row.debits_pending),
+    creditsPending: moneyOf(row.credits_pending),
+  };
+}
+
+/** The wallet row, locked: the tenant's lock. Through a reservation it answers its tenant too. */
+export function lockWalletStatement(lock: TenantLock): pg.QueryConfig {
+  if ('tenantId' in lock) {
+    return {
+      name: 'tb_lock_wallet',
+      text: `SELECT ${accountBalanceColumns} FROM accounts a WHERE a.id = 'wallet:' || $1
+             FOR UPDATE`,
+      values: [lock.tenantId],
+    };
+  }
+  return {
+    name: 'tb_lock_wallet_of_reservation',
+    text: `SELECT r.tenant_id, ${accountBalanceColumns}
+           FROM reservations r JOIN accounts a ON a.id = 'wallet:' || r.tenant_id
+           WHERE r.request_id = $1 FOR UPDATE OF a`,
+    values: [lock.requestId],
+  };
+}
+
+/** The tenant's coupons with their accounts, the accounts locked in id order. */
+export function lockCouponsStatement(lock: TenantLock): pg.QueryConfig {
+  const select = `SELECT a.id AS account_id, ${accountBalanceColumns}, ${couponColumns}
+                  FROM coupons c JOIN accounts a ON a.id = 'coupon:' || c.id`;
+  const order = 'ORDER BY a.id COLLATE "C" FOR UPDATE OF a';
+  if ('tenantId' in lock) {
+    return {
+      name: 'tb_lock_coupons',
+      text: `${select} WHERE c.tenant_id = $1 ${order}`,
+      values: [lock.tenantId],
+    };
+  }
+  return {
+    name: 'tb_lock_coupons_of_reservation',
+    text: `${select}
+           WHERE c.tenant_id = (SELECT tenant_id FROM reservations WHERE request_id = $1) ${order}`,
+    values: [lock.requestId],
+  };
+}
+
+export function reservationStatement(requestId: string): pg.QueryConfig {
+  return {
+    name: 'tb_reservation',
+    text: `SELECT ${reservationColumns} FROM reservations WHERE request_id = $1`,
+    values: [requestId],
+  };
+}
+
+export function orphanStatement(requestId: string, criteria: OrphanCriteria): pg.QueryConfig {
+  return {
+    name: 'tb_orphan',
+    text: `SELECT ${reservationColumns} FROM reservations r
+           WHERE r.request_id = $1 AND r.status = 'reserved' AND (r.admitted_at_ms < $2
+             OR NOT EXISTS (SELECT 1 FROM gateway_instances g
+               WHERE g.id = r.instance_id AND g.heartbeat_at_ms >= $3))`,
+    values: [requestId, criteria.admittedBeforeMs, criteria.ownerSilentBeforeMs],
+  };
+}
+
+export function transactionStatement(idempotencyKey: string): pg.QueryConfig {
+  return {
+    name: 'tb_transaction',
+    text: 'SELECT id, amount, kind FROM ledger_transactions WHERE idempotency_key = $1',
+    values: [idempotencyKey],
+  };
+}
+
+export function recordedTransactionOf(row: Row): RecordedTransaction {
+  return { id: integerOf(row.id), amountMicro: moneyOf(row.amount), kind: textOf(row.kind) };
+}
+
+/**
+ * A transaction (by key) with its holds that no later transfer posted or voided, oldest first:
+ * one row per hold, or one row with no hold (null id) when it has none; no row when there is no
+ * such transaction.
+ */
+export function transactionHoldsStatement(idempotencyKey: string): pg.QueryConfig {
+  return {
+    name: 'tb_transaction_holds',
+    text: `SELECT x.id AS transaction_id, x.amount AS transaction_amount, x.kind, t.id,
+             t.debit_account_id, t.credit_account_id, t.amount
+           FROM ledger_transactions x LEFT JOIN transfers t ON t.transaction_id = x.id
+             AND t.flag = 'pending'
+             AND NOT EXISTS (SELECT 1 FROM transfers r WHERE r.pending_id = t.id)
+           WHERE x.idempotency_key = $1
+           ORDER BY t.id`,
+    values: [idempotencyKey],
+  };
+}
+
+/**
+ * A reservation with its `reserve:` transaction and that transaction's open holds, oldest first
+ * (settle and release read all three): one row per hold, or one row with no hold (null id) when
+ * none is open; no row when there is no such reservation (a reserve transaction never exists
+ * without its reservation, both being written by one journal).
+ */
+export function reservationHoldsStatement(requestId: string): pg.QueryConfig {
+  return {
+    name: 'tb_reservation_holds',
+    text: `SELECT ${reservationColumnsOf('r')}, x.id AS transaction_id,
+             x.amount AS transaction_amount, x.kind, t.id, t.debit_account_id,
+             t.credit_account_id, t.amount
+           FROM reservations r
+             LEFT JOIN ledger_transactions x ON x.idempotency_key = 'reserve:' || r.request_id
+             LEFT JOIN transfers t ON t.transaction_id = x.id AND t.flag = 'pending'
+               AND NOT EXISTS (SELECT 1 FROM transfers p WHERE p.pending_id = t.id)
+           WHERE r.request_id = $1
+           ORDER BY t.id`,
+    values: [requestId],
+  };
+}
+
+/** The transaction of a transactionHoldsStatement or reservationHoldsStatement row, if any. */
+export function holdingTransactionOf(row: Row): RecordedTransaction | null {
+  if (row.transaction_id === null || row.transaction_id === undefined) {
+    return null;
+  }
+  return {
+    id: integerOf(row.transaction_id),
+    amountMicro: moneyOf(row.transaction_amount),
+    kind: textOf(row.kind),
+  };
+}
+
+/** The hold of a transactionHoldsStatement row, if it has one. */
+export function pendingTransferOf(row: Row): PendingTransfer {
+  return {
+    id: integerOf(row.id),
+    debitAccountId: textOf(row.debit_account_id),
+    creditAccountId: textOf(row.credit_account_id),
+    amount: moneyOf(row.amount),
+  };
+}
+
+export function usageCostStatement(requestId: string): pg.QueryConfig {
+  return {
+    name: 'tb_usage_cost',
+    text: 'SELECT cost, paid_by FROM usage_records WHERE request_id = $1',
+    values: [requestId],
+  };
+}
+
+export function payoutStatement(providerId: string): pg.QueryConfig {
+  return {
+    name: 'tb_payout',
+    text: 'SELECT payout_bps FROM providers WHERE id = $1',
+    values: [providerId],
+  };
+}
+
+export function backendStatement(backendId: string): pg.QueryConfig {
+  return {
+    name: 'tb_backend_placement',
+    text: 'SELECT provider_id, region FROM backends WHERE id = $1',
+    values: [backendId],
+  };
+}
+
+export function backendPlacementOf(row: Row): BackendPlacement {
+  return { providerId: textOf(row.provider_id), region: textOf(row.region) };
+}
+
+export function priceStatement(priceId: string): pg.QueryConfig {
+  return {
+    name: 'tb_price_terms',
+    text: `SELECT input_per_million, cached_input_per_million, output_per_million
+           FROM prices WHERE id = $1`,
+    values: [priceId],
+  };
+}
+
+export function priceTermsOf(row: Row): PriceTerms {
+  return {
+    inputPerMillion: moneyOf(row.input_per_million),
+    cachedInputPerMillion: moneyOf(row.cached_input_per_million),
+    outputPerMillion: moneyOf(row.output_per_million),
+  };
+}

@@ -1,0 +1,168 @@
+/**
+ * What the PostgreSQL ledger answers: a tenant's money, usage and entries, a provider's earnings,
+ * a subsidy program's statement, and the check that recomputes every balance from the transfers
+ * and verifies the invariants of DESIGN.md §4. Answers made of several statements read one
+ * snapshot (REPEATABLE READ, read only), so a tenant's balance and holds never disagree with each
+ * other while other replicas write. Text ordering uses the C collation, as SQLite sorts.
+ */
+import type pg from 'pg';
+import type { LedgerEntry, LedgerReads } from '../../../billing/ledger.ts';
+import { checkLedger } from '../../../billing/ledger-check.ts';
+import { storedAmountMicro } from '../../../billing/paid-by.ts';
+import {
+  couponColumns,
+  couponRecordOf,
+  fundedCouponOf,
+  integerOf,
+  integerOrNull,
+  moneyOf,
+  type Row,
+  textOf,
+  textOrNull,
+  usageColumns,
+  usageRecordOf,
+} from './postgres-ledger-rows.ts';
+import { inTransaction } from './postgres-transaction.ts';
+
+const couponSelect = `SELECT ${couponColumns},
+    a.credits_posted - a.debits_posted - a.debits_pending AS available, a.debits_pending AS held
+  FROM coupons c JOIN accounts a ON a.id = 'coupon:' || c.id`;
+
+function couponOf(row: Row) {
+  return fundedCouponOf(couponRecordOf(row), moneyOf(row.available), moneyOf(row.held));
+}
+
+async function rowsOf(client: pg.ClientBase | pg.Pool, query: pg.QueryConfig): Promise<Row[]> {
+  return (await client.query(query)).rows as Row[];
+}
+
+export function createPostgresLedgerReads(pool: pg.Pool, retryCountMax: number): LedgerReads {
+  const snapshot = <Result>(body: (client: pg.PoolClient) => Promise<Result>) =>
+    inTransaction(pool, { retryCountMax, isolation: 'repeatable read', readOnly: true }, body);
+  return {
+    tenantMoney: async (tenantId) =>
+      snapshot(async (client) => {
+        const [money] = await rowsOf(client, {
+          name: 'tb_read_tenant_money',
+          text: `SELECT
+                   COALESCE((SELECT credits_posted - debits_posted - debits_pending FROM accounts
+                     WHERE id = 'wallet:' || $1), 0) AS wallet,
+                   COALESCE((SELECT SUM(debits_pending) FROM accounts
+                     WHERE owner_id = $1 AND kind IN ('wallet', 'coupon')), 0) AS held`,
+          values: [tenantId],
+        });
+        const coupons = await rowsOf(client, {
+          name: 'tb_read_tenant_coupons',
+          text: `${couponSelect} WHERE c.tenant_id = $1 ORDER BY c.created_at_ms, c.id COLLATE "C"`,
+          values: [tenantId],
+        });
+        return {
+          walletBalanceMicro: moneyOf(money?.wallet),
+          holdsMicro: moneyOf(money?.held),
+          coupons: coupons.map(couponOf),
+        };
+      }),
+    coupon: async (couponId) => {
+      const [row] = await rowsOf(pool, {
+        name: 'tb_read_coupon',
+        text: `${couponSelect} WHERE c.id = $1`,
+        values: [couponId],
+      });
+      return row && couponOf(row);
+    },
+    usage: async (tenantId, range) =>
+      (
+        await rowsOf(pool, {
+          name: 'tb_read_usage',
+          text: `SELECT ${usageColumns} FROM usage_records
+                 WHERE tenant_id = $1 AND created_at_ms >= $2 AND created_at_ms < $3
+                 ORDER BY created_at_ms, request_id COLLATE "C"`,
+          values: [tenantId, range.fromMs, range.toMs],
+        })
+      ).map(usageRecordOf),
+    entries: async (tenantId, limit) =>
+      (
+        await rowsOf(pool, {
+          name: 'tb_read_entries',
+          text: `SELECT t.transaction_id, x.kind, x.request_id, x.reference, t.debit_account_id,
+                   t.credit_account_id, t.amount, t.flag, t.created_at_ms
+                 FROM ledger_transactions x JOIN transfers t ON t.transaction_id = x.id
+                 WHERE x.tenant_id = $1
+                   AND (t.debit_account_id IN (SELECT id FROM accounts WHERE owner_id = $1)
+                     OR t.credit_account_id IN (SELECT id FROM accounts WHERE owner_id = $1))
+                 ORDER BY t.id DESC LIMIT $2`,
+          values: [tenantId, limit],
+        })
+      ).map(
+        (row): LedgerEntry => ({
+          transactionId: integerOf(row.transaction_id),
+          kind: textOf(row.kind),
+          requestId: textOrNull(row.request_id),
+          reference: textOrNull(row.reference),
+          debitAccountId: textOf(row.debit_account_id),
+          creditAccountId: textOf(row.credit_account_id),
+          amountMicro: moneyOf(row.amount),
+          flag: textOf(row.flag) as LedgerEntry['flag'],
+          createdAtMs: integerOf(row.created_at_ms),
+        }),
+      ),
+    earnings: async (providerId, range) =>
+      (
+        await rowsOf(pool, {
+          name: 'tb_read_earnings',
+          text: `SELECT backend_id, model, COUNT(*) AS requests,
+                   COALESCE(SUM(input_tokens), 0) AS input_tokens,
+                   COALESCE(SUM(output_tokens), 0) AS output_tokens,
+                   COALESCE(SUM(provider_share), 0) AS earned
+                 FROM usage_records WHERE provider_id = $1 AND created_at_ms >= $2
+                   AND created_at_ms < $3 AND outcome != 'rejected'
+                 GROUP BY backend_id, model
+                 ORDER BY backend_id COLLATE "C", model COLLATE "C"`,
+          values: [providerId, range.fromMs, range.toMs],
+        })
+      ).map((row) => ({
+        backendId: textOf(row.backend_id),
+        model: textOf(row.model),
+        requests: integerOf(row.requests),
+        inputTokens: integerOf(row.input_tokens),
+        outputTokens: integerOf(row.output_tokens),
+        earnedMicro: moneyOf(row.earned),
+      })),
+    programStatement: async (program, range, tenantId) =>
+      (
+        await rowsOf(pool, {
+          name: 'tb_read_program_statement',
+          text: `SELECT u.request_id, u.created_at_ms, u.tenant_id, c.id AS coupon_id, u.model,
+                   u.provider_id, u.input_tokens, u.output_tokens, p.value ->> 'amount' AS amount
+                 FROM usage_records u
+                 CROSS JOIN LATERAL jsonb_array_elements(u.paid_by) AS p(value)
+                 JOIN coupons c ON c.id = p.value ->> 'id'
+                 WHERE p.value ->> 'source' = 'coupon' AND c.program = $1
+                   AND u.created_at_ms >= $2 AND u.created_at_ms < $3
+                   AND ($4::text IS NULL OR u.tenant_id = $4)
+                 ORDER BY u.created_at_ms, u.request_id COLLATE "C"`,
+          values: [program, range.fromMs, range.toMs, tenantId ?? null],
+        })
+      ).map((row) => ({
+        requestId: textOf(row.request_id),
+        createdAtMs: integerOf(row.created_at_ms),
+        tenantId: textOf(row.tenant_id),
+        couponId: textOf(row.coupon_id),
+        model: textOf(row.model),
+        providerId: textOrNull(row.provider_id),
+        inputTokens: integerOrNull(row.input_tokens),
+        outputTokens: integerOrNull(row.output_tokens),
+        amountMicro: storedAmountMicro(textOf(row.amount)),
+      })),
+    recordVerification: async (requestId, recountedOutputTokens) => {
+      await pool.query({
+        name: 'tb_record_verification',
+        text: 'UPDATE usage_records SET verified_output_tokens = $1 WHERE request_id = $2',
+        values: [recountedOutputTokens, requestId],
+      });
+    },
+    check: async () => snapshot((client) => checkLedger((text) => rowsOf(client, { text }))),
+  };
+}
+
+/** Recomputes every balance from transfers and checks the invariants; lists what is wrong. */

@@ -1,0 +1,115 @@
+/**
+ * What a SQLite ledger transaction defers until it ends. Three kinds of work would otherwise cost
+ * a statement each, on every request:
+ * - balance changes of the unguarded system accounts (holds, revenue, payables, cash ...), summed
+ *   per account;
+ * - rows of the append-only tables (ledger transactions, transfers, usage records), written
+ *   together in multi-row INSERTs, their ids handed out here from the table's maximum read once
+ *   per transaction (the IMMEDIATE transaction holds the write lock, so no one else inserts);
+ * - in-memory effects (caches), applied only once the commit succeeded.
+ * Whatever is deferred shares the transaction's fate: written right before it commits (or before
+ * anything reads those tables), dropped with a rollback, so memory never claims what the file
+ * does not hold.
+ */
+import { assert } from '../../../assert.ts';
+
+export type BalanceColumn =
+  | 'debits_posted'
+  | 'credits_posted'
+  | 'debits_pending'
+  | 'credits_pending';
+
+/** The summed change of one account, per column. */
+export type AccountDelta = Record<BalanceColumn, bigint>;
+
+export type AppendTable = 'ledger_transactions' | 'transfers' | 'usage_records';
+export type IdentifiedTable = Exclude<AppendTable, 'usage_records'>;
+
+/** Queued rows of one table, their values laid end to end. */
+export type QueuedRows = { values: unknown[]; rowCount: number };
+
+export type DeferredWrites = {
+  balances: Map<string, AccountDelta>;
+  rows: Map<AppendTable, QueuedRows>;
+};
+
+export type LedgerEffects = ReturnType<typeof createLedgerEffects>;
+
+export function createLedgerEffects() {
+  let balances = new Map<string, AccountDelta>();
+  let rows = new Map<AppendTable, QueuedRows>();
+  let effects: (() => void)[] = [];
+  let nextIds = new Map<IdentifiedTable, number>();
+
+  const clearWrites = () => {
+    balances = new Map();
+    rows = new Map();
+  };
+
+  return {
+    /** Adds to a balance column of an account that has no overdraft guard. */
+    addBalance(accountId: string, column: BalanceColumn, amountMicro: bigint): void {
+      let delta = balances.get(accountId);
+      if (!delta) {
+        delta = { debits_posted: 0n, credits_posted: 0n, debits_pending: 0n, credits_pending: 0n };
+        balances.set(accountId, delta);
+      }
+      delta[column] += amountMicro;
+    },
+    /** Queues a row for a multi-row INSERT, its values in the table's insert order. */
+    addRow(table: AppendTable, values: readonly unknown[]): void {
+      let queued = rows.get(table);
+      if (!queued) {
+        queued = { values: [], rowCount: 0 };
+        rows.set(table, queued);
+      }
+      for (const value of values) {
+        queued.values.push(value);
+      }
+      queued.rowCount += 1;
+    },
+    /** The next id of a table in this transaction; `readMaximum` runs once per transaction. */
+    nextId(table: IdentifiedTable, readMaximum: () => number): number {
+      const id = nextIds.get(table) ?? readMaximum() + 1;
+      nextIds.set(table, id + 1);
+      return id;
+    },
+    /** Runs after the transaction commits; never if it rolls back. */
+    afterCommit(apply: () => void): void {
+      effects.push(apply);
+    },
+    /** Hands over the deferred writes (to be written now) and forgets them. */
+    takeWrites(): DeferredWrites {
+      const taken = { balances, rows };
+      clearWrites();
+      return taken;
+    },
+    /** A point to roll one operation back to, when it fails inside a batch. */
+    mark(): number {
+      assert(balances.size === 0 && rows.size === 0, 'an operation starts with nothing deferred');
+      return effects.length;
+    },
+    /** One operation failed: forget what it deferred, keep what the others did. */
+    rollbackTo(mark: number): void {
+      assert(mark <= effects.length, 'a mark is taken before what it rolls back');
+      clearWrites();
+      effects.length = mark;
+    },
+    /** The transaction committed: apply the in-memory effects, in order, and start afresh. */
+    committed(): void {
+      assert(balances.size === 0 && rows.size === 0, 'every deferred write was written');
+      const done = effects;
+      effects = [];
+      nextIds = new Map();
+      for (const apply of done) {
+        apply();
+      }
+    },
+    /** The transaction rolled back: forget everything it deferred. */
+    discard(): void {
+      clearWrites();
+      effects = [];
+      nextIds = new Map();
+    },
+  };
+}

@@ -1,0 +1,176 @@
+/**
+ * What the SQLite ledger answers: a tenant's money, usage and entries, a provider's earnings, a
+ * subsidy program's statement, and the ledger check that recomputes every balance from the
+ * transfers and verifies the invariants of DESIGN.md §4.
+ */
+import type Database from 'better-sqlite3';
+import type { LedgerEntry, LedgerReads, UsageRecord } from '../../../billing/ledger.ts';
+import { checkLedger } from '../../../billing/ledger-check.ts';
+import { storedAmountMicro } from '../../../billing/paid-by.ts';
+import type { CouponRows } from './sqlite-coupon-rows.ts';
+import { parsePaidBy } from './sqlite-reservations.ts';
+
+type ReadsOptions = {
+  connection: Database.Database;
+  coupons: CouponRows;
+  walletAvailable: (tenantId: string) => bigint;
+};
+
+const usageColumns = `request_id AS requestId, created_at_ms AS createdAtMs, tenant_id AS tenantId,
+  key_id AS keyId, model, region, backend_id AS backendId, provider_id AS providerId,
+  input_tokens AS inputTokens, cached_input_tokens AS cachedInputTokens,
+  output_tokens AS outputTokens, reasoning_tokens AS reasoningTokens, usage_source AS usageSource,
+  outcome, cost, paid_by AS paidBy, verified_output_tokens AS verifiedOutputTokens`;
+
+/** Money columns stay bigint; counts and times come back as numbers. */
+function numberOrNull(value: unknown): number | null {
+  return value === null || value === undefined ? null : Number(value);
+}
+
+function toUsageRecord(row: Record<string, unknown>): UsageRecord {
+  return {
+    requestId: String(row.requestId),
+    createdAtMs: Number(row.createdAtMs),
+    tenantId: String(row.tenantId),
+    keyId: String(row.keyId),
+    model: String(row.model),
+    region: (row.region as string | null) ?? null,
+    backendId: (row.backendId as string | null) ?? null,
+    providerId: (row.providerId as string | null) ?? null,
+    inputTokens: numberOrNull(row.inputTokens),
+    cachedInputTokens: numberOrNull(row.cachedInputTokens),
+    outputTokens: numberOrNull(row.outputTokens),
+    reasoningTokens: numberOrNull(row.reasoningTokens),
+    usageSource: (row.usageSource as UsageRecord['usageSource']) ?? null,
+    outcome: row.outcome as UsageRecord['outcome'],
+    costMicro: row.cost as bigint,
+    paidBy: parsePaidBy(String(row.paidBy)),
+    verifiedOutputTokens: numberOrNull(row.verifiedOutputTokens),
+  };
+}
+
+export function createLedgerReads(options: ReadsOptions): LedgerReads {
+  const { connection, coupons, walletAvailable } = options;
+  const statements = {
+    holds: connection
+      .prepare(
+        `SELECT COALESCE(SUM(debits_pending), 0) AS held FROM accounts
+         WHERE owner_id = ? AND kind IN ('wallet', 'coupon')`,
+      )
+      .safeIntegers(true),
+    usage: connection
+      .prepare(
+        `SELECT ${usageColumns} FROM usage_records
+         WHERE tenant_id = ? AND created_at_ms >= ? AND created_at_ms < ? ORDER BY created_at_ms, request_id`,
+      )
+      .safeIntegers(true),
+    entries: connection
+      .prepare(
+        `SELECT t.transaction_id AS transactionId, x.kind, x.request_id AS requestId, x.reference,
+           t.debit_account_id AS debitAccountId, t.credit_account_id AS creditAccountId, t.amount, t.flag,
+           t.created_at_ms AS createdAtMs
+         FROM ledger_transactions x JOIN transfers t ON t.transaction_id = x.id
+         WHERE x.tenant_id = @tenantId
+           AND (t.debit_account_id IN (SELECT id FROM accounts WHERE owner_id = @tenantId)
+             OR t.credit_account_id IN (SELECT id FROM accounts WHERE owner_id = @tenantId))
+         ORDER BY t.id DESC LIMIT @limit`,
+      )
+      .safeIntegers(true),
+    earnings: connection
+      .prepare(
+        `SELECT backend_id AS backendId, model, COUNT(*) AS requests,
+           COALESCE(SUM(input_tokens), 0) AS inputTokens, COALESCE(SUM(output_tokens), 0) AS outputTokens,
+           COALESCE(SUM(provider_share), 0) AS earned
+         FROM usage_records WHERE provider_id = ? AND created_at_ms >= ? AND created_at_ms < ?
+           AND outcome != 'rejected'
+         GROUP BY backend_id, model ORDER BY backend_id, model`,
+      )
+      .safeIntegers(true),
+    programStatement: connection
+      .prepare(
+        `SELECT u.request_id AS requestId, u.created_at_ms AS createdAtMs, u.tenant_id AS tenantId,
+           c.id AS couponId, u.model, u.provider_id AS providerId, u.input_tokens AS inputTokens,
+           u.output_tokens AS outputTokens, json_extract(p.value, '$.amount') AS amount
+         FROM usage_records u, json_each(u.paid_by) p
+         JOIN coupons c ON c.id = json_extract(p.value, '$.id')
+         WHERE json_extract(p.value, '$.source') = 'coupon' AND c.program = @program
+           AND u.created_at_ms >= @fromMs AND u.created_at_ms < @toMs
+           AND (@tenantId IS NULL OR u.tenant_id = @tenantId)
+         ORDER BY u.created_at_ms, u.request_id`,
+      )
+      .safeIntegers(true),
+    recordVerification: connection.prepare(
+      'UPDATE usage_records SET verified_output_tokens = ? WHERE request_id = ?',
+    ),
+  };
+  return {
+    tenantMoney: async (tenantId) => ({
+      walletBalanceMicro: walletAvailable(tenantId),
+      holdsMicro: (statements.holds.get(tenantId) as { held: bigint }).held,
+      coupons: coupons.ofTenantByCreation(tenantId),
+    }),
+    coupon: async (couponId) => coupons.byId(couponId),
+    usage: async (tenantId, range) =>
+      (statements.usage.all(tenantId, range.fromMs, range.toMs) as Record<string, unknown>[]).map(
+        toUsageRecord,
+      ),
+    entries: async (tenantId, limit) =>
+      (statements.entries.all({ tenantId, limit }) as Record<string, unknown>[]).map(
+        (row): LedgerEntry => ({
+          transactionId: Number(row.transactionId),
+          kind: String(row.kind),
+          requestId: (row.requestId as string | null) ?? null,
+          reference: (row.reference as string | null) ?? null,
+          debitAccountId: String(row.debitAccountId),
+          creditAccountId: String(row.creditAccountId),
+          amountMicro: row.amount as bigint,
+          flag: row.flag as LedgerEntry['flag'],
+          createdAtMs: Number(row.createdAtMs),
+        }),
+      ),
+    earnings: async (providerId, range) =>
+      (
+        statements.earnings.all(providerId, range.fromMs, range.toMs) as Record<string, unknown>[]
+      ).map((row) => ({
+        backendId: String(row.backendId),
+        model: String(row.model),
+        requests: Number(row.requests),
+        inputTokens: Number(row.inputTokens),
+        outputTokens: Number(row.outputTokens),
+        earnedMicro: row.earned as bigint,
+      })),
+    programStatement: async (program, range, tenantId) =>
+      (
+        statements.programStatement.all({
+          program,
+          ...range,
+          tenantId: tenantId ?? null,
+        }) as Record<string, unknown>[]
+      ).map((row) => ({
+        requestId: String(row.requestId),
+        createdAtMs: Number(row.createdAtMs),
+        tenantId: String(row.tenantId),
+        couponId: String(row.couponId),
+        model: String(row.model),
+        providerId: (row.providerId as string | null) ?? null,
+        inputTokens: numberOrNull(row.inputTokens),
+        outputTokens: numberOrNull(row.outputTokens),
+        amountMicro: storedAmountMicro(String(row.amount)),
+      })),
+    recordVerification: async (requestId, recountedOutputTokens) => {
+      statements.recordVerification.run(recountedOutputTokens, requestId);
+    },
+    // One read transaction: every query of the check sees the same snapshot.
+    check: async () => {
+      connection.exec('BEGIN');
+      try {
+        return await checkLedger(
+          async (sql) =>
+            connection.prepare(sql).safeIntegers(true).all() as Record<string, unknown>[],
+        );
+      } finally {
+        connection.exec('COMMIT');
+      }
+    },
+  };
+}

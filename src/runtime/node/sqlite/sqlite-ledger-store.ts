@@ -1,0 +1,217 @@
+/**
+ * The double-entry primitives of the SQLite ledger: accounts, transactions and transfers over
+ * statements prepared once, money read as BigInt. A tenant-facing account (wallet, coupon) changes
+ * at once through a guarded UPDATE whose row count is checked, so none can go below zero even when
+ * two processes share the file. The system accounts (holds, revenue, payables, cash ...) have no
+ * guard, so their changes are summed and written once per commit: they are touched by every
+ * request and would otherwise cost an UPDATE per transfer. Transaction and transfer rows are
+ * queued and inserted many per statement (see ledger-effects.ts, sqlite-deferred-writer.ts).
+ * Callers run all of this inside one IMMEDIATE transaction (see group-commit.ts).
+ */
+import type Database from 'better-sqlite3';
+import { assert } from '../../../assert.ts';
+import {
+  type AccountKind,
+  guardedAccountKinds,
+  InsufficientFundsError,
+} from '../../../billing/ledger-accounts.ts';
+import type {
+  PendingTransfer,
+  RecordedTransaction,
+  TransactionFields,
+} from '../../../billing/ledger-unit.ts';
+import type { LedgerEffects } from './ledger-effects.ts';
+import type { DeferredWriter } from './sqlite-deferred-writer.ts';
+
+/** Tenant-facing accounts hold the tenant's money and may never be overdrawn. */
+function isGuarded(accountId: string): boolean {
+  return accountId.startsWith('wallet:') || accountId.startsWith('coupon:');
+}
+
+type TransferFlag = 'posted' | 'pending' | 'post_pending' | 'void_pending';
+
+export type LedgerStore = ReturnType<typeof createLedgerStore>;
+
+export function createLedgerStore(
+  connection: Database.Database,
+  effects: LedgerEffects,
+  writer: DeferredWriter,
+) {
+  const statements = {
+    ensureAccount: connection.prepare(
+      `INSERT INTO accounts (id, kind, owner_id, no_overdraft, debits_posted, credits_posted, debits_pending, credits_pending)
+       VALUES (?, ?, ?, ?, 0, 0, 0, 0) ON CONFLICT (id) DO NOTHING`,
+    ),
+    available: connection
+      .prepare(
+        'SELECT credits_posted - debits_posted - debits_pending AS available FROM accounts WHERE id = ?',
+      )
+      .pluck()
+      .safeIntegers(true),
+    findTransaction: connection
+      .prepare('SELECT id, amount, kind FROM ledger_transactions WHERE idempotency_key = ?')
+      .safeIntegers(true),
+    debitPosted: connection.prepare(
+      `UPDATE accounts SET debits_posted = debits_posted + ?
+       WHERE id = ? AND credits_posted - debits_posted - debits_pending >= ?`,
+    ),
+    creditPosted: connection.prepare(
+      'UPDATE accounts SET credits_posted = credits_posted + ? WHERE id = ?',
+    ),
+    debitPending: connection.prepare(
+      `UPDATE accounts SET debits_pending = debits_pending + ?
+       WHERE id = ? AND credits_posted - debits_posted - debits_pending >= ?`,
+    ),
+    /** Posts part of a hold and frees the rest: the available balance can only grow. */
+    resolveDebit: connection.prepare(
+      'UPDATE accounts SET debits_pending = debits_pending - ?, debits_posted = debits_posted + ? WHERE id = ?',
+    ),
+    openPendingOfTransaction: connection
+      .prepare(
+        `SELECT t.id, t.debit_account_id AS debitAccountId, t.credit_account_id AS creditAccountId, t.amount
+         FROM transfers t
+         WHERE t.transaction_id = ? AND t.flag = 'pending'
+           AND NOT EXISTS (SELECT 1 FROM transfers r WHERE r.pending_id = t.id)
+         ORDER BY t.id`,
+      )
+      .safeIntegers(true),
+  };
+
+  /** Accounts are never deleted, so one known to be committed needs no second INSERT. */
+  const knownAccountIds = new Set<string>();
+
+  function ensureAccount(id: string, kind: AccountKind, ownerId: string | null): void {
+    if (knownAccountIds.has(id)) {
+      return;
+    }
+    statements.ensureAccount.run(id, kind, ownerId, guardedAccountKinds.has(kind) ? 1 : 0);
+    effects.afterCommit(() => knownAccountIds.add(id));
+  }
+
+  function debit(accountId: string, amount: bigint, pending: boolean): void {
+    if (!isGuarded(accountId)) {
+      effects.addBalance(accountId, pending ? 'debits_pending' : 'debits_posted', amount);
+      return;
+    }
+    const statement = pending ? statements.debitPending : statements.debitPosted;
+    if (statement.run(amount, accountId, amount).changes !== 1) {
+      throw new InsufficientFundsError(`${accountId} cannot ${pending ? 'hold' : 'pay'} ${amount}`);
+    }
+  }
+
+  function credit(accountId: string, amount: bigint, pending: boolean): void {
+    if (!isGuarded(accountId)) {
+      effects.addBalance(accountId, pending ? 'credits_pending' : 'credits_posted', amount);
+      return;
+    }
+    // Tenant accounts are never credited while pending: holds always credit the holds account.
+    assert(!pending, 'a pending credit goes to a system account');
+    assert(statements.creditPosted.run(amount, accountId).changes === 1, `no account ${accountId}`);
+  }
+
+  function addTransfer(
+    transactionId: number,
+    debitAccountId: string,
+    creditAccountId: string,
+    amount: bigint,
+    flag: TransferFlag,
+    pendingId: number | null,
+    atMs: number,
+  ): PendingTransfer {
+    const id = writer.nextId('transfers');
+    effects.addRow('transfers', [
+      id,
+      transactionId,
+      debitAccountId,
+      creditAccountId,
+      amount,
+      flag,
+      pendingId,
+      atMs,
+    ]);
+    return { id, debitAccountId, creditAccountId, amount };
+  }
+
+  return {
+    ensureAccount,
+
+    availableMicro(accountId: string): bigint {
+      return (statements.available.get(accountId) as bigint | undefined) ?? 0n;
+    },
+
+    /** The transaction already recorded under this key, if any. */
+    findTransaction(idempotencyKey: string): RecordedTransaction | undefined {
+      writer.write();
+      const row = statements.findTransaction.get(idempotencyKey) as
+        | { id: bigint; amount: bigint; kind: string }
+        | undefined;
+      return row && { id: Number(row.id), amountMicro: row.amount, kind: row.kind };
+    },
+
+    /** Queues the transaction's row (written with the commit) and returns its id. */
+    insertTransaction(fields: TransactionFields): number {
+      const id = writer.nextId('ledger_transactions');
+      effects.addRow('ledger_transactions', [
+        id,
+        fields.idempotencyKey,
+        fields.kind,
+        fields.tenantId,
+        fields.requestId,
+        fields.reference,
+        fields.amountMicro,
+        fields.atMs,
+      ]);
+      return id;
+    },
+
+    /** Moves money at once; refuses to overdraw a guarded account. */
+    post(transactionId: number, debitId: string, creditId: string, amount: bigint, atMs: number) {
+      assert(amount > 0n, 'a transfer moves a positive amount');
+      debit(debitId, amount, false);
+      credit(creditId, amount, false);
+      addTransfer(transactionId, debitId, creditId, amount, 'posted', null, atMs);
+    },
+
+    /** Holds money; refuses to overdraw a guarded account. Returns the hold. */
+    hold(
+      transactionId: number,
+      debitId: string,
+      creditId: string,
+      amount: bigint,
+      atMs: number,
+    ): PendingTransfer {
+      assert(amount > 0n, 'a hold is a positive amount');
+      debit(debitId, amount, true);
+      credit(creditId, amount, true);
+      return addTransfer(transactionId, debitId, creditId, amount, 'pending', null, atMs);
+    },
+
+    /** Posts `postAmount` (at most the hold) of a pending transfer and frees the rest. */
+    resolve(transactionId: number, pending: PendingTransfer, postAmount: bigint, atMs: number) {
+      assert(postAmount >= 0n, 'a posted amount is not negative');
+      assert(postAmount <= pending.amount, 'a hold posts at most what it held');
+      const { debitAccountId, creditAccountId } = pending;
+      if (isGuarded(debitAccountId)) {
+        const changes = statements.resolveDebit.run(pending.amount, postAmount, debitAccountId);
+        assert(changes.changes === 1, `no account ${debitAccountId}`);
+      } else {
+        effects.addBalance(debitAccountId, 'debits_pending', -pending.amount);
+        effects.addBalance(debitAccountId, 'debits_posted', postAmount);
+      }
+      assert(!isGuarded(creditAccountId), 'a hold credits a system account');
+      effects.addBalance(creditAccountId, 'credits_pending', -pending.amount);
+      effects.addBalance(creditAccountId, 'credits_posted', postAmount);
+      const flag = postAmount > 0n ? 'post_pending' : 'void_pending';
+      const amount = postAmount > 0n ? postAmount : pending.amount;
+      addTransfer(transactionId, debitAccountId, creditAccountId, amount, flag, pending.id, atMs);
+    },
+
+    openPendingOf(transactionId: number): PendingTransfer[] {
+      writer.write();
+      const rows = statements.openPendingOfTransaction.all(transactionId) as (PendingTransfer & {
+        id: bigint;
+      })[];
+      return rows.map((row) => ({ ...row, id: Number(row.id) }));
+    },
+  };
+}

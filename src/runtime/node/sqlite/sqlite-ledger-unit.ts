@@ -1,0 +1,163 @@
+/**
+ * The LedgerUnit of the SQLite ledger: how the shared operations (reserve-, settle- and
+ * grant-operations.ts) read and write inside one IMMEDIATE transaction. Reads are prepared
+ * statements; writes go through the store, which defers what it can to the commit. Two shortcuts
+ * keep the common request cheap, without changing what any read answers:
+ * - a reservation made by this process is remembered with its holds until it ends, so settling
+ *   it looks up neither its `reserve:` transaction nor its open holds;
+ * - the tenant's coupons come from one indexed read of its accounts, their terms (which never
+ *   change) from memory.
+ */
+import type Database from 'better-sqlite3';
+import { assert } from '../../../assert.ts';
+import type { LedgerUnit, PendingTransfer, ReservationRow } from '../../../billing/ledger-unit.ts';
+import { BoundedMap } from '../../../platform/bounded-map.ts';
+import type { LedgerEffects } from './ledger-effects.ts';
+import type { CouponRows } from './sqlite-coupon-rows.ts';
+import type { LedgerStore } from './sqlite-ledger-store.ts';
+import type { ReservationRows } from './sqlite-reservations.ts';
+
+/** What this process remembers of a reservation it made: its `reserve:` transaction and holds. */
+export type RememberedHolds = {
+  /** The reservation as admitted (status and checkpoints are read from the store). */
+  reservation: ReservationRow;
+  transactionId: number;
+  amountMicro: bigint;
+  /** Open as long as the reservation is: a settle or release reads its status first. */
+  holds: PendingTransfer[];
+};
+export type SqliteOpenReservations = BoundedMap<RememberedHolds>;
+
+type UnitParts = {
+  connection: Database.Database;
+  effects: LedgerEffects;
+  store: LedgerStore;
+  coupons: CouponRows;
+  reservations: ReservationRows;
+  openReservations: SqliteOpenReservations;
+};
+
+/** Providers whose payout rate is kept in memory (it never changes once a provider exists). */
+const payoutRatesMax = 10_000;
+
+export type SqliteLedgerUnit = LedgerUnit & {
+  /** The holds the last `reserve:` transaction written in this step took, for remembering. */
+  takeReservedHolds(): RememberedHolds | undefined;
+};
+
+export function createSqliteLedgerUnit(parts: UnitParts): SqliteLedgerUnit {
+  const { connection, store, coupons, reservations, openReservations } = parts;
+  const lookups = {
+    payoutBps: connection.prepare('SELECT payout_bps FROM providers WHERE id = ?').pluck(),
+    backendPlacement: connection.prepare(
+      'SELECT provider_id AS providerId, region FROM backends WHERE id = ?',
+    ),
+    priceTerms: connection
+      .prepare(
+        `SELECT input_per_million AS inputPerMillion, cached_input_per_million AS cachedInputPerMillion,
+           output_per_million AS outputPerMillion FROM prices WHERE id = ?`,
+      )
+      .safeIntegers(true),
+  };
+  const payoutRates = new BoundedMap<{ bps: number | undefined }>(payoutRatesMax);
+  let reserving: Omit<RememberedHolds, 'reservation'> | undefined;
+  let admitted: ReservationRow | undefined;
+  /** The remembered reservation whose `reserve:` transaction was just looked up. */
+  let lookedUp: RememberedHolds | undefined;
+
+  const remembered = (idempotencyKey: string) =>
+    idempotencyKey.startsWith('reserve:')
+      ? openReservations.get(idempotencyKey.slice('reserve:'.length))
+      : undefined;
+
+  return {
+    walletAvailableMicro(tenantId) {
+      store.ensureAccount(`wallet:${tenantId}`, 'wallet', tenantId);
+      return store.availableMicro(`wallet:${tenantId}`);
+    },
+    couponsOfTenant: (tenantId) => coupons.fundedOfTenant(tenantId),
+    coupon: (couponId) => coupons.current(couponId),
+    couponByReference: (tenantId, reference) => coupons.byReference(tenantId, reference),
+    reservation(requestId) {
+      const open = openReservations.get(requestId);
+      if (!open) {
+        return reservations.get(requestId);
+      }
+      // Admission fields never change: only the status is read (checkpoints are the sweep's).
+      const status = reservations.statusOf(requestId);
+      return status === undefined ? undefined : { ...open.reservation, status };
+    },
+    transaction(idempotencyKey) {
+      lookedUp = remembered(idempotencyKey);
+      if (lookedUp) {
+        return { id: lookedUp.transactionId, amountMicro: lookedUp.amountMicro, kind: 'reserve' };
+      }
+      return store.findTransaction(idempotencyKey);
+    },
+    openHoldsOf(transactionId) {
+      const open = lookedUp;
+      lookedUp = undefined;
+      if (open?.transactionId === transactionId) {
+        return open.holds;
+      }
+      return store.openPendingOf(transactionId);
+    },
+    usageCostAndPayment: (requestId) => reservations.usageCostAndPayment(requestId),
+    providerPayoutBps(providerId) {
+      let rate = payoutRates.get(providerId);
+      if (!rate) {
+        rate = { bps: lookups.payoutBps.get(providerId) as number | undefined };
+        payoutRates.remember(providerId, rate);
+      }
+      return rate.bps;
+    },
+    backendPlacement: (backendId) =>
+      lookups.backendPlacement.get(backendId) as { providerId: string; region: string } | undefined,
+    priceTerms: (priceId) =>
+      lookups.priceTerms.get(priceId) as
+        | { inputPerMillion: bigint; cachedInputPerMillion: bigint; outputPerMillion: bigint }
+        | undefined,
+
+    ensureAccount: (id, kind, ownerId) => store.ensureAccount(id, kind, ownerId),
+    insertTransaction(fields) {
+      const id = store.insertTransaction(fields);
+      if (fields.kind === 'reserve') {
+        reserving = { transactionId: id, amountMicro: fields.amountMicro, holds: [] };
+        admitted = undefined;
+      }
+      return id;
+    },
+    post(transactionId, debitId, creditId, amount, atMs) {
+      store.post(transactionId, debitId, creditId, amount, atMs);
+    },
+    hold(transactionId, debitId, creditId, amount, atMs) {
+      const pending = store.hold(transactionId, debitId, creditId, amount, atMs);
+      if (reserving?.transactionId === transactionId) {
+        reserving.holds.push(pending);
+      }
+    },
+    resolve(transactionId, pending, postAmount, atMs) {
+      store.resolve(transactionId, pending, postAmount, atMs);
+    },
+    insertCoupon: (coupon) => coupons.insert(coupon),
+    endCoupon: (couponId, status, atMs) => coupons.end(couponId, status, atMs),
+    insertReservation(row) {
+      assert(reservations.insert(row), `reservation ${row.requestId} is new`);
+      admitted = {
+        ...row,
+        status: 'reserved',
+        backendId: null,
+        checkpointInputTokens: null,
+        checkpointOutputTokens: null,
+      };
+    },
+    endReservation: (requestId, status, atMs) => reservations.end(requestId, status, atMs),
+    insertUsage: (row) => reservations.insertUsage(row),
+    takeReservedHolds() {
+      const taken = reserving && admitted && { ...reserving, reservation: admitted };
+      reserving = undefined;
+      admitted = undefined;
+      return taken;
+    },
+  };
+}

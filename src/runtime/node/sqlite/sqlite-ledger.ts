@@ -1,0 +1,165 @@
+/**
+ * The Ledger port over SQLite (better-sqlite3). The operations themselves are the shared ones
+ * (reserve-, settle- and grant-operations.ts), run inside this store's LedgerUnit. Operations are
+ * group-committed: those queued in one event-loop turn share one IMMEDIATE transaction, so
+ * reading balances, planning with the pure waterfall and writing the guarded transfers happen
+ * atomically even when two processes share the file. Idempotency keys (`reserve:`, `settle:`,
+ * `topup:` ...) and the reservation's "end once" update make every operation safe to repeat.
+ */
+import type Database from 'better-sqlite3';
+import { assert } from '../../../assert.ts';
+import {
+  endGrantOperation,
+  grantOperation,
+  topUpOperation,
+} from '../../../billing/grant-operations.ts';
+import type { Ledger } from '../../../billing/ledger.ts';
+import { systemAccounts } from '../../../billing/ledger-accounts.ts';
+import { rejectedUsageRow, reserveOperation } from '../../../billing/reserve-operation.ts';
+import {
+  duplicateSettlement,
+  releaseOperation,
+  settleOperation,
+  sweepOperation,
+} from '../../../billing/settle-operation.ts';
+import { BoundedMap } from '../../../platform/bounded-map.ts';
+import { createGroupCommit } from './group-commit.ts';
+import { createLedgerEffects } from './ledger-effects.ts';
+import { createCouponRows } from './sqlite-coupon-rows.ts';
+import { createDeferredWriter } from './sqlite-deferred-writer.ts';
+import { createLedgerReads } from './sqlite-ledger-reads.ts';
+import { createLedgerStore } from './sqlite-ledger-store.ts';
+import { createSqliteLedgerUnit, type RememberedHolds } from './sqlite-ledger-unit.ts';
+import { createReservationRows } from './sqlite-reservations.ts';
+
+/** Most orphaned holds one sweep handles; the next sweep takes the rest. */
+const sweepBatchMax = 500;
+
+export type SqliteLedgerOptions = {
+  /** Batch the operations of one event-loop turn into one transaction (off only to measure it). */
+  groupCommit: boolean;
+  /** Reservations of this process remembered until they end; past it, settles read the file. */
+  openReservationsMax: number;
+};
+
+const defaultOptions: SqliteLedgerOptions = { groupCommit: true, openReservationsMax: 100_000 };
+
+export function createSqliteLedger(
+  connection: Database.Database,
+  options: Partial<SqliteLedgerOptions> = {},
+): Ledger {
+  const settings = { ...defaultOptions, ...options };
+  const effects = createLedgerEffects();
+  const writer = createDeferredWriter(connection, effects);
+  const store = createLedgerStore(connection, effects, writer);
+  const coupons = createCouponRows(connection);
+  const reservations = createReservationRows(connection, effects, writer);
+  const openReservations = new BoundedMap<RememberedHolds>(settings.openReservationsMax);
+  const unit = createSqliteLedgerUnit({
+    connection,
+    effects,
+    store,
+    coupons,
+    reservations,
+    openReservations,
+  });
+  connection.transaction(() => {
+    for (const [id, kind] of systemAccounts) {
+      store.ensureAccount(id, kind, null);
+    }
+    writer.write();
+  })();
+  effects.committed();
+
+  const immediate = createGroupCommit(connection, {
+    batched: settings.groupCommit,
+    effects,
+    writeDeferred: () => writer.write(),
+  });
+
+  /** After the commit, this process forgets a reservation that ended. */
+  const forgetAfterCommit = (requestId: string) =>
+    effects.afterCommit(() => openReservations.forget(requestId));
+
+  return {
+    reserve: async (input) =>
+      immediate(() => {
+        const result = reserveOperation(unit, input);
+        const reserved = unit.takeReservedHolds();
+        if (reserved) {
+          effects.afterCommit(() => openReservations.remember(input.requestId, reserved));
+        }
+        return result;
+      }),
+    // Written at once, not batched: the relay goes on as soon as this returns, and a crash
+    // must never leave the file behind what the client already received.
+    checkpoint: async (input) => {
+      reservations.checkpoint(
+        input.requestId,
+        input.inputTokens,
+        input.outputTokens,
+        input.backendId,
+        input.atMs,
+      );
+    },
+    settle: async (input) =>
+      immediate(() => {
+        const reservation = unit.reservation(input.requestId);
+        assert(reservation, `settle of ${input.requestId} without a reservation`);
+        if (reservation.status !== 'reserved') {
+          return duplicateSettlement(unit, reservation);
+        }
+        forgetAfterCommit(input.requestId);
+        return settleOperation(unit, input, reservation);
+      }),
+    release: async (input) =>
+      immediate(() => {
+        const reservation = unit.reservation(input.requestId);
+        if (reservation?.status === 'reserved') {
+          forgetAfterCommit(input.requestId);
+          releaseOperation(unit, input, reservation);
+        }
+      }),
+    recordRejected: async (input) =>
+      immediate(() => reservations.insertUsage(rejectedUsageRow(input))),
+    sweep: async ({ atMs, ownerSilentBeforeMs, admittedBeforeMs }) =>
+      immediate(() => {
+        const orphaned = reservations.orphaned({
+          admittedBeforeMs,
+          ownerSilentBeforeMs,
+          limit: sweepBatchMax,
+        });
+        for (const reservation of orphaned) {
+          forgetAfterCommit(reservation.requestId);
+          sweepOperation(unit, reservation, atMs);
+        }
+        return orphaned.length;
+      }),
+    heartbeat: async (instanceId, atMs) => {
+      reservations.heartbeat(instanceId, atMs);
+    },
+    topUp: async (input) => immediate(() => topUpOperation(unit, input)),
+    grantCoupon: async (input) => immediate(() => grantOperation(unit, input)),
+    voidCoupon: async (couponId, atMs) =>
+      immediate(() => {
+        const coupon = coupons.byId(couponId);
+        if (coupon?.status === 'active') {
+          endGrantOperation(unit, coupon, 'voided', atMs);
+        }
+        return coupons.byId(couponId);
+      }),
+    expireCoupons: async (atMs) =>
+      immediate(() => {
+        const expired = coupons.expiredActive(atMs);
+        for (const coupon of expired) {
+          endGrantOperation(unit, coupon, 'expired', atMs);
+        }
+        return expired.length;
+      }),
+    ...createLedgerReads({
+      connection,
+      coupons,
+      walletAvailable: (tenantId) => unit.walletAvailableMicro(tenantId),
+    }),
+  };
+}
