@@ -417,12 +417,13 @@ function settleInModel(
     remainingMicro -= wallet;
     payments.add('wallet', null, wallet);
   }
-  // 3. The rest is written off; the provider gets its share, the platform the rest.
+  // 3. The rest is written off; the provider gets its share of what was collected (never of the
+  // write-off), the platform the rest.
   credit(model, 'write_off', -remainingMicro);
   payments.add('write_off', null, remainingMicro);
   const payoutBps =
     providers.find((provider) => provider.id === servedBy.providerId)?.payoutBps ?? 0;
-  const providerShare = (costMicro * BigInt(payoutBps)) / 10_000n;
+  const providerShare = ((costMicro - remainingMicro) * BigInt(payoutBps)) / 10_000n;
   credit(model, `provider_payable:${servedBy.providerId}`, providerShare);
   credit(model, 'revenue', costMicro - providerShare);
   passOnFreedMoney(model, reservation);

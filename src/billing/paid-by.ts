@@ -32,6 +32,14 @@ export function mergePaidBy(paidBy: readonly PaidBy[]): PaidBy[] {
   return [...merged.values()];
 }
 
+/** What the tenant actually paid (coupons and wallet): everything but a write-off. */
+export function collectedMicro(paidBy: readonly PaidBy[]): bigint {
+  return paidBy.reduce(
+    (sum, paid) => (paid.source === 'write_off' ? sum : sum + paid.amountMicro),
+    0n,
+  );
+}
+
 export function toStoredPaidBy(paidBy: readonly PaidBy[]): StoredPaidBy[] {
   return paidBy.map((paid) => ({
     source: paid.source,

@@ -18,7 +18,7 @@ import type {
 } from './ledger.ts';
 import { accountIds, couponIdOfAccount } from './ledger-accounts.ts';
 import type { LedgerUnit, PendingTransfer, ReservationRow, UsageRow } from './ledger-unit.ts';
-import { mergePaidBy, paidFrom } from './paid-by.ts';
+import { collectedMicro, mergePaidBy, paidFrom } from './paid-by.ts';
 import { type HeldLeg, planSettlement, type SettlementPlan } from './settlement-plan.ts';
 import { allocateLine, type ChargeLine, type GrantTerms } from './waterfall.ts';
 
@@ -57,27 +57,43 @@ function passOnEndedGrants(
   }
 }
 
-/** The fresh waterfall for what the holds could not cover: coupons, then the wallet, posted. */
-function payRemainder(
+/** What the request's own holds pay of the line, each posted: the plan's first step. */
+function postFromHolds(
   unit: LedgerUnit,
   transactionId: number,
-  reservation: ReservationRow,
+  plan: SettlementPlan<PendingTransfer>,
+  atMs: number,
+): PaidBy[] {
+  const paidBy: PaidBy[] = [];
+  for (const post of plan.posts) {
+    unit.resolve(transactionId, post.pending, post.postMicro, atMs);
+    if (post.postMicro > 0n) {
+      paidBy.push(paidFrom(post.pending.debitAccountId, post.postMicro));
+    }
+  }
+  return paidBy;
+}
+
+/** The fresh waterfall for what the holds could not cover: coupons, then the wallet, posted. */
+function payFromFreshWaterfall(
+  unit: LedgerUnit,
+  transactionId: number,
+  tenantId: string,
   line: ChargeLine,
   plan: SettlementPlan<PendingTransfer>,
-  paidBy: PaidBy[],
   atMs: number,
-): bigint {
+): PaidBy[] {
   if (plan.remainingMicro === 0n) {
-    return 0n;
+    return [];
   }
   const allocation = allocateLine(
     line,
-    unit.couponsOfTenant(reservation.tenantId),
-    unit.walletAvailableMicro(reservation.tenantId),
+    unit.couponsOfTenant(tenantId),
+    unit.walletAvailableMicro(tenantId),
     plan.coveredMicro,
     plan.remainingMicro,
   );
-  for (const take of allocation.coupons) {
+  const paidBy: PaidBy[] = allocation.coupons.map((take) => {
     unit.post(
       transactionId,
       accountIds.coupon(take.grantId),
@@ -85,25 +101,69 @@ function payRemainder(
       take.amountMicro,
       atMs,
     );
-    paidBy.push({ source: 'coupon', id: take.grantId, amountMicro: take.amountMicro });
-  }
+    return { source: 'coupon', id: take.grantId, amountMicro: take.amountMicro };
+  });
   if (allocation.walletMicro > 0n) {
-    const wallet = accountIds.wallet(reservation.tenantId);
-    unit.post(transactionId, wallet, accountIds.holds, allocation.walletMicro, atMs);
+    unit.post(
+      transactionId,
+      accountIds.wallet(tenantId),
+      accountIds.holds,
+      allocation.walletMicro,
+      atMs,
+    );
     paidBy.push({ source: 'wallet', id: null, amountMicro: allocation.walletMicro });
   }
-  return allocation.shortfallMicro;
+  return paidBy;
 }
 
-/** What was collected into holds goes out: the provider's share, the rest to revenue. */
+/** What no one could pay moves from write_off into holds, so holds carry the whole cost. */
+function writeOff(
+  unit: LedgerUnit,
+  transactionId: number,
+  shortfallMicro: bigint,
+  atMs: number,
+): PaidBy[] {
+  if (shortfallMicro <= 0n) {
+    return [];
+  }
+  unit.post(transactionId, accountIds.writeOff, accountIds.holds, shortfallMicro, atMs);
+  return [{ source: 'write_off', id: null, amountMicro: shortfallMicro }];
+}
+
+/** Collects the whole cost into holds: the holds, then a fresh waterfall, then a write-off. */
+function collect(
+  unit: LedgerUnit,
+  transactionId: number,
+  tenantId: string,
+  line: ChargeLine,
+  plan: SettlementPlan<PendingTransfer>,
+  atMs: number,
+): PaidBy[] {
+  const paid = [
+    ...postFromHolds(unit, transactionId, plan, atMs),
+    ...payFromFreshWaterfall(unit, transactionId, tenantId, line, plan, atMs),
+  ];
+  const paidMicro = paid.reduce((sum, payer) => sum + payer.amountMicro, 0n);
+  return mergePaidBy([...paid, ...writeOff(unit, transactionId, line.costMicro - paidMicro, atMs)]);
+}
+
+/**
+ * What was collected into holds goes out: the provider's share, the rest to revenue. The share is
+ * taken only of what the tenant paid (coupons and wallet), never of a write-off (DESIGN.md §4,
+ * "What a backend may claim"): the platform does not owe a third party money it never received.
+ */
 function distribute(
   unit: LedgerUnit,
   transactionId: number,
   servedBy: ServedBy,
   costMicro: bigint,
+  paidBy: readonly PaidBy[],
   atMs: number,
 ): bigint {
-  const providerShareMicro = shareOf(costMicro, unit.providerPayoutBps(servedBy.providerId) ?? 0);
+  const providerShareMicro = shareOf(
+    collectedMicro(paidBy),
+    unit.providerPayoutBps(servedBy.providerId) ?? 0,
+  );
   if (providerShareMicro > 0n) {
     const payable = accountIds.providerPayable(servedBy.providerId);
     unit.ensureAccount(payable, 'provider_payable', servedBy.providerId);
@@ -146,6 +206,24 @@ function usageFields(
   };
 }
 
+/** The settle transaction of a request, recorded under its idempotency key. */
+function insertSettleTransaction(
+  unit: LedgerUnit,
+  input: SettleInput,
+  tenantId: string,
+  costMicro: bigint,
+): number {
+  return unit.insertTransaction({
+    idempotencyKey: `settle:${input.requestId}`,
+    kind: 'settle',
+    tenantId,
+    requestId: input.requestId,
+    reference: null,
+    amountMicro: costMicro,
+    atMs: input.atMs,
+  });
+}
+
 /** Settles a reservation still open (the caller checked its status inside the same unit). */
 export function settleOperation(
   unit: LedgerUnit,
@@ -161,38 +239,18 @@ export function settleOperation(
     region: input.servedBy.region,
     atMs: reservation.admittedAtMs,
   };
-  const transactionId = unit.insertTransaction({
-    idempotencyKey: `settle:${input.requestId}`,
-    kind: 'settle',
-    tenantId: reservation.tenantId,
-    requestId: input.requestId,
-    reference: null,
-    amountMicro: costMicro,
-    atMs: input.atMs,
-  });
+  const transactionId = insertSettleTransaction(unit, input, reservation.tenantId, costMicro);
   const legs = heldLegs(unit, input.requestId);
   const plan = planSettlement(line, legs);
-  const paidBy: PaidBy[] = [];
-  for (const post of plan.posts) {
-    unit.resolve(transactionId, post.pending, post.postMicro, input.atMs);
-    if (post.postMicro > 0n) {
-      paidBy.push(paidFrom(post.pending.debitAccountId, post.postMicro));
-    }
-  }
-  const remainingMicro = payRemainder(
+  const paidBy = collect(unit, transactionId, reservation.tenantId, line, plan, input.atMs);
+  const providerShareMicro = distribute(
     unit,
     transactionId,
-    reservation,
-    line,
-    plan,
+    input.servedBy,
+    costMicro,
     paidBy,
     input.atMs,
   );
-  if (remainingMicro > 0n) {
-    unit.post(transactionId, accountIds.writeOff, accountIds.holds, remainingMicro, input.atMs);
-    paidBy.push({ source: 'write_off', id: null, amountMicro: remainingMicro });
-  }
-  const providerShareMicro = distribute(unit, transactionId, input.servedBy, costMicro, input.atMs);
   passOnEndedGrants(
     unit,
     legs.map((leg) => leg.grant),
@@ -205,13 +263,13 @@ export function settleOperation(
     outcome: input.outcome,
     costMicro,
     providerShareMicro,
-    paidBy: mergePaidBy(paidBy),
+    paidBy,
     priceId: input.price.priceId,
     settledAtMs: input.atMs,
   });
   return {
     costMicro,
-    paidBy: mergePaidBy(paidBy),
+    paidBy,
     walletAvailableMicro: unit.walletAvailableMicro(reservation.tenantId),
     duplicate: false,
   };

@@ -9,6 +9,7 @@ import type pg from 'pg';
 import type { LedgerEntry, LedgerReads } from '../../../billing/ledger.ts';
 import { checkLedger } from '../../../billing/ledger-check.ts';
 import { storedAmountMicro } from '../../../billing/paid-by.ts';
+import { ledgerCheckQueries } from '../../../db/ledger-check-queries.ts';
 import {
   couponColumns,
   couponRecordOf,
@@ -161,7 +162,10 @@ export function createPostgresLedgerReads(pool: pg.Pool, retryCountMax: number):
         values: [recountedOutputTokens, requestId],
       });
     },
-    check: async () => snapshot((client) => checkLedger((text) => rowsOf(client, { text }))),
+    check: async () =>
+      snapshot((client) =>
+        checkLedger((name) => rowsOf(client, { text: ledgerCheckQueries[name] })),
+      ),
   };
 }
 

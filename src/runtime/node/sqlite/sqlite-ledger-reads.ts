@@ -7,6 +7,7 @@ import type Database from 'better-sqlite3';
 import type { LedgerEntry, LedgerReads, UsageRecord } from '../../../billing/ledger.ts';
 import { checkLedger } from '../../../billing/ledger-check.ts';
 import { storedAmountMicro } from '../../../billing/paid-by.ts';
+import { ledgerCheckQueries } from '../../../db/ledger-check-queries.ts';
 import type { CouponRows } from './sqlite-coupon-rows.ts';
 import { parsePaidBy } from './sqlite-reservations.ts';
 
@@ -165,8 +166,11 @@ export function createLedgerReads(options: ReadsOptions): LedgerReads {
       connection.exec('BEGIN');
       try {
         return await checkLedger(
-          async (sql) =>
-            connection.prepare(sql).safeIntegers(true).all() as Record<string, unknown>[],
+          async (name) =>
+            connection.prepare(ledgerCheckQueries[name]).safeIntegers(true).all() as Record<
+              string,
+              unknown
+            >[],
         );
       } finally {
         connection.exec('COMMIT');

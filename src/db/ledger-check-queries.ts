@@ -1,0 +1,84 @@
+/**
+ * The SQL of the ledger check (DESIGN.md §4 invariants), written once in the dialect SQLite and
+ * PostgreSQL share. Billing turns the rows into problems (billing/ledger-check.ts) and never sees
+ * this text; a store runs these queries inside one consistent snapshot.
+ */
+
+const resolvedHolds = 'SELECT pending_id FROM transfers WHERE pending_id IS NOT NULL';
+
+const mismatchedAccounts = `
+  WITH sides AS (
+    SELECT debit_account_id AS id,
+      CASE WHEN flag IN ('posted', 'post_pending') THEN amount ELSE 0 END AS debits_posted,
+      CAST(0 AS BIGINT) AS credits_posted,
+      CASE WHEN flag = 'pending' AND id NOT IN (${resolvedHolds}) THEN amount ELSE 0 END
+        AS debits_pending,
+      CAST(0 AS BIGINT) AS credits_pending
+    FROM transfers
+    UNION ALL
+    SELECT credit_account_id, 0,
+      CASE WHEN flag IN ('posted', 'post_pending') THEN amount ELSE 0 END,
+      0,
+      CASE WHEN flag = 'pending' AND id NOT IN (${resolvedHolds}) THEN amount ELSE 0 END
+    FROM transfers),
+  totals AS (
+    SELECT id, SUM(debits_posted) AS debits_posted, SUM(credits_posted) AS credits_posted,
+      SUM(debits_pending) AS debits_pending, SUM(credits_pending) AS credits_pending
+    FROM sides GROUP BY id)
+  SELECT a.id FROM accounts a LEFT JOIN totals t ON t.id = a.id
+  WHERE a.debits_posted != COALESCE(t.debits_posted, 0)
+     OR a.credits_posted != COALESCE(t.credits_posted, 0)
+     OR a.debits_pending != COALESCE(t.debits_pending, 0)
+     OR a.credits_pending != COALESCE(t.credits_pending, 0)`;
+
+const overdrawnAccounts = `SELECT id FROM accounts
+  WHERE no_overdraft = TRUE AND credits_posted - debits_posted - debits_pending < 0`;
+
+const globalTotals = `SELECT COALESCE(SUM(debits_posted), 0) AS dp,
+  COALESCE(SUM(credits_posted), 0) AS cp, COALESCE(SUM(debits_pending), 0) AS dq,
+  COALESCE(SUM(credits_pending), 0) AS cq FROM accounts`;
+
+/** What the settle transaction of a request moved into holds from `source` (any, when NULL). */
+const settledInto = (source: string | null) => `COALESCE((SELECT SUM(t.amount) FROM transfers t
+    JOIN ledger_transactions x ON x.id = t.transaction_id
+    WHERE x.idempotency_key = 'settle:' || u.request_id AND t.credit_account_id = 'holds'
+      ${source === null ? '' : `AND t.debit_account_id = '${source}'`}
+      AND t.flag IN ('posted', 'post_pending')), 0)`;
+
+const settledPayments = `SELECT u.request_id AS request_id, u.cost AS cost,
+  ${settledInto(null)} AS collected
+  FROM usage_records u WHERE u.cost > 0 OR EXISTS (
+    SELECT 1 FROM ledger_transactions x WHERE x.idempotency_key = 'settle:' || u.request_id)`;
+
+// Only a share above zero can exceed the payout rate applied to what was collected.
+const providerShares = `SELECT u.request_id AS request_id, u.cost AS cost,
+  u.provider_share AS provider_share, COALESCE(p.payout_bps, 0) AS payout_bps,
+  ${settledInto('write_off')} AS written_off
+  FROM usage_records u LEFT JOIN providers p ON p.id = u.provider_id
+  WHERE u.provider_share > 0`;
+
+const endedWithHolds = `SELECT r.request_id AS request_id FROM reservations r
+  JOIN ledger_transactions x ON x.idempotency_key = 'reserve:' || r.request_id
+  JOIN transfers t ON t.transaction_id = x.id AND t.flag = 'pending'
+  WHERE r.status != 'reserved' AND NOT EXISTS (SELECT 1 FROM transfers p WHERE p.pending_id = t.id)`;
+
+// A grant that ended passes on what is not held at once, and what is held when it is freed: the
+// waterfall may rely on an ended grant having nothing available.
+const endedGrantsWithMoney = `SELECT c.id AS id FROM coupons c
+  JOIN accounts a ON a.id = 'coupon:' || c.id
+  WHERE c.status != 'active' AND a.credits_posted - a.debits_posted - a.debits_pending != 0`;
+
+const counts = `SELECT (SELECT COUNT(*) FROM accounts) AS accounts,
+  (SELECT COUNT(*) FROM ledger_transactions) AS transactions`;
+
+/** Each query of the check by the name billing asks for it (billing's LedgerCheckQueryName). */
+export const ledgerCheckQueries = {
+  mismatchedAccounts,
+  overdrawnAccounts,
+  globalTotals,
+  settledPayments,
+  providerShares,
+  endedWithHolds,
+  endedGrantsWithMoney,
+  counts,
+} as const;

@@ -1,0 +1,129 @@
+/**
+ * What a settlement writes on every store, SQLite and PostgreSQL (DESIGN.md §4): the provider's
+ * share is its payout rate of the money collected from the tenant, never of a write-off, and the
+ * ledger check reports a usage record whose share exceeds that, as a store with a wrong row
+ * would hold it.
+ */
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { PinnedPrice } from '../src/billing/cost.ts';
+import type { Ledger } from '../src/billing/ledger.ts';
+import { openSqlite } from '../src/runtime/node/sqlite/sqlite-database.ts';
+import { type LedgerWorld, ledgerStores } from './support/ledger-stores.ts';
+import { quietPool } from './support/postgres-service.ts';
+
+const price: PinnedPrice = {
+  priceId: 'price-1',
+  inputPerMillion: 1_000_000n,
+  cachedInputPerMillion: 0n,
+  outputPerMillion: 1_000_000n,
+  multiplierBps: 10_000,
+};
+const payoutBps = 7_000;
+const seed = {
+  tenants: [{ id: 'tenant-1', clampAllowed: false }],
+  providers: [{ id: 'provider-1', payoutBps }],
+  backends: [{ id: 'backend-1', providerId: 'provider-1', region: 'east', models: ['model-a'] }],
+  prices: [{ price, model: 'model-a', version: 1 }],
+};
+const servedBy = { backendId: 'backend-1', providerId: 'provider-1', region: 'east' };
+const everything = { fromMs: 0, toMs: Number.MAX_SAFE_INTEGER };
+
+/** Runs one statement on the world's store from outside the ledger, as a faulty writer would. */
+async function execute(world: LedgerWorld, sql: string): Promise<void> {
+  if (world.location.startsWith('postgres')) {
+    const pool = quietPool(world.location, 1);
+    try {
+      await pool.query(sql);
+    } finally {
+      await pool.end();
+    }
+    return;
+  }
+  const opened = openSqlite(world.location);
+  try {
+    opened.connection.exec(sql);
+  } finally {
+    opened.close();
+  }
+}
+
+/** A request that costs 3,000 micro-units against a wallet of 1,000: 2,000 are written off. */
+async function settleBeyondTheWallet(ledger: Ledger, requestId: string) {
+  await ledger.topUp({ tenantId: 'tenant-1', amountMicro: 1_000n, reference: 'pay-1', atMs: 1 });
+  const reserved = await ledger.reserve({
+    requestId,
+    tenantId: 'tenant-1',
+    keyId: 'key-1',
+    model: 'model-a',
+    region: 'east',
+    price,
+    promptTokensEstimate: 100,
+    outputTokensMax: 100,
+    clampAllowed: false,
+    atMs: 2,
+    instanceId: 'instance-1',
+  });
+  expect(reserved.ok).toBe(true);
+  return ledger.settle({
+    requestId,
+    usage: {
+      inputTokens: 1_000,
+      cachedInputTokens: 0,
+      outputTokens: 2_000,
+      reasoningTokens: undefined,
+      source: 'provider',
+    },
+    outcome: 'complete',
+    servedBy,
+    price,
+    atMs: 3,
+  });
+}
+
+describe.each(ledgerStores())('settlement records on $name', (store) => {
+  let world: LedgerWorld;
+  let ledger: Ledger;
+
+  beforeAll(async () => {
+    await store.setUp(inject('postgresAdminUrl'));
+    world = await store.openWorld(seed, { ledgerCount: 1, onFile: true });
+    const [first] = world.ledgers;
+    if (!first) {
+      throw new Error('a world has one ledger');
+    }
+    ledger = first;
+  });
+  afterAll(async () => {
+    await world.close();
+    await store.tearDown();
+  });
+
+  it('pays the provider its rate of what was collected, never of the write-off', async () => {
+    const settled = await settleBeyondTheWallet(ledger, 'request-1');
+    expect(settled.costMicro).toBe(3_000n);
+    expect(settled.paidBy).toEqual([
+      { source: 'wallet', id: null, amountMicro: 1_000n },
+      { source: 'write_off', id: null, amountMicro: 2_000n },
+    ]);
+    const [earned] = await ledger.earnings('provider-1', everything);
+    // 70% of the 1,000 collected; 70% of the whole cost would be 2,100.
+    expect(earned?.earnedMicro).toBe(700n);
+    const payable = (await world.accountRows()).find(
+      (row) => row.id === 'provider_payable:provider-1',
+    );
+    expect(payable?.balance).toBe(700n);
+    expect(await ledger.check()).toMatchObject({ ok: true, problems: [] });
+  });
+
+  it('reports a usage record whose provider share exceeds the rate of what was collected', async () => {
+    await execute(
+      world,
+      "UPDATE usage_records SET provider_share = 2100 WHERE request_id = 'request-1'",
+    );
+    const check = await ledger.check();
+    expect(check.ok).toBe(false);
+    expect(check.problems).toEqual([
+      'request request-1: provider share 2100 exceeds 700 of 1000 collected',
+    ]);
+  });
+});
