@@ -1,8 +1,11 @@
 /**
- * Column types shared by the tables. Money is a bigint over SQLite INTEGER: drizzle's integer has
- * no bigint mode, and a money value must never pass through a JS number unchecked. Lists are JSON
- * text; times are integer milliseconds since the epoch.
+ * Column types shared by the tables, for each dialect. SQLite: money is a bigint over INTEGER
+ * (drizzle's integer has no bigint mode, and a money value must never pass through a JS number
+ * unchecked); lists are JSON text; times are integer milliseconds since the epoch. PostgreSQL:
+ * money is `bigint` in mode 'bigint', never a JS number; times are `bigint` milliseconds in mode
+ * 'number' (epoch milliseconds exceed int4 but stay far below 2^53); lists are jsonb.
  */
+import { bigint, jsonb } from 'drizzle-orm/pg-core';
 import { customType, integer, text } from 'drizzle-orm/sqlite-core';
 
 function toBigint(value: number | bigint | string): bigint {
@@ -26,3 +29,18 @@ export const money = customType<{ data: bigint; driverData: number | bigint | st
 export const stringList = (name: string) => text(name, { mode: 'json' }).$type<string[]>();
 
 export const createdAtMs = () => integer('created_at_ms').notNull();
+
+/** Micro-units of the deployment currency (PostgreSQL). */
+export const pgMoney = (name: string) => bigint(name, { mode: 'bigint' });
+
+/** Milliseconds since the epoch (PostgreSQL). */
+export const pgEpochMs = (name: string) => bigint(name, { mode: 'number' });
+
+/** A JSON array of strings, or NULL for "no restriction" (PostgreSQL). */
+export const pgStringList = (name: string) => jsonb(name).$type<string[]>();
+
+export const pgCreatedAtMs = () => pgEpochMs('created_at_ms').notNull();
+
+/** Row ids the store numbers itself: transactions, transfers, audit events (PostgreSQL). */
+export const pgSerialId = () =>
+  bigint('id', { mode: 'number' }).primaryKey().generatedByDefaultAsIdentity();

@@ -19,16 +19,24 @@ import {
   text,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
-
-/** Micro-units of the deployment currency. */
-const money = (name: string) => bigint(name, { mode: 'bigint' });
-/** Milliseconds since the epoch. */
-const epochMs = (name: string) => bigint(name, { mode: 'number' });
-/** A JSON array of strings, or NULL for "no restriction". */
-const stringList = (name: string) => jsonb(name).$type<string[]>();
-const createdAtMs = () => epochMs('created_at_ms').notNull();
-/** Row ids the store numbers itself: transactions, transfers, audit events. */
-const serialId = () => bigint('id', { mode: 'number' }).primaryKey().generatedByDefaultAsIdentity();
+import {
+  pgCreatedAtMs as createdAtMs,
+  pgEpochMs as epochMs,
+  pgMoney as money,
+  pgSerialId as serialId,
+  pgStringList as stringList,
+} from './columns.ts';
+import {
+  apiKeyStatuses,
+  backendStates,
+  couponKinds,
+  couponStatuses,
+  reservationStatuses,
+  type StoredPayer,
+  transferFlags,
+  usageOutcomes,
+  usageSources,
+} from './enums.ts';
 
 export const tenants = pgTable('tenants', {
   id: text('id').primaryKey(),
@@ -52,7 +60,7 @@ export const apiKeys = pgTable(
     models: stringList('models'),
     requestsPerMinuteMax: integer('rpm'),
     tokensPerMinuteMax: integer('tpm'),
-    status: text('status', { enum: ['active', 'revoked'] }).notNull(),
+    status: text('status', { enum: apiKeyStatuses }).notNull(),
     createdAtMs: createdAtMs(),
     revokedAtMs: epochMs('revoked_at_ms'),
   },
@@ -87,7 +95,7 @@ export const backends = pgTable(
     slots: integer('slots').notNull(),
     apiKey: text('api_key'),
     metricsUrl: text('metrics_url'),
-    state: text('state', { enum: ['active', 'draining', 'removed'] }).notNull(),
+    state: text('state', { enum: backendStates }).notNull(),
     createdAtMs: createdAtMs(),
     updatedAtMs: epochMs('updated_at_ms').notNull(),
   },
@@ -141,7 +149,7 @@ export const coupons = pgTable(
     tenantId: text('tenant_id')
       .notNull()
       .references(() => tenants.id),
-    kind: text('kind', { enum: ['compute', 'storage', 'transport'] }).notNull(),
+    kind: text('kind', { enum: couponKinds }).notNull(),
     program: text('program').notNull(),
     amount: money('amount').notNull(),
     coverageBps: integer('coverage_bps').notNull(),
@@ -150,7 +158,7 @@ export const coupons = pgTable(
     priority: integer('priority').notNull(),
     startsAtMs: epochMs('starts_at_ms').notNull(),
     expiresAtMs: epochMs('expires_at_ms'),
-    status: text('status', { enum: ['active', 'voided', 'expired'] }).notNull(),
+    status: text('status', { enum: couponStatuses }).notNull(),
     reference: text('reference').notNull(),
     createdAtMs: createdAtMs(),
     endedAtMs: epochMs('ended_at_ms'),
@@ -213,7 +221,7 @@ export const transfers = pgTable(
     debitAccountId: text('debit_account_id').notNull(),
     creditAccountId: text('credit_account_id').notNull(),
     amount: money('amount').notNull(),
-    flag: text('flag', { enum: ['posted', 'pending', 'post_pending', 'void_pending'] }).notNull(),
+    flag: text('flag', { enum: transferFlags }).notNull(),
     pendingId: bigint('pending_id', { mode: 'number' }),
     createdAtMs: createdAtMs(),
   },
@@ -238,7 +246,7 @@ export const reservations = pgTable(
     priceId: text('price_id').notNull(),
     multiplierBps: integer('multiplier_bps').notNull(),
     reservedAmount: money('reserved_amount').notNull(),
-    status: text('status', { enum: ['reserved', 'settled', 'released'] }).notNull(),
+    status: text('status', { enum: reservationStatuses }).notNull(),
     instanceId: text('instance_id').notNull(),
     backendId: text('backend_id'),
     promptTokensEstimate: integer('prompt_tokens_estimate').notNull(),
@@ -265,16 +273,12 @@ export const usageRecords = pgTable(
     cachedInputTokens: integer('cached_input_tokens'),
     outputTokens: integer('output_tokens'),
     reasoningTokens: integer('reasoning_tokens'),
-    usageSource: text('usage_source', { enum: ['provider', 'gateway_count', 'estimate'] }),
-    outcome: text('outcome', {
-      enum: ['complete', 'client_disconnect', 'upstream_error', 'gateway_crash', 'rejected'],
-    }).notNull(),
+    usageSource: text('usage_source', { enum: usageSources }),
+    outcome: text('outcome', { enum: usageOutcomes }).notNull(),
     cost: money('cost').notNull(),
     providerShare: money('provider_share').notNull(),
     /** Decimal-string amounts, as the API shows them: `[{source, id, amount}]`. */
-    paidBy: jsonb('paid_by')
-      .$type<{ source: 'coupon' | 'wallet' | 'write_off'; id: string | null; amount: string }[]>()
-      .notNull(),
+    paidBy: jsonb('paid_by').$type<StoredPayer[]>().notNull(),
     priceId: text('price_id'),
     verifiedOutputTokens: integer('verified_output_tokens'),
     createdAtMs: createdAtMs(),

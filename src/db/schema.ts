@@ -5,6 +5,17 @@
 import { sql } from 'drizzle-orm';
 import { check, index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import { createdAtMs, money, stringList } from './columns.ts';
+import {
+  apiKeyStatuses,
+  backendStates,
+  couponKinds,
+  couponStatuses,
+  reservationStatuses,
+  type StoredPayer,
+  transferFlags,
+  usageOutcomes,
+  usageSources,
+} from './enums.ts';
 
 export const tenants = sqliteTable('tenants', {
   id: text('id').primaryKey(),
@@ -30,7 +41,7 @@ export const apiKeys = sqliteTable(
     models: stringList('models'),
     requestsPerMinuteMax: integer('rpm'),
     tokensPerMinuteMax: integer('tpm'),
-    status: text('status', { enum: ['active', 'revoked'] }).notNull(),
+    status: text('status', { enum: apiKeyStatuses }).notNull(),
     createdAtMs: createdAtMs(),
     revokedAtMs: integer('revoked_at_ms'),
   },
@@ -67,7 +78,7 @@ export const backends = sqliteTable(
     /** Sent upstream as a bearer token; never returned by the API. */
     apiKey: text('api_key'),
     metricsUrl: text('metrics_url'),
-    state: text('state', { enum: ['active', 'draining', 'removed'] }).notNull(),
+    state: text('state', { enum: backendStates }).notNull(),
     createdAtMs: createdAtMs(),
     updatedAtMs: integer('updated_at_ms').notNull(),
   },
@@ -128,7 +139,7 @@ export const coupons = sqliteTable(
     tenantId: text('tenant_id')
       .notNull()
       .references(() => tenants.id),
-    kind: text('kind', { enum: ['compute', 'storage', 'transport'] }).notNull(),
+    kind: text('kind', { enum: couponKinds }).notNull(),
     program: text('program').notNull(),
     amount: money('amount').notNull(),
     coverageBps: integer('coverage_bps').notNull(),
@@ -137,7 +148,7 @@ export const coupons = sqliteTable(
     priority: integer('priority').notNull(),
     startsAtMs: integer('starts_at_ms').notNull(),
     expiresAtMs: integer('expires_at_ms'),
-    status: text('status', { enum: ['active', 'voided', 'expired'] }).notNull(),
+    status: text('status', { enum: couponStatuses }).notNull(),
     reference: text('reference').notNull(),
     createdAtMs: createdAtMs(),
     endedAtMs: integer('ended_at_ms'),
@@ -210,7 +221,7 @@ export const transfers = sqliteTable(
     debitAccountId: text('debit_account_id').notNull(),
     creditAccountId: text('credit_account_id').notNull(),
     amount: money('amount').notNull(),
-    flag: text('flag', { enum: ['posted', 'pending', 'post_pending', 'void_pending'] }).notNull(),
+    flag: text('flag', { enum: transferFlags }).notNull(),
     pendingId: integer('pending_id'),
     createdAtMs: createdAtMs(),
   },
@@ -236,7 +247,7 @@ export const reservations = sqliteTable(
     priceId: text('price_id').notNull(),
     multiplierBps: integer('multiplier_bps').notNull(),
     reservedAmount: money('reserved_amount').notNull(),
-    status: text('status', { enum: ['reserved', 'settled', 'released'] }).notNull(),
+    status: text('status', { enum: reservationStatuses }).notNull(),
     instanceId: text('instance_id').notNull(),
     backendId: text('backend_id'),
     promptTokensEstimate: integer('prompt_tokens_estimate').notNull(),
@@ -264,15 +275,11 @@ export const usageRecords = sqliteTable(
     cachedInputTokens: integer('cached_input_tokens'),
     outputTokens: integer('output_tokens'),
     reasoningTokens: integer('reasoning_tokens'),
-    usageSource: text('usage_source', { enum: ['provider', 'gateway_count', 'estimate'] }),
-    outcome: text('outcome', {
-      enum: ['complete', 'client_disconnect', 'upstream_error', 'gateway_crash', 'rejected'],
-    }).notNull(),
+    usageSource: text('usage_source', { enum: usageSources }),
+    outcome: text('outcome', { enum: usageOutcomes }).notNull(),
     cost: money('cost').notNull(),
     providerShare: money('provider_share').notNull(),
-    paidBy: text('paid_by', { mode: 'json' })
-      .$type<{ source: 'coupon' | 'wallet' | 'write_off'; id: string | null; amount: string }[]>()
-      .notNull(),
+    paidBy: text('paid_by', { mode: 'json' }).$type<StoredPayer[]>().notNull(),
     priceId: text('price_id'),
     /** The gateway's own recount of the output, for the sampled requests that were verified. */
     verifiedOutputTokens: integer('verified_output_tokens'),
