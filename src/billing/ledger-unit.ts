@@ -10,7 +10,6 @@
  */
 import type { CouponState, CouponTerms, PaidBy, UsageRecord } from './ledger.ts';
 import type { AccountKind } from './ledger-accounts.ts';
-import { toStoredPaidBy } from './paid-by.ts';
 import type { FundedGrant } from './waterfall.ts';
 
 /** A coupon with its terms, its state and what it may still pay. */
@@ -45,57 +44,6 @@ export type UsageRow = Omit<UsageRecord, 'verifiedOutputTokens'> & {
   priceId: string | null;
   settledAtMs: number;
 };
-
-/** The columns a usage record is stored with, in the order `usageRowValues` gives them. */
-export const usageRowColumns = [
-  'request_id',
-  'tenant_id',
-  'key_id',
-  'model',
-  'region',
-  'backend_id',
-  'provider_id',
-  'input_tokens',
-  'cached_input_tokens',
-  'output_tokens',
-  'reasoning_tokens',
-  'usage_source',
-  'outcome',
-  'cost',
-  'provider_share',
-  'paid_by',
-  'price_id',
-  'verified_output_tokens',
-  'created_at_ms',
-  'settled_at_ms',
-] as const;
-
-/** A usage record's stored values; who paid is JSON with decimal amounts, as the API shows it. */
-export function usageRowValues(row: UsageRow): unknown[] {
-  return [
-    row.requestId,
-    row.tenantId,
-    row.keyId,
-    row.model,
-    row.region,
-    row.backendId,
-    row.providerId,
-    row.inputTokens,
-    row.cachedInputTokens,
-    row.outputTokens,
-    row.reasoningTokens,
-    row.usageSource,
-    row.outcome,
-    row.costMicro,
-    row.providerShareMicro,
-    JSON.stringify(toStoredPaidBy(row.paidBy)),
-    row.priceId,
-    // Verification happens after settlement, on a sample.
-    null,
-    row.createdAtMs,
-    row.settledAtMs,
-  ];
-}
 
 /** A hold (pending transfer) not yet posted or voided. */
 export type PendingTransfer = {

@@ -118,15 +118,25 @@ export function propertiesOf<Table extends LedgerTable>(table: Table): (keyof Ta
   return Object.keys(table);
 }
 
-/** The SQL names of `properties` (all, by default), in order, comma-separated. */
+function described<Table extends LedgerTable>(table: Table, property: keyof Table): LedgerColumn {
+  const found = table[property];
+  assert(found !== undefined, `column ${String(property)} is listed`);
+  return found;
+}
+
+/** The SQL names of a table's columns, in order. */
+export function columnNames(table: LedgerTable): string[] {
+  return Object.values(table).map((column) => column.name);
+}
+
+/** The SQL names of `properties`, in order, comma-separated, each `alias.` prefixed if given. */
 export function columnList<Table extends LedgerTable>(
   table: Table,
-  properties: readonly (keyof Table & string)[] = propertiesOf(table),
+  properties: readonly (keyof Table & string)[],
   alias?: string,
 ): string {
-  return properties
-    .map((property) => `${alias === undefined ? '' : `${alias}.`}${table[property]?.name}`)
-    .join(', ');
+  const prefix = alias === undefined ? '' : `${alias}.`;
+  return properties.map((property) => `${prefix}${described(table, property).name}`).join(', ');
 }
 
 /** A row read back by column name, decoded by property. */
@@ -136,31 +146,27 @@ export function decodeRow<Table extends LedgerTable>(
 ): RowOf<Table> {
   const row: Record<string, unknown> = {};
   for (const property of propertiesOf(table)) {
-    const described = table[property] as LedgerColumn;
-    row[property] = described.decode(stored[described.name]);
+    const column = described(table, property);
+    row[property] = column.decode(stored[column.name]);
   }
   return row as RowOf<Table>;
 }
 
-/** A row's values in column order, as the drivers bind them: JSON as text, SQLite booleans 0/1. */
-export function rowValues<Table extends LedgerTable>(
+/**
+ * The values of `properties` of a row, in order, as the drivers bind them: JSON as text. (A
+ * boolean binds as is, which only PostgreSQL takes: SQLite wants 0 or 1.)
+ */
+export function rowValues<Table extends LedgerTable, Property extends keyof Table & string>(
   table: Table,
-  row: RowOf<Table>,
-  dialect: 'sqlite' | 'postgres',
+  properties: readonly Property[],
+  row: Pick<RowOf<Table>, Property>,
 ): unknown[] {
-  return propertiesOf(table).map((property) => {
-    const described = table[property] as LedgerColumn;
+  return properties.map((property) => {
     const value: unknown = row[property];
     if (value === null || value === undefined) {
       return null;
     }
-    if (described.kind === 'json') {
-      return JSON.stringify(value);
-    }
-    if (described.kind === 'boolean' && dialect === 'sqlite') {
-      return value ? 1 : 0;
-    }
-    return value;
+    return described(table, property).kind === 'json' ? JSON.stringify(value) : value;
   });
 }
 
@@ -178,22 +184,22 @@ const postgresParameterTypes: Record<ColumnKind, string> = {
 /** The PostgreSQL parameter type of each of `properties`, in order. */
 export function postgresTypes<Table extends LedgerTable>(
   table: Table,
-  properties: readonly (keyof Table & string)[] = propertiesOf(table),
+  properties: readonly (keyof Table & string)[],
 ): string[] {
-  return properties.map(
-    (property) => postgresParameterTypes[(table[property] as LedgerColumn).kind],
-  );
+  return properties.map((property) => postgresParameterTypes[described(table, property).kind]);
 }
 
-/** The columns of `properties` as a SELECT from text parameters takes them: JSON cast to jsonb. */
-export function postgresSelectList<Table extends LedgerTable>(
+/** `properties` as SQL expressions over their text-typed parameters: JSON cast to jsonb. */
+export function postgresValueList<Table extends LedgerTable>(
   table: Table,
-  properties: readonly (keyof Table & string)[] = propertiesOf(table),
+  properties: readonly (keyof Table & string)[],
+  parameterOf: (name: string, position: number) => string,
 ): string {
   return properties
-    .map((property) => {
-      const described = table[property] as LedgerColumn;
-      return described.kind === 'json' ? `${described.name}::jsonb` : described.name;
+    .map((property, index) => {
+      const column = described(table, property);
+      const value = parameterOf(column.name, index);
+      return column.kind === 'json' ? `${value}::jsonb` : value;
     })
     .join(', ');
 }

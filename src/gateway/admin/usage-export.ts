@@ -3,11 +3,14 @@
  * CSV columns of API.md (paid_by flattened as `source:id:amount;...`), and the per-program
  * statement an SME hands to the subsidy issuer.
  */
+import { assert } from '../../assert.ts';
 import type { ProgramStatementRow, TimeRange, UsageRecord } from '../../billing/ledger.ts';
 import { formatMoney } from '../../billing/money.ts';
+import { columnNames } from '../../db/ledger-column.ts';
+import { usageRecordColumns } from '../../db/ledger-tables.ts';
 import { GatewayError } from '../../errors.ts';
 import { toRfc3339 } from '../../platform/clock.ts';
-import { toCsv } from './csv.ts';
+import { type CsvValue, toCsv } from './csv.ts';
 import { usageView } from './views.ts';
 
 function instantParam(text: string | undefined, param: string, fallbackMs: number): number {
@@ -52,36 +55,42 @@ export function formatOf(text: string | undefined, fallback: ExportFormat): Expo
   return text;
 }
 
+function isCsvValue(value: unknown): value is CsvValue {
+  return value === null || ['string', 'number', 'boolean'].includes(typeof value);
+}
+
+/** Columns of a usage record only the ledger keeps: the API neither shows nor exports them. */
+const ledgerOnlyColumns = new Set(['provider_share', 'price_id', 'settled_at_ms']);
+
+/**
+ * The CSV columns: the usage table's columns the API shows, as the usage view names them
+ * (`created_at`, an RFC 3339 time, right after the request id), so a column added to the table
+ * is exported once the view shows it.
+ */
 const usageColumns = [
   'request_id',
   'created_at',
-  'tenant_id',
-  'key_id',
-  'model',
-  'region',
-  'backend_id',
-  'provider_id',
-  'input_tokens',
-  'cached_input_tokens',
-  'output_tokens',
-  'reasoning_tokens',
-  'usage_source',
-  'outcome',
-  'cost',
-  'paid_by',
-  'verified_output_tokens',
-] as const;
+  ...columnNames(usageRecordColumns).filter(
+    (name) => !ledgerOnlyColumns.has(name) && name !== 'request_id' && name !== 'created_at_ms',
+  ),
+];
 
 export function usageCsv(records: readonly UsageRecord[]): string {
   return toCsv(
     usageColumns,
     records.map((record) => {
       const view = usageView(record);
-      return usageColumns.map((column) =>
-        column === 'paid_by'
-          ? view.paid_by.map((paid) => `${paid.source}:${paid.id ?? ''}:${paid.amount}`).join(';')
-          : view[column],
-      );
+      const fields: Readonly<Record<string, unknown>> = view;
+      return usageColumns.map((column): CsvValue => {
+        if (column === 'paid_by') {
+          return view.paid_by
+            .map((paid) => `${paid.source}:${paid.id ?? ''}:${paid.amount}`)
+            .join(';');
+        }
+        const value = fields[column];
+        assert(column in fields && isCsvValue(value), `the usage view shows ${column} as a value`);
+        return value;
+      });
     }),
   );
 }

@@ -20,37 +20,28 @@
 import type pg from 'pg';
 import { assert } from '../../../assert.ts';
 import { InsufficientFundsError } from '../../../billing/ledger-accounts.ts';
-import { usageRowColumns, usageRowValues } from '../../../billing/ledger-unit.ts';
+import {
+  columnList,
+  type LedgerTable,
+  postgresTypes,
+  postgresValueList,
+  propertiesOf,
+  rowValues,
+} from '../../../db/ledger-column.ts';
+import {
+  ledgerTransactionColumns,
+  reservationColumns,
+  transferColumns,
+  usageRecordColumns,
+} from '../../../db/ledger-tables.ts';
+import {
+  reservationProperties,
+  storedReservationOf,
+  storedUsageOf,
+  usageProperties,
+} from '../ledger-row-codecs.ts';
 import type { JournalTransfer, LedgerJournal } from './postgres-ledger-journal.ts';
 import { integerOf, type Row } from './postgres-ledger-rows.ts';
-
-/** The SQL type of each usage column, as its values arrive in the arrays (paid_by as text). */
-const usageColumnTypes: Record<(typeof usageRowColumns)[number], string> = {
-  request_id: 'text',
-  tenant_id: 'text',
-  key_id: 'text',
-  model: 'text',
-  region: 'text',
-  backend_id: 'text',
-  provider_id: 'text',
-  input_tokens: 'integer',
-  cached_input_tokens: 'integer',
-  output_tokens: 'integer',
-  reasoning_tokens: 'integer',
-  usage_source: 'text',
-  outcome: 'text',
-  cost: 'bigint',
-  provider_share: 'bigint',
-  paid_by: 'text',
-  price_id: 'text',
-  verified_output_tokens: 'integer',
-  created_at_ms: 'bigint',
-  settled_at_ms: 'bigint',
-};
-
-const usageSelected = usageRowColumns
-  .map((column) => (column === 'paid_by' ? 'paid_by::jsonb' : column))
-  .join(', ');
 
 /**
  * Plain SQL cannot raise an error, but a cast that cannot succeed does: the statement refuses by
@@ -88,37 +79,54 @@ class StatementParameters {
   }
 }
 
+/**
+ * `INSERT INTO table (columns) SELECT ... FROM unnest(one array per column)` for the rows' values
+ * of `properties`, in their order (inserted in that order when `ordered`: ids follow it): the
+ * column list, the array types and the values all come from the table's one list of columns.
+ */
+function unnestInsert<Table extends LedgerTable>(
+  parameters: StatementParameters,
+  table: { name: string; columns: Table; ordered: boolean },
+  properties: readonly (keyof Table & string)[],
+  rows: readonly unknown[][],
+): string {
+  const arrays = parameters.columns(rows, postgresTypes(table.columns, properties));
+  const names = columnList(table.columns, properties);
+  const source = table.ordered
+    ? `unnest(${arrays}) WITH ORDINALITY AS d(${names}, position) ORDER BY position`
+    : `unnest(${arrays}) AS d(${names})`;
+  return `INSERT INTO ${table.name} (${names})
+    SELECT ${postgresValueList(table.columns, properties, (name) => name)} FROM ${source}`;
+}
+
 /** A part of the statement (its CTE's name) that changes guarded rows, and how many it must. */
 type GuardedPart = { name: string; expected: number; what: string };
 
+/** Every column of a transaction but its id, which the store numbers. */
+const transactionProperties = propertiesOf(ledgerTransactionColumns).filter(
+  (property) => property !== 'id',
+);
+
 function recordedPart(journal: LedgerJournal, parameters: StatementParameters): string {
-  const rows = journal.transactions.map(({ fields }) => [
-    fields.idempotencyKey,
-    fields.kind,
-    fields.tenantId,
-    fields.requestId,
-    fields.reference,
-    fields.amountMicro,
-    fields.atMs,
-  ]);
-  const arrays = parameters.columns(rows, [
-    'text',
-    'text',
-    'text',
-    'text',
-    'text',
-    'bigint',
-    'bigint',
-  ]);
-  return `recorded AS (
-    INSERT INTO ledger_transactions (idempotency_key, kind, tenant_id, request_id, reference,
-      amount, created_at_ms)
-    SELECT key, kind, tenant_id, request_id, reference, amount, created_at_ms
-    FROM unnest(${arrays}) WITH ORDINALITY
-      AS d(key, kind, tenant_id, request_id, reference, amount, created_at_ms, position)
-    ORDER BY position
-    RETURNING id, idempotency_key)`;
+  const rows = journal.transactions.map(({ fields }) =>
+    rowValues(ledgerTransactionColumns, transactionProperties, {
+      ...fields,
+      createdAtMs: fields.atMs,
+    }),
+  );
+  const insert = unnestInsert(
+    parameters,
+    { name: 'ledger_transactions', columns: ledgerTransactionColumns, ordered: true },
+    transactionProperties,
+    rows,
+  );
+  return `recorded AS (${insert} RETURNING id, idempotency_key)`;
 }
+
+/** A transfer's columns but its id (the store numbers it) and its transaction (named apart). */
+const movedProperties = propertiesOf(transferColumns).filter(
+  (property) => property !== 'id' && property !== 'transactionId',
+);
 
 /** Transfers in journal order; one of a transaction inserted beside it names it by key. */
 function movedPart(journal: LedgerJournal, parameters: StatementParameters): string {
@@ -136,32 +144,21 @@ function movedPart(journal: LedgerJournal, parameters: StatementParameters): str
   const rows = journal.transfers.map((transfer) => [
     transfer.transactionId > 0 ? transfer.transactionId : null,
     keyOf(transfer),
-    transfer.debitAccountId,
-    transfer.creditAccountId,
-    transfer.amount,
-    transfer.flag,
-    transfer.pendingId,
-    transfer.atMs,
+    ...rowValues(transferColumns, movedProperties, { ...transfer, createdAtMs: transfer.atMs }),
   ]);
   const arrays = parameters.columns(rows, [
     'bigint',
     'text',
-    'text',
-    'text',
-    'bigint',
-    'text',
-    'bigint',
-    'bigint',
+    ...postgresTypes(transferColumns, movedProperties),
   ]);
   const recorded = journal.transactions.length > 0;
+  const names = columnList(transferColumns, movedProperties);
   return `moved AS (
-    INSERT INTO transfers (transaction_id, debit_account_id, credit_account_id, amount, flag,
-      pending_id, created_at_ms)
+    INSERT INTO transfers (transaction_id, ${names})
     SELECT ${recorded ? 'COALESCE(m.transaction_id, r.id)' : 'm.transaction_id'},
-      m.debit_account_id, m.credit_account_id, m.amount, m.flag, m.pending_id, m.created_at_ms
+      ${columnList(transferColumns, movedProperties, 'm')}
     FROM unnest(${arrays}) WITH ORDINALITY
-      AS m(transaction_id, transaction_key, debit_account_id, credit_account_id, amount, flag,
-        pending_id, created_at_ms, position)
+      AS m(transaction_id, transaction_key, ${names}, position)
     ${recorded ? 'LEFT JOIN recorded r ON r.idempotency_key = m.transaction_key' : ''}
     ORDER BY m.position)`;
 }
@@ -188,73 +185,50 @@ function balancedPart(journal: LedgerJournal, parameters: StatementParameters): 
     RETURNING a.id)`;
 }
 
-function couponsEndedPart(journal: LedgerJournal, parameters: StatementParameters): string {
-  const rows = journal.couponEnds.map((end) => [end.id, end.status, end.atMs]);
-  const values = parameters.valuesList(rows, ['text', 'text', 'bigint']);
-  return `coupons_ended AS (
-    UPDATE coupons c SET status = d.status, ended_at_ms = d.at_ms
-    FROM (VALUES ${values}) AS d(id, status, at_ms)
-    WHERE c.id = d.id AND c.status = 'active'
-    RETURNING c.id)`;
+/**
+ * Ends rows still open, once each (coupons that leave 'active', reservations that leave
+ * 'reserved'): a row already ended is not changed, so the part comes back a row short.
+ */
+function endedOncePart(
+  parameters: StatementParameters,
+  part: { name: string; table: string; key: string; openStatus: string },
+  ends: readonly { key: string; status: string; atMs: number }[],
+): string {
+  const values = parameters.valuesList(
+    ends.map((end) => [end.key, end.status, end.atMs]),
+    ['text', 'text', 'bigint'],
+  );
+  return `${part.name} AS (
+    UPDATE ${part.table} e SET status = d.status, ended_at_ms = d.at_ms
+    FROM (VALUES ${values}) AS d(${part.key}, status, at_ms)
+    WHERE e.${part.key} = d.${part.key} AND e.status = '${part.openStatus}'
+    RETURNING e.${part.key})`;
 }
 
 function reservedPart(journal: LedgerJournal, parameters: StatementParameters): string {
-  const rows = journal.reservationInserts.map((row) => [
-    row.requestId,
-    row.tenantId,
-    row.keyId,
-    row.model,
-    row.region,
-    row.priceId,
-    row.multiplierBps,
-    row.reservedAmount,
-    row.instanceId,
-    row.promptTokensEstimate,
-    row.admittedAtMs,
-  ]);
-  const arrays = parameters.columns(rows, [
-    'text',
-    'text',
-    'text',
-    'text',
-    'text',
-    'text',
-    'integer',
-    'bigint',
-    'text',
-    'integer',
-    'bigint',
-  ]);
-  return `reserved AS (
-    INSERT INTO reservations (request_id, tenant_id, key_id, model, region, price_id,
-      multiplier_bps, reserved_amount, status, instance_id, backend_id, prompt_tokens_estimate,
-      admitted_at_ms)
-    SELECT request_id, tenant_id, key_id, model, region, price_id, multiplier_bps,
-      reserved_amount, 'reserved', instance_id, NULL, prompt_tokens_estimate, admitted_at_ms
-    FROM unnest(${arrays})
-      AS d(request_id, tenant_id, key_id, model, region, price_id, multiplier_bps,
-        reserved_amount, instance_id, prompt_tokens_estimate, admitted_at_ms))`;
-}
-
-function reservationsEndedPart(journal: LedgerJournal, parameters: StatementParameters): string {
-  const rows = journal.reservationEnds.map((end) => [end.requestId, end.status, end.atMs]);
-  const values = parameters.valuesList(rows, ['text', 'text', 'bigint']);
-  return `reservations_ended AS (
-    UPDATE reservations r SET status = d.status, ended_at_ms = d.at_ms
-    FROM (VALUES ${values}) AS d(request_id, status, at_ms)
-    WHERE r.request_id = d.request_id AND r.status = 'reserved'
-    RETURNING r.request_id)`;
+  const rows = journal.reservationInserts.map((row) =>
+    rowValues(reservationColumns, reservationProperties, storedReservationOf(row)),
+  );
+  const insert = unnestInsert(
+    parameters,
+    { name: 'reservations', columns: reservationColumns, ordered: false },
+    reservationProperties,
+    rows,
+  );
+  return `reserved AS (${insert})`;
 }
 
 function usedPart(journal: LedgerJournal, parameters: StatementParameters): string {
-  const arrays = parameters.columns(
-    journal.usageInserts.map(usageRowValues),
-    usageRowColumns.map((column) => usageColumnTypes[column]),
+  const rows = journal.usageInserts.map((row) =>
+    rowValues(usageRecordColumns, usageProperties, storedUsageOf(row)),
   );
-  return `used AS (
-    INSERT INTO usage_records (${usageRowColumns.join(', ')})
-    SELECT ${usageSelected}
-    FROM unnest(${arrays}) AS d(${usageRowColumns.join(', ')}))`;
+  const insert = unnestInsert(
+    parameters,
+    { name: 'usage_records', columns: usageRecordColumns, ordered: false },
+    usageProperties,
+    rows,
+  );
+  return `used AS (${insert})`;
 }
 
 /** 'written', or a failed cast naming what was refused when a guarded part is short. */
@@ -303,13 +277,30 @@ export function journalStatement(journal: LedgerJournal): pg.QueryConfig {
     expected: balanceChanges.length,
     what: 'balance changes',
   });
-  include(couponEnds.length > 0, () => couponsEndedPart(journal, parameters), {
+  const endCoupons = () =>
+    endedOncePart(
+      parameters,
+      { name: 'coupons_ended', table: 'coupons', key: 'id', openStatus: 'active' },
+      couponEnds.map((end) => ({ ...end, key: end.id })),
+    );
+  const endReservations = () =>
+    endedOncePart(
+      parameters,
+      {
+        name: 'reservations_ended',
+        table: 'reservations',
+        key: 'request_id',
+        openStatus: 'reserved',
+      },
+      reservationEnds.map((end) => ({ ...end, key: end.requestId })),
+    );
+  include(couponEnds.length > 0, endCoupons, {
     name: 'coupons_ended',
     expected: couponEnds.length,
     what: 'coupon ends',
   });
   include(journal.reservationInserts.length > 0, () => reservedPart(journal, parameters));
-  include(reservationEnds.length > 0, () => reservationsEndedPart(journal, parameters), {
+  include(reservationEnds.length > 0, endReservations, {
     name: 'reservations_ended',
     expected: reservationEnds.length,
     what: 'reservation ends',

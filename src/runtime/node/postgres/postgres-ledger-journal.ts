@@ -14,13 +14,19 @@ import type pg from 'pg';
 import { assert } from '../../../assert.ts';
 import type { CouponTerms } from '../../../billing/ledger.ts';
 import type { AccountKind } from '../../../billing/ledger-accounts.ts';
-import {
-  type NewReservationRow,
-  type TransactionFields,
-  type UsageRow,
-  usageRowColumns,
-  usageRowValues,
+import type {
+  NewReservationRow,
+  TransactionFields,
+  UsageRow,
 } from '../../../billing/ledger-unit.ts';
+import { columnList, postgresValueList, rowValues } from '../../../db/ledger-column.ts';
+import { couponColumns, usageRecordColumns } from '../../../db/ledger-tables.ts';
+import {
+  couponProperties,
+  storedCouponOf,
+  storedUsageOf,
+  usageProperties,
+} from '../ledger-row-codecs.ts';
 import {
   journalRefusalOf,
   journalStatement,
@@ -172,41 +178,29 @@ function createAccountsSteps(accounts: LedgerJournal['accountsToCreate']): Journ
   ];
 }
 
+const insertCouponText = `INSERT INTO coupons (${columnList(couponColumns, couponProperties)})
+  VALUES (${postgresValueList(couponColumns, couponProperties, (_name, index) => `$${index + 1}`)})`;
+
 function insertCouponStep(coupon: CouponTerms & { createdAtMs: number }): JournalStep {
   return {
     statement: {
       name: 'tb_insert_coupon',
-      text: `INSERT INTO coupons (id, tenant_id, kind, program, amount, coverage_bps, models,
-               regions, priority, starts_at_ms, expires_at_ms, status, reference, created_at_ms,
-               ended_at_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10, $11, 'active', $12,
-               $13, NULL)`,
-      values: [
-        coupon.id,
-        coupon.tenantId,
-        coupon.kind,
-        coupon.program,
-        coupon.amountMicro,
-        coupon.coverageBps,
-        coupon.models === null ? null : JSON.stringify(coupon.models),
-        coupon.regions === null ? null : JSON.stringify(coupon.regions),
-        coupon.priority,
-        coupon.startsAtMs,
-        coupon.expiresAtMs,
-        coupon.reference,
-        coupon.createdAtMs,
-      ],
+      text: insertCouponText,
+      values: rowValues(couponColumns, couponProperties, storedCouponOf(coupon)),
     },
   };
 }
 
-/** paid_by arrives as JSON text, stored as jsonb. */
-const insertUsageText = `INSERT INTO usage_records (${usageRowColumns.join(', ')}) VALUES (${usageRowColumns
-  .map((column, index) => (column === 'paid_by' ? `$${index + 1}::jsonb` : `$${index + 1}`))
-  .join(', ')})`;
+/** JSON arrives as text, stored as jsonb. */
+const insertUsageText = `INSERT INTO usage_records (${columnList(usageRecordColumns, usageProperties)})
+  VALUES (${postgresValueList(usageRecordColumns, usageProperties, (_name, index) => `$${index + 1}`)})`;
 
 function usageRowStatement(row: UsageRow): pg.QueryConfig {
-  return { name: 'tb_insert_usage', text: insertUsageText, values: usageRowValues(row) };
+  return {
+    name: 'tb_insert_usage',
+    text: insertUsageText,
+    values: rowValues(usageRecordColumns, usageProperties, storedUsageOf(row)),
+  };
 }
 
 export async function insertUsageRow(

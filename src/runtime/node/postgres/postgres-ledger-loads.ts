@@ -14,15 +14,10 @@ import type {
   PriceTerms,
   RecordedTransaction,
 } from '../../../billing/ledger-unit.ts';
-import {
-  couponColumns,
-  integerOf,
-  moneyOf,
-  type Row,
-  reservationColumns,
-  reservationColumnsOf,
-  textOf,
-} from './postgres-ledger-rows.ts';
+import { columnList } from '../../../db/ledger-column.ts';
+import { reservationColumns } from '../../../db/ledger-tables.ts';
+import { reservationProperties } from '../ledger-row-codecs.ts';
+import { couponColumns, integerOf, moneyOf, type Row, textOf } from './postgres-ledger-rows.ts';
 
 /** Whose money an operation moves: a tenant, or the tenant of a request's reservation. */
 export type TenantLock = { tenantId: string } | { requestId: string };
@@ -105,7 +100,7 @@ export function lockCouponsStatement(lock: TenantLock): pg.QueryConfig {
 export function reservationStatement(requestId: string): pg.QueryConfig {
   return {
     name: 'tb_reservation',
-    text: `SELECT ${reservationColumns} FROM reservations WHERE request_id = $1`,
+    text: `SELECT ${columnList(reservationColumns, reservationProperties)} FROM reservations WHERE request_id = $1`,
     values: [requestId],
   };
 }
@@ -113,7 +108,7 @@ export function reservationStatement(requestId: string): pg.QueryConfig {
 export function orphanStatement(requestId: string, criteria: OrphanCriteria): pg.QueryConfig {
   return {
     name: 'tb_orphan',
-    text: `SELECT ${reservationColumns} FROM reservations r
+    text: `SELECT ${columnList(reservationColumns, reservationProperties)} FROM reservations r
            WHERE r.request_id = $1 AND r.status = 'reserved' AND (r.admitted_at_ms < $2
              OR NOT EXISTS (SELECT 1 FROM gateway_instances g
                WHERE g.id = r.instance_id AND g.heartbeat_at_ms >= $3))`,
@@ -161,7 +156,7 @@ export function transactionHoldsStatement(idempotencyKey: string): pg.QueryConfi
 export function reservationHoldsStatement(requestId: string): pg.QueryConfig {
   return {
     name: 'tb_reservation_holds',
-    text: `SELECT ${reservationColumnsOf('r')}, x.id AS transaction_id,
+    text: `SELECT ${columnList(reservationColumns, reservationProperties, 'r')}, x.id AS transaction_id,
              x.amount AS transaction_amount, x.kind, t.id, t.debit_account_id,
              t.credit_account_id, t.amount
            FROM reservations r

@@ -10,6 +10,9 @@ import type { LedgerEntry, LedgerReads } from '../../../billing/ledger.ts';
 import { checkLedger } from '../../../billing/ledger-check.ts';
 import { storedAmountMicro } from '../../../billing/paid-by.ts';
 import { ledgerCheckQueries } from '../../../db/ledger-check-queries.ts';
+import { columnList } from '../../../db/ledger-column.ts';
+import { usageRecordColumns } from '../../../db/ledger-tables.ts';
+import { usageProperties, usageRecordOf } from '../ledger-row-codecs.ts';
 import {
   couponColumns,
   couponRecordOf,
@@ -20,8 +23,6 @@ import {
   type Row,
   textOf,
   textOrNull,
-  usageColumns,
-  usageRecordOf,
 } from './postgres-ledger-rows.ts';
 import { inTransaction } from './postgres-transaction.ts';
 
@@ -75,7 +76,7 @@ export function createPostgresLedgerReads(pool: pg.Pool, retryCountMax: number):
       (
         await rowsOf(pool, {
           name: 'tb_read_usage',
-          text: `SELECT ${usageColumns} FROM usage_records
+          text: `SELECT ${columnList(usageRecordColumns, usageProperties)} FROM usage_records
                  WHERE tenant_id = $1 AND created_at_ms >= $2 AND created_at_ms < $3
                  ORDER BY created_at_ms, request_id COLLATE "C"`,
           values: [tenantId, range.fromMs, range.toMs],

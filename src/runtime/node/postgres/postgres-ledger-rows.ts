@@ -5,8 +5,8 @@
  * check. jsonb comes back parsed.
  */
 import { assert } from '../../../assert.ts';
-import type { CouponTerms, UsageRecord } from '../../../billing/ledger.ts';
-import type { FundedCoupon, ReservationRow } from '../../../billing/ledger-unit.ts';
+import type { CouponTerms } from '../../../billing/ledger.ts';
+import type { FundedCoupon } from '../../../billing/ledger-unit.ts';
 import { fromStoredPaidBy, type StoredPaidBy } from '../../../billing/paid-by.ts';
 
 export type Row = Record<string, unknown>;
@@ -46,51 +46,6 @@ function listOrNull(value: unknown): string[] | null {
   }
   assert(Array.isArray(value), 'a list column holds a JSON array');
   return value.map(textOf);
-}
-
-const reservationColumnNames = [
-  'request_id',
-  'tenant_id',
-  'key_id',
-  'model',
-  'region',
-  'price_id',
-  'multiplier_bps',
-  'reserved_amount',
-  'status',
-  'instance_id',
-  'backend_id',
-  'prompt_tokens_estimate',
-  'checkpoint_input_tokens',
-  'checkpoint_output_tokens',
-  'admitted_at_ms',
-] as const;
-
-export const reservationColumns = reservationColumnNames.join(', ');
-
-/** The reservation columns of table alias `alias`, as reservationOf reads them. */
-export function reservationColumnsOf(alias: string): string {
-  return reservationColumnNames.map((column) => `${alias}.${column}`).join(', ');
-}
-
-export function reservationOf(row: Row): ReservationRow {
-  return {
-    requestId: textOf(row.request_id),
-    tenantId: textOf(row.tenant_id),
-    keyId: textOf(row.key_id),
-    model: textOf(row.model),
-    region: textOf(row.region),
-    priceId: textOf(row.price_id),
-    multiplierBps: integerOf(row.multiplier_bps),
-    reservedAmount: moneyOf(row.reserved_amount),
-    status: textOf(row.status) as ReservationRow['status'],
-    instanceId: textOf(row.instance_id),
-    backendId: textOrNull(row.backend_id),
-    promptTokensEstimate: integerOf(row.prompt_tokens_estimate),
-    checkpointInputTokens: integerOrNull(row.checkpoint_input_tokens),
-    checkpointOutputTokens: integerOrNull(row.checkpoint_output_tokens),
-    admittedAtMs: integerOf(row.admitted_at_ms),
-  };
 }
 
 /** The terms and state of a coupon row, without its money (that is its account's). */
@@ -135,30 +90,4 @@ export function fundedCouponOf(
 export function paidByOf(value: unknown) {
   assert(Array.isArray(value), 'paid_by holds a JSON array');
   return fromStoredPaidBy(value as StoredPaidBy[]);
-}
-
-export const usageColumns = `request_id, created_at_ms, tenant_id, key_id, model, region,
-  backend_id, provider_id, input_tokens, cached_input_tokens, output_tokens, reasoning_tokens,
-  usage_source, outcome, cost, paid_by, verified_output_tokens`;
-
-export function usageRecordOf(row: Row): UsageRecord {
-  return {
-    requestId: textOf(row.request_id),
-    createdAtMs: integerOf(row.created_at_ms),
-    tenantId: textOf(row.tenant_id),
-    keyId: textOf(row.key_id),
-    model: textOf(row.model),
-    region: textOrNull(row.region),
-    backendId: textOrNull(row.backend_id),
-    providerId: textOrNull(row.provider_id),
-    inputTokens: integerOrNull(row.input_tokens),
-    cachedInputTokens: integerOrNull(row.cached_input_tokens),
-    outputTokens: integerOrNull(row.output_tokens),
-    reasoningTokens: integerOrNull(row.reasoning_tokens),
-    usageSource: textOrNull(row.usage_source) as UsageRecord['usageSource'],
-    outcome: textOf(row.outcome) as UsageRecord['outcome'],
-    costMicro: moneyOf(row.cost),
-    paidBy: paidByOf(row.paid_by),
-    verifiedOutputTokens: integerOrNull(row.verified_output_tokens),
-  };
 }

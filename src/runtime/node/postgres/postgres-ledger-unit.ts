@@ -35,6 +35,7 @@ import type {
   TransactionFields,
   UsageRow,
 } from '../../../billing/ledger-unit.ts';
+import { reservationOf } from '../ledger-row-codecs.ts';
 import { type LedgerJournal, writeLedgerJournal } from './postgres-ledger-journal.ts';
 import {
   type Balances,
@@ -66,7 +67,6 @@ import {
   moneyOf,
   paidByOf,
   type Row,
-  reservationOf,
   textOf,
 } from './postgres-ledger-rows.ts';
 import { runPipelined } from './postgres-pipeline.ts';

@@ -5,7 +5,10 @@
 import type Database from 'better-sqlite3';
 import type { CouponState, CouponTerms } from '../../../billing/ledger.ts';
 import type { CouponKind, FundedGrant } from '../../../billing/waterfall.ts';
+import { columnList, rowValues } from '../../../db/ledger-column.ts';
+import { couponColumns as couponTable } from '../../../db/ledger-tables.ts';
 import { BoundedMap } from '../../../platform/bounded-map.ts';
+import { couponProperties, storedCouponOf } from '../ledger-row-codecs.ts';
 
 type CouponRow = {
   id: string;
@@ -86,10 +89,8 @@ export function createCouponRows(connection: Database.Database) {
       )
       .safeIntegers(true),
     insert: connection.prepare(
-      `INSERT INTO coupons (id, tenant_id, kind, program, amount, coverage_bps, models, regions, priority,
-         starts_at_ms, expires_at_ms, status, reference, created_at_ms, ended_at_ms)
-       VALUES (@id, @tenantId, @kind, @program, @amountMicro, @coverageBps, @models, @regions, @priority,
-         @startsAtMs, @expiresAtMs, 'active', @reference, @createdAtMs, NULL)`,
+      `INSERT INTO coupons (${columnList(couponTable, couponProperties)})
+       VALUES (${couponProperties.map(() => '?').join(', ')})`,
     ),
     end: connection.prepare(
       `UPDATE coupons SET status = ?, ended_at_ms = ? WHERE id = ? AND status = 'active'`,
@@ -166,11 +167,7 @@ export function createCouponRows(connection: Database.Database) {
     expiredActive: (atMs: number) =>
       (statements.expiredActive.all(atMs) as CouponRow[]).map(toCouponState),
     insert: (coupon: CouponTerms & { createdAtMs: number }) => {
-      statements.insert.run({
-        ...coupon,
-        models: coupon.models === null ? null : JSON.stringify(coupon.models),
-        regions: coupon.regions === null ? null : JSON.stringify(coupon.regions),
-      });
+      statements.insert.run(rowValues(couponTable, couponProperties, storedCouponOf(coupon)));
     },
     /**
      * A grant as it stands now: its terms from memory, its status and money read fresh (two

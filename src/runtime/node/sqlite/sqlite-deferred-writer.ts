@@ -6,32 +6,19 @@
  */
 import type Database from 'better-sqlite3';
 import { assert } from '../../../assert.ts';
-import { usageRowColumns } from '../../../billing/ledger-unit.ts';
+import { columnNames } from '../../../db/ledger-column.ts';
+import {
+  ledgerTransactionColumns,
+  transferColumns,
+  usageRecordColumns,
+} from '../../../db/ledger-tables.ts';
 import type { AppendTable, IdentifiedTable, LedgerEffects, QueuedRows } from './ledger-effects.ts';
 
 /** The columns each append-only table is written with, in the order rows queue their values. */
 export const appendColumns: Record<AppendTable, readonly string[]> = {
-  ledger_transactions: [
-    'id',
-    'idempotency_key',
-    'kind',
-    'tenant_id',
-    'request_id',
-    'reference',
-    'amount',
-    'created_at_ms',
-  ],
-  transfers: [
-    'id',
-    'transaction_id',
-    'debit_account_id',
-    'credit_account_id',
-    'amount',
-    'flag',
-    'pending_id',
-    'created_at_ms',
-  ],
-  usage_records: usageRowColumns,
+  ledger_transactions: columnNames(ledgerTransactionColumns),
+  transfers: columnNames(transferColumns),
+  usage_records: columnNames(usageRecordColumns),
 };
 
 /** Most rows one INSERT carries (well under SQLite's limit on bound parameters). */

@@ -4,12 +4,14 @@
  * transfers and verifies the invariants of DESIGN.md §4.
  */
 import type Database from 'better-sqlite3';
-import type { LedgerEntry, LedgerReads, UsageRecord } from '../../../billing/ledger.ts';
+import type { LedgerEntry, LedgerReads } from '../../../billing/ledger.ts';
 import { checkLedger } from '../../../billing/ledger-check.ts';
 import { storedAmountMicro } from '../../../billing/paid-by.ts';
 import { ledgerCheckQueries } from '../../../db/ledger-check-queries.ts';
+import { columnList } from '../../../db/ledger-column.ts';
+import { usageRecordColumns } from '../../../db/ledger-tables.ts';
+import { usageProperties, usageRecordOf } from '../ledger-row-codecs.ts';
 import type { CouponRows } from './sqlite-coupon-rows.ts';
-import { parsePaidBy } from './sqlite-reservations.ts';
 
 type ReadsOptions = {
   connection: Database.Database;
@@ -17,37 +19,9 @@ type ReadsOptions = {
   walletAvailable: (tenantId: string) => bigint;
 };
 
-const usageColumns = `request_id AS requestId, created_at_ms AS createdAtMs, tenant_id AS tenantId,
-  key_id AS keyId, model, region, backend_id AS backendId, provider_id AS providerId,
-  input_tokens AS inputTokens, cached_input_tokens AS cachedInputTokens,
-  output_tokens AS outputTokens, reasoning_tokens AS reasoningTokens, usage_source AS usageSource,
-  outcome, cost, paid_by AS paidBy, verified_output_tokens AS verifiedOutputTokens`;
-
 /** Money columns stay bigint; counts and times come back as numbers. */
 function numberOrNull(value: unknown): number | null {
   return value === null || value === undefined ? null : Number(value);
-}
-
-function toUsageRecord(row: Record<string, unknown>): UsageRecord {
-  return {
-    requestId: String(row.requestId),
-    createdAtMs: Number(row.createdAtMs),
-    tenantId: String(row.tenantId),
-    keyId: String(row.keyId),
-    model: String(row.model),
-    region: (row.region as string | null) ?? null,
-    backendId: (row.backendId as string | null) ?? null,
-    providerId: (row.providerId as string | null) ?? null,
-    inputTokens: numberOrNull(row.inputTokens),
-    cachedInputTokens: numberOrNull(row.cachedInputTokens),
-    outputTokens: numberOrNull(row.outputTokens),
-    reasoningTokens: numberOrNull(row.reasoningTokens),
-    usageSource: (row.usageSource as UsageRecord['usageSource']) ?? null,
-    outcome: row.outcome as UsageRecord['outcome'],
-    costMicro: row.cost as bigint,
-    paidBy: parsePaidBy(String(row.paidBy)),
-    verifiedOutputTokens: numberOrNull(row.verifiedOutputTokens),
-  };
 }
 
 export function createLedgerReads(options: ReadsOptions): LedgerReads {
@@ -61,7 +35,7 @@ export function createLedgerReads(options: ReadsOptions): LedgerReads {
       .safeIntegers(true),
     usage: connection
       .prepare(
-        `SELECT ${usageColumns} FROM usage_records
+        `SELECT ${columnList(usageRecordColumns, usageProperties)} FROM usage_records
          WHERE tenant_id = ? AND created_at_ms >= ? AND created_at_ms < ? ORDER BY created_at_ms, request_id`,
       )
       .safeIntegers(true),
@@ -113,7 +87,7 @@ export function createLedgerReads(options: ReadsOptions): LedgerReads {
     coupon: async (couponId) => coupons.byId(couponId),
     usage: async (tenantId, range) =>
       (statements.usage.all(tenantId, range.fromMs, range.toMs) as Record<string, unknown>[]).map(
-        toUsageRecord,
+        usageRecordOf,
       ),
     entries: async (tenantId, limit) =>
       (statements.entries.all({ tenantId, limit }) as Record<string, unknown>[]).map(

@@ -20,6 +20,8 @@ import type {
   RecordedTransaction,
   TransactionFields,
 } from '../../../billing/ledger-unit.ts';
+import { propertiesOf, rowValues } from '../../../db/ledger-column.ts';
+import { ledgerTransactionColumns, transferColumns } from '../../../db/ledger-tables.ts';
 import type { LedgerEffects } from './ledger-effects.ts';
 import type { DeferredWriter } from './sqlite-deferred-writer.ts';
 
@@ -29,6 +31,9 @@ function isGuarded(accountId: string): boolean {
 }
 
 type TransferFlag = 'posted' | 'pending' | 'post_pending' | 'void_pending';
+
+const transferProperties = propertiesOf(transferColumns);
+const transactionProperties = propertiesOf(ledgerTransactionColumns);
 
 export type LedgerStore = ReturnType<typeof createLedgerStore>;
 
@@ -119,16 +124,19 @@ export function createLedgerStore(
     atMs: number,
   ): PendingTransfer {
     const id = writer.nextId('transfers');
-    effects.addRow('transfers', [
-      id,
-      transactionId,
-      debitAccountId,
-      creditAccountId,
-      amount,
-      flag,
-      pendingId,
-      atMs,
-    ]);
+    effects.addRow(
+      'transfers',
+      rowValues(transferColumns, transferProperties, {
+        id,
+        transactionId,
+        debitAccountId,
+        creditAccountId,
+        amount,
+        flag,
+        pendingId,
+        createdAtMs: atMs,
+      }),
+    );
     return { id, debitAccountId, creditAccountId, amount };
   }
 
@@ -151,16 +159,14 @@ export function createLedgerStore(
     /** Queues the transaction's row (written with the commit) and returns its id. */
     insertTransaction(fields: TransactionFields): number {
       const id = writer.nextId('ledger_transactions');
-      effects.addRow('ledger_transactions', [
-        id,
-        fields.idempotencyKey,
-        fields.kind,
-        fields.tenantId,
-        fields.requestId,
-        fields.reference,
-        fields.amountMicro,
-        fields.atMs,
-      ]);
+      effects.addRow(
+        'ledger_transactions',
+        rowValues(ledgerTransactionColumns, transactionProperties, {
+          ...fields,
+          id,
+          createdAtMs: fields.atMs,
+        }),
+      );
       return id;
     },
 

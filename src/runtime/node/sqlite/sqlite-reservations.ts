@@ -5,34 +5,21 @@
  */
 import type Database from 'better-sqlite3';
 import type { PaidBy } from '../../../billing/ledger.ts';
-import {
-  type NewReservationRow,
-  type ReservationRow,
-  type UsageRow,
-  usageRowValues,
-} from '../../../billing/ledger-unit.ts';
+import type { NewReservationRow, ReservationRow, UsageRow } from '../../../billing/ledger-unit.ts';
 import { fromStoredPaidBy, type StoredPaidBy } from '../../../billing/paid-by.ts';
+import { columnList, rowValues } from '../../../db/ledger-column.ts';
+import { reservationColumns, usageRecordColumns } from '../../../db/ledger-tables.ts';
+import {
+  reservationOf,
+  reservationProperties,
+  storedReservationOf,
+  storedUsageOf,
+  usageProperties,
+} from '../ledger-row-codecs.ts';
 import type { LedgerEffects } from './ledger-effects.ts';
 import type { DeferredWriter } from './sqlite-deferred-writer.ts';
 
-const reservationColumns = `request_id AS requestId, tenant_id AS tenantId, key_id AS keyId, model,
-  region, price_id AS priceId, multiplier_bps AS multiplierBps, reserved_amount AS reservedAmount,
-  status, instance_id AS instanceId, backend_id AS backendId,
-  prompt_tokens_estimate AS promptTokensEstimate, checkpoint_input_tokens AS checkpointInputTokens,
-  checkpoint_output_tokens AS checkpointOutputTokens, admitted_at_ms AS admittedAtMs`;
-
-/** Integers other than money are small: read them back as numbers. */
-function fromRow(row: Record<string, unknown>): ReservationRow {
-  const numberOrNull = (value: unknown) => (value === null ? null : Number(value));
-  return {
-    ...(row as ReservationRow),
-    multiplierBps: Number(row.multiplierBps),
-    promptTokensEstimate: Number(row.promptTokensEstimate),
-    checkpointInputTokens: numberOrNull(row.checkpointInputTokens),
-    checkpointOutputTokens: numberOrNull(row.checkpointOutputTokens),
-    admittedAtMs: Number(row.admittedAtMs),
-  };
-}
+const reservationList = columnList(reservationColumns, reservationProperties);
 
 export type ReservationRows = ReturnType<typeof createReservationRows>;
 
@@ -43,13 +30,12 @@ export function createReservationRows(
 ) {
   const statements = {
     insert: connection.prepare(
-      `INSERT INTO reservations (request_id, tenant_id, key_id, model, region, price_id, multiplier_bps,
-         reserved_amount, status, instance_id, backend_id, prompt_tokens_estimate, admitted_at_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'reserved', ?, NULL, ?, ?)
+      `INSERT INTO reservations (${reservationList})
+       VALUES (${reservationProperties.map(() => '?').join(', ')})
        ON CONFLICT (request_id) DO NOTHING`,
     ),
     get: connection
-      .prepare(`SELECT ${reservationColumns} FROM reservations WHERE request_id = ?`)
+      .prepare(`SELECT ${reservationList} FROM reservations WHERE request_id = ?`)
       .safeIntegers(true),
     status: connection.prepare('SELECT status FROM reservations WHERE request_id = ?').pluck(),
     end: connection.prepare(
@@ -62,7 +48,7 @@ export function createReservationRows(
     ),
     orphaned: connection
       .prepare(
-        `SELECT ${reservationColumns} FROM reservations r
+        `SELECT ${reservationList} FROM reservations r
          WHERE r.status = 'reserved' AND (r.admitted_at_ms < @admittedBeforeMs OR NOT EXISTS (
            SELECT 1 FROM gateway_instances g WHERE g.id = r.instance_id AND g.heartbeat_at_ms >= @ownerSilentBeforeMs))
          ORDER BY r.admitted_at_ms LIMIT @limit`,
@@ -80,23 +66,13 @@ export function createReservationRows(
     /** Inserts a new reservation; false when the request id already has one. */
     insert(row: NewReservationRow): boolean {
       const result = statements.insert.run(
-        row.requestId,
-        row.tenantId,
-        row.keyId,
-        row.model,
-        row.region,
-        row.priceId,
-        row.multiplierBps,
-        row.reservedAmount,
-        row.instanceId,
-        row.promptTokensEstimate,
-        row.admittedAtMs,
+        rowValues(reservationColumns, reservationProperties, storedReservationOf(row)),
       );
       return result.changes === 1;
     },
     get(requestId: string): ReservationRow | undefined {
       const row = statements.get.get(requestId) as Record<string, unknown> | undefined;
-      return row && fromRow(row);
+      return row && reservationOf(row);
     },
     statusOf(requestId: string): ReservationRow['status'] | undefined {
       return statements.status.get(requestId) as ReservationRow['status'] | undefined;
@@ -115,11 +91,14 @@ export function createReservationRows(
       statements.checkpoint.run(inputTokens, outputTokens, atMs, backendId, requestId);
     },
     orphaned(query: { admittedBeforeMs: number; ownerSilentBeforeMs: number; limit: number }) {
-      return (statements.orphaned.all(query) as Record<string, unknown>[]).map(fromRow);
+      return (statements.orphaned.all(query) as Record<string, unknown>[]).map(reservationOf);
     },
     /** Queues the usage record; it is written with the transaction's other rows. */
     insertUsage(row: UsageRow) {
-      effects.addRow('usage_records', usageRowValues(row));
+      effects.addRow(
+        'usage_records',
+        rowValues(usageRecordColumns, usageProperties, storedUsageOf(row)),
+      );
     },
     usageCostAndPayment(requestId: string): { costMicro: bigint; paidBy: PaidBy[] } | undefined {
       writer.write();
