@@ -198,6 +198,8 @@ export type Ledger = {
   release(input: ReleaseInput): Promise<void>;
   /** Records a request refused before any hold (it could not pay). */
   recordRejected(input: ReserveInput): Promise<void>;
+  /** Records the gateway's own recount of a settled request's output, for a sampled request. */
+  recordVerification(requestId: string, recountedOutputTokens: number): Promise<void>;
 
   topUp(input: TopUpInput): Promise<TopUpResult>;
   grantCoupon(input: GrantInput): Promise<{ coupon: CouponState; duplicate: boolean }>;
@@ -224,19 +226,11 @@ export type Ledger = {
     range: TimeRange,
     tenantId: string | undefined,
   ): Promise<ProgramStatementRow[]>;
-  recordVerification(requestId: string, recountedOutputTokens: number): Promise<void>;
   check(): Promise<LedgerCheck>;
 };
 
 /** What a ledger answers without moving money: every store implements these reads together. */
 export type LedgerReads = Pick<
   Ledger,
-  | 'tenantMoney'
-  | 'coupon'
-  | 'usage'
-  | 'entries'
-  | 'earnings'
-  | 'programStatement'
-  | 'recordVerification'
-  | 'check'
+  'tenantMoney' | 'coupon' | 'usage' | 'entries' | 'earnings' | 'programStatement' | 'check'
 >;

@@ -3,7 +3,14 @@
  * window as local "HH:MM" start and end in an IANA time zone; a window whose end is before its
  * start wraps past midnight. The multiplier in force is judged once, at admission.
  */
-import type { PriceRecord } from '../db/catalog.ts';
+
+/** A price's off-peak window; all NULL when it has none (the catalog's price record has these). */
+export type OffpeakTerms = {
+  offpeakStart: string | null;
+  offpeakEnd: string | null;
+  offpeakTimezone: string | null;
+  offpeakMultiplierBps: number | null;
+};
 
 const listMultiplierBps = 10_000;
 
@@ -34,7 +41,7 @@ export function isInWindow(minute: number, startMinute: number, endMinute: numbe
 }
 
 /** The multiplier of a price at a moment: its off-peak one inside the window, else 10,000. */
-export function multiplierAt(price: PriceRecord, atMs: number): number {
+export function multiplierAt(price: OffpeakTerms, atMs: number): number {
   const { offpeakStart, offpeakEnd, offpeakTimezone, offpeakMultiplierBps } = price;
   if (
     offpeakStart === null ||

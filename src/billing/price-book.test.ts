@@ -1,22 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import type { PriceRecord } from '../db/catalog.ts';
-import { currentPrices, priceFor } from './price-book.ts';
+import { type BookedPrice, currentPrices, priceFor } from './price-book.ts';
 
-function price(overrides: Partial<PriceRecord>): PriceRecord {
+type TestPrice = BookedPrice & { id: string; inputPerMillion: bigint };
+
+function price(overrides: Partial<TestPrice>): TestPrice {
   return {
     id: 'prc_1',
     model: 'm',
     region: '',
     version: 1,
     inputPerMillion: 1_000_000n,
-    cachedInputPerMillion: 500_000n,
-    outputPerMillion: 2_000_000n,
-    currency: 'CNY',
     effectiveAtMs: 0,
-    offpeakStart: null,
-    offpeakEnd: null,
-    offpeakTimezone: null,
-    offpeakMultiplierBps: null,
     createdAtMs: 0,
     ...overrides,
   };

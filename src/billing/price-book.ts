@@ -3,7 +3,15 @@
  * each model and region the newest version already in effect wins, and a region without a price
  * of its own uses the model's regionless price ('').
  */
-import type { PriceRecord } from '../db/catalog.ts';
+/** What the price book reads of a published price (the catalog's price record has more). */
+export type BookedPrice = {
+  model: string;
+  /** '' is the price of every region without one of its own. */
+  region: string;
+  version: number;
+  effectiveAtMs: number;
+  createdAtMs: number;
+};
 
 function bookKey(model: string, region: string): string {
   return `${model}\u0000${region}`;
@@ -14,8 +22,11 @@ function bookKey(model: string, region: string): string {
  * after `atMs` does not count even if back-dated, so the book "as of admission" can be rebuilt
  * exactly at settlement time: that is what pins a request's price.
  */
-export function currentPrices(prices: readonly PriceRecord[], atMs: number): PriceRecord[] {
-  const current = new Map<string, PriceRecord>();
+export function currentPrices<Price extends BookedPrice>(
+  prices: readonly Price[],
+  atMs: number,
+): Price[] {
+  const current = new Map<string, Price>();
   for (const price of prices) {
     if (price.effectiveAtMs > atMs || price.createdAtMs > atMs) {
       continue;
@@ -33,12 +44,12 @@ export function currentPrices(prices: readonly PriceRecord[], atMs: number): Pri
 }
 
 /** The price of a model in a region at `nowMs`, falling back to its regionless price. */
-export function priceFor(
-  current: readonly PriceRecord[],
+export function priceFor<Price extends BookedPrice>(
+  current: readonly Price[],
   model: string,
   region: string,
-): PriceRecord | undefined {
-  let fallback: PriceRecord | undefined;
+): Price | undefined {
+  let fallback: Price | undefined;
   for (const price of current) {
     if (price.model !== model) {
       continue;

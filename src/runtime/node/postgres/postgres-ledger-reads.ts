@@ -156,13 +156,6 @@ export function createPostgresLedgerReads(pool: pg.Pool, retryCountMax: number):
         outputTokens: integerOrNull(row.output_tokens),
         amountMicro: storedAmountMicro(textOf(row.amount)),
       })),
-    recordVerification: async (requestId, recountedOutputTokens) => {
-      await pool.query({
-        name: 'tb_record_verification',
-        text: 'UPDATE usage_records SET verified_output_tokens = $1 WHERE request_id = $2',
-        values: [recountedOutputTokens, requestId],
-      });
-    },
     check: async () =>
       snapshot((client) =>
         checkLedger((name) => rowsOf(client, { text: ledgerCheckQueries[name] })),

@@ -157,6 +157,13 @@ export async function openPostgresLedger(
         ],
       });
     },
+    recordVerification: async (requestId, recountedOutputTokens) => {
+      await pool.query({
+        name: 'tb_record_verification',
+        text: 'UPDATE usage_records SET verified_output_tokens = $1 WHERE request_id = $2',
+        values: [recountedOutputTokens, requestId],
+      });
+    },
     settle: async (input) => {
       const { requestId } = input;
       // The tenant is the reservation's, locked in the same round trip that reads it.

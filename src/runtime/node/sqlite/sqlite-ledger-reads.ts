@@ -74,9 +74,6 @@ export function createLedgerReads(options: ReadsOptions): LedgerReads {
          ORDER BY u.created_at_ms, u.request_id`,
       )
       .safeIntegers(true),
-    recordVerification: connection.prepare(
-      'UPDATE usage_records SET verified_output_tokens = ? WHERE request_id = ?',
-    ),
   };
   return {
     tenantMoney: async (tenantId) => ({
@@ -132,9 +129,6 @@ export function createLedgerReads(options: ReadsOptions): LedgerReads {
         outputTokens: numberOrNull(row.outputTokens),
         amountMicro: storedAmountMicro(String(row.amount)),
       })),
-    recordVerification: async (requestId, recountedOutputTokens) => {
-      statements.recordVerification.run(recountedOutputTokens, requestId);
-    },
     // One read transaction: every query of the check sees the same snapshot.
     check: async () => {
       connection.exec('BEGIN');

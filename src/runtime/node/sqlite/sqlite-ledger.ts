@@ -122,6 +122,9 @@ export function createSqliteLedger(
       }),
     recordRejected: async (input) =>
       immediate(() => reservations.insertUsage(rejectedUsageRow(input))),
+    recordVerification: async (requestId, recountedOutputTokens) => {
+      reservations.recordVerification(requestId, recountedOutputTokens);
+    },
     sweep: async ({ atMs, ownerSilentBeforeMs, admittedBeforeMs }) =>
       immediate(() => {
         const orphaned = reservations.orphaned({

@@ -57,6 +57,9 @@ export function createReservationRows(
     usageCostAndPayment: connection
       .prepare('SELECT cost, paid_by AS paidBy FROM usage_records WHERE request_id = ?')
       .safeIntegers(true),
+    recordVerification: connection.prepare(
+      'UPDATE usage_records SET verified_output_tokens = ? WHERE request_id = ?',
+    ),
     heartbeat: connection.prepare(
       `INSERT INTO gateway_instances (id, started_at_ms, heartbeat_at_ms) VALUES (@id, @atMs, @atMs)
        ON CONFLICT (id) DO UPDATE SET heartbeat_at_ms = excluded.heartbeat_at_ms`,
@@ -106,6 +109,9 @@ export function createReservationRows(
         | { cost: bigint; paidBy: string }
         | undefined;
       return row && { costMicro: row.cost, paidBy: parsePaidBy(row.paidBy) };
+    },
+    recordVerification(requestId: string, recountedOutputTokens: number) {
+      statements.recordVerification.run(recountedOutputTokens, requestId);
     },
     heartbeat(instanceId: string, atMs: number) {
       statements.heartbeat.run({ id: instanceId, atMs });
