@@ -9,23 +9,22 @@ import type { RetryBudget } from './backends/routing/retry-budget.ts';
 import type { Router } from './backends/routing/router.ts';
 import type { ResolveHost } from './backends/upstream/backend-url-policy.ts';
 import type { Upstream } from './backends/upstream/upstream.ts';
+import type { PinnedPrice } from './billing/cost.ts';
 import type { Ledger } from './billing/ledger.ts';
 import type { Config } from './config.ts';
 import type { AuditLog } from './db/audit-log.ts';
 import type { ApiKeyRecord, Catalog, ProviderRecord, TenantRecord } from './db/catalog.ts';
-import type { RequestLog } from './gateway/middleware/request-log.ts';
-import type { CatalogCache } from './gateway/replicas/catalog-cache.ts';
-import type { CredentialCache } from './gateway/replicas/credential-cache.ts';
-import type { SharedState } from './gateway/replicas/shared-state.ts';
 import type { BackgroundWork } from './platform/background-work.ts';
 import type { Clock } from './platform/clock.ts';
 import type { CounterStore } from './platform/counter-store.ts';
+import type { CredentialCache } from './platform/credential-cache.ts';
 import type { HashText } from './platform/identifiers.ts';
 import type { JobLease } from './platform/job-lease.ts';
 import type { Logger } from './platform/logger.ts';
 import type { Metrics } from './platform/metrics.ts';
 import type { Random } from './platform/random.ts';
 import type { RequestGate } from './platform/request-gate.ts';
+import type { SharedState } from './platform/shared-state.ts';
 import type { Tokenizer } from './platform/tokenizer.ts';
 
 /**
@@ -79,6 +78,29 @@ export type Deps = {
   /** Requests in flight, and whether a shutdown has begun. */
   gate: RequestGate;
   audit: AuditLog;
+};
+
+/**
+ * The catalog reads on the hot path (price versions, model output caps) served from memory; the
+ * in-memory implementation is gateway/replicas/catalog-cache.ts.
+ */
+export type CatalogCache = {
+  /** Reads the catalog again at once (after this process's own admin writes, or a change bus). */
+  reload(): Promise<void>;
+  /** The price of a model in a region as it stood at `atMs`, with the multiplier then. */
+  pinnedPrice(model: string, region: string, atMs: number): Promise<PinnedPrice | undefined>;
+  /** The output cap a request without max_tokens is reserved for. */
+  outputTokensDefault(model: string, deploymentDefault: number): Promise<number>;
+};
+
+/** What the request log line says of a request; handlers fill it in on the way. */
+export type RequestLog = {
+  /** `admin:{hash prefix}`, `provider:{id}` or `key:{id}`, once authenticated. */
+  actor: string | undefined;
+  tenantId: string | undefined;
+  /** Set only once the model is known to be served: never a name a client made up. */
+  model: string | undefined;
+  backendId: string | undefined;
 };
 
 export type HonoEnv = {

@@ -9,7 +9,7 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { limitsSchema } from '../src/config.ts';
-import type { CatalogChange } from '../src/gateway/replicas/catalog-changes.ts';
+import type { CatalogChange } from '../src/platform/catalog-change-bus.ts';
 import { silentLogger } from '../src/platform/logger.ts';
 import { createSharedStateHealth } from '../src/platform/shared-state-health.ts';
 import { createRedisCatalogChanges } from '../src/runtime/node/redis/redis-catalog-changes.ts';

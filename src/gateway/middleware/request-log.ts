@@ -5,16 +5,7 @@
  * a body or a credential; the path is cut short so a hostile one cannot flood the log.
  */
 import type { MiddlewareHandler } from 'hono';
-import type { HonoEnv } from '../../deps.ts';
-
-export type RequestLog = {
-  /** `admin:{hash prefix}`, `provider:{id}` or `key:{id}`, once authenticated. */
-  actor: string | undefined;
-  tenantId: string | undefined;
-  /** Set only once the model is known to be served: never a name a client made up. */
-  model: string | undefined;
-  backendId: string | undefined;
-};
+import type { HonoEnv, RequestLog } from '../../deps.ts';
 
 const pathLengthMax = 200;
 

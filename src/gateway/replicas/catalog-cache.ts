@@ -1,5 +1,5 @@
 /**
- * The catalog reads on the hot path (price versions, model output caps) served from memory. This
+ * The CatalogCache port (deps.ts) in memory: the catalog reads on the hot path (price versions, model output caps) served from memory. This
  * process reloads at once after its own admin writes; changes made through another process are
  * seen within the refresh interval. Price versions are immutable, so a cached one is never wrong,
  * only possibly not yet the newest.
@@ -8,9 +8,10 @@ import type { PinnedPrice } from '../../billing/cost.ts';
 import { multiplierAt } from '../../billing/offpeak.ts';
 import { currentPrices, priceFor } from '../../billing/price-book.ts';
 import type { Catalog, ModelRecord, PriceRecord } from '../../db/catalog.ts';
+import type { CatalogCache } from '../../deps.ts';
 import type { Clock } from '../../platform/clock.ts';
 
-export class CatalogCache {
+export class MemoryCatalogCache implements CatalogCache {
   readonly #catalog: Catalog;
   readonly #clock: Clock;
   readonly #refreshIntervalMs: number;

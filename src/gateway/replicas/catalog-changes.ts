@@ -1,5 +1,5 @@
 /**
- * The CatalogChangeBus port and what a replica does with a change: every admin or provider write
+ * What a replica does with a change on the CatalogChangeBus (platform/catalog-change-bus.ts): every admin or provider write
  * that makes something cached on the hot path wrong (a revoked key, a published price, a backend
  * registered, changed or removed) is announced, and every other replica drops or reloads the
  * affected entries at once instead of waiting for their TTL or refresh interval. The Redis bus is
@@ -9,34 +9,8 @@
  */
 import { z } from 'zod';
 import type { Deps } from '../../deps.ts';
+import type { CatalogChange } from '../../platform/catalog-change-bus.ts';
 import { withLocalFallback } from '../../platform/shared-state-health.ts';
-
-export type CatalogChange =
-  | { kind: 'key'; keyId: string }
-  | { kind: 'tenant'; tenantId: string }
-  | { kind: 'provider'; providerId: string }
-  /** Price versions or model settings: the catalog cache reloads. */
-  | { kind: 'prices' }
-  | { kind: 'backend'; backendId: string };
-
-export type CatalogChangeHandlers = {
-  /** A change announced by another replica. */
-  change(change: CatalogChange): void;
-  /** Changes may have been missed (the bus reconnected): reload everything cached. */
-  resync(): void;
-};
-
-export type CatalogChangeBus = {
-  /** Tells the other replicas; this replica applies its own change itself. */
-  publish(change: CatalogChange): Promise<void>;
-  subscribe(handlers: CatalogChangeHandlers): void;
-};
-
-/** One gateway alone: its routes already apply their changes to its caches. */
-export const localCatalogChangeBus: CatalogChangeBus = {
-  publish: async () => {},
-  subscribe: () => {},
-};
 
 const identifier = z.string().min(1).max(256);
 

@@ -13,11 +13,11 @@ import { createRetryBudget } from '../../backends/routing/retry-budget.ts';
 import type { ResolveHost } from '../../backends/upstream/backend-url-policy.ts';
 import type { Config } from '../../config.ts';
 import type { Deps } from '../../deps.ts';
-import { CatalogCache } from '../../gateway/replicas/catalog-cache.ts';
+import { MemoryCatalogCache } from '../../gateway/replicas/catalog-cache.ts';
 import { listenForCatalogChanges } from '../../gateway/replicas/catalog-changes.ts';
-import { CredentialCache } from '../../gateway/replicas/credential-cache.ts';
 import { createBackgroundWork } from '../../platform/background-work.ts';
 import type { Clock } from '../../platform/clock.ts';
+import { CredentialCache } from '../../platform/credential-cache.ts';
 import { newId } from '../../platform/identifiers.ts';
 import type { Logger } from '../../platform/logger.ts';
 import type { Random } from '../../platform/random.ts';
@@ -96,7 +96,7 @@ export function createNodeDeps(options: NodeDepsOptions): Deps {
       encodingDefault: config.tokenizerEncodingDefault,
       modelEncodings: config.modelEncodings,
     }),
-    catalogCache: new CatalogCache({
+    catalogCache: new MemoryCatalogCache({
       catalog,
       clock,
       refreshIntervalMs: config.limits.catalogRefreshMs,

@@ -6,11 +6,11 @@
  * nothing for a disconnected listener, so whatever was announced meanwhile is read again.
  */
 import type { Redis } from 'ioredis';
-import {
-  type CatalogChangeBus,
-  type CatalogChangeHandlers,
-  parseCatalogChange,
-} from '../../../gateway/replicas/catalog-changes.ts';
+import { parseCatalogChange } from '../../../gateway/replicas/catalog-changes.ts';
+import type {
+  CatalogChangeBus,
+  CatalogChangeHandlers,
+} from '../../../platform/catalog-change-bus.ts';
 import type { Logger } from '../../../platform/logger.ts';
 import type { SharedStateHealth } from '../../../platform/shared-state-health.ts';
 

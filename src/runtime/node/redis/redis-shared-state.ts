@@ -5,10 +5,7 @@
  * while Redis is down serves with local state and starts sharing when Redis answers.
  */
 import type { Config } from '../../../config.ts';
-import {
-  createLocalSharedState,
-  type SharedState,
-} from '../../../gateway/replicas/shared-state.ts';
+import { createLocalSharedState } from '../../../gateway/replicas/shared-state.ts';
 import type { Clock } from '../../../platform/clock.ts';
 import { type CounterStore, createMemoryCounterStore } from '../../../platform/counter-store.ts';
 import { createDegradingCounterStore } from '../../../platform/degrading-counter-store.ts';
@@ -17,6 +14,7 @@ import {
   createMemoryIdempotencyLocks,
 } from '../../../platform/idempotency-locks.ts';
 import type { Logger } from '../../../platform/logger.ts';
+import type { SharedState } from '../../../platform/shared-state.ts';
 import { createSharedStateHealth } from '../../../platform/shared-state-health.ts';
 import { createRedisCatalogChanges } from './redis-catalog-changes.ts';
 import { openRedisConnection } from './redis-connection.ts';

@@ -3,7 +3,7 @@
  * not read the store on every request. A revocation in this process removes the entry at once;
  * other processes see it within the TTL.
  */
-import type { Clock } from '../../platform/clock.ts';
+import type { Clock } from './clock.ts';
 
 type Entry<Value> = { value: Value; expiresAtMs: number };
 
