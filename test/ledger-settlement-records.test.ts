@@ -2,7 +2,7 @@
  * What a settlement writes on every store, SQLite and PostgreSQL (DESIGN.md §4): the provider's
  * share is its payout rate of the money collected from the tenant, never of a write-off, and the
  * ledger check reports a usage record whose share exceeds that, as a store with a wrong row
- * would hold it.
+ * would hold it; what a backend claimed beyond the bound is kept on the usage record.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { PinnedPrice } from '../src/billing/cost.ts';
@@ -125,5 +125,50 @@ describe.each(ledgerStores())('settlement records on $name', (store) => {
     expect(check.problems).toEqual([
       'request request-1: provider share 2100 exceeds 700 of 1000 collected',
     ]);
+  });
+
+  it('keeps what a backend claimed beyond the bound on the usage record, null otherwise', async () => {
+    await ledger.topUp({ tenantId: 'tenant-1', amountMicro: 10_000n, reference: 'pay-2', atMs: 4 });
+    for (const [requestId, claimed] of [
+      ['request-claimed', { inputTokens: 5_000, outputTokens: 9_000 }],
+      ['request-unclaimed', undefined],
+    ] as const) {
+      await ledger.reserve({
+        requestId,
+        tenantId: 'tenant-1',
+        keyId: 'key-1',
+        model: 'model-a',
+        region: 'east',
+        price,
+        promptTokensEstimate: 10,
+        outputTokensMax: 10,
+        clampAllowed: false,
+        atMs: 5,
+        instanceId: 'instance-1',
+      });
+      await ledger.settle({
+        requestId,
+        usage: {
+          inputTokens: 10,
+          cachedInputTokens: 0,
+          outputTokens: 10,
+          reasoningTokens: undefined,
+          source: 'provider',
+          claimed,
+        },
+        outcome: 'complete',
+        servedBy,
+        price,
+        atMs: 6,
+      });
+    }
+    const records = await ledger.usage('tenant-1', everything);
+    const claimsOf = (requestId: string) => {
+      const record = records.find((row) => row.requestId === requestId);
+      return record && [record.claimedInputTokens, record.claimedOutputTokens];
+    };
+    expect(claimsOf('request-claimed')).toEqual([5_000, 9_000]);
+    expect(claimsOf('request-unclaimed')).toEqual([null, null]);
+    expect(claimsOf('request-1')).toEqual([null, null]);
   });
 });

@@ -22,6 +22,8 @@ export type UsageOutcome =
 export type FinalUsage = BilledTokens & {
   reasoningTokens: number | undefined;
   source: UsageSource;
+  /** What the backend claimed, when its claim exceeded the bound the gateway allows. */
+  claimed?: { inputTokens: number; outputTokens: number } | undefined;
 };
 
 export type PaidBy = {
@@ -147,6 +149,9 @@ export type UsageRecord = {
   costMicro: bigint;
   paidBy: PaidBy[];
   verifiedOutputTokens: number | null;
+  /** What the backend claimed beyond the bound the gateway billed; null when it claimed no more. */
+  claimedInputTokens: number | null;
+  claimedOutputTokens: number | null;
 };
 
 export type LedgerEntry = {

@@ -99,6 +99,8 @@ export function rejectedUsageRow(input: ReserveInput): UsageRow {
     outputTokens: null,
     reasoningTokens: null,
     usageSource: null,
+    claimedInputTokens: null,
+    claimedOutputTokens: null,
     outcome: 'rejected',
     costMicro: 0n,
     providerShareMicro: 0n,

@@ -202,6 +202,8 @@ function usageFields(
     outputTokens: usage?.outputTokens ?? null,
     reasoningTokens: usage?.reasoningTokens ?? null,
     usageSource: usage?.source ?? null,
+    claimedInputTokens: usage?.claimed?.inputTokens ?? null,
+    claimedOutputTokens: usage?.claimed?.outputTokens ?? null,
     createdAtMs: reservation.admittedAtMs,
   };
 }

@@ -115,6 +115,8 @@ export const usageRecordColumns = {
   paidBy: json<StoredPayer[]>('paid_by'),
   priceId: nullable(text('price_id')),
   verifiedOutputTokens: nullable(integer('verified_output_tokens')),
+  claimedInputTokens: nullable(integer('claimed_input_tokens')),
+  claimedOutputTokens: nullable(integer('claimed_output_tokens')),
   createdAtMs: epochMs('created_at_ms'),
   settledAtMs: epochMs('settled_at_ms'),
 } as const;

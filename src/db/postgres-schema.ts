@@ -281,6 +281,8 @@ export const usageRecords = pgTable(
     paidBy: jsonb('paid_by').$type<StoredPayer[]>().notNull(),
     priceId: text('price_id'),
     verifiedOutputTokens: integer('verified_output_tokens'),
+    claimedInputTokens: integer('claimed_input_tokens'),
+    claimedOutputTokens: integer('claimed_output_tokens'),
     createdAtMs: createdAtMs(),
     settledAtMs: epochMs('settled_at_ms').notNull(),
   },

@@ -283,6 +283,9 @@ export const usageRecords = sqliteTable(
     priceId: text('price_id'),
     /** The gateway's own recount of the output, for the sampled requests that were verified. */
     verifiedOutputTokens: integer('verified_output_tokens'),
+    /** What the backend claimed when its claim exceeded the bound (DESIGN.md §4); NULL otherwise. */
+    claimedInputTokens: integer('claimed_input_tokens'),
+    claimedOutputTokens: integer('claimed_output_tokens'),
     createdAtMs: createdAtMs(),
     settledAtMs: integer('settled_at_ms').notNull(),
   },

@@ -182,6 +182,8 @@ export function usageView(record: UsageRecord) {
     cost: formatMoney(record.costMicro),
     paid_by: paidByView(record.paidBy),
     verified_output_tokens: record.verifiedOutputTokens,
+    claimed_input_tokens: record.claimedInputTokens,
+    claimed_output_tokens: record.claimedOutputTokens,
   };
 }
 
