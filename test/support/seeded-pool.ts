@@ -100,13 +100,14 @@ export type GatewayWithSimulators<Name extends string> = {
   gateway: GatewayProcess;
   simulators: Record<Name, SimulatorProcess>;
   call: HttpCaller;
-  /** Stops the gateway and every simulator; safe when starting failed half way. */
+  /** Stops the gateway and every simulator. */
   stop(): Promise<void>;
 };
 
 /**
  * A `tokenbank serve` process and its simulators, started together; the gateway may reach
- * backends on loopback, as every suite's simulators are.
+ * backends on loopback, as every suite's simulators are. When one fails to start, the others are
+ * stopped before the error is thrown, so no process outlives a failed `beforeAll`.
  */
 export async function startGatewayWithSimulators<Name extends string>(
   options: GatewayWithSimulatorsOptions<Name>,
@@ -131,7 +132,7 @@ export async function startGatewayWithSimulators<Name extends string>(
   );
   const failure = settled.find((result) => result.status === 'rejected');
   if (failure !== undefined) {
-    await Promise.all(started.map((process) => process.stop()));
+    await Promise.all(started.map((child) => child.stop()));
     throw failure.reason;
   }
   const [gateway, ...simulatorList] = started as [GatewayProcess, ...SimulatorProcess[]];
@@ -143,7 +144,7 @@ export async function startGatewayWithSimulators<Name extends string>(
     simulators,
     call: httpCaller(gateway.url),
     stop: async () => {
-      await Promise.all(started.map((process) => process.stop()));
+      await Promise.all(started.map((child) => child.stop()));
     },
   };
 }
