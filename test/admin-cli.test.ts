@@ -7,12 +7,12 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.ts';
 import { type RunningGateway, startGateway } from '../src/runtime/node/start-gateway.ts';
+import { freePort } from './support/free-port.ts';
 
 const adminToken = `tba-${'x'.repeat(30)}`;
 const projectRoot = resolve(import.meta.dirname, '..');
@@ -42,19 +42,6 @@ function runCli(args: string[], environment: Record<string, string> = {}): Promi
         resolveRun({ exitCode, stdout, stderr });
       },
     );
-  });
-}
-
-/** A port nothing listens on: one the system just handed out and took back. */
-function closedPort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
   });
 }
 
@@ -373,9 +360,8 @@ describe('tokenbank admin failures', () => {
       runCli(['tenants', 'list', '--colour']),
       runCli(['tenants', 'get', 'ten_missing']),
       runCli(['providers', 'list'], { TOKENBANK_ADMIN_TOKEN: `tba-${'w'.repeat(30)}` }),
-      closedPort().then((port) =>
-        runCli(['backends', 'list', '--url', `http://127.0.0.1:${port}`]),
-      ),
+      // A free port is one nothing listens on: the system just handed it out and took it back.
+      freePort().then((port) => runCli(['backends', 'list', '--url', `http://127.0.0.1:${port}`])),
     ]);
     expect(badFlag).toMatchObject({ exitCode: 2, stdout: '' });
     expect(badFlag.stderr).toMatch(

@@ -6,20 +6,19 @@
 import type OpenAI from 'openai';
 import { APIError } from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  createTenantWithKey,
-  httpCaller,
-  priceModels,
-  registerProvider,
-  topUp,
-} from './support/demo-pool.ts';
+import { httpCaller } from './support/demo-pool.ts';
 import { gatewayClient } from './support/openai-client.ts';
-import { type GatewayProcess, startGatewayProcess } from './support/spawn-gateway.ts';
+import {
+  firstTenant,
+  type GatewayWithSimulators,
+  seedPool,
+  startGatewayWithSimulators,
+} from './support/seeded-pool.ts';
+import type { GatewayProcess } from './support/spawn-gateway.ts';
 import {
   readSimulatorStats,
   type SimulatorProcess,
   setSimulatorFaults,
-  startSimulatorProcess,
 } from './support/spawn-simulator.ts';
 
 const adminToken = `tba-${'f'.repeat(32)}`;
@@ -28,6 +27,7 @@ const soloModel = 'fault-solo';
 const slowModel = 'fault-slow';
 const hello = [{ role: 'user' as const, content: 'hello' }];
 
+let pool: GatewayWithSimulators<'faulty' | 'healthy' | 'solo' | 'slow'> | undefined;
 let gateway: GatewayProcess;
 let faulty: SimulatorProcess;
 let healthy: SimulatorProcess;
@@ -41,23 +41,27 @@ async function requestsServed(simulator: SimulatorProcess): Promise<number> {
 
 beforeAll(async () => {
   const fast = ['--decode-tps', '20000', '--prefill-tps', '1000000'];
-  [faulty, healthy, solo, slow, gateway] = await Promise.all([
-    startSimulatorProcess(['--region', 'east', '--models', model, ...fast]),
-    startSimulatorProcess(['--region', 'west', '--models', model, ...fast]),
-    startSimulatorProcess(['--region', 'east', '--models', soloModel, ...fast]),
-    startSimulatorProcess(['--region', 'east', '--models', slowModel, '--decode-tps', '20']),
-    startGatewayProcess({ adminToken, environment: { TOKENBANK_ALLOW_PRIVATE_BACKENDS: '1' } }),
-  ]);
-  const call = httpCaller(gateway.url);
-  await registerProvider(call, adminToken, [
-    { url: faulty.url, region: 'east', models: [model] },
-    { url: healthy.url, region: 'west', models: [model] },
-    { url: solo.url, region: 'east', models: [soloModel] },
-    { url: slow.url, region: 'east', models: [slowModel] },
-  ]);
-  await priceModels(call, adminToken, [model, soloModel, slowModel]);
-  const { apiKey, tenantId } = await createTenantWithKey(call, adminToken, { name: 'faults' });
-  await topUp(call, adminToken, tenantId, '100');
+  pool = await startGatewayWithSimulators({
+    adminToken,
+    simulators: {
+      faulty: ['--region', 'east', '--models', model, ...fast],
+      healthy: ['--region', 'west', '--models', model, ...fast],
+      solo: ['--region', 'east', '--models', soloModel, ...fast],
+      slow: ['--region', 'east', '--models', slowModel, '--decode-tps', '20'],
+    },
+  });
+  ({ gateway } = pool);
+  ({ faulty, healthy, solo, slow } = pool.simulators);
+  const seeded = await seedPool(pool.call, adminToken, {
+    backends: [
+      { url: faulty.url, region: 'east', models: [model] },
+      { url: healthy.url, region: 'west', models: [model] },
+      { url: solo.url, region: 'east', models: [soloModel] },
+      { url: slow.url, region: 'east', models: [slowModel] },
+    ],
+    tenants: [{ tenant: { name: 'faults' }, topUp: '100' }],
+  });
+  const { apiKey } = firstTenant(seeded);
   client = gatewayClient({ baseURL: `${gateway.url}/v1`, apiKey: apiKey, timeoutMs: 20_000 });
 });
 
@@ -70,7 +74,7 @@ beforeEach(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all([gateway?.stop(), faulty?.stop(), healthy?.stop(), solo?.stop(), slow?.stop()]);
+  await pool?.stop();
 });
 
 describe('faults before the first byte are invisible to the client', () => {

@@ -11,7 +11,6 @@ import {
   expectOk,
   type HttpCaller,
   priceModels,
-  registerProvider,
   topUp,
 } from './support/demo-pool.ts';
 import {
@@ -21,6 +20,7 @@ import {
   startInProcessGateway,
   testAdminToken,
 } from './support/in-process-gateway.ts';
+import { seedPool } from './support/seeded-pool.ts';
 import {
   readSimulatorStats,
   type SimulatorProcess,
@@ -113,14 +113,17 @@ beforeAll(async () => {
   ]);
   gateway = await startInProcessGateway({ config: { allowPrivateBackends: true } });
   call = inProcessCaller(gateway);
-  await registerProvider(call, testAdminToken, [
-    { url: simulator.url, region: 'east', models: [modelA, modelB, offpeakModel] },
-    { url: slowSimulator.url, region: 'east', models: [slowModel] },
-  ]);
-  // 1 per 1M input tokens, 1,000,000 per 1M output tokens: each output token costs exactly 1.00.
-  await priceModels(call, testAdminToken, [modelA, modelB, slowModel], {
-    input: '0',
-    output: '1000000',
+  await seedPool(call, testAdminToken, {
+    backends: [
+      { url: simulator.url, region: 'east', models: [modelA, modelB, offpeakModel] },
+      { url: slowSimulator.url, region: 'east', models: [slowModel] },
+    ],
+    // The off-peak model is priced by its own test.
+    models: [modelA, modelB, slowModel],
+    // 0 per 1M input tokens, 1,000,000 per 1M output tokens: each output token costs exactly 1.00.
+    price: { input: '0', output: '1000000' },
+    // Each test makes the tenants it needs (newTenant).
+    tenants: [],
   });
 });
 

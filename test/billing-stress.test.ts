@@ -9,7 +9,7 @@
  */
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type BurstTenant,
   runBillingBurst,
@@ -49,6 +49,8 @@ afterAll(async () => {
 
 describe('1,000 concurrent requests against money for 150', () => {
   it('admits exactly what the money covers and accounts for every micro-unit', async () => {
+    // The checks live in runBillingBurst: this fails should it ever stop making them.
+    expect.hasAssertions();
     await runBillingBurst({ gatewayUrls: [gateway.url], adminToken, tenant, simulators });
   });
 });

@@ -8,24 +8,23 @@ import {
   createTenantWithKey,
   expectOk,
   type HttpCaller,
-  httpCaller,
-  priceModels,
   registerProvider,
-  topUp,
 } from './support/demo-pool.ts';
 import { gatewayClient } from './support/openai-client.ts';
-import { type GatewayProcess, startGatewayProcess } from './support/spawn-gateway.ts';
 import {
-  type SimulatorProcess,
-  setSimulatorFaults,
-  startSimulatorProcess,
-} from './support/spawn-simulator.ts';
+  type GatewayWithSimulators,
+  seedPool,
+  startGatewayWithSimulators,
+} from './support/seeded-pool.ts';
+import type { GatewayProcess } from './support/spawn-gateway.ts';
+import { type SimulatorProcess, setSimulatorFaults } from './support/spawn-simulator.ts';
 
 const chatModel = 'sim-chat';
 const otherModel = 'sim-other';
 const embeddingModel = 'sim-embed';
 const adminToken = `tba-${'c'.repeat(32)}`;
 
+let pool: GatewayWithSimulators<'east' | 'west'> | undefined;
 let gateway: GatewayProcess;
 let east: SimulatorProcess;
 let west: SimulatorProcess;
@@ -56,35 +55,38 @@ const hello = [{ role: 'user' as const, content: 'Say hello to the computing pow
 
 beforeAll(async () => {
   const fast = ['--decode-tps', '20000', '--prefill-tps', '1000000'];
-  [east, west, gateway] = await Promise.all([
-    startSimulatorProcess([
-      '--region',
-      'east',
-      '--models',
-      `${chatModel},${otherModel},${embeddingModel}`,
-      ...fast,
-    ]),
-    startSimulatorProcess(['--region', 'west', '--models', chatModel, ...fast]),
-    startGatewayProcess({ adminToken, environment: { TOKENBANK_ALLOW_PRIVATE_BACKENDS: '1' } }),
-  ]);
-  call = httpCaller(gateway.url);
-  await registerProvider(call, adminToken, [
-    { url: east.url, region: 'east', models: [chatModel, otherModel, embeddingModel] },
-    { url: west.url, region: 'west', models: [chatModel] },
-  ]);
-  await priceModels(call, adminToken, [chatModel, otherModel, embeddingModel]);
-  const sme = await createTenantWithKey(call, adminToken, { name: 'sme' });
-  apiKey = sme.apiKey;
-  await topUp(call, adminToken, sme.tenantId, '100');
-  const scoped = await createTenantWithKey(
-    call,
+  pool = await startGatewayWithSimulators({
     adminToken,
-    { name: 'scoped' },
-    { models: [chatModel] },
-  );
+    simulators: {
+      east: [
+        '--region',
+        'east',
+        '--models',
+        `${chatModel},${otherModel},${embeddingModel}`,
+        ...fast,
+      ],
+      west: ['--region', 'west', '--models', chatModel, ...fast],
+    },
+  });
+  ({ gateway, call } = pool);
+  ({ east, west } = pool.simulators);
+  const seeded = await seedPool(call, adminToken, {
+    backends: [
+      { url: east.url, region: 'east', models: [chatModel, otherModel, embeddingModel] },
+      { url: west.url, region: 'west', models: [chatModel] },
+    ],
+    tenants: [
+      { tenant: { name: 'sme' }, topUp: '100' },
+      { tenant: { name: 'scoped' }, key: { models: [chatModel] }, topUp: '100' },
+      { tenant: { name: 'gone' } },
+    ],
+  });
+  const [sme, scoped, revoked] = seeded.tenants;
+  if (sme === undefined || scoped === undefined || revoked === undefined) {
+    throw new Error('the pool was seeded without its three tenants');
+  }
+  apiKey = sme.apiKey;
   scopedKey = scoped.apiKey;
-  await topUp(call, adminToken, scoped.tenantId, '100');
-  const revoked = await createTenantWithKey(call, adminToken, { name: 'gone' });
   revokedKey = revoked.apiKey;
   await expectOk(call, 'DELETE', `/admin/v1/keys/${revoked.keyId}`, adminToken);
   ({ apiKey: fencedKey } = await createTenantWithKey(call, adminToken, {
@@ -94,7 +96,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all([gateway?.stop(), east?.stop(), west?.stop()]);
+  await pool?.stop();
 });
 
 describe('the official OpenAI SDK against tokenbank', () => {

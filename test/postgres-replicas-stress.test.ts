@@ -7,7 +7,7 @@
  * overdrawn, exactly the admitted ones are charged, no hold is left, and every replica's ledger
  * check is clean.
  */
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type BurstTenant,
   runBillingBurst,
@@ -61,6 +61,8 @@ afterAll(async () => {
 
 describe('1,000 concurrent requests over three replicas on one PostgreSQL, money for 150', () => {
   it('admits exactly what the money covers and accounts for every micro-unit', async () => {
+    // The checks live in runBillingBurst: this fails should it ever stop making them.
+    expect.hasAssertions();
     await runBillingBurst({
       gatewayUrls: replicas.map((replica) => replica.url),
       adminToken,

@@ -17,23 +17,20 @@ import type OpenAI from 'openai';
 import { APIError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimulatorStats } from '../src/simulator/simulator-metrics.ts';
-import {
-  createTenantWithKey,
-  expectOk,
-  type HttpCaller,
-  httpCaller,
-  priceModels,
-  registerProvider,
-  topUp,
-} from './support/demo-pool.ts';
+import { expectOk, type HttpCaller } from './support/demo-pool.ts';
 import { micro, sum } from './support/money-reading.ts';
 import { gatewayClient } from './support/openai-client.ts';
-import { type GatewayProcess, startGatewayProcess } from './support/spawn-gateway.ts';
+import {
+  firstTenant,
+  type GatewayWithSimulators,
+  seedPool,
+  startGatewayWithSimulators,
+} from './support/seeded-pool.ts';
+import type { GatewayProcess } from './support/spawn-gateway.ts';
 import {
   readSimulatorStats,
   type SimulatorProcess,
   setSimulatorFaults,
-  startSimulatorProcess,
 } from './support/spawn-simulator.ts';
 import {
   moneyOf,
@@ -52,6 +49,7 @@ type UsageView = UsageRecordView;
 
 const summary = { cases: 0, clientFailures: 0, billingMismatches: 0 };
 
+let pool: GatewayWithSimulators<'faulty' | 'healthy' | 'solo' | 'drip'> | undefined;
 let gateway: GatewayProcess;
 let faulty: SimulatorProcess;
 let healthy: SimulatorProcess;
@@ -66,55 +64,51 @@ let providerToken: string;
 
 beforeAll(async () => {
   const fast = ['--decode-tps', '20000', '--prefill-tps', '1000000'];
-  [faulty, healthy, solo, drip, gateway] = await Promise.all([
-    startSimulatorProcess(['--region', 'east', '--models', pairModel, ...fast]),
-    startSimulatorProcess(['--region', 'west', '--models', pairModel, ...fast]),
-    startSimulatorProcess(['--region', 'east', '--models', soloModel, ...fast]),
-    // Four tokens a second: a token every 250 ms, within the 1 s body-idle timeout.
-    startSimulatorProcess(['--region', 'east', '--models', dripModel, '--decode-tps', '4']),
-    startGatewayProcess({
-      adminToken,
-      environment: {
-        TOKENBANK_ALLOW_PRIVATE_BACKENDS: '1',
-        TOKENBANK_LIMITS: JSON.stringify({
-          upstreamHeadersTimeoutMs: 1_500,
-          upstreamBodyIdleTimeoutMs: 1_000,
-          firstTokenTimeoutMinMs: 500,
-          firstTokenTimeoutMaxMs: 1_500,
-          retryCountMax: 2,
-          // Keep the faulty backend in rotation, so that every fault is met again and again
-          // instead of the router learning to avoid it after the first one.
-          backendFailureCountMax: 100,
-          breakerFailureCountMax: 10_000,
-          routingFailureHalfLifeMs: 10,
-          retryAfterMsMax: 0,
-        }),
-      },
-    }),
-  ]);
-  call = httpCaller(gateway.url);
-  const registered = await registerProvider(call, adminToken, [
-    { url: faulty.url, region: 'east', models: [pairModel] },
-    { url: healthy.url, region: 'west', models: [pairModel] },
-    { url: solo.url, region: 'east', models: [soloModel] },
-    { url: drip.url, region: 'east', models: [dripModel] },
-  ]);
-  providerToken = registered.providerToken;
+  pool = await startGatewayWithSimulators({
+    adminToken,
+    simulators: {
+      faulty: ['--region', 'east', '--models', pairModel, ...fast],
+      healthy: ['--region', 'west', '--models', pairModel, ...fast],
+      solo: ['--region', 'east', '--models', soloModel, ...fast],
+      // Four tokens a second: a token every 250 ms, within the 1 s body-idle timeout.
+      drip: ['--region', 'east', '--models', dripModel, '--decode-tps', '4'],
+    },
+    limits: {
+      upstreamHeadersTimeoutMs: 1_500,
+      upstreamBodyIdleTimeoutMs: 1_000,
+      firstTokenTimeoutMinMs: 500,
+      firstTokenTimeoutMaxMs: 1_500,
+      retryCountMax: 2,
+      // Keep the faulty backend in rotation, so that every fault is met again and again
+      // instead of the router learning to avoid it after the first one.
+      backendFailureCountMax: 100,
+      breakerFailureCountMax: 10_000,
+      routingFailureHalfLifeMs: 10,
+      retryAfterMsMax: 0,
+    },
+  });
+  ({ gateway, call } = pool);
+  ({ faulty, healthy, solo, drip } = pool.simulators);
+  const seeded = await seedPool(call, adminToken, {
+    backends: [
+      { url: faulty.url, region: 'east', models: [pairModel] },
+      { url: healthy.url, region: 'west', models: [pairModel] },
+      { url: solo.url, region: 'east', models: [soloModel] },
+      { url: drip.url, region: 'east', models: [dripModel] },
+    ],
+    // At home in the faulty backend's region: the router tries it first whenever it can.
+    tenants: [{ tenant: { name: 'faults', home_region: 'east' }, topUp: '100' }],
+  });
+  providerToken = seeded.providerToken;
   backendIdOf = new Map(
     [faulty, healthy, solo, drip].map((simulator, index) => [
       simulator.url,
-      registered.backendIds[index] ?? '',
+      seeded.backendIds[index] ?? '',
     ]),
   );
-  await priceModels(call, adminToken, [pairModel, soloModel, dripModel]);
-  // At home in the faulty backend's region: the router tries it first whenever it can.
-  const tenant = await createTenantWithKey(call, adminToken, {
-    name: 'faults',
-    home_region: 'east',
-  });
+  const tenant = firstTenant(seeded);
   tenantId = tenant.tenantId;
   reader = tenantReader(() => call, adminToken, tenantId);
-  await topUp(call, adminToken, tenantId, '100');
   client = gatewayClient({
     baseURL: `${gateway.url}/v1`,
     apiKey: tenant.apiKey,
@@ -123,7 +117,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all([gateway?.stop(), faulty?.stop(), healthy?.stop(), solo?.stop(), drip?.stop()]);
+  await pool?.stop();
   process.stdout.write(
     `backend fault suite: ${summary.cases} requests under faults, ${summary.clientFailures} failures seen by clients before the first byte, ${summary.billingMismatches} bills not matching the delivered tokens\n`,
   );

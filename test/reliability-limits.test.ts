@@ -12,7 +12,6 @@ import { requestTexts } from '../src/metering/delivered-text.ts';
 import { estimatePromptTokens } from '../src/metering/estimate-prompt-tokens.ts';
 import { type ServedSimulator, serveSimulator } from '../src/runtime/node/serve-simulator.ts';
 import type { ErrorBody } from './support/api-assertions.ts';
-import { createTenantWithKey, priceModels, registerProvider, topUp } from './support/demo-pool.ts';
 import {
   bearerJson,
   type InProcessGateway,
@@ -20,6 +19,7 @@ import {
   startInProcessGateway,
   testAdminToken,
 } from './support/in-process-gateway.ts';
+import { seedPool } from './support/seeded-pool.ts';
 
 const chatModel = 'limit-chat';
 const cappedModel = 'limit-capped';
@@ -61,17 +61,21 @@ async function startWith(limits: Record<string, unknown>, key: Record<string, un
     config: { limits: limitsSchema.parse(limits) },
   });
   gateway = started;
-  const call = inProcessCaller(started);
-  await registerProvider(call, testAdminToken, [
-    { url: fast.url, region: 'east', models: [chatModel, cappedModel] },
-    { url: slow.url, region: 'east', models: [slowModel] },
-    { url: failing.url, region: 'east', models: [failingModel] },
-  ]);
-  await priceModels(call, testAdminToken, [chatModel, cappedModel, slowModel, failingModel]);
-  const tenant = await createTenantWithKey(call, testAdminToken, { name: 'limits' }, key);
-  await topUp(call, testAdminToken, tenant.tenantId, '1000');
-  const other = await createTenantWithKey(call, testAdminToken, { name: 'other' }, key);
-  await topUp(call, testAdminToken, other.tenantId, '1000');
+  const seeded = await seedPool(inProcessCaller(started), testAdminToken, {
+    backends: [
+      { url: fast.url, region: 'east', models: [chatModel, cappedModel] },
+      { url: slow.url, region: 'east', models: [slowModel] },
+      { url: failing.url, region: 'east', models: [failingModel] },
+    ],
+    tenants: [
+      { tenant: { name: 'limits' }, key, topUp: '1000' },
+      { tenant: { name: 'other' }, key, topUp: '1000' },
+    ],
+  });
+  const [tenant, other] = seeded.tenants;
+  if (tenant === undefined || other === undefined) {
+    throw new Error('the pool was seeded without its two tenants');
+  }
   return { gateway: started, apiKey: tenant.apiKey, otherKey: other.apiKey };
 }
 

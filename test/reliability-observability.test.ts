@@ -17,8 +17,6 @@ import {
   createTenantWithKey,
   expectOk,
   type HttpCaller,
-  priceModels,
-  registerProvider,
   stringField,
   topUp,
 } from './support/demo-pool.ts';
@@ -30,6 +28,7 @@ import {
   testAdminToken,
 } from './support/in-process-gateway.ts';
 import { micro, sum } from './support/money-reading.ts';
+import { firstTenant, seedPool } from './support/seeded-pool.ts';
 
 type AuditEventBody = {
   id: number;
@@ -317,16 +316,19 @@ describe('GET /metrics', () => {
   it('counts requests, tokens, money, latency and write-offs, and shows the pool and the holds', async () => {
     const current = await start({ verificationSampleBps: 10_000, outputTokensDefault: 10 });
     const call = inProcessCaller(current);
-    const { backendIds } = await registerProvider(call, testAdminToken, [
-      { url: simulator.url, region: 'east', models: [model] },
-    ]);
-    const backendId = backendIds[0] ?? '';
-    await priceModels(call, testAdminToken, [model]);
-    const rich = await createTenantWithKey(call, testAdminToken, { name: 'rich' });
-    await topUp(call, testAdminToken, rich.tenantId, '100');
-    // Enough for the reservation of 10 output tokens, not for the 64 the simulator writes.
-    const poor = await createTenantWithKey(call, testAdminToken, { name: 'poor' });
-    await topUp(call, testAdminToken, poor.tenantId, '0.00005');
+    const seeded = await seedPool(call, testAdminToken, {
+      backends: [{ url: simulator.url, region: 'east', models: [model] }],
+      tenants: [
+        { tenant: { name: 'rich' }, topUp: '100' },
+        // Enough for the reservation of 10 output tokens, not for the 64 the simulator writes.
+        { tenant: { name: 'poor' }, topUp: '0.00005' },
+      ],
+    });
+    const backendId = seeded.backendIds[0] ?? '';
+    const [rich, poor] = seeded.tenants;
+    if (rich === undefined || poor === undefined) {
+      throw new Error('the pool was seeded without its two tenants');
+    }
 
     const chat = (apiKey: string, body: Record<string, unknown>) =>
       current.app.request(
@@ -411,12 +413,12 @@ describe('JSON logs', () => {
   it('name the request, tenant, model, backend, outcome and cost, and never a credential', async () => {
     const current = await start();
     const call = inProcessCaller(current);
-    const { backendIds, providerToken } = await registerProvider(call, testAdminToken, [
-      { url: simulator.url, region: 'east', models: [model] },
-    ]);
-    await priceModels(call, testAdminToken, [model]);
-    const tenant = await createTenantWithKey(call, testAdminToken, { name: 'logged' });
-    await topUp(call, testAdminToken, tenant.tenantId, '10');
+    const seeded = await seedPool(call, testAdminToken, {
+      backends: [{ url: simulator.url, region: 'east', models: [model] }],
+      tenants: [{ tenant: { name: 'logged' }, topUp: '10' }],
+    });
+    const { backendIds, providerToken } = seeded;
+    const tenant = firstTenant(seeded);
     const response = await current.app.request(
       '/v1/chat/completions',
       bearerJson(tenant.apiKey, 'POST', { model, messages, max_tokens: 3 }),

@@ -10,15 +10,9 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createTenantWithKey,
-  expectOk,
-  httpCaller,
-  priceModels,
-  registerProvider,
-  topUp,
-} from './support/demo-pool.ts';
+import { expectOk, httpCaller } from './support/demo-pool.ts';
 import { gatewayClient } from './support/openai-client.ts';
+import { firstTenant, seedPool } from './support/seeded-pool.ts';
 import { type GatewayProcess, startGatewayProcess } from './support/spawn-gateway.ts';
 import { type SimulatorProcess, startSimulatorProcess } from './support/spawn-simulator.ts';
 
@@ -66,13 +60,12 @@ async function startSeeded(shutdownGraceMs: number) {
   });
   gateway = started;
   databasePaths.push(started.databasePath);
-  const call = httpCaller(started.url);
-  await registerProvider(call, adminToken, [
-    { url: simulator.url, region: 'east', models: [model] },
-  ]);
-  await priceModels(call, adminToken, [model]);
-  const tenant = await createTenantWithKey(call, adminToken, { name: 'shutdown' });
-  await topUp(call, adminToken, tenant.tenantId, '10');
+  const tenant = firstTenant(
+    await seedPool(httpCaller(started.url), adminToken, {
+      backends: [{ url: simulator.url, region: 'east', models: [model] }],
+      tenants: [{ tenant: { name: 'shutdown' }, topUp: '10' }],
+    }),
+  );
   const client = gatewayClient({
     baseURL: `${started.url}/v1`,
     apiKey: tenant.apiKey,

@@ -14,19 +14,17 @@
 import type OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSeededRandom } from '../src/platform/random.ts';
-import {
-  createTenantWithKey,
-  expectOk,
-  type HttpCaller,
-  httpCaller,
-  priceModels,
-  registerProvider,
-  topUp,
-} from './support/demo-pool.ts';
+import { expectOk, type HttpCaller } from './support/demo-pool.ts';
 import { micro, sum } from './support/money-reading.ts';
 import { gatewayClient } from './support/openai-client.ts';
-import { type GatewayProcess, startGatewayProcess } from './support/spawn-gateway.ts';
-import { type SimulatorProcess, startSimulatorProcess } from './support/spawn-simulator.ts';
+import {
+  firstTenant,
+  type GatewayWithSimulators,
+  seedPool,
+  startGatewayWithSimulators,
+} from './support/seeded-pool.ts';
+import type { GatewayProcess } from './support/spawn-gateway.ts';
+import type { SimulatorProcess } from './support/spawn-simulator.ts';
 import { moneyOf, tenantReader } from './support/tenant-money.ts';
 
 const durationS = Number(process.env.SOAK_SECONDS ?? 40);
@@ -41,6 +39,7 @@ type Kind = 'stream' | 'json' | 'legacy' | 'embedding' | 'abandoned';
 type Finished = { kind: Kind; startedAtMs: number; endedAtMs: number; failed: boolean };
 type Sample = { atMs: number; residentBytes: number; heapBytes: number };
 
+let pool: GatewayWithSimulators<'steady' | 'flaky'> | undefined;
 let gateway: GatewayProcess;
 let steady: SimulatorProcess;
 let flaky: SimulatorProcess;
@@ -50,30 +49,34 @@ let tenantId: string;
 
 beforeAll(async () => {
   const speed = ['--decode-tps', '2000', '--prefill-tps', '200000', '--slots', '64'];
-  [steady, flaky, gateway] = await Promise.all([
-    startSimulatorProcess(['--region', 'east', '--models', `${model},${embeddingModel}`, ...speed]),
-    startSimulatorProcess([
-      '--region',
-      'west',
-      '--models',
-      `${model},${embeddingModel}`,
-      ...speed,
-      '--fault',
-      'fast-503:0.05',
-      '--fault',
-      'cut:0.02',
-    ]),
-    startGatewayProcess({ adminToken, environment: { TOKENBANK_ALLOW_PRIVATE_BACKENDS: '1' } }),
-  ]);
-  call = httpCaller(gateway.url);
-  await registerProvider(call, adminToken, [
-    { url: steady.url, region: 'east', models: [model, embeddingModel], slots: 64 },
-    { url: flaky.url, region: 'west', models: [model, embeddingModel], slots: 64 },
-  ]);
-  await priceModels(call, adminToken, [model, embeddingModel]);
-  const tenant = await createTenantWithKey(call, adminToken, { name: 'soak' });
+  pool = await startGatewayWithSimulators({
+    adminToken,
+    simulators: {
+      steady: ['--region', 'east', '--models', `${model},${embeddingModel}`, ...speed],
+      flaky: [
+        '--region',
+        'west',
+        '--models',
+        `${model},${embeddingModel}`,
+        ...speed,
+        '--fault',
+        'fast-503:0.05',
+        '--fault',
+        'cut:0.02',
+      ],
+    },
+  });
+  ({ gateway, call } = pool);
+  ({ steady, flaky } = pool.simulators);
+  const seeded = await seedPool(call, adminToken, {
+    backends: [
+      { url: steady.url, region: 'east', models: [model, embeddingModel], slots: 64 },
+      { url: flaky.url, region: 'west', models: [model, embeddingModel], slots: 64 },
+    ],
+    tenants: [{ tenant: { name: 'soak' }, topUp: '10000' }],
+  });
+  const tenant = firstTenant(seeded);
   tenantId = tenant.tenantId;
-  await topUp(call, adminToken, tenantId, '10000');
   client = gatewayClient({
     baseURL: `${gateway.url}/v1`,
     apiKey: tenant.apiKey,
@@ -82,7 +85,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.all([gateway?.stop(), steady?.stop(), flaky?.stop()]);
+  await pool?.stop();
 });
 
 async function one(kind: Kind): Promise<Finished> {

@@ -8,26 +8,26 @@
  */
 import type OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createTenantWithKey,
-  httpCaller,
-  priceModels,
-  registerProvider,
-  topUp,
-} from './support/demo-pool.ts';
+import { httpCaller } from './support/demo-pool.ts';
 import { gatewayClient } from './support/openai-client.ts';
-import { type GatewayProcess, startGatewayProcess } from './support/spawn-gateway.ts';
+import {
+  firstTenant,
+  type GatewayWithSimulators,
+  seedPool,
+  startGatewayWithSimulators,
+} from './support/seeded-pool.ts';
+import type { GatewayProcess } from './support/spawn-gateway.ts';
 import {
   readSimulatorStats,
   type SimulatorProcess,
   setSimulatorFaults,
-  startSimulatorProcess,
 } from './support/spawn-simulator.ts';
 
 const adminToken = `tba-${'r'.repeat(32)}`;
 const model = 'routing-chat';
 const hello = [{ role: 'user' as const, content: 'hello' }];
 
+let pool: GatewayWithSimulators<'fast' | 'medium' | 'slow'> | undefined;
 let gateway: GatewayProcess;
 let fast: SimulatorProcess;
 let medium: SimulatorProcess;
@@ -105,36 +105,31 @@ async function backendViews(): Promise<BackendView[]> {
 }
 
 beforeAll(async () => {
-  [fast, medium, slow, gateway] = await Promise.all([
-    startSimulatorProcess(simulatorArgs(5)),
-    startSimulatorProcess(simulatorArgs(80)),
-    startSimulatorProcess(simulatorArgs(250)),
-    startGatewayProcess({
-      adminToken,
-      environment: {
-        TOKENBANK_ALLOW_PRIVATE_BACKENDS: '1',
-        TOKENBANK_LIMITS: JSON.stringify({
-          routingFailureHalfLifeMs: 1_000,
-          breakerFailureCountMax: 3,
-          breakerOpenMs: 500,
-        }),
-      },
-    }),
-  ]);
-  const call = httpCaller(gateway.url);
-  await registerProvider(call, adminToken, [
-    { url: fast.url, region: 'east', models: [model] },
-    { url: medium.url, region: 'east', models: [model] },
-    { url: slow.url, region: 'east', models: [model] },
-  ]);
-  await priceModels(call, adminToken, [model]);
-  const { apiKey, tenantId } = await createTenantWithKey(call, adminToken, { name: 'routing' });
-  await topUp(call, adminToken, tenantId, '100');
+  pool = await startGatewayWithSimulators({
+    adminToken,
+    simulators: {
+      fast: simulatorArgs(5),
+      medium: simulatorArgs(80),
+      slow: simulatorArgs(250),
+    },
+    limits: { routingFailureHalfLifeMs: 1_000, breakerFailureCountMax: 3, breakerOpenMs: 500 },
+  });
+  ({ gateway } = pool);
+  ({ fast, medium, slow } = pool.simulators);
+  const seeded = await seedPool(pool.call, adminToken, {
+    backends: [
+      { url: fast.url, region: 'east', models: [model] },
+      { url: medium.url, region: 'east', models: [model] },
+      { url: slow.url, region: 'east', models: [model] },
+    ],
+    tenants: [{ tenant: { name: 'routing' }, topUp: '100' }],
+  });
+  const { apiKey } = firstTenant(seeded);
   client = gatewayClient({ baseURL: `${gateway.url}/v1`, apiKey: apiKey, timeoutMs: 20_000 });
 });
 
 afterAll(async () => {
-  await Promise.all([gateway?.stop(), fast?.stop(), medium?.stop(), slow?.stop()]);
+  await pool?.stop();
 });
 
 describe('routing over real HTTP', () => {

@@ -8,6 +8,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, createWriteStream, openSync, readFileSync } from 'node:fs';
+import { terminate } from '../../test/support/child-process-exit.ts';
 
 export type ChildServer = {
   label: string;
@@ -44,31 +45,8 @@ process.once('exit', () => {
   }
 });
 
-function hasExited(child: ChildProcess): boolean {
-  return child.exitCode !== null || child.signalCode !== null;
-}
-
-function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
-  if (hasExited(child)) {
-    return Promise.resolve(true);
-  }
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), timeoutMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
-}
-
 async function stopChild(child: ChildProcess, stopTimeoutMs: number): Promise<void> {
-  if (!hasExited(child)) {
-    child.kill('SIGTERM');
-    if (!(await waitForExit(child, stopTimeoutMs))) {
-      child.kill('SIGKILL');
-      await waitForExit(child, stopTimeoutMs);
-    }
-  }
+  await terminate(child, stopTimeoutMs);
   liveChildren.delete(child);
 }
 

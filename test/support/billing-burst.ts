@@ -20,17 +20,10 @@ import { expect } from 'vitest';
 import { type PinnedPrice, tokenCost } from '../../src/billing/cost.ts';
 import { formatMoney } from '../../src/billing/money.ts';
 import { estimatePromptTokens } from '../../src/metering/estimate-prompt-tokens.ts';
-import {
-  createTenantWithKey,
-  expectOk,
-  type HttpCaller,
-  httpCaller,
-  priceModels,
-  registerProvider,
-  topUp,
-} from './demo-pool.ts';
+import { expectOk, type HttpCaller, httpCaller, topUp } from './demo-pool.ts';
 import { micro, sum } from './money-reading.ts';
 import { gatewayClient } from './openai-client.ts';
+import { firstTenant, seedPool } from './seeded-pool.ts';
 import {
   readSimulatorStats,
   type SimulatorProcess,
@@ -136,18 +129,18 @@ export async function seedBurstTenant(
   adminToken: string,
   simulators: readonly SimulatorProcess[],
 ): Promise<BurstTenant> {
-  await registerProvider(
-    call,
-    adminToken,
-    simulators.map((simulator, index) => ({
-      url: simulator.url,
-      region: regions[index] ?? 'east',
-      models: [burstModel],
-      slots: slotsPerSimulator,
-    })),
+  const tenant = firstTenant(
+    await seedPool(call, adminToken, {
+      backends: simulators.map((simulator, index) => ({
+        url: simulator.url,
+        region: regions[index] ?? 'east',
+        models: [burstModel],
+        slots: slotsPerSimulator,
+      })),
+      price,
+      tenants: [{ tenant: { name: 'stress' } }],
+    }),
   );
-  await priceModels(call, adminToken, [burstModel], price);
-  const tenant = await createTenantWithKey(call, adminToken, { name: 'stress' });
   const reservationMicro = costOfOneRequest();
   const couponSpecs = [
     { priority: 50, amountMicro: 500_000n },

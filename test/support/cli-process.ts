@@ -7,6 +7,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { terminate, waitForExit } from './child-process-exit.ts';
 
 export type CliProcess = {
   /** The URL captured from the listening line. */
@@ -51,36 +52,12 @@ function signalProcessGroup(processGroupId: number, signal: NodeJS.Signals): voi
   }
 }
 
-function hasExited(child: ChildProcess): boolean {
-  return child.exitCode !== null || child.signalCode !== null;
-}
-
-function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
-  if (hasExited(child)) {
-    return Promise.resolve(true);
-  }
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), timeoutMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
-}
-
 async function stopProcess(child: ChildProcess, stopTimeoutMs: number): Promise<void> {
   const processGroupId = child.pid;
   if (processGroupId === undefined) {
     return;
   }
-  if (!hasExited(child)) {
-    signalProcessGroup(processGroupId, 'SIGTERM');
-    const exited = await waitForExit(child, stopTimeoutMs);
-    if (!exited) {
-      signalProcessGroup(processGroupId, 'SIGKILL');
-      await waitForExit(child, stopTimeoutMs);
-    }
-  }
+  await terminate(child, stopTimeoutMs, (signal) => signalProcessGroup(processGroupId, signal));
   // The simulator may have spawned nothing, but its group is gone with it either way.
   signalProcessGroup(processGroupId, 'SIGKILL');
   liveProcessGroups.delete(processGroupId);

@@ -3,17 +3,10 @@
  * enough to be cut) and a fast one, both in one region, behind a real gateway process, with one
  * tenant funded by a small coupon and a prepaid balance.
  */
-import {
-  createTenantWithKey,
-  expectOk,
-  type HttpCaller,
-  httpCaller,
-  priceModels,
-  registerProvider,
-  topUp,
-} from './demo-pool.ts';
-import { type GatewayProcess, startGatewayProcess } from './spawn-gateway.ts';
-import { type SimulatorProcess, startSimulatorProcess } from './spawn-simulator.ts';
+import { expectOk, type HttpCaller, topUp } from './demo-pool.ts';
+import { firstTenant, seedPool, startGatewayWithSimulators } from './seeded-pool.ts';
+import type { GatewayProcess } from './spawn-gateway.ts';
+import type { SimulatorProcess } from './spawn-simulator.ts';
 
 export type CrashPoolOptions = {
   adminToken: string;
@@ -39,43 +32,45 @@ export type CrashPool = {
 
 export async function startCrashPool(options: CrashPoolOptions): Promise<CrashPool> {
   const { adminToken, models } = options;
-  const [slow, fast, gateway] = await Promise.all([
-    startSimulatorProcess([
-      '--region',
-      'east',
-      '--models',
-      models.slow,
-      '--slots',
-      String(options.slowSlots),
-      '--decode-tps',
-      String(options.slowDecodeTokensPerSecond),
-    ]),
-    startSimulatorProcess([
-      '--region',
-      'east',
-      '--models',
-      models.fast,
-      '--decode-tps',
-      '20000',
-      '--prefill-tps',
-      '1000000',
-    ]),
-    startGatewayProcess({
-      adminToken,
-      environment: options.gatewayEnvironment,
-      ...(options.databasePath === undefined ? {} : { databasePath: options.databasePath }),
-    }),
-  ]);
-  const call = httpCaller(gateway.url);
-  await registerProvider(call, adminToken, [
-    { url: slow.url, region: 'east', models: [models.slow], slots: options.slowSlots },
-    { url: fast.url, region: 'east', models: [models.fast], slots: 8 },
-  ]);
-  await priceModels(call, adminToken, [models.slow, models.fast], {
-    input: '30.00',
-    output: '70.00',
+  const started = await startGatewayWithSimulators({
+    adminToken,
+    simulators: {
+      slow: [
+        '--region',
+        'east',
+        '--models',
+        models.slow,
+        '--slots',
+        String(options.slowSlots),
+        '--decode-tps',
+        String(options.slowDecodeTokensPerSecond),
+      ],
+      fast: [
+        '--region',
+        'east',
+        '--models',
+        models.fast,
+        '--decode-tps',
+        '20000',
+        '--prefill-tps',
+        '1000000',
+      ],
+    },
+    environment: options.gatewayEnvironment,
+    ...(options.databasePath === undefined ? {} : { databasePath: options.databasePath }),
   });
-  const tenant = await createTenantWithKey(call, adminToken, { name: options.tenantName });
+  const { gateway, call } = started;
+  const { slow, fast } = started.simulators;
+  const tenant = firstTenant(
+    await seedPool(call, adminToken, {
+      backends: [
+        { url: slow.url, region: 'east', models: [models.slow], slots: options.slowSlots },
+        { url: fast.url, region: 'east', models: [models.fast], slots: 8 },
+      ],
+      price: { input: '30.00', output: '70.00' },
+      tenants: [{ tenant: { name: options.tenantName } }],
+    }),
+  );
   // A coupon smaller than one round's holds: the rounds spend it, then the wallet.
   await expectOk(call, 'POST', `/admin/v1/tenants/${tenant.tenantId}/coupons`, adminToken, {
     kind: 'compute',

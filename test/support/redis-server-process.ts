@@ -7,9 +7,11 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { terminate } from './child-process-exit.ts';
+import { freePort } from './free-port.ts';
 
 export type RedisServerProcess = {
   url: string;
@@ -61,18 +63,6 @@ export function ensureRedisServerBinary(): void {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** True when a server on the port answers PING with PONG. */
 function answersPing(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -90,19 +80,6 @@ function answersPing(port: number): Promise<boolean> {
       if (reply.includes('\r\n')) {
         done(reply.startsWith('+PONG'));
       }
-    });
-  });
-}
-
-function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) {
-    return Promise.resolve(true);
-  }
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), timeoutMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve(true);
     });
   });
 }
@@ -162,11 +139,7 @@ export async function startRedisServer(): Promise<RedisServerProcess> {
       return;
     }
     child = undefined;
-    running.kill('SIGTERM');
-    if (!(await waitForExit(running, stopTimeoutMs))) {
-      running.kill('SIGKILL');
-      await waitForExit(running, stopTimeoutMs);
-    }
+    await terminate(running, stopTimeoutMs);
     liveServers.delete(running);
   }
 

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BackendPool } from '../backend-pool.ts';
-import { backendRecord, poolSettings } from '../test-backend-record.ts';
+import { backendRecord, poolSettings, poolWithBackends } from '../test-backend-record.ts';
 import { type Upstream, UpstreamError } from '../upstream/upstream.ts';
 import { probeUnhealthyBackends } from './probe-backends.ts';
 
@@ -25,16 +24,19 @@ function upstreamAnswering(
 
 describe('probeUnhealthyBackends', () => {
   it('asks only unhealthy backends for /models and restores those that answer 2xx', async () => {
-    const pool = new BackendPool(poolSettings({ backendFailureCountMax: 1 }));
-    for (const id of ['up', 'still-down', 'erroring', 'never-down']) {
-      pool.upsert(backendRecord({ id }));
+    const { pool, backends } = poolWithBackends(
+      ['up', 'still-down', 'erroring', 'never-down'].map((id) => backendRecord({ id })),
+      poolSettings({ backendFailureCountMax: 1 }),
+    );
+    for (const backend of backends.slice(0, 3)) {
+      pool.recordFailure(backend, 'connect', 0);
     }
-    for (const id of ['up', 'still-down', 'erroring']) {
-      const backend = pool.get(id);
-      if (backend) {
-        pool.recordFailure(backend, 'connect', 0);
-      }
-    }
+    expect(backends.map((backend) => backend.health)).toEqual([
+      'unhealthy',
+      'unhealthy',
+      'unhealthy',
+      'healthy',
+    ]);
     const upstream = upstreamAnswering({ up: 200, 'still-down': 'refuse', erroring: 500 });
     await probeUnhealthyBackends(pool, upstream, 1000);
     expect(upstream.paths.sort()).toEqual([

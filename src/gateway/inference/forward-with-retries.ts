@@ -4,7 +4,8 @@
  * stream whose first token misses its per-try deadline. Retries go to backends not tried yet and
  * only while the retry budget allows. A stream's first chunk is read inside the attempt, so a
  * backend that answers headers and then nothing is still retried. The first pick waits in the
- * capacity queue, up to its deadline, when every candidate is full.
+ * capacity queue, up to its deadline, when every candidate is full. The backends tried come back
+ * with the outcome, in order: when none answered, the last one did the work the client pays for.
  */
 
 import { startAttempt, type TrackedAttempt } from '../../backends/attempt-tracker.ts';
@@ -27,6 +28,7 @@ import {
   UpstreamError,
   type UpstreamResponse,
 } from '../../backends/upstream/upstream.ts';
+import type { Limits } from '../../config.ts';
 import type { Deps } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
 import {
@@ -35,6 +37,12 @@ import {
   routableCandidates,
   secondsUntilRoutable,
 } from './select-candidates.ts';
+
+/** What forwarding reads: the routing ports, the upstream, and the limits. */
+export type ForwardDeps = Pick<
+  Deps,
+  'pool' | 'router' | 'retryBudget' | 'capacityQueue' | 'upstream' | 'clock' | 'logger'
+> & { config: { limits: Limits } };
 
 export type ForwardRequest = {
   model: string;
@@ -50,8 +58,6 @@ export type ForwardRequest = {
   homeRegion: string | null;
   /** The backend picked (and priced) at admission: the first attempt goes there. */
   firstBackend: PooledBackend;
-  /** Filled with each backend tried, in order: who did the work when all attempts end badly. */
-  attempted: PooledBackend[];
 };
 
 export type ForwardResult = {
@@ -64,59 +70,70 @@ export type ForwardResult = {
   release: () => void;
 };
 
+/** How forwarding ended, with each backend tried, in order. */
+export type Forwarded =
+  | ({ kind: 'answered'; attempted: readonly PooledBackend[] } & ForwardResult)
+  | { kind: 'unanswered'; error: unknown; attempted: readonly PooledBackend[] };
+
 type AttemptResult =
-  | { kind: 'success'; result: ForwardResult }
-  | { kind: 'retry'; error: GatewayError };
+  | { kind: 'answered'; result: ForwardResult }
+  | { kind: 'failed'; error: GatewayError };
 
 function upstreamFailed(detail: string): GatewayError {
   return new GatewayError('upstream_error', `The backend failed: ${detail}`);
 }
 
+/**
+ * Never throws: an answer, or why none came (the last attempt's error; no_capacity when none
+ * was made; anything an attempt threw), each with the backends tried.
+ */
 export async function forwardWithRetries(
-  deps: Deps,
+  deps: ForwardDeps,
   allowed: readonly PooledBackend[],
   request: ForwardRequest,
-): Promise<ForwardResult> {
+): Promise<Forwarded> {
   const route: RouteRequest = {
     model: request.model,
     promptTokens: request.promptTokens,
     stream: !request.buffered,
     homeRegion: request.homeRegion,
   };
+  const attempted: PooledBackend[] = [];
   const triedIds = new Set<string>();
   let lastError: GatewayError | undefined;
-  for (let attempt = 0; attempt <= deps.config.limits.retryCountMax; attempt += 1) {
-    if (request.clientSignal.aborted) {
-      break;
-    }
-    let backend = request.firstBackend;
-    let onSettled: (() => void) | undefined;
-    if (attempt > 0) {
-      const next = pickRetry(deps, allowed, route, triedIds);
-      if (next === undefined) {
+  try {
+    for (let attempt = 0; attempt <= deps.config.limits.retryCountMax; attempt += 1) {
+      if (request.clientSignal.aborted) {
         break;
       }
-      backend = next;
-      onSettled = () => deps.retryBudget.release();
+      let backend = request.firstBackend;
+      let onSettled: (() => void) | undefined;
+      if (attempt > 0) {
+        const next = pickRetry(deps, allowed, route, triedIds);
+        if (next === undefined) {
+          break;
+        }
+        backend = next;
+        onSettled = () => deps.retryBudget.release();
+      }
+      triedIds.add(backend.record.id);
+      attempted.push(backend);
+      const tracked = startAttempt(deps, route, backend, onSettled);
+      const outcome = await attemptOnce(deps, tracked, request);
+      if (outcome.kind === 'answered') {
+        return { kind: 'answered', attempted, ...outcome.result };
+      }
+      lastError = outcome.error;
     }
-    triedIds.add(backend.record.id);
-    request.attempted.push(backend);
-    const tracked = startAttempt(deps, route, backend, onSettled);
-    const outcome = await attemptOnce(deps, tracked, request);
-    if (outcome.kind === 'success') {
-      return outcome.result;
-    }
-    lastError = outcome.error;
+  } catch (error) {
+    return { kind: 'unanswered', error, attempted };
   }
-  if (lastError) {
-    throw lastError;
-  }
-  throw noCapacity(request.model);
+  return { kind: 'unanswered', error: lastError ?? noCapacity(request.model), attempted };
 }
 
 /** Another backend for a retry, when one is left and the budget has a retry to spare. */
 function pickRetry(
-  deps: Deps,
+  deps: ForwardDeps,
   allowed: readonly PooledBackend[],
   route: RouteRequest,
   triedIds: ReadonlySet<string>,
@@ -145,7 +162,7 @@ function pickRetry(
  * is no_capacity with the seconds until one may take requests again.
  */
 export async function pickFirstBackend(
-  deps: Deps,
+  deps: ForwardDeps,
   allowed: readonly PooledBackend[],
   route: RouteRequest,
   clientSignal: AbortSignal,
@@ -166,80 +183,114 @@ export async function pickFirstBackend(
   throw noCapacity(route.model, secondsUntilRoutable(allowed, deps.clock.nowMs()));
 }
 
+/** One try on one backend: send, then judge the answer, within the first-token deadline. */
 async function attemptOnce(
-  deps: Deps,
+  deps: ForwardDeps,
   attempt: TrackedAttempt,
   request: ForwardRequest,
 ): Promise<AttemptResult> {
   const backend = attempt.route.backend;
-  const controller = new AbortController();
-  const abort = () => controller.abort();
-  // These closures live as long as a stream does: they keep the signal, not the request and its
-  // body (a prompt of up to requestBodyBytesMax, held per open stream).
-  const clientSignal = request.clientSignal;
-  clientSignal.addEventListener('abort', abort, { once: true });
-  const release = () => {
-    attempt.end();
-    clientSignal.removeEventListener('abort', abort);
-  };
+  const control = attemptControl(request.clientSignal, attempt);
   const deadlineMs = firstTokenDeadlineMs(attempt.route, deps.config.limits);
-  let deadlinePassed = false;
-  const deadline =
-    deadlineMs === undefined
-      ? undefined
-      : setTimeout(() => {
-          deadlinePassed = true;
-          controller.abort();
-        }, deadlineMs);
+  const deadline = firstTokenDeadline(control.abort, deadlineMs);
   try {
     const response = await deps.upstream.send(backend.record, {
       method: 'POST',
       path: request.path,
       headers: request.headers,
       body: request.body,
-      signal: controller.signal,
+      signal: control.signal,
     });
-    if (isRetryableStatus(response.status)) {
-      await response.body.cancel();
-      const retryAfterMs = retryAfterMsOf(response.headers['retry-after'], deps.clock.nowMs());
-      return failed(
-        attempt,
-        release,
-        failureOfStatus(response.status),
-        `status ${response.status}`,
-        retryAfterMs,
-      );
-    }
-    if (request.buffered) {
-      const limit = deps.config.limits.upstreamResponseBytesMax;
-      const bodyBytes = await readResponseBytes(response, limit);
-      attempt.succeed();
-      return { kind: 'success', result: { backend, response, bodyBytes, abort, release } };
-    }
-    const streamed = response.status >= 300 ? response : await withFirstChunk(response);
-    if (streamed === undefined) {
-      return failed(attempt, release, 'protocol', 'an empty stream');
-    }
-    attempt.succeed();
-    return {
-      kind: 'success',
-      result: { backend, response: streamed, bodyBytes: undefined, abort, release },
-    };
+    return await judgeAnswer(deps, attempt, request.buffered, response, control);
   } catch (error) {
-    if (deadlinePassed) {
+    if (deadline.passed) {
       deps.logger.log('warn', 'first_token_deadline_passed', {
         backendId: backend.record.id,
         deadlineMs,
       });
-      return failed(attempt, release, 'first_token_timeout', 'no first token in time');
+      return failAttempt(attempt, control.release, 'first_token_timeout', 'no first token in time');
     }
-    return failureOf(deps, attempt, release, error);
+    return outcomeOfThrown(deps, attempt, control.release, error);
   } finally {
-    clearTimeout(deadline);
+    deadline.clear();
   }
 }
 
-function failed(
+/** The attempt's own abort, tied to the client's; `release` ends the attempt and unties them. */
+type AttemptControl = { signal: AbortSignal; abort: () => void; release: () => void };
+
+function attemptControl(clientSignal: AbortSignal, attempt: TrackedAttempt): AttemptControl {
+  // These closures live as long as a stream does: they keep the signal, not the request and its
+  // body (a prompt of up to requestBodyBytesMax, held per open stream).
+  const controller = new AbortController();
+  const abort = () => controller.abort();
+  clientSignal.addEventListener('abort', abort, { once: true });
+  const release = () => {
+    attempt.end();
+    clientSignal.removeEventListener('abort', abort);
+  };
+  return { signal: controller.signal, abort, release };
+}
+
+/** Aborts the attempt when its deadline passes first; none (undefined) for a buffered answer. */
+function firstTokenDeadline(
+  abort: () => void,
+  deadlineMs: number | undefined,
+): { readonly passed: boolean; clear(): void } {
+  let passed = false;
+  const timer =
+    deadlineMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          passed = true;
+          abort();
+        }, deadlineMs);
+  return {
+    get passed() {
+      return passed;
+    },
+    clear: () => clearTimeout(timer),
+  };
+}
+
+/**
+ * A backend's answer, judged: 429 and 5xx fail the attempt (with the Retry-After they name); a
+ * buffered body is read whole and a stream up to its first chunk, so one cut short still fails.
+ */
+async function judgeAnswer(
+  deps: ForwardDeps,
+  attempt: TrackedAttempt,
+  buffered: boolean,
+  response: UpstreamResponse,
+  control: AttemptControl,
+): Promise<AttemptResult> {
+  const { abort, release } = control;
+  const backend = attempt.route.backend;
+  if (isRetryableStatus(response.status)) {
+    await response.body.cancel();
+    const retryAfterMs = retryAfterMsOf(response.headers['retry-after'], deps.clock.nowMs());
+    const failure = failureOfStatus(response.status);
+    return failAttempt(attempt, release, failure, `status ${response.status}`, retryAfterMs);
+  }
+  if (buffered) {
+    const limit = deps.config.limits.upstreamResponseBytesMax;
+    const bodyBytes = await readResponseBytes(response, limit);
+    attempt.succeed();
+    return { kind: 'answered', result: { backend, response, bodyBytes, abort, release } };
+  }
+  const streamed = response.status >= 300 ? response : await withFirstChunk(response);
+  if (streamed === undefined) {
+    return failAttempt(attempt, release, 'protocol', 'an empty stream');
+  }
+  attempt.succeed();
+  return {
+    kind: 'answered',
+    result: { backend, response: streamed, bodyBytes: undefined, abort, release },
+  };
+}
+
+/** Ends the attempt with a verdict against its backend, as the router and the pool learn it. */
+function failAttempt(
   attempt: TrackedAttempt,
   release: () => void,
   failure: AttemptFailure,
@@ -248,11 +299,15 @@ function failed(
 ): AttemptResult {
   attempt.fail(failure, retryAfterMs);
   release();
-  return { kind: 'retry', error: upstreamFailed(detail) };
+  return { kind: 'failed', error: upstreamFailed(detail) };
 }
 
-function failureOf(
-  deps: Deps,
+/**
+ * What an error thrown by the upstream means for the attempt: a client that left ends it with
+ * no verdict; any other UpstreamError fails it; anything else is a bug and is thrown on.
+ */
+function outcomeOfThrown(
+  deps: ForwardDeps,
   attempt: TrackedAttempt,
   release: () => void,
   error: unknown,
@@ -269,10 +324,10 @@ function failureOf(
   if (error.kind === 'aborted') {
     // The client left: no verdict on the backend, and the loop stops on the aborted signal.
     release();
-    return { kind: 'retry', error: upstreamFailed('aborted') };
+    return { kind: 'failed', error: upstreamFailed('aborted') };
   }
   const detail = error.kind === 'too_large' ? error.message : error.kind;
-  return failed(attempt, release, failureOfUpstreamError(error.kind), detail);
+  return failAttempt(attempt, release, failureOfUpstreamError(error.kind), detail);
 }
 
 /**

@@ -131,24 +131,20 @@ async function admitAndForward(
     value,
     admission.clamped || admission.capped ? admission.outputTokensMax : undefined,
   );
-  const attempted: PooledBackend[] = [];
-  let forwarded: ForwardResult;
-  try {
-    forwarded = await forwardWithRetries(deps, allowed, {
-      model: value.model,
-      path: endpoint.path,
-      body: upstreamBody.bytes,
-      headers: upstreamHeaders(admission.requestId, stream),
-      clientSignal,
-      buffered: !stream,
-      promptTokens: admission.promptTokensEstimate,
-      homeRegion,
-      firstBackend,
-      attempted,
-    });
-  } catch (error) {
-    await endUnanswered(deps, admission, attempted.at(-1), clientSignal.aborted);
-    throw error;
+  const forwarded = await forwardWithRetries(deps, allowed, {
+    model: value.model,
+    path: endpoint.path,
+    body: upstreamBody.bytes,
+    headers: upstreamHeaders(admission.requestId, stream),
+    clientSignal,
+    buffered: !stream,
+    promptTokens: admission.promptTokensEstimate,
+    homeRegion,
+    firstBackend,
+  });
+  if (forwarded.kind === 'unanswered') {
+    await endUnanswered(deps, admission, forwarded.attempted.at(-1), clientSignal.aborted);
+    throw forwarded.error;
   }
   c.get('requestLog').backendId = forwarded.backend.record.id;
   const contentType = forwarded.response.headers['content-type'] ?? 'application/json';
