@@ -34,7 +34,7 @@ const backendResource: AdminResource = {
     add: {
       summary: 'register an OpenAI-compatible server (its base URL ends in /v1)',
       flags: {
-        url: {
+        'backend-url': {
           kind: 'string',
           placeholder: 'URL',
           description: 'base URL, e.g. https://gpu1.example.com/v1',
@@ -65,6 +65,7 @@ const backendResource: AdminResource = {
         },
       },
       notes: [
+        '--url is the gateway (as for every command); --backend-url is the GPU server.',
         'Loopback and private addresses are refused unless the operator set',
         'TOKENBANK_ALLOW_PRIVATE_BACKENDS=1. Where the operator approves backends, a new one is',
         'pending (see STATE) until approved.',
@@ -73,7 +74,7 @@ const backendResource: AdminResource = {
         method: 'POST',
         path: '/provider/v1/backends',
         body: {
-          url: input.requiredText('url'),
+          url: input.requiredText('backend-url'),
           region: input.requiredText('region'),
           models: input.list('models'),
           slots: input.integer('slots'),
