@@ -26,6 +26,39 @@ describe('tokenbank command', () => {
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('tokenbank serve');
     expect(help.stdout).toContain('tokenbank demo');
+    expect(help.stdout).toMatch(/^ {2}TOKENBANK_LIMITS +JSON object/m);
+    expect(help.stdout).toContain('run it from the repository root');
+    // Each command's own help shows its defaults.
+    const defaults: [string[], string[]][] = [
+      [
+        ['serve', '--help'],
+        ['default 8787', 'default 127.0.0.1', 'default ./data/tokenbank.db'],
+      ],
+      [
+        ['demo', '--help'],
+        ['default 8787', 'a fresh store in a new temporary folder', '--reset'],
+      ],
+      [['migrate', '--help'], ['./data/tokenbank.db']],
+      [
+        ['sim', '--help'],
+        ['(default 0)', '(default 8)', '(default 40)'],
+      ],
+      [
+        ['admin', '--help'],
+        ['default http://127.0.0.1:8787', 'env TOKENBANK_ADMIN_TOKEN'],
+      ],
+      [
+        ['provider', '--help'],
+        ['default http://127.0.0.1:8787', 'env TOKENBANK_PROVIDER_TOKEN'],
+      ],
+    ];
+    for (const [args, expected] of defaults) {
+      const shown = await tokenbank(args);
+      expect(shown.code, args.join(' ')).toBe(0);
+      for (const text of expected) {
+        expect(shown.stdout, args.join(' ')).toContain(text);
+      }
+    }
     const unknown = await tokenbank(['launch']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("unknown command 'launch'");
