@@ -8,14 +8,16 @@
  */
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { limitsSchema } from '../src/config.ts';
+import { limitsSchema, parseConfig } from '../src/config.ts';
 import type { CatalogChange } from '../src/platform/catalog-change-bus.ts';
-import { silentLogger } from '../src/platform/logger.ts';
+import { systemClock } from '../src/platform/clock.ts';
+import { type Logger, type LogLevel, silentLogger } from '../src/platform/logger.ts';
 import { createSharedStateHealth } from '../src/platform/shared-state-health.ts';
 import { createRedisCatalogChanges } from '../src/runtime/node/redis/redis-catalog-changes.ts';
 import { openRedisConnection, type RedisRole } from '../src/runtime/node/redis/redis-connection.ts';
 import { createRedisDispatchCounts } from '../src/runtime/node/redis/redis-dispatch-counts.ts';
 import { createRedisIdempotencyLocks } from '../src/runtime/node/redis/redis-idempotency-locks.ts';
+import { openSharedState } from '../src/runtime/node/redis/redis-shared-state.ts';
 import { pollUntil } from './support/poll-until.ts';
 import { type RedisServerProcess, startRedisServer } from './support/redis-server-process.ts';
 
@@ -238,5 +240,29 @@ describe('Redis reference locks', () => {
     expect(await locks.acquire('grant:ten_a:ref-3', 5_000)).toBeUndefined();
     await next.release();
     expect(await locks.acquire('grant:ten_a:ref-3', 5_000)).toBeDefined();
+  });
+});
+
+describe('a replica closing its shared state', () => {
+  it('logs the planned close at info, never as a lost connection or degraded state', async () => {
+    const events: { level: LogLevel; event: string }[] = [];
+    const logger: Logger = { log: (level, event) => events.push({ level, event }) };
+    const parsed = parseConfig({}, { redisUrl: redis.url, redisPrefix: 'closing:' });
+    if (!parsed.ok) {
+      throw new Error(parsed.message);
+    }
+    const { sharedState } = openSharedState({
+      config: parsed.config,
+      instanceId: 'gw_closing',
+      clock: systemClock,
+      logger,
+    });
+    sharedState.catalogChanges.subscribe({ change: () => {}, resync: () => {} });
+    const count = (event: string) => events.filter((each) => each.event === event).length;
+    await pollUntil(() => count('redis_connected') === 2, 'both connections ready');
+    await sharedState.close();
+    await pollUntil(() => count('redis_connection_closed') === 2, 'both connections closed');
+    expect(events.filter((each) => each.level !== 'info')).toEqual([]);
+    expect(sharedState.health.view('catalog_changes').degraded).toBe(false);
   });
 });

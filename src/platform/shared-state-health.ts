@@ -4,7 +4,9 @@
  * retry pause, so a Redis that hangs costs one command timeout per pause rather than one per
  * request; then the next call tries the shared store again. Each change of state is logged once
  * (`shared_state_degraded`, `shared_state_restored`), and every fallback is counted for the
- * metrics. Money never depends on any of this: it lives only in the database.
+ * metrics. Once closed (the replica shuts down and closes its connections on purpose), a failure
+ * is expected and changes nothing: a planned restart must not read as an incident. Money never
+ * depends on any of this: it lives only in the database.
  */
 import type { Logger } from './logger.ts';
 
@@ -29,6 +31,8 @@ export type SharedStateHealth = {
   /** Local state served a call the retry pause kept from trying. */
   countFallback(part: SharedStatePart): void;
   view(part: SharedStatePart): SharedStatePartView;
+  /** The replica is closing its shared state: failures from now on are its own doing. */
+  close(): void;
 };
 
 type PartState = { degraded: boolean; retryAtMs: number; fallbackCount: number };
@@ -43,6 +47,7 @@ export function createSharedStateHealth(options: {
       { degraded: false, retryAtMs: Number.NEGATIVE_INFINITY, fallbackCount: 0 },
     ]),
   );
+  let closed = false;
   const stateOf = (part: SharedStatePart): PartState => {
     const state = states.get(part);
     if (state === undefined) {
@@ -61,6 +66,9 @@ export function createSharedStateHealth(options: {
       state.retryAtMs = Number.NEGATIVE_INFINITY;
     },
     failed(part, error, nowMs) {
+      if (closed) {
+        return;
+      }
       const state = stateOf(part);
       state.fallbackCount += 1;
       state.retryAtMs = nowMs + options.retryMs;
@@ -78,6 +86,9 @@ export function createSharedStateHealth(options: {
     view(part) {
       const state = stateOf(part);
       return { degraded: state.degraded, fallbackCount: state.fallbackCount };
+    },
+    close() {
+      closed = true;
     },
   };
 }

@@ -1,12 +1,12 @@
 /**
- * The admin API over HTTP for the CLI. One request at a time, with the admin token and an explicit
+ * The admin and provider APIs over HTTP for the CLI. One request at a time, with the admin token and an explicit
  * timeout; every outcome (an answer, an HTTP error, an unreachable gateway) comes back as a value
  * so the command decides what to print. Answers are JSON, or CSV text when the request asks for
  * it. The token goes only into the Authorization header: no message built here contains it.
  */
 
 export type AdminRequest = {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
   query?: Readonly<Record<string, string | undefined>>;
   body?: unknown;

@@ -1,8 +1,9 @@
 /**
- * Where the admin commands connect and with which token: flags win over the environment, the
- * environment over the default address. There is no default token, and the token never appears
- * in a message.
+ * Where the admin and provider commands connect and with which token: flags win over the
+ * environment, the environment over the default address. There is no default token, and the
+ * token never appears in a message.
  */
+import { adminFamily, type Credential } from './command-family.ts';
 
 export const defaultGatewayUrl = 'http://127.0.0.1:8787';
 
@@ -15,14 +16,14 @@ export type ConnectionResult =
 export function resolveConnection(
   flags: { url: string | undefined; token: string | undefined },
   environment: Readonly<Record<string, string | undefined>>,
+  credential: Credential = adminFamily.credential,
 ): ConnectionResult {
   const urlText = nonEmpty(flags.url) ?? nonEmpty(environment.TOKENBANK_URL) ?? defaultGatewayUrl;
-  const token = nonEmpty(flags.token) ?? nonEmpty(environment.TOKENBANK_ADMIN_TOKEN);
+  const token = nonEmpty(flags.token) ?? nonEmpty(environment[credential.variable]);
   if (token === undefined) {
     return {
       ok: false,
-      message:
-        'no admin token: set TOKENBANK_ADMIN_TOKEN or pass --token (tokenbank serve prints one on its first start)',
+      message: `no ${credential.label}: set ${credential.variable} or pass --token (${credential.origin})`,
     };
   }
   const baseUrl = URL.canParse(urlText) ? new URL(urlText) : undefined;

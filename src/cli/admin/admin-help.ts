@@ -1,17 +1,22 @@
 /**
- * The --help text of `tokenbank admin` at each level (all resources, one resource, one action),
- * written from the command table so that a new entry documents itself. A resource that runs an
- * action directly (`topup TENANT_ID`) shows that action's arguments where an action name goes.
+ * The --help text of `tokenbank admin` and `tokenbank provider` at each level (all resources, one
+ * resource, one action), written from the command table so that a new entry documents itself. A
+ * resource that runs an action directly (`topup TENANT_ID`) shows that action's arguments where
+ * an action name goes.
  */
 import type { AdminAction, AdminResource, FlagSpec } from './admin-action.ts';
 import { defaultGatewayUrl } from './admin-connection.ts';
+import type { CommandFamily } from './command-family.ts';
 
-const globalFlagLines: ReadonlyArray<readonly [string, string]> = [
-  ['--url URL', `gateway address (env TOKENBANK_URL, default ${defaultGatewayUrl})`],
-  ['--token T', 'admin token (env TOKENBANK_ADMIN_TOKEN; prefer it: flags show up in ps)'],
-  ['--json', 'print the raw JSON answer instead of a table'],
-  ['--help, -h', 'show help'],
-];
+function globalFlagLines(family: CommandFamily): ReadonlyArray<readonly [string, string]> {
+  const { label, variable } = family.credential;
+  return [
+    ['--url URL', `gateway address (env TOKENBANK_URL, default ${defaultGatewayUrl})`],
+    ['--token T', `${label} (env ${variable}; prefer it: flags show up in ps)`],
+    ['--json', 'print the raw JSON answer instead of a table'],
+    ['--help, -h', 'show help'],
+  ];
+}
 
 const exitStatusLine = 'Exit status: 0 done, 1 the request failed, 2 usage error.';
 
@@ -26,13 +31,15 @@ function flagUsage(name: string, spec: FlagSpec): string {
 }
 
 /** `tokenbank admin <command> ARGUMENTS --required X [--optional Y]`; the command is one or two words. */
-function actionSynopsis(commandName: string, action: AdminAction): string {
+function actionSynopsis(family: CommandFamily, commandName: string, action: AdminAction): string {
   const flags = Object.entries(action.flags ?? {}).map(([name, spec]) =>
     spec.kind === 'string' && spec.required === true
       ? flagUsage(name, spec)
       : `[${flagUsage(name, spec)}]`,
   );
-  return ['tokenbank admin', commandName, ...(action.arguments ?? []), ...flags].join(' ');
+  return [`tokenbank ${family.command}`, commandName, ...(action.arguments ?? []), ...flags].join(
+    ' ',
+  );
 }
 
 /** What follows a resource's name: its direct action's arguments, then its action names. */
@@ -41,26 +48,33 @@ function resourceForms(resource: AdminResource): string[] {
   return [...direct, ...Object.keys(resource.actions)];
 }
 
-export function adminHelp(resources: Readonly<Record<string, AdminResource>>): string {
+export function familyHelp(
+  family: CommandFamily,
+  resources: Readonly<Record<string, AdminResource>>,
+): string {
   const rows = Object.entries(resources).map(
     ([name, resource]) =>
       [name, `${resource.summary} (${resourceForms(resource).join(', ')})`] as const,
   );
-  return `Usage: tokenbank admin <resource> <action> [arguments] [flags]
+  return `Usage: tokenbank ${family.command} <resource> <action> [arguments] [flags]
 
-The admin API of a tokenbank gateway from the terminal.
+${family.summary}
 
 Resources:
 ${aligned(rows)}
 
 Global flags (any level):
-${aligned(globalFlagLines)}
+${aligned(globalFlagLines(family))}
 
-Run 'tokenbank admin <resource> --help' for its actions. ${exitStatusLine}
+Run 'tokenbank ${family.command} <resource> --help' for its actions. ${exitStatusLine}
 `;
 }
 
-export function resourceHelp(resourceName: string, resource: AdminResource): string {
+export function resourceHelp(
+  family: CommandFamily,
+  resourceName: string,
+  resource: AdminResource,
+): string {
   const { direct } = resource;
   const directRows =
     direct === undefined ? [] : [[(direct.arguments ?? []).join(' '), direct.summary] as const];
@@ -71,28 +85,32 @@ export function resourceHelp(resourceName: string, resource: AdminResource): str
     ),
   ];
   const directUsage =
-    direct === undefined ? '' : `\n       ${actionSynopsis(resourceName, direct)}`;
-  return `Usage: tokenbank admin ${resourceName} <action> [arguments] [flags]${directUsage}
+    direct === undefined ? '' : `\n       ${actionSynopsis(family, resourceName, direct)}`;
+  return `Usage: tokenbank ${family.command} ${resourceName} <action> [arguments] [flags]${directUsage}
 
 ${resource.summary}
 
 Actions:
 ${aligned(rows)}
 
-Run 'tokenbank admin ${resourceName} <action> --help' for its flags; global flags: --url, --token, --json.
+Run 'tokenbank ${family.command} ${resourceName} <action> --help' for its flags; global flags: --url, --token, --json.
 `;
 }
 
 /** The help of one action; `commandName` is what follows `tokenbank admin` (`coupons grant`, `topup`). */
-export function actionHelp(commandName: string, action: AdminAction): string {
+export function actionHelp(
+  family: CommandFamily,
+  commandName: string,
+  action: AdminAction,
+): string {
   const flagRows = Object.entries(action.flags ?? {}).map(
     ([name, spec]) => [flagUsage(name, spec), spec.description] as const,
   );
   const sections = [
-    `Usage: ${actionSynopsis(commandName, action)}`,
+    `Usage: ${actionSynopsis(family, commandName, action)}`,
     action.summary,
     ...(flagRows.length > 0 ? [`Flags:\n${aligned(flagRows)}`] : []),
-    `Global flags:\n${aligned(globalFlagLines)}`,
+    `Global flags:\n${aligned(globalFlagLines(family))}`,
     ...(action.notes === undefined ? [] : [action.notes]),
     exitStatusLine,
   ];

@@ -5,7 +5,12 @@
 import type { AdminResource } from './admin-action.ts';
 import { backendResource, priceResource, providerResource } from './catalog-resources.ts';
 import { couponResource, topUpResource } from './money-resources.ts';
-import { ledgerResource, statementResource, usageResource } from './report-resources.ts';
+import {
+  auditResource,
+  ledgerResource,
+  statementResource,
+  usageResource,
+} from './report-resources.ts';
 import { keyResource, tenantResource } from './tenant-resources.ts';
 
 export const adminResources: Readonly<Record<string, AdminResource>> = {
@@ -19,4 +24,5 @@ export const adminResources: Readonly<Record<string, AdminResource>> = {
   providers: providerResource,
   prices: priceResource,
   backends: backendResource,
+  audit: auditResource,
 };

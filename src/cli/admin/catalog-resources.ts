@@ -1,10 +1,12 @@
 /**
- * `tokenbank admin providers`, `prices` and `backends`: the supply side and what it costs. Money
+ * `tokenbank admin providers`, `prices` and `backends`: the supply side, what it costs and what
+ * each provider earned. Money
  * is passed on exactly as typed (a decimal string) and printed exactly as the server sends it, so
  * no amount ever passes through a JavaScript number here.
  */
 import { UsageError } from '../gateway-flags.ts';
 import { type ActionInput, type AdminResource, pathSegment } from './admin-action.ts';
+import { earningsAction } from './earnings-report.ts';
 import {
   type Column,
   column,
@@ -95,6 +97,13 @@ export const providerResource: AdminResource = {
       summary: 'list providers',
       request: () => ({ method: 'GET', path: '/admin/v1/providers' }),
       render: (body) => renderList(body, providerColumns, 'providers'),
+    },
+    earnings: {
+      ...earningsAction(
+        'show what a provider earned, per backend and model',
+        (input) => `/admin/v1/providers/${pathSegment(input.argument('PROVIDER_ID'))}/earnings`,
+      ),
+      arguments: ['PROVIDER_ID'],
     },
   },
 };

@@ -1,5 +1,6 @@
 /**
- * Reads `tokenbank admin <resource> <action> [arguments] [flags]` against the command table. The
+ * Reads `tokenbank admin|provider <resource> <action> [arguments] [flags]` against a family's
+ * command table. The
  * resource and action are found first (global flags may come anywhere; a resource that runs an
  * action directly takes the word after it as an argument), then the rest is parsed strictly with
  * that action's own flags, so a mistyped flag is a usage error rather than an option silently
@@ -14,7 +15,8 @@ import {
   createActionInput,
   type FlagValues,
 } from './admin-action.ts';
-import { actionHelp, adminHelp, resourceHelp } from './admin-help.ts';
+import { actionHelp, familyHelp, resourceHelp } from './admin-help.ts';
+import { adminFamily, type CommandFamily } from './command-family.ts';
 
 export type GlobalFlags = { url: string | undefined; token: string | undefined; json: boolean };
 
@@ -140,9 +142,10 @@ function globalFlagsOf(values: FlagValues): GlobalFlags {
 export function parseAdminArguments(
   argv: readonly string[],
   resources: Readonly<Record<string, AdminResource>>,
+  family: CommandFamily = adminFamily,
 ): ParsedAdminArguments {
   const located = locateCommand(argv);
-  const topHelp = adminHelp(resources);
+  const topHelp = familyHelp(family, resources);
   const resourceName = located.names[0]?.value;
   if (resourceName === undefined) {
     return located.help
@@ -157,23 +160,24 @@ export function parseAdminArguments(
   const actionName = located.names[1]?.value;
   const named = actionName === undefined ? undefined : entryOf(resource.actions, actionName);
   if (named !== undefined) {
-    return parseCommand(located, named, `${resourceName} ${actionName}`, 2);
+    return parseCommand(family, located, named, `${resourceName} ${actionName}`, 2);
   }
   const hasActions = Object.keys(resource.actions).length > 0;
   if (resource.direct !== undefined && (actionName !== undefined || !hasActions)) {
-    return parseCommand(located, resource.direct, resourceName, 1);
+    return parseCommand(family, located, resource.direct, resourceName, 1);
   }
-  return missingAction(located.help, resourceName, resource, actionName);
+  return missingAction(family, located.help, resourceName, resource, actionName);
 }
 
 /** No action named, or an unknown one: the resource's help, asked for or with the complaint. */
 function missingAction(
+  family: CommandFamily,
   help: boolean,
   resourceName: string,
   resource: AdminResource,
   actionName: string | undefined,
 ): ParsedAdminArguments {
-  const text = resourceHelp(resourceName, resource);
+  const text = resourceHelp(family, resourceName, resource);
   if (actionName !== undefined) {
     const message = `unknown action "${actionName}" for ${resourceName}`;
     return { kind: 'usage-error', message, help: text };
@@ -188,12 +192,13 @@ function missingAction(
 
 /** One action found: its help, or its flags and arguments read strictly. */
 function parseCommand(
+  family: CommandFamily,
   located: LocatedCommand,
   action: AdminAction,
   commandName: string,
   namesTaken: number,
 ): ParsedAdminArguments {
-  const help = actionHelp(commandName, action);
+  const help = actionHelp(family, commandName, action);
   if (located.help) {
     return { kind: 'help', text: help };
   }
@@ -202,6 +207,6 @@ function parseCommand(
     return { kind: 'usage-error', message: parsed.message, help };
   }
   const input = createActionInput(action, parsed.positionals, parsed.values);
-  const helpCommand = `tokenbank admin ${commandName} --help`;
+  const helpCommand = `tokenbank ${family.command} ${commandName} --help`;
   return { kind: 'run', action, input, global: globalFlagsOf(parsed.values), helpCommand };
 }

@@ -1,6 +1,7 @@
 /**
- * `tokenbank admin usage`, `ledger` and `statement`: what a tenant used and paid, the transfers
- * behind its balance, the ledger's own check, and what a subsidy program's coupons paid. With
+ * `tokenbank admin usage`, `ledger`, `statement` and `audit`: what a tenant used and paid, the
+ * transfers behind its balance, the ledger's own check, what a subsidy program's coupons paid,
+ * and who changed what through the admin and provider APIs. With
  * --csv an export is the server's CSV printed byte for byte (to redirect into a file); otherwise
  * a table. Money is printed exactly as the server sends it.
  */
@@ -66,7 +67,7 @@ const statementColumns: Column[] = [
   column('AMOUNT', 'amount'),
 ];
 
-const rangeFlags = {
+export const rangeFlags = {
   from: {
     kind: 'string',
     placeholder: 'T',
@@ -184,5 +185,66 @@ export const statementResource: AdminResource = {
       };
     },
     render: csvOrTable(statementColumns, 'charges'),
+  },
+};
+
+const auditColumns: Column[] = [
+  column('ID', 'id'),
+  column('TIME', 'created_at'),
+  column('ACTOR', 'actor'),
+  column('ACTION', 'action'),
+  column('ENTITY', 'entity_type'),
+  column('ENTITY ID', 'entity_id'),
+  column('TENANT', 'tenant_id'),
+];
+
+/** The page as a table, then how to ask for the next one when there is more. */
+function renderAuditPage(body: unknown): string {
+  const table = renderList(body, auditColumns, 'audit events');
+  const next = isRecord(body) ? body.next_cursor : undefined;
+  return typeof next === 'string' ? `${table}more: --before ${formatValue(next)}\n` : table;
+}
+
+export const auditResource: AdminResource = {
+  summary: 'who changed what through the admin and provider APIs, newest first',
+  actions: {},
+  direct: {
+    summary: 'list audit events, newest first, one page at a time',
+    flags: {
+      limit: {
+        kind: 'string',
+        placeholder: 'N',
+        description: 'events per page (default 20)',
+      },
+      before: {
+        kind: 'string',
+        placeholder: 'ID',
+        description: 'the page after this event id (printed as "more: --before ID")',
+      },
+      'entity-id': {
+        kind: 'string',
+        placeholder: 'ID',
+        description: 'only events about this tenant, key, provider, backend, ...',
+      },
+      tenant: { kind: 'string', placeholder: 'ID', description: 'only events of this tenant' },
+      action: {
+        kind: 'string',
+        placeholder: 'A',
+        description: 'only this action, e.g. tenant.create',
+      },
+    },
+    notes: '--json prints the before/after of each change as well.',
+    request: (input) => ({
+      method: 'GET',
+      path: '/admin/v1/audit',
+      query: {
+        limit: input.integer('limit')?.toString(),
+        before: input.text('before'),
+        entity_id: input.text('entity-id'),
+        tenant_id: input.text('tenant'),
+        action: input.text('action'),
+      },
+    }),
+    render: renderAuditPage,
   },
 };

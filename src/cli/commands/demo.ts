@@ -1,202 +1,162 @@
 /**
  * `tokenbank demo`: a working computing-power bank on one machine. It starts three simulated GPU
- * backends in two regions, the gateway on a fresh SQLite store, registers the backends through
- * the provider API and a demo tenant through the admin API (the same calls an operator makes),
- * then prints an API key, a curl line and an OpenAI SDK snippet that work as printed.
+ * backends in two regions and the gateway on a SQLite store of its own (a fresh one in a new
+ * temporary folder unless --db names one: see demo/demo-store.ts for what it may delete),
+ * registers the backends through the provider API and a demo tenant through the admin API (the
+ * same calls an operator makes), then prints an API key, a curl line and an OpenAI SDK snippet
+ * that work as printed. The request log goes to a file in its temporary folder, warnings also to
+ * the terminal.
  */
-import { rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmdirSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { storeKindOf } from '../../config.ts';
 import { newSecret } from '../../platform/identifiers.ts';
 import { type ServedSimulator, serveSimulator } from '../../runtime/node/serve-simulator.ts';
-import { type RunningGateway, startGateway } from '../../runtime/node/start-gateway.ts';
-import { parseGatewayFlags, untilStopSignal, withUsageErrors } from '../gateway-flags.ts';
+import { startGateway } from '../../runtime/node/start-gateway.ts';
+import { demoInstructions } from '../demo/demo-instructions.ts';
+import { demoBackends, seedDemo } from '../demo/demo-seed.ts';
+import { DemoStoreRefused, prepareDemoStore } from '../demo/demo-store.ts';
+import {
+  parseGatewayFlags,
+  UsageError,
+  untilStopSignal,
+  withUsageErrors,
+} from '../gateway-flags.ts';
 
-const help = `Usage: tokenbank demo [--port 8787] [--host 127.0.0.1] [--db ./data/demo.db]
+const help = `Usage: tokenbank demo [--port 8787] [--host 127.0.0.1] [--db PATH] [--reset]
 
-Starts the gateway with three simulated GPU backends in two regions and a demo tenant.
-The demo store is recreated on every start. Stop with Ctrl-C.
+Starts the gateway with three simulated GPU backends in two regions and a demo tenant, all on
+this machine, and prints an API key, a curl line and an OpenAI SDK snippet.
+
+  --port N    listen port (default 8787, or TOKENBANK_PORT; 0 picks a free port)
+  --host H    listen address (default 127.0.0.1, or TOKENBANK_HOST)
+  --db PATH   the demo's SQLite store (default: a fresh store in a new temporary folder;
+              TOKENBANK_DB is not read). A store the demo created is started over; any other
+              existing file is refused and left untouched.
+  --reset     start over on a tokenbank store the demo did not create (made by serve or
+              migrate): it is deleted. Files that are not tokenbank SQLite stores are never
+              deleted.
+
+The JSON request log goes to demo.log in the demo's temporary folder (its path is printed);
+warnings also appear here. Stop it with Ctrl-C or kill PID (printed); stopping the npm run /
+npx that started it stops it too.
 `;
 
-const chatModel = 'qwen2.5-7b-instruct';
-const embeddingModel = 'bge-m3';
-
-const demoBackends = [
-  { region: 'cn-east', models: [chatModel, 'llama-3.1-8b-instruct', embeddingModel], slots: 8 },
-  { region: 'cn-east', models: [chatModel, 'llama-3.1-8b-instruct'], slots: 4 },
-  { region: 'cn-west', models: [chatModel, embeddingModel], slots: 8 },
-] as const;
-
-const demoPrices = [
-  { model: chatModel, input: '2.00', output: '6.00' },
-  { model: 'llama-3.1-8b-instruct', input: '1.50', output: '4.50' },
-  { model: embeddingModel, input: '0.50', output: '0.00' },
-] as const;
-
-/** A government compute voucher paying half of each charge, and a small platform promotion. */
-const demoCoupons = [
-  {
-    kind: 'compute',
-    amount: '20.00',
-    coverage_bps: 5000,
-    program: 'sme-compute-voucher-2026',
-    reference: 'demo-gov-voucher',
-  },
-  {
-    kind: 'compute',
-    amount: '1.00',
-    models: [chatModel],
-    priority: 10,
-    program: 'welcome-promo',
-    reference: 'demo-welcome',
-  },
-] as const;
-
-type Call = (method: string, path: string, token: string, body?: unknown) => Promise<unknown>;
-
-function callerFor(baseUrl: string): Call {
-  return async (method, path, token, body) => {
-    const response = await fetch(`${baseUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(10_000),
-    });
-    const text = await response.text();
-    if (!response.ok) {
-      throw new Error(`demo setup: ${method} ${path} answered ${response.status}: ${text}`);
-    }
-    return JSON.parse(text) as unknown;
-  };
-}
-
-function field(value: unknown, name: string): string {
-  const found = (value as Record<string, unknown> | null)?.[name];
-  if (typeof found !== 'string') {
-    throw new Error(`demo setup: the answer has no string field '${name}'`);
-  }
-  return found;
-}
-
-async function seedDemo(
-  gateway: RunningGateway,
-  adminToken: string,
-  simulators: ServedSimulator[],
-) {
-  const call = callerFor(gateway.url);
-  const provider = await call('POST', '/admin/v1/providers', adminToken, {
-    name: 'Demo GPU provider',
-    payout_bps: 8000,
-  });
-  const providerToken = field(provider, 'token');
-  for (const [index, simulator] of simulators.entries()) {
-    const spec = demoBackends[index];
-    await call('POST', '/provider/v1/backends', providerToken, {
-      url: simulator.url,
-      region: spec?.region,
-      models: spec?.models,
-      slots: spec?.slots,
-      metrics_url: `${simulator.origin}/metrics`,
-    });
-    progress(`registered backend ${index + 1}/${simulators.length} (${spec?.region})`);
-  }
-  for (const price of demoPrices) {
-    await call('PUT', `/admin/v1/prices/${price.model}`, adminToken, {
-      input: price.input,
-      output: price.output,
-    });
-  }
-  const tenant = await call('POST', '/admin/v1/tenants', adminToken, {
-    name: 'Demo SME',
-    home_region: 'cn-east',
-  });
-  const tenantId = field(tenant, 'id');
-  await call('POST', `/admin/v1/tenants/${tenantId}/topups`, adminToken, {
-    amount: '50.00',
-    reference: 'demo-prepaid',
-  });
-  for (const coupon of demoCoupons) {
-    await call('POST', `/admin/v1/tenants/${tenantId}/coupons`, adminToken, coupon);
-  }
-  const key = await call('POST', `/admin/v1/tenants/${tenantId}/keys`, adminToken, {
-    name: 'demo key',
-  });
-  return { tenantId, apiKey: field(key, 'key') };
-}
+/** The simulators decode at this rate: fast enough to feel live, slow enough to watch stream. */
+const decodeTokensPerSecond = 60;
 
 function progress(message: string): void {
   process.stderr.write(`demo: ${message}\n`);
 }
 
-function instructions(baseUrl: string, apiKey: string, adminToken: string): string {
-  return `
-tokenbank demo is running: ${baseUrl}
+/** Log lines to the file; warnings and errors to the terminal too. */
+function logWriterFor(logPath: string) {
+  const descriptor = openSync(logPath, 'wx');
+  return {
+    write(text: string) {
+      writeSync(descriptor, text);
+      const loud = text
+        .split('\n')
+        .filter((line) => line.includes('"level":"warn"') || line.includes('"level":"error"'));
+      if (loud.length > 0) {
+        process.stderr.write(`${loud.join('\n')}\n`);
+      }
+    },
+    close: () => closeSync(descriptor),
+  };
+}
 
-API key (demo tenant):  ${apiKey}
-Admin token:            ${adminToken}
+async function startSimulators(): Promise<ServedSimulator[]> {
+  const simulators: ServedSimulator[] = [];
+  for (const [index, spec] of demoBackends.entries()) {
+    const simulator = await serveSimulator({
+      simulator: {
+        models: [...spec.models],
+        region: spec.region,
+        slots: spec.slots,
+        decodeTokensPerSecond,
+        seed: index + 1,
+      },
+    });
+    simulators.push(simulator);
+    progress(
+      `started simulated GPU backend ${index + 1}/${demoBackends.length} at ${simulator.url}`,
+    );
+  }
+  return simulators;
+}
 
-Try it with curl:
-  curl -s ${baseUrl}/v1/chat/completions -H 'Authorization: Bearer ${apiKey}' -H 'Content-Type: application/json' -d '{"model":"${chatModel}","messages":[{"role":"user","content":"Hello"}],"max_tokens":16}'
-
-Or with the OpenAI SDK (npm install openai; save as demo.mjs; node demo.mjs):
-  import OpenAI from 'openai';
-  const client = new OpenAI({ baseURL: '${baseUrl}/v1', apiKey: '${apiKey}' });
-  const stream = await client.chat.completions.create({
-    model: '${chatModel}', stream: true, max_tokens: 24,
-    messages: [{ role: 'user', content: 'Hello' }],
-  });
-  for await (const chunk of stream) process.stdout.write(chunk.choices[0]?.delta?.content ?? '');
-
-Watch the balance and coupons move (coupons pay first, the prepaid balance after):
-  curl -s ${baseUrl}/v1/account -H 'Authorization: Bearer ${apiKey}'
-
-Admin CLI:
-  TOKENBANK_URL=${baseUrl} TOKENBANK_ADMIN_TOKEN=${adminToken} npx tokenbank admin backends list
-
-Press Ctrl-C to stop.
-`;
+/** The store the demo runs on, made ready (or refused) before anything starts. */
+function demoStorePath(databaseFlag: string | undefined, folder: string, reset: boolean): string {
+  if (databaseFlag !== undefined && storeKindOf(databaseFlag) === 'postgres') {
+    throw new UsageError('demo: the demo runs on a SQLite file only; --db must be a file path');
+  }
+  const path = resolve(databaseFlag ?? join(folder, 'demo.db'));
+  try {
+    const outcome = prepareDemoStore(path, { reset, nowMs: Date.now() });
+    progress(
+      {
+        created: `new store ${path}`,
+        recreated: `starting over on its own store ${path}`,
+        reset: `--reset: deleted the tokenbank store ${path} and started over`,
+      }[outcome],
+    );
+  } catch (error) {
+    if (error instanceof DemoStoreRefused) {
+      throw new UsageError(error.message);
+    }
+    throw error;
+  }
+  return path;
 }
 
 export function runDemoCommand(argv: string[]): Promise<number> {
   return withUsageErrors(help, async () => {
     const adminToken = newSecret('tba');
-    const { config, help: wantsHelp } = parseGatewayFlags(
-      argv,
-      { adminToken, allowPrivateBackends: true },
-      { database: './data/demo.db' },
-    );
-    if (wantsHelp) {
+    // Read by name wherever backend approval is configured: the demo's backends serve at once.
+    process.env.TOKENBANK_AUTO_APPROVE_BACKENDS = '1';
+    const parsed = parseGatewayFlags(argv, {
+      overrides: { adminToken, allowPrivateBackends: true },
+      switches: ['reset'],
+    });
+    if (parsed.help) {
       process.stdout.write(help);
       return 0;
     }
+    const folder = mkdtempSync(join(tmpdir(), 'tokenbank-demo-'));
+    let databasePath: string;
+    try {
+      databasePath = demoStorePath(parsed.databaseFlag, folder, parsed.switches.has('reset'));
+    } catch (error) {
+      // The folder is the demo's own and still empty: nothing else is removed.
+      rmdirSync(folder);
+      throw error;
+    }
+    const config = { ...parsed.config, database: databasePath };
     // Handlers first: a stop asked for while starting must still close everything cleanly.
-    const stopRequested = untilStopSignal();
-    for (const suffix of ['', '-wal', '-shm']) {
-      rmSync(`${config.database}${suffix}`, { force: true });
-    }
-    const simulators: ServedSimulator[] = [];
-    for (const [index, spec] of demoBackends.entries()) {
-      simulators.push(
-        await serveSimulator({
-          simulator: {
-            models: [...spec.models],
-            region: spec.region,
-            slots: spec.slots,
-            decodeTokensPerSecond: 60,
-            seed: index + 1,
-          },
-        }),
-      );
-      progress(
-        `started simulated GPU backend ${index + 1}/${demoBackends.length} at ${simulators.at(-1)?.url}`,
-      );
-    }
-    const gateway = await startGateway(config);
+    const stopRequested = untilStopSignal({ watchParent: true });
+    const logPath = join(folder, 'demo.log');
+    const log = logWriterFor(logPath);
+    const simulators = await startSimulators();
+    const gateway = await startGateway(config, { writeLog: log.write });
     progress(`gateway listening on ${gateway.url}`);
-    const { apiKey } = await seedDemo(gateway, adminToken, simulators);
-    process.stdout.write(instructions(gateway.url, apiKey, adminToken));
-    await stopRequested;
-    progress('stopping');
+    const { apiKey } = await seedDemo({ baseUrl: gateway.url, adminToken, simulators, progress });
+    process.stdout.write(
+      demoInstructions({
+        baseUrl: gateway.url,
+        apiKey,
+        adminToken,
+        databasePath,
+        logPath,
+        processId: process.pid,
+      }),
+    );
+    const reason = await stopRequested;
+    progress(`stopping (${reason})`);
     await gateway.close();
     await Promise.all(simulators.map((simulator) => simulator.close()));
+    log.close();
     return 0;
   });
 }

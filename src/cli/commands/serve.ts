@@ -8,7 +8,16 @@ import { parseGatewayFlags, untilStopSignal, withUsageErrors } from '../gateway-
 
 const help = `Usage: tokenbank serve [--port 8787] [--host 127.0.0.1] [--db ./data/tokenbank.db | postgres://...]
 
-Runs the gateway (migrating the store first). Settings also come from TOKENBANK_* variables.
+Runs the gateway (migrating the store first) until SIGINT or SIGTERM, which finish the requests
+in flight and settle them before it exits.
+
+  --port N    listen port (default 8787, or TOKENBANK_PORT; 0 picks a free port)
+  --host H    listen address (default 127.0.0.1, or TOKENBANK_HOST; 0.0.0.0 for all)
+  --db STORE  SQLite path (default ./data/tokenbank.db, or TOKENBANK_DB), or a postgres:// URL
+              shared by several replicas
+
+On the first start without TOKENBANK_ADMIN_TOKEN it generates an admin token and prints it
+once on stdout. Every other setting comes from TOKENBANK_* variables: see tokenbank --help.
 `;
 
 export function runServeCommand(argv: string[]): Promise<number> {

@@ -1,6 +1,7 @@
 /**
  * Admin API for the supply side and its prices: providers (their token is shown only in the
- * answer that creates it), published price versions and the live backend pool.
+ * answer that creates it) and what each earned, published price versions and the live backend
+ * pool.
  */
 import type { Hono } from 'hono';
 import { currentPrices } from '../../billing/price-book.ts';
@@ -9,10 +10,12 @@ import type { Deps, HonoEnv } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
 import { newId, newSecret } from '../../platform/identifiers.ts';
 import { readJsonBody } from '../middleware/json-body.ts';
+import { earningsView } from '../provider/earnings-view.ts';
 import { announceCatalogChange } from '../replicas/catalog-changes.ts';
 import { createProviderSchema, putPriceSchema } from './admin-requests.ts';
 import { moneyField } from './money-routes.ts';
 import { gatewayRoutingView } from './routing-views.ts';
+import { notFound } from './tenant-routes.ts';
 import { backendView, listView, priceView, providerView } from './views.ts';
 
 export function registerAdminCatalogRoutes(app: Hono<HonoEnv>, deps: Deps): void {
@@ -33,6 +36,14 @@ export function registerAdminCatalogRoutes(app: Hono<HonoEnv>, deps: Deps): void
   app.get('/admin/v1/providers', async (c) => {
     const providers = await deps.catalog.listProviders();
     return c.json(listView(providers.map(providerView)));
+  });
+
+  app.get('/admin/v1/providers/:id/earnings', async (c) => {
+    const id = c.req.param('id');
+    if ((await deps.catalog.getProvider(id)) === undefined) {
+      throw notFound('provider', id);
+    }
+    return c.json(await earningsView(deps, id, c.req.query()));
   });
 
   app.put('/admin/v1/prices/:model{.+}', async (c) => {

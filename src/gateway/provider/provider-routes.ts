@@ -5,18 +5,17 @@
  */
 import type { Context, Hono } from 'hono';
 import { checkBackendUrl } from '../../backends/upstream/backend-url-policy.ts';
-import { formatMoney } from '../../billing/money.ts';
 import type { BackendRecord } from '../../db/catalog.ts';
 import type { Deps, HonoEnv } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
 import { newId } from '../../platform/identifiers.ts';
 import { changeBackendSchema, registerBackendSchema } from '../admin/admin-requests.ts';
 import { notFound } from '../admin/tenant-routes.ts';
-import { timeRangeOf } from '../admin/usage-export.ts';
 import { backendView, listView } from '../admin/views.ts';
 import { requireProvider } from '../middleware/authenticate.ts';
 import { readJsonBody } from '../middleware/json-body.ts';
 import { announceCatalogChange } from '../replicas/catalog-changes.ts';
+import { earningsView } from './earnings-view.ts';
 
 const slotsDefault = 8;
 
@@ -101,25 +100,9 @@ export function registerProviderRoutes(app: Hono<HonoEnv>, deps: Deps): void {
     return c.json(backendView(updated, deps.pool.get(updated.id)));
   });
 
-  app.get('/provider/v1/earnings', async (c) => {
-    const range = timeRangeOf(c.req.query(), deps.clock.nowMs());
-    const rows = await deps.ledger.earnings(c.get('provider').id, range);
-    const totalMicro = rows.reduce((sum, row) => sum + row.earnedMicro, 0n);
-    return c.json(
-      listView(
-        rows.map((row) => ({
-          object: 'earnings',
-          backend_id: row.backendId,
-          model: row.model,
-          requests: row.requests,
-          input_tokens: row.inputTokens,
-          output_tokens: row.outputTokens,
-          earned: formatMoney(row.earnedMicro),
-        })),
-        { total_earned: formatMoney(totalMicro), currency: deps.config.currency },
-      ),
-    );
-  });
+  app.get('/provider/v1/earnings', async (c) =>
+    c.json(await earningsView(deps, c.get('provider').id, c.req.query())),
+  );
 
   app.delete('/provider/v1/backends/:id', async (c) => {
     const backend = await ownBackend(c);

@@ -38,9 +38,17 @@ export type RunningGateway = {
   close(): Promise<void>;
 };
 
-export async function startGateway(config: Config): Promise<RunningGateway> {
+export type StartGatewayOptions = {
+  /** Where the JSON log lines go; stderr by default (the demo writes them to a file). */
+  writeLog?: (text: string) => void;
+};
+
+export async function startGateway(
+  config: Config,
+  options: StartGatewayOptions = {},
+): Promise<RunningGateway> {
   const logLines = createBufferedLineWriter(
-    (text) => process.stderr.write(text),
+    options.writeLog ?? ((text) => process.stderr.write(text)),
     logPendingBytesMax,
   );
   const logger = createJsonLogger(config.logLevel, logLines.write);

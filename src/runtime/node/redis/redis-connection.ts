@@ -5,7 +5,9 @@
  * the caller falls back to local state. Two roles: `commands` (counters, locks, the dispatch-count
  * exchange, publishing) fails at once while disconnected; `subscriber` (catalog changes) keeps its
  * subscription queued and resubscribes by itself after a reconnection. Both reconnect forever with
- * a bounded backoff, so sharing resumes on its own when Redis is back.
+ * a bounded backoff, so sharing resumes on its own when Redis is back. A connection closed on
+ * purpose (closeRedisConnection, at shutdown) logs `redis_connection_closed` at info: a planned
+ * restart is not an incident, and only a lost connection logs a warning.
  */
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -21,6 +23,15 @@ export type RedisConnectionSettings = Pick<
 
 /** First pause before a reconnection; each further attempt waits this much longer, up to the max. */
 const reconnectStepMs = 50;
+
+/** Connections being closed by closeRedisConnection: their close is planned, not a loss. */
+const closingOnPurpose = new WeakSet<Redis>();
+
+/** Closes a connection for good, without the warning a lost connection logs. */
+export function closeRedisConnection(client: Redis): void {
+  closingOnPurpose.add(client);
+  client.disconnect();
+}
 
 export function openRedisConnection(options: {
   url: string;
@@ -55,8 +66,13 @@ export function openRedisConnection(options: {
     options.logger.log('info', 'redis_connected', { role });
   });
   client.on('close', () => {
-    if (connected) {
-      connected = false;
+    if (!connected) {
+      return;
+    }
+    connected = false;
+    if (closingOnPurpose.has(client)) {
+      options.logger.log('info', 'redis_connection_closed', { role });
+    } else {
       options.logger.log('warn', 'redis_connection_lost', { role });
     }
   });

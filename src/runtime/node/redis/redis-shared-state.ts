@@ -17,7 +17,7 @@ import type { Logger } from '../../../platform/logger.ts';
 import type { SharedState } from '../../../platform/shared-state.ts';
 import { createSharedStateHealth } from '../../../platform/shared-state-health.ts';
 import { createRedisCatalogChanges } from './redis-catalog-changes.ts';
-import { openRedisConnection } from './redis-connection.ts';
+import { closeRedisConnection, openRedisConnection } from './redis-connection.ts';
 import { createRedisCounterStore } from './redis-counter-store.ts';
 import { createRedisDispatchCounts } from './redis-dispatch-counts.ts';
 import { createRedisIdempotencyLocks } from './redis-idempotency-locks.ts';
@@ -105,8 +105,10 @@ function openRedisSharedState(url: string, options: SharedStateOptions): OpenedS
         await dispatchCounts.leave().catch(() => {
           // Down already: the counts expire by themselves.
         });
-        subscriber.disconnect();
-        client.disconnect();
+        // From here the connections close because this replica stops, not because Redis failed.
+        health.close();
+        closeRedisConnection(subscriber);
+        closeRedisConnection(client);
       },
     },
   };

@@ -1,0 +1,150 @@
+/**
+ * README.md is true: a real `tokenbank demo` started as the README says, the requests of "See the
+ * money move" run in their order with the URL and key the demo printed, and the SDK snippet of
+ * "Use it from an app" run with the official `openai` package. Every expected figure is read out
+ * of README.md itself, so a change that alters a balance, a coupon, a header or the output fails
+ * here until the README says so.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CliProcess, projectRoot, startCliProcess } from './support/cli-process.ts';
+
+const run = promisify(execFile);
+const readme = readFileSync(join(projectRoot, 'README.md'), 'utf8');
+
+/** The text of a `## heading` section, up to the next one. */
+function section(heading: string): string {
+  const start = readme.indexOf(`\n## ${heading}\n`);
+  expect(start, `README section "${heading}"`).toBeGreaterThan(-1);
+  const end = readme.indexOf('\n## ', start + 1);
+  return readme.slice(start, end === -1 ? undefined : end);
+}
+
+/** The first fenced block of a language in a text. */
+function fenced(text: string, language: string): string {
+  const block = new RegExp(`\`\`\`${language}\\n([\\s\\S]*?)\`\`\``).exec(text)?.[1];
+  expect(block, `a ${language} block`).toBeDefined();
+  return block ?? '';
+}
+
+type Step = { command: string; headers: [string, string][]; bodies: unknown[] };
+
+/**
+ * The shell block as commands and what each answers: a command (continuation lines joined) is
+ * followed by `# header: value` lines and `# {json}` lines it must produce; other comments
+ * describe and are skipped, as is the `export` line of placeholders.
+ */
+function stepsOf(block: string): Step[] {
+  const steps: Step[] = [];
+  const lines = block.split('\n');
+  for (let index = 0; index < lines.length; index += 1) {
+    let line = lines[index] ?? '';
+    if (line.startsWith('curl ')) {
+      while (line.endsWith('\\')) {
+        index += 1;
+        line = `${line.slice(0, -1)}${(lines[index] ?? '').trim()}`;
+      }
+      steps.push({ command: line, headers: [], bodies: [] });
+      continue;
+    }
+    const step = steps.at(-1);
+    const header = /^# (x-[a-z-]+): (\S+)$/.exec(line);
+    if (step !== undefined && header !== null) {
+      step.headers.push([header[1] ?? '', header[2] ?? '']);
+    } else if (step !== undefined && line.startsWith('# {')) {
+      step.bodies.push(JSON.parse(line.slice(2)));
+    }
+  }
+  return steps;
+}
+
+/** `curl -s` prints the body; `curl -si` the status line and headers first. */
+function answerOf(output: string): { headers: Map<string, string>; body: unknown } {
+  const split = output.indexOf('\r\n\r\n');
+  const head = split === -1 ? '' : output.slice(0, split);
+  const headers = new Map(
+    head
+      .split('\r\n')
+      .slice(1)
+      .map((line) => {
+        const colon = line.indexOf(':');
+        return [line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim()] as [
+          string,
+          string,
+        ];
+      }),
+  );
+  return { headers, body: JSON.parse(split === -1 ? output : output.slice(split + 4)) };
+}
+
+let demo: CliProcess;
+let apiKey = '';
+
+beforeAll(async () => {
+  // As the README says to start it, on a free port instead of 8787.
+  const command = /^npm ci && npm run demo\b/m.exec(readme);
+  expect(command).not.toBeNull();
+  demo = await startCliProcess({
+    args: ['demo', '--port', '0'],
+    listeningPattern: /tokenbank demo is running: (http:\/\/\S+)/,
+  });
+  apiKey = /^API key \(demo tenant\): +(tbk-\S+)$/m.exec(demo.stdout())?.[1] ?? '';
+  expect(apiKey).not.toBe('');
+});
+
+afterAll(async () => {
+  await demo?.stop();
+  const log = /^Request log \(JSON\): +(\S+)$/m.exec(demo?.stdout() ?? '')?.[1];
+  if (log !== undefined) {
+    rmSync(dirname(log), { recursive: true, force: true });
+  }
+});
+
+describe('README.md', () => {
+  it('answers the requests of "See the money move" with the figures it shows', async () => {
+    const steps = stepsOf(fenced(section('See the money move'), 'sh'));
+    expect(steps.map((step) => step.command.split(' ')[1])).toEqual(['-s', '-si', '-si', '-s']);
+    for (const step of steps) {
+      const { stdout } = await run('sh', ['-c', step.command], {
+        env: { ...process.env, URL: demo.url, KEY: apiKey },
+      });
+      const answer = answerOf(stdout);
+      for (const [name, value] of step.headers) {
+        expect(answer.headers.get(name), `${name} after: ${step.command}`).toBe(value);
+      }
+      for (const body of step.bodies) {
+        expect(answer.body, step.command).toMatchObject(body as Record<string, unknown>);
+      }
+    }
+    // Every figure shown was checked: two headers per chat request, one body per request.
+    expect(steps.flatMap((step) => step.headers)).toHaveLength(4);
+    expect(steps.flatMap((step) => step.bodies)).toHaveLength(3);
+  });
+
+  it('runs the SDK snippet of "Use it from an app" and prints what it says', async () => {
+    const text = section('Use it from an app');
+    const snippet = fenced(text, 'js')
+      .replace("'http://127.0.0.1:8787/v1'", `'${demo.url}/v1'`)
+      .replace("'tbk-…'", `'${apiKey}'`);
+    expect(snippet).toContain(apiKey);
+    const said = /`node app\.mjs` prints `([^`]+)`, then the (\d+) tokens of the stream/.exec(
+      text.replace(/\s+/g, ' '),
+    );
+    expect(said).not.toBeNull();
+    // Inside the project so that `import 'openai'` resolves, as the README says.
+    const scriptPath = join(projectRoot, 'data', `readme-app-${process.pid}.mjs`);
+    mkdirSync(dirname(scriptPath), { recursive: true });
+    writeFileSync(scriptPath, snippet);
+    try {
+      const { stdout } = await run(process.execPath, [scriptPath], { cwd: projectRoot });
+      const [firstLine, ...rest] = stdout.split('\n');
+      expect(firstLine).toBe(said?.[1]);
+      expect(rest.join('\n').trim().split(/\s+/)).toHaveLength(Number(said?.[2]));
+    } finally {
+      rmSync(scriptPath, { force: true });
+    }
+  });
+});
