@@ -4,6 +4,7 @@
  * one token per CJK character; a margin keeps the estimate above the real count for typical text,
  * and settlement corrects it either way.
  */
+import type { PromptContent } from './prompt-content.ts';
 
 /** Bytes of non-CJK text per token, rounded down so the estimate errs high. */
 const bytesPerTokenMin = 3;
@@ -19,22 +20,37 @@ function isCjk(codePoint: number): boolean {
   );
 }
 
-export function estimateTextTokens(text: string): number {
-  let cjkCharacters = 0;
-  let otherUnits = 0;
+/** Text seen so far, as the estimate needs it: CJK characters and UTF-8 bytes of the rest. */
+export type TextTally = { cjkCharacters: number; otherBytes: number };
+
+export function createTextTally(): TextTally {
+  return { cjkCharacters: 0, otherBytes: 0 };
+}
+
+/** Adds `text` to the tally: linear in its length, no allocation. */
+export function tallyText(tally: TextTally, text: string): void {
   for (let index = 0; index < text.length; index += 1) {
     const codePoint = text.codePointAt(index) ?? 0;
     if (codePoint > 0xffff) {
       index += 1;
     }
     if (isCjk(codePoint)) {
-      cjkCharacters += 1;
+      tally.cjkCharacters += 1;
     } else {
       // UTF-8 width without encoding: 1, 2 or 3 bytes (4 for astral, counted via the skip above).
-      otherUnits += codePoint < 0x80 ? 1 : codePoint < 0x800 ? 2 : codePoint > 0xffff ? 4 : 3;
+      tally.otherBytes += codePoint < 0x80 ? 1 : codePoint < 0x800 ? 2 : codePoint > 0xffff ? 4 : 3;
     }
   }
-  return Math.ceil(otherUnits / bytesPerTokenMin) + cjkCharacters;
+}
+
+export function tallyTokens(tally: TextTally): number {
+  return Math.ceil(tally.otherBytes / bytesPerTokenMin) + tally.cjkCharacters;
+}
+
+export function estimateTextTokens(text: string): number {
+  const tally = createTextTally();
+  tallyText(tally, text);
+  return tallyTokens(tally);
 }
 
 /** The estimate for a whole prompt given as its texts. */
@@ -44,4 +60,13 @@ export function estimatePromptTokens(texts: readonly string[]): number {
     total += estimateTextTokens(text) + 4;
   }
   return total;
+}
+
+/** The estimate for everything a request asks the backend to read (prompt-content.ts). */
+export function estimateContentTokens(content: PromptContent, imageTokensEstimate: number): number {
+  return (
+    estimatePromptTokens(content.texts) +
+    content.tokenIdCount +
+    content.imageCount * imageTokensEstimate
+  );
 }

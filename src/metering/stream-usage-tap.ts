@@ -11,6 +11,12 @@ import {
   type DeliveredText,
   type DeliveredTextBuffer,
 } from './delivered-text-buffer.ts';
+import {
+  createTextTally,
+  type TextTally,
+  tallyText,
+  tallyTokens,
+} from './estimate-prompt-tokens.ts';
 import { type ReportedUsage, readReportedUsage } from './usage.ts';
 
 export type StreamUsageTap = {
@@ -18,8 +24,10 @@ export type StreamUsageTap = {
   inspect(data: string): boolean;
   readonly sawDone: boolean;
   readonly reported: ReportedUsage | undefined;
-  /** Events that carried delivered text: one token each for most servers. */
+  /** Events that carried delivered text. */
   readonly contentEventCount: number;
+  /** The byte estimate of the tokens delivered so far: what a checkpoint records. */
+  readonly deliveredTokensEstimate: number;
   /** Everything delivered so far: tokens counted from text already let go, and the rest. */
   delivered(): DeliveredText;
 };
@@ -29,7 +37,7 @@ export type StreamUsageTapOptions = {
   /** Delivered text held before the older part is counted and let go. */
   deliveredTextCharsMax: number;
   /** Counts delivered text in the stream's encoding. */
-  countTokens: (text: string) => number;
+  countTokens: (text: string) => Promise<number>;
 };
 
 /**
@@ -42,6 +50,7 @@ class EventTap implements StreamUsageTap {
   contentEventCount = 0;
   readonly #withholdUsageEvents: boolean;
   readonly #texts: DeliveredTextBuffer;
+  readonly #tally: TextTally = createTextTally();
 
   constructor(options: StreamUsageTapOptions) {
     this.#withholdUsageEvents = options.withholdUsageEvents;
@@ -69,6 +78,7 @@ class EventTap implements StreamUsageTap {
       this.contentEventCount += 1;
       for (const text of delivered) {
         this.#texts.append(text);
+        tallyText(this.#tally, text);
       }
     }
     if (usage === undefined) {
@@ -78,6 +88,10 @@ class EventTap implements StreamUsageTap {
     const choices = (parsed as { choices?: unknown }).choices;
     const usageOnly = !Array.isArray(choices) || choices.length === 0;
     return !(this.#withholdUsageEvents && usageOnly);
+  }
+
+  get deliveredTokensEstimate(): number {
+    return tallyTokens(this.#tally);
   }
 
   delivered(): DeliveredText {

@@ -122,10 +122,9 @@ export function createSqliteLedger(
       }),
     recordRejected: async (input) =>
       immediate(() => reservations.insertUsage(rejectedUsageRow(input))),
-    sweep: async ({ atMs, ownerSilentBeforeMs, admittedBeforeMs }) =>
+    sweep: async ({ atMs, ownerSilentBeforeMs }) =>
       immediate(() => {
         const orphaned = reservations.orphaned({
-          admittedBeforeMs,
           ownerSilentBeforeMs,
           limit: sweepBatchMax,
         });
