@@ -54,7 +54,9 @@ export const limitsSchema = z.strictObject({
   streamEventBytesMax: integer(1024, 64 * 1024 * 1024).default(1024 * 1024),
   /** Delivered text a stream holds for its recount; beyond it, the older text is counted now. */
   deliveredTextCharsMax: integer(1024, 64 * 1024 * 1024).default(16_384),
-  /** Texts waiting for the tokenizer's thread; past it a count falls back to the estimate. */
+  /** Texts up to this long are tokenized on the event loop (well under a millisecond)... */
+  tokenizeInlineCharsMax: integer(0, 65_536).default(2_048),
+  /** ...longer ones wait for the tokenizer's thread; past this many, the byte estimate is used. */
   tokenizerQueueLengthMax: integer(1, 1_000_000).default(1_024),
   /** How often the catalog cache (prices, models) is reloaded from the store. */
   catalogRefreshMs: integer(0, 3_600_000).default(5_000),

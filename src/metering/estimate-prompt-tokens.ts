@@ -20,37 +20,22 @@ function isCjk(codePoint: number): boolean {
   );
 }
 
-/** Text seen so far, as the estimate needs it: CJK characters and UTF-8 bytes of the rest. */
-export type TextTally = { cjkCharacters: number; otherBytes: number };
-
-export function createTextTally(): TextTally {
-  return { cjkCharacters: 0, otherBytes: 0 };
-}
-
-/** Adds `text` to the tally: linear in its length, no allocation. */
-export function tallyText(tally: TextTally, text: string): void {
+export function estimateTextTokens(text: string): number {
+  let cjkCharacters = 0;
+  let otherUnits = 0;
   for (let index = 0; index < text.length; index += 1) {
     const codePoint = text.codePointAt(index) ?? 0;
     if (codePoint > 0xffff) {
       index += 1;
     }
     if (isCjk(codePoint)) {
-      tally.cjkCharacters += 1;
+      cjkCharacters += 1;
     } else {
       // UTF-8 width without encoding: 1, 2 or 3 bytes (4 for astral, counted via the skip above).
-      tally.otherBytes += codePoint < 0x80 ? 1 : codePoint < 0x800 ? 2 : codePoint > 0xffff ? 4 : 3;
+      otherUnits += codePoint < 0x80 ? 1 : codePoint < 0x800 ? 2 : codePoint > 0xffff ? 4 : 3;
     }
   }
-}
-
-export function tallyTokens(tally: TextTally): number {
-  return Math.ceil(tally.otherBytes / bytesPerTokenMin) + tally.cjkCharacters;
-}
-
-export function estimateTextTokens(text: string): number {
-  const tally = createTextTally();
-  tallyText(tally, text);
-  return tallyTokens(tally);
+  return Math.ceil(otherUnits / bytesPerTokenMin) + cjkCharacters;
 }
 
 /** The estimate for a whole prompt given as its texts. */

@@ -11,12 +11,6 @@ import {
   type DeliveredText,
   type DeliveredTextBuffer,
 } from './delivered-text-buffer.ts';
-import {
-  createTextTally,
-  type TextTally,
-  tallyText,
-  tallyTokens,
-} from './estimate-prompt-tokens.ts';
 import { type ReportedUsage, readReportedUsage } from './usage.ts';
 
 export type StreamUsageTap = {
@@ -26,8 +20,6 @@ export type StreamUsageTap = {
   readonly reported: ReportedUsage | undefined;
   /** Events that carried delivered text. */
   readonly contentEventCount: number;
-  /** The byte estimate of the tokens delivered so far: what a checkpoint records. */
-  readonly deliveredTokensEstimate: number;
   /** Everything delivered so far: tokens counted from text already let go, and the rest. */
   delivered(): DeliveredText;
 };
@@ -38,6 +30,8 @@ export type StreamUsageTapOptions = {
   deliveredTextCharsMax: number;
   /** Counts delivered text in the stream's encoding. */
   countTokens: (text: string) => Promise<number>;
+  /** Hears each delivered text as it passes (the stream's checkpoints count it). */
+  onText?: (text: string) => void;
 };
 
 /**
@@ -50,10 +44,11 @@ class EventTap implements StreamUsageTap {
   contentEventCount = 0;
   readonly #withholdUsageEvents: boolean;
   readonly #texts: DeliveredTextBuffer;
-  readonly #tally: TextTally = createTextTally();
+  readonly #onText: ((text: string) => void) | undefined;
 
   constructor(options: StreamUsageTapOptions) {
     this.#withholdUsageEvents = options.withholdUsageEvents;
+    this.#onText = options.onText;
     this.#texts = createDeliveredTextBuffer({
       charsMax: options.deliveredTextCharsMax,
       countTokens: options.countTokens,
@@ -78,7 +73,7 @@ class EventTap implements StreamUsageTap {
       this.contentEventCount += 1;
       for (const text of delivered) {
         this.#texts.append(text);
-        tallyText(this.#tally, text);
+        this.#onText?.(text);
       }
     }
     if (usage === undefined) {
@@ -88,10 +83,6 @@ class EventTap implements StreamUsageTap {
     const choices = (parsed as { choices?: unknown }).choices;
     const usageOnly = !Array.isArray(choices) || choices.length === 0;
     return !(this.#withholdUsageEvents && usageOnly);
-  }
-
-  get deliveredTokensEstimate(): number {
-    return tallyTokens(this.#tally);
   }
 
   delivered(): DeliveredText {

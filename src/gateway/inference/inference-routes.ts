@@ -252,12 +252,13 @@ async function bufferedResponse(
 
 function streamResponse(exchange: Exchange, forwarded: ForwardResult): Response {
   const { deps, admission, deadline, clientSignal, lease } = exchange;
+  const checkpoints = createCheckpointer(deps, admission, forwarded.backend);
   const tap = createStreamUsageTap({
     withholdUsageEvents: exchange.request.stream && !exchange.request.usageAsked,
     deliveredTextCharsMax: deps.config.limits.deliveredTextCharsMax,
     countTokens: (text) => deps.tokenizer.countTokens(text, admission.model),
+    onText: checkpoints.addText,
   });
-  const checkpoints = createCheckpointer(deps, admission, forwarded.backend, tap);
   checkpoints.record();
   let firstTokenSeen = false;
   const relayed = relayEventStream({
@@ -322,37 +323,53 @@ async function settleStream(
 
 /**
  * Records stream progress every N events or T ms, so a crash loses little usage: the prompt
- * estimate and the byte estimate of the output delivered so far (a crash settles from these,
- * with the usage source `estimate`).
+ * estimate, and the tokens delivered so far, counted from the text each checkpoint adds to the
+ * last (at once when that text is short, as it nearly always is; else off the event loop, and
+ * the checkpoint is written when the count is done). A crash settles from these, with the usage
+ * source `estimate`.
  */
-function createCheckpointer(
-  deps: Deps,
-  admission: Admission,
-  backend: PooledBackend,
-  tap: StreamUsageTap,
-) {
+function createCheckpointer(deps: Deps, admission: Admission, backend: PooledBackend) {
   const { checkpointEventCount, checkpointIntervalMs } = deps.config.limits;
+  const { model } = admission;
   let eventsSince = 0;
   let lastAtMs = 0;
+  let textSince = '';
+  let countedTokens: number | Promise<number> = 0;
+  const write = (outputTokens: number, atMs: number) =>
+    deps.ledger.checkpoint({
+      requestId: admission.requestId,
+      backendId: backend.record.id,
+      inputTokens: admission.promptTokensEstimate,
+      outputTokens: Math.min(outputTokens, admission.metered.bound.outputTokensMax),
+      atMs,
+    });
   const record = () => {
     eventsSince = 0;
-    lastAtMs = deps.clock.nowMs();
-    deps.background.track(
-      'checkpoint',
-      deps.ledger.checkpoint({
-        requestId: admission.requestId,
-        backendId: backend.record.id,
-        inputTokens: admission.promptTokensEstimate,
-        outputTokens: Math.min(
-          tap.deliveredTokensEstimate,
-          admission.metered.bound.outputTokensMax,
-        ),
-        atMs: lastAtMs,
-      }),
-    );
+    const atMs = deps.clock.nowMs();
+    lastAtMs = atMs;
+    const short =
+      typeof countedTokens === 'number'
+        ? deps.tokenizer.countShortText(textSince, model)
+        : undefined;
+    if (typeof countedTokens === 'number' && short !== undefined) {
+      countedTokens += short;
+      deps.background.track('checkpoint', write(countedTokens, atMs));
+    } else {
+      const counting = Promise.all([countedTokens, deps.tokenizer.countTokens(textSince, model)]);
+      countedTokens = counting.then(([sum, more]) => sum + more);
+      deps.background.track(
+        'checkpoint',
+        countedTokens.then((tokens) => write(tokens, atMs)),
+      );
+    }
+    textSince = '';
   };
   return {
     record,
+    /** Text delivered since the last checkpoint, counted when the next one is taken. */
+    addText: (text: string) => {
+      textSince += text;
+    },
     maybeRecord: () => {
       eventsSince += 1;
       if (

@@ -96,6 +96,7 @@ export function createNodeDeps(options: NodeDepsOptions): Deps {
       encodingDefault: config.tokenizerEncodingDefault,
       modelEncodings: config.modelEncodings,
       queueLengthMax: config.limits.tokenizerQueueLengthMax,
+      inlineCharsMax: config.limits.tokenizeInlineCharsMax,
       logger,
     }),
     catalogCache: new CatalogCache({

@@ -17,6 +17,7 @@ describe('createWorkerTokenizer', () => {
       encodingDefault: 'o200k_base',
       modelEncodings: { legacy: 'cl100k_base' },
       queueLengthMax: 100,
+      inlineCharsMax: 0,
       logger: recordingLogger().logger,
     });
     const text = '算力银行 sells idle GPU time, counted per token. '.repeat(50);
@@ -36,6 +37,7 @@ describe('createWorkerTokenizer', () => {
       encodingDefault: 'o200k_base',
       modelEncodings: {},
       queueLengthMax: 1,
+      inlineCharsMax: 0,
       logger,
     });
     const text = 'The computing power bank sells idle GPU time. '.repeat(2_000);
@@ -46,5 +48,21 @@ describe('createWorkerTokenizer', () => {
     expect(counts[0]).toBe(whole.encode_ordinary(text).length);
     expect(counts[1]).toBe(estimateTextTokens(text));
     expect(lines.some((line) => line.includes('"event":"tokenizer_queue_full"'))).toBe(true);
+  });
+});
+
+describe('countShortText', () => {
+  it('counts a short text at once, and leaves a long one to the worker', async () => {
+    const tokenizer = createWorkerTokenizer({
+      encodingDefault: 'o200k_base',
+      modelEncodings: {},
+      queueLengthMax: 10,
+      inlineCharsMax: 32,
+      logger: recordingLogger().logger,
+    });
+    expect(tokenizer.countShortText('hello world', 'm')).toBe(2);
+    const long = 'hello world '.repeat(10);
+    expect(tokenizer.countShortText(long, 'm')).toBeUndefined();
+    expect(await tokenizer.countTokens(long, 'm')).toBe(whole.encode_ordinary(long).length);
   });
 });
