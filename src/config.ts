@@ -37,6 +37,16 @@ export const limitsSchema = z.strictObject({
   /** Largest max_tokens a request may ask for, whatever the model. */
   outputTokensMax: integer(1, 10_000_000).default(1_000_000),
   messagesCountMax: integer(1, 100_000).default(4_096),
+  /** Deepest nesting of objects and arrays a JSON body may have. */
+  jsonDepthMax: integer(4, 10_000).default(64),
+  /** Tokens one image part is reserved at... */
+  imageTokensEstimate: integer(0, 1_000_000).default(1_024),
+  /** ...and the most a backend may bill for one, on any model served. */
+  imageTokensMax: integer(0, 1_000_000).default(16_384),
+  /** Input a backend may bill beyond one token per byte: template tokens per text... */
+  templateTokensPerText: integer(0, 100_000).default(16),
+  /** ...and per request (a default system prompt, primers). */
+  templateTokensPerRequest: integer(0, 1_000_000).default(256),
   embeddingInputsMax: integer(1, 100_000).default(2_048),
   /** Output cap assumed when a request gives no max_tokens and the model sets none. */
   outputTokensDefault: integer(1, 1_000_000).default(4_096),
@@ -44,6 +54,10 @@ export const limitsSchema = z.strictObject({
   streamEventBytesMax: integer(1024, 64 * 1024 * 1024).default(1024 * 1024),
   /** Delivered text a stream holds for its recount; beyond it, the older text is counted now. */
   deliveredTextCharsMax: integer(1024, 64 * 1024 * 1024).default(16_384),
+  /** Texts up to this long are tokenized on the event loop (well under a millisecond)... */
+  tokenizeInlineCharsMax: integer(0, 65_536).default(2_048),
+  /** ...longer ones wait for the tokenizer's thread; past this many, the byte estimate is used. */
+  tokenizerQueueLengthMax: integer(1, 1_000_000).default(1_024),
   /** How often the catalog cache (prices, models) is reloaded from the store. */
   catalogRefreshMs: integer(0, 3_600_000).default(5_000),
   /** A stream records its progress every this many delivered chunks... */
@@ -67,6 +81,8 @@ export const limitsSchema = z.strictObject({
   verificationSampleBps: integer(0, 10_000).default(500),
   /** Reported output above the recount by more than this (basis points) flags the backend. */
   verificationToleranceBps: integer(0, 100_000).default(500),
+  /** Claims beyond a request's bound after which a backend is drained on every replica. */
+  usageExcessClaimsMax: integer(1, 1_000_000).default(3),
   /** How often each backend's load is scraped from its `metrics_url` (or `/metrics` beside its URL). */
   metricsScrapeIntervalMs: integer(50, 600_000).default(250),
   metricsScrapeTimeoutMs: integer(50, 60_000).default(1_000),

@@ -5,7 +5,7 @@
  */
 
 export type ErrorSpec = {
-  status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 429 | 500 | 502 | 503;
+  status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 429 | 500 | 502 | 503 | 504;
   type: string;
   retry: boolean;
 };
@@ -27,6 +27,8 @@ export const errorTable = {
   upstream_error: { status: 502, type: 'server_error', retry: true },
   no_capacity: { status: 503, type: 'server_error', retry: true },
   no_backend_in_allowed_regions: { status: 503, type: 'server_error', retry: false },
+  /** TOKENBANK_REQUEST_TIMEOUT_S passed: the same request would most likely time out again. */
+  request_timeout: { status: 504, type: 'server_error', retry: false },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorTable;

@@ -318,7 +318,7 @@ async function crashRound(round: Round): Promise<void> {
     const checkpointOutput = reservation.checkpointOutputTokens ?? 0;
     expect(record).toMatchObject({
       outcome: 'gateway_crash',
-      usage_source: 'gateway_count',
+      usage_source: 'estimate',
       input_tokens: checkpointInput,
       output_tokens: checkpointOutput,
     });

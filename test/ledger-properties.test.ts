@@ -1274,26 +1274,27 @@ class Crash implements LedgerCommand {
   }
 }
 
-/** The live gateways heartbeat, then the sweeper ends what a dead or overdue request left. */
-async function sweepBoth(model: Model, world: World, admittedBeforeMs: number): Promise<void> {
-  for (const instanceId of model.gateways) {
-    await world.ledger.heartbeat(instanceId, model.nowMs);
-    model.heartbeats.set(instanceId, model.nowMs);
+/**
+ * The sweeper ends what a dead gateway left, and only that: while the gateways live they
+ * heartbeat first, and their requests, however old, are theirs to end. With `gatewaysAlive`
+ * false every gateway has stopped, and everything still open is swept.
+ */
+async function sweepBoth(model: Model, world: World, gatewaysAlive: boolean): Promise<void> {
+  if (gatewaysAlive) {
+    for (const instanceId of model.gateways) {
+      await world.ledger.heartbeat(instanceId, model.nowMs);
+      model.heartbeats.set(instanceId, model.nowMs);
+    }
   }
-  const ownerSilentBeforeMs = model.nowMs;
+  const ownerSilentBeforeMs = gatewaysAlive ? model.nowMs : model.nowMs + 1;
   const orphaned = openReservations(model)
     .filter(
       (reservation) =>
-        reservation.admittedAtMs < admittedBeforeMs ||
         (model.heartbeats.get(reservation.instanceId) ?? Number.NEGATIVE_INFINITY) <
-          ownerSilentBeforeMs,
+        ownerSilentBeforeMs,
     )
     .sort((left, right) => left.admittedAtMs - right.admittedAtMs);
-  const swept = await world.ledger.sweep({
-    atMs: model.nowMs,
-    ownerSilentBeforeMs,
-    admittedBeforeMs,
-  });
+  const swept = await world.ledger.sweep({ atMs: model.nowMs, ownerSilentBeforeMs });
   for (const reservation of orphaned) {
     const checkpoint = reservation.checkpoint;
     const backend = backends.find((candidate) => candidate.id === checkpoint?.backendId);
@@ -1324,7 +1325,7 @@ class Sweep implements LedgerCommand {
 
   async run(model: Model, world: World): Promise<void> {
     model.nowMs += 1;
-    await sweepBoth(model, world, model.nowMs - longestRequestMs);
+    await sweepBoth(model, world, true);
     await expectAgreement(model, world);
   }
 
@@ -1521,9 +1522,9 @@ describe.each(ledgerStores())('the $name ledger against a reference model', (sto
               }
               const run = tallyWanted ? [...sequence].map(tallied) : sequence;
               await fc.asyncModelRun(() => ({ model, real: world }), run);
-              // Quiet at last: every request still open is overdue and swept; nothing stays held.
+              // Quiet at last: the gateways stop, everything still open is swept, nothing stays held.
               model.nowMs += longestRequestMs + 1;
-              await sweepBoth(model, world, model.nowMs);
+              await sweepBoth(model, world, false);
               await expectAgreement(model, world);
               expect(openReservations(model)).toEqual([]);
               expect((await world.ledger.tenantMoney('tenant-1', model.nowMs)).holdsMicro).toBe(0n);

@@ -266,7 +266,7 @@ describe('a replica killed with -9 on a shared PostgreSQL', () => {
       expect(reservation.checkpointInputTokens).not.toBeNull();
       expect(record).toMatchObject({
         outcome: 'gateway_crash',
-        usage_source: 'gateway_count',
+        usage_source: 'estimate',
         input_tokens: checkpointInput,
         output_tokens: checkpointOutput,
       });

@@ -8,8 +8,8 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { limitsSchema } from '../src/config.ts';
-import { requestTexts } from '../src/metering/delivered-text.ts';
-import { estimatePromptTokens } from '../src/metering/estimate-prompt-tokens.ts';
+import { estimateContentTokens } from '../src/metering/estimate-prompt-tokens.ts';
+import { promptContentOf } from '../src/metering/prompt-content.ts';
 import { type ServedSimulator, serveSimulator } from '../src/runtime/node/serve-simulator.ts';
 import type { ErrorBody } from './support/api-assertions.ts';
 import {
@@ -27,7 +27,10 @@ const slowModel = 'limit-slow';
 const failingModel = 'limit-failing';
 const messages = [{ role: 'user', content: 'hello from the rate limit suite' }];
 /** What admission estimates for `messages`: the tokens per minute a request reserves besides max_tokens. */
-const promptEstimate = estimatePromptTokens(requestTexts({ model: chatModel, messages }));
+const promptEstimate = estimateContentTokens(
+  promptContentOf({ model: chatModel, messages, max_tokens: 100 }),
+  limitsSchema.parse({}).imageTokensEstimate,
+);
 
 let fast: ServedSimulator;
 let slow: ServedSimulator;

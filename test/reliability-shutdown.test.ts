@@ -82,7 +82,12 @@ function exitCodeOf(started: GatewayProcess, timeoutMs: number): Promise<number 
   }
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new Error(`the gateway did not exit within ${timeoutMs} ms`)),
+      () =>
+        reject(
+          new Error(
+            `the gateway did not exit within ${timeoutMs} ms: ${started.stderr().slice(-3000)}`,
+          ),
+        ),
       timeoutMs,
     );
     child.once('exit', (code) => {

@@ -53,14 +53,53 @@ export type PooledBackend = {
   estimates: BackendEstimates;
 };
 
-/** Sampled recounts of what the backend reported: how the operator catches inflated usage. */
+/**
+ * What the gateway knows of the backend's honesty: claims beyond a request's bound (billed at the
+ * bound), and sampled recounts of what it reported within the bound.
+ */
 export type UsageVerification = {
+  /** Claims past the bound since the backend joined this process's pool. */
+  excessClaimCount: number;
   sampledCount: number;
+  reportedInputTokens: number;
+  /** The recounted prompt plus the template tokens a backend may add. */
+  allowedInputTokens: number;
   reportedOutputTokens: number;
   recountedOutputTokens: number;
-  /** Reported output above the recount by more than the tolerance, summed over the samples. */
-  flagged: boolean;
+  /** Summed over the samples, reported input above what is allowed by more than the tolerance. */
+  inputInflated: boolean;
+  /** Summed over the samples, reported output above the recount by more than the tolerance. */
+  outputInflated: boolean;
 };
+
+export type UsageSample = {
+  reportedInputTokens: number;
+  allowedInputTokens: number;
+  reportedOutputTokens: number;
+  recountedOutputTokens: number;
+};
+
+/** Why a backend is flagged, as GET /admin/v1/backends lists it. */
+export type BackendFlag = 'usage_over_bound' | 'input_inflated' | 'output_inflated';
+
+function exceeds(reported: number, expected: number, toleranceBps: number): boolean {
+  return reported * 10_000 > expected * (10_000 + toleranceBps);
+}
+
+/** The flags of a backend from its verification record. */
+export function flagsOf(verification: UsageVerification): BackendFlag[] {
+  const flags: BackendFlag[] = [];
+  if (verification.excessClaimCount > 0) {
+    flags.push('usage_over_bound');
+  }
+  if (verification.inputInflated) {
+    flags.push('input_inflated');
+  }
+  if (verification.outputInflated) {
+    flags.push('output_inflated');
+  }
+  return flags;
+}
 
 export type PoolSettings = BreakerSettings &
   LoadSettings &
@@ -260,19 +299,29 @@ export class BackendPool {
     recordScrapedLoad(backend.load, scraped, atMs);
   }
 
-  recordVerification(
-    backend: PooledBackend,
-    reportedOutputTokens: number,
-    recountedOutputTokens: number,
-    toleranceBps: number,
-  ): void {
+  recordVerification(backend: PooledBackend, sample: UsageSample, toleranceBps: number): void {
     const verification = backend.verification;
     verification.sampledCount += 1;
-    verification.reportedOutputTokens += reportedOutputTokens;
-    verification.recountedOutputTokens += recountedOutputTokens;
-    verification.flagged =
-      verification.reportedOutputTokens * 10_000 >
-      verification.recountedOutputTokens * (10_000 + toleranceBps);
+    verification.reportedInputTokens += sample.reportedInputTokens;
+    verification.allowedInputTokens += sample.allowedInputTokens;
+    verification.reportedOutputTokens += sample.reportedOutputTokens;
+    verification.recountedOutputTokens += sample.recountedOutputTokens;
+    verification.inputInflated = exceeds(
+      verification.reportedInputTokens,
+      verification.allowedInputTokens,
+      toleranceBps,
+    );
+    verification.outputInflated = exceeds(
+      verification.reportedOutputTokens,
+      verification.recountedOutputTokens,
+      toleranceBps,
+    );
+  }
+
+  /** One more claim past a request's bound; returns how many the backend has made. */
+  recordExcessClaim(backend: PooledBackend): number {
+    backend.verification.excessClaimCount += 1;
+    return backend.verification.excessClaimCount;
   }
 
   markHealthy(backend: PooledBackend): void {
@@ -346,10 +395,14 @@ function newPooledBackend(record: BackendRecord): PooledBackend {
     latencyEwmaMs: undefined,
     lastFailureAtMs: undefined,
     verification: {
+      excessClaimCount: 0,
       sampledCount: 0,
+      reportedInputTokens: 0,
+      allowedInputTokens: 0,
       reportedOutputTokens: 0,
       recountedOutputTokens: 0,
-      flagged: false,
+      inputInflated: false,
+      outputInflated: false,
     },
     breaker: createCircuitBreaker(),
     retryAfterUntilMs: undefined,

@@ -22,7 +22,7 @@ export type UsageOutcome =
 export type FinalUsage = BilledTokens & {
   reasoningTokens: number | undefined;
   source: UsageSource;
-  /** What the backend claimed, when its claim exceeded the bound the gateway allows. */
+  /** What the backend claimed, when its claim exceeded the bound and was billed at the bound. */
   claimed?: { inputTokens: number; outputTokens: number } | undefined;
 };
 
@@ -212,12 +212,12 @@ export type Ledger = {
   /** Moves the unreserved remainder of every grant expired by `atMs` to breakage, once. */
   expireCoupons(atMs: number): Promise<number>;
 
-  /** Settles (from the last checkpoint) or releases holds whose owner is gone or that ran too long. */
-  sweep(input: {
-    atMs: number;
-    ownerSilentBeforeMs: number;
-    admittedBeforeMs: number;
-  }): Promise<number>;
+  /**
+   * Settles (from the last checkpoint) or releases the holds of gateways silent since before
+   * `ownerSilentBeforeMs`: a live gateway ends its own requests (it enforces their deadline), so
+   * its holds are never swept however long they run.
+   */
+  sweep(input: { atMs: number; ownerSilentBeforeMs: number }): Promise<number>;
   heartbeat(instanceId: string, atMs: number): Promise<void>;
 
   tenantMoney(tenantId: string, atMs: number): Promise<TenantMoney>;

@@ -364,7 +364,7 @@ export function sweepOperation(unit: LedgerUnit, reservation: ReservationRow, at
         cachedInputTokens: 0,
         outputTokens: reservation.checkpointOutputTokens ?? 0,
         reasoningTokens: undefined,
-        source: 'gateway_count',
+        source: 'estimate',
       },
       outcome: 'gateway_crash',
       servedBy,

@@ -7,17 +7,22 @@
  * top of the text (36 to 115 KB for a 4,000-token answer, per open stream).
  */
 
-/** What a response delivered: tokens already counted from text let go, and the text since. */
+/**
+ * What a response delivered: tokens counted from text already let go (counted off the event
+ * loop, so a promise), and the text since.
+ */
 export type DeliveredText = {
-  countedTokens: number;
+  countedTokens: Promise<number>;
   text: string;
 };
 
-export const nothingDelivered: DeliveredText = { countedTokens: 0, text: '' };
+const noTokens = Promise.resolve(0);
+
+export const nothingDelivered: DeliveredText = { countedTokens: noTokens, text: '' };
 
 /** A whole delivered text, none of it counted yet (a buffered answer). */
 export function deliveredWhole(text: string): DeliveredText {
-  return { countedTokens: 0, text };
+  return { countedTokens: noTokens, text };
 }
 
 export type DeliveredTextBuffer = {
@@ -45,14 +50,18 @@ function cutIndex(text: string): number {
 type BufferOptions = {
   charsMax: number;
   /** Counts text in the stream's encoding; called only once the bound is passed. */
-  countTokens: (text: string) => number;
+  countTokens: (text: string) => Promise<number>;
 };
+
+function sumOf(first: Promise<number>, second: Promise<number>): Promise<number> {
+  return Promise.all([first, second]).then(([a, b]) => a + b);
+}
 
 /** A class, not closures: one lives per open stream and its methods are shared. */
 class BoundedTextBuffer implements DeliveredTextBuffer {
   #pieces: string[] = [];
   #heldChars = 0;
-  #countedTokens = 0;
+  #countedTokens: Promise<number> = noTokens;
   readonly #options: BufferOptions;
 
   constructor(options: BufferOptions) {
@@ -68,7 +77,11 @@ class BoundedTextBuffer implements DeliveredTextBuffer {
     if (this.#heldChars > this.#options.charsMax) {
       const held = this.#joined();
       const cut = cutIndex(held);
-      this.#countedTokens += this.#options.countTokens(held.slice(0, cut));
+      // Counts run while the stream goes on; the sum is awaited only when it is billed.
+      this.#countedTokens = sumOf(
+        this.#countedTokens,
+        this.#options.countTokens(held.slice(0, cut)),
+      );
       // The slice may keep `held` alive until the next join: twice the bound at worst.
       const rest = held.slice(cut);
       this.#pieces = [rest];

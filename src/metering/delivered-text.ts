@@ -1,7 +1,7 @@
 /**
- * The text a request carries and the text a response delivers, as plain strings for counting:
- * message contents (string or text parts), legacy prompts, embedding inputs; answer contents,
- * completion texts and stream deltas (tool-call arguments count as output too).
+ * The text a response delivers, as plain strings for counting: answer contents, completion
+ * texts and stream deltas (tool-call arguments and reasoning count as output too). What a
+ * request carries is prompt-content.ts's.
  */
 
 type JsonObject = Record<string, unknown>;
@@ -20,41 +20,6 @@ function textsOfContent(content: unknown): string[] {
     );
   }
   return [];
-}
-
-/** Strings, or arrays of strings; token-id arrays carry no text and are counted by length. */
-function textsOfPrompt(prompt: unknown): string[] {
-  if (typeof prompt === 'string') {
-    return [prompt];
-  }
-  if (Array.isArray(prompt)) {
-    return prompt.flatMap((item) => (typeof item === 'string' ? [item] : []));
-  }
-  return [];
-}
-
-/** The texts of a request body: chat messages, a completion prompt or embedding input. */
-export function requestTexts(body: JsonObject): string[] {
-  if (Array.isArray(body.messages)) {
-    return body.messages.flatMap((message) =>
-      isObject(message)
-        ? [...textsOfContent(message.content), ...toolCallTexts(message.tool_calls)]
-        : [],
-    );
-  }
-  return textsOfPrompt(body.prompt ?? body.input);
-}
-
-/** Tokens given as ids (prompt or input arrays of integers) are counted exactly by length. */
-export function requestTokenIdCount(body: JsonObject): number {
-  const prompt = body.prompt ?? body.input;
-  if (!Array.isArray(prompt)) {
-    return 0;
-  }
-  if (prompt.every((item) => typeof item === 'number')) {
-    return prompt.length;
-  }
-  return prompt.reduce<number>((sum, item) => sum + (Array.isArray(item) ? item.length : 0), 0);
 }
 
 function toolCallTexts(toolCalls: unknown): string[] {

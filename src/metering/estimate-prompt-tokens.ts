@@ -4,6 +4,7 @@
  * one token per CJK character; a margin keeps the estimate above the real count for typical text,
  * and settlement corrects it either way.
  */
+import type { PromptContent } from './prompt-content.ts';
 
 /** Bytes of non-CJK text per token, rounded down so the estimate errs high. */
 const bytesPerTokenMin = 3;
@@ -44,4 +45,13 @@ export function estimatePromptTokens(texts: readonly string[]): number {
     total += estimateTextTokens(text) + 4;
   }
   return total;
+}
+
+/** The estimate for everything a request asks the backend to read (prompt-content.ts). */
+export function estimateContentTokens(content: PromptContent, imageTokensEstimate: number): number {
+  return (
+    estimatePromptTokens(content.texts) +
+    content.tokenIdCount +
+    content.imageCount * imageTokensEstimate
+  );
 }

@@ -18,7 +18,7 @@ export type StreamUsageTap = {
   inspect(data: string): boolean;
   readonly sawDone: boolean;
   readonly reported: ReportedUsage | undefined;
-  /** Events that carried delivered text: one token each for most servers. */
+  /** Events that carried delivered text. */
   readonly contentEventCount: number;
   /** Everything delivered so far: tokens counted from text already let go, and the rest. */
   delivered(): DeliveredText;
@@ -29,7 +29,9 @@ export type StreamUsageTapOptions = {
   /** Delivered text held before the older part is counted and let go. */
   deliveredTextCharsMax: number;
   /** Counts delivered text in the stream's encoding. */
-  countTokens: (text: string) => number;
+  countTokens: (text: string) => Promise<number>;
+  /** Hears each delivered text as it passes (the stream's checkpoints count it). */
+  onText?: (text: string) => void;
 };
 
 /**
@@ -42,9 +44,11 @@ class EventTap implements StreamUsageTap {
   contentEventCount = 0;
   readonly #withholdUsageEvents: boolean;
   readonly #texts: DeliveredTextBuffer;
+  readonly #onText: ((text: string) => void) | undefined;
 
   constructor(options: StreamUsageTapOptions) {
     this.#withholdUsageEvents = options.withholdUsageEvents;
+    this.#onText = options.onText;
     this.#texts = createDeliveredTextBuffer({
       charsMax: options.deliveredTextCharsMax,
       countTokens: options.countTokens,
@@ -69,6 +73,7 @@ class EventTap implements StreamUsageTap {
       this.contentEventCount += 1;
       for (const text of delivered) {
         this.#texts.append(text);
+        this.#onText?.(text);
       }
     }
     if (usage === undefined) {

@@ -15,6 +15,8 @@ export type JobLease = {
   readonly held: boolean;
   /** Gives the lease up (at shutdown), so another replica takes it on its next try. */
   release(): Promise<void>;
+  /** No other gateway can be live on this store (SQLite): another owner of holds is dead. */
+  readonly soleProcess: boolean;
 };
 
 /** The lease of a process alone on its store: always held. */
@@ -22,4 +24,5 @@ export const soleProcessLease: JobLease = {
   acquire: async () => true,
   held: true,
   release: async () => undefined,
+  soleProcess: true,
 };

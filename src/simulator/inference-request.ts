@@ -141,7 +141,10 @@ function resolveOutputTokens(
     const message = `${param} must be at most ${limits.outputTokensMax} on this simulator, got ${requested}.`;
     return { ok: false, error: invalidRequestError(message, param) };
   }
-  return { ok: true, value: { outputTokens: requested, limitedByRequest: true } };
+  // As a real model: the answer ends by itself at its own length, or at max_tokens if sooner.
+  return requested < limits.outputTokensDefault
+    ? { ok: true, value: { outputTokens: requested, limitedByRequest: true } }
+    : { ok: true, value: { outputTokens: limits.outputTokensDefault, limitedByRequest: false } };
 }
 
 /** What both completion endpoints read the same way, with the tokens each counted its own way. */

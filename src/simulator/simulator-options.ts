@@ -26,7 +26,10 @@ export const simulatorOptionsSchema = z
     /** `KIND[:SHARE]` rules, see fault-plan.ts. */
     faults: z.array(z.string()).default([]),
     embeddingDimensions: z.int().min(1).max(4096).default(16),
-    /** Output length when a request sets no `max_tokens`. */
+    /**
+     * The length of every answer the model ends by itself (its end-of-sequence): a request's
+     * `max_tokens` below it cuts the answer there (finish_reason "length").
+     */
     outputTokensDefault: z.int().min(0).default(64),
     /** Requests asking for more output tokens than this get 400. */
     outputTokensMax: z.int().min(1).max(1_000_000).default(4096),

@@ -2,7 +2,12 @@
  * The JSON shapes of API.md, written from store records: snake_case fields, money as decimal
  * strings, times as RFC 3339. Secrets and upstream API keys never appear here.
  */
-import { type PooledBackend, stateOf } from '../../backends/backend-pool.ts';
+import {
+  flagsOf,
+  type PooledBackend,
+  stateOf,
+  type UsageVerification,
+} from '../../backends/backend-pool.ts';
 import type {
   CouponState,
   LedgerEntry,
@@ -81,17 +86,23 @@ export function backendView(record: BackendRecord, pooled: PooledBackend | undef
     consecutive_failures: pooled?.consecutiveFailures ?? 0,
     latency_ewma_ms:
       pooled?.latencyEwmaMs === undefined ? null : Math.round(pooled.latencyEwmaMs * 1000) / 1000,
-    verification: pooled
-      ? {
-          sampled_requests: pooled.verification.sampledCount,
-          reported_output_tokens: pooled.verification.reportedOutputTokens,
-          recounted_output_tokens: pooled.verification.recountedOutputTokens,
-          flagged: pooled.verification.flagged,
-        }
-      : null,
+    flags: pooled ? flagsOf(pooled.verification) : [],
+    verification: pooled ? verificationView(pooled.verification) : null,
     routing: pooled ? backendRoutingView(pooled) : null,
     created_at: toRfc3339(record.createdAtMs),
     updated_at: toRfc3339(record.updatedAtMs),
+  };
+}
+
+function verificationView(verification: UsageVerification) {
+  return {
+    excess_claims: verification.excessClaimCount,
+    sampled_requests: verification.sampledCount,
+    reported_input_tokens: verification.reportedInputTokens,
+    allowed_input_tokens: verification.allowedInputTokens,
+    reported_output_tokens: verification.reportedOutputTokens,
+    recounted_output_tokens: verification.recountedOutputTokens,
+    flagged: flagsOf(verification).length > 0,
   };
 }
 

@@ -1,76 +1,67 @@
 /**
  * POST /v1/chat/completions, /v1/completions and /v1/embeddings, top to bottom: authenticate,
- * validate, find the allowed backends, pick the first, admit (price pinned, estimate reserved),
- * forward with retries, then answer with the backend's bytes (buffered for JSON, relayed as they
- * come for streams) and settle exactly once for what was delivered.
+ * read the request once (inference-request.ts), find the allowed backends, pick the first, admit
+ * (price pinned, the most it can cost reserved), forward the rebuilt body with retries, then
+ * answer with the backend's bytes (buffered for JSON, relayed as they come for streams) and
+ * settle exactly once for what was delivered, bounded by what the request could have produced.
+ * From admission on, every way out settles or releases the reservation, and the request's
+ * deadline (request-deadline.ts) ends it if nothing else does.
  */
 import type { Context, Hono } from 'hono';
 import type { z } from 'zod';
 import type { PooledBackend } from '../../backends/backend-pool.ts';
 import { chunkSourceOf } from '../../backends/upstream/chunk-source.ts';
 import { readResponseBytes } from '../../backends/upstream/upstream.ts';
-import type { UsageOutcome } from '../../billing/ledger.ts';
 import { formatMoney } from '../../billing/money.ts';
 import type { Limits } from '../../config.ts';
 import type { Deps, HonoEnv } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
+import { deliveredTexts } from '../../metering/delivered-text.ts';
 import {
-  deliveredTexts,
-  requestTexts,
-  requestTokenIdCount,
-} from '../../metering/delivered-text.ts';
-import { deliveredWhole, nothingDelivered } from '../../metering/delivered-text-buffer.ts';
-import { estimatePromptTokens } from '../../metering/estimate-prompt-tokens.ts';
+  type DeliveredText,
+  deliveredWhole,
+  nothingDelivered,
+} from '../../metering/delivered-text-buffer.ts';
+import { finalUsage } from '../../metering/final-usage.ts';
 import { createStreamUsageTap, type StreamUsageTap } from '../../metering/stream-usage-tap.ts';
 import { readReportedUsage } from '../../metering/usage.ts';
 import { requireClient } from '../middleware/authenticate.ts';
-import { readJsonBody } from '../middleware/json-body.ts';
+import { type Admission, admitRequest } from './admission.ts';
 import {
   type ForwardResult,
   forwardWithRetries,
   pickFirstBackend,
 } from './forward-with-retries.ts';
 import { type InferenceLease, openInferenceLease } from './inference-lease.ts';
-import { chatCompletionSchema, completionSchema, embeddingSchema } from './openai-requests.ts';
-import { relayEventStream, type StreamOutcome } from './relay-event-stream.ts';
 import {
-  type Admission,
-  admitRequest,
-  finalUsage,
-  releaseRequest,
-  settleRequest,
-  verifyReportedUsage,
-} from './request-money.ts';
+  type InferenceBody,
+  type InferenceEndpoint,
+  type InferenceRequest,
+  inferenceEndpoints,
+  readInferenceRequest,
+} from './inference-request.ts';
+import { relayEventStream, type StreamOutcome } from './relay-event-stream.ts';
+import { type RequestDeadline, startRequestDeadline, timeoutError } from './request-deadline.ts';
+import { releaseRequest, settleRequest, verifyReportedUsage } from './request-ending.ts';
 import { allowedBackends } from './select-candidates.ts';
-import { planUpstreamBody } from './upstream-body.ts';
-
-type InferenceBody = {
-  model: string;
-  stream?: boolean | null | undefined;
-  stream_options?: { include_usage?: boolean | undefined } | null | undefined;
-  max_tokens?: number | null | undefined;
-  max_completion_tokens?: number | null | undefined;
-} & Record<string, unknown>;
-
-type InferenceEndpoint = {
-  path: '/chat/completions' | '/completions' | '/embeddings';
-  schema: (limits: Limits) => z.ZodType<InferenceBody>;
-  /** Embeddings produce no output tokens. */
-  producesOutput: boolean;
-};
-
-const endpoints: readonly InferenceEndpoint[] = [
-  { path: '/chat/completions', schema: chatCompletionSchema, producesOutput: true },
-  { path: '/completions', schema: completionSchema, producesOutput: true },
-  { path: '/embeddings', schema: embeddingSchema, producesOutput: false },
-];
+import { upstreamBody } from './upstream-body.ts';
 
 export function registerInferenceRoutes(app: Hono<HonoEnv>, limits: Limits): void {
-  for (const endpoint of endpoints) {
+  for (const endpoint of inferenceEndpoints) {
     const schema = endpoint.schema(limits);
     app.post(`/v1${endpoint.path}`, requireClient, (c) => handleInference(c, endpoint, schema));
   }
 }
+
+/** What the answer of an admitted request needs, whichever way it goes. */
+type Exchange = {
+  deps: Deps;
+  request: InferenceRequest;
+  admission: Admission;
+  deadline: RequestDeadline;
+  clientSignal: AbortSignal;
+  lease: InferenceLease;
+};
 
 async function handleInference(
   c: Context<HonoEnv>,
@@ -78,15 +69,14 @@ async function handleInference(
   schema: z.ZodType<InferenceBody>,
 ): Promise<Response> {
   const deps = c.get('deps');
-  const { bytes, value } = await readJsonBody(c, schema);
-  const allowed = allowedBackends(deps, c.get('client'), value.model);
-  c.get('requestLog').model = value.model;
-  const stream = value.stream === true;
-  const lease = await openInferenceLease(deps, c.get('client'), stream);
+  const request = await readInferenceRequest(c, endpoint, schema);
+  const allowed = allowedBackends(deps, c.get('client'), request.model);
+  c.get('requestLog').model = request.model;
+  const lease = await openInferenceLease(deps, c.get('client'), request.stream);
   // The lease ends once the request's money is settled or released: for a stream, after its end.
   let leaseHandedOver = false;
   try {
-    const answer = await admitAndForward(c, endpoint, bytes, value, allowed, lease);
+    const answer = await admitAndAnswer(c, request, allowed, lease);
     leaseHandedOver = answer.leaseHandedOver;
     return answer.response;
   } finally {
@@ -96,83 +86,91 @@ async function handleInference(
   }
 }
 
-async function admitAndForward(
+async function admitAndAnswer(
   c: Context<HonoEnv>,
-  endpoint: InferenceEndpoint,
-  bytes: Uint8Array,
-  value: InferenceBody,
+  request: InferenceRequest,
   allowed: readonly PooledBackend[],
   lease: InferenceLease,
 ): Promise<{ response: Response; leaseHandedOver: boolean }> {
   const deps = c.get('deps');
-  const stream = value.stream === true;
-  const homeRegion = c.get('client').tenant.homeRegion;
+  const client = c.get('client');
   const clientSignal = deps.request.clientSignal(c);
-  const promptTokens = estimatePromptTokens(requestTexts(value)) + requestTokenIdCount(value);
-  const firstBackend = await pickFirstBackend(
+  const route = {
+    model: request.model,
+    promptTokens: request.promptTokensEstimate,
+    stream: request.stream,
+    homeRegion: client.tenant.homeRegion,
+  };
+  const firstBackend = await pickFirstBackend(deps, allowed, route, clientSignal);
+  const admission = await admitRequest(
     deps,
-    allowed,
-    { model: value.model, promptTokens, stream, homeRegion },
-    clientSignal,
+    { requestId: c.get('requestId'), client, region: firstBackend.record.region },
+    request,
   );
-  const admission = await admitRequest(deps, {
-    requestId: c.get('requestId'),
-    client: c.get('client'),
-    model: value.model,
-    region: firstBackend.record.region,
-    promptTexts: requestTexts(value),
-    promptTokenIdCount: requestTokenIdCount(value),
-    outputTokensRequested: endpoint.producesOutput
-      ? (value.max_completion_tokens ?? value.max_tokens ?? undefined)
-      : 0,
-  });
-  const upstreamBody = planUpstreamBody(
-    bytes,
-    value,
-    admission.clamped || admission.capped ? admission.outputTokensMax : undefined,
-  );
-  const forwarded = await forwardWithRetries(deps, allowed, {
-    model: value.model,
-    path: endpoint.path,
-    body: upstreamBody.bytes,
-    headers: upstreamHeaders(admission.requestId, stream),
-    clientSignal,
-    buffered: !stream,
-    promptTokens: admission.promptTokensEstimate,
-    homeRegion,
-    firstBackend,
-  });
-  if (forwarded.kind === 'unanswered') {
-    await endUnanswered(deps, admission, forwarded.attempted.at(-1), clientSignal.aborted);
-    throw forwarded.error;
+  const deadline = startRequestDeadline(deps.config.requestTimeoutS);
+  const exchange: Exchange = { deps, request, admission, deadline, clientSignal, lease };
+  let forwarded: ForwardResult;
+  try {
+    forwarded = await forward(exchange, allowed, firstBackend);
+  } catch (error) {
+    deadline.clear();
+    throw error;
   }
   c.get('requestLog').backendId = forwarded.backend.record.id;
   const contentType = forwarded.response.headers['content-type'] ?? 'application/json';
-  if (stream && contentType.startsWith('text/event-stream') && forwarded.response.status < 300) {
-    const response = streamResponse(deps, admission, forwarded, {
-      usageInjected: upstreamBody.usageInjected,
-      clientSignal,
-      lease,
-    });
-    return { response, leaseHandedOver: true };
+  if (
+    request.stream &&
+    contentType.startsWith('text/event-stream') &&
+    forwarded.response.status < 300
+  ) {
+    return { response: streamResponse(exchange, forwarded), leaseHandedOver: true };
   }
-  const response = await bufferedResponse(deps, admission, forwarded, contentType);
-  return { response, leaseHandedOver: false };
+  try {
+    return {
+      response: await bufferedResponse(exchange, forwarded, contentType),
+      leaseHandedOver: false,
+    };
+  } finally {
+    deadline.clear();
+  }
+}
+
+/** Forwards the rebuilt body; when no attempt answers, the reservation ends here. */
+async function forward(
+  exchange: Exchange,
+  allowed: readonly PooledBackend[],
+  firstBackend: PooledBackend,
+): Promise<ForwardResult> {
+  const { deps, request, admission, deadline, clientSignal } = exchange;
+  const body = upstreamBody(request, admission.outputTokensPerChoice);
+  const forwarded = await forwardWithRetries(deps, allowed, {
+    model: request.model,
+    path: request.endpoint.path,
+    body: body.bytes,
+    headers: upstreamHeaders(admission.requestId, request.stream),
+    clientSignal: AbortSignal.any([clientSignal, deadline.signal]),
+    buffered: !request.stream,
+    promptTokens: admission.promptTokensEstimate,
+    homeRegion: admission.client.tenant.homeRegion,
+    firstBackend,
+  });
+  if (forwarded.kind === 'unanswered') {
+    await endUnanswered(exchange, forwarded.attempted.at(-1));
+    throw deadline.expired ? timeoutError(deps.config.requestTimeoutS) : forwarded.error;
+  }
+  return forwarded;
 }
 
 /**
  * No answer reached the client. A client that left while a backend worked on its prompt pays
  * for the prompt (never less than the input, so leaving early is no way to dodge it); a backend
- * failure costs nothing.
+ * failure, or one too slow for the deadline, costs nothing.
  */
-async function endUnanswered(
-  deps: Deps,
-  admission: Admission,
-  lastBackend: PooledBackend | undefined,
-  clientLeft: boolean,
-): Promise<void> {
+async function endUnanswered(exchange: Exchange, lastBackend: PooledBackend | undefined) {
+  const { deps, admission, clientSignal } = exchange;
+  const clientLeft = clientSignal.aborted;
   if (clientLeft && lastBackend) {
-    const usage = finalUsage(deps, admission, undefined, nothingDelivered);
+    const usage = await finalUsage(deps.tokenizer, admission.metered, undefined, nothingDelivered);
     await settleRequest(deps, admission, 'client_disconnect', lastBackend, usage);
     return;
   }
@@ -200,12 +198,19 @@ function parseJson(bytes: Uint8Array): unknown {
   }
 }
 
+/** What a successful answer delivered: its texts, or the whole body when it is not JSON. */
+function deliveredOf(parsed: unknown, body: Uint8Array): DeliveredText {
+  return parsed === undefined
+    ? deliveredWhole(new TextDecoder().decode(body))
+    : deliveredWhole(deliveredTexts(parsed).join(''));
+}
+
 async function bufferedResponse(
-  deps: Deps,
-  admission: Admission,
+  exchange: Exchange,
   forwarded: ForwardResult,
   contentType: string,
 ): Promise<Response> {
+  const { deps, admission } = exchange;
   let body = forwarded.bodyBytes;
   try {
     // A stream request answered with JSON (some servers ignore `stream`) is read whole here.
@@ -223,14 +228,16 @@ async function bufferedResponse(
     'content-type': contentType,
     'x-tokenbank-backend-region': forwarded.backend.record.region,
   };
-  const parsed = forwarded.response.status < 300 ? parseJson(body) : undefined;
-  if (parsed === undefined) {
-    // The backend refused it (a 4xx passed through) or answered nonsense: nothing is billed.
+  if (forwarded.response.status >= 300) {
+    // The backend refused it (a 4xx passed through): nothing was produced, nothing is billed.
     await releaseRequest(deps, admission, 'upstream_error', forwarded.backend);
     return new Response(body, { status: forwarded.response.status, headers });
   }
-  const delivered = deliveredWhole(deliveredTexts(parsed).join(''));
-  const usage = finalUsage(deps, admission, readReportedUsage(parsed), delivered);
+  // A 2xx is billed even when it is not JSON: by the gateway's own count of what it carried.
+  const parsed = parseJson(body);
+  const delivered = deliveredOf(parsed, body);
+  const reported = parsed === undefined ? undefined : readReportedUsage(parsed);
+  const usage = await finalUsage(deps.tokenizer, admission.metered, reported, delivered);
   const settled = await settleRequest(deps, admission, 'complete', forwarded.backend, usage);
   headers['x-tokenbank-cost'] = formatMoney(settled.costMicro);
   headers['x-tokenbank-balance'] = formatMoney(settled.walletAvailableMicro);
@@ -241,28 +248,25 @@ async function bufferedResponse(
   return new Response(body, { status: forwarded.response.status, headers });
 }
 
-function streamResponse(
-  deps: Deps,
-  admission: Admission,
-  forwarded: ForwardResult,
-  options: { usageInjected: boolean; clientSignal: AbortSignal; lease: InferenceLease },
-): Response {
+function streamResponse(exchange: Exchange, forwarded: ForwardResult): Response {
+  const { deps, admission, deadline, clientSignal, lease } = exchange;
+  const checkpoints = createCheckpointer(deps, admission, forwarded.backend);
   const tap = createStreamUsageTap({
-    withholdUsageEvents: options.usageInjected,
+    withholdUsageEvents: exchange.request.stream && !exchange.request.usageAsked,
     deliveredTextCharsMax: deps.config.limits.deliveredTextCharsMax,
     countTokens: (text) => deps.tokenizer.countTokens(text, admission.model),
+    onText: checkpoints.addText,
   });
-  const checkpoints = createCheckpointer(deps, admission, forwarded.backend, tap);
   checkpoints.record();
   let firstTokenSeen = false;
-  const body = relayEventStream({
+  const relayed = relayEventStream({
     upstream: chunkSourceOf(forwarded.response),
     tap,
     eventBytesMax: deps.config.limits.streamEventBytesMax,
     streamError: () =>
       new GatewayError('upstream_error', 'The backend stream ended before it was complete.'),
     abortUpstream: forwarded.abort,
-    clientGone: () => options.clientSignal.aborted,
+    clientGone: () => clientSignal.aborted,
     onEvent: () => {
       if (!firstTokenSeen && tap.contentEventCount > 0) {
         firstTokenSeen = true;
@@ -272,14 +276,16 @@ function streamResponse(
       checkpoints.maybeRecord();
     },
     onEnd: (outcome) => {
+      deadline.clear();
       forwarded.release();
       deps.background.track(
         'settle_stream',
-        settleStream(deps, admission, forwarded.backend, tap, outcome).finally(options.lease.end),
+        settleStream(exchange, forwarded.backend, tap, outcome).finally(lease.end),
       );
     },
   });
-  return new Response(body, {
+  deadline.onExpiry((error) => relayed.expire(error));
+  return new Response(relayed.body, {
     status: forwarded.response.status,
     headers: {
       'content-type': 'text/event-stream; charset=utf-8',
@@ -291,55 +297,77 @@ function streamResponse(
 
 /**
  * Settles a stream once it ended: in full when complete; what was delivered when the client left
- * (never less than the prompt) or the backend broke mid-way; nothing when the backend failed
- * before any output.
+ * (never less than the prompt), the backend broke mid-way or the deadline passed; nothing when
+ * the backend failed before any output.
  */
 async function settleStream(
-  deps: Deps,
-  admission: Admission,
+  exchange: Exchange,
   backend: PooledBackend,
   tap: StreamUsageTap,
-  streamOutcome: StreamOutcome,
+  outcome: StreamOutcome,
 ): Promise<void> {
-  const outcome: UsageOutcome = streamOutcome;
+  const { deps, admission } = exchange;
   if (outcome === 'upstream_error' && tap.contentEventCount === 0 && tap.reported === undefined) {
     await releaseRequest(deps, admission, outcome, backend);
     return;
   }
   const delivered = tap.delivered();
-  const usage = finalUsage(deps, admission, tap.reported, delivered);
+  const usage = await finalUsage(deps.tokenizer, admission.metered, tap.reported, delivered);
   await settleRequest(deps, admission, outcome, backend, usage);
   if (outcome === 'complete') {
     await verifyReportedUsage(deps, admission, backend, usage, delivered);
   }
 }
 
-/** Records stream progress every N events or T ms, so a crash loses little usage. */
-function createCheckpointer(
-  deps: Deps,
-  admission: Admission,
-  backend: PooledBackend,
-  tap: StreamUsageTap,
-) {
+/**
+ * Records stream progress every N events or T ms, so a crash loses little usage: the prompt
+ * estimate, and the tokens delivered so far, counted from the text each checkpoint adds to the
+ * last (at once when that text is short, as it nearly always is; else off the event loop, and
+ * the checkpoint is written when the count is done). A crash settles from these, with the usage
+ * source `estimate`.
+ */
+function createCheckpointer(deps: Deps, admission: Admission, backend: PooledBackend) {
   const { checkpointEventCount, checkpointIntervalMs } = deps.config.limits;
+  const { model } = admission;
   let eventsSince = 0;
   let lastAtMs = 0;
+  let textSince = '';
+  let countedTokens: number | Promise<number> = 0;
+  const write = (outputTokens: number, atMs: number) =>
+    deps.ledger.checkpoint({
+      requestId: admission.requestId,
+      backendId: backend.record.id,
+      inputTokens: admission.promptTokensEstimate,
+      outputTokens: Math.min(outputTokens, admission.metered.bound.outputTokensMax),
+      atMs,
+    });
   const record = () => {
     eventsSince = 0;
-    lastAtMs = deps.clock.nowMs();
-    deps.background.track(
-      'checkpoint',
-      deps.ledger.checkpoint({
-        requestId: admission.requestId,
-        backendId: backend.record.id,
-        inputTokens: admission.promptTokensEstimate,
-        outputTokens: tap.contentEventCount,
-        atMs: lastAtMs,
-      }),
-    );
+    const atMs = deps.clock.nowMs();
+    lastAtMs = atMs;
+    const short =
+      typeof countedTokens === 'number'
+        ? deps.tokenizer.countShortText(textSince, model)
+        : undefined;
+    if (typeof countedTokens === 'number' && short !== undefined) {
+      countedTokens += short;
+      deps.background.track('checkpoint', write(countedTokens, atMs));
+    } else {
+      const counting = Promise.all([countedTokens, deps.tokenizer.countTokens(textSince, model)]);
+      countedTokens = counting.then(([sum, more]) => sum + more);
+      deps.background.track(
+        'checkpoint',
+        countedTokens.then((tokens) => write(tokens, atMs)),
+      );
+    }
+    textSince = '';
   };
   return {
     record,
+    /** Text delivered since the last checkpoint, counted when the next one is taken. */
+    addText: (text: string) => {
+      textSince += text;
+    },
     maybeRecord: () => {
       eventsSince += 1;
       if (

@@ -1,7 +1,6 @@
 /**
  * Minimal schemas of the OpenAI requests the gateway forwards: only the fields it reads or must
- * bound are checked, and every other field passes through to the backend untouched (the original
- * bytes are forwarded, not a re-serialisation).
+ * bound are checked here. What goes upstream is rebuilt from known fields (forwarded-fields.ts).
  */
 import { z } from 'zod';
 import type { Limits } from '../../config.ts';
@@ -16,6 +15,9 @@ const streamOptions = z
   .nullable()
   .optional();
 
+/** Choices generated per request (`n`, `best_of`): each may produce max_tokens of output. */
+const choiceCount = z.number().int().min(1).max(128).nullable().optional();
+
 const tokenArray = z.array(z.number().int().min(0)).min(1);
 
 export function chatCompletionSchema(limits: Limits) {
@@ -29,7 +31,7 @@ export function chatCompletionSchema(limits: Limits) {
     stream_options: streamOptions,
     max_tokens: tokenCount(limits),
     max_completion_tokens: tokenCount(limits),
-    n: z.number().int().min(1).max(128).nullable().optional(),
+    n: choiceCount,
   });
 }
 
@@ -45,7 +47,8 @@ export function completionSchema(limits: Limits) {
     stream: z.boolean().nullable().optional(),
     stream_options: streamOptions,
     max_tokens: tokenCount(limits),
-    n: z.number().int().min(1).max(128).nullable().optional(),
+    n: choiceCount,
+    best_of: choiceCount,
   });
 }
 

@@ -2,24 +2,17 @@
  * The output a request may produce: its max_tokens when it gives one, else the model's default
  * cap, never above the model's own maximum (`outputTokensMaxByModel` in the limits). Asking for
  * more than that maximum is a 400 naming max_tokens, as OpenAI answers it, not a silent clamp; a
- * request that asks for nothing gets the maximum sent upstream as its max_tokens, so the backend
- * cannot generate past it either.
+ * request that asks for nothing gets the default; whatever is allowed goes upstream as its cap.
  */
 import type { Deps } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
-
-export type OutputTokensAllowed = {
-  outputTokensMax: number;
-  /** The model's maximum applies to a request that gave no max_tokens: send it upstream. */
-  capped: boolean;
-};
 
 /** `requested` is max_tokens as asked (0 for embeddings), or undefined for the default. */
 export async function outputTokensAllowed(
   deps: Deps,
   model: string,
   requested: number | undefined,
-): Promise<OutputTokensAllowed> {
+): Promise<number> {
   const { limits } = deps.config;
   const modelMax = Object.hasOwn(limits.outputTokensMaxByModel, model)
     ? limits.outputTokensMaxByModel[model]
@@ -32,13 +25,11 @@ export async function outputTokensAllowed(
         { param: 'max_tokens' },
       );
     }
-    return { outputTokensMax: requested, capped: false };
+    return requested;
   }
   const modelDefault = await deps.catalogCache.outputTokensDefault(
     model,
     limits.outputTokensDefault,
   );
-  return modelMax === undefined
-    ? { outputTokensMax: modelDefault, capped: false }
-    : { outputTokensMax: Math.min(modelDefault, modelMax), capped: true };
+  return modelMax === undefined ? modelDefault : Math.min(modelDefault, modelMax);
 }

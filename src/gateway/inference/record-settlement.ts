@@ -8,7 +8,7 @@ import type { PooledBackend } from '../../backends/backend-pool.ts';
 import type { FinalUsage, SettleResult, UsageOutcome } from '../../billing/ledger.ts';
 import { formatMoney } from '../../billing/money.ts';
 import type { Deps } from '../../deps.ts';
-import type { Admission } from './request-money.ts';
+import type { Admission } from './admission.ts';
 
 export type RequestEnding = {
   outcome: UsageOutcome;

@@ -34,9 +34,9 @@ function relay(
   const tap = createStreamUsageTap({
     withholdUsageEvents,
     deliveredTextCharsMax: 1024,
-    countTokens: (text) => text.length,
+    countTokens: async (text) => text.length,
   });
-  const body = relayEventStream({
+  const { body, expire } = relayEventStream({
     upstream: webStreamChunks(upstream),
     tap,
     eventBytesMax: 1024,
@@ -50,7 +50,7 @@ function relay(
     },
     onEnd: (outcome) => outcomes.push(outcome),
   });
-  return { body, tap, outcomes, aborted: () => aborted, events: () => events };
+  return { body, expire, tap, outcomes, aborted: () => aborted, events: () => events };
 }
 
 const chunk = (content: string) =>
@@ -65,7 +65,8 @@ describe('relayEventStream', () => {
     const { body, outcomes, tap, events } = relay(upstreamOf(parts));
     expect(await new Response(body).text()).toBe(whole);
     expect(outcomes).toEqual(['complete']);
-    expect(tap.delivered()).toEqual({ countedTokens: 0, text: ' a b' });
+    expect(tap.delivered().text).toBe(' a b');
+    expect(await tap.delivered().countedTokens).toBe(0);
     expect(tap.reported?.outputTokens).toBe(2);
     expect(events()).toBe(4);
   });
@@ -92,6 +93,37 @@ describe('relayEventStream', () => {
     const { body, outcomes } = relay(upstreamOf([chunk(' a')], true), false, true);
     expect(await new Response(body).text()).toBe(chunk(' a'));
     expect(outcomes).toEqual(['client_disconnect']);
+  });
+
+  it('ends at once when the request expires, though the upstream never answers again', async () => {
+    let sent = false;
+    const silent = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (!sent) {
+          sent = true;
+          controller.enqueue(encoder.encode(chunk(' a')));
+        }
+        // Then nothing, ever: the pull stays pending.
+        return new Promise(() => {});
+      },
+    });
+    const { body, expire, outcomes, aborted } = relay(silent);
+    const reader = body.getReader();
+    const first = await reader.read();
+    expect(new TextDecoder().decode(first.value)).toBe(chunk(' a'));
+    const pending = reader.read();
+    expire(new GatewayError('request_timeout', 'too long'));
+    expect(outcomes).toEqual(['upstream_error']);
+    expect(aborted()).toBe(1);
+    const rest: string[] = [];
+    for (let next = await pending; !next.done; next = await reader.read()) {
+      rest.push(new TextDecoder().decode(next.value));
+    }
+    expect(rest.join('')).toBe(
+      'data: {"error":{"message":"too long","type":"server_error","param":null,"code":"request_timeout"}}\n\ndata: [DONE]\n\n',
+    );
+    expire(new GatewayError('request_timeout', 'again'));
+    expect(outcomes).toEqual(['upstream_error']);
   });
 
   it('aborts the upstream when the client goes away', async () => {

@@ -33,6 +33,16 @@ export type RelayOptions = {
   onEnd: (outcome: StreamOutcome) => void;
 };
 
+export type RelayedStream = {
+  body: ReadableStream<Uint8Array>;
+  /**
+   * Ends the stream now, whatever the client or the backend is doing: the upstream is aborted,
+   * the client gets `error` as the final event and `[DONE]`, and `onEnd` runs at once, so the
+   * request is settled even if the client never reads another byte.
+   */
+  expire(error: GatewayError): void;
+};
+
 const encoder = new TextEncoder();
 
 export function errorEventBytes(error: GatewayError): Uint8Array {
@@ -47,10 +57,26 @@ class RelaySource implements UnderlyingDefaultSource<Uint8Array> {
   readonly #options: RelayOptions;
   readonly #splitter: EventSplitter;
   #ended = false;
+  #controller: ReadableStreamDefaultController<Uint8Array> | undefined;
 
   constructor(options: RelayOptions) {
     this.#options = options;
     this.#splitter = createEventSplitter(options.eventBytesMax);
+  }
+
+  start(controller: ReadableStreamDefaultController<Uint8Array>): void {
+    this.#controller = controller;
+  }
+
+  expire(error: GatewayError): void {
+    if (this.#ended || this.#controller === undefined) {
+      return;
+    }
+    this.#controller.enqueue(errorEventBytes(error));
+    this.#controller.close();
+    this.#end('upstream_error');
+    this.#options.abortUpstream();
+    this.#options.upstream.cancel();
   }
 
   async pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
@@ -64,6 +90,10 @@ class RelaySource implements UnderlyingDefaultSource<Uint8Array> {
         if (!this.#ended) {
           this.#finish(controller, true);
         }
+        return;
+      }
+      if (this.#ended) {
+        // Expired while this pull waited: the client's stream is already closed.
         return;
       }
       if (chunk === undefined) {
@@ -118,6 +148,10 @@ class RelaySource implements UnderlyingDefaultSource<Uint8Array> {
   }
 }
 
-export function relayEventStream(options: RelayOptions): ReadableStream<Uint8Array> {
-  return new ReadableStream<Uint8Array>(new RelaySource(options));
+export function relayEventStream(options: RelayOptions): RelayedStream {
+  const source = new RelaySource(options);
+  return {
+    body: new ReadableStream<Uint8Array>(source),
+    expire: (error) => source.expire(error),
+  };
 }

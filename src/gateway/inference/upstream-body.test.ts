@@ -1,54 +1,71 @@
 import { describe, expect, it } from 'vitest';
-import { planUpstreamBody } from './upstream-body.ts';
+import { limitsSchema } from '../../config.ts';
+import { inferenceEndpoints, inferenceRequestOf } from './inference-request.ts';
+import { upstreamBody } from './upstream-body.ts';
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+const limits = limitsSchema.parse({});
+const [chat, completions, embeddings] = inferenceEndpoints;
 
-function plan(body: Record<string, unknown>, clamped?: number) {
-  const text = JSON.stringify(body);
-  const result = planUpstreamBody(encoder.encode(text), body, clamped);
-  return { text, sent: decoder.decode(result.bytes), usageInjected: result.usageInjected };
+function sent(
+  endpoint: (typeof inferenceEndpoints)[number] | undefined,
+  body: Record<string, unknown>,
+  outputTokensPerChoice = 100,
+) {
+  if (endpoint === undefined) {
+    throw new Error('no such endpoint');
+  }
+  const request = inferenceRequestOf(endpoint, { model: 'm', ...body }, limits);
+  const planned = upstreamBody(request, outputTokensPerChoice);
+  return { body: JSON.parse(new TextDecoder().decode(planned.bytes)), planned };
 }
 
-describe('planUpstreamBody', () => {
-  it('forwards a non-streaming body byte for byte', () => {
-    const { text, sent, usageInjected } = plan({ model: 'm', messages: [], extra: { keep: 1 } });
-    expect(sent).toBe(text);
-    expect(usageInjected).toBe(false);
+describe('upstreamBody', () => {
+  it('always sets the output cap the request was admitted with, in the field the client used', () => {
+    expect(sent(chat, { messages: [] }, 4096).body.max_tokens).toBe(4096);
+    expect(sent(chat, { messages: [], max_tokens: 500 }, 120).body.max_tokens).toBe(120);
+    const completion = sent(chat, { messages: [], max_completion_tokens: 500 }, 120).body;
+    expect(completion.max_completion_tokens).toBe(120);
+    expect(completion.max_tokens).toBeUndefined();
   });
 
-  it('forwards a stream that already asks for usage untouched', () => {
-    const { text, sent, usageInjected } = plan({
+  it('forwards known fields and the prompt as given, and drops every other field', () => {
+    const { body } = sent(chat, {
+      messages: [{ role: 'user', content: 'hi' }],
+      temperature: 0.2,
+      tools: [{ type: 'function', function: { name: 'f' } }],
+      n: 2,
+      chat_template: '{{ secret }}',
+      unknown_field: [1, 2],
+    });
+    expect(body).toEqual({
       model: 'm',
+      messages: [{ role: 'user', content: 'hi' }],
+      temperature: 0.2,
+      tools: [{ type: 'function', function: { name: 'f' } }],
+      n: 2,
+      max_tokens: 100,
+    });
+  });
+
+  it('always asks a stream for usage, and withholds it when the client did not ask', () => {
+    const unasked = sent(chat, { messages: [], stream: true, stream_options: { other: 1 } });
+    expect(unasked.body.stream_options).toEqual({ include_usage: true });
+    expect(unasked.planned.usageInjected).toBe(true);
+    const asked = sent(chat, {
+      messages: [],
       stream: true,
       stream_options: { include_usage: true },
     });
-    expect(sent).toBe(text);
-    expect(usageInjected).toBe(false);
+    expect(asked.planned.usageInjected).toBe(false);
+    const json = sent(chat, { messages: [], stream: false });
+    expect(json.body.stream).toBeUndefined();
+    expect(json.planned.usageInjected).toBe(false);
   });
 
-  it('splices include_usage into a stream without stream_options, keeping every other byte', () => {
-    const { sent, usageInjected } = plan({ model: 'm', stream: true, unknown_field: [1, 2] });
-    expect(sent).toBe(
-      '{"stream_options":{"include_usage":true},"model":"m","stream":true,"unknown_field":[1,2]}',
-    );
-    expect(usageInjected).toBe(true);
-  });
-
-  it('turns include_usage on when the client set it off, keeping its other options', () => {
-    const { sent } = plan({
-      model: 'm',
-      stream: true,
-      stream_options: { include_usage: false, other: 1 },
-    });
-    expect(JSON.parse(sent).stream_options).toEqual({ include_usage: true, other: 1 });
-  });
-
-  it('lowers the output field the client used when the tenant allows clamping', () => {
-    expect(JSON.parse(plan({ model: 'm', max_tokens: 500 }, 120).sent).max_tokens).toBe(120);
-    const completion = JSON.parse(plan({ model: 'm', max_completion_tokens: 500 }, 120).sent);
-    expect(completion.max_completion_tokens).toBe(120);
-    expect(completion.max_tokens).toBeUndefined();
-    expect(JSON.parse(plan({ model: 'm' }, 7).sent).max_tokens).toBe(7);
+  it('keeps best_of and suffix for completions, and sends no cap for embeddings', () => {
+    const completion = sent(completions, { prompt: 'p', best_of: 3, n: 2, suffix: 's' }).body;
+    expect(completion).toMatchObject({ best_of: 3, n: 2, suffix: 's', max_tokens: 100 });
+    const embedding = sent(embeddings, { input: ['a'], dimensions: 8, temperature: 1 }).body;
+    expect(embedding).toEqual({ model: 'm', input: ['a'], dimensions: 8 });
   });
 });

@@ -1,56 +1,34 @@
 /**
- * The body sent upstream. The client's bytes go as they came, with two exceptions: a stream
- * always asks for usage (`stream_options.include_usage`), and a request whose max_tokens the
- * tenant let the gateway lower carries the lowered value. Adding include_usage to a body without
- * stream_options is a byte splice; anything else re-serialises the parsed body.
+ * The body sent upstream, rebuilt from the normalised request (inference-request.ts): the fields
+ * forwarded as given, then the metered ones as the gateway decided them. The output cap is always
+ * set, to what was reserved per choice, so a backend is never left to its own default (a request
+ * without max_tokens used to go out uncapped while 4,096 tokens were reserved); a stream always
+ * asks for usage, and the usage chunk a client did not ask for is withheld from it.
  */
+import type { InferenceRequest } from './inference-request.ts';
 
-type RequestFields = {
-  stream?: boolean | null | undefined;
-  stream_options?: { include_usage?: boolean | undefined } | null | undefined;
-  max_completion_tokens?: number | null | undefined;
-};
-
-export type UpstreamBodyPlan = {
+export type UpstreamBody = {
   bytes: Uint8Array;
   /** The gateway asked for usage the client did not: its usage chunk must be withheld. */
   usageInjected: boolean;
 };
 
 const encoder = new TextEncoder();
-const usageOption = encoder.encode('"stream_options":{"include_usage":true},');
-const openingBrace = 0x7b;
 
-function spliceAfterOpeningBrace(bytes: Uint8Array, insert: Uint8Array): Uint8Array {
-  const brace = bytes.indexOf(openingBrace);
-  const spliced = new Uint8Array(bytes.length + insert.length);
-  spliced.set(bytes.subarray(0, brace + 1), 0);
-  spliced.set(insert, brace + 1);
-  spliced.set(bytes.subarray(brace + 1), brace + 1 + insert.length);
-  return spliced;
-}
-
-export function planUpstreamBody(
-  bytes: Uint8Array,
-  value: RequestFields & Record<string, unknown>,
-  clampedOutputTokens: number | undefined,
-): UpstreamBodyPlan {
-  const stream = value.stream === true;
-  const usageInjected = stream && value.stream_options?.include_usage !== true;
-  if (clampedOutputTokens === undefined && !usageInjected) {
-    return { bytes, usageInjected };
+export function upstreamBody(
+  request: InferenceRequest,
+  outputTokensPerChoice: number,
+): UpstreamBody {
+  const body: Record<string, unknown> = { ...request.forwardedFields, model: request.model };
+  if (request.endpoint.producesOutput) {
+    body[request.outputField] = outputTokensPerChoice;
   }
-  if (clampedOutputTokens === undefined && value.stream_options === undefined) {
-    return { bytes: spliceAfterOpeningBrace(bytes, usageOption), usageInjected };
+  if (request.stream) {
+    body.stream = true;
+    body.stream_options = { include_usage: true };
   }
-  const rewritten: Record<string, unknown> = { ...value };
-  if (usageInjected) {
-    rewritten.stream_options = { ...(value.stream_options ?? {}), include_usage: true };
-  }
-  if (clampedOutputTokens !== undefined) {
-    const field =
-      typeof value.max_completion_tokens === 'number' ? 'max_completion_tokens' : 'max_tokens';
-    rewritten[field] = clampedOutputTokens;
-  }
-  return { bytes: encoder.encode(JSON.stringify(rewritten)), usageInjected };
+  return {
+    bytes: encoder.encode(JSON.stringify(body)),
+    usageInjected: request.stream && !request.usageAsked,
+  };
 }

@@ -15,12 +15,35 @@ export async function readJsonBody<Schema extends z.ZodType>(
   c: Context<HonoEnv>,
   schema: Schema,
 ): Promise<JsonBody<z.infer<Schema>>> {
-  const deps = c.get('deps');
-  const bytes = await deps.request.readBody(c, deps.config.limits.requestBodyBytesMax);
-  return { bytes, value: validateJson(parseJsonObject(bytes), schema) };
+  const { limits } = c.get('deps').config;
+  const bytes = await c.get('deps').request.readBody(c, limits.requestBodyBytesMax);
+  return { bytes, value: validateJson(parseJsonObject(bytes, limits.jsonDepthMax), schema) };
 }
 
-export function parseJsonObject(bytes: Uint8Array): unknown {
+/**
+ * The top-level field under which a parsed object nests deeper than `depthMax`, or undefined.
+ * Counted without recursion: a body nested 100,000 deep parses, but every recursive walk after
+ * it (validation, serialisation) would overflow the stack.
+ */
+function tooDeepField(value: Record<string, unknown>, depthMax: number): string | undefined {
+  for (const [field, child] of Object.entries(value)) {
+    const pending: Array<{ value: unknown; depth: number }> = [{ value: child, depth: 2 }];
+    for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+      if (typeof next.value !== 'object' || next.value === null) {
+        continue;
+      }
+      if (next.depth > depthMax) {
+        return field;
+      }
+      for (const grandchild of Object.values(next.value)) {
+        pending.push({ value: grandchild, depth: next.depth + 1 });
+      }
+    }
+  }
+  return undefined;
+}
+
+export function parseJsonObject(bytes: Uint8Array, depthMax: number): unknown {
   if (bytes.byteLength === 0) {
     // An empty body means "no fields", as for a key created with every default.
     return {};
@@ -33,6 +56,14 @@ export function parseJsonObject(bytes: Uint8Array): unknown {
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new GatewayError('invalid_request', 'The request body must be a JSON object.');
+  }
+  const field = tooDeepField(parsed as Record<string, unknown>, depthMax);
+  if (field !== undefined) {
+    throw new GatewayError(
+      'invalid_request',
+      `${field}: objects and arrays nest deeper than ${depthMax} levels.`,
+      { param: field },
+    );
   }
   return parsed;
 }

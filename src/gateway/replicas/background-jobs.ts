@@ -16,12 +16,15 @@ import { probeUnhealthyBackends } from '../../backends/health/probe-backends.ts'
 import { scrapeBackendMetrics } from '../../backends/health/scrape-metrics.ts';
 import type { Deps } from '../../deps.ts';
 
-/** Extra time past the request timeout before a hold counts as abandoned. */
-const sweepGraceMs = 30_000;
-
 export type BackgroundJobs = {
   heartbeat(): Promise<void>;
   sweep(): Promise<number>;
+  /**
+   * Before serving: settles what a previous run of this gateway left. On a store one process
+   * owns (SQLite), every other owner is a dead predecessor and its holds are recovered at once;
+   * on a shared store, only those of owners silent past `ownerSilentMs`, as the sweeper does.
+   */
+  recoverAtStart(): Promise<number>;
   expireCoupons(): Promise<number>;
   probeBackends(): Promise<void>;
   /** Reads each backend's load from its metrics; a waiting request may find room after it. */
@@ -36,20 +39,14 @@ export function createBackgroundJobs(deps: Deps): BackgroundJobs {
   const { limits } = deps.config;
   return {
     heartbeat: () => deps.ledger.heartbeat(deps.instanceId, deps.clock.nowMs()),
-    async sweep() {
-      if (!(await deps.jobLease.acquire())) {
-        return 0;
-      }
+    sweep: () => sweepSilentOwners(deps, deps.clock.nowMs() - limits.ownerSilentMs),
+    async recoverAtStart() {
       const nowMs = deps.clock.nowMs();
-      const swept = await deps.ledger.sweep({
-        atMs: nowMs,
-        ownerSilentBeforeMs: nowMs - limits.ownerSilentMs,
-        admittedBeforeMs: nowMs - deps.config.requestTimeoutS * 1000 - sweepGraceMs,
-      });
-      if (swept > 0) {
-        deps.logger.log('warn', 'holds_swept', { count: swept });
-      }
-      return swept;
+      await deps.ledger.heartbeat(deps.instanceId, nowMs);
+      return sweepSilentOwners(
+        deps,
+        deps.jobLease.soleProcess ? nowMs : nowMs - limits.ownerSilentMs,
+      );
     },
     async expireCoupons() {
       if (!(await deps.jobLease.acquire())) {
@@ -80,4 +77,16 @@ export function createBackgroundJobs(deps: Deps): BackgroundJobs {
       deps.pool.reconcile(await deps.catalog.listLiveBackends());
     },
   };
+}
+
+/** Settles or releases the holds of gateways silent since before `ownerSilentBeforeMs`. */
+async function sweepSilentOwners(deps: Deps, ownerSilentBeforeMs: number): Promise<number> {
+  if (!(await deps.jobLease.acquire())) {
+    return 0;
+  }
+  const swept = await deps.ledger.sweep({ atMs: deps.clock.nowMs(), ownerSilentBeforeMs });
+  if (swept > 0) {
+    deps.logger.log('warn', 'holds_swept', { count: swept });
+  }
+  return swept;
 }

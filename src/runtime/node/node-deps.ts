@@ -28,8 +28,8 @@ import { createPrometheusMetrics } from './prometheus-metrics.ts';
 import { openSharedState } from './redis/redis-shared-state.ts';
 import type { OpenedSqlite } from './sqlite/sqlite-database.ts';
 import { sqliteGatewayStore } from './sqlite/sqlite-gateway-store.ts';
-import { createTiktokenTokenizer } from './tiktoken-tokenizer.ts';
 import { createUndiciUpstream } from './undici-upstream.ts';
+import { createWorkerTokenizer } from './worker-tokenizer.ts';
 
 export type NodeDepsOptions = {
   config: Config;
@@ -92,9 +92,12 @@ export function createNodeDeps(options: NodeDepsOptions): Deps {
     providers: new CredentialCache(cacheOptions),
     adminTokenHashes: options.adminTokenHashes,
     ledger: store.ledger,
-    tokenizer: createTiktokenTokenizer({
+    tokenizer: createWorkerTokenizer({
       encodingDefault: config.tokenizerEncodingDefault,
       modelEncodings: config.modelEncodings,
+      queueLengthMax: config.limits.tokenizerQueueLengthMax,
+      inlineCharsMax: config.limits.tokenizeInlineCharsMax,
+      logger,
     }),
     catalogCache: new MemoryCatalogCache({
       catalog,

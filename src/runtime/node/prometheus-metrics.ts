@@ -6,7 +6,7 @@
  */
 import type Database from 'better-sqlite3';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { type BackendPool, stateOf } from '../../backends/backend-pool.ts';
+import { type BackendPool, flagsOf, stateOf } from '../../backends/backend-pool.ts';
 import type { BackgroundWork } from '../../platform/background-work.ts';
 import type { Metrics } from '../../platform/metrics.ts';
 import type { RequestGate } from '../../platform/request-gate.ts';
@@ -245,11 +245,14 @@ function registerSharedStateMetrics(health: SharedStateHealth, registers: Regist
 /** The sampled recounts of provider-reported usage, per backend. */
 function registerVerificationGauges(pool: BackendPool, registers: Registry[]): void {
   const gauges = [
-    ['sampled_requests', 'Requests whose reported output was recounted.'],
+    ['excess_claims', 'Claims of usage beyond what the request could have produced.'],
+    ['sampled_requests', 'Requests whose reported usage was recounted.'],
+    ['reported_input_tokens', 'Input tokens the backend reported on the sampled requests.'],
+    ['allowed_input_tokens', 'Recounted input plus template tokens on the sampled requests.'],
     ['reported_output_tokens', 'Output tokens the backend reported on the sampled requests.'],
     ['recounted_output_tokens', 'Output tokens the gateway counted on the sampled requests.'],
     ['discrepancy_output_tokens', 'Reported minus recounted output tokens on the samples.'],
-    ['flagged', '1 when the reported output exceeds the recount beyond the tolerance.'],
+    ['flagged', '1 when the backend claimed beyond a bound or reported beyond a recount.'],
   ] as const;
   for (const [name, help] of gauges) {
     new Gauge({
@@ -262,12 +265,15 @@ function registerVerificationGauges(pool: BackendPool, registers: Registry[]): v
         for (const backend of pool.all()) {
           const verification = backend.verification;
           const values = {
+            excess_claims: verification.excessClaimCount,
             sampled_requests: verification.sampledCount,
+            reported_input_tokens: verification.reportedInputTokens,
+            allowed_input_tokens: verification.allowedInputTokens,
             reported_output_tokens: verification.reportedOutputTokens,
             recounted_output_tokens: verification.recountedOutputTokens,
             discrepancy_output_tokens:
               verification.reportedOutputTokens - verification.recountedOutputTokens,
-            flagged: verification.flagged ? 1 : 0,
+            flagged: flagsOf(verification).length > 0 ? 1 : 0,
           };
           this.set({ backend: backend.record.id }, values[name]);
         }

@@ -76,8 +76,7 @@ export async function startGateway(
   await deps.catalogCache.reload();
   const jobs = createBackgroundJobs(deps);
   // Before serving: claim this instance, then settle what a previous crash left behind.
-  await jobs.heartbeat();
-  await jobs.sweep();
+  await jobs.recoverAtStart();
   await jobs.expireCoupons();
   const stopJobs = scheduleJobs(deps, jobs, store.kind === 'postgres');
   const server = await listen(createApp(deps).fetch, config);

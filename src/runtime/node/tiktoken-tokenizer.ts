@@ -18,7 +18,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Tiktoken, TiktokenEncoding } from 'tiktoken';
-import type { Tokenizer } from '../../platform/tokenizer.ts';
 
 const pieceLengthMax = 512;
 
@@ -66,29 +65,23 @@ function buildEncoder(encoding: TiktokenEncoding): Tiktoken {
   return new Encoder(file.bpe_ranks, file.special_tokens, file.pat_str);
 }
 
-export function createTiktokenTokenizer(options: {
-  encodingDefault: TiktokenEncoding;
-  modelEncodings: Readonly<Record<string, TiktokenEncoding>>;
-}): Tokenizer {
+/**
+ * Counts text in a named encoding; each encoding is built on first use and kept. It runs on the
+ * tokenizer's worker thread (worker-tokenizer.ts), never on the thread that serves requests.
+ */
+export function createEncodingCounter(): (text: string, encoding: TiktokenEncoding) => number {
   const encoders = new Map<TiktokenEncoding, Tiktoken>();
-  const encoderFor = (model: string): Tiktoken => {
-    const encoding = options.modelEncodings[model] ?? options.encodingDefault;
+  return (text, encoding) => {
     let encoder = encoders.get(encoding);
     if (!encoder) {
       encoder = buildEncoder(encoding);
       encoders.set(encoding, encoder);
     }
-    return encoder;
-  };
-  return {
-    countTokens(text, model) {
-      const encoder = encoderFor(model);
-      let count = 0;
-      for (const piece of tokenizerPieces(text)) {
-        // Special-token text in user content is ordinary text here, never a control token.
-        count += piece.length === 0 ? 0 : encoder.encode_ordinary(piece).length;
-      }
-      return count;
-    },
+    let count = 0;
+    for (const piece of tokenizerPieces(text)) {
+      // Special-token text in user content is ordinary text here, never a control token.
+      count += piece.length === 0 ? 0 : encoder.encode_ordinary(piece).length;
+    }
+    return count;
   };
 }

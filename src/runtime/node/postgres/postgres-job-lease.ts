@@ -90,6 +90,8 @@ export function createPostgresJobLease(
     get held() {
       return held;
     },
+    // Other replicas share the store: only their silence says they are gone.
+    soleProcess: false,
     async release() {
       await pending;
       const current = client;

@@ -22,7 +22,7 @@ import { couponColumns, integerOf, moneyOf, type Row, textOf } from './postgres-
 /** Whose money an operation moves: a tenant, or the tenant of a request's reservation. */
 export type TenantLock = { tenantId: string } | { requestId: string };
 
-export type OrphanCriteria = { admittedBeforeMs: number; ownerSilentBeforeMs: number };
+export type OrphanCriteria = { ownerSilentBeforeMs: number };
 
 /** What an operation reads under the lock; each is loaded when named. */
 export type UnitReads = {
@@ -109,10 +109,10 @@ export function orphanStatement(requestId: string, criteria: OrphanCriteria): pg
   return {
     name: 'tb_orphan',
     text: `SELECT ${columnList(reservationColumns, reservationProperties)} FROM reservations r
-           WHERE r.request_id = $1 AND r.status = 'reserved' AND (r.admitted_at_ms < $2
-             OR NOT EXISTS (SELECT 1 FROM gateway_instances g
-               WHERE g.id = r.instance_id AND g.heartbeat_at_ms >= $3))`,
-    values: [requestId, criteria.admittedBeforeMs, criteria.ownerSilentBeforeMs],
+           WHERE r.request_id = $1 AND r.status = 'reserved'
+             AND NOT EXISTS (SELECT 1 FROM gateway_instances g
+               WHERE g.id = r.instance_id AND g.heartbeat_at_ms >= $2)`,
+    values: [requestId, criteria.ownerSilentBeforeMs],
   };
 }
 

@@ -196,16 +196,16 @@ export async function openPostgresLedger(
     recordRejected: async (input) => {
       await insertUsageRow(pool, rejectedUsageRow(input));
     },
-    sweep: async ({ atMs, ownerSilentBeforeMs, admittedBeforeMs }) => {
-      const criteria = { admittedBeforeMs, ownerSilentBeforeMs };
+    sweep: async ({ atMs, ownerSilentBeforeMs }) => {
+      const criteria = { ownerSilentBeforeMs };
       const candidates = await pool.query({
         name: 'tb_orphans',
         text: `SELECT r.request_id, r.tenant_id FROM reservations r
-               WHERE r.status = 'reserved' AND (r.admitted_at_ms < $1 OR NOT EXISTS (
+               WHERE r.status = 'reserved' AND NOT EXISTS (
                  SELECT 1 FROM gateway_instances g
-                 WHERE g.id = r.instance_id AND g.heartbeat_at_ms >= $2))
-               ORDER BY r.admitted_at_ms LIMIT $3`,
-        values: [admittedBeforeMs, ownerSilentBeforeMs, sweepBatchMax],
+                 WHERE g.id = r.instance_id AND g.heartbeat_at_ms >= $1)
+               ORDER BY r.admitted_at_ms LIMIT $2`,
+        values: [ownerSilentBeforeMs, sweepBatchMax],
       });
       let swept = 0;
       for (const row of candidates.rows as Record<string, unknown>[]) {

@@ -125,10 +125,9 @@ export function createSqliteLedger(
     recordVerification: async (requestId, recountedOutputTokens) => {
       reservations.recordVerification(requestId, recountedOutputTokens);
     },
-    sweep: async ({ atMs, ownerSilentBeforeMs, admittedBeforeMs }) =>
+    sweep: async ({ atMs, ownerSilentBeforeMs }) =>
       immediate(() => {
         const orphaned = reservations.orphaned({
-          admittedBeforeMs,
           ownerSilentBeforeMs,
           limit: sweepBatchMax,
         });
