@@ -27,6 +27,7 @@ import {
   startInProcessGateway,
   testAdminToken,
 } from './support/in-process-gateway.ts';
+import { serveLyingBackend } from './support/lying-backend.ts';
 import { micro, sum } from './support/money-reading.ts';
 import { firstTenant, seedPool } from './support/seeded-pool.ts';
 
@@ -47,6 +48,7 @@ type AuditEventBody = {
 type LogLine = { level: LogLevel; event: string; fields: LogFields };
 
 const model = 'obs-chat';
+const heavyModel = 'obs-heavy';
 const messages = [{ role: 'user', content: 'hello from the observability suite' }];
 
 let simulator: ServedSimulator;
@@ -316,12 +318,16 @@ describe('GET /metrics', () => {
   it('counts requests, tokens, money, latency and write-offs, and shows the pool and the holds', async () => {
     const current = await start({ verificationSampleBps: 10_000, outputTokensDefault: 10 });
     const call = inProcessCaller(current);
+    const heavy = await serveLyingBackend();
     const seeded = await seedPool(call, testAdminToken, {
-      backends: [{ url: simulator.url, region: 'east', models: [model] }],
+      backends: [
+        { url: simulator.url, region: 'east', models: [model] },
+        { url: heavy.url, region: 'east', models: [heavyModel] },
+      ],
       tenants: [
         { tenant: { name: 'rich' }, topUp: '100' },
-        // Enough for the reservation of 10 output tokens, not for the 64 the simulator writes.
-        { tenant: { name: 'poor' }, topUp: '0.00005' },
+        // Enough for the reservation of a long prompt, not for the token per byte it is billed.
+        { tenant: { name: 'poor' }, topUp: '0.015' },
       ],
     });
     const backendId = seeded.backendIds[0] ?? '';
@@ -351,10 +357,13 @@ describe('GET /metrics', () => {
     outputTokens += 9;
     const hostile = await chat(rich.apiKey, { model: 'hostile"} 1\nfake_metric{a="' });
     expect(hostile.status).toBe(404);
-    const writtenOff = await chat(poor.apiKey, {});
+    const writtenOff = await chat(poor.apiKey, {
+      model: heavyModel,
+      messages: [{ role: 'user', content: `lie:heavy-input ${'x'.repeat(30_000)}` }],
+    });
     expect(writtenOff.status).toBe(200);
-    outputTokens += 64;
     await current.deps.background.drain();
+    await heavy.close();
 
     const response = await current.app.request('/metrics');
     expect(response.status).toBe(200);
@@ -362,13 +371,14 @@ describe('GET /metrics', () => {
     const body = await response.text();
     expect(body).not.toContain('hostile');
     expect(body).not.toContain('fake_metric');
-    expect(sample(body, 'tokenbank_requests_total', { model, status: '200' })).toBe(4);
+    expect(sample(body, 'tokenbank_requests_total', { model, status: '200' })).toBe(3);
+    expect(sample(body, 'tokenbank_requests_total', { model: heavyModel, status: '200' })).toBe(1);
     expect(sample(body, 'tokenbank_requests_total', { model: 'none', status: '404' })).toBe(1);
     expect(sample(body, 'tokenbank_tokens_total', { model, kind: 'output' })).toBe(outputTokens);
     expect(sample(body, 'tokenbank_time_to_first_token_seconds_count', { model })).toBe(1);
     expect(
       sample(body, 'tokenbank_request_duration_seconds_count', { model, outcome: 'complete' }),
-    ).toBe(4);
+    ).toBe(3);
 
     const usage = async (tenantId: string) =>
       (
@@ -401,7 +411,7 @@ describe('GET /metrics', () => {
     );
     expect(
       sample(body, 'tokenbank_backend_verification_sampled_requests', { backend: backendId }),
-    ).toBe(4);
+    ).toBe(3);
     expect(sample(body, 'tokenbank_backend_verification_flagged', { backend: backendId })).toBe(0);
     expect(sample(body, 'tokenbank_holds_pending')).toBe(0);
     expect(sample(body, 'tokenbank_holds_pending_micro', { currency: 'CNY' })).toBe(0);

@@ -14,7 +14,6 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { limitsSchema } from '../src/config.ts';
 import { promptContentOf } from '../src/metering/prompt-content.ts';
 import { inputTokensBound } from '../src/metering/usage-bounds.ts';
-import { type ServedSimulator, serveSimulator } from '../src/runtime/node/serve-simulator.ts';
 import {
   createTenantWithKey,
   expectOk,
@@ -28,6 +27,7 @@ import { type LyingBackend, serveLyingBackend } from './support/lying-backend.ts
 import { micro, sum } from './support/money-reading.ts';
 import { createTestDatabase } from './support/postgres-service.ts';
 import { type GatewayProcess, startGatewayProcess } from './support/spawn-gateway.ts';
+import { type SimulatorProcess, startSimulatorProcess } from './support/spawn-simulator.ts';
 import { tenantReader, type UsageRecordView } from './support/tenant-money.ts';
 
 const adminToken = 'tba-untrusted-parties-admin-0123456789';
@@ -74,13 +74,14 @@ describe.each(stores)('untrusted parties on $name', (store) => {
   let liar: LyingBackend;
   let inflator: LyingBackend;
   let hugePromptLiar: LyingBackend;
-  let honest: ServedSimulator;
+  let honest: SimulatorProcess;
   let gateway: GatewayProcess;
   let closeStore: () => Promise<void>;
   let call: HttpCaller;
   let apiKey: string;
   let tenantId: string;
   let victimKey: string;
+  let victimTenantId: string;
   let inflatorBackendId: string;
   let providerToken: string;
 
@@ -89,7 +90,8 @@ describe.each(stores)('untrusted parties on $name', (store) => {
       serveLyingBackend(),
       serveLyingBackend(),
       serveLyingBackend({ fixedLie: 'negative' }),
-      serveSimulator({ simulator: { models: [honestModel], decodeTokensPerSecond: 20_000 } }),
+      // The bystander's backend is its own process: this one also hosts the liars and the clock.
+      startSimulatorProcess(['--models', honestModel, '--decode-tps', '20000']),
     ]);
     const opened = await store.open();
     closeStore = opened.close;
@@ -123,22 +125,24 @@ describe.each(stores)('untrusted parties on $name', (store) => {
     await topUp(call, adminToken, tenantId, '10.00');
     const victim = await createTenantWithKey(call, adminToken, { name: 'bystander' });
     victimKey = victim.apiKey;
+    victimTenantId = victim.tenantId;
     await topUp(call, adminToken, victim.tenantId, '10.00');
   });
 
   afterAll(async () => {
     await gateway?.stop();
-    await Promise.all([liar?.close(), inflator?.close(), hugePromptLiar?.close(), honest?.close()]);
+    await Promise.all([liar?.close(), inflator?.close(), hugePromptLiar?.close(), honest?.stop()]);
     await closeStore?.();
   });
 
-  const post = (body: Record<string, unknown>, key = apiKey) =>
+  const postText = (body: string, key = apiKey) =>
     fetch(`${gateway.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
+      body,
       signal: AbortSignal.timeout(30_000),
     });
+  const post = (body: Record<string, unknown>, key = apiKey) => postText(JSON.stringify(body), key);
 
   async function usageOf(requestId: string): Promise<UsageRecordView> {
     const reader = tenantReader(() => call, adminToken, tenantId);
@@ -289,14 +293,19 @@ describe.each(stores)('untrusted parties on $name', (store) => {
       await response.arrayBuffer();
       return performance.now() - startedAtMs;
     };
+    // Warm the bystander's path first (connections, compiled code), then measure it alone.
+    for (let index = 0; index < 20; index += 1) {
+      await timed();
+    }
     const baseline: number[] = [];
     for (let index = 0; index < 40; index += 1) {
       baseline.push(await timed());
     }
-    // No reported usage on a 600,000-character Chinese prompt: the gateway counts it, off its loop.
-    const huge = '算力银行把闲置的计算能力卖给中小企业'.repeat(33_000);
+    // No usable usage on 72,000-character Chinese prompts: the gateway counts each itself. On
+    // its event loop that would stall everyone for about 0.3 s a prompt; off it, for nothing.
+    const huge = '算力银行把闲置的计算能力卖给中小企业'.repeat(4_000);
     const attack = Promise.all(
-      Array.from({ length: 3 }, () =>
+      Array.from({ length: 4 }, () =>
         post({
           model: hugePromptModel,
           messages: [{ role: 'user', content: huge }],
@@ -310,14 +319,22 @@ describe.each(stores)('untrusted parties on $name', (store) => {
     }
     await attack;
     const baselineP99 = percentile(baseline, 0.99);
-    // Twice the baseline, with a floor for scheduling noise on a small shared machine.
+    console.log(
+      `untrusted parties on ${store.name}: bystander p99 ${baselineP99.toFixed(1)} ms alone, ${percentile(during, 0.99).toFixed(1)} ms during the attack`,
+    );
+    // Twice the baseline, or the baseline and 40 ms: the attack's own bodies are parsed on the
+    // loop (a few ms each, as any large request's are) and a small shared machine adds noise;
+    // counting on the loop would add 300 ms a prompt.
     expect(percentile(during, 0.99)).toBeLessThanOrEqual(
-      Math.max(2 * baselineP99, baselineP99 + 25),
+      Math.max(2 * baselineP99, baselineP99 + 40),
     );
 
-    const reader = tenantReader(() => call, adminToken, tenantId);
-    await reader.settled();
-    const records = [...(await reader.usageById()).values()];
+    const records: UsageRecordView[] = [];
+    for (const id of [tenantId, victimTenantId]) {
+      const reader = tenantReader(() => call, adminToken, id);
+      await reader.settled();
+      records.push(...(await reader.usageById()).values());
+    }
     const collected = sum(
       records.flatMap((record) =>
         record.paid_by

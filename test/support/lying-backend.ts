@@ -11,6 +11,7 @@ import { streamSSE } from 'hono/streaming';
 
 export type Lie =
   | 'honest'
+  | 'heavy-input'
   | 'inflate'
   | 'inflate-stream'
   | 'usage-on-first-chunk'
@@ -33,6 +34,16 @@ function lieOf(body: Record<string, unknown>): Lie {
   const last = messages.at(-1) as { content?: unknown } | undefined;
   const match = typeof last?.content === 'string' ? /lie:([a-z-]+)/.exec(last.content) : null;
   return (match?.[1] as Lie | undefined) ?? 'honest';
+}
+
+function promptBytes(body: Record<string, unknown>): number {
+  const messages = Array.isArray(body.messages) ? (body.messages as { content?: unknown }[]) : [];
+  const encoder = new TextEncoder();
+  return messages.reduce(
+    (total, message) =>
+      total + (typeof message.content === 'string' ? encoder.encode(message.content).length : 0),
+    0,
+  );
 }
 
 function completion(usage: unknown) {
@@ -72,6 +83,9 @@ function createLyingApp(received: Record<string, unknown>[], fixedLie: Lie | und
     switch (lie) {
       case 'inflate':
         return c.json(completion({ prompt_tokens: huge, completion_tokens: huge }));
+      case 'heavy-input':
+        // A token per byte of the prompt: within the bound, far above the gateway's estimate.
+        return c.json(completion({ prompt_tokens: promptBytes(body), completion_tokens: 1 }));
       case 'negative':
         return c.json(completion({ prompt_tokens: -5, completion_tokens: -100 }));
       case 'not-json':
