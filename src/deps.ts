@@ -13,6 +13,7 @@ import type { Ledger } from './billing/ledger.ts';
 import type { Config } from './config.ts';
 import type { AuditLog } from './db/audit-log.ts';
 import type { ApiKeyRecord, Catalog, ProviderRecord, TenantRecord } from './db/catalog.ts';
+import type { AdminTokens } from './gateway/admin/admin-tokens.ts';
 import type { RequestLog } from './gateway/middleware/request-log.ts';
 import type { CatalogCache } from './gateway/replicas/catalog-cache.ts';
 import type { CredentialCache } from './gateway/replicas/credential-cache.ts';
@@ -62,7 +63,7 @@ export type Deps = {
   clients: CredentialCache<ClientIdentity>;
   providers: CredentialCache<ProviderRecord>;
   /** SHA-256 of every admin token that is accepted. */
-  adminTokenHashes: readonly string[];
+  adminTokens: AdminTokens;
   ledger: Ledger;
   tokenizer: Tokenizer;
   catalogCache: CatalogCache;

@@ -43,8 +43,14 @@ export type Catalog = {
   getProvider(id: string): Promise<ProviderRecord | undefined>;
   findProviderByTokenHash(tokenHash: string): Promise<ProviderRecord | undefined>;
   listProviders(): Promise<ProviderRecord[]>;
+  /** Replaces the provider's token hash: the old token stops working. False for an unknown id. */
+  replaceProviderToken(id: string, tokenHash: string): Promise<boolean>;
 
-  insertBackend(backend: BackendRecord): Promise<void>;
+  /**
+   * Inserts the backend unless its provider already has `backendsMax` that are not removed;
+   * false when it has. Atomic per provider: two registrations at once cannot both pass the cap.
+   */
+  insertBackendBelowCap(backend: BackendRecord, backendsMax: number): Promise<boolean>;
   getBackend(id: string): Promise<BackendRecord | undefined>;
   /** Every backend not removed, for the router at start. */
   listLiveBackends(): Promise<BackendRecord[]>;
@@ -61,7 +67,13 @@ export type Catalog = {
   listPrices(): Promise<PriceRecord[]>;
 
   listAdminCredentials(): Promise<AdminCredentialRecord[]>;
-  insertAdminCredential(credential: AdminCredentialRecord): Promise<void>;
+  /**
+   * Stores the first admin credential, only if there is none yet: of two gateways starting
+   * together on one store, exactly one inserts (true); the other finds the winner's (false).
+   */
+  insertFirstAdminCredential(credential: AdminCredentialRecord): Promise<boolean>;
+  /** The new credential becomes the only one: every older admin token stops working. */
+  replaceAdminCredentials(credential: AdminCredentialRecord): Promise<void>;
 
   /** Answers when the store is reachable, for /healthz. */
   ping(): Promise<void>;

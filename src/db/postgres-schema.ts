@@ -87,7 +87,7 @@ export const backends = pgTable(
     slots: integer('slots').notNull(),
     apiKey: text('api_key'),
     metricsUrl: text('metrics_url'),
-    state: text('state', { enum: ['active', 'draining', 'removed'] }).notNull(),
+    state: text('state', { enum: ['pending', 'active', 'draining', 'removed'] }).notNull(),
     createdAtMs: createdAtMs(),
     updatedAtMs: epochMs('updated_at_ms').notNull(),
   },

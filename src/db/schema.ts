@@ -67,7 +67,8 @@ export const backends = sqliteTable(
     /** Sent upstream as a bearer token; never returned by the API. */
     apiKey: text('api_key'),
     metricsUrl: text('metrics_url'),
-    state: text('state', { enum: ['active', 'draining', 'removed'] }).notNull(),
+    /** `pending` until the operator approves a provider's registration: it serves nothing. */
+    state: text('state', { enum: ['pending', 'active', 'draining', 'removed'] }).notNull(),
     createdAtMs: createdAtMs(),
     updatedAtMs: integer('updated_at_ms').notNull(),
   },

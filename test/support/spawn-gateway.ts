@@ -24,8 +24,10 @@ export async function startGatewayProcess(
 ): Promise<GatewayProcess> {
   const databasePath =
     options.databasePath ?? join(mkdtempSync(join(tmpdir(), 'tokenbank-test-')), 'gateway.db');
+  // Tests register backends and route to them at once, unless one says otherwise.
   const environment: Record<string, string> = {
     TOKENBANK_LOG_LEVEL: 'warn',
+    TOKENBANK_AUTO_APPROVE_BACKENDS: '1',
     ...options.environment,
   };
   if (options.adminToken !== undefined) {

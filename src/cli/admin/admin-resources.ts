@@ -3,7 +3,12 @@
  * more entry here and one module of AdminResource values.
  */
 import type { AdminResource } from './admin-action.ts';
-import { backendResource, priceResource, providerResource } from './catalog-resources.ts';
+import {
+  backendResource,
+  priceResource,
+  providerResource,
+  tokenResource,
+} from './catalog-resources.ts';
 import { couponResource, topUpResource } from './money-resources.ts';
 import { ledgerResource, statementResource, usageResource } from './report-resources.ts';
 import { keyResource, tenantResource } from './tenant-resources.ts';
@@ -19,4 +24,5 @@ export const adminResources: Readonly<Record<string, AdminResource>> = {
   providers: providerResource,
   prices: priceResource,
   backends: backendResource,
+  tokens: tokenResource,
 };

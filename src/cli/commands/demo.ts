@@ -160,7 +160,7 @@ export function runDemoCommand(argv: string[]): Promise<number> {
     const adminToken = newSecret('tba');
     const { config, help: wantsHelp } = parseGatewayFlags(
       argv,
-      { adminToken, allowPrivateBackends: true },
+      { adminToken, allowPrivateBackends: true, autoApproveBackends: true },
       { database: './data/demo.db' },
     );
     if (wantsHelp) {

@@ -1,7 +1,8 @@
 /**
  * The admin token. When the operator configures one (TOKENBANK_ADMIN_TOKEN) it is the only one
  * accepted. Otherwise the first start generates a `tba-` token, stores only its hash and hands the
- * token back once so the runtime can print it; later starts accept the stored hash.
+ * token back once so the runtime can print it; later starts accept the stored hash. Replicas
+ * starting together on one store agree on one token: the store lets only the first insert.
  */
 import type { Catalog } from '../../db/catalog.ts';
 import type { Clock } from '../../platform/clock.ts';
@@ -23,15 +24,20 @@ export async function ensureAdminCredential(options: {
   if (configuredToken !== undefined) {
     return { tokenHashes: [await hashText(configuredToken)], generatedToken: undefined };
   }
-  const stored = await catalog.listAdminCredentials();
+  const stored = await storedHashes(catalog);
   if (stored.length > 0) {
-    return {
-      tokenHashes: stored.map((credential) => credential.tokenHash),
-      generatedToken: undefined,
-    };
+    return { tokenHashes: stored, generatedToken: undefined };
   }
   const token = newSecret('tba');
   const tokenHash = await hashText(token);
-  await catalog.insertAdminCredential({ id: newId('adm'), tokenHash, createdAtMs: clock.nowMs() });
-  return { tokenHashes: [tokenHash], generatedToken: token };
+  const credential = { id: newId('adm'), tokenHash, createdAtMs: clock.nowMs() };
+  if (await catalog.insertFirstAdminCredential(credential)) {
+    return { tokenHashes: [tokenHash], generatedToken: token };
+  }
+  // Another replica stored its token first: that one is the deployment's, ours is discarded.
+  return { tokenHashes: await storedHashes(catalog), generatedToken: undefined };
+}
+
+async function storedHashes(catalog: Catalog): Promise<string[]> {
+  return (await catalog.listAdminCredentials()).map((credential) => credential.tokenHash);
 }

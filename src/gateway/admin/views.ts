@@ -2,7 +2,7 @@
  * The JSON shapes of API.md, written from store records: snake_case fields, money as decimal
  * strings, times as RFC 3339. Secrets and upstream API keys never appear here.
  */
-import { type PooledBackend, stateOf } from '../../backends/backend-pool.ts';
+import { type BackendPool, type OutOfPoolState, stateOf } from '../../backends/backend-pool.ts';
 import type {
   CouponState,
   LedgerEntry,
@@ -65,7 +65,9 @@ export function providerView(provider: ProviderRecord) {
 }
 
 /** A backend as the store knows it, with the pool's live state when it is in the pool. */
-export function backendView(record: BackendRecord, pooled: PooledBackend | undefined) {
+export function backendView(record: BackendRecord, pool: BackendPool) {
+  const pooled = pool.get(record.id);
+  const refusal = pool.refusal(record.id);
   return {
     id: record.id,
     object: 'backend',
@@ -76,7 +78,8 @@ export function backendView(record: BackendRecord, pooled: PooledBackend | undef
     slots: record.slots,
     metrics_url: record.metricsUrl,
     has_api_key: record.apiKey !== null,
-    state: pooled ? stateOf(pooled) : record.state === 'draining' ? 'draining' : 'healthy',
+    state: pooled ? stateOf(pooled) : outOfPoolState(record, refusal),
+    ...(refusal === undefined ? {} : { refused_reason: refusal }),
     in_flight: pooled?.inFlight ?? 0,
     consecutive_failures: pooled?.consecutiveFailures ?? 0,
     latency_ewma_ms:
@@ -93,6 +96,16 @@ export function backendView(record: BackendRecord, pooled: PooledBackend | undef
     created_at: toRfc3339(record.createdAtMs),
     updated_at: toRfc3339(record.updatedAtMs),
   };
+}
+
+function outOfPoolState(record: BackendRecord, refusal: string | undefined): OutOfPoolState {
+  if (refusal !== undefined) {
+    return 'refused';
+  }
+  if (record.state === 'pending' || record.state === 'draining') {
+    return record.state;
+  }
+  return 'healthy';
 }
 
 export function priceView(price: PriceRecord) {

@@ -8,6 +8,7 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createApp } from '../../app.ts';
+import { admitRegisteredBackends } from '../../backends/admit-registered-backends.ts';
 import type { Config } from '../../config.ts';
 import type { Deps } from '../../deps.ts';
 import { ensureAdminCredential } from '../../gateway/admin/admin-credential.ts';
@@ -62,9 +63,12 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
     adminTokenHashes: admin.tokenHashes,
     processMetrics: true,
   });
-  for (const backend of await deps.catalog.listLiveBackends()) {
-    deps.pool.upsert(backend);
-  }
+  await admitRegisteredBackends(deps.pool, await deps.catalog.listLiveBackends(), {
+    allowPrivate: config.allowPrivateBackends,
+    resolveHost: deps.resolveHost,
+    onRefused: (record, reason) =>
+      logger.log('warn', 'backend_refused', { backend_id: record.id, reason }),
+  });
   await deps.catalogCache.reload();
   const jobs = createBackgroundJobs(deps);
   // Before serving: claim this instance, then settle what a previous crash left behind.
