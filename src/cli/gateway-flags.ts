@@ -9,14 +9,20 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-export type GatewayFlags = { config: Config; help: boolean };
+export type GatewayFlags = {
+  config: Config;
+  help: boolean;
+  /** The values of the command's own string flags (`commandFlags`), by name. */
+  commandValues: Record<string, string | undefined>;
+};
 
 export function parseGatewayFlags(
   argv: string[],
   overrides: ConfigInput = {},
   defaults: ConfigInput = {},
+  commandFlags: readonly string[] = [],
 ): GatewayFlags {
-  let values: { port?: string; host?: string; db?: string; help?: boolean };
+  let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -26,6 +32,7 @@ export function parseGatewayFlags(
         host: { type: 'string' },
         db: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
+        ...Object.fromEntries(commandFlags.map((flag) => [flag, { type: 'string' as const }])),
       },
     }));
   } catch (error) {
@@ -47,7 +54,14 @@ export function parseGatewayFlags(
   if (!result.ok) {
     throw new UsageError(result.message);
   }
-  return { config: result.config, help: values.help === true };
+  const commandValues = Object.fromEntries(
+    commandFlags.map((flag) => [flag, stringOrUndefined(values[flag])]),
+  );
+  return { config: result.config, help: values.help === true, commandValues };
+}
+
+function stringOrUndefined(value: string | boolean | undefined): string | undefined {
+  return typeof value === 'string' ? value : undefined;
 }
 
 const variableOf: Record<string, string> = {

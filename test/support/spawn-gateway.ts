@@ -17,6 +17,8 @@ export type StartGatewayOptions = {
    */
   databasePath?: string;
   environment?: Record<string, string>;
+  /** More `serve` flags, e.g. `['--admin-token-file', path]`. */
+  args?: string[];
 };
 
 export async function startGatewayProcess(
@@ -34,7 +36,7 @@ export async function startGatewayProcess(
     environment.TOKENBANK_ADMIN_TOKEN = options.adminToken;
   }
   const started = await startCliProcess({
-    args: ['serve', '--port', '0', '--db', databasePath],
+    args: ['serve', '--port', '0', '--db', databasePath, ...(options.args ?? [])],
     listeningPattern: /tokenbank listening on (http:\/\/\S+)/,
     environment,
   });

@@ -11,7 +11,10 @@ import { createApp } from '../../app.ts';
 import { admitRegisteredBackends } from '../../backends/admit-registered-backends.ts';
 import type { Config } from '../../config.ts';
 import type { Deps } from '../../deps.ts';
-import { ensureAdminCredential } from '../../gateway/admin/admin-credential.ts';
+import {
+  type AdminCredentials,
+  ensureAdminCredential,
+} from '../../gateway/admin/admin-credential.ts';
 import {
   type BackgroundJobs,
   createBackgroundJobs,
@@ -34,12 +37,20 @@ export type RunningGateway = {
   port: number;
   deps: Deps;
   jobs: BackgroundJobs;
-  /** The admin token, only on the start that generated it. */
-  generatedAdminToken: string | undefined;
+  /** The admin token only on the start that generated it, and whether any is accepted. */
+  admin: AdminCredentials;
   close(): Promise<void>;
 };
 
-export async function startGateway(config: Config): Promise<RunningGateway> {
+export type StartOptions = {
+  /** Whether a first start may generate the admin token: only when it can show it safely. */
+  mayGenerateAdminToken: boolean;
+};
+
+export async function startGateway(
+  config: Config,
+  options: StartOptions = { mayGenerateAdminToken: true },
+): Promise<RunningGateway> {
   const logLines = createBufferedLineWriter(
     (text) => process.stderr.write(text),
     logPendingBytesMax,
@@ -53,6 +64,7 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
     hashText: sha256Hex,
     clock: systemClock,
     configuredToken: config.adminToken,
+    mayGenerate: options.mayGenerateAdminToken,
   });
   const deps = createNodeDeps({
     config,
@@ -84,7 +96,7 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
     port,
     deps,
     jobs,
-    generatedAdminToken: admin.generatedToken,
+    admin,
     async close() {
       // New requests are refused from here on, also on connections kept alive.
       deps.gate.stop();
