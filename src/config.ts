@@ -157,8 +157,8 @@ export const limitsSchema = z
     /** Backends one provider may have registered (not removed) at once. */
     backendsPerProviderMax: integer(1, 1_000_000).default(64),
     /** Usage records one page of a usage read or export returns without `?limit`, and at most. */
-    usagePageSizeDefault: integer(1, 100_000).default(100),
-    usagePageSizeMax: integer(1, 100_000).default(1_000),
+    usagePageSizeDefault: integer(1, 100_000).default(1_000),
+    usagePageSizeMax: integer(1, 100_000).default(10_000),
     /** A usage read without `?from` covers this many days back from `to`... */
     usageRangeDaysDefault: integer(1, 3_660).default(30),
     /** ...and no usage read spans more days than this. */

@@ -191,6 +191,11 @@ export type ProgramStatementRow = {
 
 export type TimeRange = { fromMs: number; toMs: number };
 
+/** Where a page of usage records resumes: just after this record, in (created_at, request_id) order. */
+export type UsageCursor = { createdAtMs: number; requestId: string };
+
+export type UsagePage = { limit: number; after: UsageCursor | undefined };
+
 export type Ledger = {
   reserve(input: ReserveInput): Promise<ReserveResult>;
   checkpoint(input: CheckpointInput): Promise<void>;
@@ -215,7 +220,8 @@ export type Ledger = {
 
   tenantMoney(tenantId: string, atMs: number): Promise<TenantMoney>;
   coupon(couponId: string): Promise<CouponState | undefined>;
-  usage(tenantId: string, range: TimeRange): Promise<UsageRecord[]>;
+  /** In (created_at, request_id) order; one page of them when `page` is given, else all. */
+  usage(tenantId: string, range: TimeRange, page?: UsagePage): Promise<UsageRecord[]>;
   entries(tenantId: string, limit: number): Promise<LedgerEntry[]>;
   earnings(providerId: string, range: TimeRange): Promise<EarningsRow[]>;
   /** Every charge the program's coupons paid, for one tenant or all. */

@@ -1,5 +1,6 @@
 /**
- * The Catalog port: tenants, keys, providers, backends, models, prices and the admin credential.
+ * The Catalog port: tenants, keys, providers, backends, models, prices, the admin credential, and
+ * the per-day usage totals a trigger keeps beside the ledger's usage records.
  * Routes and the auth middleware read and write through it; each store (SQLite now, PostgreSQL
  * for several replicas) implements it. Row types come from the drizzle schema.
  */
@@ -11,6 +12,7 @@ import type {
   prices,
   providers,
   tenants,
+  usageDaily,
 } from './schema.ts';
 
 export type TenantRecord = typeof tenants.$inferSelect;
@@ -20,6 +22,7 @@ export type BackendRecord = typeof backends.$inferSelect;
 export type ModelRecord = typeof models.$inferSelect;
 export type PriceRecord = typeof prices.$inferSelect;
 export type AdminCredentialRecord = typeof adminCredentials.$inferSelect;
+export type UsageDayRecord = typeof usageDaily.$inferSelect;
 
 export type BackendChanges = Partial<
   Pick<BackendRecord, 'slots' | 'models' | 'region' | 'state' | 'metricsUrl'>
@@ -74,6 +77,9 @@ export type Catalog = {
   insertFirstAdminCredential(credential: AdminCredentialRecord): Promise<boolean>;
   /** The new credential becomes the only one: every older admin token stops working. */
   replaceAdminCredentials(credential: AdminCredentialRecord): Promise<void>;
+
+  /** A tenant's usage totals of one UTC day (days since the epoch): one row, kept by a trigger. */
+  usageOfDay(tenantId: string, day: number): Promise<UsageDayRecord | undefined>;
 
   /** Answers when the store is reachable, for /healthz. */
   ping(): Promise<void>;

@@ -12,7 +12,8 @@ import * as schema from './postgres-schema.ts';
 export type PostgresDatabase = PgDatabase<PgQueryResultHKT, typeof schema>;
 
 export function createPostgresCatalog(database: PostgresDatabase): Catalog {
-  const { adminCredentials, apiKeys, backends, models, prices, providers, tenants } = schema;
+  const { adminCredentials, apiKeys, backends, models, prices, providers, tenants, usageDaily } =
+    schema;
   const first = <Row>(rows: Row[]): Row | undefined => rows[0];
   return {
     insertTenant: async (tenant) => {
@@ -159,6 +160,15 @@ export function createPostgresCatalog(database: PostgresDatabase): Catalog {
         await transaction.insert(adminCredentials).values(credential);
       });
     },
+
+    usageOfDay: async (tenantId, day) =>
+      first(
+        await database
+          .select()
+          .from(usageDaily)
+          .where(and(eq(usageDaily.tenantId, tenantId), eq(usageDaily.day, day)))
+          .limit(1),
+      ),
 
     ping: async () => {
       await database.execute(sql`select 1`);

@@ -10,7 +10,8 @@ import * as schema from './schema.ts';
 export type SqliteDatabase = BaseSQLiteDatabase<'sync', unknown, typeof schema>;
 
 export function createSqliteCatalog(database: SqliteDatabase): Catalog {
-  const { adminCredentials, apiKeys, backends, models, prices, providers, tenants } = schema;
+  const { adminCredentials, apiKeys, backends, models, prices, providers, tenants, usageDaily } =
+    schema;
   return {
     insertTenant: async (tenant) => {
       database.insert(tenants).values(tenant).run();
@@ -149,6 +150,13 @@ export function createSqliteCatalog(database: SqliteDatabase): Catalog {
         transaction.insert(adminCredentials).values(credential).run();
       });
     },
+
+    usageOfDay: async (tenantId, day) =>
+      database
+        .select()
+        .from(usageDaily)
+        .where(and(eq(usageDaily.tenantId, tenantId), eq(usageDaily.day, day)))
+        .get(),
 
     ping: async () => {
       database.get(sql`select 1`);

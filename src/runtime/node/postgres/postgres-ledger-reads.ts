@@ -5,10 +5,12 @@
  * snapshot (REPEATABLE READ, read only), so a tenant's balance and holds never disagree with each
  * other while other replicas write. Text ordering uses the C collation, as SQLite sorts.
  */
+
 import type pg from 'pg';
 import type { LedgerEntry, LedgerReads } from '../../../billing/ledger.ts';
 import { checkLedger } from '../../../billing/ledger-check.ts';
 import { storedAmountMicro } from '../../../billing/paid-by.ts';
+import { pageBounds, type UsagePageBounds } from '../../../billing/usage-page.ts';
 import {
   couponColumns,
   couponRecordOf,
@@ -70,15 +72,20 @@ export function createPostgresLedgerReads(pool: pg.Pool, retryCountMax: number):
       });
       return row && couponOf(row);
     },
-    usage: async (tenantId, range) =>
+    usage: async (tenantId, range, page) =>
       (
-        await rowsOf(pool, {
-          name: 'tb_read_usage',
-          text: `SELECT ${usageColumns} FROM usage_records
+        await rowsOf(
+          pool,
+          page === undefined
+            ? {
+                name: 'tb_read_usage',
+                text: `SELECT ${usageColumns} FROM usage_records
                  WHERE tenant_id = $1 AND created_at_ms >= $2 AND created_at_ms < $3
                  ORDER BY created_at_ms, request_id COLLATE "C"`,
-          values: [tenantId, range.fromMs, range.toMs],
-        })
+                values: [tenantId, range.fromMs, range.toMs],
+              }
+            : usagePageQuery(tenantId, pageBounds(range, page), page.limit),
+        )
       ).map(usageRecordOf),
     entries: async (tenantId, limit) =>
       (
@@ -166,3 +173,14 @@ export function createPostgresLedgerReads(pool: pg.Pool, retryCountMax: number):
 }
 
 /** Recomputes every balance from transfers and checks the invariants; lists what is wrong. */
+
+function usagePageQuery(tenantId: string, bounds: UsagePageBounds, limit: number) {
+  return {
+    name: 'tb_read_usage_page',
+    text: `SELECT ${usageColumns} FROM usage_records
+           WHERE tenant_id = $1 AND created_at_ms >= $2 AND created_at_ms < $3
+             AND (created_at_ms > $4 OR request_id COLLATE "C" > $5)
+           ORDER BY created_at_ms, request_id COLLATE "C" LIMIT $6`,
+    values: [tenantId, bounds.fromMs, bounds.toMs, bounds.afterMs, bounds.afterId, limit],
+  };
+}

@@ -7,6 +7,7 @@ import type Database from 'better-sqlite3';
 import type { LedgerEntry, LedgerReads, UsageRecord } from '../../../billing/ledger.ts';
 import { checkLedger } from '../../../billing/ledger-check.ts';
 import { storedAmountMicro } from '../../../billing/paid-by.ts';
+import { pageBounds } from '../../../billing/usage-page.ts';
 import type { CouponRows } from './sqlite-coupon-rows.ts';
 import { parsePaidBy } from './sqlite-reservations.ts';
 
@@ -64,6 +65,14 @@ export function createLedgerReads(options: ReadsOptions): LedgerReads {
          WHERE tenant_id = ? AND created_at_ms >= ? AND created_at_ms < ? ORDER BY created_at_ms, request_id`,
       )
       .safeIntegers(true),
+    usagePage: connection
+      .prepare(
+        `SELECT ${usageColumns} FROM usage_records
+         WHERE tenant_id = @tenantId AND created_at_ms >= @fromMs AND created_at_ms < @toMs
+           AND (created_at_ms > @afterMs OR request_id > @afterId)
+         ORDER BY created_at_ms, request_id LIMIT @limit`,
+      )
+      .safeIntegers(true),
     entries: connection
       .prepare(
         `SELECT t.transaction_id AS transactionId, x.kind, x.request_id AS requestId, x.reference,
@@ -110,10 +119,16 @@ export function createLedgerReads(options: ReadsOptions): LedgerReads {
       coupons: coupons.ofTenantByCreation(tenantId),
     }),
     coupon: async (couponId) => coupons.byId(couponId),
-    usage: async (tenantId, range) =>
-      (statements.usage.all(tenantId, range.fromMs, range.toMs) as Record<string, unknown>[]).map(
-        toUsageRecord,
-      ),
+    usage: async (tenantId, range, page) =>
+      (
+        (page === undefined
+          ? statements.usage.all(tenantId, range.fromMs, range.toMs)
+          : statements.usagePage.all({
+              tenantId,
+              ...pageBounds(range, page),
+              limit: page.limit,
+            })) as Record<string, unknown>[]
+      ).map(toUsageRecord),
     entries: async (tenantId, limit) =>
       (statements.entries.all({ tenantId, limit }) as Record<string, unknown>[]).map(
         (row): LedgerEntry => ({
