@@ -6,6 +6,8 @@
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseConfig } from '../src/config.ts';
+import { silentLogger } from '../src/platform/logger.ts';
+import { openGatewayStore } from '../src/runtime/node/gateway-store.ts';
 import { migratePostgres } from '../src/runtime/node/postgres/postgres-database.ts';
 import { type ServedSimulator, serveSimulator } from '../src/runtime/node/serve-simulator.ts';
 import { migrateSqlite, openSqlite } from '../src/runtime/node/sqlite/sqlite-database.ts';
@@ -58,8 +60,12 @@ afterAll(async () => {
   await simulator?.close();
 });
 
-/** A tenant that made `count` requests, one second apart. */
-async function tenantWithUsage(count: number, limits: Record<string, number> = {}) {
+/** A tenant that made `count` requests, one second apart, after `setUp` ran for it. */
+async function tenantWithUsage(
+  count: number,
+  limits: Record<string, number> = {},
+  setUp: (call: HttpCaller, tenantId: string) => Promise<void> = async () => {},
+) {
   gateway = await startInProcessGateway({
     config: { allowPrivateBackends: true },
     environment: { TOKENBANK_LIMITS: JSON.stringify(limits) },
@@ -72,6 +78,7 @@ async function tenantWithUsage(count: number, limits: Record<string, number> = {
   await priceModels(call, testAdminToken, [model]);
   const tenant = await createTenantWithKey(call, testAdminToken, { name: 'T' });
   await topUp(call, testAdminToken, tenant.tenantId, '10');
+  await setUp(call, tenant.tenantId);
   for (let index = 0; index < count; index += 1) {
     current.clock.advanceMs(1_000);
     const answer = await current.app.request(
@@ -163,6 +170,42 @@ describe('paged usage reads', () => {
     expect((await page(call, `/v1/account/usage?from=${from}`, tenant.apiKey)).data).toHaveLength(
       2,
     );
+  });
+});
+
+describe('paged statements', () => {
+  it('pages a program statement whose requests each have two coupon rows, each row once', async () => {
+    const grantTwoHalfCoupons = async (call: HttpCaller, tenantId: string) => {
+      for (const reference of ['half-1', 'half-2']) {
+        await expectOk(call, 'POST', `/admin/v1/tenants/${tenantId}/coupons`, testAdminToken, {
+          kind: 'compute',
+          amount: '1.00',
+          coverage_bps: 5000,
+          program: 'p1',
+          reference,
+        });
+      }
+    };
+    const { call, tenant } = await tenantWithUsage(3, {}, grantTwoHalfCoupons);
+    type StatementPage = {
+      data: { request_id: string; coupon_id: string }[];
+      has_more: boolean;
+      next_cursor: string | null;
+    };
+    const rowsOf = (pages: StatementPage[]) =>
+      pages.flatMap((one) => one.data.map((row) => `${row.request_id}/${row.coupon_id}`));
+    for (const [path, token] of [
+      ['/v1/account/statement?program=p1&format=json', tenant.apiKey],
+      [`/admin/v1/programs/p1/statement?tenant_id=${tenant.tenantId}&format=json`, testAdminToken],
+    ] as const) {
+      const everything = (await expectOk(call, 'GET', path, token)) as unknown as StatementPage;
+      expect(everything.data).toHaveLength(6);
+      expect(everything.has_more).toBe(false);
+      const pages = (await walk(call, `${path}&limit=1`, token)) as unknown as StatementPage[];
+      expect(pages).toHaveLength(6);
+      expect(rowsOf(pages)).toEqual(rowsOf([everything]));
+      expect(new Set(rowsOf(pages)).size).toBe(6);
+    }
   });
 });
 
@@ -316,6 +359,69 @@ describe('the usage_daily migration on PostgreSQL', () => {
       ]);
     } finally {
       await client.end();
+      await database.drop();
+    }
+  });
+});
+
+describe('paged reads on PostgreSQL', () => {
+  it('pages usage and statements in (time, request, coupon) order', async () => {
+    const database = await createTestDatabase(inject('postgresAdminUrl'));
+    const parsed = parseConfig({}, { database: database.url });
+    if (!parsed.ok) {
+      throw new Error(parsed.message);
+    }
+    const store = await openGatewayStore(parsed.config, silentLogger);
+    const client = new pg.Client({ connectionString: database.url });
+    try {
+      await client.connect();
+      await client.query(
+        `INSERT INTO tenants (id, name, allow_max_tokens_clamp, created_at_ms) VALUES ('ten_a', 'A', false, 0)`,
+      );
+      for (const coupon of ['cpn_1', 'cpn_2']) {
+        await client.query(
+          `INSERT INTO coupons (id, tenant_id, kind, program, amount, coverage_bps, priority,
+             starts_at_ms, status, reference, created_at_ms)
+           VALUES ($1, 'ten_a', 'compute', 'p1', 100, 5000, 50, 0, 'active', $1, 0)`,
+          [coupon],
+        );
+      }
+      const paidBy = JSON.stringify([
+        { source: 'coupon', id: 'cpn_1', amount: '0.000001' },
+        { source: 'coupon', id: 'cpn_2', amount: '0.000001' },
+      ]);
+      for (const [requestId, atMs] of [
+        ['req_b', 1_000],
+        ['req_a', 1_000],
+        ['req_c', 2_000],
+      ] as const) {
+        await client.query(
+          `INSERT INTO usage_records (request_id, tenant_id, key_id, model, outcome, cost,
+             provider_share, paid_by, created_at_ms, settled_at_ms)
+           VALUES ($1, 'ten_a', 'key', 'm', 'complete', 2, 0, $2, $3, $3)`,
+          [requestId, paidBy, atMs],
+        );
+      }
+      const range = { fromMs: 0, toMs: 10_000 };
+      const usage = await store.ledger.usage('ten_a', range, {
+        limit: 2,
+        after: { createdAtMs: 1_000, requestId: 'req_a' },
+      });
+      expect(usage.map((record) => record.requestId)).toEqual(['req_b', 'req_c']);
+      const statement = await store.ledger.programStatement('p1', range, 'ten_a', {
+        limit: 3,
+        after: { createdAtMs: 1_000, requestId: 'req_a', couponId: 'cpn_1' },
+      });
+      expect(statement.map((row) => `${row.requestId}/${row.couponId}`)).toEqual([
+        'req_a/cpn_2',
+        'req_b/cpn_1',
+        'req_b/cpn_2',
+      ]);
+      const whole = await store.ledger.programStatement('p1', range, undefined);
+      expect(whole).toHaveLength(6);
+    } finally {
+      await client.end();
+      await store.close();
       await database.drop();
     }
   });

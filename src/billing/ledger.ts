@@ -196,6 +196,11 @@ export type UsageCursor = { createdAtMs: number; requestId: string };
 
 export type UsagePage = { limit: number; after: UsageCursor | undefined };
 
+/** A statement has a row per coupon that paid a request: the coupon id breaks the tie. */
+export type StatementCursor = UsageCursor & { couponId: string };
+
+export type StatementPage = { limit: number; after: StatementCursor | undefined };
+
 export type Ledger = {
   reserve(input: ReserveInput): Promise<ReserveResult>;
   checkpoint(input: CheckpointInput): Promise<void>;
@@ -224,11 +229,15 @@ export type Ledger = {
   usage(tenantId: string, range: TimeRange, page?: UsagePage): Promise<UsageRecord[]>;
   entries(tenantId: string, limit: number): Promise<LedgerEntry[]>;
   earnings(providerId: string, range: TimeRange): Promise<EarningsRow[]>;
-  /** Every charge the program's coupons paid, for one tenant or all. */
+  /**
+   * Every charge the program's coupons paid, for one tenant or all, in (created_at, request_id,
+   * coupon_id) order; one page of them when `page` is given.
+   */
   programStatement(
     program: string,
     range: TimeRange,
     tenantId: string | undefined,
+    page?: StatementPage,
   ): Promise<ProgramStatementRow[]>;
   recordVerification(requestId: string, recountedOutputTokens: number): Promise<void>;
   check(): Promise<LedgerCheck>;

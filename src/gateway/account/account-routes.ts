@@ -9,14 +9,16 @@ import type { UsageDayRecord } from '../../db/catalog.ts';
 import type { HonoEnv } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
 import { toRfc3339 } from '../../platform/clock.ts';
-import { csvResponse, formatOf, statementCsv, statementView } from '../admin/usage-export.ts';
+import { formatOf } from '../admin/usage-export.ts';
 import {
   boundedTimeRangeOf,
-  readAheadPage,
+  pageResponse,
+  readAhead,
+  statementPageOf,
+  statementPages,
   usagePageOf,
-  usagePageResponse,
+  usagePages,
 } from '../admin/usage-pages.ts';
-import { listView } from '../admin/views.ts';
 import { requireClient } from '../middleware/authenticate.ts';
 
 const dayMs = 86_400_000;
@@ -65,8 +67,9 @@ export function registerAccountRoutes(app: Hono<HonoEnv>): void {
     const query = c.req.query();
     const range = boundedTimeRangeOf(query, deps.clock.nowMs(), deps.config.limits);
     const page = usagePageOf(query, deps.config.limits);
-    const records = await deps.ledger.usage(tenant.id, range, readAheadPage(page));
-    return usagePageResponse(c, records, page, formatOf(query.format, 'json'), 'usage.csv');
+    const records = await deps.ledger.usage(tenant.id, range, readAhead(page));
+    const format = formatOf(query.format, 'json');
+    return pageResponse(c, records, page.limit, format, usagePages('usage.csv'));
   });
 
   app.get('/v1/account/statement', requireClient, async (c) => {
@@ -81,10 +84,12 @@ export function registerAccountRoutes(app: Hono<HonoEnv>): void {
         },
       );
     }
-    const range = boundedTimeRangeOf(c.req.query(), deps.clock.nowMs(), deps.config.limits);
-    const rows = await deps.ledger.programStatement(program, range, c.get('client').tenant.id);
-    return formatOf(c.req.query('format'), 'csv') === 'csv'
-      ? csvResponse(statementCsv(rows), `statement-${program}.csv`)
-      : c.json(listView(rows.map(statementView)));
+    const query = c.req.query();
+    const page = statementPageOf(query, deps.config.limits);
+    const range = boundedTimeRangeOf(query, deps.clock.nowMs(), deps.config.limits);
+    const tenantId = c.get('client').tenant.id;
+    const rows = await deps.ledger.programStatement(program, range, tenantId, readAhead(page));
+    const format = formatOf(query.format, 'csv');
+    return pageResponse(c, rows, page.limit, format, statementPages(`statement-${program}.csv`));
   });
 }

@@ -13,12 +13,15 @@ import { readJsonBody } from '../middleware/json-body.ts';
 import { grantCouponSchema, topUpSchema } from './admin-requests.ts';
 import { withReferenceLock } from './reference-lock.ts';
 import { notFound, tenantOrNotFound } from './tenant-routes.ts';
-import { csvResponse, formatOf, statementCsv, statementView } from './usage-export.ts';
+import { formatOf } from './usage-export.ts';
 import {
   boundedTimeRangeOf,
-  readAheadPage,
+  pageResponse,
+  readAhead,
+  statementPageOf,
+  statementPages,
   usagePageOf,
-  usagePageResponse,
+  usagePages,
 } from './usage-pages.ts';
 import { couponView, ledgerEntryView, listView } from './views.ts';
 
@@ -114,8 +117,8 @@ export function registerAdminMoneyRoutes(app: Hono<HonoEnv>, deps: Deps): void {
     const range = boundedTimeRangeOf(query, deps.clock.nowMs(), deps.config.limits);
     const page = usagePageOf(query, deps.config.limits);
     const format = formatOf(query.format, 'json');
-    const records = await deps.ledger.usage(tenant.id, range, readAheadPage(page));
-    return usagePageResponse(c, records, page, format, `usage-${tenant.id}.csv`);
+    const records = await deps.ledger.usage(tenant.id, range, readAhead(page));
+    return pageResponse(c, records, page.limit, format, usagePages(`usage-${tenant.id}.csv`));
   });
 
   app.get('/admin/v1/tenants/:id/ledger', async (c) => {
@@ -126,11 +129,17 @@ export function registerAdminMoneyRoutes(app: Hono<HonoEnv>, deps: Deps): void {
 
   app.get('/admin/v1/programs/:program/statement', async (c) => {
     const program = c.req.param('program');
-    const range = boundedTimeRangeOf(c.req.query(), deps.clock.nowMs(), deps.config.limits);
-    const rows = await deps.ledger.programStatement(program, range, c.req.query('tenant_id'));
-    return formatOf(c.req.query('format'), 'csv') === 'csv'
-      ? csvResponse(statementCsv(rows), `statement-${program}.csv`)
-      : c.json(listView(rows.map(statementView)));
+    const query = c.req.query();
+    const page = statementPageOf(query, deps.config.limits);
+    const range = boundedTimeRangeOf(query, deps.clock.nowMs(), deps.config.limits);
+    const rows = await deps.ledger.programStatement(
+      program,
+      range,
+      query.tenant_id,
+      readAhead(page),
+    );
+    const format = formatOf(query.format, 'csv');
+    return pageResponse(c, rows, page.limit, format, statementPages(`statement-${program}.csv`));
   });
 
   app.get('/admin/v1/ledger/check', async (c) => c.json(await deps.ledger.check()));

@@ -1,16 +1,30 @@
 /**
- * Usage reads are bounded, since any tenant key can ask for them: a time range of at most
- * `usageRangeDaysMax` days (the last `usageRangeDaysDefault` days unless `?from` says otherwise),
- * and pages of at most `usagePageSizeMax` records (`?limit`, default `usagePageSizeDefault`)
- * resumed with `?after`, the cursor of the last record of the page before. JSON answers carry
- * `has_more` and `next_cursor`; CSV answers carry them as `x-next-cursor` and a `Link` header.
+ * Usage reads and statements are bounded, since any tenant key can ask for them: a time range of
+ * at most `usageRangeDaysMax` days (the last `usageRangeDaysDefault` days unless `?from` says
+ * otherwise), and pages of at most `usagePageSizeMax` rows (`?limit`, default
+ * `usagePageSizeDefault`) resumed with `?after`, the cursor of the last row of the page before.
+ * JSON answers carry `has_more` and `next_cursor`; CSV answers carry them as `x-next-cursor` and
+ * a `Link` header.
  */
 import type { Context } from 'hono';
-import type { TimeRange, UsageCursor, UsagePage, UsageRecord } from '../../billing/ledger.ts';
+import type {
+  ProgramStatementRow,
+  StatementCursor,
+  TimeRange,
+  UsageCursor,
+  UsageRecord,
+} from '../../billing/ledger.ts';
 import type { Limits } from '../../config.ts';
 import type { HonoEnv } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
-import { csvResponse, type ExportFormat, timeRangeOf, usageCsv } from './usage-export.ts';
+import {
+  csvResponse,
+  type ExportFormat,
+  statementCsv,
+  statementView,
+  timeRangeOf,
+  usageCsv,
+} from './usage-export.ts';
 import { listView, usageView } from './views.ts';
 
 const dayMs = 86_400_000;
@@ -42,9 +56,16 @@ export function boundedTimeRangeOf(query: UsageQuery, nowMs: number, limits: Lim
   return range;
 }
 
-/** `?limit` and `?after`, validated. */
-export function usagePageOf(query: UsageQuery, limits: Limits): UsagePage {
-  return { limit: limitOf(query.limit, limits), after: cursorOf(query.after) };
+type Page<Cursor> = { limit: number; after: Cursor | undefined };
+
+/** `?limit` and `?after` of a usage read, validated. */
+export function usagePageOf(query: UsageQuery, limits: Limits): Page<UsageCursor> {
+  return { limit: limitOf(query.limit, limits), after: cursorOf(query.after, usageCursorOf) };
+}
+
+/** `?limit` and `?after` of a statement, validated. */
+export function statementPageOf(query: UsageQuery, limits: Limits): Page<StatementCursor> {
+  return { limit: limitOf(query.limit, limits), after: cursorOf(query.after, statementCursorOf) };
 }
 
 function limitOf(text: string | undefined, limits: Limits): number {
@@ -62,40 +83,73 @@ function limitOf(text: string | undefined, limits: Limits): number {
   return limit;
 }
 
-/** A cursor is `{created_at_ms}.{request_id}` of the last record seen. */
-function cursorOf(text: string | undefined): UsageCursor | undefined {
+function cursorOf<Cursor>(
+  text: string | undefined,
+  parse: (text: string) => Cursor | undefined,
+): Cursor | undefined {
   if (text === undefined || text === '') {
     return undefined;
   }
-  const match = /^(\d{1,16})\.(.{1,256})$/.exec(text);
-  if (!match) {
+  const cursor = parse(text);
+  if (cursor === undefined) {
     throw new GatewayError('invalid_request', 'after must be the next_cursor of the page before.', {
       param: 'after',
     });
   }
-  return { createdAtMs: Number(match[1]), requestId: match[2] ?? '' };
+  return cursor;
 }
 
-function cursorText(record: UsageRecord): string {
-  return `${record.createdAtMs}.${record.requestId}`;
+/** `{created_at_ms}.{request_id}` of a usage record. */
+function usageCursorOf(text: string): UsageCursor | undefined {
+  const match = /^(\d{1,16})\.(.{1,256})$/.exec(text);
+  return match ? { createdAtMs: Number(match[1]), requestId: match[2] ?? '' } : undefined;
 }
 
-/** The page as read with one record more than its limit: that extra one says there is more. */
-export function usagePageResponse(
+/** `{created_at_ms}.{coupon_id}.{request_id}` of a statement row. */
+function statementCursorOf(text: string): StatementCursor | undefined {
+  const match = /^(\d{1,16})\.([\w-]{1,64})\.(.{1,256})$/.exec(text);
+  return match
+    ? { createdAtMs: Number(match[1]), couponId: match[2] ?? '', requestId: match[3] ?? '' }
+    : undefined;
+}
+
+type PageFormat<Row> = {
+  cursorOf(row: Row): string;
+  json(rows: readonly Row[]): unknown[];
+  csv(rows: readonly Row[]): string;
+  fileName: string;
+};
+
+export const usagePages = (fileName: string): PageFormat<UsageRecord> => ({
+  cursorOf: (record) => `${record.createdAtMs}.${record.requestId}`,
+  json: (records) => records.map(usageView),
+  csv: usageCsv,
+  fileName,
+});
+
+export const statementPages = (fileName: string): PageFormat<ProgramStatementRow> => ({
+  cursorOf: (row) => `${row.createdAtMs}.${row.couponId}.${row.requestId}`,
+  json: (rows) => rows.map(statementView),
+  csv: statementCsv,
+  fileName,
+});
+
+/** The page as read with one row more than its limit: that extra one says there is more. */
+export function pageResponse<Row>(
   c: Context<HonoEnv>,
-  records: readonly UsageRecord[],
-  page: UsagePage,
+  rows: readonly Row[],
+  limit: number,
   format: ExportFormat,
-  fileName: string,
+  pageFormat: PageFormat<Row>,
 ): Response {
-  const hasMore = records.length > page.limit;
-  const shown = hasMore ? records.slice(0, page.limit) : records;
+  const hasMore = rows.length > limit;
+  const shown = hasMore ? rows.slice(0, limit) : rows;
   const last = shown.at(-1);
-  const nextCursor = hasMore && last !== undefined ? cursorText(last) : null;
+  const nextCursor = hasMore && last !== undefined ? pageFormat.cursorOf(last) : null;
   if (format === 'json') {
-    return c.json(listView(shown.map(usageView), { has_more: hasMore, next_cursor: nextCursor }));
+    return c.json(listView(pageFormat.json(shown), { has_more: hasMore, next_cursor: nextCursor }));
   }
-  const response = csvResponse(usageCsv(shown), fileName);
+  const response = csvResponse(pageFormat.csv(shown), pageFormat.fileName);
   if (nextCursor !== null) {
     const next = new URL(c.req.url);
     next.searchParams.set('after', nextCursor);
@@ -105,7 +159,7 @@ export function usagePageResponse(
   return response;
 }
 
-/** One record more than the page shows, so its answer knows whether another page follows. */
-export function readAheadPage(page: UsagePage): UsagePage {
+/** One row more than the page shows, so its answer knows whether another page follows. */
+export function readAhead<Cursor>(page: Page<Cursor>): Page<Cursor> {
   return { limit: page.limit + 1, after: page.after };
 }

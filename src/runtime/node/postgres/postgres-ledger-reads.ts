@@ -10,7 +10,12 @@ import type pg from 'pg';
 import type { LedgerEntry, LedgerReads } from '../../../billing/ledger.ts';
 import { checkLedger } from '../../../billing/ledger-check.ts';
 import { storedAmountMicro } from '../../../billing/paid-by.ts';
-import { pageBounds, type UsagePageBounds } from '../../../billing/usage-page.ts';
+import {
+  pageBounds,
+  type StatementPageBounds,
+  statementPageBounds,
+  type UsagePageBounds,
+} from '../../../billing/usage-page.ts';
 import {
   couponColumns,
   couponRecordOf,
@@ -135,7 +140,7 @@ export function createPostgresLedgerReads(pool: pg.Pool, retryCountMax: number):
         outputTokens: integerOf(row.output_tokens),
         earnedMicro: moneyOf(row.earned),
       })),
-    programStatement: async (program, range, tenantId) =>
+    programStatement: async (program, range, tenantId, page) =>
       (
         await rowsOf(pool, {
           name: 'tb_read_program_statement',
@@ -147,8 +152,11 @@ export function createPostgresLedgerReads(pool: pg.Pool, retryCountMax: number):
                  WHERE p.value ->> 'source' = 'coupon' AND c.program = $1
                    AND u.created_at_ms >= $2 AND u.created_at_ms < $3
                    AND ($4::text IS NULL OR u.tenant_id = $4)
-                 ORDER BY u.created_at_ms, u.request_id COLLATE "C"`,
-          values: [program, range.fromMs, range.toMs, tenantId ?? null],
+                   AND (u.created_at_ms > $5 OR u.request_id COLLATE "C" > $6
+                     OR (u.request_id = $6 AND c.id COLLATE "C" > $7))
+                 ORDER BY u.created_at_ms, u.request_id COLLATE "C", c.id COLLATE "C"
+                 LIMIT $8`,
+          values: statementValues(program, statementPageBounds(range, page), tenantId),
         })
       ).map((row) => ({
         requestId: textOf(row.request_id),
@@ -173,6 +181,17 @@ export function createPostgresLedgerReads(pool: pg.Pool, retryCountMax: number):
 }
 
 /** Recomputes every balance from transfers and checks the invariants; lists what is wrong. */
+
+function statementValues(
+  program: string,
+  bounds: StatementPageBounds,
+  tenantId: string | undefined,
+): unknown[] {
+  const { fromMs, toMs, afterMs, afterId, afterCouponId, limit } = bounds;
+  // LIMIT NULL is no limit in PostgreSQL.
+  const rowsMax = limit < 0 ? null : limit;
+  return [program, fromMs, toMs, tenantId ?? null, afterMs, afterId, afterCouponId, rowsMax];
+}
 
 function usagePageQuery(tenantId: string, bounds: UsagePageBounds, limit: number) {
   return {

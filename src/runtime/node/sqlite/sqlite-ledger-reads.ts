@@ -7,7 +7,7 @@ import type Database from 'better-sqlite3';
 import type { LedgerEntry, LedgerReads, UsageRecord } from '../../../billing/ledger.ts';
 import { checkLedger } from '../../../billing/ledger-check.ts';
 import { storedAmountMicro } from '../../../billing/paid-by.ts';
-import { pageBounds } from '../../../billing/usage-page.ts';
+import { pageBounds, statementPageBounds } from '../../../billing/usage-page.ts';
 import type { CouponRows } from './sqlite-coupon-rows.ts';
 import { parsePaidBy } from './sqlite-reservations.ts';
 
@@ -105,7 +105,9 @@ export function createLedgerReads(options: ReadsOptions): LedgerReads {
          WHERE json_extract(p.value, '$.source') = 'coupon' AND c.program = @program
            AND u.created_at_ms >= @fromMs AND u.created_at_ms < @toMs
            AND (@tenantId IS NULL OR u.tenant_id = @tenantId)
-         ORDER BY u.created_at_ms, u.request_id`,
+           AND (u.created_at_ms > @afterMs OR u.request_id > @afterId
+             OR (u.request_id = @afterId AND c.id > @afterCouponId))
+         ORDER BY u.created_at_ms, u.request_id, c.id LIMIT @limit`,
       )
       .safeIntegers(true),
     recordVerification: connection.prepare(
@@ -154,11 +156,11 @@ export function createLedgerReads(options: ReadsOptions): LedgerReads {
         outputTokens: Number(row.outputTokens),
         earnedMicro: row.earned as bigint,
       })),
-    programStatement: async (program, range, tenantId) =>
+    programStatement: async (program, range, tenantId, page) =>
       (
         statements.programStatement.all({
           program,
-          ...range,
+          ...statementPageBounds(range, page),
           tenantId: tenantId ?? null,
         }) as Record<string, unknown>[]
       ).map((row) => ({
