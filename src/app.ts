@@ -14,11 +14,12 @@ import { registerAccountRoutes } from './gateway/account/account-routes.ts';
 import { registerAdminAuditRoutes } from './gateway/admin/audit-routes.ts';
 import { auditWrites } from './gateway/admin/audit-writes.ts';
 import { registerAdminCatalogRoutes } from './gateway/admin/catalog-routes.ts';
+import { registerAdminCredentialRoutes } from './gateway/admin/credential-routes.ts';
 import { registerAdminMoneyRoutes } from './gateway/admin/money-routes.ts';
 import { registerAdminTenantRoutes } from './gateway/admin/tenant-routes.ts';
 import { registerInferenceRoutes } from './gateway/inference/inference-routes.ts';
 import { registerModelRoutes } from './gateway/inference/model-routes.ts';
-import { requireAdmin } from './gateway/middleware/authenticate.ts';
+import { requireAdmin, requireProvider } from './gateway/middleware/authenticate.ts';
 import { refuseWhileStopping } from './gateway/middleware/refuse-while-stopping.ts';
 import { provideContext } from './gateway/middleware/request-id.ts';
 import { logRequests } from './gateway/middleware/request-log.ts';
@@ -33,6 +34,8 @@ export function createApp(deps: Deps): Hono<HonoEnv> {
   app.use(refuseWhileStopping);
   app.use('/admin/v1/*', requireAdmin);
   app.use('/admin/v1/*', auditWrites);
+  // Credentials before the audit: its reads of the entity must never run for a stranger.
+  app.use('/provider/v1/*', requireProvider);
   app.use('/provider/v1/*', auditWrites);
 
   registerHealthRoutes(app);
@@ -42,6 +45,7 @@ export function createApp(deps: Deps): Hono<HonoEnv> {
   registerAccountRoutes(app);
   registerAdminTenantRoutes(app, deps);
   registerAdminCatalogRoutes(app, deps);
+  registerAdminCredentialRoutes(app, deps);
   registerAdminMoneyRoutes(app, deps);
   registerProviderRoutes(app, deps);
   registerAdminAuditRoutes(app, deps);

@@ -30,6 +30,26 @@ describe('parseConfig', () => {
     expect(result.ok && result.config.allowPrivateBackends).toBe(true);
   });
 
+  it('reads the provider-side switches, off by default', () => {
+    const defaults = parseConfig({});
+    expect(defaults.ok && defaults.config.autoApproveBackends).toBe(false);
+    expect(defaults.ok && defaults.config.allowForeignMetricsHosts).toBe(false);
+    const result = parseConfig({
+      TOKENBANK_AUTO_APPROVE_BACKENDS: '1',
+      TOKENBANK_ALLOW_FOREIGN_METRICS_HOSTS: 'true',
+    });
+    expect(result.ok && result.config.autoApproveBackends).toBe(true);
+    expect(result.ok && result.config.allowForeignMetricsHosts).toBe(true);
+  });
+
+  it('refuses a usage page or range default above its maximum', () => {
+    const result = parseConfig({
+      TOKENBANK_LIMITS: '{"usagePageSizeDefault": 500, "usagePageSizeMax": 100}',
+    });
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.message).toContain('usagePageSizeMax');
+  });
+
   it('names the variable of an invalid setting', () => {
     const result = parseConfig({ TOKENBANK_ADMIN_TOKEN: 'short' });
     expect(result.ok).toBe(false);

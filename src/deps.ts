@@ -61,7 +61,7 @@ export type Deps = {
   clients: CredentialCache<ClientIdentity>;
   providers: CredentialCache<ProviderRecord>;
   /** SHA-256 of every admin token that is accepted. */
-  adminTokenHashes: readonly string[];
+  adminTokens: AdminTokenSet;
   ledger: Ledger;
   tokenizer: Tokenizer;
   catalogCache: CatalogCache;
@@ -94,6 +94,18 @@ export type CatalogCache = {
 };
 
 /** What the request log line says of a request; handlers fill it in on the way. */
+/**
+ * The admin tokens accepted, by hash (gateway/admin/admin-tokens.ts): fixed when the operator
+ * configured one, else stored and rotatable through any replica.
+ */
+export type AdminTokenSet = {
+  readonly configured: boolean;
+  /** The accepted hashes, read again from the store when the copy is older than its TTL. */
+  current(): Promise<readonly string[]>;
+  /** Reads the stored hashes now. */
+  reload(): Promise<void>;
+};
+
 export type RequestLog = {
   /** `admin:{hash prefix}`, `provider:{id}` or `key:{id}`, once authenticated. */
   actor: string | undefined;

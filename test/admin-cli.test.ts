@@ -69,6 +69,7 @@ beforeAll(async () => {
       database: join(databaseDirectory, 'gateway.db'),
       adminToken,
       allowPrivateBackends: true,
+      autoApproveBackends: true,
       logLevel: 'error',
     },
   );

@@ -1,9 +1,9 @@
 /**
- * The `tokenbank` command as an operator runs it: help, migrate, serve printing the admin token
- * once, and the demo whose printed curl line and OpenAI SDK snippet must work as printed.
+ * The `tokenbank` command as an operator runs it: help, migrate, serve writing the admin token
+ * once to its file, and the demo whose printed curl line and OpenAI SDK snippet must work as printed.
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -79,19 +79,26 @@ describe('tokenbank command', () => {
 
   it('generates the admin token on the first start only and keeps accepting it', async () => {
     const environment = { TOKENBANK_ADMIN_TOKEN: '' };
-    const first = await startGatewayProcess({ environment });
-    const token = /admin token \(shown once, store it now\): (tba-[a-z0-9]+)/.exec(
-      first.stdout(),
-    )?.[1];
-    expect(token).toBeDefined();
+    const tokenFile = join(temporaryDirectory(), 'admin-token');
+    const args = ['--admin-token-file', tokenFile];
+    const first = await startGatewayProcess({ environment, args });
+    const token = readFileSync(tokenFile, 'utf8').trim();
+    expect(token).toMatch(/^tba-[a-z0-9]+$/);
+    expect(first.stdout()).not.toContain(token);
     const listTenants = (url: string, bearer: string) =>
       fetch(`${url}/admin/v1/tenants`, { headers: { authorization: `Bearer ${bearer}` } });
-    expect((await listTenants(first.url, token ?? '')).status).toBe(200);
+    expect((await listTenants(first.url, token)).status).toBe(200);
     await first.stop();
 
-    const second = await startGatewayProcess({ databasePath: first.databasePath, environment });
+    rmSync(tokenFile);
+    const second = await startGatewayProcess({
+      databasePath: first.databasePath,
+      environment,
+      args,
+    });
     expect(second.stdout()).not.toContain('admin token');
-    expect((await listTenants(second.url, token ?? '')).status).toBe(200);
+    expect(existsSync(tokenFile)).toBe(false);
+    expect((await listTenants(second.url, token)).status).toBe(200);
     expect((await listTenants(second.url, `tba-${'0'.repeat(40)}`)).status).toBe(401);
     await second.stop();
   });

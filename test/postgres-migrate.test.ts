@@ -71,6 +71,7 @@ const expectedTables = [
   'reservations',
   'tenants',
   'transfers',
+  'usage_daily',
   'usage_records',
 ];
 

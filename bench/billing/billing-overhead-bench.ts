@@ -62,6 +62,7 @@ async function startVariant(name: string, simulatorUrl: string, billing: boolean
       database: join(mkdtempSync(join(tmpdir(), 'tokenbank-bench-')), 'bench.db'),
       adminToken,
       allowPrivateBackends: true,
+      autoApproveBackends: true,
       port: 0,
     },
   );

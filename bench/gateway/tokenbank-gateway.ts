@@ -151,6 +151,7 @@ export async function startTokenbank(options: TokenbankOptions): Promise<Tokenba
   const environment = {
     TOKENBANK_ADMIN_TOKEN: adminToken,
     TOKENBANK_ALLOW_PRIVATE_BACKENDS: '1',
+    TOKENBANK_AUTO_APPROVE_BACKENDS: '1',
     TOKENBANK_LOG_LEVEL: 'info',
     TOKENBANK_LIMITS: JSON.stringify(limits),
     ...(options.redisUrl === undefined ? {} : { TOKENBANK_REDIS_URL: options.redisUrl }),

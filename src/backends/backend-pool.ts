@@ -4,7 +4,8 @@
  * estimates). The catalog is the source of truth for what is registered; this is the fast
  * in-memory view of it, indexed by model. A draining backend keeps its requests in flight and
  * leaves the pool when the last one ends; its models stay known, so a request for them answers
- * "no capacity now" rather than "no such model".
+ * "no capacity now" rather than "no such model". A backend awaiting the operator's approval, or
+ * one refused at start (its address is no longer allowed), never enters it.
  */
 import type { Limits } from '../config.ts';
 import type { BackendRecord } from '../db/catalog.ts';
@@ -35,6 +36,9 @@ export type BackendHealth = 'healthy' | 'unhealthy';
 
 /** What GET /admin/v1/backends shows as the state of a backend. */
 export type BackendState = 'healthy' | 'unhealthy' | 'draining' | 'open';
+
+/** What GET /admin/v1/backends shows of a backend the pool does not hold. */
+export type OutOfPoolState = 'pending' | 'refused' | 'draining' | 'healthy';
 
 export type PooledBackend = {
   record: BackendRecord;
@@ -124,6 +128,8 @@ export class BackendPool {
   /** Drained backends that left the pool, by id: their models stay known. */
   readonly #drained = new Map<string, BackendRecord>();
   #drainedModels = new Set<string>();
+  /** Backends refused at start, by id, with the reason: no record brings them back. */
+  readonly #refused = new Map<string, string>();
   #inFlightTotal = 0;
   readonly #settings: PoolSettings;
   readonly #listeners: PoolListeners;
@@ -139,8 +145,11 @@ export class BackendPool {
 
   /** Adds a backend or refreshes its record, keeping its runtime state. */
   upsert(record: BackendRecord): void {
-    if (record.state === 'removed') {
+    if (record.state === 'removed' || record.state === 'pending') {
       this.remove(record.id);
+      return;
+    }
+    if (this.#refused.has(record.id)) {
       return;
     }
     const existing = this.#byId.get(record.id);
@@ -187,6 +196,17 @@ export class BackendPool {
         this.upsert(record);
       }
     }
+  }
+
+  /** Keeps a backend out of this process's pool for good, whatever the catalog says of it. */
+  refuse(id: string, reason: string): void {
+    this.remove(id);
+    this.#refused.set(id, reason);
+  }
+
+  /** Why the backend was refused, when it was. */
+  refusal(id: string): string | undefined {
+    return this.#refused.get(id);
   }
 
   /** The other replicas' requests in flight per backend id, as last shared; absent is 0. */

@@ -196,6 +196,16 @@ export type ProgramStatementRow = {
 
 export type TimeRange = { fromMs: number; toMs: number };
 
+/** Where a page of usage records resumes: just after this record, in (created_at, request_id) order. */
+export type UsageCursor = { createdAtMs: number; requestId: string };
+
+export type UsagePage = { limit: number; after: UsageCursor | undefined };
+
+/** A statement has a row per coupon that paid a request: the coupon id breaks the tie. */
+export type StatementCursor = UsageCursor & { couponId: string };
+
+export type StatementPage = { limit: number; after: StatementCursor | undefined };
+
 export type Ledger = {
   reserve(input: ReserveInput): Promise<ReserveResult>;
   checkpoint(input: CheckpointInput): Promise<void>;
@@ -222,14 +232,19 @@ export type Ledger = {
 
   tenantMoney(tenantId: string, atMs: number): Promise<TenantMoney>;
   coupon(couponId: string): Promise<CouponState | undefined>;
-  usage(tenantId: string, range: TimeRange): Promise<UsageRecord[]>;
+  /** In (created_at, request_id) order; one page of them when `page` is given, else all. */
+  usage(tenantId: string, range: TimeRange, page?: UsagePage): Promise<UsageRecord[]>;
   entries(tenantId: string, limit: number): Promise<LedgerEntry[]>;
   earnings(providerId: string, range: TimeRange): Promise<EarningsRow[]>;
-  /** Every charge the program's coupons paid, for one tenant or all. */
+  /**
+   * Every charge the program's coupons paid, for one tenant or all, in (created_at, request_id,
+   * coupon_id) order; one page of them when `page` is given.
+   */
   programStatement(
     program: string,
     range: TimeRange,
     tenantId: string | undefined,
+    page?: StatementPage,
   ): Promise<ProgramStatementRow[]>;
   check(): Promise<LedgerCheck>;
 };

@@ -17,6 +17,8 @@ export type GatewayFlags = {
   databaseFlag: string | undefined;
   /** The command's own boolean flags (`--reset`) that were given. */
   switches: ReadonlySet<string>;
+  /** The values of the command's own string flags (`--admin-token-file`), by name. */
+  commandValues: Record<string, string | undefined>;
 };
 
 export type GatewayFlagOptions = {
@@ -26,11 +28,17 @@ export type GatewayFlagOptions = {
   defaults?: ConfigInput;
   /** Boolean flags of this command beyond the shared ones. */
   switches?: readonly string[];
+  /** String flags of this command beyond the shared ones. */
+  commandFlags?: readonly string[];
 };
 
 type FlagValues = Record<string, string | boolean | undefined>;
 
-function readFlags(argv: string[], switches: readonly string[]): FlagValues {
+function readFlags(
+  argv: string[],
+  switches: readonly string[],
+  commandFlags: readonly string[],
+): FlagValues {
   try {
     const { values } = parseArgs({
       args: argv,
@@ -41,6 +49,7 @@ function readFlags(argv: string[], switches: readonly string[]): FlagValues {
         db: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         ...Object.fromEntries(switches.map((name) => [name, { type: 'boolean' as const }])),
+        ...Object.fromEntries(commandFlags.map((name) => [name, { type: 'string' as const }])),
       },
     });
     return values;
@@ -56,7 +65,8 @@ function stringFlag(values: FlagValues, name: string): string | undefined {
 
 export function parseGatewayFlags(argv: string[], options: GatewayFlagOptions = {}): GatewayFlags {
   const switches = options.switches ?? [];
-  const values = readFlags(argv, switches);
+  const commandFlags = options.commandFlags ?? [];
+  const values = readFlags(argv, switches, commandFlags);
   const environment = { ...process.env };
   for (const [key, value] of Object.entries(options.defaults ?? {})) {
     const variable = variableOf[key];
@@ -78,6 +88,7 @@ export function parseGatewayFlags(argv: string[], options: GatewayFlagOptions = 
     help: values.help === true,
     databaseFlag: stringFlag(values, 'db'),
     switches: new Set(switches.filter((name) => values[name] === true)),
+    commandValues: Object.fromEntries(commandFlags.map((name) => [name, stringFlag(values, name)])),
   };
 }
 

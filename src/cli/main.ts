@@ -27,6 +27,10 @@ const environmentHelp: ReadonlyArray<readonly [string, string]> = [
     '1 lets providers register loopback/private URLs (default off)',
   ],
   ['TOKENBANK_AUTO_APPROVE_BACKENDS', '1 lets provider-registered backends serve without approval'],
+  [
+    'TOKENBANK_ALLOW_FOREIGN_METRICS_HOSTS',
+    "1 lets a backend's metrics_url be on another host than its url",
+  ],
   ['TOKENBANK_REQUEST_TIMEOUT_S', 'longest a request may run, in seconds (default 600)'],
   ['TOKENBANK_LOG_LEVEL', 'debug, info (default), warn or error; JSON lines on stderr'],
   ['TOKENBANK_LIMITS', 'JSON object overriding single limits of src/config.ts, e.g.'],

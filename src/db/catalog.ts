@@ -1,5 +1,6 @@
 /**
- * The Catalog port: tenants, keys, providers, backends, models, prices and the admin credential.
+ * The Catalog port: tenants, keys, providers, backends, models, prices, the admin credential, and
+ * the per-day usage totals a trigger keeps beside the ledger's usage records.
  * Routes and the auth middleware read and write through it; each store (SQLite now, PostgreSQL
  * for several replicas) implements it. Row types come from the drizzle schema.
  */
@@ -11,6 +12,7 @@ import type {
   prices,
   providers,
   tenants,
+  usageDaily,
 } from './schema.ts';
 
 export type TenantRecord = typeof tenants.$inferSelect;
@@ -20,6 +22,7 @@ export type BackendRecord = typeof backends.$inferSelect;
 export type ModelRecord = typeof models.$inferSelect;
 export type PriceRecord = typeof prices.$inferSelect;
 export type AdminCredentialRecord = typeof adminCredentials.$inferSelect;
+export type UsageDayRecord = typeof usageDaily.$inferSelect;
 
 export type BackendChanges = Partial<
   Pick<BackendRecord, 'slots' | 'models' | 'region' | 'state' | 'metricsUrl'>
@@ -43,8 +46,14 @@ export type Catalog = {
   getProvider(id: string): Promise<ProviderRecord | undefined>;
   findProviderByTokenHash(tokenHash: string): Promise<ProviderRecord | undefined>;
   listProviders(): Promise<ProviderRecord[]>;
+  /** Replaces the provider's token hash: the old token stops working. False for an unknown id. */
+  replaceProviderToken(id: string, tokenHash: string): Promise<boolean>;
 
-  insertBackend(backend: BackendRecord): Promise<void>;
+  /**
+   * Inserts the backend unless its provider already has `backendsMax` that are not removed;
+   * false when it has. Atomic per provider: two registrations at once cannot both pass the cap.
+   */
+  insertBackendBelowCap(backend: BackendRecord, backendsMax: number): Promise<boolean>;
   getBackend(id: string): Promise<BackendRecord | undefined>;
   /** Every backend not removed, for the router at start. */
   listLiveBackends(): Promise<BackendRecord[]>;
@@ -61,7 +70,16 @@ export type Catalog = {
   listPrices(): Promise<PriceRecord[]>;
 
   listAdminCredentials(): Promise<AdminCredentialRecord[]>;
-  insertAdminCredential(credential: AdminCredentialRecord): Promise<void>;
+  /**
+   * Stores the first admin credential, only if there is none yet: of two gateways starting
+   * together on one store, exactly one inserts (true); the other finds the winner's (false).
+   */
+  insertFirstAdminCredential(credential: AdminCredentialRecord): Promise<boolean>;
+  /** The new credential becomes the only one: every older admin token stops working. */
+  replaceAdminCredentials(credential: AdminCredentialRecord): Promise<void>;
+
+  /** A tenant's usage totals of one UTC day (days since the epoch): one row, kept by a trigger. */
+  usageOfDay(tenantId: string, day: number): Promise<UsageDayRecord | undefined>;
 
   /** Answers when the store is reachable, for /healthz. */
   ping(): Promise<void>;

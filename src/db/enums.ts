@@ -26,7 +26,7 @@ export const payerSources = ['coupon', 'wallet', 'write_off'] as const;
 
 export const apiKeyStatuses = ['active', 'revoked'] as const;
 
-export const backendStates = ['active', 'draining', 'removed'] as const;
+export const backendStates = ['pending', 'active', 'draining', 'removed'] as const;
 
 /** Who paid a charge, as a usage record stores it: decimal-string amounts, as the API shows. */
 export type StoredPayer = {

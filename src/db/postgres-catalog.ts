@@ -4,7 +4,7 @@
  * (runtime/node/postgres/postgres-database.ts). Rows of postgres-schema.ts are returned as the Catalog's
  * records, which are inferred from schema.ts: the compiler checks the two schemas agree.
  */
-import { and, asc, eq, gt, max, ne, sql } from 'drizzle-orm';
+import { and, asc, count, eq, gt, max, ne, sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import type { Catalog, PriceRecord } from './catalog.ts';
 import * as schema from './postgres-schema.ts';
@@ -12,7 +12,8 @@ import * as schema from './postgres-schema.ts';
 export type PostgresDatabase = PgDatabase<PgQueryResultHKT, typeof schema>;
 
 export function createPostgresCatalog(database: PostgresDatabase): Catalog {
-  const { adminCredentials, apiKeys, backends, models, prices, providers, tenants } = schema;
+  const { adminCredentials, apiKeys, backends, models, prices, providers, tenants, usageDaily } =
+    schema;
   const first = <Row>(rows: Row[]): Row | undefined => rows[0];
   return {
     insertTenant: async (tenant) => {
@@ -58,10 +59,31 @@ export function createPostgresCatalog(database: PostgresDatabase): Catalog {
         await database.select().from(providers).where(eq(providers.tokenHash, tokenHash)).limit(1),
       ),
     listProviders: async () => database.select().from(providers).orderBy(asc(providers.id)),
+    replaceProviderToken: async (id, tokenHash) =>
+      (
+        await database
+          .update(providers)
+          .set({ tokenHash })
+          .where(eq(providers.id, id))
+          .returning({ id: providers.id })
+      ).length > 0,
 
-    insertBackend: async (backend) => {
-      await database.insert(backends).values(backend);
-    },
+    insertBackendBelowCap: async (backend, backendsMax) =>
+      database.transaction(async (transaction) => {
+        // Registrations of one provider take turns on this lock, so the count stays true.
+        await transaction.execute(
+          sql`SELECT pg_advisory_xact_lock(hashtext(${`backends:${backend.providerId}`}))`,
+        );
+        const [live] = await transaction
+          .select({ value: count() })
+          .from(backends)
+          .where(and(eq(backends.providerId, backend.providerId), ne(backends.state, 'removed')));
+        if ((live?.value ?? 0) >= backendsMax) {
+          return false;
+        }
+        await transaction.insert(backends).values(backend);
+        return true;
+      }),
     getBackend: async (id) =>
       first(
         await database
@@ -117,9 +139,36 @@ export function createPostgresCatalog(database: PostgresDatabase): Catalog {
 
     listAdminCredentials: async () =>
       database.select().from(adminCredentials).orderBy(asc(adminCredentials.createdAtMs)),
-    insertAdminCredential: async (credential) => {
-      await database.insert(adminCredentials).values(credential);
+    insertFirstAdminCredential: async (credential) =>
+      database.transaction(async (transaction) => {
+        // Replicas starting together take turns here: the first inserts, the others see it.
+        await transaction.execute(sql`SELECT pg_advisory_xact_lock(hashtext('admin_credentials'))`);
+        const [existing] = await transaction
+          .select({ id: adminCredentials.id })
+          .from(adminCredentials)
+          .limit(1);
+        if (existing) {
+          return false;
+        }
+        await transaction.insert(adminCredentials).values(credential);
+        return true;
+      }),
+    replaceAdminCredentials: async (credential) => {
+      await database.transaction(async (transaction) => {
+        await transaction.execute(sql`SELECT pg_advisory_xact_lock(hashtext('admin_credentials'))`);
+        await transaction.delete(adminCredentials);
+        await transaction.insert(adminCredentials).values(credential);
+      });
     },
+
+    usageOfDay: async (tenantId, day) =>
+      first(
+        await database
+          .select()
+          .from(usageDaily)
+          .where(and(eq(usageDaily.tenantId, tenantId), eq(usageDaily.day, day)))
+          .limit(1),
+      ),
 
     ping: async () => {
       await database.execute(sql`select 1`);

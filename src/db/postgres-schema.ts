@@ -16,6 +16,7 @@ import {
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   text,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
@@ -95,6 +96,7 @@ export const backends = pgTable(
     slots: integer('slots').notNull(),
     apiKey: text('api_key'),
     metricsUrl: text('metrics_url'),
+    /** `pending` until the operator approves a provider's registration: it serves nothing. */
     state: text('state', { enum: backendStates }).notNull(),
     createdAtMs: createdAtMs(),
     updatedAtMs: epochMs('updated_at_ms').notNull(),
@@ -290,6 +292,21 @@ export const usageRecords = pgTable(
     index('usage_records_tenant_time').on(table.tenantId, table.createdAtMs),
     index('usage_records_provider_time').on(table.providerId, table.createdAtMs),
   ],
+);
+
+/** Per tenant and UTC day, the sum of its usage records: kept by a trigger (schema.ts). */
+export const usageDaily = pgTable(
+  'usage_daily',
+  {
+    tenantId: text('tenant_id').notNull(),
+    day: integer('day').notNull(),
+    requests: bigint('requests', { mode: 'number' }).notNull(),
+    inputTokens: bigint('input_tokens', { mode: 'number' }).notNull(),
+    cachedInputTokens: bigint('cached_input_tokens', { mode: 'number' }).notNull(),
+    outputTokens: bigint('output_tokens', { mode: 'number' }).notNull(),
+    cost: money('cost').notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.tenantId, table.day] })],
 );
 
 export const gatewayInstances = pgTable('gateway_instances', {

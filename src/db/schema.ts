@@ -3,7 +3,15 @@
  * this file. Secrets are never stored: keys and tokens keep only their SHA-256.
  */
 import { sql } from 'drizzle-orm';
-import { check, index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import {
+  check,
+  index,
+  integer,
+  primaryKey,
+  sqliteTable,
+  text,
+  uniqueIndex,
+} from 'drizzle-orm/sqlite-core';
 import { createdAtMs, money, stringList } from './columns.ts';
 import {
   apiKeyStatuses,
@@ -78,6 +86,7 @@ export const backends = sqliteTable(
     /** Sent upstream as a bearer token; never returned by the API. */
     apiKey: text('api_key'),
     metricsUrl: text('metrics_url'),
+    /** `pending` until the operator approves a provider's registration: it serves nothing. */
     state: text('state', { enum: backendStates }).notNull(),
     createdAtMs: createdAtMs(),
     updatedAtMs: integer('updated_at_ms').notNull(),
@@ -293,6 +302,26 @@ export const usageRecords = sqliteTable(
     index('usage_records_tenant_time').on(table.tenantId, table.createdAtMs),
     index('usage_records_provider_time').on(table.providerId, table.createdAtMs),
   ],
+);
+
+/**
+ * Per tenant and UTC day, the sum of its usage records (rejected requests left out), so reading
+ * today's usage is one row, never a scan. Maintained only by the AFTER INSERT trigger on
+ * usage_records (migration 'usage_daily'), in the transaction that inserts the record.
+ */
+export const usageDaily = sqliteTable(
+  'usage_daily',
+  {
+    tenantId: text('tenant_id').notNull(),
+    /** Days since 1970-01-01 UTC: created_at_ms / 86,400,000, rounded down. */
+    day: integer('day').notNull(),
+    requests: integer('requests').notNull(),
+    inputTokens: integer('input_tokens').notNull(),
+    cachedInputTokens: integer('cached_input_tokens').notNull(),
+    outputTokens: integer('output_tokens').notNull(),
+    cost: money('cost').notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.tenantId, table.day] })],
 );
 
 /** Gateway processes alive on this store: a hold whose owner stopped beating is swept. */

@@ -2,7 +2,7 @@
  * The Catalog over a synchronous drizzle SQLite database (better-sqlite3 in the Node runtime).
  * Only drizzle's runtime-neutral query builder is used here; the runtime opens the database.
  */
-import { and, asc, eq, gt, max, ne, sql } from 'drizzle-orm';
+import { and, asc, count, eq, gt, max, ne, sql } from 'drizzle-orm';
 import type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core';
 import type { Catalog, PriceRecord } from './catalog.ts';
 import * as schema from './schema.ts';
@@ -10,7 +10,8 @@ import * as schema from './schema.ts';
 export type SqliteDatabase = BaseSQLiteDatabase<'sync', unknown, typeof schema>;
 
 export function createSqliteCatalog(database: SqliteDatabase): Catalog {
-  const { adminCredentials, apiKeys, backends, models, prices, providers, tenants } = schema;
+  const { adminCredentials, apiKeys, backends, models, prices, providers, tenants, usageDaily } =
+    schema;
   return {
     insertTenant: async (tenant) => {
       database.insert(tenants).values(tenant).run();
@@ -53,10 +54,31 @@ export function createSqliteCatalog(database: SqliteDatabase): Catalog {
     findProviderByTokenHash: async (tokenHash) =>
       database.select().from(providers).where(eq(providers.tokenHash, tokenHash)).get(),
     listProviders: async () => database.select().from(providers).orderBy(asc(providers.id)).all(),
+    replaceProviderToken: async (id, tokenHash) =>
+      database
+        .update(providers)
+        .set({ tokenHash })
+        .where(eq(providers.id, id))
+        .returning({ id: providers.id })
+        .all().length > 0,
 
-    insertBackend: async (backend) => {
-      database.insert(backends).values(backend).run();
-    },
+    insertBackendBelowCap: async (backend, backendsMax) =>
+      // IMMEDIATE takes the write lock before the count, so no other writer slips in between.
+      database.transaction(
+        (transaction) => {
+          const live = transaction
+            .select({ value: count() })
+            .from(backends)
+            .where(and(eq(backends.providerId, backend.providerId), ne(backends.state, 'removed')))
+            .get();
+          if ((live?.value ?? 0) >= backendsMax) {
+            return false;
+          }
+          transaction.insert(backends).values(backend).run();
+          return true;
+        },
+        { behavior: 'immediate' },
+      ),
     getBackend: async (id) =>
       database
         .select()
@@ -111,9 +133,30 @@ export function createSqliteCatalog(database: SqliteDatabase): Catalog {
 
     listAdminCredentials: async () =>
       database.select().from(adminCredentials).orderBy(asc(adminCredentials.createdAtMs)).all(),
-    insertAdminCredential: async (credential) => {
-      database.insert(adminCredentials).values(credential).run();
+    insertFirstAdminCredential: async (credential) =>
+      database.transaction(
+        (transaction) => {
+          if (transaction.select({ id: adminCredentials.id }).from(adminCredentials).get()) {
+            return false;
+          }
+          transaction.insert(adminCredentials).values(credential).run();
+          return true;
+        },
+        { behavior: 'immediate' },
+      ),
+    replaceAdminCredentials: async (credential) => {
+      database.transaction((transaction) => {
+        transaction.delete(adminCredentials).run();
+        transaction.insert(adminCredentials).values(credential).run();
+      });
     },
+
+    usageOfDay: async (tenantId, day) =>
+      database
+        .select()
+        .from(usageDaily)
+        .where(and(eq(usageDaily.tenantId, tenantId), eq(usageDaily.day, day)))
+        .get(),
 
     ping: async () => {
       database.get(sql`select 1`);

@@ -9,6 +9,8 @@ export type CatalogChange =
   | { kind: 'key'; keyId: string }
   | { kind: 'tenant'; tenantId: string }
   | { kind: 'provider'; providerId: string }
+  /** The admin tokens were rotated: every replica reads them again. */
+  | { kind: 'admin' }
   /** Price versions or model settings: the catalog cache reloads. */
   | { kind: 'prices' }
   | { kind: 'backend'; backendId: string };

@@ -51,9 +51,13 @@ export async function startInProcessGateway(
     logger?: Logger;
   } = {},
 ): Promise<InProcessGateway> {
+  // Tests register backends and route to them at once, unless one says otherwise.
   const parsed = parseConfig(options.environment ?? {}, {
     database: ':memory:',
     adminToken: testAdminToken,
+    ...(options.environment?.TOKENBANK_AUTO_APPROVE_BACKENDS === undefined
+      ? { autoApproveBackends: true }
+      : {}),
     ...options.config,
   });
   if (!parsed.ok) {

@@ -17,6 +17,8 @@ export type StartGatewayOptions = {
    */
   databasePath?: string;
   environment?: Record<string, string>;
+  /** More `serve` flags, e.g. `['--admin-token-file', path]`. */
+  args?: string[];
 };
 
 export async function startGatewayProcess(
@@ -24,15 +26,17 @@ export async function startGatewayProcess(
 ): Promise<GatewayProcess> {
   const databasePath =
     options.databasePath ?? join(mkdtempSync(join(tmpdir(), 'tokenbank-test-')), 'gateway.db');
+  // Tests register backends and route to them at once, unless one says otherwise.
   const environment: Record<string, string> = {
     TOKENBANK_LOG_LEVEL: 'warn',
+    TOKENBANK_AUTO_APPROVE_BACKENDS: '1',
     ...options.environment,
   };
   if (options.adminToken !== undefined) {
     environment.TOKENBANK_ADMIN_TOKEN = options.adminToken;
   }
   const started = await startCliProcess({
-    args: ['serve', '--port', '0', '--db', databasePath],
+    args: ['serve', '--port', '0', '--db', databasePath, ...(options.args ?? [])],
     listeningPattern: /tokenbank listening on (http:\/\/\S+)/,
     environment,
   });

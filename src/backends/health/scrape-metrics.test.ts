@@ -1,11 +1,18 @@
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { limitsSchema } from '../../config.ts';
 import { createManualClock } from '../../platform/clock.ts';
 import { backendRecord, poolWithBackends } from '../test-backend-record.ts';
 import type { Upstream, UpstreamRequest, UpstreamTarget } from '../upstream/upstream.ts';
 import { metricsTargetOf, scrapeBackendMetrics } from './scrape-metrics.ts';
+import { ScrapeOriginGate } from './scrape-origin-gate.ts';
 
 const settings = limitsSchema.parse({});
+
+let origins = new ScrapeOriginGate(settings.metricsScrapeOriginIntervalMs);
+
+beforeEach(() => {
+  origins = new ScrapeOriginGate(settings.metricsScrapeOriginIntervalMs);
+});
 
 type Answer = { status: number; body: string; delayMs: number } | 'refuse';
 
@@ -75,7 +82,7 @@ describe('scrapeBackendMetrics', () => {
     const { upstream, seen } = scriptedUpstream(clock, {
       a: { status: 200, body: vllmPage, delayMs: 7 },
     });
-    await scrapeBackendMetrics(pool, upstream, clock, settings);
+    await scrapeBackendMetrics(pool, upstream, clock, settings, origins);
     const [backend] = backends;
     expect(seen.map((call) => call.path)).toEqual(['/metrics']);
     expect(backend?.load.scraped).toEqual({
@@ -88,21 +95,21 @@ describe('scrapeBackendMetrics', () => {
     expect(backend?.estimates.rttMs).toBe(7);
     expect(backend?.load.scrape.nextAtMs).toBe(1_007 + settings.metricsScrapeIntervalMs);
     // Not due again yet: nothing is sent.
-    await scrapeBackendMetrics(pool, upstream, clock, settings);
+    await scrapeBackendMetrics(pool, upstream, clock, settings, origins);
     expect(seen).toHaveLength(1);
   });
 
   it('keeps the round trip of a backend without metrics and backs off, doubling', async () => {
     const clock = createManualClock(0);
     const { pool, backends } = poolWithBackends([
-      backendRecord({ id: 'a' }),
-      backendRecord({ id: 'b' }),
+      backendRecord({ id: 'a', url: 'http://gpu-a.example/v1' }),
+      backendRecord({ id: 'b', url: 'http://gpu-b.example/v1' }),
     ]);
     const { upstream } = scriptedUpstream(clock, {
       a: { status: 404, body: 'not found', delayMs: 3 },
       b: 'refuse',
     });
-    await scrapeBackendMetrics(pool, upstream, clock, settings);
+    await scrapeBackendMetrics(pool, upstream, clock, settings, origins);
     const [withoutMetrics, refusing] = backends;
     expect(withoutMetrics?.estimates.rttMs).toBe(3);
     expect(withoutMetrics?.load.scraped).toBeUndefined();
@@ -113,7 +120,7 @@ describe('scrapeBackendMetrics', () => {
     });
     expect(refusing?.load.scrape.lastError).toBe('connection refused');
     clock.advanceMs(10_000);
-    await scrapeBackendMetrics(pool, upstream, clock, settings);
+    await scrapeBackendMetrics(pool, upstream, clock, settings, origins);
     expect(refusing?.load.scrape.failureCount).toBe(2);
     expect(refusing?.load.scrape.nextAtMs).toBe(
       clock.nowMs() + 4 * settings.metricsScrapeIntervalMs,
@@ -126,12 +133,59 @@ describe('scrapeBackendMetrics', () => {
     const { upstream } = scriptedUpstream(clock, {
       a: { status: 200, body: 'process_cpu_seconds_total 1', delayMs: 1 },
     });
-    await scrapeBackendMetrics(pool, upstream, clock, settings);
+    await scrapeBackendMetrics(pool, upstream, clock, settings, origins);
     expect(backends[0]?.load.scraped).toEqual({
       engine: undefined,
       running: undefined,
       waiting: undefined,
       kvCacheUsage: undefined,
     });
+  });
+
+  it('scrapes one origin at most once per interval, whichever backends share it', async () => {
+    const clock = createManualClock(0);
+    const intervalMs = 1_000;
+    const gate = new ScrapeOriginGate(intervalMs);
+    const shared = ['a', 'b', 'c'].map((id) =>
+      backendRecord({ id, url: `http://gpu.example:8000/${id}/v1` }),
+    );
+    const exporterBacked = backendRecord({
+      id: 'd',
+      url: 'http://gpu-d.example/v1',
+      metricsUrl: 'http://gpu.example:8000/metrics',
+    });
+    const alone = backendRecord({ id: 'e', url: 'http://gpu-e.example/v1' });
+    const { pool } = poolWithBackends([...shared, exporterBacked, alone]);
+    const page = { status: 200, body: vllmPage, delayMs: 0 };
+    const { upstream, seen } = scriptedUpstream(clock, {
+      a: page,
+      b: page,
+      c: page,
+      d: page,
+      e: page,
+    });
+    const fastSettings = { ...settings, metricsScrapeIntervalMs: 50 };
+    const originsScraped = () => seen.map((call) => call.target.url);
+
+    await scrapeBackendMetrics(pool, upstream, clock, fastSettings, gate);
+    expect(originsScraped()).toEqual(['http://gpu.example:8000', 'http://gpu-e.example']);
+
+    // Every shared backend is due again and again; the origin still waits out its interval.
+    for (let step = 0; step < 19; step += 1) {
+      clock.advanceMs(50);
+      await scrapeBackendMetrics(pool, upstream, clock, fastSettings, gate);
+    }
+    const sharedCount = () =>
+      originsScraped().filter((origin) => origin === 'http://gpu.example:8000').length;
+    expect(clock.nowMs()).toBe(950);
+    expect(sharedCount()).toBe(1);
+
+    clock.advanceMs(50);
+    await scrapeBackendMetrics(pool, upstream, clock, fastSettings, gate);
+    expect(sharedCount()).toBe(2);
+    // The backend that waited longest went next, not the one scraped before.
+    expect(
+      seen.filter((call) => call.target.url === 'http://gpu.example:8000')[1]?.target.id,
+    ).not.toBe(seen[0]?.target.id);
   });
 });

@@ -3,7 +3,9 @@
  * asked for its Prometheus page (`metrics_url`, or `/metrics` beside its OpenAI URL), and the load
  * read from it goes to the pool. The exchange's duration is the backend's network round trip, so
  * even a backend without metrics (a 404) teaches the router its distance. A failed scrape waits
- * twice as long before the next, up to a bound; its old numbers simply go stale.
+ * twice as long before the next, up to a bound; its old numbers simply go stale. Whatever is due,
+ * one origin gets at most one scrape per `metricsScrapeOriginIntervalMs` (scrape-origin-gate.ts):
+ * the backend that waited longest goes first, the others on that origin wait their turn.
  */
 import type { Limits } from '../../config.ts';
 import type { BackendRecord } from '../../db/catalog.ts';
@@ -12,6 +14,7 @@ import type { BackendPool, PooledBackend } from '../backend-pool.ts';
 import { movedAverage } from '../routing/decaying-average.ts';
 import { readAllBytes, type Upstream, type UpstreamTarget } from '../upstream/upstream.ts';
 import { parsePrometheusText } from './prometheus-text.ts';
+import type { ScrapeOriginGate } from './scrape-origin-gate.ts';
 import { loadMetricNames, readScrapedLoad } from './scraped-load.ts';
 
 export type ScrapeSettings = Pick<
@@ -63,10 +66,18 @@ export async function scrapeBackendMetrics(
   upstream: Upstream,
   clock: Clock,
   settings: ScrapeSettings,
+  origins: ScrapeOriginGate,
 ): Promise<void> {
   const nowMs = clock.nowMs();
-  const due = pool.all().filter((backend) => backend.load.scrape.nextAtMs <= nowMs);
-  await Promise.all(due.map((backend) => scrapeOne(pool, upstream, clock, backend, settings)));
+  origins.forgetPassed(nowMs);
+  const due = pool
+    .all()
+    .filter((backend) => backend.load.scrape.nextAtMs <= nowMs)
+    .sort((one, other) => one.load.scrape.nextAtMs - other.load.scrape.nextAtMs);
+  const allowed = due.filter((backend) =>
+    origins.take(metricsTargetOf(backend.record).target.url, nowMs),
+  );
+  await Promise.all(allowed.map((backend) => scrapeOne(pool, upstream, clock, backend, settings)));
 }
 
 async function scrapeOne(

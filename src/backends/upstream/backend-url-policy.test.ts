@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { checkBackendUrl, isNonPublicAddress, type ResolveHost } from './backend-url-policy.ts';
+import {
+  checkBackendUrl,
+  isNonPublicAddress,
+  pointsAtNonPublicAddress,
+  type ResolveHost,
+} from './backend-url-policy.ts';
 
 const publicResolver: ResolveHost = async () => ['93.184.216.34'];
 
@@ -37,6 +42,12 @@ describe('checkBackendUrl', () => {
     'http://localhost:8000/v1',
     'http://api.localhost/v1',
     'http://metadata.google.internal/v1',
+    'http://192.0.0.8/v1',
+    'http://192.0.0.170/v1',
+    'http://192.88.99.1/v1',
+    'http://168.63.129.16/v1',
+    'http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/v1',
+    'http://[2001::1]/v1',
   ])('refuses %s', async (url) => {
     const result = await check(url);
     expect(result.ok).toBe(false);
@@ -51,11 +62,15 @@ describe('checkBackendUrl', () => {
     expect(result.ok).toBe(false);
   });
 
-  it('refuses a name that does not resolve', async () => {
-    const result = await check('http://nowhere.invalid/v1', async () => {
+  it('answers a name that does not resolve exactly as a private one: no DNS oracle', async () => {
+    const unresolved = await check('http://nowhere.example.com/v1', async () => {
       throw new Error('ENOTFOUND');
     });
-    expect(result).toEqual({ ok: false, message: 'backend host nowhere.invalid does not resolve' });
+    const empty = await check('http://nowhere.example.com/v1', async () => []);
+    const internal = await check('http://nowhere.example.com/v1', async () => ['10.0.0.5']);
+    expect(unresolved.ok).toBe(false);
+    expect(unresolved).toEqual(internal);
+    expect(empty).toEqual(internal);
   });
 
   it('allows private addresses when the operator says so', async () => {
@@ -78,5 +93,32 @@ describe('checkBackendUrl', () => {
     expect(isNonPublicAddress('2001:4860:4860::8888')).toBe(false);
     expect(isNonPublicAddress('172.32.0.1')).toBe(false);
     expect(isNonPublicAddress('2002:808:808::1')).toBe(false);
+    expect(isNonPublicAddress('192.0.1.1')).toBe(false);
+    expect(isNonPublicAddress('192.88.98.1')).toBe(false);
+    expect(isNonPublicAddress('168.63.129.17')).toBe(false);
+    expect(isNonPublicAddress('2001:1::1')).toBe(false);
+  });
+});
+
+describe('pointsAtNonPublicAddress', () => {
+  it('re-checks an IP literal without resolving anything', async () => {
+    const resolveNothing: ResolveHost = async () => {
+      throw new Error('not called for an IP literal');
+    };
+    expect(await pointsAtNonPublicAddress('http://127.0.0.1:9000/v1', resolveNothing)).toBe(true);
+    expect(await pointsAtNonPublicAddress('http://[fd00::1]/v1', resolveNothing)).toBe(true);
+    expect(await pointsAtNonPublicAddress('http://93.184.216.34/v1', resolveNothing)).toBe(false);
+  });
+
+  it('refuses a name that resolves privately, keeps one that does not resolve now', async () => {
+    expect(
+      await pointsAtNonPublicAddress('http://gpu.example.com/v1', async () => ['10.1.1.1']),
+    ).toBe(true);
+    expect(await pointsAtNonPublicAddress('http://localhost:8000/v1', publicResolver)).toBe(true);
+    const failing: ResolveHost = async () => {
+      throw new Error('ENOTFOUND');
+    };
+    expect(await pointsAtNonPublicAddress('http://gpu.example.com/v1', failing)).toBe(false);
+    expect(await pointsAtNonPublicAddress('http://gpu.example.com/v1', publicResolver)).toBe(false);
   });
 });

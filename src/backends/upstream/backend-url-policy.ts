@@ -20,13 +20,11 @@ export async function checkBackendUrl(
   if (!parsed.ok) {
     return parsed;
   }
+  const url = parsed.url.href.replace(/\/$/, '');
   if (options.allowPrivate) {
-    return { ok: true, url: parsed.url.href.replace(/\/$/, '') };
+    return { ok: true, url };
   }
-  const hostName = parsed.url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  const addresses = isIpLiteral(hostName)
-    ? [hostName]
-    : await resolveOrNothing(hostName, options.resolveHost);
+  const hostName = hostNameOf(parsed.url);
   if (
     metadataHostNames.has(hostName) ||
     hostName === 'localhost' ||
@@ -34,19 +32,48 @@ export async function checkBackendUrl(
   ) {
     return refused(hostName);
   }
-  if (addresses.length === 0) {
-    return { ok: false, message: `backend host ${hostName} does not resolve` };
-  }
-  if (addresses.some((address) => isNonPublicAddress(address))) {
+  const addresses = isIpLiteral(hostName)
+    ? [hostName]
+    : await resolveOrNothing(hostName, options.resolveHost);
+  // A name that does not resolve gets the same answer as a private one: two different answers
+  // would let a provider map the operator's internal DNS names through registration.
+  if (addresses.length === 0 || addresses.some((address) => isNonPublicAddress(address))) {
     return refused(hostName);
   }
-  return { ok: true, url: parsed.url.href.replace(/\/$/, '') };
+  return { ok: true, url };
+}
+
+/**
+ * Whether a URL registered earlier points at a non-public address now (the operator turned
+ * private backends off since, or its name moved). A name that does not resolve right now is not
+ * refused for it: the connection-time check still stands between it and the network.
+ */
+export async function pointsAtNonPublicAddress(
+  text: string,
+  resolveHost: ResolveHost,
+): Promise<boolean> {
+  const hostName = hostNameOf(new URL(text));
+  if (
+    metadataHostNames.has(hostName) ||
+    hostName === 'localhost' ||
+    hostName.endsWith('.localhost')
+  ) {
+    return true;
+  }
+  const addresses = isIpLiteral(hostName)
+    ? [hostName]
+    : await resolveOrNothing(hostName, resolveHost);
+  return addresses.some((address) => isNonPublicAddress(address));
+}
+
+function hostNameOf(url: URL): string {
+  return url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
 }
 
 function refused(hostName: string): BackendUrlCheck {
   return {
     ok: false,
-    message: `backend host ${hostName} is a loopback, private, link-local or metadata address; the operator must set TOKENBANK_ALLOW_PRIVATE_BACKENDS=1 to allow it`,
+    message: `backend host ${hostName} does not resolve to public addresses only; loopback, private, link-local and metadata addresses need TOKENBANK_ALLOW_PRIVATE_BACKENDS=1 from the operator`,
   };
 }
 
@@ -102,7 +129,11 @@ export function isNonPublicAddress(address: string): boolean {
   return isNonPublicIpv6(address.toLowerCase());
 }
 
-function isNonPublicIpv4([first = 0, second = 0]: number[]): boolean {
+/** Azure's WireServer: a host-local metadata endpoint at a public-looking address. */
+const wireServerAddress = '168.63.129.16';
+
+function isNonPublicIpv4(octets: number[]): boolean {
+  const [first = 0, second = 0, third = 0] = octets;
   return (
     first === 0 ||
     first === 10 ||
@@ -110,9 +141,12 @@ function isNonPublicIpv4([first = 0, second = 0]: number[]): boolean {
     (first === 100 && second >= 64 && second <= 127) ||
     (first === 169 && second === 254) ||
     (first === 172 && second >= 16 && second <= 31) ||
+    (first === 192 && second === 0 && third === 0) || // IETF protocol assignments
+    (first === 192 && second === 88 && third === 99) || // 6to4 relay anycast
     (first === 192 && second === 168) ||
     (first === 198 && (second === 18 || second === 19)) ||
-    first >= 224
+    first >= 224 ||
+    octets.join('.') === wireServerAddress
   );
 }
 
@@ -140,6 +174,7 @@ function isNonPublicIpv6(address: string): boolean {
     return isNonPublicIpv4(octetsOf(groups[1] ?? 0, groups[2] ?? 0));
   }
   return (
+    (first === 0x2001 && groups[1] === 0) || // Teredo 2001::/32 tunnels to an IPv4 address
     (first & 0xfe00) === 0xfc00 || // unique local fc00::/7
     (first & 0xffc0) === 0xfe80 || // link-local fe80::/10
     (first & 0xffc0) === 0xfec0 || // site-local fec0::/10 (deprecated, still routable inside)

@@ -3,7 +3,12 @@
  * more entry here and one module of AdminResource values.
  */
 import type { AdminResource } from './admin-action.ts';
-import { backendResource, priceResource, providerResource } from './catalog-resources.ts';
+import {
+  backendResource,
+  priceResource,
+  providerResource,
+  tokenResource,
+} from './catalog-resources.ts';
 import { couponResource, topUpResource } from './money-resources.ts';
 import {
   auditResource,
@@ -25,4 +30,5 @@ export const adminResources: Readonly<Record<string, AdminResource>> = {
   prices: priceResource,
   backends: backendResource,
   audit: auditResource,
+  tokens: tokenResource,
 };

@@ -1,6 +1,6 @@
 /**
- * `tokenbank admin providers`, `prices` and `backends`: the supply side, what it costs and what
- * each provider earned. Money
+ * `tokenbank admin providers`, `prices`, `backends` and `tokens`: the supply side, what it costs,
+ * what each provider earned, and the rotation of the credentials that are not client keys. Money
  * is passed on exactly as typed (a decimal string) and printed exactly as the server sends it, so
  * no amount ever passes through a JavaScript number here.
  */
@@ -105,6 +105,27 @@ export const providerResource: AdminResource = {
       ),
       arguments: ['PROVIDER_ID'],
     },
+    token: {
+      summary: 'give a provider a new token; the old one is refused at once',
+      arguments: ['ID'],
+      request: (input) => ({
+        method: 'POST',
+        path: `/admin/v1/providers/${pathSegment(input.argument('ID'))}/token`,
+      }),
+      render: (body) => renderSecretRecord(body, 'token', 'new provider token'),
+    },
+  },
+};
+
+export const tokenResource: AdminResource = {
+  summary: 'the admin token',
+  actions: {
+    rotate: {
+      summary: 'replace the admin token; the old one is refused at once on every replica',
+      notes: 'A token set by TOKENBANK_ADMIN_TOKEN is rotated by changing that variable instead.',
+      request: () => ({ method: 'POST', path: '/admin/v1/tokens/rotate' }),
+      render: (body) => renderSecretRecord(body, 'token', 'new admin token'),
+    },
   },
 };
 
@@ -176,6 +197,15 @@ export const backendResource: AdminResource = {
       summary: 'list backends with their state, load and latency',
       request: () => ({ method: 'GET', path: '/admin/v1/backends' }),
       render: (body) => renderList(body, backendColumns, 'backends'),
+    },
+    approve: {
+      summary: 'let a pending backend serve',
+      arguments: ['ID'],
+      request: (input) => ({
+        method: 'POST',
+        path: `/admin/v1/backends/${pathSegment(input.argument('ID'))}/approve`,
+      }),
+      render: renderRecord,
     },
   },
 };

@@ -71,12 +71,26 @@ export const rangeFlags = {
   from: {
     kind: 'string',
     placeholder: 'T',
-    description: 'from this RFC 3339 time, inclusive (default: the beginning)',
+    description: 'from this RFC 3339 time, inclusive (default: 30 days before --to)',
   },
   to: {
     kind: 'string',
     placeholder: 'T',
     description: 'up to this RFC 3339 time, exclusive (default: now)',
+  },
+} as const satisfies AdminAction['flags'];
+
+const rangeAndPageFlags = {
+  ...rangeFlags,
+  limit: {
+    kind: 'string',
+    placeholder: 'N',
+    description: "rows per page (default: the gateway's usagePageSizeDefault)",
+  },
+  after: {
+    kind: 'string',
+    placeholder: 'CURSOR',
+    description: 'the next_cursor of the page before (--json shows it)',
   },
 } as const satisfies AdminAction['flags'];
 
@@ -113,7 +127,7 @@ export const usageResource: AdminResource = {
   direct: {
     summary: "list a tenant's metered requests, oldest first",
     arguments: ['TENANT_ID'],
-    flags: { ...rangeFlags, csv: csvFlag },
+    flags: { ...rangeAndPageFlags, csv: csvFlag },
     notes: [
       'PAID BY shows each payer as source[:coupon id]=amount. The CSV has every field of each',
       'request, with paid_by as source:id:amount;...',
@@ -126,6 +140,8 @@ export const usageResource: AdminResource = {
         query: {
           from: input.text('from'),
           to: input.text('to'),
+          limit: input.text('limit'),
+          after: input.text('after'),
           format: format === 'csv' ? 'csv' : undefined,
         },
         response: format,
@@ -165,7 +181,7 @@ export const statementResource: AdminResource = {
     summary: "list every charge a program's coupons paid",
     arguments: ['PROGRAM'],
     flags: {
-      ...rangeFlags,
+      ...rangeAndPageFlags,
       tenant: { kind: 'string', placeholder: 'ID', description: 'only this tenant' },
       csv: csvFlag,
     },
@@ -178,6 +194,8 @@ export const statementResource: AdminResource = {
         query: {
           from: input.text('from'),
           to: input.text('to'),
+          limit: input.text('limit'),
+          after: input.text('after'),
           tenant_id: input.text('tenant'),
           format,
         },

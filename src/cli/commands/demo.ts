@@ -114,10 +114,8 @@ function demoStorePath(databaseFlag: string | undefined, folder: string, reset: 
 export function runDemoCommand(argv: string[]): Promise<number> {
   return withUsageErrors(help, async () => {
     const adminToken = newSecret('tba');
-    // Read by name wherever backend approval is configured: the demo's backends serve at once.
-    process.env.TOKENBANK_AUTO_APPROVE_BACKENDS = '1';
     const parsed = parseGatewayFlags(argv, {
-      overrides: { adminToken, allowPrivateBackends: true },
+      overrides: { adminToken, allowPrivateBackends: true, autoApproveBackends: true },
       switches: ['reset'],
     });
     if (parsed.help) {

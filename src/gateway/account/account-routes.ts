@@ -1,41 +1,35 @@
 /**
  * What an SME sees of its own money with its API key: GET /v1/account (balance, holds, coupons,
- * today's usage), its usage records, and the statement of a subsidy program's coupons that it
- * hands to the issuer.
+ * today's usage: one row of the per-day totals, never a scan), its usage records (paged, bounded
+ * in time), and the statement of a subsidy program's coupons that it hands to the issuer.
  */
 import type { Hono } from 'hono';
-import type { UsageRecord } from '../../billing/ledger.ts';
 import { formatMoney } from '../../billing/money.ts';
+import type { UsageDayRecord } from '../../db/catalog.ts';
 import type { HonoEnv } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
 import { toRfc3339 } from '../../platform/clock.ts';
+import { formatOf } from '../admin/usage-export.ts';
 import {
-  csvResponse,
-  formatOf,
-  statementCsv,
-  statementView,
-  timeRangeOf,
-  usageCsv,
-} from '../admin/usage-export.ts';
-import { listView, usageView } from '../admin/views.ts';
+  boundedTimeRangeOf,
+  pageResponse,
+  readAhead,
+  statementPageOf,
+  statementPages,
+  usagePageOf,
+  usagePages,
+} from '../admin/usage-pages.ts';
 import { requireClient } from '../middleware/authenticate.ts';
 
 const dayMs = 86_400_000;
 
-function usageTotals(records: readonly UsageRecord[]) {
-  let inputTokens = 0;
-  let outputTokens = 0;
-  let costMicro = 0n;
-  for (const record of records) {
-    inputTokens += record.inputTokens ?? 0;
-    outputTokens += record.outputTokens ?? 0;
-    costMicro += record.costMicro;
-  }
+function usageTodayView(today: UsageDayRecord | undefined) {
   return {
-    requests: records.length,
-    input_tokens: inputTokens,
-    output_tokens: outputTokens,
-    cost: formatMoney(costMicro),
+    requests: today?.requests ?? 0,
+    input_tokens: today?.inputTokens ?? 0,
+    cached_input_tokens: today?.cachedInputTokens ?? 0,
+    output_tokens: today?.outputTokens ?? 0,
+    cost: formatMoney(today?.cost ?? 0n),
   };
 }
 
@@ -45,8 +39,7 @@ export function registerAccountRoutes(app: Hono<HonoEnv>): void {
     const { tenant } = c.get('client');
     const nowMs = deps.clock.nowMs();
     const money = await deps.ledger.tenantMoney(tenant.id, nowMs);
-    const dayStartMs = nowMs - (nowMs % dayMs);
-    const today = await deps.ledger.usage(tenant.id, { fromMs: dayStartMs, toMs: nowMs + 1 });
+    const today = await deps.catalog.usageOfDay(tenant.id, Math.floor(nowMs / dayMs));
     return c.json({
       object: 'account',
       tenant_id: tenant.id,
@@ -64,18 +57,19 @@ export function registerAccountRoutes(app: Hono<HonoEnv>): void {
           expires_at: coupon.expiresAtMs === null ? null : toRfc3339(coupon.expiresAtMs),
           scope: { models: coupon.models, regions: coupon.regions },
         })),
-      usage_today: usageTotals(today.filter((record) => record.outcome !== 'rejected')),
+      usage_today: usageTodayView(today),
     });
   });
 
   app.get('/v1/account/usage', requireClient, async (c) => {
     const deps = c.get('deps');
     const { tenant } = c.get('client');
-    const range = timeRangeOf(c.req.query(), deps.clock.nowMs());
-    const records = await deps.ledger.usage(tenant.id, range);
-    return formatOf(c.req.query('format'), 'json') === 'csv'
-      ? csvResponse(usageCsv(records), 'usage.csv')
-      : c.json(listView(records.map(usageView)));
+    const query = c.req.query();
+    const range = boundedTimeRangeOf(query, deps.clock.nowMs(), deps.config.limits);
+    const page = usagePageOf(query, deps.config.limits);
+    const records = await deps.ledger.usage(tenant.id, range, readAhead(page));
+    const format = formatOf(query.format, 'json');
+    return pageResponse(c, records, page.limit, format, usagePages('usage.csv'));
   });
 
   app.get('/v1/account/statement', requireClient, async (c) => {
@@ -90,10 +84,12 @@ export function registerAccountRoutes(app: Hono<HonoEnv>): void {
         },
       );
     }
-    const range = timeRangeOf(c.req.query(), deps.clock.nowMs());
-    const rows = await deps.ledger.programStatement(program, range, c.get('client').tenant.id);
-    return formatOf(c.req.query('format'), 'csv') === 'csv'
-      ? csvResponse(statementCsv(rows), `statement-${program}.csv`)
-      : c.json(listView(rows.map(statementView)));
+    const query = c.req.query();
+    const page = statementPageOf(query, deps.config.limits);
+    const range = boundedTimeRangeOf(query, deps.clock.nowMs(), deps.config.limits);
+    const tenantId = c.get('client').tenant.id;
+    const rows = await deps.ledger.programStatement(program, range, tenantId, readAhead(page));
+    const format = formatOf(query.format, 'csv');
+    return pageResponse(c, rows, page.limit, format, statementPages(`statement-${program}.csv`));
   });
 }

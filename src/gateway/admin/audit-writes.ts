@@ -9,7 +9,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { formatMoney } from '../../billing/money.ts';
 import { currentPrices } from '../../billing/price-book.ts';
 import type { Deps, HonoEnv } from '../../deps.ts';
-import { backendView, couponView, keyView, priceView } from './views.ts';
+import { backendView, couponView, keyView, priceView, providerView } from './views.ts';
 
 type Views = Record<string, unknown>;
 
@@ -114,6 +114,35 @@ const auditedRoutes: AuditedRoute[] = [
   },
   {
     method: 'POST',
+    path: new RegExp(`^/admin/v1/providers/${idSegment}/token$`),
+    action: 'provider.token_rotate',
+    entityType: 'provider',
+    entityId: pathId(0),
+    tenantId: none,
+    before: async (deps, [id = '']) => {
+      const provider = await deps.catalog.getProvider(id);
+      return provider ? providerView(provider) : null;
+    },
+  },
+  {
+    method: 'POST',
+    path: /^\/admin\/v1\/tokens\/rotate$/,
+    action: 'admin_token.rotate',
+    entityType: 'admin_token',
+    entityId: field('id'),
+    tenantId: none,
+  },
+  {
+    method: 'POST',
+    path: new RegExp(`^/admin/v1/backends/${idSegment}/approve$`),
+    action: 'backend.approve',
+    entityType: 'backend',
+    entityId: pathId(0),
+    tenantId: none,
+    before: backendBefore,
+  },
+  {
+    method: 'POST',
     path: /^\/provider\/v1\/backends$/,
     action: 'backend.register',
     entityType: 'backend',
@@ -159,7 +188,7 @@ async function walletOf(deps: Deps, tenantId: string): Promise<unknown> {
 
 async function backendBefore(deps: Deps, [id = '']: string[]): Promise<unknown> {
   const backend = await deps.catalog.getBackend(id);
-  return backend ? backendView(backend, deps.pool.get(backend.id)) : null;
+  return backend ? backendView(backend, deps.pool) : null;
 }
 
 /** Path ids as the routes see them: percent-decoded (an undecodable one is kept as sent). */

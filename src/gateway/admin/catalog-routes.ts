@@ -1,7 +1,7 @@
 /**
  * Admin API for the supply side and its prices: providers (their token is shown only in the
- * answer that creates it) and what each earned, published price versions and the live backend
- * pool.
+ * answer that creates it) and what each earned, published price versions, the live backend
+ * pool, and the approval that lets a provider's pending backend serve.
  */
 import type { Hono } from 'hono';
 import { currentPrices } from '../../billing/price-book.ts';
@@ -93,7 +93,25 @@ export function registerAdminCatalogRoutes(app: Hono<HonoEnv>, deps: Deps): void
 
   app.get('/admin/v1/backends', async (c) => {
     const records = await deps.catalog.listLiveBackends();
-    const data = records.map((record) => backendView(record, deps.pool.get(record.id)));
+    const data = records.map((record) => backendView(record, deps.pool));
     return c.json(listView(data, { routing: gatewayRoutingView(deps) }));
+  });
+
+  // Idempotent: approving a backend that already serves (or drains) changes nothing.
+  app.post('/admin/v1/backends/:id/approve', async (c) => {
+    const id = c.req.param('id');
+    const backend = await deps.catalog.getBackend(id);
+    if (!backend) {
+      throw notFound('backend', id);
+    }
+    if (backend.state !== 'pending') {
+      return c.json(backendView(backend, deps.pool));
+    }
+    const nowMs = deps.clock.nowMs();
+    await deps.catalog.updateBackend(id, { state: 'active' }, nowMs);
+    const approved = { ...backend, state: 'active' as const, updatedAtMs: nowMs };
+    deps.pool.upsert(approved);
+    await announceCatalogChange(deps, { kind: 'backend', backendId: id });
+    return c.json(backendView(approved, deps.pool));
   });
 }

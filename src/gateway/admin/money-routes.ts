@@ -13,15 +13,17 @@ import { readJsonBody } from '../middleware/json-body.ts';
 import { grantCouponSchema, topUpSchema } from './admin-requests.ts';
 import { withReferenceLock } from './reference-lock.ts';
 import { notFound, tenantOrNotFound } from './tenant-routes.ts';
+import { formatOf } from './usage-export.ts';
 import {
-  csvResponse,
-  formatOf,
-  statementCsv,
-  statementView,
-  timeRangeOf,
-  usageCsv,
-} from './usage-export.ts';
-import { couponView, ledgerEntryView, listView, usageView } from './views.ts';
+  boundedTimeRangeOf,
+  pageResponse,
+  readAhead,
+  statementPageOf,
+  statementPages,
+  usagePageOf,
+  usagePages,
+} from './usage-pages.ts';
+import { couponView, ledgerEntryView, listView } from './views.ts';
 
 export function moneyField(text: string, param: string): bigint {
   const parsed = parseMoney(text);
@@ -111,12 +113,12 @@ export function registerAdminMoneyRoutes(app: Hono<HonoEnv>, deps: Deps): void {
 
   app.get('/admin/v1/tenants/:id/usage', async (c) => {
     const tenant = await tenantOrNotFound(deps, c.req.param('id'));
-    const range = timeRangeOf(c.req.query(), deps.clock.nowMs());
-    const format = formatOf(c.req.query('format'), 'json');
-    const records = await deps.ledger.usage(tenant.id, range);
-    return format === 'csv'
-      ? csvResponse(usageCsv(records), `usage-${tenant.id}.csv`)
-      : c.json(listView(records.map(usageView)));
+    const query = c.req.query();
+    const range = boundedTimeRangeOf(query, deps.clock.nowMs(), deps.config.limits);
+    const page = usagePageOf(query, deps.config.limits);
+    const format = formatOf(query.format, 'json');
+    const records = await deps.ledger.usage(tenant.id, range, readAhead(page));
+    return pageResponse(c, records, page.limit, format, usagePages(`usage-${tenant.id}.csv`));
   });
 
   app.get('/admin/v1/tenants/:id/ledger', async (c) => {
@@ -127,11 +129,17 @@ export function registerAdminMoneyRoutes(app: Hono<HonoEnv>, deps: Deps): void {
 
   app.get('/admin/v1/programs/:program/statement', async (c) => {
     const program = c.req.param('program');
-    const range = timeRangeOf(c.req.query(), deps.clock.nowMs());
-    const rows = await deps.ledger.programStatement(program, range, c.req.query('tenant_id'));
-    return formatOf(c.req.query('format'), 'csv') === 'csv'
-      ? csvResponse(statementCsv(rows), `statement-${program}.csv`)
-      : c.json(listView(rows.map(statementView)));
+    const query = c.req.query();
+    const page = statementPageOf(query, deps.config.limits);
+    const range = boundedTimeRangeOf(query, deps.clock.nowMs(), deps.config.limits);
+    const rows = await deps.ledger.programStatement(
+      program,
+      range,
+      query.tenant_id,
+      readAhead(page),
+    );
+    const format = formatOf(query.format, 'csv');
+    return pageResponse(c, rows, page.limit, format, statementPages(`statement-${program}.csv`));
   });
 
   app.get('/admin/v1/ledger/check', async (c) => c.json(await deps.ledger.check()));

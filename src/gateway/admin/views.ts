@@ -3,8 +3,9 @@
  * strings, times as RFC 3339. Secrets and upstream API keys never appear here.
  */
 import {
+  type BackendPool,
   flagsOf,
-  type PooledBackend,
+  type OutOfPoolState,
   stateOf,
   type UsageVerification,
 } from '../../backends/backend-pool.ts';
@@ -70,7 +71,9 @@ export function providerView(provider: ProviderRecord) {
 }
 
 /** A backend as the store knows it, with the pool's live state when it is in the pool. */
-export function backendView(record: BackendRecord, pooled: PooledBackend | undefined) {
+export function backendView(record: BackendRecord, pool: BackendPool) {
+  const pooled = pool.get(record.id);
+  const refusal = pool.refusal(record.id);
   return {
     id: record.id,
     object: 'backend',
@@ -81,7 +84,8 @@ export function backendView(record: BackendRecord, pooled: PooledBackend | undef
     slots: record.slots,
     metrics_url: record.metricsUrl,
     has_api_key: record.apiKey !== null,
-    state: pooled ? stateOf(pooled) : record.state === 'draining' ? 'draining' : 'healthy',
+    state: pooled ? stateOf(pooled) : outOfPoolState(record, refusal),
+    ...(refusal === undefined ? {} : { refused_reason: refusal }),
     in_flight: pooled?.inFlight ?? 0,
     consecutive_failures: pooled?.consecutiveFailures ?? 0,
     latency_ewma_ms:
@@ -92,6 +96,16 @@ export function backendView(record: BackendRecord, pooled: PooledBackend | undef
     created_at: toRfc3339(record.createdAtMs),
     updated_at: toRfc3339(record.updatedAtMs),
   };
+}
+
+function outOfPoolState(record: BackendRecord, refusal: string | undefined): OutOfPoolState {
+  if (refusal !== undefined) {
+    return 'refused';
+  }
+  if (record.state === 'pending' || record.state === 'draining') {
+    return record.state;
+  }
+  return 'healthy';
 }
 
 function verificationView(verification: UsageVerification) {

@@ -106,7 +106,7 @@ export const requireAdmin: MiddlewareHandler<HonoEnv> = async function requireAd
   const hash = await deps.hashText(token);
   // Every stored hash is compared, so the time taken does not say which one was close.
   let matched = false;
-  for (const adminHash of deps.adminTokenHashes) {
+  for (const adminHash of await deps.adminTokens.current()) {
     matched = constantTimeEqual(adminHash, hash) || matched;
   }
   if (!matched) {

@@ -1,7 +1,10 @@
 /**
  * Provider API: a compute provider registers, lists, changes, drains and removes its own
  * backends. Another provider's backend answers 404, exactly like one that does not exist, so ids
- * reveal nothing. Every URL passes the SSRF policy before it is stored.
+ * reveal nothing. Providers are third parties, so they face limits: every URL passes the SSRF
+ * policy before it is stored, a metrics_url stays on the backend's host, a provider has at most
+ * `backendsPerProviderMax` backends, and a new backend is `pending` (serves nothing) until the
+ * operator approves it, unless the operator auto-approves. app.ts authenticates these routes.
  */
 import type { Context, Hono } from 'hono';
 import { checkBackendUrl } from '../../backends/upstream/backend-url-policy.ts';
@@ -12,7 +15,6 @@ import { newId } from '../../platform/identifiers.ts';
 import { changeBackendSchema, registerBackendSchema } from '../admin/admin-requests.ts';
 import { notFound } from '../admin/tenant-routes.ts';
 import { backendView, listView } from '../admin/views.ts';
-import { requireProvider } from '../middleware/authenticate.ts';
 import { readJsonBody } from '../middleware/json-body.ts';
 import { announceCatalogChange } from '../replicas/catalog-changes.ts';
 import { earningsView } from './earnings-view.ts';
@@ -49,13 +51,12 @@ async function ensureModels(deps: Deps, models: readonly string[], nowMs: number
 export function registerProviderRoutes(app: Hono<HonoEnv>, deps: Deps): void {
   const registerSchema = registerBackendSchema(deps.config.limits);
   const changeSchema = changeBackendSchema(deps.config.limits);
-  app.use('/provider/v1/*', requireProvider);
 
   app.post('/provider/v1/backends', async (c) => {
     const { value } = await readJsonBody(c, registerSchema);
     const url = await allowedUrl(deps, value.url, 'url');
     const metricsUrl =
-      value.metrics_url == null ? null : await allowedMetricsUrl(deps, value.metrics_url);
+      value.metrics_url == null ? null : await allowedMetricsUrl(deps, value.metrics_url, url);
     const nowMs = deps.clock.nowMs();
     const backend: BackendRecord = {
       id: newId('bkd'),
@@ -66,25 +67,38 @@ export function registerProviderRoutes(app: Hono<HonoEnv>, deps: Deps): void {
       slots: value.slots ?? slotsDefault,
       apiKey: value.api_key ?? null,
       metricsUrl,
-      state: 'active',
+      state: deps.config.autoApproveBackends ? 'active' : 'pending',
       createdAtMs: nowMs,
       updatedAtMs: nowMs,
     };
+    const backendsMax = deps.config.limits.backendsPerProviderMax;
+    if (!(await deps.catalog.insertBackendBelowCap(backend, backendsMax))) {
+      throw new GatewayError(
+        'conflict',
+        `This provider already has ${backendsMax} backends, the most allowed (limit backendsPerProviderMax); remove one first.`,
+      );
+    }
     await ensureModels(deps, backend.models, nowMs);
-    await deps.catalog.insertBackend(backend);
     deps.pool.upsert(backend);
     await announceCatalogChange(deps, { kind: 'backend', backendId: backend.id });
-    return c.json(backendView(backend, deps.pool.get(backend.id)), 201);
+    return c.json(backendView(backend, deps.pool), 201);
   });
 
   app.get('/provider/v1/backends', async (c) => {
     const records = await deps.catalog.listBackendsOfProvider(c.get('provider').id);
-    return c.json(listView(records.map((record) => backendView(record, deps.pool.get(record.id)))));
+    return c.json(listView(records.map((record) => backendView(record, deps.pool))));
   });
 
   app.patch('/provider/v1/backends/:id', async (c) => {
     const backend = await ownBackend(c);
     const { value } = await readJsonBody(c, changeSchema);
+    if (value.state !== undefined && backend.state === 'pending') {
+      throw new GatewayError(
+        'conflict',
+        'This backend awaits the operator’s approval; its state changes only once approved.',
+        { param: 'state' },
+      );
+    }
     const nowMs = deps.clock.nowMs();
     const changes = {
       ...(value.slots === undefined ? {} : { slots: value.slots }),
@@ -97,7 +111,7 @@ export function registerProviderRoutes(app: Hono<HonoEnv>, deps: Deps): void {
     const updated: BackendRecord = { ...backend, ...changes, updatedAtMs: nowMs };
     deps.pool.upsert(updated);
     await announceCatalogChange(deps, { kind: 'backend', backendId: updated.id });
-    return c.json(backendView(updated, deps.pool.get(updated.id)));
+    return c.json(backendView(updated, deps.pool));
   });
 
   app.get('/provider/v1/earnings', async (c) =>
@@ -116,18 +130,31 @@ export function registerProviderRoutes(app: Hono<HonoEnv>, deps: Deps): void {
   });
 }
 
-/** A metrics URL is any http(s) URL (no /v1 suffix needed), under the same address policy. */
-async function allowedMetricsUrl(deps: Deps, text: string): Promise<string> {
-  let base: string;
+/**
+ * A metrics URL is any http(s) URL (no /v1 suffix needed), under the same address policy, on the
+ * backend's own host unless the operator allows others: the gateway scrapes it every interval, and
+ * a foreign host would make the gateway a reflector aimed wherever a provider likes.
+ */
+async function allowedMetricsUrl(deps: Deps, text: string, backendUrl: string): Promise<string> {
+  const param = 'metrics_url';
+  let parsed: URL;
   try {
-    const parsed = new URL(text);
-    parsed.pathname = '/v1';
-    base = parsed.href;
+    parsed = new URL(text);
   } catch {
     throw new GatewayError('invalid_request', 'metrics_url must be an absolute http(s) URL', {
-      param: 'metrics_url',
+      param,
     });
   }
-  await allowedUrl(deps, base, 'metrics_url');
+  const backendHost = new URL(backendUrl).hostname;
+  if (!deps.config.allowForeignMetricsHosts && parsed.hostname !== backendHost) {
+    throw new GatewayError(
+      'invalid_request',
+      `metrics_url must be on the backend's host ${backendHost}; the operator may allow other hosts (TOKENBANK_ALLOW_FOREIGN_METRICS_HOSTS=1).`,
+      { param },
+    );
+  }
+  const base = new URL(parsed.href);
+  base.pathname = '/v1';
+  await allowedUrl(deps, base.href, param);
   return text;
 }

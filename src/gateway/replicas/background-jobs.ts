@@ -14,6 +14,7 @@
 import { shareDispatchCounts } from '../../backends/dispatch-count-exchange.ts';
 import { probeUnhealthyBackends } from '../../backends/health/probe-backends.ts';
 import { scrapeBackendMetrics } from '../../backends/health/scrape-metrics.ts';
+import { ScrapeOriginGate } from '../../backends/health/scrape-origin-gate.ts';
 import type { Deps } from '../../deps.ts';
 
 export type BackgroundJobs = {
@@ -37,6 +38,7 @@ export type BackgroundJobs = {
 
 export function createBackgroundJobs(deps: Deps): BackgroundJobs {
   const { limits } = deps.config;
+  const scrapeOrigins = new ScrapeOriginGate(limits.metricsScrapeOriginIntervalMs);
   return {
     heartbeat: () => deps.ledger.heartbeat(deps.instanceId, deps.clock.nowMs()),
     sweep: () => sweepSilentOwners(deps, deps.clock.nowMs() - limits.ownerSilentMs),
@@ -61,7 +63,7 @@ export function createBackgroundJobs(deps: Deps): BackgroundJobs {
     probeBackends: () =>
       probeUnhealthyBackends(deps.pool, deps.upstream, limits.healthProbeTimeoutMs),
     async scrapeMetrics() {
-      await scrapeBackendMetrics(deps.pool, deps.upstream, deps.clock, limits);
+      await scrapeBackendMetrics(deps.pool, deps.upstream, deps.clock, limits, scrapeOrigins);
       deps.capacityQueue.notify();
     },
     async shareDispatchCounts() {

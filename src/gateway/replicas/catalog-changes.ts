@@ -1,7 +1,7 @@
 /**
  * What a replica does with a change on the CatalogChangeBus (platform/catalog-change-bus.ts): every admin or provider write
  * that makes something cached on the hot path wrong (a revoked key, a published price, a backend
- * registered, changed or removed) is announced, and every other replica drops or reloads the
+ * registered, changed or removed, rotated tokens) is announced, and every other replica drops or reloads the
  * affected entries at once instead of waiting for their TTL or refresh interval. The Redis bus is
  * pub/sub, which loses what is sent while a replica is disconnected: so a replica that
  * (re)connects resynchronises everything (`resyncCatalog`), and the TTLs and refresh intervals
@@ -19,6 +19,7 @@ const catalogChangeSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('key'), keyId: identifier }),
   z.strictObject({ kind: z.literal('tenant'), tenantId: identifier }),
   z.strictObject({ kind: z.literal('provider'), providerId: identifier }),
+  z.strictObject({ kind: z.literal('admin') }),
   z.strictObject({ kind: z.literal('prices') }),
   z.strictObject({ kind: z.literal('backend'), backendId: identifier }),
 ]);
@@ -39,6 +40,9 @@ export async function applyCatalogChange(deps: Deps, change: CatalogChange): Pro
       return;
     case 'provider':
       deps.providers.deleteWhere((provider) => provider.id === change.providerId);
+      return;
+    case 'admin':
+      await deps.adminTokens.reload();
       return;
     case 'prices':
       await deps.catalogCache.reload();
@@ -61,6 +65,7 @@ export async function applyCatalogChange(deps: Deps, change: CatalogChange): Pro
 export async function resyncCatalog(deps: Deps): Promise<void> {
   deps.clients.deleteWhere(() => true);
   deps.providers.deleteWhere(() => true);
+  await deps.adminTokens.reload();
   await deps.catalogCache.reload();
   deps.pool.reconcile(await deps.catalog.listLiveBackends());
 }

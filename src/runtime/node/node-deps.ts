@@ -13,6 +13,7 @@ import { createRetryBudget } from '../../backends/routing/retry-budget.ts';
 import type { ResolveHost } from '../../backends/upstream/backend-url-policy.ts';
 import type { Config } from '../../config.ts';
 import type { Deps } from '../../deps.ts';
+import { AdminTokens } from '../../gateway/admin/admin-tokens.ts';
 import { MemoryCatalogCache } from '../../gateway/replicas/catalog-cache.ts';
 import { listenForCatalogChanges } from '../../gateway/replicas/catalog-changes.ts';
 import { createBackgroundWork } from '../../platform/background-work.ts';
@@ -90,7 +91,13 @@ export function createNodeDeps(options: NodeDepsOptions): Deps {
     request: nodeRequestAccess,
     clients: new CredentialCache(cacheOptions),
     providers: new CredentialCache(cacheOptions),
-    adminTokenHashes: options.adminTokenHashes,
+    adminTokens: new AdminTokens({
+      catalog,
+      clock,
+      ttlMs: config.limits.credentialCacheTtlMs,
+      hashes: options.adminTokenHashes,
+      configured: config.adminToken !== undefined,
+    }),
     ledger: store.ledger,
     tokenizer: createWorkerTokenizer({
       encodingDefault: config.tokenizerEncodingDefault,

@@ -8,9 +8,13 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createApp } from '../../app.ts';
+import { admitRegisteredBackends } from '../../backends/admit-registered-backends.ts';
 import type { Config } from '../../config.ts';
 import type { Deps } from '../../deps.ts';
-import { ensureAdminCredential } from '../../gateway/admin/admin-credential.ts';
+import {
+  type AdminCredentials,
+  ensureAdminCredential,
+} from '../../gateway/admin/admin-credential.ts';
 import {
   type BackgroundJobs,
   createBackgroundJobs,
@@ -33,14 +37,16 @@ export type RunningGateway = {
   port: number;
   deps: Deps;
   jobs: BackgroundJobs;
-  /** The admin token, only on the start that generated it. */
-  generatedAdminToken: string | undefined;
+  /** The admin token only on the start that generated it, and whether any is accepted. */
+  admin: AdminCredentials;
   close(): Promise<void>;
 };
 
 export type StartGatewayOptions = {
   /** Where the JSON log lines go; stderr by default (the demo writes them to a file). */
   writeLog?: (text: string) => void;
+  /** Whether a first start may generate the admin token: only when it can show it safely. */
+  mayGenerateAdminToken?: boolean;
 };
 
 export async function startGateway(
@@ -60,6 +66,7 @@ export async function startGateway(
     hashText: sha256Hex,
     clock: systemClock,
     configuredToken: config.adminToken,
+    mayGenerate: options.mayGenerateAdminToken ?? true,
   });
   const deps = createNodeDeps({
     config,
@@ -70,9 +77,12 @@ export async function startGateway(
     adminTokenHashes: admin.tokenHashes,
     processMetrics: true,
   });
-  for (const backend of await deps.catalog.listLiveBackends()) {
-    deps.pool.upsert(backend);
-  }
+  await admitRegisteredBackends(deps.pool, await deps.catalog.listLiveBackends(), {
+    allowPrivate: config.allowPrivateBackends,
+    resolveHost: deps.resolveHost,
+    onRefused: (record, reason) =>
+      logger.log('warn', 'backend_refused', { backend_id: record.id, reason }),
+  });
   await deps.catalogCache.reload();
   const jobs = createBackgroundJobs(deps);
   // Before serving: claim this instance, then settle what a previous crash left behind.
@@ -87,7 +97,7 @@ export async function startGateway(
     port,
     deps,
     jobs,
-    generatedAdminToken: admin.generatedToken,
+    admin,
     async close() {
       // New requests are refused from here on, also on connections kept alive.
       deps.gate.stop();

@@ -5,10 +5,17 @@
  * snapshot (REPEATABLE READ, read only), so a tenant's balance and holds never disagree with each
  * other while other replicas write. Text ordering uses the C collation, as SQLite sorts.
  */
+
 import type pg from 'pg';
 import type { LedgerEntry, LedgerReads } from '../../../billing/ledger.ts';
 import { checkLedger } from '../../../billing/ledger-check.ts';
 import { storedAmountMicro } from '../../../billing/paid-by.ts';
+import {
+  pageBounds,
+  type StatementPageBounds,
+  statementPageBounds,
+  type UsagePageBounds,
+} from '../../../billing/usage-page.ts';
 import { ledgerCheckQueries } from '../../../db/ledger-check-queries.ts';
 import { columnList } from '../../../db/ledger-column.ts';
 import { usageRecordColumns } from '../../../db/ledger-tables.ts';
@@ -72,15 +79,20 @@ export function createPostgresLedgerReads(pool: pg.Pool, retryCountMax: number):
       });
       return row && couponOf(row);
     },
-    usage: async (tenantId, range) =>
+    usage: async (tenantId, range, page) =>
       (
-        await rowsOf(pool, {
-          name: 'tb_read_usage',
-          text: `SELECT ${columnList(usageRecordColumns, usageProperties)} FROM usage_records
+        await rowsOf(
+          pool,
+          page === undefined
+            ? {
+                name: 'tb_read_usage',
+                text: `SELECT ${columnList(usageRecordColumns, usageProperties)} FROM usage_records
                  WHERE tenant_id = $1 AND created_at_ms >= $2 AND created_at_ms < $3
                  ORDER BY created_at_ms, request_id COLLATE "C"`,
-          values: [tenantId, range.fromMs, range.toMs],
-        })
+                values: [tenantId, range.fromMs, range.toMs],
+              }
+            : usagePageQuery(tenantId, pageBounds(range, page), page.limit),
+        )
       ).map(usageRecordOf),
     entries: async (tenantId, limit) =>
       (
@@ -130,7 +142,7 @@ export function createPostgresLedgerReads(pool: pg.Pool, retryCountMax: number):
         outputTokens: integerOf(row.output_tokens),
         earnedMicro: moneyOf(row.earned),
       })),
-    programStatement: async (program, range, tenantId) =>
+    programStatement: async (program, range, tenantId, page) =>
       (
         await rowsOf(pool, {
           name: 'tb_read_program_statement',
@@ -142,8 +154,11 @@ export function createPostgresLedgerReads(pool: pg.Pool, retryCountMax: number):
                  WHERE p.value ->> 'source' = 'coupon' AND c.program = $1
                    AND u.created_at_ms >= $2 AND u.created_at_ms < $3
                    AND ($4::text IS NULL OR u.tenant_id = $4)
-                 ORDER BY u.created_at_ms, u.request_id COLLATE "C"`,
-          values: [program, range.fromMs, range.toMs, tenantId ?? null],
+                   AND (u.created_at_ms > $5 OR u.request_id COLLATE "C" > $6
+                     OR (u.request_id = $6 AND c.id COLLATE "C" > $7))
+                 ORDER BY u.created_at_ms, u.request_id COLLATE "C", c.id COLLATE "C"
+                 LIMIT $8`,
+          values: statementValues(program, statementPageBounds(range, page), tenantId),
         })
       ).map((row) => ({
         requestId: textOf(row.request_id),
@@ -164,3 +179,25 @@ export function createPostgresLedgerReads(pool: pg.Pool, retryCountMax: number):
 }
 
 /** Recomputes every balance from transfers and checks the invariants; lists what is wrong. */
+
+function statementValues(
+  program: string,
+  bounds: StatementPageBounds,
+  tenantId: string | undefined,
+): unknown[] {
+  const { fromMs, toMs, afterMs, afterId, afterCouponId, limit } = bounds;
+  // LIMIT NULL is no limit in PostgreSQL.
+  const rowsMax = limit < 0 ? null : limit;
+  return [program, fromMs, toMs, tenantId ?? null, afterMs, afterId, afterCouponId, rowsMax];
+}
+
+function usagePageQuery(tenantId: string, bounds: UsagePageBounds, limit: number) {
+  return {
+    name: 'tb_read_usage_page',
+    text: `SELECT ${columnList(usageRecordColumns, usageProperties)} FROM usage_records
+           WHERE tenant_id = $1 AND created_at_ms >= $2 AND created_at_ms < $3
+             AND (created_at_ms > $4 OR request_id COLLATE "C" > $5)
+           ORDER BY created_at_ms, request_id COLLATE "C" LIMIT $6`,
+    values: [tenantId, bounds.fromMs, bounds.toMs, bounds.afterMs, bounds.afterId, limit],
+  };
+}

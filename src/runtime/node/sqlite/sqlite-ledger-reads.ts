@@ -7,6 +7,7 @@ import type Database from 'better-sqlite3';
 import type { LedgerEntry, LedgerReads } from '../../../billing/ledger.ts';
 import { checkLedger } from '../../../billing/ledger-check.ts';
 import { storedAmountMicro } from '../../../billing/paid-by.ts';
+import { pageBounds, statementPageBounds } from '../../../billing/usage-page.ts';
 import { ledgerCheckQueries } from '../../../db/ledger-check-queries.ts';
 import { columnList } from '../../../db/ledger-column.ts';
 import { usageRecordColumns } from '../../../db/ledger-tables.ts';
@@ -37,6 +38,14 @@ export function createLedgerReads(options: ReadsOptions): LedgerReads {
       .prepare(
         `SELECT ${columnList(usageRecordColumns, usageProperties)} FROM usage_records
          WHERE tenant_id = ? AND created_at_ms >= ? AND created_at_ms < ? ORDER BY created_at_ms, request_id`,
+      )
+      .safeIntegers(true),
+    usagePage: connection
+      .prepare(
+        `SELECT ${columnList(usageRecordColumns, usageProperties)} FROM usage_records
+         WHERE tenant_id = @tenantId AND created_at_ms >= @fromMs AND created_at_ms < @toMs
+           AND (created_at_ms > @afterMs OR request_id > @afterId)
+         ORDER BY created_at_ms, request_id LIMIT @limit`,
       )
       .safeIntegers(true),
     entries: connection
@@ -71,7 +80,9 @@ export function createLedgerReads(options: ReadsOptions): LedgerReads {
          WHERE json_extract(p.value, '$.source') = 'coupon' AND c.program = @program
            AND u.created_at_ms >= @fromMs AND u.created_at_ms < @toMs
            AND (@tenantId IS NULL OR u.tenant_id = @tenantId)
-         ORDER BY u.created_at_ms, u.request_id`,
+           AND (u.created_at_ms > @afterMs OR u.request_id > @afterId
+             OR (u.request_id = @afterId AND c.id > @afterCouponId))
+         ORDER BY u.created_at_ms, u.request_id, c.id LIMIT @limit`,
       )
       .safeIntegers(true),
   };
@@ -82,10 +93,16 @@ export function createLedgerReads(options: ReadsOptions): LedgerReads {
       coupons: coupons.ofTenantByCreation(tenantId),
     }),
     coupon: async (couponId) => coupons.byId(couponId),
-    usage: async (tenantId, range) =>
-      (statements.usage.all(tenantId, range.fromMs, range.toMs) as Record<string, unknown>[]).map(
-        usageRecordOf,
-      ),
+    usage: async (tenantId, range, page) =>
+      (
+        (page === undefined
+          ? statements.usage.all(tenantId, range.fromMs, range.toMs)
+          : statements.usagePage.all({
+              tenantId,
+              ...pageBounds(range, page),
+              limit: page.limit,
+            })) as Record<string, unknown>[]
+      ).map(usageRecordOf),
     entries: async (tenantId, limit) =>
       (statements.entries.all({ tenantId, limit }) as Record<string, unknown>[]).map(
         (row): LedgerEntry => ({
@@ -111,11 +128,11 @@ export function createLedgerReads(options: ReadsOptions): LedgerReads {
         outputTokens: Number(row.outputTokens),
         earnedMicro: row.earned as bigint,
       })),
-    programStatement: async (program, range, tenantId) =>
+    programStatement: async (program, range, tenantId, page) =>
       (
         statements.programStatement.all({
           program,
-          ...range,
+          ...statementPageBounds(range, page),
           tenantId: tenantId ?? null,
         }) as Record<string, unknown>[]
       ).map((row) => ({
