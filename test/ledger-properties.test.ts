@@ -1294,7 +1294,12 @@ async function sweepBoth(model: Model, world: World, gatewaysAlive: boolean): Pr
         ownerSilentBeforeMs,
     )
     .sort((left, right) => left.admittedAtMs - right.admittedAtMs);
-  const swept = await world.ledger.sweep({ atMs: model.nowMs, ownerSilentBeforeMs });
+  // No gateway's own hold outlives its deadline in the model: the overdue part finds nothing.
+  const swept = await world.ledger.sweep({
+    atMs: model.nowMs,
+    ownerSilentBeforeMs,
+    overdue: { instanceId: 'no-such-gateway', admittedBeforeMs: 0 },
+  });
   for (const reservation of orphaned) {
     const checkpoint = reservation.checkpoint;
     const backend = backends.find((candidate) => candidate.id === checkpoint?.backendId);

@@ -2,11 +2,13 @@
  * A single-node gateway killed with streams in flight recovers its own orphaned holds when it
  * starts again, before it serves: on SQLite no other gateway can own a hold, so the new process
  * does not wait for the dead one's heartbeat to go stale. And while a gateway lives, its long
- * streams are never swept from under it: only a request's own deadline ends it.
+ * streams are never swept from under it: only a request's own deadline ends it. Should one of its
+ * own settlements fail, the hold is swept once it is past that deadline and a grace.
  */
 
 import { fetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBackgroundJobs } from '../src/gateway/replicas/background-jobs.ts';
 import {
   createTenantWithKey,
   httpCaller,
@@ -14,6 +16,11 @@ import {
   registerProvider,
   topUp,
 } from './support/demo-pool.ts';
+import {
+  inProcessCaller,
+  startInProcessGateway,
+  testAdminToken,
+} from './support/in-process-gateway.ts';
 import { type LyingBackend, serveLyingBackend } from './support/lying-backend.ts';
 import { type GatewayProcess, startGatewayProcess } from './support/spawn-gateway.ts';
 import { tenantReader } from './support/tenant-money.ts';
@@ -89,6 +96,56 @@ describe('a gateway restarted after a crash', () => {
     for (const record of crashed) {
       expect(record.usage_source).toBe('estimate');
       expect(record.output_tokens).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe('a live gateway whose own settlement failed', () => {
+  it('sweeps its own hold once it is past the request deadline and a grace, and no sooner', async () => {
+    const gateway = await startInProcessGateway({
+      environment: { TOKENBANK_REQUEST_TIMEOUT_S: '60' },
+    });
+    try {
+      const call = inProcessCaller(gateway);
+      await priceModels(call, testAdminToken, [model]);
+      const { tenantId, keyId } = await createTenantWithKey(call, testAdminToken, { name: 'owed' });
+      await topUp(call, testAdminToken, tenantId, '10.00');
+      const { deps, clock } = gateway;
+      const price = await deps.catalogCache.pinnedPrice(model, 'cn-east', clock.nowMs());
+      if (price === undefined) {
+        throw new Error('the model has no price');
+      }
+      // A reservation this gateway made and never settled: its settlement failed.
+      const reserved = await deps.ledger.reserve({
+        requestId: 'req_settlement_failed',
+        tenantId,
+        keyId,
+        model,
+        region: 'cn-east',
+        price,
+        promptTokensEstimate: 10,
+        outputTokensMax: 100,
+        clampAllowed: false,
+        atMs: clock.nowMs(),
+        instanceId: deps.instanceId,
+      });
+      expect(reserved.ok).toBe(true);
+      const jobs = createBackgroundJobs(deps);
+      const reader = tenantReader(() => call, testAdminToken, tenantId);
+
+      clock.advanceMs(60_000 + 59_000);
+      await jobs.heartbeat();
+      expect(await jobs.sweep()).toBe(0);
+      expect((await reader.view()).holds).not.toBe('0.00');
+
+      clock.advanceMs(2_000);
+      await jobs.heartbeat();
+      expect(await jobs.sweep()).toBe(1);
+      expect((await reader.view()).holds).toBe('0.00');
+      const record = (await reader.usageById()).get('req_settlement_failed');
+      expect(record?.outcome).toBe('gateway_crash');
+    } finally {
+      await gateway.close();
     }
   });
 });

@@ -225,9 +225,15 @@ export type Ledger = {
   /**
    * Settles (from the last checkpoint) or releases the holds of gateways silent since before
    * `ownerSilentBeforeMs`: a live gateway ends its own requests (it enforces their deadline), so
-   * its holds are never swept however long they run.
+   * its holds are never swept however long they run. `overdue` names one live gateway whose
+   * holds admitted before `admittedBeforeMs` are swept too: it ended those requests at their
+   * deadline, so a hold still open past it is one whose settlement failed.
    */
-  sweep(input: { atMs: number; ownerSilentBeforeMs: number }): Promise<number>;
+  sweep(input: {
+    atMs: number;
+    ownerSilentBeforeMs: number;
+    overdue: { instanceId: string; admittedBeforeMs: number };
+  }): Promise<number>;
   heartbeat(instanceId: string, atMs: number): Promise<void>;
 
   tenantMoney(tenantId: string, atMs: number): Promise<TenantMoney>;

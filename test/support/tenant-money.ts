@@ -52,9 +52,20 @@ export function tenantReader(
   return {
     view,
     async usageById() {
-      const usage = (
-        await expectOk(call(), 'GET', `/admin/v1/tenants/${tenantId}/usage`, adminToken)
-      ).data as UsageRecordView[];
+      // Every page: a busy suite writes more records than one page holds.
+      const usage: UsageRecordView[] = [];
+      let after: string | undefined;
+      do {
+        const query = after === undefined ? '' : `?after=${encodeURIComponent(after)}`;
+        const page = await expectOk(
+          call(),
+          'GET',
+          `/admin/v1/tenants/${tenantId}/usage${query}`,
+          adminToken,
+        );
+        usage.push(...(page.data as UsageRecordView[]));
+        after = page.has_more === true ? String(page.next_cursor) : undefined;
+      } while (after !== undefined);
       return new Map(usage.map((record) => [record.request_id, record]));
     },
     async settled(timeoutMs = 20_000) {

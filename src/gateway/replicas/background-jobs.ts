@@ -41,14 +41,19 @@ export function createBackgroundJobs(deps: Deps): BackgroundJobs {
   const scrapeOrigins = new ScrapeOriginGate(limits.metricsScrapeOriginIntervalMs);
   return {
     heartbeat: () => deps.ledger.heartbeat(deps.instanceId, deps.clock.nowMs()),
-    sweep: () => sweepSilentOwners(deps, deps.clock.nowMs() - limits.ownerSilentMs),
+    async sweep() {
+      const nowMs = deps.clock.nowMs();
+      // Silent owners' holds are the elected sweeper's; this gateway's own overdue ones its own.
+      const elected = await deps.jobLease.acquire();
+      return sweepHolds(deps, elected ? nowMs - limits.ownerSilentMs : Number.MIN_SAFE_INTEGER);
+    },
     async recoverAtStart() {
       const nowMs = deps.clock.nowMs();
       await deps.ledger.heartbeat(deps.instanceId, nowMs);
-      return sweepSilentOwners(
-        deps,
-        deps.jobLease.soleProcess ? nowMs : nowMs - limits.ownerSilentMs,
-      );
+      if (!(await deps.jobLease.acquire())) {
+        return 0;
+      }
+      return sweepHolds(deps, deps.jobLease.soleProcess ? nowMs : nowMs - limits.ownerSilentMs);
     },
     async expireCoupons() {
       if (!(await deps.jobLease.acquire())) {
@@ -81,14 +86,27 @@ export function createBackgroundJobs(deps: Deps): BackgroundJobs {
   };
 }
 
-/** Settles or releases the holds of gateways silent since before `ownerSilentBeforeMs`. */
-async function sweepSilentOwners(deps: Deps, ownerSilentBeforeMs: number): Promise<number> {
-  if (!(await deps.jobLease.acquire())) {
-    return 0;
-  }
-  const swept = await deps.ledger.sweep({ atMs: deps.clock.nowMs(), ownerSilentBeforeMs });
+/**
+ * Settles or releases the holds of gateways silent since before `ownerSilentBeforeMs`, and this
+ * gateway's own holds older than its request deadline and a grace: it ended those requests at
+ * their deadline, so such a hold is one whose settlement failed (a store error), and it must not
+ * stay pending for as long as this gateway lives.
+ */
+async function sweepHolds(deps: Deps, ownerSilentBeforeMs: number): Promise<number> {
+  const nowMs = deps.clock.nowMs();
+  const swept = await deps.ledger.sweep({
+    atMs: nowMs,
+    ownerSilentBeforeMs,
+    overdue: {
+      instanceId: deps.instanceId,
+      admittedBeforeMs: nowMs - deps.config.requestTimeoutS * 1000 - overdueGraceMs,
+    },
+  });
   if (swept > 0) {
     deps.logger.log('warn', 'holds_swept', { count: swept });
   }
   return swept;
 }
+
+/** Past the deadline, how long a request's own settlement may take before its hold is swept. */
+const overdueGraceMs = 60_000;

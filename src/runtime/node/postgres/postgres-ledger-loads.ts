@@ -22,7 +22,11 @@ import { couponColumns, integerOf, moneyOf, type Row, textOf } from './postgres-
 /** Whose money an operation moves: a tenant, or the tenant of a request's reservation. */
 export type TenantLock = { tenantId: string } | { requestId: string };
 
-export type OrphanCriteria = { ownerSilentBeforeMs: number };
+export type OrphanCriteria = {
+  ownerSilentBeforeMs: number;
+  overdueInstanceId: string;
+  overdueBeforeMs: number;
+};
 
 /** What an operation reads under the lock; each is loaded when named. */
 export type UnitReads = {
@@ -110,9 +114,15 @@ export function orphanStatement(requestId: string, criteria: OrphanCriteria): pg
     name: 'tb_orphan',
     text: `SELECT ${columnList(reservationColumns, reservationProperties)} FROM reservations r
            WHERE r.request_id = $1 AND r.status = 'reserved'
-             AND NOT EXISTS (SELECT 1 FROM gateway_instances g
-               WHERE g.id = r.instance_id AND g.heartbeat_at_ms >= $2)`,
-    values: [requestId, criteria.ownerSilentBeforeMs],
+             AND (NOT EXISTS (SELECT 1 FROM gateway_instances g
+               WHERE g.id = r.instance_id AND g.heartbeat_at_ms >= $2)
+               OR (r.instance_id = $3 AND r.admitted_at_ms < $4))`,
+    values: [
+      requestId,
+      criteria.ownerSilentBeforeMs,
+      criteria.overdueInstanceId,
+      criteria.overdueBeforeMs,
+    ],
   };
 }
 

@@ -196,16 +196,26 @@ export async function openPostgresLedger(
     recordRejected: async (input) => {
       await insertUsageRow(pool, rejectedUsageRow(input));
     },
-    sweep: async ({ atMs, ownerSilentBeforeMs }) => {
-      const criteria = { ownerSilentBeforeMs };
+    sweep: async ({ atMs, ownerSilentBeforeMs, overdue }) => {
+      const criteria = {
+        ownerSilentBeforeMs,
+        overdueInstanceId: overdue.instanceId,
+        overdueBeforeMs: overdue.admittedBeforeMs,
+      };
       const candidates = await pool.query({
         name: 'tb_orphans',
         text: `SELECT r.request_id, r.tenant_id FROM reservations r
-               WHERE r.status = 'reserved' AND NOT EXISTS (
+               WHERE r.status = 'reserved' AND (NOT EXISTS (
                  SELECT 1 FROM gateway_instances g
                  WHERE g.id = r.instance_id AND g.heartbeat_at_ms >= $1)
-               ORDER BY r.admitted_at_ms LIMIT $2`,
-        values: [ownerSilentBeforeMs, sweepBatchMax],
+                 OR (r.instance_id = $2 AND r.admitted_at_ms < $3))
+               ORDER BY r.admitted_at_ms LIMIT $4`,
+        values: [
+          ownerSilentBeforeMs,
+          criteria.overdueInstanceId,
+          criteria.overdueBeforeMs,
+          sweepBatchMax,
+        ],
       });
       let swept = 0;
       for (const row of candidates.rows as Record<string, unknown>[]) {

@@ -125,10 +125,12 @@ export function createSqliteLedger(
     recordVerification: async (requestId, recountedOutputTokens) => {
       reservations.recordVerification(requestId, recountedOutputTokens);
     },
-    sweep: async ({ atMs, ownerSilentBeforeMs }) =>
+    sweep: async ({ atMs, ownerSilentBeforeMs, overdue }) =>
       immediate(() => {
         const orphaned = reservations.orphaned({
           ownerSilentBeforeMs,
+          overdueInstanceId: overdue.instanceId,
+          overdueBeforeMs: overdue.admittedBeforeMs,
           limit: sweepBatchMax,
         });
         for (const reservation of orphaned) {

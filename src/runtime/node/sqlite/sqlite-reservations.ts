@@ -49,8 +49,9 @@ export function createReservationRows(
     orphaned: connection
       .prepare(
         `SELECT ${reservationList} FROM reservations r
-         WHERE r.status = 'reserved' AND NOT EXISTS (
+         WHERE r.status = 'reserved' AND (NOT EXISTS (
            SELECT 1 FROM gateway_instances g WHERE g.id = r.instance_id AND g.heartbeat_at_ms >= @ownerSilentBeforeMs)
+           OR (r.instance_id = @overdueInstanceId AND r.admitted_at_ms < @overdueBeforeMs))
          ORDER BY r.admitted_at_ms LIMIT @limit`,
       )
       .safeIntegers(true),
@@ -93,7 +94,12 @@ export function createReservationRows(
     ) {
       statements.checkpoint.run(inputTokens, outputTokens, atMs, backendId, requestId);
     },
-    orphaned(query: { ownerSilentBeforeMs: number; limit: number }) {
+    orphaned(query: {
+      ownerSilentBeforeMs: number;
+      overdueInstanceId: string;
+      overdueBeforeMs: number;
+      limit: number;
+    }) {
       return (statements.orphaned.all(query) as Record<string, unknown>[]).map(reservationOf);
     },
     /** Queues the usage record; it is written with the transaction's other rows. */
