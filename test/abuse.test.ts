@@ -7,10 +7,9 @@
  * references credit once however many arrive at once; credentials are only ever compared as
  * hashes. Prints a summary of the cases tried.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { ResolveHost } from '../src/backends/upstream/backend-url-policy.ts';
 import { constantTimeEqual } from '../src/platform/identifiers.ts';
-import { type ServedSimulator, serveSimulator } from '../src/runtime/node/serve-simulator.ts';
 import { type ErrorBody, type ListBody, readJson } from './support/api-assertions.ts';
 import {
   createTenantWithKey,
@@ -21,6 +20,7 @@ import {
   stringField,
   topUp,
 } from './support/demo-pool.ts';
+import { fastSimulatorForFile } from './support/fast-simulator.ts';
 import {
   bearerJson,
   type InProcessGateway,
@@ -30,25 +30,15 @@ import {
 } from './support/in-process-gateway.ts';
 
 const model = 'abuse-chat';
+const simulator = fastSimulatorForFile({ models: [model] });
 const messages = [{ role: 'user', content: 'hello' }];
 const summary = { cases: 0, failures: 0 };
 
-let simulator: ServedSimulator;
 let gateway: InProcessGateway | undefined;
 
 /** Names the tests point where they like; anything else is a public address. */
 const dnsAnswers = new Map<string, string[]>();
 const resolveHost: ResolveHost = async (hostName) => dnsAnswers.get(hostName) ?? ['93.184.216.34'];
-
-beforeAll(async () => {
-  simulator = await serveSimulator({
-    simulator: {
-      models: [model],
-      prefillTokensPerSecond: 1_000_000,
-      decodeTokensPerSecond: 20_000,
-    },
-  });
-});
 
 afterEach(async () => {
   await gateway?.close();
@@ -57,7 +47,6 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  await simulator?.close();
   process.stdout.write(
     `abuse suite: ${summary.cases} hostile requests, ${summary.failures} answered otherwise than refused\n`,
   );
@@ -93,7 +82,7 @@ async function startWorld(allowPrivateBackends = true): Promise<World> {
   gateway = current;
   const call = inProcessCaller(current);
   // Private URLs cannot be registered unless allowed; a public name stands in for them then.
-  const url = allowPrivateBackends ? simulator.url : 'https://gpu.example.com/v1';
+  const url = allowPrivateBackends ? simulator().url : 'https://gpu.example.com/v1';
   const providerA = await registerProvider(call, testAdminToken, [
     { url, region: 'east', models: [model] },
   ]);
@@ -458,7 +447,7 @@ describe('backend URLs aimed inside the operator network (SSRF)', () => {
   it('refuses to connect when a name registered as public is re-pointed inside (DNS rebinding)', async () => {
     for (const allowPrivateBackends of [true, false]) {
       const world = await startWorld(allowPrivateBackends);
-      const port = new URL(simulator.url).port;
+      const port = new URL(simulator().url).port;
       await expectOk(world.call, 'POST', '/provider/v1/backends', world.providerB.providerToken, {
         url: `http://rebind.example:${port}/v1`,
         region: 'north',
@@ -472,14 +461,14 @@ describe('backend URLs aimed inside the operator network (SSRF)', () => {
       await topUp(world.call, testAdminToken, fenced.tenantId, '10');
       // After registration the name answers with loopback, where a simulator listens.
       dnsAnswers.set('rebind.example', ['127.0.0.1']);
-      const receivedBefore = simulator.simulator.stats().requests_received;
+      const receivedBefore = simulator().simulator.stats().requests_received;
       const response = await tried(async () =>
         world.gateway.app.request(
           '/v1/chat/completions',
           bearerJson(fenced.apiKey, 'POST', { model, messages, max_tokens: 2 }),
         ),
       );
-      const reached = simulator.simulator.stats().requests_received - receivedBefore;
+      const reached = simulator().simulator.stats().requests_received - receivedBefore;
       if (allowPrivateBackends) {
         // The control: with private backends allowed the same answer is followed.
         expect(response.status).toBe(200);

@@ -4,9 +4,8 @@
  * number of backends, a metrics_url stays on the backend's host, and their routes authenticate
  * before the audit middleware reads anything from the store.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { Catalog } from '../src/db/catalog.ts';
-import { type ServedSimulator, serveSimulator } from '../src/runtime/node/serve-simulator.ts';
 import type { ErrorBody, ListBody } from './support/api-assertions.ts';
 import {
   createTenantWithKey,
@@ -17,6 +16,7 @@ import {
   stringField,
   topUp,
 } from './support/demo-pool.ts';
+import { fastSimulatorForFile } from './support/fast-simulator.ts';
 import {
   bearerJson,
   type InProcessGateway,
@@ -26,26 +26,12 @@ import {
 } from './support/in-process-gateway.ts';
 
 const model = 'limits-chat';
-let simulator: ServedSimulator;
+const simulator = fastSimulatorForFile({ models: [model] });
 let gateway: InProcessGateway | undefined;
-
-beforeAll(async () => {
-  simulator = await serveSimulator({
-    simulator: {
-      models: [model],
-      prefillTokensPerSecond: 1_000_000,
-      decodeTokensPerSecond: 20_000,
-    },
-  });
-});
 
 afterEach(async () => {
   await gateway?.close();
   gateway = undefined;
-});
-
-afterAll(async () => {
-  await simulator?.close();
 });
 
 async function start(environment: Record<string, string>, limits: Record<string, number> = {}) {
@@ -57,7 +43,7 @@ async function start(environment: Record<string, string>, limits: Record<string,
 }
 
 async function requestsReceived(): Promise<number> {
-  const stats = (await (await fetch(`${simulator.origin}/sim/stats`)).json()) as {
+  const stats = (await (await fetch(`${simulator().origin}/sim/stats`)).json()) as {
     requests_received: number;
   };
   return stats.requests_received;
@@ -94,7 +80,7 @@ describe('approval of new backends', () => {
     const { current, call } = await start({ TOKENBANK_AUTO_APPROVE_BACKENDS: '0' });
     const apiKey = await payingTenant(call);
     const { providerToken, backendIds } = await registerProvider(call, testAdminToken, [
-      { url: simulator.url, region: 'east', models: [model] },
+      { url: simulator().url, region: 'east', models: [model] },
     ]);
     const [backendId = ''] = backendIds;
     expect(await backendState(call, providerToken, '/provider/v1/backends', backendId)).toBe(
@@ -155,7 +141,7 @@ describe('approval of new backends', () => {
     const { current, call } = await start({ TOKENBANK_AUTO_APPROVE_BACKENDS: '1' });
     const apiKey = await payingTenant(call);
     const { providerToken, backendIds } = await registerProvider(call, testAdminToken, [
-      { url: simulator.url, region: 'east', models: [model] },
+      { url: simulator().url, region: 'east', models: [model] },
     ]);
     expect(
       await backendState(call, providerToken, '/provider/v1/backends', backendIds[0] ?? ''),
@@ -169,7 +155,7 @@ describe('approval of new backends', () => {
 describe('backends per provider', () => {
   it('refuses a registration past the cap, naming the limit, and counts only live ones', async () => {
     const { call } = await start({}, { backendsPerProviderMax: 2 });
-    const backend = { url: simulator.url, region: 'east', models: [model] };
+    const backend = { url: simulator().url, region: 'east', models: [model] };
     const { providerToken, backendIds } = await registerProvider(call, testAdminToken, [
       backend,
       backend,
@@ -189,7 +175,7 @@ describe('backends per provider', () => {
   it('lets exactly the cap through when registrations race', async () => {
     const { call } = await start({}, { backendsPerProviderMax: 3 });
     const { providerToken } = await registerProvider(call, testAdminToken, []);
-    const backend = { url: simulator.url, region: 'east', models: [model] };
+    const backend = { url: simulator().url, region: 'east', models: [model] };
     const answers = await Promise.all(
       Array.from({ length: 8 }, () =>
         call('POST', '/provider/v1/backends', providerToken, backend),
@@ -240,7 +226,7 @@ describe('authentication before the audit', () => {
   it('reads nothing from the store and audits nothing for a request without a valid token', async () => {
     const { current, call } = await start({});
     const { providerToken, backendIds } = await registerProvider(call, testAdminToken, [
-      { url: simulator.url, region: 'east', models: [model] },
+      { url: simulator().url, region: 'east', models: [model] },
     ]);
     const [backendId = ''] = backendIds;
     const auditCount = async () =>

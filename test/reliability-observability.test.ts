@@ -5,12 +5,11 @@
  * and JSON log lines that name the request, tenant, model, backend, outcome and cost without ever
  * carrying a credential. In-process gateway, simulator served in-process.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { limitsSchema } from '../src/config.ts';
 import { createSqliteAuditLog } from '../src/db/sqlite-audit-log.ts';
 import type { LogFields, Logger, LogLevel } from '../src/platform/logger.ts';
 import { sha256Hex } from '../src/runtime/node/node-ports.ts';
-import { type ServedSimulator, serveSimulator } from '../src/runtime/node/serve-simulator.ts';
 import { migrateSqlite, openSqlite } from '../src/runtime/node/sqlite/sqlite-database.ts';
 import { type ErrorBody, type ListBody, readJson } from './support/api-assertions.ts';
 import {
@@ -20,6 +19,7 @@ import {
   stringField,
   topUp,
 } from './support/demo-pool.ts';
+import { fastSimulatorForFile } from './support/fast-simulator.ts';
 import {
   bearerJson,
   type InProcessGateway,
@@ -48,10 +48,10 @@ type AuditEventBody = {
 type LogLine = { level: LogLevel; event: string; fields: LogFields };
 
 const model = 'obs-chat';
+const simulator = fastSimulatorForFile({ models: [model] });
 const heavyModel = 'obs-heavy';
 const messages = [{ role: 'user', content: 'hello from the observability suite' }];
 
-let simulator: ServedSimulator;
 let gateway: InProcessGateway | undefined;
 let logLines: LogLine[] = [];
 
@@ -61,24 +61,10 @@ const capturingLogger: Logger = {
   },
 };
 
-beforeAll(async () => {
-  simulator = await serveSimulator({
-    simulator: {
-      models: [model],
-      prefillTokensPerSecond: 1_000_000,
-      decodeTokensPerSecond: 20_000,
-    },
-  });
-});
-
 afterEach(async () => {
   await gateway?.close();
   gateway = undefined;
   logLines = [];
-});
-
-afterAll(async () => {
-  await simulator?.close();
 });
 
 async function start(limits: Record<string, unknown> = {}): Promise<InProcessGateway> {
@@ -136,7 +122,7 @@ describe('the audit log', () => {
     const providerToken = stringField(provider, 'token');
     const upstreamApiKey = 'sk-upstream-secret-0123456789';
     const backend = await write(providerToken, 'POST', '/provider/v1/backends', {
-      url: simulator.url,
+      url: simulator().url,
       region: 'east',
       models: [model],
       api_key: upstreamApiKey,
@@ -321,7 +307,7 @@ describe('GET /metrics', () => {
     const heavy = await serveLyingBackend();
     const seeded = await seedPool(call, testAdminToken, {
       backends: [
-        { url: simulator.url, region: 'east', models: [model] },
+        { url: simulator().url, region: 'east', models: [model] },
         { url: heavy.url, region: 'east', models: [heavyModel] },
       ],
       tenants: [
@@ -424,7 +410,7 @@ describe('JSON logs', () => {
     const current = await start();
     const call = inProcessCaller(current);
     const seeded = await seedPool(call, testAdminToken, {
-      backends: [{ url: simulator.url, region: 'east', models: [model] }],
+      backends: [{ url: simulator().url, region: 'east', models: [model] }],
       tenants: [{ tenant: { name: 'logged' }, topUp: '10' }],
     });
     const { backendIds, providerToken } = seeded;

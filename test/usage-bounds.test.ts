@@ -4,12 +4,11 @@
  * per-day totals a trigger keeps, including the totals the migration sums from older records.
  */
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterEach, describe, expect, inject, it } from 'vitest';
 import { parseConfig } from '../src/config.ts';
 import { silentLogger } from '../src/platform/logger.ts';
 import { openGatewayStore } from '../src/runtime/node/gateway-store.ts';
 import { migratePostgres } from '../src/runtime/node/postgres/postgres-database.ts';
-import { type ServedSimulator, serveSimulator } from '../src/runtime/node/serve-simulator.ts';
 import { migrateSqlite, openSqlite } from '../src/runtime/node/sqlite/sqlite-database.ts';
 import type { ErrorBody } from './support/api-assertions.ts';
 import {
@@ -20,6 +19,7 @@ import {
   registerProvider,
   topUp,
 } from './support/demo-pool.ts';
+import { fastSimulatorForFile } from './support/fast-simulator.ts';
 import {
   bearerJson,
   type InProcessGateway,
@@ -31,8 +31,8 @@ import { micro, sum } from './support/money-reading.ts';
 import { createTestDatabase } from './support/postgres-service.ts';
 
 const model = 'bounds-chat';
+const simulator = fastSimulatorForFile({ models: [model] });
 const dayMs = 86_400_000;
-let simulator: ServedSimulator;
 let gateway: InProcessGateway | undefined;
 
 type UsagePage = {
@@ -41,23 +41,9 @@ type UsagePage = {
   next_cursor: string | null;
 };
 
-beforeAll(async () => {
-  simulator = await serveSimulator({
-    simulator: {
-      models: [model],
-      prefillTokensPerSecond: 1_000_000,
-      decodeTokensPerSecond: 20_000,
-    },
-  });
-});
-
 afterEach(async () => {
   await gateway?.close();
   gateway = undefined;
-});
-
-afterAll(async () => {
-  await simulator?.close();
 });
 
 /** A tenant that made `count` requests, one second apart, after `setUp` ran for it. */
@@ -73,7 +59,7 @@ async function tenantWithUsage(
   const current = gateway;
   const call = inProcessCaller(current);
   await registerProvider(call, testAdminToken, [
-    { url: simulator.url, region: 'east', models: [model] },
+    { url: simulator().url, region: 'east', models: [model] },
   ]);
   await priceModels(call, testAdminToken, [model]);
   const tenant = await createTenantWithKey(call, testAdminToken, { name: 'T' });
