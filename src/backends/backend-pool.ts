@@ -90,6 +90,18 @@ function exceeds(reported: number, expected: number, toleranceBps: number): bool
   return reported * 10_000 > expected * (10_000 + toleranceBps);
 }
 
+/** A backend's verification record as numbers, under the names the API and metrics use. */
+export function verificationCounts(verification: UsageVerification) {
+  return {
+    excess_claims: verification.excessClaimCount,
+    sampled_requests: verification.sampledCount,
+    reported_input_tokens: verification.reportedInputTokens,
+    allowed_input_tokens: verification.allowedInputTokens,
+    reported_output_tokens: verification.reportedOutputTokens,
+    recounted_output_tokens: verification.recountedOutputTokens,
+  };
+}
+
 /** The flags of a backend from its verification record. */
 export function flagsOf(verification: UsageVerification): BackendFlag[] {
   const flags: BackendFlag[] = [];

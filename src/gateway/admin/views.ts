@@ -8,6 +8,7 @@ import {
   type OutOfPoolState,
   stateOf,
   type UsageVerification,
+  verificationCounts,
 } from '../../backends/backend-pool.ts';
 import type {
   CouponState,
@@ -109,15 +110,7 @@ function outOfPoolState(record: BackendRecord, refusal: string | undefined): Out
 }
 
 function verificationView(verification: UsageVerification) {
-  return {
-    excess_claims: verification.excessClaimCount,
-    sampled_requests: verification.sampledCount,
-    reported_input_tokens: verification.reportedInputTokens,
-    allowed_input_tokens: verification.allowedInputTokens,
-    reported_output_tokens: verification.reportedOutputTokens,
-    recounted_output_tokens: verification.recountedOutputTokens,
-    flagged: flagsOf(verification).length > 0,
-  };
+  return { ...verificationCounts(verification), flagged: flagsOf(verification).length > 0 };
 }
 
 export function priceView(price: PriceRecord) {

@@ -6,7 +6,12 @@
  */
 import type Database from 'better-sqlite3';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { type BackendPool, flagsOf, stateOf } from '../../backends/backend-pool.ts';
+import {
+  type BackendPool,
+  flagsOf,
+  stateOf,
+  verificationCounts,
+} from '../../backends/backend-pool.ts';
 import type { BackgroundWork } from '../../platform/background-work.ts';
 import type { Metrics } from '../../platform/metrics.ts';
 import type { RequestGate } from '../../platform/request-gate.ts';
@@ -265,12 +270,7 @@ function registerVerificationGauges(pool: BackendPool, registers: Registry[]): v
         for (const backend of pool.all()) {
           const verification = backend.verification;
           const values = {
-            excess_claims: verification.excessClaimCount,
-            sampled_requests: verification.sampledCount,
-            reported_input_tokens: verification.reportedInputTokens,
-            allowed_input_tokens: verification.allowedInputTokens,
-            reported_output_tokens: verification.reportedOutputTokens,
-            recounted_output_tokens: verification.recountedOutputTokens,
+            ...verificationCounts(verification),
             discrepancy_output_tokens:
               verification.reportedOutputTokens - verification.recountedOutputTokens,
             flagged: flagsOf(verification).length > 0 ? 1 : 0,
