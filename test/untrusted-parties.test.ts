@@ -144,6 +144,16 @@ describe.each(stores)('untrusted parties on $name', (store) => {
     });
   const post = (body: Record<string, unknown>, key = apiKey) => postText(JSON.stringify(body), key);
 
+  /** The longest the gateway's event loop was blocked since the last read (prom-client's gauge). */
+  async function eventLoopLagMaxMs(): Promise<number> {
+    const text = await (await fetch(`${gateway.url}/metrics`)).text();
+    const match = /^tokenbank_nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text);
+    if (match?.[1] === undefined) {
+      throw new Error(`no event-loop gauge in /metrics: ${text.slice(0, 200)}`);
+    }
+    return Number(match[1]) * 1000;
+  }
+
   async function usageOf(requestId: string): Promise<UsageRecordView> {
     const reader = tenantReader(() => call, adminToken, tenantId);
     await reader.settled();
@@ -282,7 +292,7 @@ describe.each(stores)('untrusted parties on $name', (store) => {
     expect(liar.received.length).toBe(before);
   });
 
-  it('keeps another tenant fast while huge prompts are counted, and pays providers only on what was collected', async () => {
+  it('counts huge prompts off the event loop, and pays providers only on what was collected', async () => {
     const timed = async () => {
       const startedAtMs = performance.now();
       const response = await post(
@@ -301,9 +311,10 @@ describe.each(stores)('untrusted parties on $name', (store) => {
     for (let index = 0; index < 40; index += 1) {
       baseline.push(await timed());
     }
-    // No usable usage on 72,000-character Chinese prompts: the gateway counts each itself. On
-    // its event loop that would stall everyone for about 0.3 s a prompt; off it, for nothing.
-    const huge = '算力银行把闲置的计算能力卖给中小企业'.repeat(4_000);
+    // No usable usage on prompts of 200,000 Chinese characters: the gateway counts each itself.
+    // On its event loop that would stall every request for about 0.9 s a prompt.
+    const huge = '算力银行把闲置的计算能力卖给中小企业'.repeat(11_000);
+    await eventLoopLagMaxMs(); // Reading the gauge starts its window afresh.
     const attack = Promise.all(
       Array.from({ length: 4 }, () =>
         post({
@@ -318,16 +329,14 @@ describe.each(stores)('untrusted parties on $name', (store) => {
       during.push(await timed());
     }
     await attack;
-    const baselineP99 = percentile(baseline, 0.99);
+    const lagMaxMs = await eventLoopLagMaxMs();
     console.log(
-      `untrusted parties on ${store.name}: bystander p99 ${baselineP99.toFixed(1)} ms alone, ${percentile(during, 0.99).toFixed(1)} ms during the attack`,
+      `untrusted parties on ${store.name}: bystander p99 ${percentile(baseline, 0.99).toFixed(1)} ms alone, ` +
+        `${percentile(during, 0.99).toFixed(1)} ms during the attack; gateway event loop blocked ${lagMaxMs.toFixed(1)} ms at most`,
     );
-    // Twice the baseline, or the baseline and 40 ms: the attack's own bodies are parsed on the
-    // loop (a few ms each, as any large request's are) and a small shared machine adds noise;
-    // counting on the loop would add 300 ms a prompt.
-    expect(percentile(during, 0.99)).toBeLessThanOrEqual(
-      Math.max(2 * baselineP99, baselineP99 + 40),
-    );
+    // Latency on a shared 2-core machine is noise, not a verdict (the benchmarks measure it):
+    // what must hold is that no count ran on the event loop, which would block it ~900 ms.
+    expect(lagMaxMs).toBeLessThan(300);
 
     const records: UsageRecordView[] = [];
     for (const id of [tenantId, victimTenantId]) {

@@ -22,6 +22,7 @@ import {
 import { systemClock } from '../../platform/clock.ts';
 import { createJsonLogger, type Logger } from '../../platform/logger.ts';
 import { createSeededRandom } from '../../platform/random.ts';
+import type { Tokenizer } from '../../platform/tokenizer.ts';
 import { createBufferedLineWriter } from './buffered-line-writer.ts';
 import { openGatewayStore } from './gateway-store.ts';
 import { createNodeDeps } from './node-deps.ts';
@@ -84,6 +85,7 @@ export async function startGateway(
       logger.log('warn', 'backend_refused', { backend_id: record.id, reason }),
   });
   await deps.catalogCache.reload();
+  warmTokenizer(deps.tokenizer, config);
   const jobs = createBackgroundJobs(deps);
   // Before serving: claim this instance, then settle what a previous crash left behind.
   await jobs.recoverAtStart();
@@ -255,4 +257,15 @@ function closeServer(server: NodeServer, graceMs: number): Promise<void> {
       server.closeIdleConnections();
     }
   });
+}
+
+/**
+ * Builds the inline tokenizer's encoders before serving: the first build reads and parses the
+ * BPE ranks (a few hundred milliseconds), which would otherwise stall every request in flight at
+ * the first short count.
+ */
+function warmTokenizer(tokenizer: Tokenizer, config: Config): void {
+  for (const model of ['', ...Object.keys(config.modelEncodings)]) {
+    tokenizer.countShortText('', model);
+  }
 }
