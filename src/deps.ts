@@ -16,7 +16,6 @@ import type { AuditLog } from './db/audit-log.ts';
 import type { ApiKeyRecord, Catalog, ProviderRecord, TenantRecord } from './db/catalog.ts';
 import type { BackgroundWork } from './platform/background-work.ts';
 import type { Clock } from './platform/clock.ts';
-import type { CounterStore } from './platform/counter-store.ts';
 import type { CredentialCache } from './platform/credential-cache.ts';
 import type { HashText } from './platform/identifiers.ts';
 import type { JobLease } from './platform/job-lease.ts';
@@ -24,7 +23,8 @@ import type { Logger } from './platform/logger.ts';
 import type { Metrics } from './platform/metrics.ts';
 import type { Random } from './platform/random.ts';
 import type { RequestGate } from './platform/request-gate.ts';
-import type { SharedState } from './platform/shared-state.ts';
+import type { CounterStore } from './platform/shared-state/counter-store.ts';
+import type { SharedState } from './platform/shared-state/shared-state.ts';
 import type { Tokenizer } from './platform/tokenizer.ts';
 
 /**

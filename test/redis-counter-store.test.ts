@@ -9,11 +9,14 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { limitsSchema } from '../src/config.ts';
 import { systemClock } from '../src/platform/clock.ts';
-import { type Bucket, createMemoryCounterStore } from '../src/platform/counter-store.ts';
-import { createDegradingCounterStore } from '../src/platform/degrading-counter-store.ts';
 import type { LogLevel } from '../src/platform/logger.ts';
 import { silentLogger } from '../src/platform/logger.ts';
-import { createSharedStateHealth } from '../src/platform/shared-state-health.ts';
+import {
+  type Bucket,
+  createMemoryCounterStore,
+} from '../src/platform/shared-state/counter-store.ts';
+import { createDegradingCounterStore } from '../src/platform/shared-state/degrading-counter-store.ts';
+import { createSharedStateHealth } from '../src/platform/shared-state/shared-state-health.ts';
 import { openRedisConnection } from '../src/runtime/node/redis/redis-connection.ts';
 import { createRedisCounterStore } from '../src/runtime/node/redis/redis-counter-store.ts';
 import { pollUntil } from './support/poll-until.ts';

@@ -9,10 +9,10 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { limitsSchema, parseConfig } from '../src/config.ts';
-import type { CatalogChange } from '../src/platform/catalog-change-bus.ts';
 import { systemClock } from '../src/platform/clock.ts';
 import { type Logger, type LogLevel, silentLogger } from '../src/platform/logger.ts';
-import { createSharedStateHealth } from '../src/platform/shared-state-health.ts';
+import type { CatalogChange } from '../src/platform/shared-state/catalog-change-bus.ts';
+import { createSharedStateHealth } from '../src/platform/shared-state/shared-state-health.ts';
 import { createRedisCatalogChanges } from '../src/runtime/node/redis/redis-catalog-changes.ts';
 import { openRedisConnection, type RedisRole } from '../src/runtime/node/redis/redis-connection.ts';
 import { createRedisDispatchCounts } from '../src/runtime/node/redis/redis-dispatch-counts.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { DispatchCountExchange } from '../platform/dispatch-count-exchange.ts';
 import { silentLogger } from '../platform/logger.ts';
-import { createSharedStateHealth } from '../platform/shared-state-health.ts';
+import type { DispatchCountExchange } from '../platform/shared-state/dispatch-count-exchange.ts';
+import { createSharedStateHealth } from '../platform/shared-state/shared-state-health.ts';
 import { shareDispatchCounts } from './dispatch-count-exchange.ts';
 import { backendRecord, poolWithBackends } from './test-backend-record.ts';
 

@@ -1,17 +1,21 @@
 /**
- * Sharing dispatch counts over the DispatchCountExchange port (platform/dispatch-count-exchange.ts),
- * so that the router's correction of stale scraped load (and
- * its count on backends without metrics) includes the others' traffic, not only its own. The
- * runtime runs `shareDispatchCounts` on a short interval; the router reads the result from the
- * pool in memory, so no request ever waits for the exchange. Without Redis there are no peers.
+ * Sharing dispatch counts over the DispatchCountExchange port
+ * (platform/shared-state/dispatch-count-exchange.ts), so that the router's correction of stale
+ * scraped load (and its count on backends without metrics) includes the others' traffic, not only
+ * its own. The runtime runs `shareDispatchCounts` on a short interval; the router reads the result
+ * from the pool in memory, so no request ever waits for the exchange. Without Redis there are no
+ * peers.
  */
 
 import {
   type DispatchCountExchange,
   noPeerDispatchCounts,
   type PeerDispatchCounts,
-} from '../platform/dispatch-count-exchange.ts';
-import { type SharedStateHealth, withLocalFallback } from '../platform/shared-state-health.ts';
+} from '../platform/shared-state/dispatch-count-exchange.ts';
+import {
+  type SharedStateHealth,
+  withLocalFallback,
+} from '../platform/shared-state/shared-state-health.ts';
 import type { BackendPool } from './backend-pool.ts';
 
 /**

@@ -9,8 +9,8 @@
 import type { ApiKeyRecord } from '../../db/catalog.ts';
 import type { Deps } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
-import type { Bucket } from '../../platform/counter-store.ts';
 import type { LimitKind } from '../../platform/metrics.ts';
+import type { Bucket } from '../../platform/shared-state/counter-store.ts';
 
 const minuteMs = 60_000;
 

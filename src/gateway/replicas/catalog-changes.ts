@@ -1,7 +1,8 @@
 /**
- * What a replica does with a change on the CatalogChangeBus (platform/catalog-change-bus.ts): every admin or provider write
- * that makes something cached on the hot path wrong (a revoked key, a published price, a backend
- * registered, changed or removed, rotated tokens) is announced, and every other replica drops or reloads the
+ * What a replica does with a change on the CatalogChangeBus
+ * (platform/shared-state/catalog-change-bus.ts): every admin or provider write that makes
+ * something cached on the hot path wrong (a revoked key, a published price, a backend registered,
+ * changed or removed, rotated tokens) is announced, and every other replica drops or reloads the
  * affected entries at once instead of waiting for their TTL or refresh interval. The Redis bus is
  * pub/sub, which loses what is sent while a replica is disconnected: so a replica that
  * (re)connects resynchronises everything (`resyncCatalog`), and the TTLs and refresh intervals
@@ -9,8 +10,8 @@
  */
 import { z } from 'zod';
 import type { Deps } from '../../deps.ts';
-import type { CatalogChange } from '../../platform/catalog-change-bus.ts';
-import { withLocalFallback } from '../../platform/shared-state-health.ts';
+import type { CatalogChange } from '../../platform/shared-state/catalog-change-bus.ts';
+import { withLocalFallback } from '../../platform/shared-state/shared-state-health.ts';
 
 const identifier = z.string().min(1).max(256);
 

@@ -15,7 +15,10 @@ import {
 import type { BackgroundWork } from '../../platform/background-work.ts';
 import type { Metrics } from '../../platform/metrics.ts';
 import type { RequestGate } from '../../platform/request-gate.ts';
-import { type SharedStateHealth, sharedStateParts } from '../../platform/shared-state-health.ts';
+import {
+  type SharedStateHealth,
+  sharedStateParts,
+} from '../../platform/shared-state/shared-state-health.ts';
 
 export type HoldsPending = { count: number; amountMicro: bigint };
 

@@ -7,12 +7,12 @@
  */
 import type { Redis } from 'ioredis';
 import { parseCatalogChange } from '../../../gateway/replicas/catalog-changes.ts';
+import type { Logger } from '../../../platform/logger.ts';
 import type {
   CatalogChangeBus,
   CatalogChangeHandlers,
-} from '../../../platform/catalog-change-bus.ts';
-import type { Logger } from '../../../platform/logger.ts';
-import type { SharedStateHealth } from '../../../platform/shared-state-health.ts';
+} from '../../../platform/shared-state/catalog-change-bus.ts';
+import type { SharedStateHealth } from '../../../platform/shared-state/shared-state-health.ts';
 
 /** Longest message accepted from the channel; a change is a few dozen bytes. */
 const messageBytesMax = 4096;

@@ -14,7 +14,7 @@
  */
 import type { Redis } from 'ioredis';
 import { assert } from '../../../assert.ts';
-import type { CounterStore } from '../../../platform/counter-store.ts';
+import type { CounterStore } from '../../../platform/shared-state/counter-store.ts';
 import { defineRedisScript, integerReply } from './redis-connection.ts';
 
 /** Server time in milliseconds, as a float; TIME is allowed in scripts from Redis 5 on. */

@@ -13,7 +13,7 @@ import type { Redis } from 'ioredis';
 import type {
   DispatchCountExchange,
   PeerDispatchCounts,
-} from '../../../platform/dispatch-count-exchange.ts';
+} from '../../../platform/shared-state/dispatch-count-exchange.ts';
 import { defineRedisScript } from './redis-connection.ts';
 
 /** Field and value pairs per HSET call inside the script: Lua's unpack has a stack limit. */

@@ -5,7 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { IdempotencyLocks, LockLease } from '../../../platform/idempotency-locks.ts';
+import type {
+  IdempotencyLocks,
+  LockLease,
+} from '../../../platform/shared-state/idempotency-locks.ts';
 import { defineRedisScript } from './redis-connection.ts';
 
 /** KEYS[1] the lock; ARGV[1] the lease's token. Deletes the lock only if the token matches. */

@@ -7,15 +7,18 @@
 import type { Config } from '../../../config.ts';
 import { createLocalSharedState } from '../../../gateway/replicas/shared-state.ts';
 import type { Clock } from '../../../platform/clock.ts';
-import { type CounterStore, createMemoryCounterStore } from '../../../platform/counter-store.ts';
-import { createDegradingCounterStore } from '../../../platform/degrading-counter-store.ts';
+import type { Logger } from '../../../platform/logger.ts';
+import {
+  type CounterStore,
+  createMemoryCounterStore,
+} from '../../../platform/shared-state/counter-store.ts';
+import { createDegradingCounterStore } from '../../../platform/shared-state/degrading-counter-store.ts';
 import {
   createDegradingIdempotencyLocks,
   createMemoryIdempotencyLocks,
-} from '../../../platform/idempotency-locks.ts';
-import type { Logger } from '../../../platform/logger.ts';
-import type { SharedState } from '../../../platform/shared-state.ts';
-import { createSharedStateHealth } from '../../../platform/shared-state-health.ts';
+} from '../../../platform/shared-state/idempotency-locks.ts';
+import type { SharedState } from '../../../platform/shared-state/shared-state.ts';
+import { createSharedStateHealth } from '../../../platform/shared-state/shared-state-health.ts';
 import { createRedisCatalogChanges } from './redis-catalog-changes.ts';
 import { closeRedisConnection, openRedisConnection } from './redis-connection.ts';
 import { createRedisCounterStore } from './redis-counter-store.ts';

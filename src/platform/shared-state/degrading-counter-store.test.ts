@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { createManualClock } from './clock.ts';
+import { createManualClock } from '../clock.ts';
+import type { LogLevel } from '../logger.ts';
 import { type Bucket, type CounterStore, createMemoryCounterStore } from './counter-store.ts';
 import { createDegradingCounterStore } from './degrading-counter-store.ts';
-import type { LogLevel } from './logger.ts';
 import { createSharedStateHealth } from './shared-state-health.ts';
 
 const bucket: Bucket = { key: 'rpm:key_a', capacity: 2, refillPeriodMs: 60_000 };

@@ -8,7 +8,7 @@
  * is expected and changes nothing: a planned restart must not read as an incident. Money never
  * depends on any of this: it lives only in the database.
  */
-import type { Logger } from './logger.ts';
+import type { Logger } from '../logger.ts';
 
 /** What Redis holds for the replicas: see docs/DEPLOY.md. */
 export type SharedStatePart = 'counters' | 'dispatch_counts' | 'catalog_changes' | 'locks';

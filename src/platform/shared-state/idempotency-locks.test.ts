@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { createManualClock } from './clock.ts';
+import { createManualClock } from '../clock.ts';
+import { silentLogger } from '../logger.ts';
 import {
   createDegradingIdempotencyLocks,
   createMemoryIdempotencyLocks,
   type IdempotencyLocks,
 } from './idempotency-locks.ts';
-import { silentLogger } from './logger.ts';
 import { createSharedStateHealth } from './shared-state-health.ts';
 
 describe('createMemoryIdempotencyLocks', () => {

@@ -9,7 +9,7 @@
  * This file holds the in-memory implementation (one process) and the degrading one that uses the
  * shared locks (Redis) and falls back to this process's own when they fail.
  */
-import type { Clock } from './clock.ts';
+import type { Clock } from '../clock.ts';
 import { type SharedStateHealth, withLocalFallback } from './shared-state-health.ts';
 
 export type LockLease = {

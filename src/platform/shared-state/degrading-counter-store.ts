@@ -9,7 +9,7 @@
  * given back locally, so it never frees someone else's slot in the shared count after recovery
  * (a shared slot whose release fails expires with its holder TTL in the shared store).
  */
-import type { Clock } from './clock.ts';
+import type { Clock } from '../clock.ts';
 import type { CounterStore } from './counter-store.ts';
 import { type SharedStateHealth, withLocalFallback } from './shared-state-health.ts';
 
