@@ -11,7 +11,7 @@ import { GatewayError } from '../../errors.ts';
 import { newId, newSecret } from '../../platform/identifiers.ts';
 import { readJsonBody } from '../middleware/json-body.ts';
 import { earningsView } from '../provider/earnings-view.ts';
-import { announceCatalogChange } from '../replicas/catalog-changes.ts';
+import { announceCatalogChange, changeBackend } from '../replicas/catalog-changes.ts';
 import { createProviderSchema, putPriceSchema } from './admin-requests.ts';
 import { moneyField } from './money-routes.ts';
 import { gatewayRoutingView } from './routing-views.ts';
@@ -107,11 +107,7 @@ export function registerAdminCatalogRoutes(app: Hono<HonoEnv>, deps: Deps): void
     if (backend.state !== 'pending') {
       return c.json(backendView(backend, deps.pool));
     }
-    const nowMs = deps.clock.nowMs();
-    await deps.catalog.updateBackend(id, { state: 'active' }, nowMs);
-    const approved = { ...backend, state: 'active' as const, updatedAtMs: nowMs };
-    deps.pool.upsert(approved);
-    await announceCatalogChange(deps, { kind: 'backend', backendId: id });
+    const approved = await changeBackend(deps, backend, { state: 'active' });
     return c.json(backendView(approved, deps.pool));
   });
 }

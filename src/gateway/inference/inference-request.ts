@@ -68,8 +68,11 @@ export type InferenceRequest = {
   endpoint: InferenceEndpoint;
   model: string;
   stream: boolean;
-  /** The client asked for the usage chunk of its stream; otherwise the gateway's is withheld. */
-  usageAsked: boolean;
+  /**
+   * A stream whose client did not ask for its usage chunk: the gateway asks the backend for it
+   * anyway (upstream-body.ts) and withholds it from the client.
+   */
+  usageWithheld: boolean;
   /** Sequences the backend generates: `n`, or `best_of` when it asks for more. */
   choiceCount: number;
   /** max_tokens (or max_completion_tokens) per choice as asked; undefined for the default. */
@@ -123,7 +126,7 @@ export function inferenceRequestOf(
     endpoint,
     model: body.model,
     stream: body.stream === true,
-    usageAsked: body.stream_options?.include_usage === true,
+    usageWithheld: body.stream === true && body.stream_options?.include_usage !== true,
     choiceCount: endpoint.producesOutput ? choiceCount : 1,
     outputTokensAsked: endpoint.producesOutput
       ? (body.max_completion_tokens ?? body.max_tokens ?? undefined)

@@ -142,11 +142,10 @@ async function forward(
   firstBackend: PooledBackend,
 ): Promise<ForwardResult> {
   const { deps, request, admission, deadline, clientSignal } = exchange;
-  const body = upstreamBody(request, admission.outputTokensPerChoice);
   const forwarded = await forwardWithRetries(deps, allowed, {
     model: request.model,
     path: request.endpoint.path,
-    body: body.bytes,
+    body: upstreamBody(request, admission.outputTokensPerChoice),
     headers: upstreamHeaders(admission.requestId, request.stream),
     clientSignal: AbortSignal.any([clientSignal, deadline.signal]),
     buffered: !request.stream,
@@ -252,7 +251,7 @@ function streamResponse(exchange: Exchange, forwarded: ForwardResult): Response 
   const { deps, admission, deadline, clientSignal, lease } = exchange;
   const checkpoints = createCheckpointer(deps, admission, forwarded.backend);
   const tap = createStreamUsageTap({
-    withholdUsageEvents: exchange.request.stream && !exchange.request.usageAsked,
+    withholdUsageEvents: exchange.request.usageWithheld,
     deliveredTextCharsMax: deps.config.limits.deliveredTextCharsMax,
     countTokens: (text) => deps.tokenizer.countTokens(text, admission.model),
     onText: checkpoints.addText,

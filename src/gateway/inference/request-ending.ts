@@ -10,7 +10,7 @@ import type { FinalUsage, ServedBy, SettleResult, UsageOutcome } from '../../bil
 import type { Deps } from '../../deps.ts';
 import type { DeliveredText } from '../../metering/delivered-text-buffer.ts';
 import { countDeliveredTokens, countPromptTokens } from '../../metering/final-usage.ts';
-import { announceCatalogChange } from '../replicas/catalog-changes.ts';
+import { changeBackend } from '../replicas/catalog-changes.ts';
 import type { Admission } from './admission.ts';
 import { recordSettlement } from './record-settlement.ts';
 
@@ -99,12 +99,9 @@ async function flagExcessClaim(
   if (claims < deps.config.limits.usageExcessClaimsMax || backend.record.state !== 'active') {
     return;
   }
-  const nowMs = deps.clock.nowMs();
-  await deps.catalog.updateBackend(backend.record.id, { state: 'draining' }, nowMs);
-  deps.pool.upsert({ ...backend.record, state: 'draining', updatedAtMs: nowMs });
-  await announceCatalogChange(deps, { kind: 'backend', backendId: backend.record.id });
+  const drained = await changeBackend(deps, backend.record, { state: 'draining' });
   await deps.audit.append({
-    atMs: nowMs,
+    atMs: drained.updatedAtMs,
     actor: 'system',
     action: 'backend.drain_for_excess_usage',
     entityType: 'backend',

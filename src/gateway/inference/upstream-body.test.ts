@@ -15,8 +15,8 @@ function sent(
     throw new Error('no such endpoint');
   }
   const request = inferenceRequestOf(endpoint, { model: 'm', ...body }, limits);
-  const planned = upstreamBody(request, outputTokensPerChoice);
-  return { body: JSON.parse(new TextDecoder().decode(planned.bytes)), planned };
+  const bytes = upstreamBody(request, outputTokensPerChoice);
+  return { body: JSON.parse(new TextDecoder().decode(bytes)), request };
 }
 
 describe('upstreamBody', () => {
@@ -50,16 +50,16 @@ describe('upstreamBody', () => {
   it('always asks a stream for usage, and withholds it when the client did not ask', () => {
     const unasked = sent(chat, { messages: [], stream: true, stream_options: { other: 1 } });
     expect(unasked.body.stream_options).toEqual({ include_usage: true });
-    expect(unasked.planned.usageInjected).toBe(true);
+    expect(unasked.request.usageWithheld).toBe(true);
     const asked = sent(chat, {
       messages: [],
       stream: true,
       stream_options: { include_usage: true },
     });
-    expect(asked.planned.usageInjected).toBe(false);
+    expect(asked.request.usageWithheld).toBe(false);
     const json = sent(chat, { messages: [], stream: false });
     expect(json.body.stream).toBeUndefined();
-    expect(json.planned.usageInjected).toBe(false);
+    expect(json.request.usageWithheld).toBe(false);
   });
 
   it('keeps best_of and suffix for completions, and sends no cap for embeddings', () => {

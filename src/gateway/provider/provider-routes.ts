@@ -16,7 +16,7 @@ import { changeBackendSchema, registerBackendSchema } from '../admin/admin-reque
 import { notFound } from '../admin/tenant-routes.ts';
 import { backendView, listView } from '../admin/views.ts';
 import { readJsonBody } from '../middleware/json-body.ts';
-import { announceCatalogChange } from '../replicas/catalog-changes.ts';
+import { announceCatalogChange, changeBackend } from '../replicas/catalog-changes.ts';
 import { earningsView } from './earnings-view.ts';
 
 const slotsDefault = 8;
@@ -107,10 +107,7 @@ export function registerProviderRoutes(app: Hono<HonoEnv>, deps: Deps): void {
       ...(value.state === undefined ? {} : { state: value.state }),
     };
     await ensureModels(deps, changes.models ?? [], nowMs);
-    await deps.catalog.updateBackend(backend.id, changes, nowMs);
-    const updated: BackendRecord = { ...backend, ...changes, updatedAtMs: nowMs };
-    deps.pool.upsert(updated);
-    await announceCatalogChange(deps, { kind: 'backend', backendId: updated.id });
+    const updated = await changeBackend(deps, backend, changes);
     return c.json(backendView(updated, deps.pool));
   });
 

@@ -9,6 +9,7 @@
  * stay as the bound when the bus is down. Creations need no announcement: nothing caches a miss.
  */
 import { z } from 'zod';
+import type { BackendChanges, BackendRecord } from '../../db/catalog.ts';
 import type { Deps } from '../../deps.ts';
 import type { CatalogChange } from '../../platform/shared-state/catalog-change-bus.ts';
 import { withLocalFallback } from '../../platform/shared-state/shared-state-health.ts';
@@ -96,4 +97,21 @@ export function listenForCatalogChanges(deps: Deps): void {
       deps.background.track('resync_catalog', resyncCatalog(deps));
     },
   });
+}
+
+/**
+ * Changes a backend that stays in the pool (approved, reconfigured, drained): writes it to the
+ * catalog, applies it to this replica's pool, and tells the others. Returns the changed record.
+ */
+export async function changeBackend(
+  deps: Deps,
+  backend: BackendRecord,
+  changes: BackendChanges,
+): Promise<BackendRecord> {
+  const nowMs = deps.clock.nowMs();
+  await deps.catalog.updateBackend(backend.id, changes, nowMs);
+  const changed: BackendRecord = { ...backend, ...changes, updatedAtMs: nowMs };
+  deps.pool.upsert(changed);
+  await announceCatalogChange(deps, { kind: 'backend', backendId: backend.id });
+  return changed;
 }
