@@ -62,3 +62,44 @@ describe('createDeliveredTextBuffer', () => {
     }
   });
 });
+
+describe('countHeld', () => {
+  it('counts each delivered word once across checkpoints, at once while texts are short', async () => {
+    const counted: string[] = [];
+    const buffer = createDeliveredTextBuffer({
+      charsMax: 1024,
+      countTokens: countWordsLater,
+      countShortText: (text) => {
+        counted.push(text);
+        return countWords(text);
+      },
+    });
+    const words = Array.from({ length: 300 }, (_, index) => ` w${index}`);
+    let total: number | Promise<number> = 0;
+    for (const [index, word] of words.entries()) {
+      buffer.append(word);
+      if (index % 64 === 63) {
+        total = buffer.countHeld();
+        // Everything but the last word held at the checkpoint is counted, and at once.
+        expect(total).toBe(index);
+      }
+    }
+    const { countedTokens, text } = buffer.current();
+    expect((await countedTokens) + countWords(text)).toBe(words.length);
+    expect(counted.join('')).toBe(words.join('').slice(0, counted.join('').length));
+  });
+
+  it('falls back to the asynchronous count for a long text, then counts at once again', async () => {
+    const buffer = createDeliveredTextBuffer({
+      charsMax: 100_000,
+      countTokens: countWordsLater,
+      countShortText: (text) => (text.length > 50 ? undefined : countWords(text)),
+    });
+    buffer.append(' long'.repeat(20));
+    const pending = buffer.countHeld();
+    expect(pending).toBeInstanceOf(Promise);
+    expect(await pending).toBe(19);
+    buffer.append(' a b');
+    expect(buffer.countHeld()).toBe(21);
+  });
+});

@@ -1,8 +1,10 @@
 /**
  * The text a stream delivered, held only for the count its settlement may need (a backend that
  * reported no usage, a stream cut short, the sampled recount of reported usage), and bounded.
- * Once more than `charsMax` characters are held, all but the last word is counted at once and let
- * go, so a stream holds at most about `charsMax` characters however long it runs. Deltas are
+ * Once more than `charsMax` characters are held, or when a checkpoint asks (`countHeld`), all but
+ * the last word is counted and let go, so a stream holds at most about `charsMax` characters
+ * however long it runs, and every delivered character is counted once: by the checkpoints as the
+ * stream goes, and what is left at its end. Deltas are
  * joined as they come: kept as an array of small strings they cost 9 to 29 bytes per token on
  * top of the text (36 to 115 KB for a 4,000-token answer, per open stream).
  */
@@ -27,6 +29,11 @@ export function deliveredWhole(text: string): DeliveredText {
 
 export type DeliveredTextBuffer = {
   append(text: string): void;
+  /**
+   * Counts what is held now, but its last word, and lets it go; returns the tokens counted so
+   * far: a number when every count was short enough to run at once, else when they are done.
+   */
+  countHeld(): number | Promise<number>;
   current(): DeliveredText;
 };
 
@@ -49,19 +56,17 @@ function cutIndex(text: string): number {
 
 type BufferOptions = {
   charsMax: number;
-  /** Counts text in the stream's encoding; called only once the bound is passed. */
+  /** Counts text in the stream's encoding, off the caller's thread when it is long. */
   countTokens: (text: string) => Promise<number>;
+  /** Counts a short text at once; undefined when it is too long for that (or not offered). */
+  countShortText?: (text: string) => number | undefined;
 };
-
-function sumOf(first: Promise<number>, second: Promise<number>): Promise<number> {
-  return Promise.all([first, second]).then(([a, b]) => a + b);
-}
 
 /** A class, not closures: one lives per open stream and its methods are shared. */
 class BoundedTextBuffer implements DeliveredTextBuffer {
   #pieces: string[] = [];
   #heldChars = 0;
-  #countedTokens: Promise<number> = noTokens;
+  #countedTokens: number | Promise<number> = 0;
   readonly #options: BufferOptions;
 
   constructor(options: BufferOptions) {
@@ -75,24 +80,49 @@ class BoundedTextBuffer implements DeliveredTextBuffer {
     this.#pieces.push(text);
     this.#heldChars += text.length;
     if (this.#heldChars > this.#options.charsMax) {
-      const held = this.#joined();
-      const cut = cutIndex(held);
-      // Counts run while the stream goes on; the sum is awaited only when it is billed.
-      this.#countedTokens = sumOf(
-        this.#countedTokens,
-        this.#options.countTokens(held.slice(0, cut)),
-      );
-      // The slice may keep `held` alive until the next join: twice the bound at worst.
-      const rest = held.slice(cut);
-      this.#pieces = [rest];
-      this.#heldChars = rest.length;
+      this.countHeld();
     } else if (this.#pieces.length >= piecesJoinedAt) {
       this.#joined();
     }
   }
 
+  countHeld(): number | Promise<number> {
+    const held = this.#joined();
+    const cut = cutIndex(held);
+    this.#count(held.slice(0, cut));
+    // The slice may keep `held` alive until the next join: twice the bound at worst.
+    const rest = held.slice(cut);
+    this.#pieces = [rest];
+    this.#heldChars = rest.length;
+    return this.#countedTokens;
+  }
+
   current(): DeliveredText {
-    return { countedTokens: this.#countedTokens, text: this.#joined() };
+    return { countedTokens: Promise.resolve(this.#countedTokens), text: this.#joined() };
+  }
+
+  /** Adds `text`'s tokens to the count: at once when short, else when its count is done. */
+  #count(text: string): void {
+    if (text === '') {
+      return;
+    }
+    const counted = this.#countedTokens;
+    const short = typeof counted === 'number' ? this.#options.countShortText?.(text) : undefined;
+    if (typeof counted === 'number' && short !== undefined) {
+      this.#countedTokens = counted + short;
+      return;
+    }
+    // Counts run while the stream goes on; the sum is awaited only where it is needed.
+    const pending = Promise.all([counted, this.#options.countTokens(text)]).then(
+      ([before, more]) => before + more,
+    );
+    this.#countedTokens = pending;
+    // Once done, and nothing was added meanwhile, the next counts may run at once again.
+    void pending.then((total) => {
+      if (this.#countedTokens === pending) {
+        this.#countedTokens = total;
+      }
+    });
   }
 
   #joined(): string {

@@ -22,6 +22,8 @@ export type StreamUsageTap = {
   readonly contentEventCount: number;
   /** Everything delivered so far: tokens counted from text already let go, and the rest. */
   delivered(): DeliveredText;
+  /** Counts what was delivered since the last count (a checkpoint); the tokens counted so far. */
+  countDelivered(): number | Promise<number>;
 };
 
 export type StreamUsageTapOptions = {
@@ -30,8 +32,8 @@ export type StreamUsageTapOptions = {
   deliveredTextCharsMax: number;
   /** Counts delivered text in the stream's encoding. */
   countTokens: (text: string) => Promise<number>;
-  /** Hears each delivered text as it passes (the stream's checkpoints count it). */
-  onText?: (text: string) => void;
+  /** Counts a short delivered text at once (undefined when too long, or not offered). */
+  countShortText?: (text: string) => number | undefined;
 };
 
 /**
@@ -44,14 +46,13 @@ class EventTap implements StreamUsageTap {
   contentEventCount = 0;
   readonly #withholdUsageEvents: boolean;
   readonly #texts: DeliveredTextBuffer;
-  readonly #onText: ((text: string) => void) | undefined;
 
   constructor(options: StreamUsageTapOptions) {
     this.#withholdUsageEvents = options.withholdUsageEvents;
-    this.#onText = options.onText;
     this.#texts = createDeliveredTextBuffer({
       charsMax: options.deliveredTextCharsMax,
       countTokens: options.countTokens,
+      ...(options.countShortText === undefined ? {} : { countShortText: options.countShortText }),
     });
   }
 
@@ -73,7 +74,6 @@ class EventTap implements StreamUsageTap {
       this.contentEventCount += 1;
       for (const text of delivered) {
         this.#texts.append(text);
-        this.#onText?.(text);
       }
     }
     if (usage === undefined) {
@@ -87,6 +87,10 @@ class EventTap implements StreamUsageTap {
 
   delivered(): DeliveredText {
     return this.#texts.current();
+  }
+
+  countDelivered(): number | Promise<number> {
+    return this.#texts.countHeld();
   }
 }
 

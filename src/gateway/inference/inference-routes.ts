@@ -249,13 +249,13 @@ async function bufferedResponse(
 
 function streamResponse(exchange: Exchange, forwarded: ForwardResult): Response {
   const { deps, admission, deadline, clientSignal, lease } = exchange;
-  const checkpoints = createCheckpointer(deps, admission, forwarded.backend);
   const tap = createStreamUsageTap({
     withholdUsageEvents: exchange.request.usageWithheld,
     deliveredTextCharsMax: deps.config.limits.deliveredTextCharsMax,
     countTokens: (text) => deps.tokenizer.countTokens(text, admission.model),
-    onText: checkpoints.addText,
+    countShortText: (text) => deps.tokenizer.countShortText(text, admission.model),
   });
+  const checkpoints = createCheckpointer(deps, admission, forwarded.backend, tap);
   checkpoints.record();
   let firstTokenSeen = false;
   const relayed = relayEventStream({
@@ -320,18 +320,20 @@ async function settleStream(
 
 /**
  * Records stream progress every N events or T ms, so a crash loses little usage: the prompt
- * estimate, and the tokens delivered so far, counted from the text each checkpoint adds to the
- * last (at once when that text is short, as it nearly always is; else off the event loop, and
- * the checkpoint is written when the count is done). A crash settles from these, with the usage
+ * estimate, and the tokens delivered so far, as the tap counts them (what it delivered since the
+ * last checkpoint, at once when short, as it nearly always is; else off the event loop, and the
+ * checkpoint is written when the count is done). A crash settles from these, with the usage
  * source `estimate`.
  */
-function createCheckpointer(deps: Deps, admission: Admission, backend: PooledBackend) {
+function createCheckpointer(
+  deps: Deps,
+  admission: Admission,
+  backend: PooledBackend,
+  tap: StreamUsageTap,
+) {
   const { checkpointEventCount, checkpointIntervalMs } = deps.config.limits;
-  const { model } = admission;
   let eventsSince = 0;
   let lastAtMs = 0;
-  let textSince = '';
-  let countedTokens: number | Promise<number> = 0;
   const write = (outputTokens: number, atMs: number) =>
     deps.ledger.checkpoint({
       requestId: admission.requestId,
@@ -344,29 +346,16 @@ function createCheckpointer(deps: Deps, admission: Admission, backend: PooledBac
     eventsSince = 0;
     const atMs = deps.clock.nowMs();
     lastAtMs = atMs;
-    const short =
-      typeof countedTokens === 'number'
-        ? deps.tokenizer.countShortText(textSince, model)
-        : undefined;
-    if (typeof countedTokens === 'number' && short !== undefined) {
-      countedTokens += short;
-      deps.background.track('checkpoint', write(countedTokens, atMs));
-    } else {
-      const counting = Promise.all([countedTokens, deps.tokenizer.countTokens(textSince, model)]);
-      countedTokens = counting.then(([sum, more]) => sum + more);
-      deps.background.track(
-        'checkpoint',
-        countedTokens.then((tokens) => write(tokens, atMs)),
-      );
-    }
-    textSince = '';
+    const counted = tap.countDelivered();
+    deps.background.track(
+      'checkpoint',
+      typeof counted === 'number'
+        ? write(counted, atMs)
+        : counted.then((tokens) => write(tokens, atMs)),
+    );
   };
   return {
     record,
-    /** Text delivered since the last checkpoint, counted when the next one is taken. */
-    addText: (text: string) => {
-      textSince += text;
-    },
     maybeRecord: () => {
       eventsSince += 1;
       if (
