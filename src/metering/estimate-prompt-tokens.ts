@@ -11,6 +11,11 @@ const bytesPerTokenMin = 3;
 /** Fixed tokens per request for roles, separators and the reply primer. */
 const overheadTokens = 8;
 
+/** UTF-8 width of one code point, without encoding it. */
+export function utf8WidthOf(codePoint: number): number {
+  return codePoint < 0x80 ? 1 : codePoint < 0x800 ? 2 : codePoint > 0xffff ? 4 : 3;
+}
+
 function isCjk(codePoint: number): boolean {
   return (
     (codePoint >= 0x3000 && codePoint <= 0x9fff) ||
@@ -31,8 +36,8 @@ export function estimateTextTokens(text: string): number {
     if (isCjk(codePoint)) {
       cjkCharacters += 1;
     } else {
-      // UTF-8 width without encoding: 1, 2 or 3 bytes (4 for astral, counted via the skip above).
-      otherUnits += codePoint < 0x80 ? 1 : codePoint < 0x800 ? 2 : codePoint > 0xffff ? 4 : 3;
+      // An astral code point is two UTF-16 units: the skip above steps over its second.
+      otherUnits += utf8WidthOf(codePoint);
     }
   }
   return Math.ceil(otherUnits / bytesPerTokenMin) + cjkCharacters;

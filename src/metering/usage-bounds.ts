@@ -10,6 +10,7 @@
  * - Cached input: at most the input.
  * A claim beyond a bound is billed at the bound and kept as evidence on the usage record.
  */
+import { utf8WidthOf } from './estimate-prompt-tokens.ts';
 import type { PromptContent } from './prompt-content.ts';
 
 export type UsageBound = {
@@ -26,22 +27,16 @@ export type BoundSettings = {
   imageTokensMax: number;
 };
 
-/** UTF-8 length without allocating the encoded bytes for short strings. */
+/** UTF-8 length of a text, without encoding it (a lone surrogate counts as its replacement). */
 export function utf8Length(text: string): number {
   let bytes = 0;
   for (let index = 0; index < text.length; index += 1) {
-    const code = text.charCodeAt(index);
-    if (code < 0x80) {
-      bytes += 1;
-    } else if (code < 0x800) {
-      bytes += 2;
-    } else if (code >= 0xd800 && code <= 0xdbff) {
-      // A surrogate pair is one astral code point: four bytes for the two units.
-      bytes += 4;
+    const codePoint = text.codePointAt(index) ?? 0;
+    if (codePoint > 0xffff) {
+      // Two UTF-16 units: step over the second.
       index += 1;
-    } else {
-      bytes += 3;
     }
+    bytes += utf8WidthOf(codePoint);
   }
   return bytes;
 }

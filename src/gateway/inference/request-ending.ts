@@ -14,7 +14,7 @@ import { changeBackend } from '../replicas/catalog-changes.ts';
 import type { Admission } from './admission.ts';
 import { recordSettlement } from './record-settlement.ts';
 
-export function servedByOf(backend: PooledBackend): ServedBy {
+function servedByOf(backend: PooledBackend): ServedBy {
   return {
     backendId: backend.record.id,
     providerId: backend.record.providerId,
