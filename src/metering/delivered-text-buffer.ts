@@ -1,10 +1,10 @@
 /**
  * The text a stream delivered, held only for the count its settlement may need (a backend that
  * reported no usage, a stream cut short, the sampled recount of reported usage), and bounded.
- * Once more than `charsMax` characters are held, or when a checkpoint asks (`countHeld`), all but
- * the last word is counted and let go, so a stream holds at most about `charsMax` characters
- * however long it runs, and every delivered character is counted once: by the checkpoints as the
- * stream goes, and what is left at its end. Deltas are
+ * Once more than `charsMax` characters are held, all but the last word is counted and let go, so
+ * a stream holds at most about `charsMax` characters however long it runs; a checkpoint
+ * (`countHeld`) counts and lets go of all of it, so its count is of everything delivered. Each
+ * delivered character is counted once: as the stream goes, and what is left at its end. Deltas are
  * joined as they come: kept as an array of small strings they cost 9 to 29 bytes per token on
  * top of the text (36 to 115 KB for a 4,000-token answer, per open stream).
  */
@@ -30,8 +30,8 @@ export function deliveredWhole(text: string): DeliveredText {
 export type DeliveredTextBuffer = {
   append(text: string): void;
   /**
-   * Counts what is held now, but its last word, and lets it go; returns the tokens counted so
-   * far: a number when every count was short enough to run at once, else when they are done.
+   * Counts everything held now and lets it go; returns the tokens counted so far: a number when
+   * every count was short enough to run at once, else a promise of it.
    */
   countHeld(): number | Promise<number>;
   current(): DeliveredText;
@@ -80,21 +80,26 @@ class BoundedTextBuffer implements DeliveredTextBuffer {
     this.#pieces.push(text);
     this.#heldChars += text.length;
     if (this.#heldChars > this.#options.charsMax) {
-      this.countHeld();
+      this.#countAndLetGo(cutIndex);
     } else if (this.#pieces.length >= piecesJoinedAt) {
       this.#joined();
     }
   }
 
   countHeld(): number | Promise<number> {
+    this.#countAndLetGo((held) => held.length);
+    return this.#countedTokens;
+  }
+
+  /** Counts the held text up to `cutOf(held)` and keeps only the rest. */
+  #countAndLetGo(cutOf: (held: string) => number): void {
     const held = this.#joined();
-    const cut = cutIndex(held);
+    const cut = cutOf(held);
     this.#count(held.slice(0, cut));
     // The slice may keep `held` alive until the next join: twice the bound at worst.
     const rest = held.slice(cut);
     this.#pieces = [rest];
     this.#heldChars = rest.length;
-    return this.#countedTokens;
   }
 
   current(): DeliveredText {
