@@ -93,7 +93,6 @@ export type CatalogCache = {
   outputTokensDefault(model: string, deploymentDefault: number): Promise<number>;
 };
 
-/** What the request log line says of a request; handlers fill it in on the way. */
 /**
  * The admin tokens accepted, by hash (gateway/admin/admin-tokens.ts): fixed when the operator
  * configured one, else stored and rotatable through any replica.
@@ -106,6 +105,7 @@ export type AdminTokenSet = {
   reload(): Promise<void>;
 };
 
+/** What the request log line says of a request; handlers fill it in on the way. */
 export type RequestLog = {
   /** `admin:{hash prefix}`, `provider:{id}` or `key:{id}`, once authenticated. */
   actor: string | undefined;

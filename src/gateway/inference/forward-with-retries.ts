@@ -4,7 +4,8 @@
  * stream whose first token misses its per-try deadline. Retries go to backends not tried yet and
  * only while the retry budget allows. A stream's first chunk is read inside the attempt, so a
  * backend that answers headers and then nothing is still retried. The first pick waits in the
- * capacity queue, up to its deadline, when every candidate is full. The backends tried come back
+ * capacity queue, up to its deadline, when every candidate is full (unless it is work that never
+ * waits there). The backends tried come back
  * with the outcome, in order: when none answered, the last one did the work the client pays for.
  */
 
@@ -158,14 +159,16 @@ function pickRetry(
 
 /**
  * The backend the first attempt goes to. When every candidate is full the request waits for
- * room in the capacity queue; when none is routable at all, or the wait ends empty, the answer
- * is no_capacity with the seconds until one may take requests again.
+ * room in the capacity queue (work that can wait never queues there: it takes only free room);
+ * when none is routable at all, or the wait ends empty, the answer is no_capacity with the
+ * seconds until one may take requests again.
  */
 export async function pickFirstBackend(
   deps: ForwardDeps,
   allowed: readonly PooledBackend[],
   route: RouteRequest,
   clientSignal: AbortSignal,
+  waitsForCapacity = true,
 ): Promise<PooledBackend> {
   const take = () =>
     deps.router.pick(route, routableCandidates(deps.pool, allowed, new Set(), deps.clock.nowMs()));
@@ -174,7 +177,7 @@ export async function pickFirstBackend(
     return picked;
   }
   const { limits } = deps.config;
-  if (anyRoutable(deps.pool, allowed, deps.clock.nowMs())) {
+  if (waitsForCapacity && anyRoutable(deps.pool, allowed, deps.clock.nowMs())) {
     const waited = await deps.capacityQueue.wait(take, limits.capacityQueueTimeoutMs, clientSignal);
     if (waited) {
       return waited;

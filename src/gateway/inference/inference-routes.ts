@@ -8,13 +8,13 @@
  * deadline (request-deadline.ts) ends it if nothing else does.
  */
 import type { Context, Hono } from 'hono';
-import type { z } from 'zod';
 import type { PooledBackend } from '../../backends/backend-pool.ts';
 import { chunkSourceOf } from '../../backends/upstream/chunk-source.ts';
 import { readResponseBytes } from '../../backends/upstream/upstream.ts';
+import type { FinalUsage } from '../../billing/ledger.ts';
 import { formatMoney } from '../../billing/money.ts';
 import type { Limits } from '../../config.ts';
-import type { Deps, HonoEnv } from '../../deps.ts';
+import type { ClientIdentity, Deps, HonoEnv, RequestLog } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
 import { deliveredTexts } from '../../metering/delivered-text.ts';
 import {
@@ -34,8 +34,6 @@ import {
 } from './forward-with-retries.ts';
 import { type InferenceLease, openInferenceLease } from './inference-lease.ts';
 import {
-  type InferenceBody,
-  type InferenceEndpoint,
   type InferenceRequest,
   inferenceEndpoints,
   readInferenceRequest,
@@ -49,13 +47,54 @@ import { upstreamBody } from './upstream-body.ts';
 export function registerInferenceRoutes(app: Hono<HonoEnv>, limits: Limits): void {
   for (const endpoint of inferenceEndpoints) {
     const schema = endpoint.schema(limits);
-    app.post(`/v1${endpoint.path}`, requireClient, (c) => handleInference(c, endpoint, schema));
+    app.post(`/v1${endpoint.path}`, requireClient, async (c) =>
+      answerInference(inferenceCallOf(c), await readInferenceRequest(c, endpoint, schema)),
+    );
   }
+}
+
+/**
+ * Who asks, and how: an HTTP client (inferenceCallOf), or the gateway itself on a client's
+ * behalf (a batch line, a Responses request translated to chat). Whoever asks, the request goes
+ * through the same admission, forwarding and settlement.
+ */
+export type InferenceCall = {
+  deps: Deps;
+  client: ClientIdentity;
+  requestId: string;
+  requestLog: RequestLog;
+  /** Aborts when whoever asked no longer wants the answer. */
+  clientSignal: AbortSignal;
+  /**
+   * Whether the request may wait in the capacity queue when every backend is full. Work that
+   * can wait (a batch line) never does: it takes only room that is free now and stays behind
+   * every interactive request.
+   */
+  waitsForCapacity: boolean;
+  /** Narrows the allowed backends (a batch line to the cheapest regions with room). */
+  preferBackends?: ((allowed: readonly PooledBackend[]) => readonly PooledBackend[]) | undefined;
+  /** Told what the request was settled for, once its money is settled. */
+  onSettled?: ((settled: InferenceSettlement) => void) | undefined;
+};
+
+export type InferenceSettlement = { usage: FinalUsage; costMicro: bigint; duplicate: boolean };
+
+export function inferenceCallOf(c: Context<HonoEnv>): InferenceCall {
+  const deps = c.get('deps');
+  return {
+    deps,
+    client: c.get('client'),
+    requestId: c.get('requestId'),
+    requestLog: c.get('requestLog'),
+    clientSignal: deps.request.clientSignal(c),
+    waitsForCapacity: true,
+  };
 }
 
 /** What the answer of an admitted request needs, whichever way it goes. */
 type Exchange = {
   deps: Deps;
+  call: InferenceCall;
   request: InferenceRequest;
   admission: Admission;
   deadline: RequestDeadline;
@@ -63,20 +102,24 @@ type Exchange = {
   lease: InferenceLease;
 };
 
-async function handleInference(
-  c: Context<HonoEnv>,
-  endpoint: InferenceEndpoint,
-  schema: z.ZodType<InferenceBody>,
+/** Answers one inference request: the backend's answer, its money settled or released. */
+export async function answerInference(
+  call: InferenceCall,
+  request: InferenceRequest,
 ): Promise<Response> {
-  const deps = c.get('deps');
-  const request = await readInferenceRequest(c, endpoint, schema);
-  const allowed = allowedBackends(deps, c.get('client'), request.model);
-  c.get('requestLog').model = request.model;
-  const lease = await openInferenceLease(deps, c.get('client'), request.stream);
+  const { deps, client } = call;
+  const allowed = allowedBackends(deps, client, request.model);
+  call.requestLog.model = request.model;
+  const lease = await openInferenceLease(deps, client, request.stream);
   // The lease ends once the request's money is settled or released: for a stream, after its end.
   let leaseHandedOver = false;
   try {
-    const answer = await admitAndAnswer(c, request, allowed, lease);
+    const answer = await admitAndAnswer(
+      call,
+      request,
+      call.preferBackends?.(allowed) ?? allowed,
+      lease,
+    );
     leaseHandedOver = answer.leaseHandedOver;
     return answer.response;
   } finally {
@@ -87,28 +130,32 @@ async function handleInference(
 }
 
 async function admitAndAnswer(
-  c: Context<HonoEnv>,
+  call: InferenceCall,
   request: InferenceRequest,
   allowed: readonly PooledBackend[],
   lease: InferenceLease,
 ): Promise<{ response: Response; leaseHandedOver: boolean }> {
-  const deps = c.get('deps');
-  const client = c.get('client');
-  const clientSignal = deps.request.clientSignal(c);
+  const { deps, client, clientSignal } = call;
   const route = {
     model: request.model,
     promptTokens: request.promptTokensEstimate,
     stream: request.stream,
     homeRegion: client.tenant.homeRegion,
   };
-  const firstBackend = await pickFirstBackend(deps, allowed, route, clientSignal);
+  const firstBackend = await pickFirstBackend(
+    deps,
+    allowed,
+    route,
+    clientSignal,
+    call.waitsForCapacity,
+  );
   const admission = await admitRequest(
     deps,
-    { requestId: c.get('requestId'), client, region: firstBackend.record.region },
+    { requestId: call.requestId, client, region: firstBackend.record.region },
     request,
   );
   const deadline = startRequestDeadline(deps.config.requestTimeoutS);
-  const exchange: Exchange = { deps, request, admission, deadline, clientSignal, lease };
+  const exchange: Exchange = { deps, call, request, admission, deadline, clientSignal, lease };
   let forwarded: ForwardResult;
   try {
     forwarded = await forward(exchange, allowed, firstBackend);
@@ -116,7 +163,7 @@ async function admitAndAnswer(
     deadline.clear();
     throw error;
   }
-  c.get('requestLog').backendId = forwarded.backend.record.id;
+  call.requestLog.backendId = forwarded.backend.record.id;
   const contentType = forwarded.response.headers['content-type'] ?? 'application/json';
   if (
     request.stream &&
@@ -238,6 +285,7 @@ async function bufferedResponse(
   const reported = parsed === undefined ? undefined : readReportedUsage(parsed);
   const usage = await finalUsage(deps.tokenizer, admission.metered, reported, delivered);
   const settled = await settleRequest(deps, admission, 'complete', forwarded.backend, usage);
+  exchange.call.onSettled?.({ usage, costMicro: settled.costMicro, duplicate: settled.duplicate });
   headers['x-tokenbank-cost'] = formatMoney(settled.costMicro);
   headers['x-tokenbank-balance'] = formatMoney(settled.walletAvailableMicro);
   deps.background.track(
@@ -312,7 +360,8 @@ async function settleStream(
   }
   const delivered = tap.delivered();
   const usage = await finalUsage(deps.tokenizer, admission.metered, tap.reported, delivered);
-  await settleRequest(deps, admission, outcome, backend, usage);
+  const settled = await settleRequest(deps, admission, outcome, backend, usage);
+  exchange.call.onSettled?.({ usage, costMicro: settled.costMicro, duplicate: settled.duplicate });
   if (outcome === 'complete') {
     await verifyReportedUsage(deps, admission, backend, usage, delivered);
   }
