@@ -181,6 +181,21 @@ export const limitsSchema = z
     usageRangeDaysMax: integer(1, 3_660).default(92),
     /** Longest a second request with the same reference waits for the first before a 409. */
     referenceLockWaitMs: integer(0, 600_000).default(5_000),
+    /** How often the batch scheduler looks for work and spare room. */
+    batchTickMs: integer(10, 600_000).default(1_000),
+    /** Share of every backend's slots batch lines leave free for interactive requests. */
+    batchInteractiveReserveBps: integer(0, 10_000).default(2_500),
+    /** Batch lines this gateway runs at once, whatever the room. */
+    batchLinesInFlightMax: integer(1, 100_000).default(64),
+    /** The last stretch of a batch's window runs whatever the price, so it finishes in time. */
+    batchDeadlineRunwayS: integer(0, 7 * 86_400).default(3_600),
+    /** Lines of one batch input file, and the longest custom_id. */
+    batchLinesMax: integer(1, 1_000_000).default(50_000),
+    batchCustomIdCharsMax: integer(1, 4_096).default(512),
+    /** Validation errors a failed batch lists (the count of the rest is said). */
+    batchErrorsListedMax: integer(1, 10_000).default(100),
+    /** Batches of one tenant not yet ended. */
+    batchesOpenPerTenantMax: integer(1, 100_000).default(100),
   })
   .refine((limits) => limits.usagePageSizeDefault <= limits.usagePageSizeMax, {
     message: 'usagePageSizeDefault must not exceed usagePageSizeMax',

@@ -13,6 +13,7 @@ import type { PinnedPrice } from './billing/cost.ts';
 import type { Ledger } from './billing/ledger.ts';
 import type { Config } from './config.ts';
 import type { AuditLog } from './db/audit-log.ts';
+import type { BatchStore } from './db/batch-store.ts';
 import type { ApiKeyRecord, Catalog, ProviderRecord, TenantRecord } from './db/catalog.ts';
 import type { BackgroundWork } from './platform/background-work.ts';
 import type { Clock } from './platform/clock.ts';
@@ -78,6 +79,8 @@ export type Deps = {
   /** Requests in flight, and whether a shutdown has begun. */
   gate: RequestGate;
   audit: AuditLog;
+  /** Batches and their lines, run by the cross-cycle scheduler (gateway/batch/). */
+  batches: BatchStore;
 };
 
 /**
@@ -89,6 +92,8 @@ export type CatalogCache = {
   reload(): Promise<void>;
   /** The price of a model in a region as it stood at `atMs`, with the multiplier then. */
   pinnedPrice(model: string, region: string, atMs: number): Promise<PinnedPrice | undefined>;
+  /** When the off-peak window of the price in force at `atMs` next begins (`atMs` inside it). */
+  nextOffpeakAtMs(model: string, region: string, atMs: number): Promise<number | undefined>;
   /** The output cap a request without max_tokens is reserved for. */
   outputTokensDefault(model: string, deploymentDefault: number): Promise<number>;
 };

@@ -26,6 +26,7 @@ import {
   type BackendLoad,
   createBackendLoad,
   hasRoom,
+  spareRoomOf,
   type LoadSettings,
   recordScrapedLoad,
 } from './routing/backend-load.ts';
@@ -374,6 +375,11 @@ export class BackendPool {
   /** Below its queue limit: one more request would not make it overfull. */
   hasRoom(backend: PooledBackend, nowMs: number): boolean {
     return hasRoom(backend, nowMs, this.#settings);
+  }
+
+  /** What work that can wait may still send it now, leaving the interactive reserve free. */
+  spareRoom(backend: PooledBackend, nowMs: number, interactiveReserveBps: number): number {
+    return spareRoomOf(backend, nowMs, this.#settings, interactiveReserveBps);
   }
 
   /** Never more than `breakerOpenShareMaxBps` of the backends of any of its models open. */

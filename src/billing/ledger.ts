@@ -240,6 +240,8 @@ export type Ledger = {
   coupon(couponId: string): Promise<CouponState | undefined>;
   /** In (created_at, request_id) order; one page of them when `page` is given, else all. */
   usage(tenantId: string, range: TimeRange, page?: UsagePage): Promise<UsageRecord[]>;
+  /** The usage record of one request, once it ended; undefined while it runs or if it never ran. */
+  usageOfRequest(requestId: string): Promise<UsageRecord | undefined>;
   entries(tenantId: string, limit: number): Promise<LedgerEntry[]>;
   earnings(providerId: string, range: TimeRange): Promise<EarningsRow[]>;
   /**
@@ -258,5 +260,12 @@ export type Ledger = {
 /** What a ledger answers without moving money: every store implements these reads together. */
 export type LedgerReads = Pick<
   Ledger,
-  'tenantMoney' | 'coupon' | 'usage' | 'entries' | 'earnings' | 'programStatement' | 'check'
+  | 'tenantMoney'
+  | 'coupon'
+  | 'usage'
+  | 'usageOfRequest'
+  | 'entries'
+  | 'earnings'
+  | 'programStatement'
+  | 'check'
 >;

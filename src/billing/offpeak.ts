@@ -56,3 +56,32 @@ export function multiplierAt(price: OffpeakTerms, atMs: number): number {
     ? offpeakMultiplierBps
     : listMultiplierBps;
 }
+
+const minuteMs = 60_000;
+const dayMinutes = 24 * 60;
+
+/**
+ * When the price's off-peak window next begins, at or after `atMs` (`atMs` itself while inside
+ * it); undefined for a price without one. Counted in whole local minutes from now, so a daylight
+ * saving change before the window moves the answer by its hour: the scheduler asks again each
+ * tick, and judges the price itself at admission (multiplierAt), so that only shifts a wait.
+ */
+export function nextOffpeakAtMs(price: OffpeakTerms, atMs: number): number | undefined {
+  const { offpeakStart, offpeakEnd, offpeakTimezone, offpeakMultiplierBps } = price;
+  if (
+    offpeakStart === null ||
+    offpeakEnd === null ||
+    offpeakTimezone === null ||
+    offpeakMultiplierBps === null ||
+    offpeakStart === offpeakEnd
+  ) {
+    return undefined;
+  }
+  const minute = localMinutes(atMs, offpeakTimezone);
+  const startMinute = minutesOfDay(offpeakStart);
+  if (isInWindow(minute, startMinute, minutesOfDay(offpeakEnd))) {
+    return atMs;
+  }
+  const minutesUntil = (startMinute - minute + dayMinutes) % dayMinutes;
+  return atMs - (atMs % minuteMs) + minutesUntil * minuteMs;
+}

@@ -34,3 +34,35 @@ export type StoredPayer = {
   id: string | null;
   amount: string;
 };
+
+/** A batch's life, as OpenAI's Batch API names it. */
+export const batchStatuses = [
+  'validating',
+  'failed',
+  'in_progress',
+  'finalizing',
+  'completed',
+  'expired',
+  'cancelling',
+  'cancelled',
+] as const;
+
+export const batchEndpoints = ['/v1/chat/completions', '/v1/embeddings', '/v1/responses'] as const;
+
+/** A batch line: waiting, sent, or done with an answer (succeeded) or an error (failed). */
+export const batchLineStatuses = ['pending', 'running', 'succeeded', 'failed'] as const;
+
+/** One reason a batch failed validation, as OpenAI's `errors.data` lists them. */
+export type BatchErrorItem = {
+  code: string;
+  message: string;
+  param: string | null;
+  /** 1-based line of the input file, when the error is about one line. */
+  line: number | null;
+};
+
+/** A batch line's answer as stored: `response` and `error` of its output or error file line. */
+export type StoredLineResult = {
+  response: Record<string, unknown> | null;
+  error: { code: string; message: string } | null;
+};

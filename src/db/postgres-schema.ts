@@ -29,10 +29,15 @@ import {
 } from './columns.ts';
 import {
   apiKeyStatuses,
+  type BatchErrorItem,
   backendStates,
+  batchEndpoints,
+  batchLineStatuses,
+  batchStatuses,
   couponKinds,
   couponStatuses,
   reservationStatuses,
+  type StoredLineResult,
   type StoredPayer,
   transferFlags,
   usageOutcomes,
@@ -333,5 +338,65 @@ export const auditEvents = pgTable(
   (table) => [
     index('audit_events_entity').on(table.entityId),
     index('audit_events_tenant').on(table.tenantId),
+  ],
+);
+
+export const batches = pgTable(
+  'batches',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id').notNull(),
+    keyId: text('key_id').notNull(),
+    endpoint: text('endpoint', { enum: batchEndpoints }).notNull(),
+    inputFileId: text('input_file_id').notNull(),
+    completionWindow: text('completion_window').notNull(),
+    status: text('status', { enum: batchStatuses }).notNull(),
+    metadata: jsonb('metadata').$type<Record<string, string>>(),
+    errors: jsonb('errors').$type<BatchErrorItem[]>(),
+    outputFileId: text('output_file_id'),
+    errorFileId: text('error_file_id'),
+    requestTotal: integer('request_total').notNull(),
+    requestCompleted: integer('request_completed').notNull(),
+    requestFailed: integer('request_failed').notNull(),
+    inputTokens: bigint('input_tokens', { mode: 'number' }).notNull(),
+    outputTokens: bigint('output_tokens', { mode: 'number' }).notNull(),
+    cost: money('cost').notNull(),
+    createdAtMs: createdAtMs(),
+    expiresAtMs: epochMs('expires_at_ms').notNull(),
+    inProgressAtMs: epochMs('in_progress_at_ms'),
+    finalizingAtMs: epochMs('finalizing_at_ms'),
+    completedAtMs: epochMs('completed_at_ms'),
+    failedAtMs: epochMs('failed_at_ms'),
+    expiredAtMs: epochMs('expired_at_ms'),
+    cancellingAtMs: epochMs('cancelling_at_ms'),
+    cancelledAtMs: epochMs('cancelled_at_ms'),
+  },
+  (table) => [
+    index('batches_tenant_time').on(table.tenantId, table.createdAtMs),
+    index('batches_status').on(table.status),
+  ],
+);
+
+export const batchLines = pgTable(
+  'batch_lines',
+  {
+    batchId: text('batch_id').notNull(),
+    lineIndex: integer('line_index').notNull(),
+    customId: text('custom_id').notNull(),
+    model: text('model').notNull(),
+    body: jsonb('body').$type<Record<string, unknown>>().notNull(),
+    status: text('status', { enum: batchLineStatuses }).notNull(),
+    runnerInstanceId: text('runner_instance_id'),
+    startedAtMs: epochMs('started_at_ms'),
+    endedAtMs: epochMs('ended_at_ms'),
+    result: jsonb('result').$type<StoredLineResult>(),
+    inputTokens: integer('input_tokens'),
+    outputTokens: integer('output_tokens'),
+    cost: money('cost'),
+  },
+  (table) => [
+    primaryKey({ columns: [table.batchId, table.lineIndex] }),
+    uniqueIndex('batch_lines_custom_id').on(table.batchId, table.customId),
+    index('batch_lines_status').on(table.batchId, table.status, table.lineIndex),
   ],
 );

@@ -15,10 +15,15 @@ import {
 import { createdAtMs, money, stringList } from './columns.ts';
 import {
   apiKeyStatuses,
+  type BatchErrorItem,
   backendStates,
+  batchEndpoints,
+  batchLineStatuses,
+  batchStatuses,
   couponKinds,
   couponStatuses,
   reservationStatuses,
+  type StoredLineResult,
   type StoredPayer,
   transferFlags,
   usageOutcomes,
@@ -355,5 +360,77 @@ export const auditEvents = sqliteTable(
   (table) => [
     index('audit_events_entity').on(table.entityId),
     index('audit_events_tenant').on(table.tenantId),
+  ],
+);
+
+/**
+ * A batch of requests run when capacity is spare and prices are low (the Batch API). Its lines are
+ * in batch_lines; the counters and totals here move in the same transaction as the line that
+ * changes them, so the batch object never disagrees with its lines.
+ */
+export const batches = sqliteTable(
+  'batches',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id').notNull(),
+    keyId: text('key_id').notNull(),
+    endpoint: text('endpoint', { enum: batchEndpoints }).notNull(),
+    inputFileId: text('input_file_id').notNull(),
+    completionWindow: text('completion_window').notNull(),
+    status: text('status', { enum: batchStatuses }).notNull(),
+    metadata: text('metadata', { mode: 'json' }).$type<Record<string, string>>(),
+    /** Why validation failed: OpenAI's `errors.data`. */
+    errors: text('errors', { mode: 'json' }).$type<BatchErrorItem[]>(),
+    outputFileId: text('output_file_id'),
+    errorFileId: text('error_file_id'),
+    requestTotal: integer('request_total').notNull(),
+    requestCompleted: integer('request_completed').notNull(),
+    requestFailed: integer('request_failed').notNull(),
+    inputTokens: integer('input_tokens').notNull(),
+    outputTokens: integer('output_tokens').notNull(),
+    cost: money('cost').notNull(),
+    createdAtMs: createdAtMs(),
+    expiresAtMs: integer('expires_at_ms').notNull(),
+    inProgressAtMs: integer('in_progress_at_ms'),
+    finalizingAtMs: integer('finalizing_at_ms'),
+    completedAtMs: integer('completed_at_ms'),
+    failedAtMs: integer('failed_at_ms'),
+    expiredAtMs: integer('expired_at_ms'),
+    cancellingAtMs: integer('cancelling_at_ms'),
+    cancelledAtMs: integer('cancelled_at_ms'),
+  },
+  (table) => [
+    index('batches_tenant_time').on(table.tenantId, table.createdAtMs),
+    index('batches_status').on(table.status),
+  ],
+);
+
+/**
+ * One request of a batch. Its request id is `{batch id}:{custom_id}`, unique, so a line is
+ * reserved and settled at most once whatever happens to the gateway running it. `result` is the
+ * line of the output or error file, written once when the line ends.
+ */
+export const batchLines = sqliteTable(
+  'batch_lines',
+  {
+    batchId: text('batch_id').notNull(),
+    lineIndex: integer('line_index').notNull(),
+    customId: text('custom_id').notNull(),
+    model: text('model').notNull(),
+    body: text('body', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    status: text('status', { enum: batchLineStatuses }).notNull(),
+    /** The gateway that sent it, while it runs: a line of a gateway that died is not run again. */
+    runnerInstanceId: text('runner_instance_id'),
+    startedAtMs: integer('started_at_ms'),
+    endedAtMs: integer('ended_at_ms'),
+    result: text('result', { mode: 'json' }).$type<StoredLineResult>(),
+    inputTokens: integer('input_tokens'),
+    outputTokens: integer('output_tokens'),
+    cost: money('cost'),
+  },
+  (table) => [
+    primaryKey({ columns: [table.batchId, table.lineIndex] }),
+    uniqueIndex('batch_lines_custom_id').on(table.batchId, table.customId),
+    index('batch_lines_status').on(table.batchId, table.status, table.lineIndex),
   ],
 );

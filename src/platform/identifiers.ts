@@ -53,7 +53,18 @@ function randomText(length: number, nextByte: () => number): string {
   return text;
 }
 
-export type IdPrefix = 'ten' | 'key' | 'prv' | 'bkd' | 'prc' | 'req' | 'adm' | 'cpn' | 'gw';
+export type IdPrefix =
+  | 'ten'
+  | 'key'
+  | 'prv'
+  | 'bkd'
+  | 'prc'
+  | 'req'
+  | 'adm'
+  | 'cpn'
+  | 'gw'
+  /** A batch (`batch_…`, as OpenAI names them); its lines' request ids are `{batch id}:{custom_id}`. */
+  | 'batch';
 
 export function newId(prefix: IdPrefix): string {
   return `${prefix}_${randomText(20, nextRandomByte)}`;

@@ -129,3 +129,18 @@ export function hasRoom(backend: LoadedBackend, nowMs: number, settings: LoadSet
     slotsOf(backend) * (10_000 + settings.backendQueueBps)
   );
 }
+
+/**
+ * Requests work that can wait (batch lines) may still send to the backend now: what is free
+ * below the share of its slots such work may fill, the rest being kept for interactive requests.
+ * Never negative; 0 for a backend that has no room at all.
+ */
+export function spareRoomOf(
+  backend: LoadedBackend,
+  nowMs: number,
+  settings: LoadSettings,
+  interactiveReserveBps: number,
+): number {
+  const usable = Math.floor((slotsOf(backend) * (10_000 - interactiveReserveBps)) / 10_000);
+  return Math.max(0, usable - Math.ceil(occupancyOf(backend, nowMs, settings.metricsStaleMs)));
+}

@@ -7,7 +7,7 @@ import type { AuditEvent } from '../../db/audit-log.ts';
 import type { Deps, HonoEnv } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
 import { toRfc3339 } from '../../platform/clock.ts';
-import { pageOf } from './tenant-routes.ts';
+import { listPageOf } from '../middleware/list-page.ts';
 import { listView } from './views.ts';
 
 function auditEventView(event: AuditEvent) {
@@ -53,7 +53,7 @@ function filterOf(text: string | undefined, param: string): string | undefined {
 export function registerAdminAuditRoutes(app: Hono<HonoEnv>, deps: Deps): void {
   app.get('/admin/v1/audit', async (c) => {
     const query = c.req.query();
-    const { limit } = pageOf(deps, query);
+    const { limit } = listPageOf(deps.config.limits, query);
     const events = await deps.audit.list({
       beforeId: cursorOf(query.before),
       limit: limit + 1,

@@ -6,6 +6,7 @@ import type { Hono } from 'hono';
 import type { Deps, HonoEnv } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
 import { newId, newSecret } from '../../platform/identifiers.ts';
+import { listPageOf } from '../middleware/list-page.ts';
 import { readJsonBody } from '../middleware/json-body.ts';
 import { announceCatalogChange } from '../replicas/catalog-changes.ts';
 import { createKeySchema, createTenantSchema } from './admin-requests.ts';
@@ -24,21 +25,6 @@ export async function tenantOrNotFound(deps: Deps, id: string) {
     throw notFound('tenant', id);
   }
   return tenant;
-}
-
-/** `?limit` (1 to the configured maximum, default 20) and the `?after` cursor. */
-export function pageOf(
-  deps: Deps,
-  query: { limit?: string | undefined; after?: string | undefined },
-) {
-  const limitMax = deps.config.limits.listPageSizeMax;
-  const limit = query.limit === undefined ? Math.min(20, limitMax) : Number(query.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > limitMax) {
-    throw new GatewayError('invalid_request', `limit must be an integer from 1 to ${limitMax}.`, {
-      param: 'limit',
-    });
-  }
-  return { limit, after: query.after };
 }
 
 export function registerAdminTenantRoutes(app: Hono<HonoEnv>, deps: Deps): void {
@@ -69,7 +55,7 @@ export function registerAdminTenantRoutes(app: Hono<HonoEnv>, deps: Deps): void 
   });
 
   app.get('/admin/v1/tenants', async (c) => {
-    const page = pageOf(deps, c.req.query());
+    const page = listPageOf(deps.config.limits, c.req.query());
     const tenants = await deps.catalog.listTenants({ ...page, limit: page.limit + 1 });
     const shown = tenants.slice(0, page.limit);
     const hasMore = tenants.length > page.limit;

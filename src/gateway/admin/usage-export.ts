@@ -63,12 +63,13 @@ function isCsvValue(value: unknown): value is CsvValue {
 const ledgerOnlyColumns = new Set(['provider_share', 'price_id', 'settled_at_ms']);
 
 /**
- * The CSV columns: the usage table's columns the API shows, as the usage view names them
- * (`created_at`, an RFC 3339 time, right after the request id), so a column added to the table
- * is exported once the view shows it.
+ * The CSV columns: the usage table's columns the API shows, as the usage view names them (the
+ * batch the request ran for, and `created_at`, an RFC 3339 time, right after the request id), so
+ * a column added to the table is exported once the view shows it.
  */
 const usageColumns = [
   'request_id',
+  'batch_id',
   'created_at',
   ...columnNames(usageRecordColumns).filter(
     (name) => !ledgerOnlyColumns.has(name) && name !== 'request_id' && name !== 'created_at_ms',

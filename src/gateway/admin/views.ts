@@ -180,10 +180,20 @@ export function paidByView(paidBy: readonly PaidBy[]) {
   }));
 }
 
+/**
+ * The batch a request ran for: a batch line's request id is `{batch id}:{custom_id}`, and the
+ * gateway's own request ids (`req_...`) never hold a colon.
+ */
+export function batchIdOf(requestId: string): string | null {
+  const colon = requestId.indexOf(':');
+  return requestId.startsWith('batch_') && colon > 0 ? requestId.slice(0, colon) : null;
+}
+
 export function usageView(record: UsageRecord) {
   return {
     object: 'usage',
     request_id: record.requestId,
+    batch_id: batchIdOf(record.requestId),
     created_at: toRfc3339(record.createdAtMs),
     tenant_id: record.tenantId,
     key_id: record.keyId,

@@ -73,6 +73,8 @@ export type InferenceCall = {
   waitsForCapacity: boolean;
   /** Narrows the allowed backends (a batch line to the cheapest regions with room). */
   preferBackends?: ((allowed: readonly PooledBackend[]) => readonly PooledBackend[]) | undefined;
+  /** Told once the request holds money: from then on it ends settled or released. */
+  onAdmitted?: (() => void) | undefined;
   /** Told what the request was settled for, once its money is settled. */
   onSettled?: ((settled: InferenceSettlement) => void) | undefined;
 };
@@ -154,6 +156,7 @@ async function admitAndAnswer(
     { requestId: call.requestId, client, region: firstBackend.record.region },
     request,
   );
+  call.onAdmitted?.();
   const deadline = startRequestDeadline(deps.config.requestTimeoutS);
   const exchange: Exchange = { deps, call, request, admission, deadline, clientSignal, lease };
   let forwarded: ForwardResult;

@@ -16,6 +16,7 @@ import { probeUnhealthyBackends } from '../../backends/health/probe-backends.ts'
 import { scrapeBackendMetrics } from '../../backends/health/scrape-metrics.ts';
 import { ScrapeOriginGate } from '../../backends/health/scrape-origin-gate.ts';
 import type { Deps } from '../../deps.ts';
+import { createBatchScheduler } from '../batch/batch-scheduler.ts';
 
 export type BackgroundJobs = {
   heartbeat(): Promise<void>;
@@ -34,11 +35,16 @@ export type BackgroundJobs = {
   shareDispatchCounts(): Promise<void>;
   /** Makes the pool match the catalog's live backends. */
   refreshBackends(): Promise<void>;
+  /** A pass of the cross-cycle batch scheduler (the job lease's holder runs it). */
+  runBatches(): Promise<void>;
+  /** Sends no more batch lines (a shutdown began); those running end as they would. */
+  stopBatches(): void;
 };
 
 export function createBackgroundJobs(deps: Deps): BackgroundJobs {
   const { limits } = deps.config;
   const scrapeOrigins = new ScrapeOriginGate(limits.metricsScrapeOriginIntervalMs);
+  const batches = createBatchScheduler(deps);
   return {
     heartbeat: () => deps.ledger.heartbeat(deps.instanceId, deps.clock.nowMs()),
     async sweep() {
@@ -83,6 +89,8 @@ export function createBackgroundJobs(deps: Deps): BackgroundJobs {
     async refreshBackends() {
       deps.pool.reconcile(await deps.catalog.listLiveBackends());
     },
+    runBatches: () => batches.tick(),
+    stopBatches: () => batches.stop(),
   };
 }
 

@@ -5,7 +5,7 @@
  * only possibly not yet the newest.
  */
 import type { PinnedPrice } from '../../billing/cost.ts';
-import { multiplierAt } from '../../billing/offpeak.ts';
+import { multiplierAt, nextOffpeakAtMs } from '../../billing/offpeak.ts';
 import { currentPrices, priceFor } from '../../billing/price-book.ts';
 import type { Catalog, ModelRecord, PriceRecord } from '../../db/catalog.ts';
 import type { CatalogCache } from '../../deps.ts';
@@ -55,6 +55,13 @@ export class MemoryCatalogCache implements CatalogCache {
       outputPerMillion: price.outputPerMillion,
       multiplierBps: multiplierAt(price, atMs),
     };
+  }
+
+  /** When the off-peak window of the price in force at `atMs` next begins (`atMs` inside it). */
+  async nextOffpeakAtMs(model: string, region: string, atMs: number): Promise<number | undefined> {
+    await this.#fresh();
+    const price = priceFor(currentPrices(this.#prices, atMs), model, region);
+    return price && nextOffpeakAtMs(price, atMs);
   }
 
   /** The output cap a request without max_tokens is reserved for. */

@@ -8,6 +8,7 @@
 import type { Ledger } from '../../billing/ledger.ts';
 import { type Config, type StoreKind, storeKindOf } from '../../config.ts';
 import type { AuditLog } from '../../db/audit-log.ts';
+import type { BatchStore } from '../../db/batch-store.ts';
 import type { Catalog } from '../../db/catalog.ts';
 import type { JobLease } from '../../platform/job-lease.ts';
 import type { Logger } from '../../platform/logger.ts';
@@ -24,6 +25,7 @@ type StorePorts = {
   catalog: Catalog;
   ledger: Ledger;
   audit: AuditLog;
+  batches: BatchStore;
   /** Reservations still holding money, for the `tokenbank_holds_pending` gauges. */
   holdsPending: () => HoldsPending | Promise<HoldsPending>;
   /** Elects the replica that runs the jobs that must run once (sweeper, coupon expiry). */

@@ -128,6 +128,7 @@ export function createNodeDeps(options: NodeDepsOptions): Deps {
     jobLease: store.jobLease,
     gate,
     audit: store.audit,
+    batches: store.batches,
   };
   listenForCatalogChanges(deps);
   return deps;

@@ -101,7 +101,8 @@ export async function startGateway(
     jobs,
     admin,
     async close() {
-      // New requests are refused from here on, also on connections kept alive.
+      // New requests are refused from here on, also on connections kept alive; no batch line starts.
+      jobs.stopBatches();
       deps.gate.stop();
       await closeServer(server, config.limits.shutdownGraceMs);
       // Requests cut at the deadline still settle what they delivered; then their settlements.
@@ -158,6 +159,7 @@ function scheduleJobs(deps: Deps, jobs: BackgroundJobs, sharedCatalog: boolean):
     ['expire_coupons', jobs.expireCoupons, limits.couponExpiryIntervalMs],
     ['probe_backends', jobs.probeBackends, limits.healthProbeIntervalMs],
     ['scrape_metrics', jobs.scrapeMetrics, limits.metricsScrapeIntervalMs],
+    ['run_batches', jobs.runBatches, limits.batchTickMs],
   ];
   if (deps.sharedState.shared) {
     schedule.push([

@@ -5,6 +5,7 @@
  */
 import { type Config, storeLabelOf } from '../../../config.ts';
 import { createPostgresAuditLog } from '../../../db/postgres-audit-log.ts';
+import { createPostgresBatchStore } from '../../../db/postgres-batch-store.ts';
 import { createPostgresCatalog } from '../../../db/postgres-catalog.ts';
 import type { Logger } from '../../../platform/logger.ts';
 import type { GatewayStore } from '../gateway-store.ts';
@@ -34,6 +35,7 @@ export async function openPostgresGatewayStore(
       catalog: createPostgresCatalog(opened.database),
       ledger,
       audit: createPostgresAuditLog(opened.database),
+      batches: createPostgresBatchStore(opened.database),
       holdsPending: createPostgresHoldsReader(opened.pool),
       jobLease,
       async close() {

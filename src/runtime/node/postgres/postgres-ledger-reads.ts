@@ -94,6 +94,14 @@ export function createPostgresLedgerReads(pool: pg.Pool, retryCountMax: number):
             : usagePageQuery(tenantId, pageBounds(range, page), page.limit),
         )
       ).map(usageRecordOf),
+    usageOfRequest: async (requestId) => {
+      const [row] = await rowsOf(pool, {
+        name: 'tb_read_usage_of_request',
+        text: `SELECT ${columnList(usageRecordColumns, usageProperties)} FROM usage_records WHERE request_id = $1`,
+        values: [requestId],
+      });
+      return row && usageRecordOf(row);
+    },
     entries: async (tenantId, limit) =>
       (
         await rowsOf(pool, {

@@ -1,9 +1,10 @@
 /**
- * The embedded store: one SQLite file (better-sqlite3, WAL) for the catalog, the ledger and the
- * audit log. One process normally owns the file, so it always runs the elected jobs.
+ * The embedded store: one SQLite file (better-sqlite3, WAL) for the catalog, the ledger, the
+ * audit log and batches. One process normally owns the file, so it always runs the elected jobs.
  */
 import type { Config } from '../../../config.ts';
 import { createSqliteAuditLog } from '../../../db/sqlite-audit-log.ts';
+import { createSqliteBatchStore } from '../../../db/sqlite-batch-store.ts';
 import { createSqliteCatalog } from '../../../db/sqlite-catalog.ts';
 import { soleProcessLease } from '../../../platform/job-lease.ts';
 import type { GatewayStore } from '../gateway-store.ts';
@@ -22,6 +23,7 @@ export function sqliteGatewayStore(opened: OpenedSqlite, config: Config): Gatewa
       openReservationsMax: config.limits.openReservationsMax,
     }),
     audit: createSqliteAuditLog(opened.database),
+    batches: createSqliteBatchStore(opened.database),
     holdsPending: createHoldsReader(opened.connection),
     jobLease: soleProcessLease,
     close: async () => opened.close(),

@@ -48,6 +48,11 @@ export function createLedgerReads(options: ReadsOptions): LedgerReads {
          ORDER BY created_at_ms, request_id LIMIT @limit`,
       )
       .safeIntegers(true),
+    usageOfRequest: connection
+      .prepare(
+        `SELECT ${columnList(usageRecordColumns, usageProperties)} FROM usage_records WHERE request_id = ?`,
+      )
+      .safeIntegers(true),
     entries: connection
       .prepare(
         `SELECT t.transaction_id AS transactionId, x.kind, x.request_id AS requestId, x.reference,
@@ -103,6 +108,10 @@ export function createLedgerReads(options: ReadsOptions): LedgerReads {
               limit: page.limit,
             })) as Record<string, unknown>[]
       ).map(usageRecordOf),
+    usageOfRequest: async (requestId) => {
+      const row = statements.usageOfRequest.get(requestId) as Record<string, unknown> | undefined;
+      return row && usageRecordOf(row);
+    },
     entries: async (tenantId, limit) =>
       (statements.entries.all({ tenantId, limit }) as Record<string, unknown>[]).map(
         (row): LedgerEntry => ({
