@@ -53,7 +53,19 @@ function randomText(length: number, nextByte: () => number): string {
   return text;
 }
 
-export type IdPrefix = 'ten' | 'key' | 'prv' | 'bkd' | 'prc' | 'req' | 'adm' | 'cpn' | 'gw';
+export type IdPrefix =
+  | 'ten'
+  | 'key'
+  | 'prv'
+  | 'bkd'
+  | 'prc'
+  | 'req'
+  | 'adm'
+  | 'cpn'
+  | 'gw'
+  /** A Responses API answer and its output message, named as OpenAI names them. */
+  | 'resp'
+  | 'msg';
 
 export function newId(prefix: IdPrefix): string {
   return `${prefix}_${randomText(20, nextRandomByte)}`;
