@@ -19,6 +19,7 @@ import { registerAdminMoneyRoutes } from './gateway/admin/money-routes.ts';
 import { registerAdminTenantRoutes } from './gateway/admin/tenant-routes.ts';
 import { registerInferenceRoutes } from './gateway/inference/inference-routes.ts';
 import { registerModelRoutes } from './gateway/inference/model-routes.ts';
+import { registerResponsesRoutes } from './gateway/inference/responses-routes.ts';
 import { requireAdmin, requireProvider } from './gateway/middleware/authenticate.ts';
 import { refuseWhileStopping } from './gateway/middleware/refuse-while-stopping.ts';
 import { provideContext } from './gateway/middleware/request-id.ts';
@@ -42,6 +43,7 @@ export function createApp(deps: Deps): Hono<HonoEnv> {
   registerMetricsRoutes(app);
   registerModelRoutes(app);
   registerInferenceRoutes(app, deps.config.limits);
+  registerResponsesRoutes(app);
   registerAccountRoutes(app);
   registerAdminTenantRoutes(app, deps);
   registerAdminCatalogRoutes(app, deps);

@@ -64,7 +64,10 @@ export type IdPrefix =
   | 'cpn'
   | 'gw'
   /** A batch (`batch_…`, as OpenAI names them); its lines' request ids are `{batch id}:{custom_id}`. */
-  | 'batch';
+  | 'batch'
+  /** A Responses API answer and its output message, named as OpenAI names them. */
+  | 'resp'
+  | 'msg';
 
 export function newId(prefix: IdPrefix): string {
   return `${prefix}_${randomText(20, nextRandomByte)}`;

@@ -13,7 +13,9 @@ import {
   inferenceEndpoints,
   inferenceRequestOf,
 } from '../inference/inference-request.ts';
+import { answerResponses } from '../inference/answer-responses.ts';
 import { answerInference, type InferenceCall } from '../inference/inference-routes.ts';
+import { responsesRequestOf } from '../inference/responses-request.ts';
 import { validateJson } from '../middleware/json-body.ts';
 
 export type BatchEndpoint = BatchRecord['endpoint'];
@@ -60,5 +62,15 @@ export function createBatchEndpointRules(
   return {
     '/v1/chat/completions': inferenceRule(endpointAt('/chat/completions'), limits),
     '/v1/embeddings': inferenceRule(endpointAt('/embeddings'), limits),
+    '/v1/responses': {
+      read: (body) => {
+        refuseStream(body);
+        responsesRequestOf(body, limits);
+      },
+      answer: (call, body) => {
+        refuseStream(body);
+        return answerResponses(call, body);
+      },
+    },
   };
 }

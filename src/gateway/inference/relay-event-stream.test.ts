@@ -89,6 +89,14 @@ describe('relayEventStream', () => {
     expect(outcomes).toEqual(['upstream_error']);
   });
 
+  it('drops an event cut off mid-way, so the error event after it arrives whole', async () => {
+    const { body, outcomes } = relay(upstreamOf([chunk(' a'), 'data: {"choices":[{"ind']));
+    expect(await new Response(body).text()).toBe(
+      `${chunk(' a')}data: {"error":{"message":"cut","type":"server_error","param":null,"code":"upstream_error"}}\n\ndata: [DONE]\n\n`,
+    );
+    expect(outcomes).toEqual(['upstream_error']);
+  });
+
   it('counts an upstream torn down because the client left as a disconnect, not a failure', async () => {
     const { body, outcomes } = relay(upstreamOf([chunk(' a')], true), false, true);
     expect(await new Response(body).text()).toBe(chunk(' a'));

@@ -135,11 +135,13 @@ class RelaySource implements UnderlyingDefaultSource<Uint8Array> {
       this.#end('client_disconnect');
       return;
     }
+    const incomplete = broke || !options.tap.sawDone;
     const rest = this.#splitter.rest();
-    if (rest.length > 0) {
+    // An event cut off mid-way is not relayed before the error event: joined to it, it would
+    // garble both (and the tap never saw it, so it is not billed either).
+    if (rest.length > 0 && !incomplete) {
       controller.enqueue(rest);
     }
-    const incomplete = broke || !options.tap.sawDone;
     if (incomplete) {
       controller.enqueue(errorEventBytes(options.streamError()));
     }
