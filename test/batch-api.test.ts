@@ -134,8 +134,8 @@ type FileLine = {
   error: { code: string; message: string } | null;
 };
 
-async function fileLines(current: World, fileId: string | null): Promise<FileLine[]> {
-  if (fileId === null) {
+async function fileLines(current: World, fileId: string | null | undefined): Promise<FileLine[]> {
+  if (fileId === null || fileId === undefined) {
     return [];
   }
   const text = await (await current.client.files.content(fileId)).text();

@@ -52,8 +52,8 @@ afterAll(async () => {
 
 type FileLine = { custom_id: string; error: { code: string } | null };
 
-async function fileLines(client: OpenAI, fileId: string | null): Promise<FileLine[]> {
-  if (fileId === null) {
+async function fileLines(client: OpenAI, fileId: string | null | undefined): Promise<FileLine[]> {
+  if (fileId === null || fileId === undefined) {
     return [];
   }
   const text = await (await client.files.content(fileId)).text();
