@@ -4,6 +4,7 @@
  * environment variable any command reads (src/cli/main.test.ts keeps it complete).
  */
 import { runAdminCommand } from './commands/admin.ts';
+import { runBatchCommand } from './commands/batch.ts';
 import { runDemoCommand } from './commands/demo.ts';
 import { runMigrateCommand } from './commands/migrate.ts';
 import { runProviderCommand } from './commands/provider.ts';
@@ -35,8 +36,9 @@ const environmentHelp: ReadonlyArray<readonly [string, string]> = [
   ['TOKENBANK_LOG_LEVEL', 'debug, info (default), warn or error; JSON lines on stderr'],
   ['TOKENBANK_LIMITS', 'JSON object overriding single limits of src/config.ts, e.g.'],
   ['', '{"gatewayReplicaCount":2} on each of 2 replicas'],
-  ['TOKENBANK_URL', 'gateway address for admin and provider (default http://127.0.0.1:8787)'],
+  ['TOKENBANK_URL', 'gateway of admin, provider and batch (default http://127.0.0.1:8787)'],
   ['TOKENBANK_PROVIDER_TOKEN', "a provider's tbp-... token, for tokenbank provider"],
+  ['TOKENBANK_API_KEY', "a tenant's tbk-... API key, for tokenbank batch"],
 ];
 
 function aligned(rows: ReadonlyArray<readonly [string, string]>): string {
@@ -55,6 +57,8 @@ Usage:
   tokenbank admin    <tenants|keys|topup|coupons|usage|ledger|statement|providers|prices|backends|audit>
                      ... [--url URL] [--token T] [--json]
   tokenbank provider <backends|earnings> ... [--url URL] [--token T] [--json]
+  tokenbank batch    <submit FILE --endpoint PATH|status ID [--wait]|results ID|list|cancel ID>
+                     ... [--url URL] [--key K] [--json]
 
 Run 'tokenbank <command> --help' for the options of one command and their defaults.
 The package is not published: run it from the repository root (npx tokenbank ..., npm run demo,
@@ -72,6 +76,7 @@ const commands: Record<string, Command> = {
   sim: runSimCommand,
   admin: runAdminCommand,
   provider: runProviderCommand,
+  batch: runBatchCommand,
 };
 
 export async function runCli(argv: string[]): Promise<number> {

@@ -6,7 +6,7 @@
  */
 import { assert } from '../../assert.ts';
 import { UsageError } from '../gateway-flags.ts';
-import type { AdminRequest } from './admin-client.ts';
+import type { ApiRequest } from './api-client.ts';
 
 export type FlagSpec =
   | { kind: 'string'; placeholder: string; description: string; required?: boolean }
@@ -31,7 +31,7 @@ export type AdminAction = {
   flags?: Readonly<Record<string, FlagSpec>>;
   /** Extra paragraphs for the action's --help. */
   notes?: string;
-  request(input: ActionInput): AdminRequest;
+  request(input: ActionInput): ApiRequest;
   /** The answer as text; a CSV answer (`response: 'csv'`) arrives as its text. */
   render(body: unknown): string;
   /** Whether a successful answer reports a failure (a ledger check with problems): exit 1. */

@@ -2,17 +2,17 @@
  * The --help text of `tokenbank admin` and `tokenbank provider` at each level (all resources, one
  * resource, one action), written from the command table so that a new entry documents itself. A
  * resource that runs an action directly (`topup TENANT_ID`) shows that action's arguments where
- * an action name goes.
+ * an action name goes. `tokenbank batch` writes its commands' help with the same pieces.
  */
 import type { AdminAction, AdminResource, FlagSpec } from './admin-action.ts';
-import { defaultGatewayUrl } from './admin-connection.ts';
+import { defaultGatewayUrl } from './api-connection.ts';
 import type { CommandFamily } from './command-family.ts';
 
-function globalFlagLines(family: CommandFamily): ReadonlyArray<readonly [string, string]> {
-  const { label, variable } = family.credential;
+export function globalFlagLines(family: CommandFamily): ReadonlyArray<readonly [string, string]> {
+  const { flag, placeholder, label, variable } = family.credential;
   return [
     ['--url URL', `gateway address (env TOKENBANK_URL, default ${defaultGatewayUrl})`],
-    ['--token T', `${label} (env ${variable}; prefer it: flags show up in ps)`],
+    [`--${flag} ${placeholder}`, `${label} (env ${variable}; prefer it: flags show up in ps)`],
     ['--json', 'print the raw JSON answer instead of a table'],
     ['--help, -h', 'show help'],
   ];
@@ -20,8 +20,11 @@ function globalFlagLines(family: CommandFamily): ReadonlyArray<readonly [string,
 
 const exitStatusLine = 'Exit status: 0 done, 1 the request failed, 2 usage error.';
 
+/** What the help of one command shows: an action of the table, or a batch command. */
+export type CommandDescription = Pick<AdminAction, 'summary' | 'arguments' | 'flags' | 'notes'>;
+
 /** Two columns, the first padded to its widest entry. */
-function aligned(rows: ReadonlyArray<readonly [string, string]>): string {
+export function aligned(rows: ReadonlyArray<readonly [string, string]>): string {
   const width = Math.max(0, ...rows.map(([left]) => left.length));
   return rows.map(([left, right]) => `  ${left.padEnd(width)}  ${right}`.trimEnd()).join('\n');
 }
@@ -31,7 +34,11 @@ function flagUsage(name: string, spec: FlagSpec): string {
 }
 
 /** `tokenbank admin <command> ARGUMENTS --required X [--optional Y]`; the command is one or two words. */
-function actionSynopsis(family: CommandFamily, commandName: string, action: AdminAction): string {
+function actionSynopsis(
+  family: CommandFamily,
+  commandName: string,
+  action: CommandDescription,
+): string {
   const flags = Object.entries(action.flags ?? {}).map(([name, spec]) =>
     spec.kind === 'string' && spec.required === true
       ? flagUsage(name, spec)
@@ -101,7 +108,7 @@ Run 'tokenbank ${family.command} ${resourceName} <action> --help' for its flags;
 export function actionHelp(
   family: CommandFamily,
   commandName: string,
-  action: AdminAction,
+  action: CommandDescription,
 ): string {
   const flagRows = Object.entries(action.flags ?? {}).map(
     ([name, spec]) => [flagUsage(name, spec), spec.description] as const,
@@ -112,7 +119,7 @@ export function actionHelp(
     ...(flagRows.length > 0 ? [`Flags:\n${aligned(flagRows)}`] : []),
     `Global flags:\n${aligned(globalFlagLines(family))}`,
     ...(action.notes === undefined ? [] : [action.notes]),
-    exitStatusLine,
+    family.exitStatus ?? exitStatusLine,
   ];
   return `${sections.join('\n\n')}\n`;
 }

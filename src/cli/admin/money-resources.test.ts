@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { AdminRequest } from './admin-client.ts';
 import { adminResources } from './admin-resources.ts';
+import type { ApiRequest } from './api-client.ts';
 import { renderCouponTable, renderTopUp } from './money-resources.ts';
 import { parseAdminArguments } from './parse-admin-arguments.ts';
 import { renderTenant } from './tenant-resources.ts';
 
 /** The request an argument list builds, or the usage message it fails with. */
-function requestOf(argv: string[]): AdminRequest | string {
+function requestOf(argv: string[]): ApiRequest | string {
   const parsed = parseAdminArguments(argv, adminResources);
   if (parsed.kind !== 'run') {
     return parsed.kind === 'usage-error' ? parsed.message : 'help';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { AdminRequest } from './admin-client.ts';
 import { adminResources } from './admin-resources.ts';
+import type { ApiRequest } from './api-client.ts';
 import { parseAdminArguments } from './parse-admin-arguments.ts';
 
 function parse(argv: string[]) {
@@ -8,7 +8,7 @@ function parse(argv: string[]) {
 }
 
 /** The request an argument list builds, or the usage message it fails with. */
-function requestOf(argv: string[]): AdminRequest | string {
+function requestOf(argv: string[]): ApiRequest | string {
   const parsed = parse(argv);
   if (parsed.kind !== 'run') {
     return parsed.kind === 'usage-error' ? parsed.message : 'help';

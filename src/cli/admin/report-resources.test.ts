@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { AdminRequest } from './admin-client.ts';
 import { adminResources } from './admin-resources.ts';
+import type { ApiRequest } from './api-client.ts';
 import { parseAdminArguments } from './parse-admin-arguments.ts';
 import { renderLedgerCheck } from './report-resources.ts';
 
@@ -12,9 +12,9 @@ function parsedAction(argv: string[]) {
   return parsed;
 }
 
-function requestOf(argv: string[]): AdminRequest {
+function requestOf(argv: string[]): ApiRequest {
   const { action, input } = parsedAction(argv);
-  return JSON.parse(JSON.stringify(action.request(input))) as AdminRequest;
+  return JSON.parse(JSON.stringify(action.request(input))) as ApiRequest;
 }
 
 function renderOf(argv: string[], body: unknown): string {

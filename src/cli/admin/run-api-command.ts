@@ -7,8 +7,8 @@
  */
 import { UsageError } from '../gateway-flags.ts';
 import type { ActionInput, AdminAction, AdminResource } from './admin-action.ts';
-import { type AdminResponse, createAdminClient } from './admin-client.ts';
-import { resolveConnection } from './admin-connection.ts';
+import { type ApiFailure, createApiClient } from './api-client.ts';
+import { resolveConnection } from './api-connection.ts';
 import type { CommandFamily } from './command-family.ts';
 import { type GlobalFlags, parseAdminArguments } from './parse-admin-arguments.ts';
 import { escapeControlCharacters } from './render-table.ts';
@@ -16,7 +16,7 @@ import { escapeControlCharacters } from './render-table.ts';
 /** Every API call is a quick read or write; a gateway that takes longer is not answering. */
 const requestTimeoutMs = 30_000;
 
-const exitCodes = { done: 0, requestFailed: 1, usage: 2 } as const;
+export const exitCodes = { done: 0, requestFailed: 1, usage: 2 } as const;
 
 /** What the command touches outside itself, passed in so tests can run it without a process. */
 export type CommandIo = {
@@ -56,7 +56,7 @@ export async function runApiCommand(
     return exitCodes.usage;
   }
   const { connection, request } = prepared;
-  const client = createAdminClient({ ...connection, timeoutMs: requestTimeoutMs, fetch: io.fetch });
+  const client = createApiClient({ ...connection, timeoutMs: requestTimeoutMs, fetch: io.fetch });
   const response = await client.send(request);
   if (!response.ok) {
     io.writeError(`${describeFailure(response, prefix)}\n`);
@@ -91,7 +91,7 @@ function prepareRequest(
 }
 
 /** `error <status> <code>: <message>` as the contract asks, or why the gateway was not reached. */
-function describeFailure(response: Exclude<AdminResponse, { ok: true }>, prefix: string): string {
+export function describeFailure(response: ApiFailure, prefix: string): string {
   if (response.kind === 'network') {
     return `${prefix}: ${response.message}`;
   }
@@ -99,6 +99,6 @@ function describeFailure(response: Exclude<AdminResponse, { ok: true }>, prefix:
   return `error ${response.status} ${escapeControlCharacters(response.code)}: ${message}`;
 }
 
-function withNewline(text: string): string {
+export function withNewline(text: string): string {
   return text.endsWith('\n') ? text : `${text}\n`;
 }

@@ -1,5 +1,5 @@
 /**
- * Where the admin and provider commands connect and with which token: flags win over the
+ * Where the admin, provider and batch commands connect and with which credential: flags win over the
  * environment, the environment over the default address. There is no default token, and the
  * token never appears in a message.
  */
@@ -7,10 +7,10 @@ import { adminFamily, type Credential } from './command-family.ts';
 
 export const defaultGatewayUrl = 'http://127.0.0.1:8787';
 
-export type AdminConnection = { baseUrl: URL; token: string };
+export type ApiConnection = { baseUrl: URL; token: string };
 
 export type ConnectionResult =
-  | { ok: true; connection: AdminConnection }
+  | { ok: true; connection: ApiConnection }
   | { ok: false; message: string };
 
 export function resolveConnection(
@@ -23,7 +23,7 @@ export function resolveConnection(
   if (token === undefined) {
     return {
       ok: false,
-      message: `no ${credential.label}: set ${credential.variable} or pass --token (${credential.origin})`,
+      message: `no ${credential.label}: set ${credential.variable} or pass --${credential.flag} (${credential.origin})`,
     };
   }
   const baseUrl = URL.canParse(urlText) ? new URL(urlText) : undefined;

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
-  type AdminClientOptions,
-  createAdminClient,
+  type ApiClientOptions,
+  createApiClient,
   describeNetworkError,
   requestUrl,
-  toAdminResponse,
-} from './admin-client.ts';
+  toApiResponse,
+} from './api-client.ts';
 
 const token = `tba-${'s'.repeat(30)}`;
 
@@ -19,7 +19,7 @@ function scriptedFetch(answer: () => Response | Promise<Response>, recorded: Rec
   return fetchFunction;
 }
 
-function options(fetchFunction: typeof fetch): AdminClientOptions {
+function options(fetchFunction: typeof fetch): ApiClientOptions {
   return { baseUrl: new URL('http://gateway.test'), token, timeoutMs: 1000, fetch: fetchFunction };
 }
 
@@ -54,9 +54,9 @@ describe('requestUrl', () => {
   });
 });
 
-describe('toAdminResponse', () => {
+describe('toApiResponse', () => {
   it('keeps the raw text of a success next to its parsed body', () => {
-    expect(toAdminResponse(201, 'Created', '{"id":"ten_1"}')).toEqual({
+    expect(toApiResponse(201, 'Created', '{"id":"ten_1"}')).toEqual({
       ok: true,
       status: 201,
       text: '{"id":"ten_1"}',
@@ -66,7 +66,7 @@ describe('toAdminResponse', () => {
 
   it('passes a CSV answer on as its text, byte for byte', () => {
     const csv = 'request_id,cost\r\nreq_1,"1,5"\r\n';
-    expect(toAdminResponse(200, 'OK', csv, 'csv')).toEqual({
+    expect(toApiResponse(200, 'OK', csv, 'csv')).toEqual({
       ok: true,
       status: 200,
       text: csv,
@@ -76,7 +76,7 @@ describe('toAdminResponse', () => {
 
   it('reads an error as JSON even when CSV was asked for', () => {
     const text = '{"error":{"message":"bad from","type":"invalid_request_error","code":null}}';
-    expect(toAdminResponse(400, 'Bad Request', text, 'csv')).toEqual({
+    expect(toApiResponse(400, 'Bad Request', text, 'csv')).toEqual({
       ok: false,
       kind: 'http',
       status: 400,
@@ -115,7 +115,7 @@ describe('toAdminResponse', () => {
       message: 'the answer is not JSON; does the URL point at a tokenbank gateway?',
     },
   ])('reads $name as an HTTP failure', ({ status, text, code, message }) => {
-    expect(toAdminResponse(status, 'Bad Gateway', text)).toEqual({
+    expect(toApiResponse(status, 'Bad Gateway', text)).toEqual({
       ok: false,
       kind: 'http',
       status,
@@ -125,10 +125,10 @@ describe('toAdminResponse', () => {
   });
 });
 
-describe('createAdminClient', () => {
+describe('createApiClient', () => {
   it('sends the token in the header and the body as JSON', async () => {
     const recorded: Recorded[] = [];
-    const client = createAdminClient(
+    const client = createApiClient(
       options(scriptedFetch(() => Response.json({ id: 'prv_1' }, { status: 201 }), recorded)),
     );
     const response = await client.send({
@@ -147,7 +147,7 @@ describe('createAdminClient', () => {
   it('asks for CSV when the request expects it', async () => {
     const recorded: Recorded[] = [];
     const csv = 'a,b\r\n';
-    const client = createAdminClient(options(scriptedFetch(() => new Response(csv), recorded)));
+    const client = createApiClient(options(scriptedFetch(() => new Response(csv), recorded)));
     const response = await client.send({
       method: 'GET',
       path: '/admin/v1/tenants/ten_1/usage',
@@ -162,10 +162,102 @@ describe('createAdminClient', () => {
     const refused = new TypeError('fetch failed', {
       cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
     });
-    const client = createAdminClient(options(scriptedFetch(() => Promise.reject(refused))));
+    const client = createApiClient(options(scriptedFetch(() => Promise.reject(refused))));
     const response = await client.send({ method: 'GET', path: '/admin/v1/backends' });
     expect(response).toMatchObject({ ok: false, kind: 'network' });
     expect(JSON.stringify(response)).not.toContain(token);
+  });
+});
+
+describe('createApiClient: forms and downloads', () => {
+  it('sends a form as multipart, leaving its content type with the boundary to fetch', async () => {
+    const recorded: Recorded[] = [];
+    const client = createApiClient(
+      options(scriptedFetch(() => Response.json({ id: 'file-1' }), recorded)),
+    );
+    const form = new FormData();
+    form.append('purpose', 'batch');
+    const response = await client.send({ method: 'POST', path: '/v1/files', form });
+    expect(response.ok).toBe(true);
+    expect(recorded[0]?.init?.body).toBe(form);
+    expect(new Headers(recorded[0]?.init?.headers).get('content-type')).toBeNull();
+  });
+
+  it('hands the bytes of a download to the writer in order and counts them', async () => {
+    const chunks = [new Uint8Array([1, 2]), new Uint8Array([3])];
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (const chunk of chunks) {
+          controller.enqueue(chunk);
+        }
+        controller.close();
+      },
+    });
+    const client = createApiClient(options(scriptedFetch(() => new Response(body))));
+    const received: number[] = [];
+    const result = await client.download(
+      { method: 'GET', path: '/v1/files/f/content' },
+      async (chunk) => {
+        received.push(...chunk);
+      },
+    );
+    expect(result).toEqual({ ok: true, bytes: 3 });
+    expect(received).toEqual([1, 2, 3]);
+  });
+
+  it('reads a failed download as the error envelope, writing nothing', async () => {
+    const client = createApiClient(
+      options(
+        scriptedFetch(() =>
+          Response.json(
+            { error: { message: 'No file', type: 'invalid_request_error', code: 'not_found' } },
+            { status: 404 },
+          ),
+        ),
+      ),
+    );
+    let written = 0;
+    const result = await client.download(
+      { method: 'GET', path: '/v1/files/f/content' },
+      async () => {
+        written += 1;
+      },
+    );
+    expect(result).toEqual({
+      ok: false,
+      kind: 'http',
+      status: 404,
+      code: 'not_found',
+      message: 'No file',
+    });
+    expect(written).toBe(0);
+  });
+
+  it('reports a connection lost mid-download as a network failure', async () => {
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new Uint8Array([1]));
+        controller.error(new TypeError('terminated'));
+      },
+    });
+    const client = createApiClient(options(scriptedFetch(() => new Response(body))));
+    const result = await client.download(
+      { method: 'GET', path: '/v1/files/f/content' },
+      async () => {},
+    );
+    expect(result).toEqual({
+      ok: false,
+      kind: 'network',
+      message: 'request to the gateway at http://gateway.test failed: terminated',
+    });
+  });
+
+  it("lets the writer's own failure (a full disk) propagate", async () => {
+    const client = createApiClient(options(scriptedFetch(() => new Response('lines'))));
+    const download = client.download({ method: 'GET', path: '/v1/files/f/content' }, () =>
+      Promise.reject(new Error('ENOSPC')),
+    );
+    await expect(download).rejects.toThrow('ENOSPC');
   });
 });
 

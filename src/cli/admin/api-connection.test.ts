@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { resolveConnection } from './admin-connection.ts';
+import { resolveConnection } from './api-connection.ts';
+import { batchFamily } from './command-family.ts';
 
 const token = `tba-${'t'.repeat(30)}`;
 const none = { url: undefined, token: undefined };
@@ -50,6 +51,17 @@ describe('resolveConnection', () => {
   ])('refuses $name', ({ flags, environment, message }) => {
     const result = resolveConnection(flags, environment);
     expect(result.ok ? 'ok' : result.message).toContain(message);
+  });
+
+  it("names the family's own variable and flag when its credential is missing", () => {
+    const result = resolveConnection(
+      none,
+      { TOKENBANK_ADMIN_TOKEN: token },
+      batchFamily.credential,
+    );
+    expect(result.ok ? 'ok' : result.message).toContain(
+      'no API key: set TOKENBANK_API_KEY or pass --key',
+    );
   });
 
   it('never puts the token in a message', () => {
