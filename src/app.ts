@@ -17,6 +17,7 @@ import { registerAdminCatalogRoutes } from './gateway/admin/catalog-routes.ts';
 import { registerAdminCredentialRoutes } from './gateway/admin/credential-routes.ts';
 import { registerAdminMoneyRoutes } from './gateway/admin/money-routes.ts';
 import { registerAdminTenantRoutes } from './gateway/admin/tenant-routes.ts';
+import { registerFileRoutes } from './gateway/batch/file-routes.ts';
 import { registerInferenceRoutes } from './gateway/inference/inference-routes.ts';
 import { registerModelRoutes } from './gateway/inference/model-routes.ts';
 import { requireAdmin, requireProvider } from './gateway/middleware/authenticate.ts';
@@ -43,6 +44,7 @@ export function createApp(deps: Deps): Hono<HonoEnv> {
   registerModelRoutes(app);
   registerInferenceRoutes(app, deps.config.limits);
   registerAccountRoutes(app);
+  registerFileRoutes(app);
   registerAdminTenantRoutes(app, deps);
   registerAdminCatalogRoutes(app, deps);
   registerAdminCredentialRoutes(app, deps);

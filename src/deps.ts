@@ -14,6 +14,7 @@ import type { Ledger } from './billing/ledger.ts';
 import type { Config } from './config.ts';
 import type { AuditLog } from './db/audit-log.ts';
 import type { ApiKeyRecord, Catalog, ProviderRecord, TenantRecord } from './db/catalog.ts';
+import type { FileStore } from './gateway/batch/file-store.ts';
 import type { BackgroundWork } from './platform/background-work.ts';
 import type { Clock } from './platform/clock.ts';
 import type { CredentialCache } from './platform/credential-cache.ts';
@@ -78,6 +79,8 @@ export type Deps = {
   /** Requests in flight, and whether a shutdown has begun. */
   gate: RequestGate;
   audit: AuditLog;
+  /** The Files API's files (batch inputs and outputs), every read scoped by tenant. */
+  files: FileStore;
 };
 
 /**

@@ -21,6 +21,7 @@ import {
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
 import {
+  pgBinary as binary,
   pgCreatedAtMs as createdAtMs,
   pgEpochMs as epochMs,
   pgMoney as money,
@@ -32,6 +33,7 @@ import {
   backendStates,
   couponKinds,
   couponStatuses,
+  filePurposes,
   reservationStatuses,
   type StoredPayer,
   transferFlags,
@@ -333,5 +335,25 @@ export const auditEvents = pgTable(
   (table) => [
     index('audit_events_entity').on(table.entityId),
     index('audit_events_tenant').on(table.tenantId),
+  ],
+);
+
+/** The files of the Files API, bytes included (schema.ts says why they are here for now). */
+export const files = pgTable(
+  'files',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
+    filename: text('filename').notNull(),
+    purpose: text('purpose', { enum: filePurposes }).notNull(),
+    bytes: bigint('bytes', { mode: 'number' }).notNull(),
+    createdAtMs: createdAtMs(),
+    content: binary('content').notNull(),
+  },
+  (table) => [
+    index('files_tenant_time').on(table.tenantId, table.createdAtMs),
+    check('files_bytes_of_content', sql`${table.bytes} = octet_length(${table.content})`),
   ],
 );

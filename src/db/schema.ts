@@ -12,12 +12,13 @@ import {
   text,
   uniqueIndex,
 } from 'drizzle-orm/sqlite-core';
-import { createdAtMs, money, stringList } from './columns.ts';
+import { binary, createdAtMs, money, stringList } from './columns.ts';
 import {
   apiKeyStatuses,
   backendStates,
   couponKinds,
   couponStatuses,
+  filePurposes,
   reservationStatuses,
   type StoredPayer,
   transferFlags,
@@ -355,5 +356,30 @@ export const auditEvents = sqliteTable(
   (table) => [
     index('audit_events_entity').on(table.entityId),
     index('audit_events_tenant').on(table.tenantId),
+  ],
+);
+
+/**
+ * The files of the Files API (gateway/batch/file-store.ts), bytes included: batch inputs a tenant
+ * uploads and the outputs the batch runner writes. The bytes live here until an object store
+ * replaces this table behind the FileStore port; every read names the tenant.
+ */
+export const files = sqliteTable(
+  'files',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
+    filename: text('filename').notNull(),
+    purpose: text('purpose', { enum: filePurposes }).notNull(),
+    bytes: integer('bytes').notNull(),
+    createdAtMs: createdAtMs(),
+    content: binary('content').notNull(),
+  },
+  (table) => [
+    index('files_tenant_time').on(table.tenantId, table.createdAtMs),
+    // What the storage meter charges is what is stored, byte for byte.
+    check('files_bytes_of_content', sql`${table.bytes} = length(${table.content})`),
   ],
 );

@@ -128,6 +128,7 @@ export function createNodeDeps(options: NodeDepsOptions): Deps {
     jobLease: store.jobLease,
     gate,
     audit: store.audit,
+    files: store.files,
   };
   listenForCatalogChanges(deps);
   return deps;
