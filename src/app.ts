@@ -17,6 +17,7 @@ import { registerAdminCatalogRoutes } from './gateway/admin/catalog-routes.ts';
 import { registerAdminCredentialRoutes } from './gateway/admin/credential-routes.ts';
 import { registerAdminMoneyRoutes } from './gateway/admin/money-routes.ts';
 import { registerAdminTenantRoutes } from './gateway/admin/tenant-routes.ts';
+import { registerFileRoutes } from './gateway/batch/file-routes.ts';
 import { registerInferenceRoutes } from './gateway/inference/inference-routes.ts';
 import { registerModelRoutes } from './gateway/inference/model-routes.ts';
 import { registerResponsesRoutes } from './gateway/inference/responses-routes.ts';
@@ -45,6 +46,7 @@ export function createApp(deps: Deps): Hono<HonoEnv> {
   registerInferenceRoutes(app, deps.config.limits);
   registerResponsesRoutes(app);
   registerAccountRoutes(app);
+  registerFileRoutes(app);
   registerAdminTenantRoutes(app, deps);
   registerAdminCatalogRoutes(app, deps);
   registerAdminCredentialRoutes(app, deps);

@@ -42,6 +42,14 @@ describe('parseConfig', () => {
     expect(result.ok && result.config.allowForeignMetricsHosts).toBe(true);
   });
 
+  it('refuses an upload limit above what a tenant may hold', () => {
+    const result = parseConfig({
+      TOKENBANK_LIMITS: '{"fileUploadBytesMax": 2048, "fileBytesPerTenantMax": 1024}',
+    });
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.message).toContain('fileBytesPerTenantMax');
+  });
+
   it('refuses a usage page or range default above its maximum', () => {
     const result = parseConfig({
       TOKENBANK_LIMITS: '{"usagePageSizeDefault": 500, "usagePageSizeMax": 100}',

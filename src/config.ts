@@ -189,13 +189,24 @@ export const limitsSchema = z
     batchLinesInFlightMax: integer(1, 100_000).default(64),
     /** The last stretch of a batch's window runs whatever the price, so it finishes in time. */
     batchDeadlineRunwayS: integer(0, 7 * 86_400).default(3_600),
-    /** Lines of one batch input file, and the longest custom_id. */
-    batchLinesMax: integer(1, 1_000_000).default(50_000),
+    /** The longest custom_id of a batch line. */
     batchCustomIdCharsMax: integer(1, 4_096).default(512),
     /** Validation errors a failed batch lists (the count of the rest is said). */
     batchErrorsListedMax: integer(1, 10_000).default(100),
     /** Batches of one tenant not yet ended. */
     batchesOpenPerTenantMax: integer(1, 100_000).default(100),
+    /** Largest file one POST /v1/files may upload (OpenAI's batch input limit is of this order). */
+    fileUploadBytesMax: integer(1, 1024 * 1024 * 1024).default(100 * 1024 * 1024),
+    /** What an upload's form may carry besides the file: boundaries, part headers, `purpose`. */
+    fileFormOverheadBytesMax: integer(1024, 1024 * 1024).default(64 * 1024),
+    /** Longest file name an upload may give. */
+    fileNameCharsMax: integer(1, 4096).default(255),
+    /** Most lines (requests) one batch input file may hold. */
+    batchLinesMax: integer(1, 10_000_000).default(50_000),
+    /** Files one tenant may hold at once, of every purpose, counted when it uploads one more. */
+    filesPerTenantMax: integer(1, 100_000_000).default(1_000),
+    /** Bytes one tenant's files may hold at once, counted when it uploads one more. */
+    fileBytesPerTenantMax: integer(1, Number.MAX_SAFE_INTEGER).default(1024 * 1024 * 1024),
   })
   .refine((limits) => limits.usagePageSizeDefault <= limits.usagePageSizeMax, {
     message: 'usagePageSizeDefault must not exceed usagePageSizeMax',
@@ -204,6 +215,10 @@ export const limitsSchema = z
   .refine((limits) => limits.usageRangeDaysDefault <= limits.usageRangeDaysMax, {
     message: 'usageRangeDaysDefault must not exceed usageRangeDaysMax',
     path: ['usageRangeDaysDefault'],
+  })
+  .refine((limits) => limits.fileUploadBytesMax <= limits.fileBytesPerTenantMax, {
+    message: 'fileUploadBytesMax must not exceed fileBytesPerTenantMax: no such file could be held',
+    path: ['fileUploadBytesMax'],
   });
 
 export const configSchema = z.object({

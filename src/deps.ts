@@ -15,6 +15,7 @@ import type { Config } from './config.ts';
 import type { AuditLog } from './db/audit-log.ts';
 import type { BatchStore } from './db/batch-store.ts';
 import type { ApiKeyRecord, Catalog, ProviderRecord, TenantRecord } from './db/catalog.ts';
+import type { FileStore } from './db/file-store.ts';
 import type { BackgroundWork } from './platform/background-work.ts';
 import type { Clock } from './platform/clock.ts';
 import type { CredentialCache } from './platform/credential-cache.ts';
@@ -81,6 +82,8 @@ export type Deps = {
   audit: AuditLog;
   /** Batches and their lines, run by the cross-cycle scheduler (gateway/batch/). */
   batches: BatchStore;
+  /** The Files API's files (batch inputs and outputs), every read scoped by tenant. */
+  files: FileStore;
 };
 
 /**

@@ -12,10 +12,16 @@ export type ErrorSpec = {
 
 export const errorTable = {
   invalid_request: { status: 400, type: 'invalid_request_error', retry: false },
+  /** An uploaded file over fileUploadBytesMax: 400, as OpenAI answers "File is too large.". */
+  file_too_large: { status: 400, type: 'invalid_request_error', retry: false },
+  /** An upload past the tenant's files or bytes: 400, as OpenAI answers a full file storage. */
+  file_storage_limit_exceeded: { status: 400, type: 'invalid_request_error', retry: false },
   invalid_api_key: { status: 401, type: 'invalid_request_error', retry: false },
   permission_denied: { status: 403, type: 'invalid_request_error', retry: false },
   not_found: { status: 404, type: 'invalid_request_error', retry: false },
   model_not_found: { status: 404, type: 'invalid_request_error', retry: false },
+  /** No file of that id, or another tenant's: the two are not told apart. */
+  file_not_found: { status: 404, type: 'invalid_request_error', retry: false },
   method_not_allowed: { status: 405, type: 'invalid_request_error', retry: false },
   conflict: { status: 409, type: 'invalid_request_error', retry: false },
   /** The same reference is being written by another request right now: retried, it resolves. */

@@ -63,6 +63,7 @@ const expectedTables = [
   'audit_events',
   'backends',
   'coupons',
+  'files',
   'gateway_instances',
   'ledger_transactions',
   'models',

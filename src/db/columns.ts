@@ -1,11 +1,12 @@
 /**
  * Column types shared by the tables, for each dialect. SQLite: money is a bigint over INTEGER
  * (drizzle's integer has no bigint mode, and a money value must never pass through a JS number
- * unchecked); lists are JSON text; times are integer milliseconds since the epoch. PostgreSQL:
- * money is `bigint` in mode 'bigint', never a JS number; times are `bigint` milliseconds in mode
- * 'number' (epoch milliseconds exceed int4 but stay far below 2^53); lists are jsonb.
+ * unchecked); lists are JSON text; times are integer milliseconds since the epoch; bytes are
+ * blobs. PostgreSQL: money is `bigint` in mode 'bigint', never a JS number; times are `bigint`
+ * milliseconds in mode 'number' (epoch milliseconds exceed int4 but stay far below 2^53); lists
+ * are jsonb; bytes are bytea.
  */
-import { bigint, jsonb } from 'drizzle-orm/pg-core';
+import { bigint, jsonb, customType as pgCustomType } from 'drizzle-orm/pg-core';
 import { customType, integer, text } from 'drizzle-orm/sqlite-core';
 
 function toBigint(value: number | bigint | string): bigint {
@@ -44,3 +45,16 @@ export const pgCreatedAtMs = () => pgEpochMs('created_at_ms').notNull();
 /** Row ids the store numbers itself: transactions, transfers, audit events (PostgreSQL). */
 export const pgSerialId = () =>
   bigint('id', { mode: 'number' }).primaryKey().generatedByDefaultAsIdentity();
+
+/**
+ * Raw bytes (SQLite blob). Typed Uint8Array, not Node's Buffer: the schema stays runtime-neutral,
+ * and better-sqlite3 binds any Uint8Array (it returns a Buffer, which is one).
+ */
+export const binary = customType<{ data: Uint8Array; driverData: Uint8Array }>({
+  dataType: () => 'blob',
+});
+
+/** Raw bytes (PostgreSQL bytea): node-postgres binds any Uint8Array and returns a Buffer. */
+export const pgBinary = pgCustomType<{ data: Uint8Array; driverData: Uint8Array }>({
+  dataType: () => 'bytea',
+});

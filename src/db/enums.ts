@@ -28,6 +28,9 @@ export const apiKeyStatuses = ['active', 'revoked'] as const;
 
 export const backendStates = ['pending', 'active', 'draining', 'removed'] as const;
 
+/** A tenant's batch input, or the output (and error) file the batch runner writes. */
+export const filePurposes = ['batch', 'batch_output'] as const;
+
 /** Who paid a charge, as a usage record stores it: decimal-string amounts, as the API shows. */
 export type StoredPayer = {
   source: (typeof payerSources)[number];

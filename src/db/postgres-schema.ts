@@ -21,6 +21,7 @@ import {
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
 import {
+  pgBinary as binary,
   pgCreatedAtMs as createdAtMs,
   pgEpochMs as epochMs,
   pgMoney as money,
@@ -36,6 +37,7 @@ import {
   batchStatuses,
   couponKinds,
   couponStatuses,
+  filePurposes,
   reservationStatuses,
   type StoredLineResult,
   type StoredPayer,
@@ -398,5 +400,25 @@ export const batchLines = pgTable(
     primaryKey({ columns: [table.batchId, table.lineIndex] }),
     uniqueIndex('batch_lines_custom_id').on(table.batchId, table.customId),
     index('batch_lines_status').on(table.batchId, table.status, table.lineIndex),
+  ],
+);
+
+/** The files of the Files API, bytes included (schema.ts says why they are here for now). */
+export const files = pgTable(
+  'files',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
+    filename: text('filename').notNull(),
+    purpose: text('purpose', { enum: filePurposes }).notNull(),
+    bytes: bigint('bytes', { mode: 'number' }).notNull(),
+    createdAtMs: createdAtMs(),
+    content: binary('content').notNull(),
+  },
+  (table) => [
+    index('files_tenant_time').on(table.tenantId, table.createdAtMs),
+    check('files_bytes_of_content', sql`${table.bytes} = octet_length(${table.content})`),
   ],
 );

@@ -12,7 +12,7 @@ import {
   text,
   uniqueIndex,
 } from 'drizzle-orm/sqlite-core';
-import { createdAtMs, money, stringList } from './columns.ts';
+import { binary, createdAtMs, money, stringList } from './columns.ts';
 import {
   apiKeyStatuses,
   type BatchErrorItem,
@@ -22,6 +22,7 @@ import {
   batchStatuses,
   couponKinds,
   couponStatuses,
+  filePurposes,
   reservationStatuses,
   type StoredLineResult,
   type StoredPayer,
@@ -432,5 +433,30 @@ export const batchLines = sqliteTable(
     primaryKey({ columns: [table.batchId, table.lineIndex] }),
     uniqueIndex('batch_lines_custom_id').on(table.batchId, table.customId),
     index('batch_lines_status').on(table.batchId, table.status, table.lineIndex),
+  ],
+);
+
+/**
+ * The files of the Files API (db/file-store.ts), bytes included: batch inputs a tenant
+ * uploads and the outputs the batch runner writes. The bytes live here until an object store
+ * replaces this table behind the FileStore port; every read names the tenant.
+ */
+export const files = sqliteTable(
+  'files',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
+    filename: text('filename').notNull(),
+    purpose: text('purpose', { enum: filePurposes }).notNull(),
+    bytes: integer('bytes').notNull(),
+    createdAtMs: createdAtMs(),
+    content: binary('content').notNull(),
+  },
+  (table) => [
+    index('files_tenant_time').on(table.tenantId, table.createdAtMs),
+    // What the storage meter charges is what is stored, byte for byte.
+    check('files_bytes_of_content', sql`${table.bytes} = length(${table.content})`),
   ],
 );

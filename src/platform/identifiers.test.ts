@@ -1,9 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { constantTimeEqual, newId, newSecret, webCryptoSha256 } from './identifiers.ts';
+import {
+  constantTimeEqual,
+  newId,
+  newOpenAIId,
+  newSecret,
+  webCryptoSha256,
+} from './identifiers.ts';
 
 describe('identifiers', () => {
   it('prefixes ids and secrets', () => {
     expect(newId('ten')).toMatch(/^ten_[a-z0-9]{20}$/);
+    expect(newOpenAIId('file-')).toMatch(/^file-[a-z0-9]{24}$/);
     expect(newSecret('tbk')).toMatch(/^tbk-[a-z0-9]{40}$/);
     expect(newSecret('tbk')).not.toBe(newSecret('tbk'));
   });

@@ -73,6 +73,17 @@ export function newId(prefix: IdPrefix): string {
   return `${prefix}_${randomText(20, nextRandomByte)}`;
 }
 
+/** Prefixes of the OpenAI objects the gateway makes, spelled as OpenAI spells them. */
+export type OpenAIIdPrefix = 'file-';
+
+/**
+ * An id in OpenAI's own shape (`file-…`): tools that tell objects apart by OpenAI's prefixes
+ * recognise ours. 24 characters of a 36-letter alphabet: about 124 bits, never guessed.
+ */
+export function newOpenAIId(prefix: OpenAIIdPrefix): string {
+  return `${prefix}${randomText(24, nextRandomByte)}`;
+}
+
 export type SecretPrefix = 'tbk' | 'tbp' | 'tba';
 
 /** 40 characters of a 36-letter alphabet: about 206 bits. */

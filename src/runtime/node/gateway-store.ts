@@ -1,7 +1,8 @@
 /**
  * The gateway's store, whichever it is: TOKENBANK_DB selects the embedded SQLite file (a path or
  * `sqlite:PATH`) or a shared PostgreSQL (`postgres://...`). Both implement the same ports
- * (Catalog, Ledger, AuditLog, the holds gauge, the JobLease), so everything above this module is
+ * (Catalog, Ledger, AuditLog, FileStore, the holds gauge, the JobLease), so everything above this
+ * module is
  * the same code for one process or many replicas. Opening also migrates.
  */
 
@@ -10,6 +11,7 @@ import { type Config, type StoreKind, storeKindOf } from '../../config.ts';
 import type { AuditLog } from '../../db/audit-log.ts';
 import type { BatchStore } from '../../db/batch-store.ts';
 import type { Catalog } from '../../db/catalog.ts';
+import type { FileStore } from '../../db/file-store.ts';
 import type { JobLease } from '../../platform/job-lease.ts';
 import type { Logger } from '../../platform/logger.ts';
 import type { OpenedPostgres } from './postgres/postgres-database.ts';
@@ -26,6 +28,8 @@ type StorePorts = {
   ledger: Ledger;
   audit: AuditLog;
   batches: BatchStore;
+  /** The Files API's files, bytes included (in the store's `files` table for now). */
+  files: FileStore;
   /** Reservations still holding money, for the `tokenbank_holds_pending` gauges. */
   holdsPending: () => HoldsPending | Promise<HoldsPending>;
   /** Elects the replica that runs the jobs that must run once (sweeper, coupon expiry). */

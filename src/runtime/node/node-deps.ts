@@ -129,6 +129,7 @@ export function createNodeDeps(options: NodeDepsOptions): Deps {
     gate,
     audit: store.audit,
     batches: store.batches,
+    files: store.files,
   };
   listenForCatalogChanges(deps);
   return deps;

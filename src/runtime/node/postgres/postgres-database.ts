@@ -21,6 +21,13 @@ export const postgresMigrationsFolder = fileURLToPath(
 export const advisoryLockNamespace = 0x746b6e62;
 export const advisoryLockKeys = { migrations: 1, backgroundJobs: 2 } as const;
 
+/**
+ * Per-tenant transaction locks of the file quota: (this namespace, hashtext(tenant id)), taken
+ * while a tenant's files are counted and one more is stored. Two tenants whose ids hash alike
+ * only wait for each other.
+ */
+export const fileQuotaLockNamespace = 0x746b6e66;
+
 export type PostgresLimits = Pick<
   Limits,
   | 'postgresConnectionsMax'

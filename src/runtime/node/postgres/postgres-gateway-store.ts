@@ -1,6 +1,6 @@
 /**
- * The shared store of several replicas: one PostgreSQL database for the catalog, the ledger and
- * the audit log, migrated on open (one replica at a time), a pool of `postgresConnectionsMax`
+ * The shared store of several replicas: one PostgreSQL database for the catalog, the ledger, the
+ * audit log and the Files API's files, migrated on open (one replica at a time), a pool of `postgresConnectionsMax`
  * connections, and one more session per replica for the job lease.
  */
 import { type Config, storeLabelOf } from '../../../config.ts';
@@ -10,6 +10,7 @@ import { createPostgresCatalog } from '../../../db/postgres-catalog.ts';
 import type { Logger } from '../../../platform/logger.ts';
 import type { GatewayStore } from '../gateway-store.ts';
 import { migratePostgres, openPostgres } from './postgres-database.ts';
+import { createPostgresFileStore } from './postgres-file-store.ts';
 import { createPostgresHoldsReader } from './postgres-holds-reader.ts';
 import { createPostgresJobLease } from './postgres-job-lease.ts';
 import { openPostgresLedger } from './postgres-ledger.ts';
@@ -36,6 +37,7 @@ export async function openPostgresGatewayStore(
       ledger,
       audit: createPostgresAuditLog(opened.database),
       batches: createPostgresBatchStore(opened.database),
+      files: createPostgresFileStore(opened),
       holdsPending: createPostgresHoldsReader(opened.pool),
       jobLease,
       async close() {

@@ -1,6 +1,7 @@
 /**
  * The embedded store: one SQLite file (better-sqlite3, WAL) for the catalog, the ledger, the
- * audit log and batches. One process normally owns the file, so it always runs the elected jobs.
+ * audit log, batches and the Files API's files. One process normally owns the file, so it always
+ * runs the elected jobs.
  */
 import type { Config } from '../../../config.ts';
 import { createSqliteAuditLog } from '../../../db/sqlite-audit-log.ts';
@@ -10,6 +11,7 @@ import { soleProcessLease } from '../../../platform/job-lease.ts';
 import type { GatewayStore } from '../gateway-store.ts';
 import { createHoldsReader } from '../prometheus-metrics.ts';
 import { migrateSqlite, type OpenedSqlite, openSqlite } from './sqlite-database.ts';
+import { createSqliteFileStore } from './sqlite-file-store.ts';
 import { createSqliteLedger } from './sqlite-ledger.ts';
 
 /** The ports over a SQLite store already opened (and migrated) by the caller. */
@@ -24,6 +26,7 @@ export function sqliteGatewayStore(opened: OpenedSqlite, config: Config): Gatewa
     }),
     audit: createSqliteAuditLog(opened.database),
     batches: createSqliteBatchStore(opened.database),
+    files: createSqliteFileStore(opened),
     holdsPending: createHoldsReader(opened.connection),
     jobLease: soleProcessLease,
     close: async () => opened.close(),
