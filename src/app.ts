@@ -17,6 +17,7 @@ import { registerAdminCatalogRoutes } from './gateway/admin/catalog-routes.ts';
 import { registerAdminCredentialRoutes } from './gateway/admin/credential-routes.ts';
 import { registerAdminMoneyRoutes } from './gateway/admin/money-routes.ts';
 import { registerAdminTenantRoutes } from './gateway/admin/tenant-routes.ts';
+import { registerBatchRoutes } from './gateway/batch/batch-routes.ts';
 import { registerFileRoutes } from './gateway/batch/file-routes.ts';
 import { registerInferenceRoutes } from './gateway/inference/inference-routes.ts';
 import { registerModelRoutes } from './gateway/inference/model-routes.ts';
@@ -47,6 +48,7 @@ export function createApp(deps: Deps): Hono<HonoEnv> {
   registerResponsesRoutes(app);
   registerAccountRoutes(app);
   registerFileRoutes(app);
+  registerBatchRoutes(app);
   registerAdminTenantRoutes(app, deps);
   registerAdminCatalogRoutes(app, deps);
   registerAdminCredentialRoutes(app, deps);

@@ -4,7 +4,8 @@
  * passes the test calls, against a real (fast) simulator. Off-peak windows that cover now, open
  * later or open too late; cancel mid-batch; a tenant running out of money; malformed files.
  */
-import OpenAI, { toFile } from 'openai';
+import type OpenAI from 'openai';
+import { toFile } from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ConfigInput } from '../src/config.ts';
 import { type BatchScheduler, createBatchScheduler } from '../src/gateway/batch/batch-scheduler.ts';
@@ -146,7 +147,11 @@ async function fileLines(current: World, fileId: string | null | undefined): Pro
 }
 
 async function batchUsage(current: World, batchId: string) {
-  const usage = await tenantReader(() => current.call, testAdminToken, current.tenantId).usageById();
+  const usage = await tenantReader(
+    () => current.call,
+    testAdminToken,
+    current.tenantId,
+  ).usageById();
   return [...usage.values()].filter((record) => record.request_id.startsWith(`${batchId}:`));
 }
 
@@ -247,7 +252,10 @@ describe('cross-cycle: off-peak windows and the deadline', () => {
     expect(batch.request_counts?.completed).toBe(2);
     const inWindow = await batchUsage(current, batch.id);
     const atListPrice = await startWorld({});
-    const listBatch = await runToEnd(atListPrice, (await submit(atListPrice, [chatLine('later-1')])).id);
+    const listBatch = await runToEnd(
+      atListPrice,
+      (await submit(atListPrice, [chatLine('later-1')])).id,
+    );
     const [listRecord] = await batchUsage(atListPrice, listBatch.id);
     expect(micro(inWindow[0]?.cost ?? '')).toBeLessThan(micro(listRecord?.cost ?? ''));
   });
@@ -342,7 +350,11 @@ describe('cancel, money and malformed files', () => {
       [{ ...chatLine('a'), body: { model: chatModel, messages: [], MAX_TOKENS: 5 } }],
       'invalid_request',
     ],
-    ['a streaming line', [{ ...chatLine('a'), body: { ...chatLine('a').body, stream: true } }], 'invalid_request'],
+    [
+      'a streaming line',
+      [{ ...chatLine('a'), body: { ...chatLine('a').body, stream: true } }],
+      'invalid_request',
+    ],
   ])('fails the batch on %s, charging nothing', async (_name, lines, code) => {
     const current = await startWorld({ config: { limits: { batchLinesMax: 3 } } });
     const batch = await runToEnd(current, (await submit(current, [chatLine('good'), ...lines])).id);

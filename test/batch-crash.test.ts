@@ -17,7 +17,7 @@ import {
   topUp,
 } from './support/demo-pool.ts';
 import { micro } from './support/money-reading.ts';
-import { gatewayClient } from './support/openai-client.ts';
+import { uploadingClient } from './support/openai-client.ts';
 import { pollUntil } from './support/poll-until.ts';
 import { type GatewayProcess, startGatewayProcess } from './support/spawn-gateway.ts';
 import { tenantReader } from './support/tenant-money.ts';
@@ -74,7 +74,11 @@ describe('a batch across a kill -9 of its gateway', () => {
     const { tenantId, apiKey } = await createTenantWithKey(call(), adminToken, { name: 'sme' });
     await topUp(call(), adminToken, tenantId, '100');
     const client = () =>
-      gatewayClient({ baseURL: `${(gateway as GatewayProcess).url}/v1`, apiKey, timeoutMs: 20_000 });
+      uploadingClient({
+        baseURL: `${(gateway as GatewayProcess).url}/v1`,
+        apiKey,
+        timeoutMs: 20_000,
+      });
     const lines = Array.from({ length: lineCount }, (_, index) =>
       JSON.stringify({
         custom_id: `line-${index}`,
@@ -122,6 +126,8 @@ describe('a batch across a kill -9 of its gateway', () => {
       completed: output.length,
       failed: errors.length,
     });
+    // The kill found lines running (four are in flight at any time): they end interrupted.
+    expect(errors.length).toBeGreaterThan(0);
     for (const line of errors) {
       expect(line.error?.code).toBe('batch_line_interrupted');
     }

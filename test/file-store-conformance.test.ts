@@ -7,9 +7,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { parseConfig } from '../src/config.ts';
 import type { Catalog } from '../src/db/catalog.ts';
+import type { FileInput, FileStore, StoredFile } from '../src/db/file-store.ts';
 import { createPostgresCatalog } from '../src/db/postgres-catalog.ts';
 import { createSqliteCatalog } from '../src/db/sqlite-catalog.ts';
-import type { FileInput, FileStore, StoredFile } from '../src/db/file-store.ts';
 import { createSeededRandom } from '../src/platform/random.ts';
 import { migratePostgres, openPostgres } from '../src/runtime/node/postgres/postgres-database.ts';
 import { createPostgresFileStore } from '../src/runtime/node/postgres/postgres-file-store.ts';

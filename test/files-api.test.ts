@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.ts';
 import { type RunningGateway, startGateway } from '../src/runtime/node/start-gateway.ts';
 import { createTenantWithKey, httpCaller } from './support/demo-pool.ts';
+import { uploadingClient } from './support/openai-client.ts';
 
 const adminToken = `tba-${'f'.repeat(32)}`;
 const limits = {
@@ -33,14 +34,10 @@ type Tenant = { tenantId: string; apiKey: string; client: OpenAI };
 
 async function newTenant(name: string): Promise<Tenant> {
   const created = await createTenantWithKey(httpCaller(gateway.url), adminToken, { name });
-  // The SDK with Node's own fetch: its uploads are built with Node's global FormData, which only
-  // that fetch takes (undici 7 has a FormData of its own). openai-client.ts says why the other
-  // suites use undici 7 instead: for streams, which this suite has none of.
-  const client = new OpenAI({
+  const client = uploadingClient({
     baseURL: `${gateway.url}/v1`,
     apiKey: created.apiKey,
-    maxRetries: 0,
-    timeout: 20_000,
+    timeoutMs: 20_000,
   });
   return { ...created, client };
 }

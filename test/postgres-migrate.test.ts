@@ -62,6 +62,8 @@ const expectedTables = [
   'api_keys',
   'audit_events',
   'backends',
+  'batch_lines',
+  'batches',
   'coupons',
   'files',
   'gateway_instances',

@@ -26,9 +26,9 @@ import {
   type BackendLoad,
   createBackendLoad,
   hasRoom,
-  spareRoomOf,
   type LoadSettings,
   recordScrapedLoad,
+  spareRoomOf,
 } from './routing/backend-load.ts';
 import { createDecayingRate } from './routing/decaying-average.ts';
 import type { AttemptFailure } from './routing/router.ts';

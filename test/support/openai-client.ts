@@ -21,3 +21,21 @@ export function gatewayClient(options: {
     fetch: undiciFetch as unknown as typeof globalThis.fetch,
   });
 }
+
+/**
+ * The SDK with Node's own fetch, for uploads: the SDK builds a file upload with Node's global
+ * FormData, which only that fetch takes (undici 7 has a FormData of its own). Fine for anything
+ * but streams, which are what the client above is for.
+ */
+export function uploadingClient(options: {
+  baseURL: string;
+  apiKey: string;
+  timeoutMs: number;
+}): OpenAI {
+  return new OpenAI({
+    baseURL: options.baseURL,
+    apiKey: options.apiKey,
+    maxRetries: 0,
+    timeout: options.timeoutMs,
+  });
+}

@@ -7,13 +7,13 @@
 import type { Limits } from '../../config.ts';
 import type { BatchRecord } from '../../db/batch-store.ts';
 import { GatewayError } from '../../errors.ts';
+import { answerResponses } from '../inference/answer-responses.ts';
 import {
   type InferenceEndpoint,
   type InferenceRequest,
   inferenceEndpoints,
   inferenceRequestOf,
 } from '../inference/inference-request.ts';
-import { answerResponses } from '../inference/answer-responses.ts';
 import { answerInference, type InferenceCall } from '../inference/inference-routes.ts';
 import { responsesRequestOf } from '../inference/responses-request.ts';
 import { validateJson } from '../middleware/json-body.ts';
@@ -56,9 +56,7 @@ function endpointAt(path: InferenceEndpoint['path']): InferenceEndpoint {
   return endpoint;
 }
 
-export function createBatchEndpointRules(
-  limits: Limits,
-): Record<BatchEndpoint, BatchEndpointRule> {
+export function createBatchEndpointRules(limits: Limits): Record<BatchEndpoint, BatchEndpointRule> {
   return {
     '/v1/chat/completions': inferenceRule(endpointAt('/chat/completions'), limits),
     '/v1/embeddings': inferenceRule(endpointAt('/embeddings'), limits),

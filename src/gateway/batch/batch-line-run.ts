@@ -71,7 +71,12 @@ export async function runBatchLine(run: LineRun): Promise<LineRunOutcome> {
     deps,
     client: run.client,
     requestId,
-    requestLog: { actor: `key:${batch.keyId}`, tenantId: batch.tenantId, model: undefined, backendId: undefined },
+    requestLog: {
+      actor: `key:${batch.keyId}`,
+      tenantId: batch.tenantId,
+      model: undefined,
+      backendId: undefined,
+    },
     clientSignal: run.signal,
     waitsForCapacity: false,
     preferBackends: run.preferBackends,
@@ -85,7 +90,11 @@ export async function runBatchLine(run: LineRun): Promise<LineRunOutcome> {
   try {
     const response = await run.rule.answer(call, line.body);
     const body = parsedBody(await response.text());
-    return { kind: 'ended', ending: ended(response.status, requestId, body, settlement), quotaRefused: false };
+    return {
+      kind: 'ended',
+      ending: ended(response.status, requestId, body, settlement),
+      quotaRefused: false,
+    };
   } catch (error) {
     if (!(error instanceof GatewayError)) {
       deps.logger.log('error', 'batch_line_failed', {
@@ -94,7 +103,11 @@ export async function runBatchLine(run: LineRun): Promise<LineRunOutcome> {
         message: error instanceof Error ? error.message : String(error),
       });
       const internal = new GatewayError('internal_error', 'The gateway failed to run this line.');
-      return { kind: 'ended', ending: ended(500, requestId, toErrorBody(internal), settlement), quotaRefused: false };
+      return {
+        kind: 'ended',
+        ending: ended(500, requestId, toErrorBody(internal), settlement),
+        quotaRefused: false,
+      };
     }
     if (!admitted && passingRefusals.has(error.code)) {
       return { kind: 'requeued' };

@@ -12,7 +12,10 @@ const linesPerPage = 1_000;
 
 export type ResultFiles = { outputFileId: string | null; errorFileId: string | null };
 
-function fileLine(batch: BatchRecord, line: { lineIndex: number; customId: string; result: unknown }) {
+function fileLine(
+  batch: BatchRecord,
+  line: { lineIndex: number; customId: string; result: unknown },
+) {
   const result = (line.result ?? { response: null, error: null }) as {
     response: unknown;
     error: unknown;
@@ -65,5 +68,8 @@ export async function writeResultFiles(deps: Deps, batch: BatchRecord): Promise<
             atMs,
           })
         ).id;
-  return { outputFileId: await create(output, 'output'), errorFileId: await create(errors, 'error') };
+  return {
+    outputFileId: await create(output, 'output'),
+    errorFileId: await create(errors, 'error'),
+  };
 }

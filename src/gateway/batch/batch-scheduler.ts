@@ -11,11 +11,11 @@
 import type { PooledBackend } from '../../backends/backend-pool.ts';
 import type { BatchLineRecord, BatchRecord, LineResult } from '../../db/batch-store.ts';
 import type { ClientIdentity, Deps } from '../../deps.ts';
+import { isModelInScope } from '../inference/select-candidates.ts';
 import { createBatchEndpointRules } from './batch-endpoints.ts';
 import { readBatchInput } from './batch-input.ts';
 import { type LineRunOutcome, lineRequestId, runBatchLine } from './batch-line-run.ts';
 import { writeResultFiles } from './batch-result-files.ts';
-import { isModelInScope } from '../inference/select-candidates.ts';
 import { type Placement, placeLines, type RegionOffer } from './line-placement.ts';
 
 export type BatchScheduler = {
@@ -65,7 +65,12 @@ export function createBatchScheduler(deps: Deps): BatchScheduler {
     return key?.status === 'active' && tenant !== undefined ? { key, tenant } : undefined;
   }
 
-  async function move(batch: BatchRecord, from: BatchRecord['status'], to: BatchRecord['status'], changes: Parameters<Deps['batches']['transition']>[2]['changes'] = {}) {
+  async function move(
+    batch: BatchRecord,
+    from: BatchRecord['status'],
+    to: BatchRecord['status'],
+    changes: Parameters<Deps['batches']['transition']>[2]['changes'] = {},
+  ) {
     const moved = await deps.batches.transition(batch.id, [from], {
       to,
       atMs: deps.clock.nowMs(),
@@ -84,7 +89,10 @@ export function createBatchScheduler(deps: Deps): BatchScheduler {
       const error =
         client === undefined
           ? { code: 'invalid_api_key', message: "The batch's API key was revoked." }
-          : { code: 'file_not_found', message: `The input file '${batch.inputFileId}' was deleted.` };
+          : {
+              code: 'file_not_found',
+              message: `The input file '${batch.inputFileId}' was deleted.`,
+            };
       await move(batch, 'validating', 'failed', {
         errors: [{ ...error, param: null, line: null }],
       });
@@ -98,7 +106,11 @@ export function createBatchScheduler(deps: Deps): BatchScheduler {
     });
     if (input.ok) {
       if (await deps.batches.startBatch(batch.id, input.lines, deps.clock.nowMs())) {
-        deps.logger.log('info', 'batch_status', { batchId: batch.id, from: 'validating', to: 'in_progress' });
+        deps.logger.log('info', 'batch_status', {
+          batchId: batch.id,
+          from: 'validating',
+          to: 'in_progress',
+        });
       }
       return;
     }
@@ -108,7 +120,12 @@ export function createBatchScheduler(deps: Deps): BatchScheduler {
         ? input.errors
         : [
             ...input.errors,
-            { code: 'more_errors', message: `${unlisted} more lines have errors.`, param: null, line: null },
+            {
+              code: 'more_errors',
+              message: `${unlisted} more lines have errors.`,
+              param: null,
+              line: null,
+            },
           ];
     await move(batch, 'validating', 'failed', { errors, requestTotal: input.errorCount });
   }
@@ -142,7 +159,11 @@ export function createBatchScheduler(deps: Deps): BatchScheduler {
   }
 
   /** Writes the files and ends the batch once none of its lines runs any more. */
-  async function finish(batch: BatchRecord, from: BatchRecord['status'], to: BatchRecord['status']) {
+  async function finish(
+    batch: BatchRecord,
+    from: BatchRecord['status'],
+    to: BatchRecord['status'],
+  ) {
     if ((await deps.batches.runningCount(batch.id)) > 0) {
       return;
     }
@@ -226,18 +247,31 @@ export function createBatchScheduler(deps: Deps): BatchScheduler {
 
   type ModelPlan = { placement: Placement; roomLeft: Map<string, number> };
 
-  async function planFor(batch: BatchRecord, client: ClientIdentity, model: string): Promise<ModelPlan> {
+  async function planFor(
+    batch: BatchRecord,
+    client: ClientIdentity,
+    model: string,
+  ): Promise<ModelPlan> {
     const nowMs = deps.clock.nowMs();
-    const waiting: ModelPlan = { placement: { kind: 'wait', untilMs: undefined }, roomLeft: new Map() };
+    const waiting: ModelPlan = {
+      placement: { kind: 'wait', untilMs: undefined },
+      roomLeft: new Map(),
+    };
     if (!isModelInScope(client, model) || !deps.pool.knowsModel(model)) {
       return waiting;
     }
     const allowedRegions = client.tenant.allowedRegions;
     const allowed = deps.pool
       .serving(model)
-      .filter((backend) => allowedRegions === null || allowedRegions.includes(backend.record.region));
+      .filter(
+        (backend) => allowedRegions === null || allowedRegions.includes(backend.record.region),
+      );
     const offers = await offersFor(allowed, model, nowMs);
-    const placement = placeLines(offers, nowMs, batch.expiresAtMs - limits.batchDeadlineRunwayS * 1000);
+    const placement = placeLines(
+      offers,
+      nowMs,
+      batch.expiresAtMs - limits.batchDeadlineRunwayS * 1000,
+    );
     return {
       placement,
       roomLeft: new Map(offers.map((offer) => [offer.region, offer.spareRoom])),
@@ -279,7 +313,12 @@ export function createBatchScheduler(deps: Deps): BatchScheduler {
     }
   }
 
-  function launch(batch: BatchRecord, line: BatchLineRecord, client: ClientIdentity, region: string) {
+  function launch(
+    batch: BatchRecord,
+    line: BatchLineRecord,
+    client: ClientIdentity,
+    region: string,
+  ) {
     const key = `${batch.id}:${line.lineIndex}`;
     const run = runBatchLine({
       deps,
@@ -330,7 +369,14 @@ export function createBatchScheduler(deps: Deps): BatchScheduler {
       if (region === undefined) {
         continue;
       }
-      if (!(await deps.batches.claimLine(batch.id, line.lineIndex, deps.instanceId, deps.clock.nowMs()))) {
+      if (
+        !(await deps.batches.claimLine(
+          batch.id,
+          line.lineIndex,
+          deps.instanceId,
+          deps.clock.nowMs(),
+        ))
+      ) {
         continue;
       }
       plan.roomLeft.set(region, (plan.roomLeft.get(region) ?? 0) - 1);

@@ -14,8 +14,7 @@ export function batchView(batch: BatchRecord) {
     id: batch.id,
     object: 'batch' as const,
     endpoint: batch.endpoint,
-    errors:
-      batch.errors === null ? null : { object: 'list' as const, data: batch.errors },
+    errors: batch.errors === null ? null : { object: 'list' as const, data: batch.errors },
     input_file_id: batch.inputFileId,
     completion_window: batch.completionWindow,
     status: batch.status,

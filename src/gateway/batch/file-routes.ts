@@ -7,12 +7,12 @@
 import type { Context, Hono } from 'hono';
 import type { Limits } from '../../config.ts';
 import { filePurposes } from '../../db/enums.ts';
+import type { FilePage, FilePurpose, QuotaOutcome, StoredFile } from '../../db/file-store.ts';
 import type { HonoEnv } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
 import { arrayBufferBytes } from '../../platform/array-buffer-bytes.ts';
 import { requireClient } from '../middleware/authenticate.ts';
 import { checkJsonlFile } from './check-jsonl-file.ts';
-import type { FilePage, FilePurpose, QuotaOutcome, StoredFile } from '../../db/file-store.ts';
 import { readFileUploadForm } from './file-upload-form.ts';
 
 /** OpenAI's file object; a stored file is ready at once and kept until deleted. */

@@ -49,7 +49,10 @@ describe('placeLines', () => {
   it('waits for the next off-peak window when it opens before the latest start', () => {
     const opensMs = nowMs + 2 * hourMs;
     const placement = placeLines(
-      [offer('cn', { nextOffpeakAtMs: opensMs }), offer('eu', { nextOffpeakAtMs: opensMs + hourMs })],
+      [
+        offer('cn', { nextOffpeakAtMs: opensMs }),
+        offer('eu', { nextOffpeakAtMs: opensMs + hourMs }),
+      ],
       nowMs,
       nowMs + 10 * hourMs,
     );
@@ -67,7 +70,10 @@ describe('placeLines', () => {
 
   it('past the latest start, runs wherever there is room, off-peak or not', () => {
     const placement = placeLines(
-      [offer('cn', { nextOffpeakAtMs: nowMs + hourMs }), offer('eu', { offpeakNow: true, spareRoom: 0 })],
+      [
+        offer('cn', { nextOffpeakAtMs: nowMs + hourMs }),
+        offer('eu', { offpeakNow: true, spareRoom: 0 }),
+      ],
       nowMs,
       nowMs,
     );

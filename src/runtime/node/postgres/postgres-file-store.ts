@@ -6,7 +6,6 @@
  */
 import { and, asc, count, desc, eq, sql, sum } from 'drizzle-orm';
 import { fileMetadataOf, fileOfTenant, filesPast } from '../../../db/file-queries.ts';
-import { files } from '../../../db/postgres-schema.ts';
 import {
   exceededOf,
   type FileInput,
@@ -15,6 +14,7 @@ import {
   type QuotaOutcome,
   type StoredFile,
 } from '../../../db/file-store.ts';
+import { files } from '../../../db/postgres-schema.ts';
 import { newOpenAIId } from '../../../platform/identifiers.ts';
 import { fileQuotaLockNamespace, type OpenedPostgres } from './postgres-database.ts';
 
