@@ -4,75 +4,14 @@
  * NUL included), every read is scoped by tenant, pages follow (created, id) in either order with
  * ties broken by id, the held files and bytes add up, and a quota holds even when uploads race.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { parseConfig } from '../src/config.ts';
-import type { Catalog } from '../src/db/catalog.ts';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { FileInput, FileStore, StoredFile } from '../src/db/file-store.ts';
-import { createPostgresCatalog } from '../src/db/postgres-catalog.ts';
-import { createSqliteCatalog } from '../src/db/sqlite-catalog.ts';
 import { createSeededRandom } from '../src/platform/random.ts';
-import { migratePostgres, openPostgres } from '../src/runtime/node/postgres/postgres-database.ts';
-import { createPostgresFileStore } from '../src/runtime/node/postgres/postgres-file-store.ts';
-import { migrateSqlite, openSqlite } from '../src/runtime/node/sqlite/sqlite-database.ts';
-import { createSqliteFileStore } from '../src/runtime/node/sqlite/sqlite-file-store.ts';
-import { createTestDatabase, type TestDatabase } from './support/postgres-service.ts';
-
-const limits = (() => {
-  const parsed = parseConfig({});
-  if (!parsed.ok) {
-    throw new Error(parsed.message);
-  }
-  return parsed.config.limits;
-})();
-
-type OpenedStore = { files: FileStore; catalog: Catalog; close(): Promise<void> };
-
-type StoreUnderTest = {
-  name: 'SQLite' | 'PostgreSQL';
-  /** A fresh, empty, migrated store. */
-  open(): Promise<OpenedStore>;
-};
-
-const sqlite: StoreUnderTest = {
-  name: 'SQLite',
-  async open() {
-    const opened = openSqlite(':memory:');
-    migrateSqlite(opened);
-    return {
-      files: createSqliteFileStore(opened),
-      catalog: createSqliteCatalog(opened.database),
-      close: async () => opened.close(),
-    };
-  },
-};
-
-function postgres(): StoreUnderTest {
-  const databases: TestDatabase[] = [];
-  afterAll(async () => {
-    for (const database of databases) {
-      await database.drop();
-    }
-  });
-  return {
-    name: 'PostgreSQL',
-    async open() {
-      const database = await createTestDatabase(inject('postgresAdminUrl'));
-      databases.push(database);
-      await migratePostgres(database.url, limits);
-      // Several connections, so concurrent uploads really run at once.
-      const opened = openPostgres(database.url, { ...limits, postgresConnectionsMax: 8 });
-      return {
-        files: createPostgresFileStore(opened),
-        catalog: createPostgresCatalog(opened.database),
-        close: () => opened.close(),
-      };
-    },
-  };
-}
+import { type OpenedStore, postgresStore, sqliteStore } from './support/store-under-test.ts';
 
 const encode = (text: string) => new TextEncoder().encode(text);
 
-describe.each([sqlite, postgres()])('the $name FileStore', (store) => {
+describe.each([sqliteStore, postgresStore()])('the $name FileStore', (store) => {
   let opened: OpenedStore;
   let files: FileStore;
 
