@@ -80,6 +80,23 @@ function answerOf(output: string): { headers: Map<string, string>; body: unknown
   return { headers, body: JSON.parse(split === -1 ? output : output.slice(split + 4)) };
 }
 
+/** Runs a README snippet with the demo's URL and key, as `node NAME.mjs` in the project. */
+async function runSnippet(block: string, name: string) {
+  const snippet = block
+    .replace("'http://127.0.0.1:8787/v1'", `'${demo.url}/v1'`)
+    .replace("'tbk-…'", `'${apiKey}'`);
+  expect(snippet).toContain(apiKey);
+  // Inside the project so that `import 'openai'` resolves, as the README says.
+  const scriptPath = join(projectRoot, 'data', `readme-${name}-${process.pid}.mjs`);
+  mkdirSync(dirname(scriptPath), { recursive: true });
+  writeFileSync(scriptPath, snippet);
+  try {
+    return await run(process.execPath, [scriptPath], { cwd: projectRoot });
+  } finally {
+    rmSync(scriptPath, { force: true });
+  }
+}
+
 let demo: CliProcess;
 let apiKey = '';
 
@@ -124,27 +141,23 @@ describe('README.md', () => {
     expect(steps.flatMap((step) => step.bodies)).toHaveLength(3);
   });
 
+  it('runs the batch snippet of "Hand over work that can wait" and prints what it says', async () => {
+    const text = section('Hand over work that can wait');
+    const said = /`node batch\.mjs` prints `([^`]+)`/.exec(text.replace(/\s+/g, ' '));
+    expect(said).not.toBeNull();
+    const { stdout } = await runSnippet(fenced(text, 'js'), 'batch');
+    expect(stdout.trim()).toBe(said?.[1]);
+  });
+
   it('runs the SDK snippet of "Use it from an app" and prints what it says', async () => {
     const text = section('Use it from an app');
-    const snippet = fenced(text, 'js')
-      .replace("'http://127.0.0.1:8787/v1'", `'${demo.url}/v1'`)
-      .replace("'tbk-…'", `'${apiKey}'`);
-    expect(snippet).toContain(apiKey);
     const said = /`node app\.mjs` prints `([^`]+)`, then the (\d+) tokens of the stream/.exec(
       text.replace(/\s+/g, ' '),
     );
     expect(said).not.toBeNull();
-    // Inside the project so that `import 'openai'` resolves, as the README says.
-    const scriptPath = join(projectRoot, 'data', `readme-app-${process.pid}.mjs`);
-    mkdirSync(dirname(scriptPath), { recursive: true });
-    writeFileSync(scriptPath, snippet);
-    try {
-      const { stdout } = await run(process.execPath, [scriptPath], { cwd: projectRoot });
-      const [firstLine, ...rest] = stdout.split('\n');
-      expect(firstLine).toBe(said?.[1]);
-      expect(rest.join('\n').trim().split(/\s+/)).toHaveLength(Number(said?.[2]));
-    } finally {
-      rmSync(scriptPath, { force: true });
-    }
+    const { stdout } = await runSnippet(fenced(text, 'js'), 'app');
+    const [firstLine, ...rest] = stdout.split('\n');
+    expect(firstLine).toBe(said?.[1]);
+    expect(rest.join('\n').trim().split(/\s+/)).toHaveLength(Number(said?.[2]));
   });
 });

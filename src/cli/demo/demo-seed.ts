@@ -1,7 +1,8 @@
 /**
  * What the demo puts in its store, through the same HTTP calls an operator and a provider make:
- * a provider whose backends are the simulators, a price per model, and a demo tenant with a
- * prepaid balance, a government compute voucher, a welcome coupon and an API key. The README's
+ * a provider whose backends are the simulators, a price per model (the embedding model's with an
+ * off-peak window open while the demo is young), and a demo tenant with a prepaid balance, a
+ * government compute voucher, a welcome coupon and an API key. The README's
  * numbers come from exactly these values (test/readme.test.ts checks them).
  */
 import type { ServedSimulator } from '../../runtime/node/serve-simulator.ts';
@@ -21,6 +22,25 @@ const demoPrices = [
   { model: secondChatModel, input: '1.50', output: '4.50' },
   { model: embeddingModel, input: '0.50', output: '0.00' },
 ] as const;
+
+/** Hours of the off-peak window the demo opens on the embedding model, from its start. */
+const offpeakWindowHours = 8;
+
+/**
+ * An off-peak window on the embedding model's price covering the demo's first hours (UTC, from
+ * the hour it started), at half price: a batch submitted to the demo runs in it at once, and
+ * shows what cross-cycle work saves. Real windows are nights in the provider's time zone.
+ */
+function demoOffpeak(nowMs: number) {
+  const startHour = new Date(nowMs).getUTCHours();
+  const clock = (hour: number) => `${String(hour % 24).padStart(2, '0')}:00`;
+  return {
+    start: clock(startHour),
+    end: clock(startHour + offpeakWindowHours),
+    timezone: 'UTC',
+    multiplier_bps: 5_000,
+  };
+}
 
 /** A government compute voucher paying half of each charge, and a welcome coupon for one model. */
 const demoCoupons = [
@@ -96,6 +116,7 @@ async function registerSupply(
     await call('PUT', `/admin/v1/prices/${price.model}`, adminToken, {
       input: price.input,
       output: price.output,
+      ...(price.model === embeddingModel ? { offpeak: demoOffpeak(Date.now()) } : {}),
     });
   }
 }
