@@ -102,7 +102,7 @@ function jsonl(lines: readonly unknown[]): string {
 async function submit(
   current: World,
   lines: readonly unknown[],
-  endpoint: '/v1/chat/completions' | '/v1/embeddings' = '/v1/chat/completions',
+  endpoint: '/v1/chat/completions' | '/v1/embeddings' | '/v1/responses' = '/v1/chat/completions',
 ) {
   const file = await current.client.files.create({
     file: await toFile(Buffer.from(jsonl(lines)), 'input.jsonl'),
@@ -203,6 +203,30 @@ describe('batches of chat and embeddings lines', () => {
     expect(batch.request_counts).toEqual({ total: 2, completed: 2, failed: 0 });
     const output = await fileLines(current, batch.output_file_id);
     expect(output.map((line) => line.response?.body.object)).toEqual(['list', 'list']);
+  });
+
+  it('runs a Responses batch: each line answered as POST /v1/responses answers', async () => {
+    const current = await startWorld();
+    const created = await submit(
+      current,
+      ['r1', 'r2'].map((customId) => ({
+        custom_id: customId,
+        method: 'POST',
+        url: '/v1/responses',
+        body: { model: chatModel, input: `Question ${customId}`, max_output_tokens: 16 },
+      })),
+      '/v1/responses',
+    );
+    const batch = await runToEnd(current, created.id);
+    expect(batch.request_counts).toEqual({ total: 2, completed: 2, failed: 0 });
+    const output = await fileLines(current, batch.output_file_id);
+    for (const line of output) {
+      expect(line.response?.body.object).toBe('response');
+      expect(
+        (line.response?.body.usage as { output_tokens: number }).output_tokens,
+      ).toBeGreaterThan(0);
+    }
+    expect(await batchUsage(current, batch.id)).toHaveLength(2);
   });
 
   it('lists, gets and refuses another tenant', async () => {
