@@ -3,6 +3,8 @@
  * (CSV), a default and a longest time range, and /v1/account's `usage_today` read from the
  * per-day totals a trigger keeps, including the totals the migration sums from older records.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { parseConfig } from '../src/config.ts';
@@ -11,6 +13,7 @@ import { openGatewayStore } from '../src/runtime/node/gateway-store.ts';
 import { migratePostgres } from '../src/runtime/node/postgres/postgres-database.ts';
 import { migrateSqlite, openSqlite } from '../src/runtime/node/sqlite/sqlite-database.ts';
 import type { ErrorBody } from './support/api-assertions.ts';
+import { projectRoot } from './support/cli-process.ts';
 import {
   createTenantWithKey,
   expectOk,
@@ -229,6 +232,14 @@ describe('usage_today', () => {
   });
 });
 
+/** The statements of one migration file, as drizzle's migrator splits them. */
+function migrationStatements(folder: string, tag: string): string[] {
+  return readFileSync(join(projectRoot, folder, `${tag}.sql`), 'utf8')
+    .split('--> statement-breakpoint')
+    .map((statement) => statement.trim())
+    .filter((statement) => statement !== '');
+}
+
 describe('the usage_daily migration', () => {
   it('sums the usage records written before it', () => {
     const opened = openSqlite(':memory:');
@@ -253,10 +264,9 @@ describe('the usage_daily migration', () => {
         insert.run(id, tenant, input, output, outcome, cost, atMs, atMs);
       }
       // The migration runs again over those records.
-      opened.connection.exec(
-        'DELETE FROM __drizzle_migrations WHERE created_at = (SELECT MAX(created_at) FROM __drizzle_migrations)',
-      );
-      migrateSqlite(opened);
+      for (const statement of migrationStatements('drizzle', '0005_usage_daily')) {
+        opened.connection.exec(statement);
+      }
       const totals = () =>
         opened.connection
           .prepare(
@@ -317,10 +327,9 @@ describe('the usage_daily migration on PostgreSQL', () => {
       await insert(['r2', 'ten_a', 20, 7, 'complete', 2_500, dayMs + 9]);
       await insert(['r3', 'ten_a', 30, 0, 'rejected', 0, dayMs + 11]);
       await insert(['r4', 'ten_b', 50, 1, 'complete', 300, dayMs + 1]);
-      await client.query(
-        'DELETE FROM drizzle.__drizzle_migrations WHERE created_at = (SELECT MAX(created_at) FROM drizzle.__drizzle_migrations)',
-      );
-      await migratePostgres(database.url, parsed.config.limits);
+      for (const statement of migrationStatements('drizzle-postgres', '0003_usage_daily')) {
+        await client.query(statement);
+      }
       await insert(['r5', 'ten_b', 5, 5, 'complete', 100, dayMs + 2]);
       const totals = await client.query(
         'SELECT tenant_id, day, requests::int, input_tokens::int, output_tokens::int, cost::text FROM usage_daily ORDER BY 1, 2',
