@@ -23,7 +23,7 @@ import { capacityPerSecond, output, prompt, type RouterName, type Scenario } fro
 import { SimulatedBackend } from './simulated-backend.ts';
 import { type RequestRecord, SimulatedGateway } from './simulated-gateway.ts';
 import { percentile } from './statistics.ts';
-import { generateTrace } from './workload.ts';
+import { generateTrace, type TraceRequest } from './workload.ts';
 
 export type RunSummary = {
   scenario: string;
@@ -55,6 +55,8 @@ export type RunOptions = {
   onRecord?: (record: RequestRecord) => void;
   /** Sees the simulation once it is set up, before it runs. */
   onStart?: (events: EventQueue, gateways: ReadonlyMap<string, SimulatedGateway>) => void;
+  /** Reshapes the seed's trace before it is replayed (the batch bench thins it to a day's curve). */
+  shapeTrace?: (trace: TraceRequest[]) => TraceRequest[];
 };
 
 export function runSimulation(
@@ -75,7 +77,7 @@ export function runSimulation(
     ]),
   );
   const capacity = scenario.backends.reduce((sum, b) => sum + capacityPerSecond(b.kind), 0);
-  const trace = generateTrace(
+  const generated = generateTrace(
     {
       durationMs: scenario.durationMs,
       requestsPerSecond: capacity * scenario.load,
@@ -88,6 +90,7 @@ export function runSimulation(
     },
     seed,
   );
+  const trace = options.shapeTrace?.(generated) ?? generated;
   const records: RequestRecord[] = [];
   const decisions = { count: 0, totalMs: 0 };
   const context = {

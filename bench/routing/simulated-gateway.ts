@@ -50,8 +50,19 @@ export type GatewayContext = {
   decisions: { count: number; totalMs: number };
 };
 
+/**
+ * A request that can wait (a batch line), as `runBatchLine` sends it: its allowed backends
+ * narrowed like `preferBackends`, never queued for capacity (with no backend free it ends shed
+ * at once, having never started), and its ending told to `record` instead of the run's records.
+ */
+export type DeferrableRequest = {
+  narrow(allowed: readonly PooledBackend[]): readonly PooledBackend[];
+  record(record: RequestRecord): void;
+};
+
 type Flow = {
   request: TraceRequest;
+  record: (record: RequestRecord) => void;
   route: RouteRequest;
   allowed: readonly PooledBackend[];
   tried: Set<string>;
@@ -137,22 +148,24 @@ export class SimulatedGateway {
     events.after(phaseMs, probeTick);
   }
 
-  receive(request: TraceRequest): void {
+  receive(request: TraceRequest, deferrable?: DeferrableRequest): void {
     const { events, limits } = this.#context;
     const serving = this.pool.serving(model);
     const allowedRegions = request.allowedRegions;
+    const allowed =
+      allowedRegions === null
+        ? serving
+        : serving.filter((backend) => allowedRegions.includes(backend.record.region));
     const flow: Flow = {
       request,
+      record: deferrable?.record ?? ((record) => this.#context.record(record)),
       route: {
         model,
         promptTokens: request.promptTokens,
         stream: true,
         homeRegion: request.clientRegion,
       },
-      allowed:
-        allowedRegions === null
-          ? serving
-          : serving.filter((backend) => allowedRegions.includes(backend.record.region)),
+      allowed: deferrable?.narrow(allowed) ?? allowed,
       tried: new Set(),
       attempts: 0,
       firstTokenAtMs: undefined,
@@ -168,7 +181,7 @@ export class SimulatedGateway {
     const backend = take();
     if (backend) {
       this.#attempt(flow, backend, undefined);
-    } else if (anyRoutable(this.pool, flow.allowed, events.nowMs())) {
+    } else if (deferrable === undefined && anyRoutable(this.pool, flow.allowed, events.nowMs())) {
       this.#capacityQueue.enqueue(take, limits.capacityQueueTimeoutMs, (waited) => {
         if (waited) {
           this.#attempt(flow, waited, undefined);
@@ -297,7 +310,7 @@ export class SimulatedGateway {
     }
     flow.finished = true;
     const nowMs = this.#context.events.nowMs();
-    this.#context.record({
+    flow.record({
       request: flow.request,
       outcome,
       firstTokenMs:
