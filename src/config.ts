@@ -187,8 +187,13 @@ export const limitsSchema = z
     batchInteractiveReserveBps: integer(0, 10_000).default(2_500),
     /** Batch lines this gateway runs at once, whatever the room. */
     batchLinesInFlightMax: integer(1, 100_000).default(64),
-    /** The last stretch of a batch's window runs whatever the price, so it finishes in time. */
+    /**
+     * The last stretch of a batch's window runs whatever the price, so it finishes in time: at
+     * least this long, longer when its lines left need more at their measured pace...
+     */
     batchDeadlineRunwayS: integer(0, 7 * 86_400).default(3_600),
+    /** ...and the run time a line is assumed to take until lines have been measured. */
+    batchLineSecondsEstimate: integer(1, 86_400).default(60),
     /** The longest custom_id of a batch line. */
     batchCustomIdCharsMax: integer(1, 4_096).default(512),
     /** Validation errors a failed batch lists (the count of the rest is said). */

@@ -113,6 +113,8 @@ export type BatchScenario = {
   interactiveReserveBps: number;
   linesInFlightMax: number;
   deadlineRunwayMs: number;
+  /** A line's run time on the day's clock assumed until lines have been measured. */
+  lineClockMsEstimate: number;
   tickMs: number;
 };
 
@@ -126,6 +128,7 @@ const defaults: BatchScenario = {
   interactiveReserveBps: limits.batchInteractiveReserveBps,
   linesInFlightMax: limits.batchLinesInFlightMax,
   deadlineRunwayMs: limits.batchDeadlineRunwayS * 1000,
+  lineClockMsEstimate: limits.batchLineSecondsEstimate * 1000,
   tickMs: limits.batchTickMs,
 };
 

@@ -8,7 +8,12 @@
  * capacity queue; at most N run at once; a line that ends offers its room again at once, and the
  * scheduler also looks every tick. At the deadline the lines not started expire.
  */
-import { placeLines, type RegionOffer } from '../../src/gateway/batch/line-placement.ts';
+import {
+  latestStartMs,
+  nextLineMsMean,
+  placeLines,
+  type RegionOffer,
+} from '../../src/gateway/batch/line-placement.ts';
 import { type BatchScenario, day } from './batch-scenarios.ts';
 import type { EventQueue } from './event-queue.ts';
 import {
@@ -53,10 +58,13 @@ export class SimulatedBatchScheduler {
   readonly #tally: BatchTally;
   #runningCount = 0;
   #busySinceMs = 0;
+  /** A line's mean run time on the day's clock, measured as lines end (as the scheduler does). */
+  #lineClockMsMean: number;
 
   constructor(setup: BatchSchedulerSetup) {
     this.#setup = setup;
     this.#pending = [...setup.lines].reverse();
+    this.#lineClockMsMean = setup.scenario.lineClockMsEstimate;
     this.#tally = {
       lineCount: setup.lines.length,
       endings: [],
@@ -98,7 +106,12 @@ export class SimulatedBatchScheduler {
     const placement = placeLines(
       offers,
       clockMs,
-      this.#expiresAtClockMs - scenario.deadlineRunwayMs,
+      latestStartMs(this.#expiresAtClockMs, {
+        linesLeft: this.#pending.length + this.#runningCount,
+        lineMsMean: this.#lineClockMsMean,
+        linesAtOnce: scenario.linesInFlightMax,
+        runwayMinMs: scenario.deadlineRunwayMs,
+      }),
     );
     if (placement.kind !== 'run') {
       return;
@@ -185,6 +198,8 @@ export class SimulatedBatchScheduler {
       this.#pending.push(line);
       return;
     }
+    const ranClockMs = day.clockMsAt(nowMs) - admittedAtClockMs;
+    this.#lineClockMsMean = nextLineMsMean(this.#lineClockMsMean, ranClockMs);
     this.#tally.endings.push({
       line,
       region,

@@ -16,7 +16,13 @@ import { createBatchEndpointRules } from './batch-endpoints.ts';
 import { readBatchInput } from './batch-input.ts';
 import { type LineRunOutcome, lineRequestId, runBatchLine } from './batch-line-run.ts';
 import { writeResultFiles } from './batch-result-files.ts';
-import { type Placement, placeLines, type RegionOffer } from './line-placement.ts';
+import {
+  latestStartMs,
+  nextLineMsMean,
+  type Placement,
+  placeLines,
+  type RegionOffer,
+} from './line-placement.ts';
 
 export type BatchScheduler = {
   /** One pass over the open batches, then lines sent into the room there is. */
@@ -45,6 +51,8 @@ export function createBatchScheduler(deps: Deps): BatchScheduler {
   const neverAborted = new AbortController().signal;
   let stopped = false;
   let passes: Promise<void> = Promise.resolve();
+  /** A line's mean run time here, measured as lines end: how early a backlog must start. */
+  let lineMsMean = limits.batchLineSecondsEstimate * 1000;
 
   /** One pass at a time: a pass counts the room the previous one took. */
   function serially(pass: () => Promise<void>): Promise<void> {
@@ -267,11 +275,13 @@ export function createBatchScheduler(deps: Deps): BatchScheduler {
         (backend) => allowedRegions === null || allowedRegions.includes(backend.record.region),
       );
     const offers = await offersFor(allowed, model, nowMs);
-    const placement = placeLines(
-      offers,
-      nowMs,
-      batch.expiresAtMs - limits.batchDeadlineRunwayS * 1000,
-    );
+    const latestMs = latestStartMs(batch.expiresAtMs, {
+      linesLeft: batch.requestTotal - batch.requestCompleted - batch.requestFailed,
+      lineMsMean,
+      linesAtOnce: limits.batchLinesInFlightMax,
+      runwayMinMs: limits.batchDeadlineRunwayS * 1000,
+    });
+    const placement = placeLines(offers, nowMs, latestMs);
     return {
       placement,
       roomLeft: new Map(offers.map((offer) => [offer.region, offer.spareRoom])),
@@ -302,7 +312,9 @@ export function createBatchScheduler(deps: Deps): BatchScheduler {
       await deps.batches.unclaimLine(batch.id, line.lineIndex);
       return;
     }
-    await deps.batches.endLine(batch.id, line.lineIndex, outcome.ending, deps.clock.nowMs());
+    const endedAtMs = deps.clock.nowMs();
+    lineMsMean = nextLineMsMean(lineMsMean, endedAtMs - (line.startedAtMs ?? endedAtMs));
+    await deps.batches.endLine(batch.id, line.lineIndex, outcome.ending, endedAtMs);
     if (outcome.quotaRefused) {
       // The tenant cannot pay: the batch takes no more lines, and says why for each.
       await deps.batches.failPendingLines(
@@ -369,18 +381,12 @@ export function createBatchScheduler(deps: Deps): BatchScheduler {
       if (region === undefined) {
         continue;
       }
-      if (
-        !(await deps.batches.claimLine(
-          batch.id,
-          line.lineIndex,
-          deps.instanceId,
-          deps.clock.nowMs(),
-        ))
-      ) {
+      const claimedAtMs = deps.clock.nowMs();
+      if (!(await deps.batches.claimLine(batch.id, line.lineIndex, deps.instanceId, claimedAtMs))) {
         continue;
       }
       plan.roomLeft.set(region, (plan.roomLeft.get(region) ?? 0) - 1);
-      launch(batch, line, client, region);
+      launch(batch, { ...line, status: 'running', startedAtMs: claimedAtMs }, client, region);
       sent += 1;
     }
     return sent;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { placeLines, type RegionOffer } from './line-placement.ts';
+import { latestStartMs, placeLines, type RegionOffer } from './line-placement.ts';
 
 const hourMs = 3_600_000;
 const nowMs = Date.UTC(2026, 10, 26, 9, 0, 0);
@@ -83,5 +83,20 @@ describe('placeLines', () => {
   it('waits for room when no region has any', () => {
     const placement = placeLines([offer('cn', { spareRoom: 0 })], nowMs, nowMs);
     expect(placement).toEqual({ kind: 'wait', untilMs: undefined });
+  });
+});
+
+describe('latestStartMs', () => {
+  const expiresAtMs = nowMs + 24 * hourMs;
+
+  it('keeps the minimum runway for a small backlog', () => {
+    const pace = { linesLeft: 10, lineMsMean: 2_000, linesAtOnce: 64, runwayMinMs: hourMs };
+    expect(latestStartMs(expiresAtMs, pace)).toBe(expiresAtMs - hourMs);
+  });
+
+  it('starts a big backlog early enough to finish it twice over', () => {
+    // 8,000 lines of 30 s, 64 at once: 62.5 min of work, started 125 min before the deadline.
+    const pace = { linesLeft: 8_000, lineMsMean: 30_000, linesAtOnce: 64, runwayMinMs: hourMs };
+    expect(latestStartMs(expiresAtMs, pace)).toBe(expiresAtMs - 7_500_000);
   });
 });

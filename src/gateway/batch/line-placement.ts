@@ -44,10 +44,36 @@ function runWhereRoom(offers: readonly RegionOffer[], offpeak: boolean): Placeme
     : { kind: 'run', regions: cheapestFirst(withRoom), offpeak };
 }
 
+/** How fast a batch's lines go: what decides how long before its deadline it must start. */
+export type BatchPace = {
+  linesLeft: number;
+  /** A line's mean run time, as measured (or assumed before any has run). */
+  lineMsMean: number;
+  /** Lines that run at once at most. */
+  linesAtOnce: number;
+  /** The least runway, whatever the pace says. */
+  runwayMinMs: number;
+};
+
+/** Weight of the newest line in the mean run time. */
+const paceSmoothing = 0.1;
+
+/** The mean run time of a line once one more ran for `sampleMs`. */
+export function nextLineMsMean(meanMs: number, sampleMs: number): number {
+  return meanMs + (Math.max(0, sampleMs) - meanMs) * paceSmoothing;
+}
+
 /**
- * `latestStartMs` is when the batch stops waiting for cheap hours: its deadline less the runway
- * its remaining lines need.
+ * When a batch stops waiting for cheap hours: its deadline less the time its lines left need at
+ * its pace, doubled (room may be scarcer than the cap allows), and never less than the minimum
+ * runway. A bigger backlog starts sooner rather than expiring in its last hour.
  */
+export function latestStartMs(expiresAtMs: number, pace: BatchPace): number {
+  const needMs = Math.ceil((2 * pace.linesLeft * pace.lineMsMean) / Math.max(1, pace.linesAtOnce));
+  return expiresAtMs - Math.max(pace.runwayMinMs, needMs);
+}
+
+/** `latestStartMs` is when the batch stops waiting for cheap hours (the function above). */
 export function placeLines(
   offers: readonly RegionOffer[],
   nowMs: number,
