@@ -1,16 +1,26 @@
 /**
  * The scenarios of the routing benchmark (research/routing.md §7.5): pools, regions and their
  * round trips, offered load, arrivals, residency, gateway replicas and faults. Load is a share of
- * the pool's capacity, estimated from the backend model with the workload's mean lengths.
+ * the pool's capacity, estimated from the backend model with the workload's mean lengths. Each
+ * scenario lists the routers it compares; the targets (routing-bench.ts) name the scenarios they
+ * judge.
  */
 import type { BackendKind } from './simulated-backend.ts';
 import { defaultTimings } from './simulated-backend.ts';
 import { type LengthDistribution, meanLength } from './workload.ts';
 
 export const backendKinds = {
-  h100: { name: 'H100-like', speed: 1, slots: 64, kvTokens: 80_000 },
-  a100: { name: 'A100-like', speed: 0.6, slots: 32, kvTokens: 40_000 },
-  l4: { name: 'L4-like', speed: 0.4, slots: 16, kvTokens: 16_000 },
+  h100: { name: 'H100-like', speed: 1, decodeSpeed: 1, slots: 64, kvTokens: 80_000 },
+  a100: { name: 'A100-like', speed: 0.6, decodeSpeed: 0.6, slots: 32, kvTokens: 40_000 },
+  l4: { name: 'L4-like', speed: 0.4, decodeSpeed: 0.4, slots: 16, kvTokens: 16_000 },
+  /** Prefills like an H100, decodes 13 times slower (memory-bound): its first token is as fast. */
+  slowDecoder: {
+    name: 'H100-like prefill, 13x slower decode',
+    speed: 1,
+    decodeSpeed: 1 / 13,
+    slots: 64,
+    kvTokens: 80_000,
+  },
 } as const satisfies Record<string, BackendKind>;
 
 export type BackendPlacement = { id: string; region: string; kind: BackendKind };
@@ -49,7 +59,8 @@ export type RouterName =
   | 'ours-no-correction'
   | 'ours-no-penalty'
   | 'ours-no-hysteresis'
-  | 'ours-p2c-only';
+  | 'ours-p2c-only'
+  | 'ours-ttft-only';
 
 export const baselineRouters: readonly RouterName[] = [
   'round-robin',
@@ -110,10 +121,8 @@ export function capacityPerSecond(kind: BackendKind): number {
   const running = Math.min(kind.slots, kind.kvTokens / (promptMean + outputMean));
   const prefillPerStep = (running * promptMean) / outputMean;
   const stepMs =
-    (defaultTimings.stepBaseMs +
-      defaultTimings.stepPerSequenceMs * running +
-      defaultTimings.stepPerPrefillTokenMs * prefillPerStep) /
-    kind.speed;
+    (defaultTimings.stepBaseMs + defaultTimings.stepPerSequenceMs * running) / kind.decodeSpeed +
+    (defaultTimings.stepPerPrefillTokenMs * prefillPerStep) / kind.speed;
   return (running * 1000) / (outputMean * stepMs);
 }
 
@@ -137,6 +146,12 @@ export const heterogeneousPool: readonly BackendPlacement[] = [
 
 const homogeneousPool: readonly BackendPlacement[] = place('us-east', backendKinds.a100, 8, 'a');
 
+/** One region, equal first-token speed, a 13x spread of decode speed. */
+const decodeSpreadPool: readonly BackendPlacement[] = [
+  ...place('us-east', backendKinds.h100, 2, 'h'),
+  ...place('us-east', backendKinds.slowDecoder, 2, 's'),
+];
+
 const threeRegions = { 'us-east': 0.4, 'eu-west': 0.3, 'ap-south': 0.3 };
 
 const base = {
@@ -151,6 +166,20 @@ const base = {
 };
 
 const faultWindow = { fromMs: 40_000, untilMs: 80_000 };
+
+function decodeSpread(load: number): Scenario {
+  const percent = Math.round(load * 100);
+  return {
+    ...base,
+    name: `decode-spread-${percent}`,
+    title: `Decode spread: 2 H100-like and 2 that decode 13x slower, 1 region, ${percent}% load`,
+    backends: decodeSpreadPool,
+    load,
+    regionShares: { 'us-east': 1 },
+    residency: undefined,
+    routers: [...baselineRouters, 'ours-ttft-only'],
+  };
+}
 
 function heterogeneous(name: string, title: string, changes: Partial<Scenario> = {}): Scenario {
   return {
@@ -188,6 +217,7 @@ export function scenarios(): Scenario[] {
       routers: [...baselineRouters, 'ours-p2c-only'],
     },
     ...sweep,
+    ...[0.5, 0.7, 0.9].map(decodeSpread),
     heterogeneous('hetero-80-bursty', 'Heterogeneous, 80% load, bursty arrivals (CV 3)', {
       arrival: 'bursty',
     }),
