@@ -131,7 +131,7 @@ export const limitsSchema = z
      * Share of the predicted decode time (output tokens x inter-token latency) a stream's route
      * cost counts, in basis points; a JSON answer counts all of it.
      */
-    routingStreamDecodeWeightBps: integer(0, 10_000).default(5_000),
+    routingStreamDecodeWeightBps: integer(0, 10_000).default(2_000),
     /**
      * An interactive request goes to a cheaper region (price, off-peak window included) when the
      * best backend there is predicted to take at most this much longer; 0 ignores prices.

@@ -9,9 +9,10 @@
  *
  * Margins: the fast backend finishes a 32-token answer in about 40 ms, the slow one in about
  * 530 ms, and both have 16 slots, so twelve requests at once never queue on either. Once each has
- * finished one answer, the slow one costs a quarter of a second more per request (half its extra
- * decode time, for a stream) than the fast one, so only the first wave (both unmeasured) and the
- * router's 2% exploration reach it: in local runs the fast one served 104 to 108 of the 120,
+ * finished one answer, the slow one costs about 100 ms more per request (a fifth of its extra
+ * decode time, for a stream) than the fast one, while their first tokens differ by a few ms, so
+ * only the first wave (both unmeasured) and the router's 2% exploration reach it: in local runs
+ * the fast one served 104 to 108 of the 120,
  * where the previous router, which priced the first token only, gave it 18 to 60. The test asks
  * for 80, far from both. Thirty requests at once against the failing backend make the first wave
  * large (unmeasured, it is drawn like the others) and retries overlap, which is what the retry

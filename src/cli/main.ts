@@ -34,7 +34,8 @@ const environmentHelp: ReadonlyArray<readonly [string, string]> = [
   ['TOKENBANK_REQUEST_TIMEOUT_S', 'longest a request may run, in seconds (default 600)'],
   ['TOKENBANK_LOG_LEVEL', 'debug, info (default), warn or error; JSON lines on stderr'],
   ['TOKENBANK_LIMITS', 'JSON object overriding single limits of src/config.ts, e.g.'],
-  ['', '{"gatewayReplicaCount":2} on each of 2 replicas'],
+  ['', '{"routingPriceMarginMs":100}; replicas count each other through Redis, without'],
+  ['', 'it give each {"gatewayReplicaCount":N}'],
   ['TOKENBANK_URL', 'gateway address for admin and provider (default http://127.0.0.1:8787)'],
   ['TOKENBANK_PROVIDER_TOKEN', "a provider's tbp-... token, for tokenbank provider"],
 ];

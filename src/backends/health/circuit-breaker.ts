@@ -126,7 +126,7 @@ export function recordCircuitFailure(
   const failedProbe = probe && breaker.state === 'half_open';
   const threshold = breaker.answeredOnce
     ? settings.breakerFailureCountMax
-    : settings.breakerColdFailureCountMax;
+    : Math.min(settings.breakerColdFailureCountMax, settings.breakerFailureCountMax);
   const tripped = breaker.state === 'closed' && breaker.consecutiveFailures >= threshold;
   if (!failedProbe && !(tripped && mayOpen)) {
     return false;

@@ -8,12 +8,17 @@
 import type { PooledBackend } from '../../backends/backend-pool.ts';
 import type { RoutePrices } from '../../backends/routing/router.ts';
 import { tokenCost } from '../../billing/cost.ts';
+import type { Limits } from '../../config.ts';
 import type { Deps } from '../../deps.ts';
 import type { InferenceRequest } from './inference-request.ts';
 
+export type RoutePricesDeps = Pick<Deps, 'catalogCache' | 'clock'> & {
+  config: { limits: Pick<Limits, 'outputTokensDefault'> };
+};
+
 /** The regions of `allowed` ranked by what `request` costs there; undefined when all are alike. */
 export async function routePricesOf(
-  deps: Pick<Deps, 'catalogCache' | 'clock' | 'config'>,
+  deps: RoutePricesDeps,
   request: InferenceRequest,
   allowed: readonly PooledBackend[],
   marginMs: number,
