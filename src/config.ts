@@ -95,8 +95,12 @@ export const limitsSchema = z
     metricsResponseBytesMax: integer(1024, 64 * 1024 * 1024).default(1024 * 1024),
     /** Scraped load older than this is ignored: the router falls back to its own counters. */
     metricsStaleMs: integer(100, 3_600_000).default(1_000),
-    /** Gateways sharing the backends; with one, and fresh metrics, the router takes the cheapest. */
-    gatewayReplicaCount: integer(1, 100_000).default(1),
+    /**
+     * Gateways sharing the backends, for replicas without Redis: with Redis each replica counts
+     * the live ones itself (those that shared their dispatch counts within
+     * dispatchCountsStaleMs). With one, and fresh metrics, the router takes the cheapest.
+     */
+    gatewayReplicaCount: integer(1, 100_000).optional(),
     /** A backend is full at slots x (1 + this / 10,000) requests: no new request goes there. */
     backendQueueBps: integer(0, 1_000_000).default(10_000),
     /** Requests waiting in the gateway while every candidate is full, and for how long at most. */
@@ -108,8 +112,10 @@ export const limitsSchema = z
     /** Per-try deadline for a stream's first token: 2.5x the predicted time, within these bounds. */
     firstTokenTimeoutMinMs: integer(50, 3_600_000).default(2_000),
     firstTokenTimeoutMaxMs: integer(50, 3_600_000).default(30_000),
-    /** Consecutive failed attempts that open a backend's circuit. */
+    /** Consecutive failed attempts that open a backend's circuit... */
     breakerFailureCountMax: integer(1, 10_000).default(5),
+    /** ...or open it while the backend has not answered once since it joined the pool. */
+    breakerColdFailureCountMax: integer(1, 10_000).default(2),
     /** First open time of a circuit; each reopening doubles it, up to the maximum. */
     breakerOpenMs: integer(10, 3_600_000).default(5_000),
     breakerOpenMsMax: integer(10, 86_400_000).default(60_000),
@@ -121,6 +127,16 @@ export const limitsSchema = z
     retryAfterMsMax: integer(0, 3_600_000).default(60_000),
     /** How fast the router forgets failures: the half-life of its failure-rate estimate. */
     routingFailureHalfLifeMs: integer(10, 3_600_000).default(10_000),
+    /**
+     * Share of the predicted decode time (output tokens x inter-token latency) a stream's route
+     * cost counts, in basis points; a JSON answer counts all of it.
+     */
+    routingStreamDecodeWeightBps: integer(0, 10_000).default(2_000),
+    /**
+     * An interactive request goes to a cheaper region (price, off-peak window included) when the
+     * best backend there is predicted to take at most this much longer; 0 ignores prices.
+     */
+    routingPriceMarginMs: integer(0, 3_600_000).default(50),
     /** Spill from the home region only while another's cost x (1 + bps / 10,000) + ms stays below. */
     regionSpillMarginBps: integer(0, 10_000).default(2_000),
     regionSpillMarginMs: integer(0, 600_000).default(100),

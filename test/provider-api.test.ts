@@ -452,6 +452,7 @@ describe('GET /admin/v1/backends', () => {
       data: [],
       routing: {
         router: 'latency-aware',
+        replicas_live: 1,
         in_flight: 0,
         retries_in_flight: 0,
         retry_budget: 3,

@@ -83,6 +83,7 @@ beforeAll(async () => {
       // instead of the router learning to avoid it after the first one.
       backendFailureCountMax: 100,
       breakerFailureCountMax: 10_000,
+      breakerColdFailureCountMax: 10_000,
       routingFailureHalfLifeMs: 10,
       retryAfterMsMax: 0,
     },

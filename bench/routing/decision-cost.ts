@@ -5,6 +5,8 @@
  * per-batch means, so one GC pause does not decide the number.
  */
 import { BackendPool, type PooledBackend } from '../../src/backends/backend-pool.ts';
+import { noDecodeTotals } from '../../src/backends/health/scraped-decode.ts';
+import { modelEstimatesOf } from '../../src/backends/routing/backend-estimates.ts';
 import { createLatencyAwareRouter } from '../../src/backends/routing/latency-aware-router.ts';
 import { createLeastInFlightRouter } from '../../src/backends/routing/least-in-flight-router.ts';
 import type { RouteRequest, Router } from '../../src/backends/routing/router.ts';
@@ -50,10 +52,12 @@ function warmPool(nowMs: number): { pool: BackendPool; candidates: PooledBackend
         running: Math.floor(random() * backend.record.slots),
         waiting: Math.floor(random() * 4),
         kvCacheUsage: random(),
+        decoding: noDecodeTotals,
       },
       nowMs,
     );
     backend.estimates.rttMs = 1 + random() * 150;
+    modelEstimatesOf(backend.estimates, 'm').interTokenMs = 5 + random() * 60;
   }
   return { pool, candidates };
 }
@@ -62,8 +66,10 @@ function measure(router: Router, candidates: readonly PooledBackend[]): number {
   const request: RouteRequest = {
     model: 'm',
     promptTokens: 700,
+    outputTokensAsked: undefined,
     stream: true,
     homeRegion: 'eu-west',
+    prices: undefined,
   };
   const batchSize = 2_000;
   const batchMeans: number[] = [];
@@ -91,13 +97,15 @@ export function measureDecisionCosts(): DecisionCost[] {
     createLatencyAwareRouter({
       clock,
       random,
-      settings: { ...limits, gatewayReplicaCount: 4 },
+      settings: limits,
+      liveReplicaCount: () => 4,
       name: 'ours (P2C, 4 replicas)',
     }),
     createLatencyAwareRouter({
       clock,
       random,
-      settings: { ...limits, gatewayReplicaCount: 1 },
+      settings: limits,
+      liveReplicaCount: () => 1,
       name: 'ours (argmin, 1 replica, fresh metrics)',
     }),
   ];

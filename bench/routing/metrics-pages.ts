@@ -1,6 +1,6 @@
 /**
- * What each simulated backend's `/metrics` page says, read through the production reader: vLLM's
- * names by default; SGLang's names, vLLM's old KV-cache name, no page at all (404), or numbers
+ * What each simulated backend's `/metrics` page says, read through the production reader: its
+ * load and its decode-time totals, under vLLM's names by default; SGLang's names, vLLM's old KV-cache name, no page at all (404), or numbers
  * frozen at some moment when a scenario says so. Renamed pages go through the text parser, the
  * rest are handed to the reader as samples (same code, less work per scrape).
  */
@@ -60,10 +60,13 @@ export class MetricsPages {
     }
     const load = backend.load();
     if (naming === 'vllm') {
+      const labels = { model_name: 'm' };
       return readScrapedLoad([
-        { name: 'vllm:num_requests_running', labels: { model_name: 'm' }, value: load.running },
-        { name: 'vllm:num_requests_waiting', labels: { model_name: 'm' }, value: load.waiting },
-        { name: 'vllm:kv_cache_usage_perc', labels: { model_name: 'm' }, value: load.kvCacheUsage },
+        { name: 'vllm:num_requests_running', labels, value: load.running },
+        { name: 'vllm:num_requests_waiting', labels, value: load.waiting },
+        { name: 'vllm:kv_cache_usage_perc', labels, value: load.kvCacheUsage },
+        { name: 'vllm:inter_token_latency_seconds_sum', labels, value: load.decodeSeconds },
+        { name: 'vllm:inter_token_latency_seconds_count', labels, value: load.decodedTokens },
       ]);
     }
     const text =
@@ -73,12 +76,16 @@ export class MetricsPages {
             `sglang:num_running_reqs{model_name="m",tp_rank="0"} ${load.running}`,
             `sglang:num_queue_reqs{model_name="m",tp_rank="0"} ${load.waiting}`,
             `sglang:token_usage{model_name="m",tp_rank="0"} ${load.kvCacheUsage}`,
+            `sglang:time_per_output_token_seconds_sum{model_name="m"} ${load.decodeSeconds}`,
+            `sglang:time_per_output_token_seconds_count{model_name="m"} ${load.decodedTokens}`,
           ]
         : [
             '# HELP vllm:gpu_cache_usage_perc GPU KV-cache usage. 1 means 100 percent usage.',
             `vllm:num_requests_running{model_name="m",engine="0"} ${load.running}`,
             `vllm:num_requests_waiting{model_name="m",engine="0"} ${load.waiting}`,
             `vllm:gpu_cache_usage_perc{model_name="m",engine="0"} ${load.kvCacheUsage}`,
+            `vllm:time_per_output_token_seconds_sum{model_name="m"} ${load.decodeSeconds}`,
+            `vllm:time_per_output_token_seconds_count{model_name="m"} ${load.decodedTokens}`,
           ];
     return readScrapedLoad(parsePrometheusText(text.join('\n'), loadMetricNames));
   }

@@ -1,9 +1,10 @@
 /**
- * The routing benchmark (issue 4, research/routing.md §7): every scenario x router x seed of
- * scenarios.ts in the discrete-event simulation, spread over worker threads, then one table per
- * scenario with each router's mean over seeds (95% confidence half-width after ±) and its p99
- * first-token time as a ratio to round-robin's on the same traces; then the wall-clock cost of a
- * routing decision with 64 backends, and the issue's targets, met or missed. Asserts nothing.
+ * The routing benchmark (issues 4 and 17, research/routing.md §7): every scenario x router x
+ * seed of scenarios.ts in the discrete-event simulation, spread over worker threads, then one
+ * table per scenario with each router's mean over seeds (95% confidence half-width after ±) and
+ * its first-token and end-to-end percentiles as ratios to round-robin's and least-in-flight's on
+ * the same traces; then the wall-clock cost of a routing decision with 64 backends, and each
+ * scenario's targets (scenarios.ts), met or missed. Asserts nothing.
  *
  *   npm run bench:routing [-- --seeds 10 --scenario hetero --workers 2 --limits '{...}']
  */
@@ -78,103 +79,126 @@ const milliseconds = (value: Estimate) =>
     : `${value.mean.toFixed(0)} ±${(value.halfWidth || 0).toFixed(0)}`;
 const seconds = (value: Estimate) => (value.mean / 1000).toFixed(2);
 const percent = (value: number) => (value * 100).toFixed(2);
+const ratio = (value: Estimate) => `${value.mean.toFixed(2)} ±${(value.halfWidth || 0).toFixed(2)}`;
 
+type RatioField = 'firstTokenP99Ms' | 'endToEndP50Ms' | 'endToEndP99Ms';
+
+/** The mean over seeds of a router's per-seed ratio to a baseline's value on the same trace. */
 function pairedRatio(
   runs: readonly RunSummary[],
   baseline: readonly RunSummary[],
-  field: keyof RunSummary,
+  field: RatioField,
 ): Estimate {
   const baseBySeed = new Map(baseline.map((run) => [run.seed, run]));
   return estimate(
     runs.flatMap((run) => {
-      const base = baseBySeed.get(run.seed);
-      const value = run[field];
-      const baseValue = base?.[field];
-      return typeof value === 'number' && typeof baseValue === 'number' && baseValue > 0
-        ? [value / baseValue]
-        : [];
+      const baseValue = baseBySeed.get(run.seed)?.[field];
+      return baseValue !== undefined && baseValue > 0 ? [run[field] / baseValue] : [];
     }),
   );
 }
 
+/** Every run of one scenario, by router. */
+type ScenarioRuns = (router: RouterName) => readonly RunSummary[];
+
+const errorFields = ['shedRate', 'serverErrorRate', 'timeoutRate', 'midStreamRate'] as const;
+
+/** One column of a scenario's table: its header, and its cell for one router's runs. */
+type Column = {
+  header: string;
+  cell(runs: readonly RunSummary[], runsOf: ScenarioRuns): string;
+};
+
+function meanOf(runs: readonly RunSummary[], field: keyof RunSummary): Estimate {
+  return estimate(
+    runs.map((run) => run[field]).filter((value): value is number => typeof value === 'number'),
+  );
+}
+
+const ratioTo = (field: RatioField, baseline: RouterName): Column['cell'] => {
+  return (runs, runsOf) => ratio(pairedRatio(runs, runsOf(baseline), field));
+};
+
+const columns: readonly Column[] = [
+  { header: 'TTFT p50 ms', cell: (runs) => milliseconds(meanOf(runs, 'firstTokenP50Ms')) },
+  { header: 'TTFT p90 ms', cell: (runs) => milliseconds(meanOf(runs, 'firstTokenP90Ms')) },
+  { header: 'TTFT p99 ms', cell: (runs) => milliseconds(meanOf(runs, 'firstTokenP99Ms')) },
+  { header: 'TTFT p99 ÷ round-robin', cell: ratioTo('firstTokenP99Ms', 'round-robin') },
+  { header: 'TTFT p99 ÷ least-in-flight', cell: ratioTo('firstTokenP99Ms', 'least-in-flight') },
+  { header: 'E2E p50 s', cell: (runs) => seconds(meanOf(runs, 'endToEndP50Ms')) },
+  { header: 'E2E p99 s', cell: (runs) => seconds(meanOf(runs, 'endToEndP99Ms')) },
+  { header: 'E2E p50 ÷ least-in-flight', cell: ratioTo('endToEndP50Ms', 'least-in-flight') },
+  { header: 'E2E p99 ÷ least-in-flight', cell: ratioTo('endToEndP99Ms', 'least-in-flight') },
+  { header: 'req/s', cell: (runs) => meanOf(runs, 'throughputPerSecond').mean.toFixed(1) },
+  {
+    header: 'errors % shed / 5xx / timeout / mid-stream',
+    cell: (runs) => errorFields.map((field) => percent(meanOf(runs, field).mean)).join(' / '),
+  },
+  {
+    header: 'residency violations',
+    cell: (runs) => String(runs.reduce((sum, run) => sum + run.residencyViolations, 0)),
+  },
+  {
+    header: 'cross-region %',
+    cell: (runs) => percent(meanOf(runs, 'crossRegionShare').mean).replace(/0$/, ''),
+  },
+  { header: 'µs/decision', cell: (runs) => meanOf(runs, 'decisionMicros').mean.toFixed(2) },
+];
+
 function table(scenario: Scenario, results: readonly RunSummary[]): string {
-  const runsOf = (router: RouterName) => results.filter((run) => run.router === router);
-  const roundRobin = runsOf('round-robin');
+  const runsOf: ScenarioRuns = (router) => results.filter((run) => run.router === router);
   const lines = [
     `### ${scenario.title} (\`${scenario.name}\`)`,
     '',
-    '| router | TTFT p50 ms | TTFT p90 ms | TTFT p99 ms | p99 ÷ round-robin | E2E p50 s | E2E p99 s | req/s | errors % shed / 5xx / timeout / mid-stream | residency violations | cross-region % | µs/decision |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `| router | ${columns.map((column) => column.header).join(' | ')} |`,
+    `|---|${columns.map(() => '---:').join('|')}|`,
   ];
   for (const router of scenario.routers) {
     const runs = runsOf(router);
-    const of = (field: keyof RunSummary) =>
-      estimate(
-        runs.map((run) => run[field]).filter((value): value is number => typeof value === 'number'),
-      );
-    const ratio = pairedRatio(runs, roundRobin, 'firstTokenP99Ms');
-    const errors = ['shedRate', 'serverErrorRate', 'timeoutRate', 'midStreamRate'] as const;
-    lines.push(
-      [
-        '',
-        router,
-        milliseconds(of('firstTokenP50Ms')),
-        milliseconds(of('firstTokenP90Ms')),
-        milliseconds(of('firstTokenP99Ms')),
-        `${ratio.mean.toFixed(2)} ±${(ratio.halfWidth || 0).toFixed(2)}`,
-        seconds(of('endToEndP50Ms')),
-        seconds(of('endToEndP99Ms')),
-        of('throughputPerSecond').mean.toFixed(1),
-        errors.map((field) => percent(of(field).mean)).join(' / '),
-        String(runs.reduce((sum, run) => sum + run.residencyViolations, 0)),
-        percent(of('crossRegionShare').mean).replace(/0$/, ''),
-        of('decisionMicros').mean.toFixed(2),
-        '',
-      ]
-        .join(' | ')
-        .trim(),
-    );
+    lines.push(`| ${router} | ${columns.map((column) => column.cell(runs, runsOf)).join(' | ')} |`);
   }
   return lines.join('\n');
 }
 
-function targets(results: readonly RunSummary[], decisionMicros: number): string[] {
-  const runs = (scenario: string, router: RouterName) =>
-    results.filter((run) => run.scenario === scenario && run.router === router);
-  const lines: string[] = [];
-  for (const scenario of ['hetero-70', 'hetero-80', 'hetero-90']) {
-    const ours = runs(scenario, 'ours');
-    if (ours.length === 0) {
-      continue;
-    }
-    for (const [baseline, limit] of [
-      ['round-robin', 0.5],
-      ['least-in-flight', 0.8],
-      ['litellm-latency', 0.8],
-    ] as const) {
-      const ratio = pairedRatio(ours, runs(scenario, baseline), 'firstTokenP99Ms');
-      const verdict =
-        ratio.mean <= limit ? 'met' : `missed by ${((ratio.mean / limit - 1) * 100).toFixed(0)}%`;
-      lines.push(
-        `- ${scenario}: ours p99 TTFT ÷ ${baseline} = ${ratio.mean.toFixed(2)} ±${ratio.halfWidth.toFixed(2)} (target ≤ ${limit}): ${verdict}`,
-      );
-    }
+const fieldNames: Record<RatioField, string> = {
+  firstTokenP99Ms: 'TTFT p99',
+  endToEndP50Ms: 'E2E p50',
+  endToEndP99Ms: 'E2E p99',
+};
+
+/** One line per target of the scenario, met or missed by how much. */
+function scenarioTargets(scenario: Scenario, runsOf: ScenarioRuns): string[] {
+  const ours = runsOf('ours');
+  if (ours.length === 0) {
+    return [];
   }
+  return scenario.targets.map((target) => {
+    if (target.kind === 'errors') {
+      const errorRate = estimate(
+        ours.map((run) => errorFields.reduce((sum, field) => sum + run[field], 0)),
+      );
+      const verdict = errorRate.mean <= target.atMost ? 'met' : 'missed';
+      return `- ${scenario.name}: ours errors ${percent(errorRate.mean)}% (target ≤ ${percent(target.atMost)}%): ${verdict}`;
+    }
+    const measured = pairedRatio(ours, runsOf(target.baseline), target.field);
+    const verdict =
+      measured.mean <= target.atMost
+        ? 'met'
+        : `missed by ${((measured.mean / target.atMost - 1) * 100).toFixed(0)}%`;
+    return `- ${scenario.name}: ours ${fieldNames[target.field]} ÷ ${target.baseline} = ${ratio(measured)} (target ≤ ${target.atMost}): ${verdict}`;
+  });
+}
+
+function targets(results: readonly RunSummary[], decisionMicros: number): string[] {
+  const lines = selected.flatMap((scenario) =>
+    scenarioTargets(scenario, (router) =>
+      results.filter((run) => run.scenario === scenario.name && run.router === router),
+    ),
+  );
   const violations = results.reduce((sum, run) => sum + run.residencyViolations, 0);
   lines.push(
     `- residency violations, all scenarios and routers: ${violations} (target 0): ${violations === 0 ? 'met' : 'missed'}`,
   );
-  const fast503 = runs('fault-fast-503', 'ours');
-  if (fast503.length > 0) {
-    const errorRate = estimate(
-      fast503.map(
-        (run) => run.shedRate + run.serverErrorRate + run.timeoutRate + run.midStreamRate,
-      ),
-    );
-    lines.push(
-      `- fault-fast-503: ours error rate ${percent(errorRate.mean)}% (target ≤ 0.1%): ${errorRate.mean <= 0.001 ? 'met' : 'missed'}`,
-    );
-  }
   lines.push(
     `- routing decision, 64 backends, median: ${decisionMicros.toFixed(2)} µs (target ≤ 20 µs): ${decisionMicros <= 20 ? 'met' : 'missed'}`,
   );

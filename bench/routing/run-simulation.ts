@@ -113,10 +113,7 @@ export function runSimulation(
   for (const region of regions) {
     for (let replica = 0; replica < scenario.replicasPerRegion; replica += 1) {
       const random = createSeededRandom(seed * 1_000 + gatewayIndex * 17 + 1);
-      const router = createRouter(routerName, events, random, {
-        ...limits,
-        gatewayReplicaCount: replicaCount,
-      });
+      const router = createRouter(routerName, events, random, limits, replicaCount);
       const gateway = new SimulatedGateway(region, scenario.backends, router, context);
       gateway.startBackgroundWork(
         scenario.durationMs + drainMs,
@@ -137,9 +134,22 @@ export function runSimulation(
   return summarise(scenario, routerName, seed, records, decisions, events.processedCount);
 }
 
-function createRouter(name: RouterName, clock: Clock, random: Random, limits: Limits): Router {
+function createRouter(
+  name: RouterName,
+  clock: Clock,
+  random: Random,
+  limits: Limits,
+  replicaCount: number,
+): Router {
   const ours = (ablation: Parameters<typeof createLatencyAwareRouter>[0]['ablation'] = {}) =>
-    createLatencyAwareRouter({ clock, random, settings: limits, ablation, name });
+    createLatencyAwareRouter({
+      clock,
+      random,
+      settings: limits,
+      liveReplicaCount: () => replicaCount,
+      ablation,
+      name,
+    });
   switch (name) {
     case 'round-robin':
       return createRoundRobinRouter(clock);
@@ -161,6 +171,8 @@ function createRouter(name: RouterName, clock: Clock, random: Random, limits: Li
       return ours({ regionHysteresis: false });
     case 'ours-p2c-only':
       return ours({ argmin: false });
+    case 'ours-ttft-only':
+      return ours({ decodeTime: false });
   }
 }
 

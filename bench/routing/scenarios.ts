@@ -1,16 +1,25 @@
 /**
  * The scenarios of the routing benchmark (research/routing.md §7.5): pools, regions and their
  * round trips, offered load, arrivals, residency, gateway replicas and faults. Load is a share of
- * the pool's capacity, estimated from the backend model with the workload's mean lengths.
+ * the pool's capacity, estimated from the backend model with the workload's mean lengths. Each
+ * scenario lists the routers it compares and the targets our router is judged by in it.
  */
 import type { BackendKind } from './simulated-backend.ts';
 import { defaultTimings } from './simulated-backend.ts';
 import { type LengthDistribution, meanLength } from './workload.ts';
 
 export const backendKinds = {
-  h100: { name: 'H100-like', speed: 1, slots: 64, kvTokens: 80_000 },
-  a100: { name: 'A100-like', speed: 0.6, slots: 32, kvTokens: 40_000 },
-  l4: { name: 'L4-like', speed: 0.4, slots: 16, kvTokens: 16_000 },
+  h100: { name: 'H100-like', speed: 1, decodeSpeed: 1, slots: 64, kvTokens: 80_000 },
+  a100: { name: 'A100-like', speed: 0.6, decodeSpeed: 0.6, slots: 32, kvTokens: 40_000 },
+  l4: { name: 'L4-like', speed: 0.4, decodeSpeed: 0.4, slots: 16, kvTokens: 16_000 },
+  /** Prefills like an H100, decodes 13 times slower (memory-bound): its first token is as fast. */
+  slowDecoder: {
+    name: 'H100-like prefill, 13x slower decode',
+    speed: 1,
+    decodeSpeed: 1 / 13,
+    slots: 64,
+    kvTokens: 80_000,
+  },
 } as const satisfies Record<string, BackendKind>;
 
 export type BackendPlacement = { id: string; region: string; kind: BackendKind };
@@ -49,7 +58,8 @@ export type RouterName =
   | 'ours-no-correction'
   | 'ours-no-penalty'
   | 'ours-no-hysteresis'
-  | 'ours-p2c-only';
+  | 'ours-p2c-only'
+  | 'ours-ttft-only';
 
 export const baselineRouters: readonly RouterName[] = [
   'round-robin',
@@ -66,6 +76,18 @@ export const ablationRouters: readonly RouterName[] = [
   'ours-no-hysteresis',
 ];
 
+/** What a scenario's table is judged by, for our router (routing-bench.ts prints each). */
+export type ScenarioTarget =
+  /** Our mean over seeds of the per-seed ratio to the baseline on the same trace, at most this. */
+  | {
+      kind: 'ratio';
+      field: 'firstTokenP99Ms' | 'endToEndP50Ms' | 'endToEndP99Ms';
+      baseline: RouterName;
+      atMost: number;
+    }
+  /** Requests that failed (shed, 5xx, timeout, cut mid-stream), as a share, at most this. */
+  | { kind: 'errors'; atMost: number };
+
 export type Scenario = {
   name: string;
   title: string;
@@ -79,9 +101,33 @@ export type Scenario = {
   faults: readonly FaultSpec[];
   scrapeIntervalMs: number;
   routers: readonly RouterName[];
+  targets: readonly ScenarioTarget[];
   durationMs: number;
   warmupMs: number;
 };
+
+const ratioTarget = (
+  field: 'firstTokenP99Ms' | 'endToEndP50Ms' | 'endToEndP99Ms',
+  baseline: RouterName,
+  atMost: number,
+): ScenarioTarget => ({ kind: 'ratio', field, baseline, atMost });
+
+/**
+ * Up to 90% load on an uneven pool (issues 4 and 17): a first token at p99 well below
+ * least-in-flight's, and whole answers no slower than its, median and p99.
+ */
+const unevenPoolTargets: readonly ScenarioTarget[] = [
+  ratioTarget('firstTokenP99Ms', 'least-in-flight', 0.8),
+  ratioTarget('endToEndP50Ms', 'least-in-flight', 1),
+  ratioTarget('endToEndP99Ms', 'least-in-flight', 1),
+];
+
+/** From 70% load the first issue's comparisons with the weaker routers too. */
+const sweepTargets: readonly ScenarioTarget[] = [
+  ratioTarget('firstTokenP99Ms', 'round-robin', 0.5),
+  ratioTarget('firstTokenP99Ms', 'litellm-latency', 0.8),
+  ...unevenPoolTargets,
+];
 
 export const prompt: LengthDistribution = { median: 400, sigma: 1, max: 8_192 };
 export const output: LengthDistribution = { median: 120, sigma: 0.9, max: 1_024 };
@@ -110,10 +156,8 @@ export function capacityPerSecond(kind: BackendKind): number {
   const running = Math.min(kind.slots, kind.kvTokens / (promptMean + outputMean));
   const prefillPerStep = (running * promptMean) / outputMean;
   const stepMs =
-    (defaultTimings.stepBaseMs +
-      defaultTimings.stepPerSequenceMs * running +
-      defaultTimings.stepPerPrefillTokenMs * prefillPerStep) /
-    kind.speed;
+    (defaultTimings.stepBaseMs + defaultTimings.stepPerSequenceMs * running) / kind.decodeSpeed +
+    (defaultTimings.stepPerPrefillTokenMs * prefillPerStep) / kind.speed;
   return (running * 1000) / (outputMean * stepMs);
 }
 
@@ -137,6 +181,12 @@ export const heterogeneousPool: readonly BackendPlacement[] = [
 
 const homogeneousPool: readonly BackendPlacement[] = place('us-east', backendKinds.a100, 8, 'a');
 
+/** One region, equal first-token speed, a 13x spread of decode speed. */
+const decodeSpreadPool: readonly BackendPlacement[] = [
+  ...place('us-east', backendKinds.h100, 2, 'h'),
+  ...place('us-east', backendKinds.slowDecoder, 2, 's'),
+];
+
 const threeRegions = { 'us-east': 0.4, 'eu-west': 0.3, 'ap-south': 0.3 };
 
 const base = {
@@ -145,12 +195,28 @@ const base = {
   regionShares: threeRegions,
   replicasPerRegion: 1,
   faults: [],
+  targets: [],
   scrapeIntervalMs: 250,
   durationMs: 100_000,
   warmupMs: 20_000,
 };
 
 const faultWindow = { fromMs: 40_000, untilMs: 80_000 };
+
+function decodeSpread(load: number): Scenario {
+  const percent = Math.round(load * 100);
+  return {
+    ...base,
+    name: `decode-spread-${percent}`,
+    title: `Decode spread: 2 H100-like and 2 that decode 13x slower, 1 region, ${percent}% load`,
+    backends: decodeSpreadPool,
+    load,
+    regionShares: { 'us-east': 1 },
+    residency: undefined,
+    routers: [...baselineRouters, 'ours-ttft-only'],
+    targets: unevenPoolTargets,
+  };
+}
 
 function heterogeneous(name: string, title: string, changes: Partial<Scenario> = {}): Scenario {
   return {
@@ -164,6 +230,14 @@ function heterogeneous(name: string, title: string, changes: Partial<Scenario> =
   };
 }
 
+/** Beyond capacity every router queues: nothing to judge there. */
+function targetsAtLoad(load: number): readonly ScenarioTarget[] {
+  if (load > 0.9) {
+    return [];
+  }
+  return load >= 0.7 ? sweepTargets : unevenPoolTargets;
+}
+
 export function scenarios(): Scenario[] {
   const sweep = [0.3, 0.5, 0.7, 0.8, 0.9, 1.1, 1.3].map((load) =>
     heterogeneous(
@@ -173,6 +247,7 @@ export function scenarios(): Scenario[] {
         load,
         routers:
           load >= 0.7 && load <= 0.9 ? [...baselineRouters, ...ablationRouters] : baselineRouters,
+        targets: targetsAtLoad(load),
       },
     ),
   );
@@ -188,14 +263,17 @@ export function scenarios(): Scenario[] {
       routers: [...baselineRouters, 'ours-p2c-only'],
     },
     ...sweep,
+    ...[0.5, 0.7, 0.9].map(decodeSpread),
     heterogeneous('hetero-80-bursty', 'Heterogeneous, 80% load, bursty arrivals (CV 3)', {
       arrival: 'bursty',
+      targets: unevenPoolTargets,
     }),
     heterogeneous(
       'hetero-80-4-replicas',
       'Heterogeneous, 80% load, 4 gateway replicas per region',
       {
         replicasPerRegion: 4,
+        targets: unevenPoolTargets,
       },
     ),
     heterogeneous('fault-crash', 'Fault: a us-east H100 crashes (40-80 s), 70% load', {
@@ -217,6 +295,7 @@ export function scenarios(): Scenario[] {
         load: 0.7,
         faults: [{ kind: 'fast_503', backendIds: ['us-east-l1'], fromMs: 0, untilMs: 1e12 }],
         routers: [...baselineRouters, 'ours-no-penalty'],
+        targets: [{ kind: 'errors', atMost: 0 }],
       },
     ),
     heterogeneous('fault-gray', 'Fault: a us-east H100 runs 5x slower (40-80 s), 70% load', {

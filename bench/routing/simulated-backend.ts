@@ -4,9 +4,12 @@
  * prompt and output are free; each step prefills up to a token budget (chunked prefill) and
  * decodes one token of every sequence past its prefill, and lasts
  *
- *   (base + perSequence x decoding + perPrefillToken x prefilled) / speed
+ *   (base + perSequence x decoding) / decodeSpeed + perPrefillToken x prefilled / speed
  *
- * The last prefill chunk yields the first token. Events are per step, never per token: finishing
+ * (a step that decodes nothing: (base + perPrefillToken x prefilled) / speed). `decodeSpeed` is
+ * `speed` for an ordinary server; a memory-bound one decodes slower than it prefills. The last
+ * prefill chunk yields the first token. The server counts the seconds it spent per decoded token,
+ * as vLLM's inter-token histogram does. Events are per step, never per token: finishing
  * steps sit in a heap. Faults change what the server does with new requests (refuse them, answer
  * 503 or 429 at once, swallow them) or how fast it runs.
  */
@@ -16,6 +19,7 @@ import { MinHeap } from './min-heap.ts';
 export type BackendKind = {
   name: string;
   speed: number;
+  decodeSpeed: number;
   slots: number;
   kvTokens: number;
 };
@@ -75,6 +79,8 @@ export class SimulatedBackend {
   #kvUsedTokens = 0;
   #step = 0;
   #stepping = false;
+  #decodeSeconds = 0;
+  #decodedTokens = 0;
 
   constructor(
     id: string,
@@ -90,12 +96,23 @@ export class SimulatedBackend {
     this.#timings = timings;
   }
 
-  /** Requests running and waiting, and the KV cache in use: what `/metrics` would say. */
-  load(): { running: number; waiting: number; kvCacheUsage: number } {
+  /**
+   * Requests running and waiting, the KV cache in use, and the running totals of decode time
+   * and decoded tokens: what `/metrics` would say.
+   */
+  load(): {
+    running: number;
+    waiting: number;
+    kvCacheUsage: number;
+    decodeSeconds: number;
+    decodedTokens: number;
+  } {
     return {
       running: this.#runningCount,
       waiting: this.#waiting.length - this.#waitingHead,
       kvCacheUsage: this.#kvUsedTokens / this.kind.kvTokens,
+      decodeSeconds: this.#decodeSeconds,
+      decodedTokens: this.#decodedTokens,
     };
   }
 
@@ -195,17 +212,20 @@ export class SimulatedBackend {
       budget -= chunk;
     }
     const prefilledTokens = timings.prefillTokensPerStepMax - budget;
+    const decoding = this.#decodingCount;
+    const prefillMs = (timings.stepPerPrefillTokenMs * prefilledTokens) / this.kind.speed;
     const stepMs =
-      ((timings.stepBaseMs +
-        timings.stepPerSequenceMs * this.#decodingCount +
-        timings.stepPerPrefillTokenMs * prefilledTokens) /
-        this.kind.speed) *
-      this.slowdown;
-    this.#events.after(stepMs, () => this.#finishStep(chunks));
+      (decoding > 0
+        ? (timings.stepBaseMs + timings.stepPerSequenceMs * decoding) / this.kind.decodeSpeed +
+          prefillMs
+        : timings.stepBaseMs / this.kind.speed + prefillMs) * this.slowdown;
+    this.#events.after(stepMs, () => this.#finishStep(chunks, stepMs, decoding));
   }
 
-  #finishStep(chunks: readonly [Sequence, number][]): void {
+  #finishStep(chunks: readonly [Sequence, number][], stepMs: number, decoding: number): void {
     this.#step += 1;
+    this.#decodeSeconds += (stepMs * decoding) / 1000;
+    this.#decodedTokens += decoding;
     const step = this.#step;
     for (const [sequence, chunk] of chunks) {
       if (sequence.state !== 'prefill') {

@@ -4,7 +4,8 @@
  * retry budget, the capacity wait queue, candidate selection and the first-token deadline. What
  * it does with them mirrors `forwardWithRetries` and `pickFirstBackend` step for step, in
  * virtual time: the first pick (or a wait for room), attempts over a network with round trips,
- * retries before the first token to backends not tried yet, scrapes of every backend's metrics
+ * retries before the first token to backends not tried yet (the first always, later ones within
+ * the budget), the end of each answer with its output tokens, scrapes of every backend's metrics
  * and probes of unhealthy ones.
  */
 
@@ -162,8 +163,11 @@ export class SimulatedGateway {
       route: {
         model,
         promptTokens: request.promptTokens,
+        // Clients leave max_tokens to the model: the router expects the model's average answer.
+        outputTokensAsked: undefined,
         stream: true,
         homeRegion: request.clientRegion,
+        prices: undefined,
       },
       allowed: deferrable?.narrow(allowed) ?? allowed,
       tried: new Set(),
@@ -264,7 +268,7 @@ export class SimulatedGateway {
             done: () =>
               events.after(oneWay, () => {
                 if (flow.firstTokenAtMs !== undefined && !flow.finished) {
-                  tracked.end();
+                  tracked.end(flow.request.outputTokens);
                   this.#finish(flow, 'ok');
                 }
               }),
@@ -291,7 +295,11 @@ export class SimulatedGateway {
       return;
     }
     const candidates = routableCandidates(this.pool, flow.allowed, flow.tried, events.nowMs());
-    if (candidates.length === 0 || !this.#retryBudget.tryAcquire(this.pool.inFlightTotal)) {
+    const firstRetry = flow.attempts === 1;
+    if (
+      candidates.length === 0 ||
+      !this.#retryBudget.tryAcquire(this.pool.inFlightTotal, firstRetry)
+    ) {
       giveUp();
       return;
     }

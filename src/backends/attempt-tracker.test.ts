@@ -9,7 +9,14 @@ import {
 } from './routing/router.ts';
 import { backendRecord, poolWithBackends } from './test-backend-record.ts';
 
-const request: RouteRequest = { model: 'm', promptTokens: 10, stream: true, homeRegion: null };
+const request: RouteRequest = {
+  model: 'm',
+  promptTokens: 10,
+  outputTokensAsked: undefined,
+  stream: true,
+  homeRegion: null,
+  prices: undefined,
+};
 
 function recordingRouter(clock: { nowMs(): number }) {
   const outcomes: AttemptOutcome['kind'][] = [];

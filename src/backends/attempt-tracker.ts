@@ -16,8 +16,12 @@ export type TrackedAttempt = {
   succeed(): void;
   /** Failed before its first byte; ends the attempt. */
   fail(failure: AttemptFailure, retryAfterMs?: number): void;
-  /** Ends the attempt; without a verdict it counts as abandoned (the client left). */
-  end(): void;
+  /**
+   * Ends the attempt; without a verdict it counts as abandoned (the client left). After a
+   * success, the output tokens per choice the answer had, when known, teach the router the
+   * backend's decode speed.
+   */
+  end(outputTokens?: number): void;
 };
 
 /**
@@ -72,7 +76,7 @@ class Attempt implements TrackedAttempt {
     this.end();
   }
 
-  end(): void {
+  end(outputTokens?: number): void {
     if (this.#ended) {
       return;
     }
@@ -84,7 +88,7 @@ class Attempt implements TrackedAttempt {
       deps.pool.recordAbandoned(this.#backend, this.#probe);
       deps.router.observe(route, { kind: 'abandoned', atMs });
     } else if (this.#verdict === 'success') {
-      deps.router.observe(route, { kind: 'done', atMs });
+      deps.router.observe(route, { kind: 'done', atMs, outputTokens });
     }
     deps.pool.end(this.#backend);
     this.#settle();

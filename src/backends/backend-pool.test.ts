@@ -96,6 +96,7 @@ describe('BackendPool', () => {
 describe('circuit breaker in the pool', () => {
   const settings = poolSettings({
     breakerFailureCountMax: 3,
+    breakerColdFailureCountMax: 3,
     breakerOpenMs: 1_000,
     breakerOpenMsMax: 3_000,
     breakerCloseSuccessCount: 2,
@@ -129,6 +130,18 @@ describe('circuit breaker in the pool', () => {
     pool.end(backend);
     expect(backend.breaker.state).toBe('closed');
     expect(stateOf(backend)).toBe('healthy');
+  });
+
+  it('opens sooner on a backend that failed from its first request on', () => {
+    const coldSettings = { ...settings, breakerFailureCountMax: 5, breakerColdFailureCountMax: 2 };
+    const pool = poolOf(['cold', 'proven', 'other'], coldSettings);
+    const cold = pooled(pool, 'cold');
+    failTimes(pool, cold, 2, 0);
+    expect(stateOf(cold)).toBe('open');
+    const proven = pooled(pool, 'proven');
+    pool.recordSuccess(proven, 10);
+    failTimes(pool, proven, 4, 0);
+    expect(stateOf(proven)).toBe('healthy');
   });
 
   it('doubles the open time at each failed probe, up to the maximum', () => {

@@ -20,6 +20,7 @@ import {
   recordCircuitSuccess,
   refreshCircuit,
 } from './health/circuit-breaker.ts';
+import { interTokenMsSince, noDecodeTotals } from './health/scraped-decode.ts';
 import type { ScrapedLoad } from './health/scraped-load.ts';
 import { type BackendEstimates, createBackendEstimates } from './routing/backend-estimates.ts';
 import {
@@ -31,6 +32,7 @@ import {
   spareRoomOf,
 } from './routing/backend-load.ts';
 import { createDecayingRate } from './routing/decaying-average.ts';
+import { learnScrapedInterToken } from './routing/route-learning.ts';
 import type { AttemptFailure } from './routing/router.ts';
 
 export type BackendHealth = 'healthy' | 'unhealthy';
@@ -144,6 +146,7 @@ export class BackendPool {
   /** Backends refused at start, by id, with the reason: no record brings them back. */
   readonly #refused = new Map<string, string>();
   #inFlightTotal = 0;
+  #peerReplicaCount = 0;
   readonly #settings: PoolSettings;
   readonly #listeners: PoolListeners;
 
@@ -227,6 +230,16 @@ export class BackendPool {
     for (const [id, backend] of this.#byId) {
       backend.load.peersInFlight = inFlightByBackend.get(id) ?? 0;
     }
+  }
+
+  /** The other replicas that shared their dispatch counts lately (through Redis). */
+  recordPeerReplicas(count: number): void {
+    this.#peerReplicaCount = count;
+  }
+
+  /** Gateways routing to these backends now, this one included: 1 without Redis. */
+  get liveReplicaCount(): number {
+    return this.#peerReplicaCount + 1;
   }
 
   get(id: string): PooledBackend | undefined {
@@ -328,8 +341,18 @@ export class BackendPool {
     abandonCircuitProbe(backend.breaker, probe);
   }
 
+  /** A scrape's load, and the time between tokens its decode totals show since the last one. */
   recordScrape(backend: PooledBackend, scraped: ScrapedLoad, atMs: number): void {
+    const previous = backend.load.scraped?.decoding ?? noDecodeTotals;
     recordScrapedLoad(backend.load, scraped, atMs);
+    for (const [label, interTokenMs] of interTokenMsSince(previous, scraped.decoding)) {
+      const models = label === '' ? backend.record.models : [label];
+      for (const model of models) {
+        if (backend.record.models.includes(model)) {
+          learnScrapedInterToken(backend.estimates, model, interTokenMs);
+        }
+      }
+    }
   }
 
   recordVerification(backend: PooledBackend, sample: UsageSample, toleranceBps: number): void {

@@ -26,22 +26,25 @@ describe('shareDispatchCounts', () => {
     };
     const health = createSharedStateHealth({ logger: silentLogger, retryMs: 1_000 });
     const peers = await shareDispatchCounts(pool, exchange, health, 0);
-    expect(peers.replicaCount).toBe(2);
+    expect(peers?.replicaCount).toBe(2);
+    expect(pool.liveReplicaCount).toBe(3);
     expect(sent).toEqual([new Map([['a', 2]])]);
     expect(pool.get('a')?.load.peersInFlight).toBe(0);
     expect(pool.get('b')?.load.peersInFlight).toBe(4);
   });
 
-  it('counts no peers while the exchange fails', async () => {
+  it("counts none of the peers' requests while the exchange fails, but keeps their number", async () => {
     const { pool } = poolWithBackends([backendRecord({ id: 'b' })]);
     pool.recordPeerLoad(new Map([['b', 4]]));
+    pool.recordPeerReplicas(2);
     const health = createSharedStateHealth({ logger: silentLogger, retryMs: 1_000 });
     const failing: DispatchCountExchange = {
       exchange: () => Promise.reject(new Error('connection refused')),
     };
     const peers = await shareDispatchCounts(pool, failing, health, 0);
-    expect(peers.replicaCount).toBe(0);
+    expect(peers).toBeUndefined();
     expect(pool.get('b')?.load.peersInFlight).toBe(0);
+    expect(pool.liveReplicaCount).toBe(3);
     expect(health.view('dispatch_counts').degraded).toBe(true);
   });
 });

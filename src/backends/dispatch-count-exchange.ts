@@ -3,8 +3,9 @@
  * (platform/shared-state/dispatch-count-exchange.ts), so that the router's correction of stale
  * scraped load (and its count on backends without metrics) includes the others' traffic, not only
  * its own. The runtime runs `shareDispatchCounts` on a short interval; the router reads the result
- * from the pool in memory, so no request ever waits for the exchange. Without Redis there are no
- * peers.
+ * from the pool in memory, so no request ever waits for the exchange. The same round tells how
+ * many replicas are live, which decides whether the router may take the cheapest backend
+ * outright. Without Redis there are no peers.
  */
 
 import {
@@ -19,28 +20,34 @@ import {
 import type { BackendPool } from './backend-pool.ts';
 
 /**
- * One round of the exchange: this replica's counts out, the others' into the pool. When the
- * exchange fails the peers count for nothing (local routing, as with one gateway) until it works.
+ * One round of the exchange: this replica's counts out, the others' (and how many they are) into
+ * the pool. When the exchange fails the peers' requests count for nothing (local routing, as with
+ * one gateway) until it works; the replica count stays as last heard, since the other replicas
+ * are most likely still there, and a router that thought itself alone would herd onto the
+ * cheapest backend with them.
  */
 export async function shareDispatchCounts(
   pool: BackendPool,
   exchange: DispatchCountExchange,
   health: SharedStateHealth,
   nowMs: number,
-): Promise<PeerDispatchCounts> {
+): Promise<PeerDispatchCounts | undefined> {
   const own = new Map<string, number>();
   for (const backend of pool.all()) {
     if (backend.inFlight > 0) {
       own.set(backend.record.id, backend.inFlight);
     }
   }
-  const peers = await withLocalFallback(
+  const peers = await withLocalFallback<PeerDispatchCounts | undefined>(
     health,
     'dispatch_counts',
     nowMs,
     () => exchange.exchange(own),
-    async () => noPeerDispatchCounts,
+    async () => undefined,
   );
-  pool.recordPeerLoad(peers.inFlightByBackend);
+  pool.recordPeerLoad((peers ?? noPeerDispatchCounts).inFlightByBackend);
+  if (peers !== undefined) {
+    pool.recordPeerReplicas(peers.replicaCount);
+  }
   return peers;
 }

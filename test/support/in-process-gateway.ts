@@ -8,7 +8,7 @@ import { createApp } from '../../src/app.ts';
 import type { ResolveHost } from '../../src/backends/upstream/backend-url-policy.ts';
 import { type Config, type ConfigInput, parseConfig } from '../../src/config.ts';
 import type { Deps, HonoEnv } from '../../src/deps.ts';
-import { createManualClock } from '../../src/platform/clock.ts';
+import { createManualClock, systemClock } from '../../src/platform/clock.ts';
 import { type Logger, silentLogger } from '../../src/platform/logger.ts';
 import { createSeededRandom } from '../../src/platform/random.ts';
 import { createNodeDeps } from '../../src/runtime/node/node-deps.ts';
@@ -21,6 +21,7 @@ export const testAdminToken = 'tba-test-admin-token-0123456789abcdef';
 export type InProcessGateway = {
   app: Hono<HonoEnv>;
   deps: Deps;
+  /** The manual clock the gateway reads, unless the test asked for real time. */
   clock: ReturnType<typeof createManualClock>;
   /** Calls the app with the admin token and a JSON body. */
   admin(method: string, path: string, body?: unknown): Promise<Response>;
@@ -49,6 +50,11 @@ export async function startInProcessGateway(
     resolveHost?: ResolveHost;
     /** Where the gateway's JSON log lines go; nowhere by default. */
     logger?: Logger;
+    /**
+     * Real time for the gateway (the router learns from how long answers take); the manual
+     * clock, which the test moves, by default.
+     */
+    realTime?: boolean;
   } = {},
 ): Promise<InProcessGateway> {
   // Tests register backends and route to them at once, unless one says otherwise.
@@ -70,7 +76,7 @@ export async function startInProcessGateway(
   const deps = createNodeDeps({
     config,
     opened,
-    clock,
+    clock: options.realTime === true ? systemClock : clock,
     random: createSeededRandom(11),
     logger: options.logger ?? silentLogger,
     adminTokenHashes: [await sha256Hex(testAdminToken)],

@@ -13,7 +13,14 @@ function attempt(stream: boolean, predictedTtftMs: number | undefined): RouteAtt
   }
   return {
     backend,
-    request: { model: 'm', promptTokens: 10, stream, homeRegion: null },
+    request: {
+      model: 'm',
+      promptTokens: 10,
+      outputTokensAsked: undefined,
+      stream,
+      homeRegion: null,
+      prices: undefined,
+    },
     dispatchedAtMs: 0,
     predictedTtftMs,
     queuedAtDispatch: false,

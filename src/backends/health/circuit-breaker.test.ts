@@ -9,6 +9,7 @@ import {
 
 const settings = {
   breakerFailureCountMax: 2,
+  breakerColdFailureCountMax: 2,
   breakerOpenMs: 100,
   breakerOpenMsMax: 250,
   breakerCloseSuccessCount: 2,
@@ -59,5 +60,19 @@ describe('circuit breaker', () => {
     recordCircuitSuccess(breaker, false, settings);
     expect(breaker.consecutiveFailures).toBe(0);
     expect(breaker.state).toBe('closed');
+  });
+
+  it('opens sooner on a backend that has never answered', () => {
+    const coldSettings = { ...settings, breakerFailureCountMax: 5, breakerColdFailureCountMax: 2 };
+    const cold = createCircuitBreaker();
+    expect(recordCircuitFailure(cold, false, 0, coldSettings, true)).toBe(false);
+    expect(recordCircuitFailure(cold, false, 0, coldSettings, true)).toBe(true);
+    expect(cold.state).toBe('open');
+    const proven = createCircuitBreaker();
+    recordCircuitSuccess(proven, false, coldSettings);
+    for (let count = 1; count < 5; count += 1) {
+      expect(recordCircuitFailure(proven, false, 0, coldSettings, true)).toBe(false);
+    }
+    expect(recordCircuitFailure(proven, false, 0, coldSettings, true)).toBe(true);
   });
 });

@@ -1,7 +1,9 @@
 /**
  * One backend's circuit breaker (research/routing.md §6.4): closed while attempts succeed; open
- * after `breakerFailureCountMax` failed attempts in a row, for `breakerOpenMs` doubled at each
- * reopening up to `breakerOpenMsMax`; then half-open, where one real request at a time probes it
+ * after `breakerFailureCountMax` failed attempts in a row (`breakerColdFailureCountMax` while it
+ * has never answered: a backend that fails from its first request on is broken, not unlucky, and
+ * every request sent there costs a retry), for `breakerOpenMs` doubled at each reopening up to
+ * `breakerOpenMsMax`; then half-open, where one real request at a time probes it
  * and `breakerCloseSuccessCount` successes in a row close it. The pool decides whether a circuit
  * may open at all (never more than half of a model's backends), so this file holds only the
  * transitions of one circuit.
@@ -12,6 +14,8 @@ export type CircuitState = 'closed' | 'open' | 'half_open';
 
 export type CircuitBreaker = {
   state: CircuitState;
+  /** An attempt succeeded since the backend joined the pool. */
+  answeredOnce: boolean;
   consecutiveFailures: number;
   /** Openings since it last closed: the exponent of the next open time. */
   openings: number;
@@ -22,7 +26,11 @@ export type CircuitBreaker = {
 
 export type BreakerSettings = Pick<
   Limits,
-  'breakerFailureCountMax' | 'breakerOpenMs' | 'breakerOpenMsMax' | 'breakerCloseSuccessCount'
+  | 'breakerFailureCountMax'
+  | 'breakerColdFailureCountMax'
+  | 'breakerOpenMs'
+  | 'breakerOpenMsMax'
+  | 'breakerCloseSuccessCount'
 >;
 
 /** Half-open lets one probe through at a time: a broken backend costs one request per turn. */
@@ -31,6 +39,7 @@ const probesInFlightMax = 1;
 export function createCircuitBreaker(): CircuitBreaker {
   return {
     state: 'closed',
+    answeredOnce: false,
     consecutiveFailures: 0,
     openings: 0,
     openUntilMs: 0,
@@ -86,6 +95,7 @@ export function recordCircuitSuccess(
   settings: BreakerSettings,
 ): boolean {
   breaker.consecutiveFailures = 0;
+  breaker.answeredOnce = true;
   abandonCircuitProbe(breaker, probe);
   if (!probe || breaker.state !== 'half_open') {
     return false;
@@ -114,8 +124,10 @@ export function recordCircuitFailure(
   breaker.consecutiveFailures += 1;
   abandonCircuitProbe(breaker, probe);
   const failedProbe = probe && breaker.state === 'half_open';
-  const tripped =
-    breaker.state === 'closed' && breaker.consecutiveFailures >= settings.breakerFailureCountMax;
+  const threshold = breaker.answeredOnce
+    ? settings.breakerFailureCountMax
+    : Math.min(settings.breakerColdFailureCountMax, settings.breakerFailureCountMax);
+  const tripped = breaker.state === 'closed' && breaker.consecutiveFailures >= threshold;
   if (!failedProbe && !(tripped && mayOpen)) {
     return false;
   }

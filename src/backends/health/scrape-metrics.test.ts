@@ -5,6 +5,7 @@ import { backendRecord, poolWithBackends } from '../test-backend-record.ts';
 import type { Upstream, UpstreamRequest, UpstreamTarget } from '../upstream/upstream.ts';
 import { metricsTargetOf, scrapeBackendMetrics } from './scrape-metrics.ts';
 import { ScrapeOriginGate } from './scrape-origin-gate.ts';
+import { noDecodeTotals } from './scraped-decode.ts';
 
 const settings = limitsSchema.parse({});
 
@@ -42,11 +43,19 @@ function scriptedUpstream(
   return { upstream, seen };
 }
 
-const vllmPage = [
-  'vllm:num_requests_running{model_name="m"} 3',
-  'vllm:num_requests_waiting{model_name="m"} 1',
-  'vllm:kv_cache_usage_perc{model_name="m"} 0.4',
-].join('\n');
+/** A vLLM page whose inter-token histogram has seen `tokens` tokens in `seconds`. */
+function vllmPageWith(seconds: number, tokens: number): string {
+  return [
+    'vllm:num_requests_running{model_name="m"} 3',
+    'vllm:num_requests_waiting{model_name="m"} 1',
+    'vllm:kv_cache_usage_perc{model_name="m"} 0.4',
+    `vllm:inter_token_latency_seconds_sum{model_name="m"} ${seconds}`,
+    `vllm:inter_token_latency_seconds_count{model_name="m"} ${tokens}`,
+    'vllm:inter_token_latency_seconds_bucket{model_name="m",le="+Inf"} 100',
+  ].join('\n');
+}
+
+const vllmPage = vllmPageWith(2, 100);
 
 describe('metrics targets', () => {
   it('finds /metrics beside the OpenAI URL and keeps the API key on that origin', () => {
@@ -90,6 +99,7 @@ describe('scrapeBackendMetrics', () => {
       running: 3,
       waiting: 1,
       kvCacheUsage: 0.4,
+      decoding: new Map([['m', { seconds: 2, count: 100 }]]),
     });
     expect(backend?.load.scrapedAtMs).toBe(1_007);
     expect(backend?.estimates.rttMs).toBe(7);
@@ -139,7 +149,22 @@ describe('scrapeBackendMetrics', () => {
       running: undefined,
       waiting: undefined,
       kvCacheUsage: undefined,
+      decoding: noDecodeTotals,
     });
+  });
+
+  it('learns the time between tokens from the decode totals of two scrapes', async () => {
+    const clock = createManualClock(0);
+    const { pool, backends } = poolWithBackends([backendRecord({ id: 'a' })]);
+    const pages = [vllmPageWith(2, 100), vllmPageWith(3.5, 150), vllmPageWith(0.1, 10)];
+    for (const page of pages) {
+      const { upstream } = scriptedUpstream(clock, { a: { status: 200, body: page, delayMs: 1 } });
+      await scrapeBackendMetrics(pool, upstream, clock, settings, origins);
+      clock.advanceMs(settings.metricsScrapeIntervalMs);
+      origins.forgetPassed(clock.nowMs());
+    }
+    // 1.5 s over 50 tokens between the first two; the third (a restart) teaches nothing.
+    expect(backends[0]?.estimates.byModel.get('m')?.interTokenMs).toBeCloseTo(30);
   });
 
   it('scrapes one origin at most once per interval, whichever backends share it', async () => {

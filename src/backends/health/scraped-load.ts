@@ -4,8 +4,15 @@
  * fraction. vLLM's old `vllm:gpu_cache_usage_perc` is read when the new name is absent. A series
  * that is missing stays unknown, never 0: a router that reads "absent" as "idle" sends everything
  * to the backend whose exporter broke (production-stack's engine_stats.py does exactly that).
+ * The page's decode-time totals come along (scraped-decode.ts).
  */
 import type { PrometheusSample } from './prometheus-text.ts';
+import {
+  type DecodeTotalsByModel,
+  decodeMetricNames,
+  noDecodeTotals,
+  readDecodeTotals,
+} from './scraped-decode.ts';
 
 export type MetricsEngine = 'vllm' | 'sglang' | 'tgi' | 'llamacpp' | 'trtllm';
 
@@ -16,6 +23,8 @@ export type ScrapedLoad = {
   waiting: number | undefined;
   /** 0 to 1. */
   kvCacheUsage: number | undefined;
+  /** Running totals of decode time, for the time between tokens; empty when the page has none. */
+  decoding: DecodeTotalsByModel;
 };
 
 type EngineNames = {
@@ -60,15 +69,17 @@ const engines: readonly EngineNames[] = [
 ];
 
 /** Every family the reader looks at: the parser skips the rest of the page. */
-export const loadMetricNames: ReadonlySet<string> = new Set(
-  engines.flatMap((names) => [names.running, names.waiting, ...names.kvCacheUsage]),
-);
+export const loadMetricNames: ReadonlySet<string> = new Set([
+  ...engines.flatMap((names) => [names.running, names.waiting, ...names.kvCacheUsage]),
+  ...decodeMetricNames,
+]);
 
 export const unknownLoad: ScrapedLoad = {
   engine: undefined,
   running: undefined,
   waiting: undefined,
   kvCacheUsage: undefined,
+  decoding: noDecodeTotals,
 };
 
 export function readScrapedLoad(samples: readonly PrometheusSample[]): ScrapedLoad {
@@ -93,6 +104,7 @@ export function readScrapedLoad(samples: readonly PrometheusSample[]): ScrapedLo
       running: running && sumOf(running),
       waiting: waiting && sumOf(waiting),
       kvCacheUsage: kvName === undefined ? undefined : cacheUsageOf(byName.get(kvName) ?? []),
+      decoding: readDecodeTotals(byName, names.engine),
     };
   }
   return unknownLoad;

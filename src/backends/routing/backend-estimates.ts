@@ -1,8 +1,8 @@
 /**
  * What the router has learned about one backend from the gateway's own observations (DESIGN.md
  * §5): network round trip, failure rate and how long failures take, and per model the time a
- * request holds a slot, the prefill speed and how far its time-to-first-token predictions were
- * off. Unknown stays undefined until a sample arrives; the cost model then uses the model's
+ * request holds a slot, the prefill speed, the time between two output tokens, and how far its
+ * time-to-first-token predictions were off. Unknown stays undefined until a sample arrives; the cost model then uses the model's
  * pool-wide figures instead of a made-up number.
  */
 import { createDecayingRate, type DecayingRate } from './decaying-average.ts';
@@ -11,6 +11,11 @@ export type ModelEstimates = {
   /** Time a request holds a slot: prefill plus decode. */
   serviceMs: number | undefined;
   prefillTokensPerSecond: number | undefined;
+  /**
+   * Time between two output tokens of one answer, from the streams the gateway relayed and the
+   * decode times the backend's metrics report.
+   */
+  interTokenMs: number | undefined;
   /** Average of log(observed / predicted) first-token time: the correction the model needs. */
   residualLog: number;
   residualAtMs: number;
@@ -45,6 +50,7 @@ export function createModelEstimates(): ModelEstimates {
   return {
     serviceMs: undefined,
     prefillTokensPerSecond: undefined,
+    interTokenMs: undefined,
     residualLog: 0,
     residualAtMs: 0,
     firstTokenCount: 0,

@@ -4,18 +4,40 @@ import { createManualClock } from '../../platform/clock.ts';
 import { createSeededRandom } from '../../platform/random.ts';
 import { startAttempt } from '../attempt-tracker.ts';
 import type { BackendPool, PooledBackend } from '../backend-pool.ts';
+import { noDecodeTotals } from '../health/scraped-decode.ts';
 import { backendRecord, poolWithBackends } from '../test-backend-record.ts';
-import { createLatencyAwareRouter } from './latency-aware-router.ts';
+import {
+  createLatencyAwareRouter,
+  type LatencyAwareRouterSettings,
+} from './latency-aware-router.ts';
 import type { RouteRequest, Router } from './router.ts';
 
 const limits = limitsSchema.parse({});
 
-/** How a simulated backend answers: a first token after `firstTokenMs`, or a failure. */
-type Behaviour = { firstTokenMs: number; serviceMs: number } | { failAfterMs: number };
+function routeRequest(changes: Partial<RouteRequest> = {}): RouteRequest {
+  return {
+    model: 'm',
+    promptTokens: 200,
+    outputTokensAsked: undefined,
+    stream: true,
+    homeRegion: null,
+    prices: undefined,
+    ...changes,
+  };
+}
+
+/**
+ * How a simulated backend answers: a first token after `firstTokenMs` and the rest of
+ * `outputTokens` (when given) `serviceMs` later, or a failure.
+ */
+type Behaviour =
+  | { firstTokenMs: number; serviceMs: number; outputTokens?: number }
+  | { failAfterMs: number };
 
 /**
  * Sends `count` requests, one every `gapMs`, through the router and the attempt tracker, and
- * answers them as `behaviours` say, in virtual time. Returns how many each backend got.
+ * answers them as `behaviours` say, in virtual time: each backend runs at most its slots at
+ * once, the others wait in order. Returns how many each backend got.
  */
 function serve(
   setup: {
@@ -27,7 +49,7 @@ function serve(
   behaviours: Record<string, Behaviour>,
   count: number,
   gapMs: number,
-  request: RouteRequest = { model: 'm', promptTokens: 200, stream: true, homeRegion: null },
+  request: RouteRequest = routeRequest(),
 ): Map<string, number> {
   const { pool, backends, clock, router } = setup;
   const pending: { atMs: number; run: () => void }[] = [];
@@ -43,6 +65,27 @@ function serve(
     }
     clock.advanceMs(atMs - clock.nowMs());
   };
+  const running = new Map<string, number>();
+  const waiting = new Map<string, (() => void)[]>();
+  const whenSlotFree = (backend: PooledBackend, start: () => void) => {
+    const id = backend.record.id;
+    if ((running.get(id) ?? 0) < backend.record.slots) {
+      running.set(id, (running.get(id) ?? 0) + 1);
+      start();
+    } else {
+      waiting.set(id, [...(waiting.get(id) ?? []), start]);
+    }
+  };
+  const freeSlot = (backend: PooledBackend) => {
+    const id = backend.record.id;
+    const [next, ...rest] = waiting.get(id) ?? [];
+    waiting.set(id, rest);
+    if (next === undefined) {
+      running.set(id, (running.get(id) ?? 1) - 1);
+    } else {
+      next();
+    }
+  };
   const picks = new Map<string, number>();
   for (let index = 0; index < count; index += 1) {
     runUntil(clock.nowMs() + gapMs);
@@ -57,21 +100,32 @@ function serve(
     if (behaviour === undefined || 'failAfterMs' in behaviour) {
       later(behaviour?.failAfterMs ?? 1, () => attempt.fail('unavailable'));
     } else {
-      later(behaviour.firstTokenMs, () => attempt.succeed());
-      later(behaviour.firstTokenMs + behaviour.serviceMs, () => attempt.end());
+      whenSlotFree(backend, () => {
+        later(behaviour.firstTokenMs, () => attempt.succeed());
+        later(behaviour.firstTokenMs + behaviour.serviceMs, () => {
+          attempt.end(behaviour.outputTokens);
+          freeSlot(backend);
+        });
+      });
     }
   }
   runUntil(clock.nowMs() + 60_000);
   return picks;
 }
 
-function setUp(records: Parameters<typeof poolWithBackends>[0], gatewayReplicaCount = 2, seed = 7) {
+function setUp(
+  records: Parameters<typeof poolWithBackends>[0],
+  liveReplicaCount = 2,
+  seed = 7,
+  settings: LatencyAwareRouterSettings = limits,
+) {
   const { pool, backends } = poolWithBackends(records);
   const clock = createManualClock(1_000_000);
   const router = createLatencyAwareRouter({
     clock,
     random: createSeededRandom(seed),
-    settings: { ...limits, gatewayReplicaCount },
+    settings,
+    liveReplicaCount: () => liveReplicaCount,
   });
   for (const backend of backends) {
     backend.estimates.rttMs = 2;
@@ -141,31 +195,26 @@ describe('latency-aware router', () => {
     }
     home.estimates.rttMs = 2;
     away.estimates.rttMs = 80;
-    const request: RouteRequest = {
-      model: 'm',
-      promptTokens: 200,
-      stream: true,
-      homeRegion: 'east',
-    };
+    const request = routeRequest({ homeRegion: 'east' });
     const nowMs = setup.clock.nowMs();
     for (const backend of setup.backends) {
       backend.estimates.lastAttemptAtMs = nowMs;
     }
     setup.pool.recordScrape(
       home,
-      { engine: 'vllm', running: 7, waiting: 0, kvCacheUsage: 0.5 },
+      { engine: 'vllm', running: 7, waiting: 0, kvCacheUsage: 0.5, decoding: noDecodeTotals },
       nowMs,
     );
     setup.pool.recordScrape(
       away,
-      { engine: 'vllm', running: 0, waiting: 0, kvCacheUsage: 0 },
+      { engine: 'vllm', running: 0, waiting: 0, kvCacheUsage: 0, decoding: noDecodeTotals },
       nowMs,
     );
     // Home is busy but has a free slot: the far region is not clearly cheaper.
     expect(setup.router.pick(request, setup.backends)).toBe(home);
     setup.pool.recordScrape(
       home,
-      { engine: 'vllm', running: 8, waiting: 12, kvCacheUsage: 1 },
+      { engine: 'vllm', running: 8, waiting: 12, kvCacheUsage: 1, decoding: noDecodeTotals },
       nowMs,
     );
     expect(setup.router.pick(request, setup.backends)).toBe(away);
@@ -176,16 +225,22 @@ describe('latency-aware router', () => {
 
   it('takes the cheapest outright only with fresh metrics and a single gateway', () => {
     const records = ['a', 'b', 'c', 'd', 'e'].map((id) => backendRecord({ id }));
-    const request: RouteRequest = { model: 'm', promptTokens: 100, stream: true, homeRegion: null };
-    const count = (replicas: number) => {
-      const setup = setUp(records, replicas, 3);
+    const request = routeRequest({ promptTokens: 100 });
+    const count = (replicas: number, settings = limits) => {
+      const setup = setUp(records, replicas, 3, settings);
       const nowMs = setup.clock.nowMs();
       for (const [index, backend] of setup.backends.entries()) {
         backend.estimates.lastAttemptAtMs = nowMs;
         const running = index === 2 ? 0 : 8;
         setup.pool.recordScrape(
           backend,
-          { engine: 'vllm', running, waiting: running, kvCacheUsage: 0.5 },
+          {
+            engine: 'vllm',
+            running,
+            waiting: running,
+            kvCacheUsage: 0.5,
+            decoding: noDecodeTotals,
+          },
           nowMs,
         );
       }
@@ -200,6 +255,9 @@ describe('latency-aware router', () => {
     const drawn = count(3);
     expect(drawn).toBeGreaterThan(40);
     expect(drawn).toBeLessThan(140);
+    // The configured count, when there is one, wins over the live one.
+    expect(count(3, { ...limits, gatewayReplicaCount: 1 })).toBe(200);
+    expect(count(1, { ...limits, gatewayReplicaCount: 3 })).toBe(drawn);
   });
 
   it('sends a half-open circuit its probe before anything else', () => {
@@ -210,19 +268,19 @@ describe('latency-aware router', () => {
     }
     probed.breaker.state = 'open';
     probed.breaker.openUntilMs = setup.clock.nowMs();
-    const request: RouteRequest = { model: 'm', promptTokens: 100, stream: true, homeRegion: null };
-    expect(setup.router.pick(request, setup.backends)).toBe(probed);
+    expect(setup.router.pick(routeRequest(), setup.backends)).toBe(probed);
     expect(probed.breaker.state).toBe('half_open');
   });
 
   it('learns prefill speed, service time and its own error from streams', () => {
     const setup = setUp([backendRecord({ id: 'only' })]);
-    serve(setup, { only: { firstTokenMs: 102, serviceMs: 1_000 } }, 20, 2_000, {
-      model: 'm',
-      promptTokens: 1_000,
-      stream: true,
-      homeRegion: null,
-    });
+    serve(
+      setup,
+      { only: { firstTokenMs: 102, serviceMs: 1_000 } },
+      20,
+      2_000,
+      routeRequest({ promptTokens: 1_000 }),
+    );
     const learned = setup.backends[0]?.estimates.byModel.get('m');
     // 1,000 tokens in 100 ms (the round trip is 2 ms): 10,000 tokens/s.
     expect(learned?.prefillTokensPerSecond).toBeCloseTo(10_000, -2);
@@ -230,5 +288,79 @@ describe('latency-aware router', () => {
     expect(learned?.firstTokenCount).toBe(20);
     expect(Math.abs(learned?.residualLog ?? 1)).toBeLessThan(0.1);
     expect(setup.backends[0]?.estimates.pendingPrefillTokens).toBe(0);
+  });
+
+  it('learns the time between tokens and the length of answers from streams', () => {
+    const setup = setUp([backendRecord({ id: 'only' })]);
+    serve(setup, { only: { firstTokenMs: 50, serviceMs: 1_000, outputTokens: 100 } }, 20, 2_000);
+    expect(setup.backends[0]?.estimates.byModel.get('m')?.interTokenMs).toBeCloseTo(10);
+  });
+
+  it('sends most requests to the faster decoder when first tokens come equally fast', () => {
+    const records = ['fast', 'slow'].map((id) => backendRecord({ id, slots: 16 }));
+    const behaviours = {
+      fast: { firstTokenMs: 50, serviceMs: 40, outputTokens: 32 },
+      slow: { firstTokenMs: 50, serviceMs: 530, outputTokens: 32 },
+    };
+    const picks = serve(
+      setUp(records),
+      behaviours,
+      300,
+      50,
+      routeRequest({ outputTokensAsked: 32 }),
+    );
+    expect(picks.get('fast') ?? 0).toBeGreaterThan(270);
+  });
+
+  it('sends a slow decoder traffic only once the fast one is fuller', () => {
+    const records = [
+      backendRecord({ id: 'fast', slots: 4 }),
+      backendRecord({ id: 'slow', slots: 16 }),
+    ];
+    const behaviours = {
+      fast: { firstTokenMs: 50, serviceMs: 400, outputTokens: 32 },
+      slow: { firstTokenMs: 50, serviceMs: 1_600, outputTokens: 32 },
+    };
+    const request = routeRequest({ outputTokensAsked: 32 });
+    // 2 requests a second: the fast one alone has room for all of them.
+    const light = serve(setUp(records), behaviours, 300, 500, request);
+    expect(light.get('slow') ?? 0).toBeLessThan(15);
+    // 14 a second: the fast one's 4 slots take 10 a second, the rest must wait or go slow.
+    const heavy = serve(setUp(records), behaviours, 600, 70, request);
+    expect(heavy.get('slow') ?? 0).toBeGreaterThan(600 * 0.2);
+    expect(heavy.get('fast') ?? 0).toBeGreaterThan(heavy.get('slow') ?? 0);
+  });
+
+  it('prefers a cheaper region when it costs at most the price margin more time', () => {
+    const records = [
+      backendRecord({ id: 'dear', region: 'east' }),
+      backendRecord({ id: 'cheap', region: 'west' }),
+    ];
+    const prices = {
+      rankByRegion: new Map([
+        ['east', 1],
+        ['west', 0],
+      ]),
+      marginMs: 50,
+    };
+    const pickWith = (cheapRttMs: number, marginMs: number) => {
+      const setup = setUp(records, 1);
+      const [dear, cheap] = setup.backends;
+      if (dear === undefined || cheap === undefined) {
+        throw new Error('two backends expected');
+      }
+      dear.estimates.rttMs = 2;
+      cheap.estimates.rttMs = cheapRttMs;
+      for (const backend of setup.backends) {
+        backend.estimates.lastAttemptAtMs = setup.clock.nowMs();
+      }
+      return setup.router.pick(routeRequest({ prices: { ...prices, marginMs } }), setup.backends)
+        ?.record.id;
+    };
+    expect(pickWith(30, 50)).toBe('cheap');
+    expect(pickWith(80, 50)).toBe('dear');
+    // A wider margin (work that can wait) takes the cheaper region further.
+    expect(pickWith(80, 500)).toBe('cheap');
+    expect(pickWith(30, 0)).toBe('dear');
   });
 });

@@ -1,14 +1,18 @@
 /**
- * The router of DESIGN.md §5: predicted time to first token plus failure penalty, home region
- * first with hysteresis. Among the candidates of a region it takes the cheaper of two drawn at
- * random in proportion to their slots (three from 16 candidates on), because several gateways,
- * or stale metrics, all sending to "the cheapest" herd onto it (Mitzenmacher, "How useful is old
- * information?"). Only with fresh metrics for every candidate and a single gateway does it take
- * the cheapest outright. A half-open circuit gets the next request as its probe.
+ * The router of DESIGN.md §5: predicted time of the whole answer (first token, then the output
+ * at the backend's pace, weighted for a stream) plus failure penalty, home region first with
+ * hysteresis, then a cheaper region when it costs at most the request's price margin more. Among
+ * the candidates of a region it takes the cheaper of two drawn at random in proportion to their
+ * slots (three from 16 candidates on), because several gateways, or stale metrics, all sending to
+ * "the cheapest" herd onto it (Mitzenmacher, "How useful is old information?"). Only with fresh
+ * metrics for every candidate and a single live gateway does it take the cheapest outright. A
+ * half-open circuit gets the next request as its probe.
  *
  * @example
- * const router = createLatencyAwareRouter({ clock, random, settings: config.limits });
- * const backend = router.pick({ model, promptTokens, stream: true, homeRegion: null }, candidates);
+ * const router = createLatencyAwareRouter({
+ *   clock, random, settings: config.limits, liveReplicaCount: () => pool.liveReplicaCount,
+ * });
+ * const backend = router.pick(route, candidates);
  */
 import { assert } from '../../assert.ts';
 import type { Limits } from '../../config.ts';
@@ -23,17 +27,30 @@ import {
   type RegionPreference,
   type RegionSettings,
 } from './region-preference.ts';
-import { type CostSettings, failurePenaltyMs, occupancyFor, predictTtftMs } from './route-cost.ts';
+import {
+  type CostSettings,
+  expectedOutputTokens,
+  failurePenaltyMs,
+  occupancyFor,
+  predictTtftMs,
+  weightedDecodeMs,
+} from './route-cost.ts';
 import {
   createModelPriorState,
   learnFromAttempt,
   type ModelPriorState,
   priorOf,
 } from './route-learning.ts';
-import type { RegionPreferenceSnapshot, RouteRequest, Router } from './router.ts';
+import type { RegionPreferenceSnapshot, RoutePrices, RouteRequest, Router } from './router.ts';
 
 export type LatencyAwareRouterSettings = RegionSettings &
-  Pick<Limits, 'metricsStaleMs' | 'gatewayReplicaCount' | 'routingFailureHalfLifeMs'>;
+  Pick<
+    Limits,
+    | 'metricsStaleMs'
+    | 'gatewayReplicaCount'
+    | 'routingFailureHalfLifeMs'
+    | 'routingStreamDecodeWeightBps'
+  >;
 
 /** Parts that can be switched off, for the benchmark's ablations; all on in production. */
 export type RouterAblation = {
@@ -42,12 +59,19 @@ export type RouterAblation = {
   regionHysteresis: boolean;
   argmin: boolean;
   probes: boolean;
+  /** Price the decode time, not only the first token. */
+  decodeTime: boolean;
 };
 
 export type LatencyAwareRouterOptions = {
   clock: Clock;
   random: Random;
   settings: LatencyAwareRouterSettings;
+  /**
+   * Gateways routing to the same backends now, this one included (replicas count each other
+   * through Redis); `gatewayReplicaCount`, when set, wins. One when neither says otherwise.
+   */
+  liveReplicaCount?: () => number;
   ablation?: Partial<RouterAblation>;
   name?: string;
 };
@@ -72,13 +96,16 @@ export function createLatencyAwareRouter(options: LatencyAwareRouterOptions): Ro
     regionHysteresis: true,
     argmin: true,
     probes: true,
+    decodeTime: true,
     ...options.ablation,
   };
   const costSettings: CostSettings = {
     metricsStaleMs: settings.metricsStaleMs,
     failureHalfLifeMs: settings.routingFailureHalfLifeMs,
     correctScrapedLoad: ablation.correctScrapedLoad,
+    streamDecodeWeightBps: settings.routingStreamDecodeWeightBps,
   };
+  const replicaCount = () => settings.gatewayReplicaCount ?? options.liveReplicaCount?.() ?? 1;
   const priors = new Map<string, ModelPriorState>();
   const preferences = new Map<string, { model: string; home: string; state: RegionPreference }>();
 
@@ -106,7 +133,8 @@ export function createLatencyAwareRouter(options: LatencyAwareRouterOptions): Ro
 
   /**
    * The candidate of least cost among `group` (all of it, or a draw). A failed try would be
-   * retried at the best other candidate, so that one's prediction prices each failure.
+   * retried at the best other candidate, so that one's first-token prediction prices each
+   * failure.
    */
   function chooseAmong(
     group: readonly PooledBackend[],
@@ -115,10 +143,11 @@ export function createLatencyAwareRouter(options: LatencyAwareRouterOptions): Ro
   ): Choice {
     const outright =
       ablation.argmin &&
-      settings.gatewayReplicaCount === 1 &&
+      replicaCount() === 1 &&
       group.every((backend) => freshScrapedLoad(backend.load, nowMs, settings.metricsStaleMs));
     const drawn = outright ? group : drawWeighted(group, group.length >= 16 ? 3 : 2, random);
     const prior = priorOf(priors.get(request.model));
+    const outputTokens = expectedOutputTokens(request, prior);
     const predicted = drawn.map((backend) =>
       predictTtftMs(backend, request, prior, nowMs, costSettings),
     );
@@ -140,9 +169,12 @@ export function createLatencyAwareRouter(options: LatencyAwareRouterOptions): Ro
       const retryMs = Number.isFinite(otherMs)
         ? otherMs
         : Math.max(predictedMs, prior.firstTokenMs);
-      const costMs = ablation.failurePenalty
-        ? predictedMs + failurePenaltyMs(backend, retryMs, nowMs, costSettings)
+      const answerMs = ablation.decodeTime
+        ? predictedMs + weightedDecodeMs(backend, request, outputTokens, prior, costSettings)
         : predictedMs;
+      const costMs = ablation.failurePenalty
+        ? answerMs + failurePenaltyMs(backend, retryMs, nowMs, costSettings)
+        : answerMs;
       if (best === undefined || costMs < best.costMs) {
         best = { backend, costMs };
         ties = 1;
@@ -155,6 +187,55 @@ export function createLatencyAwareRouter(options: LatencyAwareRouterOptions): Ro
     }
     assert(best !== undefined, 'a non-empty group always yields a choice');
     return best;
+  }
+
+  /** Home region first, with hysteresis; the whole pool when there is no home, or only home. */
+  function chooseByRegion(
+    candidates: readonly PooledBackend[],
+    request: RouteRequest,
+    nowMs: number,
+  ): Choice {
+    const home = request.homeRegion;
+    const homeGroup = home === null ? [] : candidates.filter((b) => b.record.region === home);
+    if (home === null || homeGroup.length === 0 || homeGroup.length === candidates.length) {
+      return chooseAmong(candidates, request, nowMs);
+    }
+    const remoteGroup = candidates.filter((backend) => backend.record.region !== home);
+    const bestHome = chooseAmong(homeGroup, request, nowMs);
+    const bestRemote = chooseAmong(remoteGroup, request, nowMs);
+    if (!ablation.regionHysteresis) {
+      return bestRemote.costMs < bestHome.costMs ? bestRemote : bestHome;
+    }
+    const preference = preferenceOf(request.model, home, nowMs);
+    const side = chooseRegion(preference, bestHome.costMs, bestRemote.costMs, nowMs, settings);
+    return side === 'home' ? bestHome : bestRemote;
+  }
+
+  /**
+   * The best of the cheapest price rank whose best costs at most the margin more than `choice`;
+   * `choice` itself when no cheaper rank comes that close.
+   */
+  function cheaperWithinMargin(
+    choice: Choice,
+    candidates: readonly PooledBackend[],
+    request: RouteRequest,
+    prices: RoutePrices,
+    nowMs: number,
+  ): Choice {
+    const rankOf = (backend: PooledBackend) =>
+      prices.rankByRegion.get(backend.record.region) ?? Number.POSITIVE_INFINITY;
+    const chosenRank = rankOf(choice.backend);
+    const cheaperRanks = [...new Set(candidates.map(rankOf))]
+      .filter((rank) => rank < chosenRank)
+      .sort((one, other) => one - other);
+    for (const rank of cheaperRanks) {
+      const group = candidates.filter((backend) => rankOf(backend) === rank);
+      const best = chooseAmong(group, request, nowMs);
+      if (best.costMs <= choice.costMs + prices.marginMs) {
+        return best;
+      }
+    }
+    return choice;
   }
 
   return {
@@ -178,20 +259,10 @@ export function createLatencyAwareRouter(options: LatencyAwareRouterOptions): Ro
           return neglected[Math.floor(random() * neglected.length)];
         }
       }
-      const home = request.homeRegion;
-      const homeGroup = home === null ? [] : candidates.filter((b) => b.record.region === home);
-      if (homeGroup.length === 0 || homeGroup.length === candidates.length) {
-        return chooseAmong(candidates, request, nowMs).backend;
-      }
-      const remoteGroup = candidates.filter((backend) => backend.record.region !== home);
-      const bestHome = chooseAmong(homeGroup, request, nowMs);
-      const bestRemote = chooseAmong(remoteGroup, request, nowMs);
-      if (!ablation.regionHysteresis || home === null) {
-        return bestRemote.costMs < bestHome.costMs ? bestRemote.backend : bestHome.backend;
-      }
-      const preference = preferenceOf(request.model, home, nowMs);
-      const side = chooseRegion(preference, bestHome.costMs, bestRemote.costMs, nowMs, settings);
-      return side === 'home' ? bestHome.backend : bestRemote.backend;
+      const choice = chooseByRegion(candidates, request, nowMs);
+      return request.prices === undefined
+        ? choice.backend
+        : cheaperWithinMargin(choice, candidates, request, request.prices, nowMs).backend;
     },
     dispatch(request, backend) {
       const nowMs = clock.nowMs();

@@ -20,8 +20,10 @@ describe('least in-flight router', () => {
   const request: RouteRequest = {
     model: 'm',
     promptTokens: undefined,
+    outputTokensAsked: undefined,
     stream: false,
     homeRegion: null,
+    prices: undefined,
   };
 
   it('picks the backend with the fewest requests in flight per slot', () => {

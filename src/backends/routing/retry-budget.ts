@@ -1,20 +1,27 @@
 /**
- * The retry budget (research/routing.md §5, Envoy's RetryBudget): retries in flight at once may be
- * at most `retryBudgetBps` of the requests in flight, and never fewer than `retryBudgetMin`. When
- * a pool fails as a whole, retries would double its load exactly when it can least take it; the
- * budget lets a few through to route around one bad backend and refuses the storm.
+ * The retry budget (research/routing.md §5, Envoy's RetryBudget): later retries in flight at once
+ * may be at most `retryBudgetBps` of the requests in flight, and never fewer than
+ * `retryBudgetMin`. When a pool fails as a whole, retries would multiply its load exactly when it
+ * can least take it; the budget lets a few through to route around one bad backend and refuses
+ * the storm. A request's first retry (to another backend) is never refused: it at most doubles
+ * the load, and refusing it turns one backend's failure into a client's, however many healthy
+ * backends have room. First retries still count as in flight, so they leave less room for later
+ * ones.
  */
 import type { Limits } from '../../config.ts';
 
 export type RetryBudgetSettings = Pick<Limits, 'retryBudgetBps' | 'retryBudgetMin'>;
 
 export type RetryBudget = {
-  /** Takes one retry from the budget, given the requests in flight now; false when spent. */
-  tryAcquire(inFlightCount: number): boolean;
+  /**
+   * Takes one retry from the budget, given the requests in flight now: always a request's first
+   * retry, a later one only while the budget lasts; false when spent.
+   */
+  tryAcquire(inFlightCount: number, firstRetry: boolean): boolean;
   /** Gives back a retry taken with tryAcquire, once that attempt has ended. */
   release(): void;
   readonly retriesInFlight: number;
-  /** How many retries may be in flight with `inFlightCount` requests in flight. */
+  /** How many later retries may be in flight with `inFlightCount` requests in flight. */
   capacity(inFlightCount: number): number;
 };
 
@@ -26,8 +33,8 @@ export function createRetryBudget(settings: RetryBudgetSettings): RetryBudget {
       Math.floor((inFlightCount * settings.retryBudgetBps) / 10_000),
     );
   return {
-    tryAcquire(inFlightCount) {
-      if (retriesInFlight >= capacity(inFlightCount)) {
+    tryAcquire(inFlightCount, firstRetry) {
+      if (!firstRetry && retriesInFlight >= capacity(inFlightCount)) {
         return false;
       }
       retriesInFlight += 1;

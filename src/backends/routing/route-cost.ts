@@ -1,14 +1,21 @@
 /**
- * The cost model of DESIGN.md §5: the time to first token a client would see on a backend, plus
- * the expected price of its failures. Pure arithmetic over a backend's state; the router decides
- * which backends to price and what to do with the numbers.
+ * The cost model of DESIGN.md §5: the time a client would wait on a backend for its whole answer
+ * (the first token, then the rest at the backend's pace), plus the expected price of its
+ * failures. Pure arithmetic over a backend's state; the router decides which backends to price
+ * and what to do with the numbers.
  *
  *   occupancy = scraped running + waiting + this gateway's dispatches since (or local in-flight)
  *   batch     = slots, or what the server runs while requests wait (the KV cache binds first)
  *   queued    = max(0, occupancy + 1 - batch)
  *   prefill   = (prompt + prompts sent here still without a first token) / prefill rate
- *   predicted = rtt + (queued x service / batch + prefill) x kv pressure x e^residual
+ *   first     = rtt + (queued x service / batch + prefill) x kv pressure x e^residual
+ *   decode    = min(max_tokens, the model's average output) x inter-token latency
  *   penalty   = odds(failure rate) x (failure time + first token at the best other candidate)
+ *   cost      = first + weight x decode + penalty
+ *
+ * The weight is 1 for a JSON answer (its client waits for the last token) and less for a stream,
+ * whose client reads from the first token on and cares most about it; a backend that decodes 13
+ * times slower still costs a stream client seconds on a long answer.
  */
 
 import type { PooledBackend } from '../backend-pool.ts';
@@ -24,6 +31,10 @@ export type ModelPrior = {
   firstTokenMs: number;
   /** The prediction's correction over the pool; a backend without samples starts from it. */
   residualLog: number;
+  /** Time between two output tokens over the pool: a backend without samples is taken for it. */
+  interTokenMs: number;
+  /** Output tokens per choice of the model's answers, on average. */
+  outputTokens: number;
 };
 
 export type CostSettings = {
@@ -31,6 +42,8 @@ export type CostSettings = {
   failureHalfLifeMs: number;
   /** Count this gateway's dispatches since the scrape (off only for the benchmark's ablation). */
   correctScrapedLoad: boolean;
+  /** Share of the decode time a stream's cost counts, in basis points (a JSON answer's: all). */
+  streamDecodeWeightBps: number;
 };
 
 /** Above this KV-cache use the server starts preempting: waits grow (research/routing.md §6.2). */
@@ -109,4 +122,26 @@ export function failurePenaltyMs(
     return 0;
   }
   return (rate / (1 - rate)) * ((backend.estimates.failureLatencyMs ?? 0) + retryMs);
+}
+
+/** Output tokens the request is expected to produce: its cap, or the model's average when lower. */
+export function expectedOutputTokens(request: RouteRequest, prior: ModelPrior): number {
+  const asked = request.outputTokensAsked;
+  return asked === undefined ? prior.outputTokens : Math.min(asked, prior.outputTokens);
+}
+
+/**
+ * The part of the answer after its first token, weighted for the client: the expected output at
+ * the backend's inter-token latency (the pool's, until it has its own).
+ */
+export function weightedDecodeMs(
+  backend: PooledBackend,
+  request: RouteRequest,
+  outputTokens: number,
+  prior: ModelPrior,
+  settings: CostSettings,
+): number {
+  const interTokenMs = backend.estimates.byModel.get(request.model)?.interTokenMs;
+  const decodeMs = outputTokens * (interTokenMs ?? prior.interTokenMs);
+  return request.stream ? (decodeMs * settings.streamDecodeWeightBps) / 10_000 : decodeMs;
 }

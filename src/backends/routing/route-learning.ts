@@ -1,11 +1,13 @@
 /**
  * What the latency-aware router learns from each attempt (DESIGN.md §5): from a stream's first
  * token, the prefill speed (when it did not queue) and how far the prediction was off; from the
- * end of a success, the time a request holds a slot; from a failure, the failure rate and how
- * long failures take. Each backend learns per model, and each model keeps pool-wide figures for
- * backends that have no samples yet.
+ * end of a success, the time a request holds a slot, the time between two of its output tokens
+ * and how long answers of the model are; from a failure, the failure rate and how long failures
+ * take. Each backend learns per model, and each model keeps pool-wide figures for backends that
+ * have no samples yet. The time between tokens is also learned from the backends' own decode
+ * metrics, at each scrape (learnScrapedInterToken).
  */
-import { modelEstimatesOf } from './backend-estimates.ts';
+import { type BackendEstimates, modelEstimatesOf } from './backend-estimates.ts';
 import { decayFactor, movedAverage, recordRateSample } from './decaying-average.ts';
 import type { ModelPrior } from './route-cost.ts';
 import { residualHalfLifeMs } from './route-cost.ts';
@@ -17,14 +19,21 @@ export type ModelPriorState = {
   prefillTokensPerSecond: number | undefined;
   firstTokenMs: number | undefined;
   residualLog: number | undefined;
+  interTokenMs: number | undefined;
+  outputTokens: number | undefined;
 };
 
-/** Before any sample: a modest GPU (research/routing.md §7.2 calibration targets). */
+/**
+ * Before any sample: a modest GPU (research/routing.md §7.2 calibration targets), 50 tokens/s
+ * per answer, answers of 256 tokens.
+ */
 const priorDefaults: ModelPrior = {
   serviceMs: 2_000,
   prefillTokensPerSecond: 4_000,
   firstTokenMs: 500,
   residualLog: 0,
+  interTokenMs: 20,
+  outputTokens: 256,
 };
 
 /** Weights of a new sample: per backend, and (slower) for the pool-wide figures. */
@@ -37,6 +46,8 @@ const residualWeightDown = 0.1;
 const residualLogMax = 3;
 /** Shorter prompts say more about fixed overheads than about prefill speed. */
 const prefillSamplePromptTokensMin = 16;
+/** An answer of one token has no time between tokens to measure. */
+const interTokenSampleTokensMin = 2;
 
 export function createModelPriorState(): ModelPriorState {
   return {
@@ -44,6 +55,8 @@ export function createModelPriorState(): ModelPriorState {
     prefillTokensPerSecond: undefined,
     firstTokenMs: undefined,
     residualLog: undefined,
+    interTokenMs: undefined,
+    outputTokens: undefined,
   };
 }
 
@@ -53,6 +66,8 @@ export function priorOf(state: ModelPriorState | undefined): ModelPrior {
     prefillTokensPerSecond: state?.prefillTokensPerSecond ?? priorDefaults.prefillTokensPerSecond,
     firstTokenMs: state?.firstTokenMs ?? priorDefaults.firstTokenMs,
     residualLog: state?.residualLog ?? priorDefaults.residualLog,
+    interTokenMs: state?.interTokenMs ?? priorDefaults.interTokenMs,
+    outputTokens: state?.outputTokens ?? priorDefaults.outputTokens,
   };
 }
 
@@ -80,6 +95,7 @@ export function learnFromAttempt(
       return;
     case 'done':
       learnServiceTime(attempt, outcome.atMs, prior);
+      learnDecode(attempt, outcome.atMs, outcome.outputTokens, prior);
       return;
     case 'failed':
       recordRateSample(estimates.failures, true, outcome.atMs, failureHalfLifeMs);
@@ -141,4 +157,65 @@ function learnServiceTime(attempt: RouteAttempt, atMs: number, prior: ModelPrior
   serviceMs = Math.max(1, serviceMs);
   model.serviceMs = movedAverage(model.serviceMs, serviceMs, backendWeight);
   prior.serviceMs = movedAverage(prior.serviceMs, serviceMs, poolWeight);
+}
+
+/**
+ * From an answer's output tokens: the model's answer length, and the backend's time between two
+ * tokens, from the time it spent after its first one (a stream) or after its prefill (a JSON
+ * answer that did not queue, with the round trip and the prefill estimated away).
+ */
+function learnDecode(
+  attempt: RouteAttempt,
+  atMs: number,
+  outputTokens: number | undefined,
+  prior: ModelPriorState,
+): void {
+  if (outputTokens === undefined || outputTokens <= 0) {
+    return;
+  }
+  prior.outputTokens = movedAverage(prior.outputTokens, outputTokens, poolWeight);
+  const decodeMs = decodeTimeOf(attempt, atMs, prior);
+  if (decodeMs === undefined || outputTokens < interTokenSampleTokensMin) {
+    return;
+  }
+  const interTokenMs = decodeMs / outputTokens;
+  const model = modelEstimatesOf(attempt.backend.estimates, attempt.request.model);
+  model.interTokenMs = movedAverage(model.interTokenMs, interTokenMs, backendWeight);
+  prior.interTokenMs = movedAverage(prior.interTokenMs, interTokenMs, poolWeight);
+}
+
+function decodeTimeOf(
+  attempt: RouteAttempt,
+  atMs: number,
+  prior: ModelPriorState,
+): number | undefined {
+  if (attempt.request.stream) {
+    return attempt.firstTokenAtMs === undefined ? undefined : atMs - attempt.firstTokenAtMs;
+  }
+  if (attempt.queuedAtDispatch) {
+    return undefined;
+  }
+  const estimates = attempt.backend.estimates;
+  const prefillRate =
+    estimates.byModel.get(attempt.request.model)?.prefillTokensPerSecond ??
+    priorOf(prior).prefillTokensPerSecond;
+  const decodeMs =
+    atMs -
+    attempt.dispatchedAtMs -
+    (estimates.rttMs ?? 0) -
+    ((attempt.request.promptTokens ?? 0) * 1000) / prefillRate;
+  return decodeMs > 0 ? decodeMs : undefined;
+}
+
+/**
+ * A time between tokens the backend's metrics reported for a model, averaged over the answers
+ * it decoded since the previous scrape.
+ */
+export function learnScrapedInterToken(
+  estimates: BackendEstimates,
+  model: string,
+  interTokenMs: number,
+): void {
+  const learned = modelEstimatesOf(estimates, model);
+  learned.interTokenMs = movedAverage(learned.interTokenMs, interTokenMs, backendWeight);
 }

@@ -10,10 +10,32 @@ export type RouteRequest = {
   model: string;
   /** Estimated prompt tokens, when known. */
   promptTokens: number | undefined;
-  /** A stream's first token is observable, and its first-token deadline applies. */
+  /**
+   * The output cap per choice the request asked for (max_tokens), when it gave one; 0 for work
+   * that produces none (embeddings). The router expects the smaller of this and what answers of
+   * the model were on average.
+   */
+  outputTokensAsked: number | undefined;
+  /**
+   * A stream's first token is observable, and its first-token deadline applies; its client cares
+   * most about that first token, a JSON client about the whole answer.
+   */
   stream: boolean;
   /** The tenant's home region, preferred while it is not clearly worse; null for none. */
   homeRegion: string | null;
+  /** How the candidates' regions compare in price for this request; undefined for no preference. */
+  prices: RoutePrices | undefined;
+};
+
+/**
+ * Price as the router sees it: an order, not money (the caller ranks the regions from the
+ * prices it pinned). Among candidates predicted to cost at most `marginMs` more time than the
+ * router's choice, one of a cheaper rank is taken instead.
+ */
+export type RoutePrices = {
+  /** 0 for the cheapest region; equal prices share a rank; a region absent is never preferred. */
+  rankByRegion: ReadonlyMap<string, number>;
+  marginMs: number;
 };
 
 /** Why an attempt failed before its first byte. */
@@ -48,8 +70,11 @@ export type RouteAttempt = {
 export type AttemptOutcome =
   /** The first byte of the answer (the first token of a stream) came back. */
   | { kind: 'first_token'; atMs: number }
-  /** A successful attempt ended: the whole answer was delivered or relayed. */
-  | { kind: 'done'; atMs: number }
+  /**
+   * A successful attempt ended: the whole answer was delivered or relayed, with this many output
+   * tokens per choice when they are known.
+   */
+  | { kind: 'done'; atMs: number; outputTokens: number | undefined }
   | { kind: 'failed'; atMs: number; failure: AttemptFailure; retryAfterMs: number | undefined }
   /** Ended without a verdict on the backend: the client went away first. */
   | { kind: 'abandoned'; atMs: number };

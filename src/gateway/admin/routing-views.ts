@@ -54,6 +54,7 @@ export function backendRoutingView(backend: PooledBackend) {
         {
           service_ms: rounded(learned.serviceMs),
           prefill_tokens_per_second: rounded(learned.prefillTokensPerSecond),
+          inter_token_ms: rounded(learned.interTokenMs),
           first_token_correction: rounded(Math.exp(learned.residualLog)),
           first_token_samples: learned.firstTokenCount,
         },
@@ -66,6 +67,9 @@ export function gatewayRoutingView(deps: Deps) {
   const inFlight = deps.pool.inFlightTotal;
   return {
     router: deps.router.name,
+    // As the router counts them: the configured number, or this gateway and the replicas that
+    // shared their counts lately (1 without Redis).
+    replicas_live: deps.config.limits.gatewayReplicaCount ?? deps.pool.liveReplicaCount,
     in_flight: inFlight,
     retries_in_flight: deps.retryBudget.retriesInFlight,
     retry_budget: deps.retryBudget.capacity(inFlight),

@@ -83,14 +83,19 @@ function forward(
     throw new Error('a setup needs at least one backend');
   }
   return forwardWithRetries(deps, backends, {
-    model: 'm',
+    route: {
+      model: 'm',
+      promptTokens: 10,
+      outputTokensAsked: undefined,
+      stream: !options.buffered,
+      homeRegion: null,
+      prices: undefined,
+    },
     path: '/chat/completions',
     body: new TextEncoder().encode('{"model":"m"}'),
     headers: { 'content-type': 'application/json' },
     clientSignal: options.clientSignal ?? new AbortController().signal,
     buffered: options.buffered,
-    promptTokens: 10,
-    homeRegion: null,
     firstBackend,
   });
 }
@@ -196,16 +201,22 @@ describe('forwardWithRetries', () => {
     expect(test.deps.retryBudget.retriesInFlight).toBe(0);
   });
 
-  it('does not retry once the retry budget is spent', async () => {
+  it('always makes the first retry, and no later one once the retry budget is spent', async () => {
     const test = setup(
-      { a: [answerStatus(500)], b: [answerStatus(200)] },
+      {
+        a: [answerStatus(500)],
+        b: [answerStatus(500)],
+        c: [answerStatus(500)],
+        d: [answerStatus(200)],
+      },
       { retryBudgetMin: 1, retryBudgetBps: 0 },
     );
     // Another request's retry holds the only one the budget allows.
-    expect(test.deps.retryBudget.tryAcquire(0)).toBe(true);
+    expect(test.deps.retryBudget.tryAcquire(0, false)).toBe(true);
     const forwarded = await forward(test, { buffered: true });
-    expect(idsOf(forwarded.attempted)).toEqual(['a']);
-    expect(test.upstream.sentTo).toEqual(['a']);
+    expect(idsOf(forwarded.attempted)).toHaveLength(2);
+    expect(test.upstream.sentTo).toEqual(idsOf(forwarded.attempted));
+    expect(forwarded.attempted.map((backend) => backend.record.id)).not.toContain('d');
     expect(unansweredError(forwarded)).toMatchObject({ code: 'upstream_error' });
     expect(test.events).toContain('retry_budget_spent');
     expect(test.deps.retryBudget.retriesInFlight).toBe(1);

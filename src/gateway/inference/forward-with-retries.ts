@@ -1,8 +1,8 @@
 /**
  * Sends a request to the backend picked by the router, and to another one when the first fails
  * before anything reached the client: connection failures, timeouts, 5xx and 429 answers, and a
- * stream whose first token misses its per-try deadline. Retries go to backends not tried yet and
- * only while the retry budget allows. A stream's first chunk is read inside the attempt, so a
+ * stream whose first token misses its per-try deadline. Retries go to backends not tried yet: the
+ * first one whenever another backend can take it, later ones only while the retry budget allows. A stream's first chunk is read inside the attempt, so a
  * backend that answers headers and then nothing is still retried. The first pick waits in the
  * capacity queue, up to its deadline, when every candidate is full (unless it is work that never
  * waits there). The backends tried come back
@@ -46,7 +46,8 @@ export type ForwardDeps = Pick<
 > & { config: { limits: Limits } };
 
 export type ForwardRequest = {
-  model: string;
+  /** What the router is told of the request, for the first pick and every retry. */
+  route: RouteRequest;
   path: string;
   body: Uint8Array;
   headers: Record<string, string>;
@@ -54,9 +55,6 @@ export type ForwardRequest = {
   clientSignal: AbortSignal;
   /** Read the whole body inside the attempt, so a body cut short can still be retried. */
   buffered: boolean;
-  promptTokens: number | undefined;
-  /** The tenant's home region, for the router's region preference. */
-  homeRegion: string | null;
   /** The backend picked (and priced) at admission: the first attempt goes there. */
   firstBackend: PooledBackend;
 };
@@ -67,8 +65,11 @@ export type ForwardResult = {
   /** The whole body when the request was buffered. */
   bodyBytes: Uint8Array<ArrayBuffer> | undefined;
   abort: () => void;
-  /** Ends the attempt's in-flight count; safe to call more than once. */
-  release: () => void;
+  /**
+   * Ends the attempt's in-flight count, with the answer's output tokens per choice when they are
+   * known (the router learns the backend's decode speed from them); safe to call more than once.
+   */
+  release: (outputTokens?: number) => void;
 };
 
 /** How forwarding ended, with each backend tried, in order. */
@@ -93,12 +94,7 @@ export async function forwardWithRetries(
   allowed: readonly PooledBackend[],
   request: ForwardRequest,
 ): Promise<Forwarded> {
-  const route: RouteRequest = {
-    model: request.model,
-    promptTokens: request.promptTokens,
-    stream: !request.buffered,
-    homeRegion: request.homeRegion,
-  };
+  const { route } = request;
   const attempted: PooledBackend[] = [];
   const triedIds = new Set<string>();
   let lastError: GatewayError | undefined;
@@ -110,7 +106,7 @@ export async function forwardWithRetries(
       let backend = request.firstBackend;
       let onSettled: (() => void) | undefined;
       if (attempt > 0) {
-        const next = pickRetry(deps, allowed, route, triedIds);
+        const next = pickRetry(deps, allowed, route, triedIds, attempt === 1);
         if (next === undefined) {
           break;
         }
@@ -129,21 +125,25 @@ export async function forwardWithRetries(
   } catch (error) {
     return { kind: 'unanswered', error, attempted };
   }
-  return { kind: 'unanswered', error: lastError ?? noCapacity(request.model), attempted };
+  return { kind: 'unanswered', error: lastError ?? noCapacity(route.model), attempted };
 }
 
-/** Another backend for a retry, when one is left and the budget has a retry to spare. */
+/**
+ * Another backend for a retry, when one is left and the budget grants it (a first retry always
+ * is).
+ */
 function pickRetry(
   deps: ForwardDeps,
   allowed: readonly PooledBackend[],
   route: RouteRequest,
   triedIds: ReadonlySet<string>,
+  firstRetry: boolean,
 ): PooledBackend | undefined {
   const candidates = routableCandidates(deps.pool, allowed, triedIds, deps.clock.nowMs());
   if (candidates.length === 0) {
     return undefined;
   }
-  if (!deps.retryBudget.tryAcquire(deps.pool.inFlightTotal)) {
+  if (!deps.retryBudget.tryAcquire(deps.pool.inFlightTotal, firstRetry)) {
     deps.logger.log('warn', 'retry_budget_spent', {
       model: route.model,
       retriesInFlight: deps.retryBudget.retriesInFlight,
@@ -220,7 +220,11 @@ async function attemptOnce(
 }
 
 /** The attempt's own abort, tied to the client's; `release` ends the attempt and unties them. */
-type AttemptControl = { signal: AbortSignal; abort: () => void; release: () => void };
+type AttemptControl = {
+  signal: AbortSignal;
+  abort: () => void;
+  release: (outputTokens?: number) => void;
+};
 
 function attemptControl(clientSignal: AbortSignal, attempt: TrackedAttempt): AttemptControl {
   // These closures live as long as a stream does: they keep the signal, not the request and its
@@ -228,8 +232,8 @@ function attemptControl(clientSignal: AbortSignal, attempt: TrackedAttempt): Att
   const controller = new AbortController();
   const abort = () => controller.abort();
   clientSignal.addEventListener('abort', abort, { once: true });
-  const release = () => {
-    attempt.end();
+  const release = (outputTokens?: number) => {
+    attempt.end(outputTokens);
     clientSignal.removeEventListener('abort', abort);
   };
   return { signal: controller.signal, abort, release };

@@ -9,6 +9,7 @@
  */
 import type { Context, Hono } from 'hono';
 import type { PooledBackend } from '../../backends/backend-pool.ts';
+import type { RouteRequest } from '../../backends/routing/router.ts';
 import { chunkSourceOf } from '../../backends/upstream/chunk-source.ts';
 import { readResponseBytes } from '../../backends/upstream/upstream.ts';
 import type { FinalUsage } from '../../billing/ledger.ts';
@@ -41,6 +42,7 @@ import {
 import { relayEventStream, type StreamOutcome } from './relay-event-stream.ts';
 import { type RequestDeadline, startRequestDeadline, timeoutError } from './request-deadline.ts';
 import { releaseRequest, settleRequest, verifyReportedUsage } from './request-ending.ts';
+import { routePricesOf } from './route-prices.ts';
 import { allowedBackends } from './select-candidates.ts';
 import { upstreamBody } from './upstream-body.ts';
 
@@ -75,6 +77,11 @@ export type InferenceCall = {
   preferBackends?: ((allowed: readonly PooledBackend[]) => readonly PooledBackend[]) | undefined;
   /** Told once the request holds money: from then on it ends settled or released. */
   onAdmitted?: (() => void) | undefined;
+  /**
+   * How much longer a cheaper region may be predicted to take and still be preferred:
+   * `routingPriceMarginMs` when left out (interactive); work that can wait passes a wider one.
+   */
+  priceMarginMs?: number | undefined;
   /** Told what the request was settled for, once its money is settled. */
   onSettled?: ((settled: InferenceSettlement) => void) | undefined;
 };
@@ -138,11 +145,18 @@ async function admitAndAnswer(
   lease: InferenceLease,
 ): Promise<{ response: Response; leaseHandedOver: boolean }> {
   const { deps, client, clientSignal } = call;
-  const route = {
+  const route: RouteRequest = {
     model: request.model,
     promptTokens: request.promptTokensEstimate,
+    outputTokensAsked: request.outputTokensAsked,
     stream: request.stream,
     homeRegion: client.tenant.homeRegion,
+    prices: await routePricesOf(
+      deps,
+      request,
+      allowed,
+      call.priceMarginMs ?? deps.config.limits.routingPriceMarginMs,
+    ),
   };
   const firstBackend = await pickFirstBackend(
     deps,
@@ -161,7 +175,7 @@ async function admitAndAnswer(
   const exchange: Exchange = { deps, call, request, admission, deadline, clientSignal, lease };
   let forwarded: ForwardResult;
   try {
-    forwarded = await forward(exchange, allowed, firstBackend);
+    forwarded = await forward(exchange, allowed, route, firstBackend);
   } catch (error) {
     deadline.clear();
     throw error;
@@ -189,18 +203,17 @@ async function admitAndAnswer(
 async function forward(
   exchange: Exchange,
   allowed: readonly PooledBackend[],
+  route: RouteRequest,
   firstBackend: PooledBackend,
 ): Promise<ForwardResult> {
   const { deps, request, admission, deadline, clientSignal } = exchange;
   const forwarded = await forwardWithRetries(deps, allowed, {
-    model: request.model,
+    route,
     path: request.endpoint.path,
     body: upstreamBody(request, admission.outputTokensPerChoice),
     headers: upstreamHeaders(admission.requestId, request.stream),
     clientSignal: AbortSignal.any([clientSignal, deadline.signal]),
     buffered: !request.stream,
-    promptTokens: admission.promptTokensEstimate,
-    homeRegion: admission.client.tenant.homeRegion,
     firstBackend,
   });
   if (forwarded.kind === 'unanswered') {
@@ -239,6 +252,14 @@ function upstreamHeaders(requestId: string, stream: boolean): Record<string, str
   };
 }
 
+/**
+ * The output tokens of one choice: what the router learns a backend's decode speed from (the
+ * choices are decoded side by side). A stream without a usage chunk counts its content events.
+ */
+function perChoice(outputTokens: number | undefined, choiceCount: number): number | undefined {
+  return outputTokens === undefined ? undefined : Math.round(outputTokens / choiceCount);
+}
+
 function parseJson(bytes: Uint8Array): unknown {
   try {
     return JSON.parse(new TextDecoder().decode(bytes));
@@ -268,24 +289,25 @@ async function bufferedResponse(
       deps.config.limits.upstreamResponseBytesMax,
     );
   } catch (error) {
+    forwarded.release();
     await releaseRequest(deps, admission, 'upstream_error', forwarded.backend);
     throw error;
-  } finally {
-    forwarded.release();
   }
   const headers: Record<string, string> = {
     'content-type': contentType,
     'x-tokenbank-backend-region': forwarded.backend.record.region,
   };
   if (forwarded.response.status >= 300) {
+    forwarded.release();
     // The backend refused it (a 4xx passed through): nothing was produced, nothing is billed.
     await releaseRequest(deps, admission, 'upstream_error', forwarded.backend);
     return new Response(body, { status: forwarded.response.status, headers });
   }
   // A 2xx is billed even when it is not JSON: by the gateway's own count of what it carried.
   const parsed = parseJson(body);
-  const delivered = deliveredOf(parsed, body);
   const reported = parsed === undefined ? undefined : readReportedUsage(parsed);
+  forwarded.release(perChoice(reported?.outputTokens, exchange.request.choiceCount));
+  const delivered = deliveredOf(parsed, body);
   const usage = await finalUsage(deps.tokenizer, admission.metered, reported, delivered);
   const settled = await settleRequest(deps, admission, 'complete', forwarded.backend, usage);
   exchange.call.onSettled?.({ usage, costMicro: settled.costMicro, duplicate: settled.duplicate });
@@ -327,7 +349,14 @@ function streamResponse(exchange: Exchange, forwarded: ForwardResult): Response 
     },
     onEnd: (outcome) => {
       deadline.clear();
-      forwarded.release();
+      forwarded.release(
+        outcome === 'complete'
+          ? perChoice(
+              tap.reported?.outputTokens ?? tap.contentEventCount,
+              exchange.request.choiceCount,
+            )
+          : undefined,
+      );
       deps.background.track(
         'settle_stream',
         settleStream(exchange, forwarded.backend, tap, outcome).finally(lease.end),

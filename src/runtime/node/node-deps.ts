@@ -79,7 +79,12 @@ export function createNodeDeps(options: NodeDepsOptions): Deps {
     config,
     catalog,
     pool,
-    router: createLatencyAwareRouter({ clock, random: options.random, settings: config.limits }),
+    router: createLatencyAwareRouter({
+      clock,
+      random: options.random,
+      settings: config.limits,
+      liveReplicaCount: () => pool.liveReplicaCount,
+    }),
     retryBudget: createRetryBudget(config.limits),
     capacityQueue,
     upstream,
