@@ -7,13 +7,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import OpenAI, { APIError, toFile } from 'openai';
+import OpenAI, { toFile } from 'openai';
 import { fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.ts';
 import { type RunningGateway, startGateway } from '../src/runtime/node/start-gateway.ts';
 import { createTenantWithKey, httpCaller } from './support/demo-pool.ts';
-import { uploadingClient } from './support/openai-client.ts';
+import { sdkFailure, uploadingClient } from './support/openai-client.ts';
 
 const adminToken = `tba-${'f'.repeat(32)}`;
 const limits = {
@@ -63,19 +63,6 @@ async function upload(
     file: await toFile(Buffer.from(content), options.filename ?? 'input.jsonl'),
     purpose: options.purpose ?? 'batch',
   });
-}
-
-/** Runs a request that must fail and returns the SDK's error. */
-async function failure(request: Promise<unknown>): Promise<APIError> {
-  try {
-    await request;
-  } catch (error) {
-    if (error instanceof APIError) {
-      return error;
-    }
-    throw error;
-  }
-  throw new Error('the request succeeded but was expected to fail');
 }
 
 async function heldBy(tenant: Tenant) {
@@ -141,10 +128,10 @@ describe('the Files API through the OpenAI SDK', () => {
       object: 'file',
       deleted: true,
     });
-    const gone = await failure(acme.client.files.retrieve(created.id));
+    const gone = await sdkFailure(acme.client.files.retrieve(created.id));
     expect(gone).toBeInstanceOf(OpenAI.NotFoundError);
     expect(gone.code).toBe('file_not_found');
-    expect((await failure(acme.client.files.delete(created.id))).status).toBe(404);
+    expect((await sdkFailure(acme.client.files.delete(created.id))).status).toBe(404);
   });
 
   it('takes an upload larger than the JSON body bound (requestBodyBytesMax)', async () => {
@@ -166,7 +153,7 @@ describe('the Files API through the OpenAI SDK', () => {
       other.client.files.content(created.id),
       other.client.files.delete(created.id),
     ]) {
-      const error = await failure(request);
+      const error = await sdkFailure(request);
       expect(error).toBeInstanceOf(OpenAI.NotFoundError);
       expect(error.code).toBe('file_not_found');
       expect(error.message).toContain(created.id);
@@ -259,7 +246,7 @@ describe('every upload limit is a clear 4xx that stores nothing', () => {
     expected: { status: number; code: string; param: string | null; says: string },
   ) {
     const before = await heldBy(tenant);
-    const error = await failure(request);
+    const error = await sdkFailure(request);
     expect({ status: error.status, code: error.code, param: error.param }).toEqual({
       status: expected.status,
       code: expected.code,
@@ -342,7 +329,7 @@ describe('every upload limit is a clear 4xx that stores nothing', () => {
     for (let index = 0; index < limits.filesPerTenantMax; index += 1) {
       await upload(crowded, jsonlOf(1));
     }
-    const error = await failure(upload(crowded, jsonlOf(1)));
+    const error = await sdkFailure(upload(crowded, jsonlOf(1)));
     expect(error.status).toBe(400);
     expect(error.code).toBe('file_storage_limit_exceeded');
     expect(error.message).toContain('filesPerTenantMax');

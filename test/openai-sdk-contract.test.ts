@@ -2,7 +2,7 @@
  * Contract tests: the official `openai` SDK against a real `tokenbank serve` process and real
  * `tokenbank sim` processes. If the SDK is happy, every OpenAI client is.
  */
-import OpenAI, { APIError } from 'openai';
+import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createTenantWithKey,
@@ -10,7 +10,7 @@ import {
   type HttpCaller,
   registerProvider,
 } from './support/demo-pool.ts';
-import { gatewayClient } from './support/openai-client.ts';
+import { gatewayClient, sdkFailure } from './support/openai-client.ts';
 import {
   type GatewayWithSimulators,
   seedPool,
@@ -36,19 +36,6 @@ let fencedKey: string;
 
 function client(key = apiKey): OpenAI {
   return gatewayClient({ baseURL: `${gateway.url}/v1`, apiKey: key, timeoutMs: 20_000 });
-}
-
-/** Runs a request that must fail and returns the SDK's error. */
-async function failure(request: Promise<unknown>): Promise<APIError> {
-  try {
-    await request;
-  } catch (error) {
-    if (error instanceof APIError) {
-      return error;
-    }
-    throw error;
-  }
-  throw new Error('the request succeeded but was expected to fail');
 }
 
 const hello = [{ role: 'user' as const, content: 'Say hello to the computing power bank.' }];
@@ -211,7 +198,7 @@ describe('the official OpenAI SDK against tokenbank', () => {
 
 describe('errors reach the SDK as its own error classes', () => {
   it('unknown key: AuthenticationError 401 invalid_api_key', async () => {
-    const error = await failure(client('tbk-unknown').models.list());
+    const error = await sdkFailure(client('tbk-unknown').models.list());
     expect(error).toBeInstanceOf(OpenAI.AuthenticationError);
     expect(error.status).toBe(401);
     expect(error.code).toBe('invalid_api_key');
@@ -219,7 +206,7 @@ describe('errors reach the SDK as its own error classes', () => {
   });
 
   it('revoked key: AuthenticationError 401 invalid_api_key', async () => {
-    const error = await failure(
+    const error = await sdkFailure(
       client(revokedKey).chat.completions.create({ model: chatModel, messages: hello }),
     );
     expect(error).toBeInstanceOf(OpenAI.AuthenticationError);
@@ -227,7 +214,7 @@ describe('errors reach the SDK as its own error classes', () => {
   });
 
   it('missing messages: BadRequestError 400 invalid_request naming the field', async () => {
-    const error = await failure(
+    const error = await sdkFailure(
       client().chat.completions.create({
         model: chatModel,
       } as OpenAI.ChatCompletionCreateParamsNonStreaming),
@@ -238,7 +225,7 @@ describe('errors reach the SDK as its own error classes', () => {
   });
 
   it('absurd max_tokens: BadRequestError 400', async () => {
-    const error = await failure(
+    const error = await sdkFailure(
       client().chat.completions.create({ model: chatModel, messages: hello, max_tokens: -5 }),
     );
     expect(error).toBeInstanceOf(OpenAI.BadRequestError);
@@ -247,7 +234,7 @@ describe('errors reach the SDK as its own error classes', () => {
 
   it('body over the limit: 413 request_too_large', async () => {
     const huge = 'x'.repeat(4 * 1024 * 1024 + 10);
-    const error = await failure(
+    const error = await sdkFailure(
       client().chat.completions.create({
         model: chatModel,
         messages: [{ role: 'user', content: huge }],
@@ -258,7 +245,7 @@ describe('errors reach the SDK as its own error classes', () => {
   });
 
   it('unknown model: NotFoundError 404 model_not_found', async () => {
-    const error = await failure(
+    const error = await sdkFailure(
       client().chat.completions.create({ model: 'nope', messages: hello }),
     );
     expect(error).toBeInstanceOf(OpenAI.NotFoundError);
@@ -266,7 +253,7 @@ describe('errors reach the SDK as its own error classes', () => {
   });
 
   it('model outside the key scope: NotFoundError 404 model_not_found', async () => {
-    const error = await failure(
+    const error = await sdkFailure(
       client(scopedKey).chat.completions.create({ model: otherModel, messages: hello }),
     );
     expect(error).toBeInstanceOf(OpenAI.NotFoundError);
@@ -280,7 +267,7 @@ describe('errors reach the SDK as its own error classes', () => {
   });
 
   it('no backend in the allowed regions: 503 no_backend_in_allowed_regions', async () => {
-    const error = await failure(
+    const error = await sdkFailure(
       client(fencedKey).chat.completions.create({ model: chatModel, messages: hello }),
     );
     expect(error).toBeInstanceOf(OpenAI.InternalServerError);
@@ -292,7 +279,7 @@ describe('errors reach the SDK as its own error classes', () => {
   it('every backend failing: 502 upstream_error', async () => {
     await setSimulatorFaults(east, ['fast-503']);
     try {
-      const error = await failure(
+      const error = await sdkFailure(
         client().chat.completions.create({ model: otherModel, messages: hello }),
       );
       expect(error).toBeInstanceOf(OpenAI.InternalServerError);
@@ -310,7 +297,7 @@ describe('errors reach the SDK as its own error classes', () => {
     await expectOk(call, 'PATCH', `/provider/v1/backends/${backendIds[0]}`, providerToken, {
       state: 'draining',
     });
-    const error = await failure(
+    const error = await sdkFailure(
       client().chat.completions.create({ model: 'sim-drained', messages: hello }),
     );
     expect(error.status).toBe(503);

@@ -7,7 +7,6 @@
  * what is not served is refused with a 400 naming the field before anything is reserved.
  */
 import type OpenAI from 'openai';
-import { APIError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fakeTextVocabulary } from '../src/simulator/fake-text.ts';
 import { createTenantWithKey, expectOk, type HttpCaller, topUp } from './support/demo-pool.ts';
@@ -19,6 +18,7 @@ import {
   startInProcessGateway,
   testAdminToken,
 } from './support/in-process-gateway.ts';
+import { sdkFailure } from './support/openai-client.ts';
 import { seedPool } from './support/seeded-pool.ts';
 import { tenantReader, type UsageRecordView } from './support/tenant-money.ts';
 
@@ -80,18 +80,6 @@ function simulatorWords(text: string): string[] {
     expect(fakeTextVocabulary).toContain(word);
   }
   return words;
-}
-
-async function failure(request: Promise<unknown>): Promise<APIError> {
-  try {
-    await request;
-  } catch (error) {
-    if (error instanceof APIError) {
-      return error;
-    }
-    throw error;
-  }
-  throw new Error('the request succeeded but was expected to fail');
 }
 
 async function expectLedgerClean(): Promise<void> {
@@ -284,7 +272,7 @@ describe('what is not served is refused before anything is reserved', () => {
     { name: 'a background run', fields: { background: true }, param: 'background' },
   ])('$name: 400 naming $param, nothing charged', async ({ fields, param }) => {
     const { client, reader } = await newTenant('100');
-    const error = await failure(
+    const error = await sdkFailure(
       client.responses.create({
         model,
         input: 'hello',
@@ -300,7 +288,7 @@ describe('what is not served is refused before anything is reserved', () => {
 
   it('answers a tenant without money 429 insufficient_quota, as chat does', async () => {
     const { client, reader } = await newTenant('0');
-    const error = await failure(client.responses.create({ model, input: 'hello' }));
+    const error = await sdkFailure(client.responses.create({ model, input: 'hello' }));
     expect(error.status).toBe(429);
     expect(error.code).toBe('insufficient_quota');
     expect(error.type).toBe('insufficient_quota');
@@ -309,7 +297,7 @@ describe('what is not served is refused before anything is reserved', () => {
 
   it('answers an unknown model 404 model_not_found', async () => {
     const { client } = await newTenant('100');
-    const error = await failure(
+    const error = await sdkFailure(
       client.responses.create({ model: 'no-such-model', input: 'hello' }),
     );
     expect(error.status).toBe(404);

@@ -5,7 +5,7 @@
  * checks the two schemas agree.
  */
 import { and, asc, count, desc, eq, gt, inArray, isNull, lt, ne, or, sql } from 'drizzle-orm';
-import { type BatchStore, openBatchStatuses } from './batch-store.ts';
+import { type BatchLineRecord, type BatchStore, openBatchStatuses } from './batch-store.ts';
 import { batchStampOf, lineEndingChanges } from './batch-store-rows.ts';
 import type { PostgresDatabase } from './postgres-catalog.ts';
 import { batches, batchLines, gatewayInstances } from './postgres-schema.ts';
@@ -14,6 +14,25 @@ export function createPostgresBatchStore(database: PostgresDatabase): BatchStore
   const inBatch = (batchId: string, lineIndex: number) =>
     and(eq(batchLines.batchId, batchId), eq(batchLines.lineIndex, lineIndex));
   const lineOrder = [asc(batchLines.lineIndex)];
+  /** Lines of the batch in these statuses, in file order, from `afterIndex` on. */
+  const linesIn = async (
+    batchId: string,
+    statuses: BatchLineRecord['status'][],
+    afterIndex: number,
+    limit: number,
+  ) =>
+    database
+      .select()
+      .from(batchLines)
+      .where(
+        and(
+          eq(batchLines.batchId, batchId),
+          inArray(batchLines.status, statuses),
+          gt(batchLines.lineIndex, afterIndex),
+        ),
+      )
+      .orderBy(asc(batchLines.lineIndex))
+      .limit(limit);
   return {
     insertBatch: async (batch) => {
       await database.insert(batches).values(batch);
@@ -99,18 +118,7 @@ export function createPostgresBatchStore(database: PostgresDatabase): BatchStore
         return true;
       }),
     pendingLines: async (batchId, afterIndex, limit) =>
-      database
-        .select()
-        .from(batchLines)
-        .where(
-          and(
-            eq(batchLines.batchId, batchId),
-            eq(batchLines.status, 'pending'),
-            gt(batchLines.lineIndex, afterIndex),
-          ),
-        )
-        .orderBy(...lineOrder)
-        .limit(limit),
+      linesIn(batchId, ['pending'], afterIndex, limit),
     claimLine: async (batchId, lineIndex, instanceId, atMs) =>
       (
         await database
@@ -183,18 +191,7 @@ export function createPostgresBatchStore(database: PostgresDatabase): BatchStore
           .where(and(eq(batchLines.batchId, batchId), eq(batchLines.status, 'running')))
       )[0]?.running ?? 0,
     endedLines: async (batchId, afterIndex, limit) =>
-      database
-        .select()
-        .from(batchLines)
-        .where(
-          and(
-            eq(batchLines.batchId, batchId),
-            inArray(batchLines.status, ['succeeded', 'failed']),
-            gt(batchLines.lineIndex, afterIndex),
-          ),
-        )
-        .orderBy(...lineOrder)
-        .limit(limit),
+      linesIn(batchId, ['succeeded', 'failed'], afterIndex, limit),
   };
 }
 

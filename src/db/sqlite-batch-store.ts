@@ -3,7 +3,7 @@
  * guarded UPDATE in a transaction is the whole of "a line is claimed once, ends once".
  */
 import { and, asc, count, desc, eq, gt, inArray, isNull, lt, ne, or, sql } from 'drizzle-orm';
-import { type BatchStore, openBatchStatuses } from './batch-store.ts';
+import { type BatchLineRecord, type BatchStore, openBatchStatuses } from './batch-store.ts';
 import { batchStampOf, lineEndingChanges } from './batch-store-rows.ts';
 import { batches, batchLines, gatewayInstances } from './schema.ts';
 import type { SqliteDatabase } from './sqlite-catalog.ts';
@@ -11,6 +11,26 @@ import type { SqliteDatabase } from './sqlite-catalog.ts';
 export function createSqliteBatchStore(database: SqliteDatabase): BatchStore {
   const inBatch = (batchId: string, lineIndex: number) =>
     and(eq(batchLines.batchId, batchId), eq(batchLines.lineIndex, lineIndex));
+  /** Lines of the batch in these statuses, in file order, from `afterIndex` on. */
+  const linesIn = async (
+    batchId: string,
+    statuses: BatchLineRecord['status'][],
+    afterIndex: number,
+    limit: number,
+  ) =>
+    database
+      .select()
+      .from(batchLines)
+      .where(
+        and(
+          eq(batchLines.batchId, batchId),
+          inArray(batchLines.status, statuses),
+          gt(batchLines.lineIndex, afterIndex),
+        ),
+      )
+      .orderBy(asc(batchLines.lineIndex))
+      .limit(limit)
+      .all();
   return {
     insertBatch: async (batch) => {
       database.insert(batches).values(batch).run();
@@ -98,19 +118,7 @@ export function createSqliteBatchStore(database: SqliteDatabase): BatchStore {
         return true;
       }),
     pendingLines: async (batchId, afterIndex, limit) =>
-      database
-        .select()
-        .from(batchLines)
-        .where(
-          and(
-            eq(batchLines.batchId, batchId),
-            eq(batchLines.status, 'pending'),
-            gt(batchLines.lineIndex, afterIndex),
-          ),
-        )
-        .orderBy(asc(batchLines.lineIndex))
-        .limit(limit)
-        .all(),
+      linesIn(batchId, ['pending'], afterIndex, limit),
     claimLine: async (batchId, lineIndex, instanceId, atMs) =>
       database
         .update(batchLines)
@@ -184,19 +192,7 @@ export function createSqliteBatchStore(database: SqliteDatabase): BatchStore {
         .where(and(eq(batchLines.batchId, batchId), eq(batchLines.status, 'running')))
         .get()?.running ?? 0,
     endedLines: async (batchId, afterIndex, limit) =>
-      database
-        .select()
-        .from(batchLines)
-        .where(
-          and(
-            eq(batchLines.batchId, batchId),
-            inArray(batchLines.status, ['succeeded', 'failed']),
-            gt(batchLines.lineIndex, afterIndex),
-          ),
-        )
-        .orderBy(asc(batchLines.lineIndex))
-        .limit(limit)
-        .all(),
+      linesIn(batchId, ['succeeded', 'failed'], afterIndex, limit),
   };
 }
 

@@ -5,7 +5,7 @@
  * client aborts after the whole body arrived but before it was read (nodejs/undici#4089, fixed
  * in 7.x): a test that abandons a fast stream would then hang, for a reason outside tokenbank.
  */
-import OpenAI from 'openai';
+import OpenAI, { APIError } from 'openai';
 import { fetch as undiciFetch } from 'undici';
 
 export function gatewayClient(options: {
@@ -14,12 +14,18 @@ export function gatewayClient(options: {
   timeoutMs: number;
 }): OpenAI {
   return new OpenAI({
+    ...clientOptions(options),
+    fetch: undiciFetch as unknown as typeof globalThis.fetch,
+  });
+}
+
+function clientOptions(options: { baseURL: string; apiKey: string; timeoutMs: number }) {
+  return {
     baseURL: options.baseURL,
     apiKey: options.apiKey,
     maxRetries: 0,
     timeout: options.timeoutMs,
-    fetch: undiciFetch as unknown as typeof globalThis.fetch,
-  });
+  };
 }
 
 /**
@@ -27,15 +33,19 @@ export function gatewayClient(options: {
  * FormData, which only that fetch takes (undici 7 has a FormData of its own). Fine for anything
  * but streams, which are what the client above is for.
  */
-export function uploadingClient(options: {
-  baseURL: string;
-  apiKey: string;
-  timeoutMs: number;
-}): OpenAI {
-  return new OpenAI({
-    baseURL: options.baseURL,
-    apiKey: options.apiKey,
-    maxRetries: 0,
-    timeout: options.timeoutMs,
-  });
+export function uploadingClient(options: Parameters<typeof gatewayClient>[0]): OpenAI {
+  return new OpenAI({ ...clientOptions(options), fetch: globalThis.fetch });
+}
+
+/** Runs an SDK call that must fail and returns the SDK's error. */
+export async function sdkFailure(request: Promise<unknown>): Promise<APIError> {
+  try {
+    await request;
+  } catch (error) {
+    if (error instanceof APIError) {
+      return error;
+    }
+    throw error;
+  }
+  throw new Error('the request succeeded but was expected to fail');
 }

@@ -4,6 +4,7 @@
  * every other line (an error answer, or one that never ran) to the error file. Built from the
  * stored line results, so building them again after a crash gives the same files.
  */
+import { joinParts } from '../../backends/upstream/upstream.ts';
 import type { BatchRecord } from '../../db/batch-store.ts';
 import type { Deps } from '../../deps.ts';
 
@@ -26,17 +27,6 @@ function fileLine(
     response: result.response,
     error: result.error,
   })}\n`;
-}
-
-function joined(chunks: readonly Uint8Array[]): Uint8Array {
-  const total = chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0);
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
 }
 
 export async function writeResultFiles(deps: Deps, batch: BatchRecord): Promise<ResultFiles> {
@@ -64,7 +54,10 @@ export async function writeResultFiles(deps: Deps, batch: BatchRecord): Promise<
             tenantId: batch.tenantId,
             filename: `${batch.id}_${suffix}.jsonl`,
             purpose: 'batch_output',
-            content: joined(chunks),
+            content: joinParts(
+              chunks,
+              chunks.reduce((total, chunk) => total + chunk.byteLength, 0),
+            ),
             atMs,
           })
         ).id;
