@@ -4,24 +4,14 @@
  * probability of the curve at its arrival, Lewis and Shedler's method), which gives the
  * time-varying Poisson process while every request kept is one the constant-rate generator drew.
  */
+
+import { localMinutes } from '../../src/billing/offpeak.ts';
 import { createSeededRandom } from '../../src/platform/random.ts';
 import { day, diurnal, type RegionTariff } from './batch-scenarios.ts';
 import type { TraceRequest } from './workload.ts';
 
 const minuteMs = 60_000;
 const dayMinutes = 24 * 60;
-
-/** Minutes past local midnight at `atMs` in a time zone. */
-function localMinutesAt(atMs: number, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat('en-GB', {
-    timeZone,
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(new Date(atMs));
-  const part = (type: string) => Number(parts.find((each) => each.type === type)?.value ?? 0);
-  return part('hour') * 60 + part('minute');
-}
 
 /** The share of its peak rate a region's clients send at a local hour (0-24, fractional). */
 export function diurnalShare(localHour: number): number {
@@ -43,13 +33,13 @@ export function thinToDiurnal(
   const minutesAtStart = new Map(
     regionTariffs.map((tariff) => [
       tariff.region,
-      localMinutesAt(day.submittedAtMs, tariff.timeZone),
+      localMinutes(day.submittedAtMs, tariff.timeZone),
     ]),
   );
   return trace.filter((request) => {
     const startMinutes = minutesAtStart.get(request.clientRegion) ?? 0;
     const elapsedMinutes = (day.clockMsAt(request.arrivalMs) - day.submittedAtMs) / minuteMs;
-    const localMinutes = (((startMinutes + elapsedMinutes) % dayMinutes) + dayMinutes) % dayMinutes;
-    return keep() < diurnalShare(localMinutes / 60);
+    const minuteOfDay = (((startMinutes + elapsedMinutes) % dayMinutes) + dayMinutes) % dayMinutes;
+    return keep() < diurnalShare(minuteOfDay / 60);
   });
 }

@@ -19,7 +19,8 @@ function minutesOfDay(clock: string): number {
   return Number(hours) * 60 + Number(minutes);
 }
 
-function localMinutes(atMs: number, timeZone: string): number {
+/** Minutes past local midnight at `atMs` in an IANA time zone. */
+export function localMinutes(atMs: number, timeZone: string): number {
   const parts = new Intl.DateTimeFormat('en-GB', {
     timeZone,
     hour: '2-digit',
