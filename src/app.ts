@@ -15,6 +15,7 @@ import { registerAdminAuditRoutes } from './gateway/admin/audit-routes.ts';
 import { auditWrites } from './gateway/admin/audit-writes.ts';
 import { registerAdminCatalogRoutes } from './gateway/admin/catalog-routes.ts';
 import { registerAdminCredentialRoutes } from './gateway/admin/credential-routes.ts';
+import { registerMeterRoutes } from './gateway/admin/meter-routes.ts';
 import { registerAdminMoneyRoutes } from './gateway/admin/money-routes.ts';
 import { registerAdminTenantRoutes } from './gateway/admin/tenant-routes.ts';
 import { registerBatchRoutes } from './gateway/batch/batch-routes.ts';
@@ -51,6 +52,7 @@ export function createApp(deps: Deps): Hono<HonoEnv> {
   registerBatchRoutes(app);
   registerAdminTenantRoutes(app, deps);
   registerAdminCatalogRoutes(app, deps);
+  registerMeterRoutes(app, deps);
   registerAdminCredentialRoutes(app, deps);
   registerAdminMoneyRoutes(app, deps);
   registerProviderRoutes(app, deps);

@@ -228,6 +228,16 @@ export const limitsSchema = z
     filesPerTenantMax: integer(1, 100_000_000).default(1_000),
     /** Bytes one tenant's files may hold at once, counted when it uploads one more. */
     fileBytesPerTenantMax: integer(1, Number.MAX_SAFE_INTEGER).default(1024 * 1024 * 1024),
+    /** How long a tenant's files are kept once it stops paying its storage ticks. */
+    storageGraceS: integer(0, 366 * 86_400).default(7 * 86_400),
+    /** An upload is refused unless the tenant can pay this long a storage of all it would hold. */
+    storageUploadCoverS: integer(0, 366 * 86_400).default(86_400),
+    /** How often the elected gateway looks for a storage tick to charge (idempotent per tick). */
+    storageCheckIntervalMs: integer(100, 3_600_000).default(60_000),
+    /** Response bytes a transport reservation allows per output token, and... */
+    transportResponseBytesPerToken: integer(1, 1_000_000).default(16),
+    /** ...beyond them (the answer's envelope, an embedding's vectors); settlement charges the actual. */
+    transportResponseOverheadBytes: integer(0, 256 * 1024 * 1024).default(16 * 1024),
   })
   .refine((limits) => limits.usagePageSizeDefault <= limits.usagePageSizeMax, {
     message: 'usagePageSizeDefault must not exceed usagePageSizeMax',
@@ -270,6 +280,8 @@ export const configSchema = z.object({
   /** A backend's metrics_url may name another host than its url (a separate exporter). */
   allowForeignMetricsHosts: booleanFlag.default(false),
   requestTimeoutS: integer(1, 86_400).default(600),
+  /** Length of a storage tick: stored bytes are charged once per tick, in GB-hours. */
+  storageTickS: integer(1, 31 * 86_400).default(3_600),
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   /** BPE encoding per model for the gateway's own counts; others use the default. */
   tokenizerEncodingDefault: z.enum(['o200k_base', 'cl100k_base']).default('o200k_base'),
@@ -312,6 +324,7 @@ const environmentKeys = {
   TOKENBANK_AUTO_APPROVE_BACKENDS: 'autoApproveBackends',
   TOKENBANK_ALLOW_FOREIGN_METRICS_HOSTS: 'allowForeignMetricsHosts',
   TOKENBANK_REQUEST_TIMEOUT_S: 'requestTimeoutS',
+  TOKENBANK_STORAGE_TICK_S: 'storageTickS',
   TOKENBANK_LOG_LEVEL: 'logLevel',
   TOKENBANK_LIMITS: 'limits',
 } as const satisfies Record<string, keyof Config>;

@@ -11,6 +11,7 @@ import type { ResolveHost } from './backends/upstream/backend-url-policy.ts';
 import type { Upstream } from './backends/upstream/upstream.ts';
 import type { PinnedPrice } from './billing/cost.ts';
 import type { Ledger } from './billing/ledger.ts';
+import type { BookedMeterPrice } from './billing/meter-prices.ts';
 import type { Config } from './config.ts';
 import type { AuditLog } from './db/audit-log.ts';
 import type { BatchStore } from './db/batch-store.ts';
@@ -99,6 +100,8 @@ export type CatalogCache = {
   nextOffpeakAtMs(model: string, region: string, atMs: number): Promise<number | undefined>;
   /** The output cap a request without max_tokens is reserved for. */
   outputTokensDefault(model: string, deploymentDefault: number): Promise<number>;
+  /** The storage and transport prices now, newest of each meter and region pair. */
+  meterPrices(): Promise<readonly BookedMeterPrice[]>;
 };
 
 /**

@@ -148,7 +148,9 @@ describe('a completed request', () => {
       output_tokens: 7,
       cost: '7.00',
     });
-    expect(record?.paid_by).toEqual([{ source: 'wallet', id: null, amount: '7.00' }]);
+    expect(record?.paid_by).toEqual([
+      { source: 'wallet', id: null, kind: 'wallet', amount: '7.00' },
+    ]);
     await expectLedgerClean();
   });
 });
@@ -162,8 +164,10 @@ describe('coupons pay first, within their terms', () => {
     const records = await usageOf(tenantId);
     const forA = records.find((record) => record.model === modelA);
     const forB = records.find((record) => record.model === modelB);
-    expect(forB?.paid_by).toEqual([{ source: 'wallet', id: null, amount: '4.00' }]);
-    expect(forA?.paid_by).toEqual([{ source: 'coupon', id: coupon.id, amount: '3.00' }]);
+    expect(forB?.paid_by).toEqual([{ source: 'wallet', id: null, kind: 'wallet', amount: '4.00' }]);
+    expect(forA?.paid_by).toEqual([
+      { source: 'coupon', id: coupon.id, kind: 'compute', amount: '3.00' },
+    ]);
     await expectLedgerClean();
   });
 
@@ -173,8 +177,8 @@ describe('coupons pay first, within their terms', () => {
     await client.chat.completions.create({ model: modelA, messages: hello, max_tokens: 10 });
     const [record] = await usageOf(tenantId);
     expect(record?.paid_by).toEqual([
-      { source: 'coupon', id: voucher.id, amount: '5.00' },
-      { source: 'wallet', id: null, amount: '5.00' },
+      { source: 'coupon', id: voucher.id, kind: 'compute', amount: '5.00' },
+      { source: 'wallet', id: null, kind: 'wallet', amount: '5.00' },
     ]);
     await expectLedgerClean();
   });
@@ -203,10 +207,10 @@ describe('coupons pay first, within their terms', () => {
     await client.chat.completions.create({ model: modelA, messages: hello, max_tokens: 9 });
     const [record] = await usageOf(tenantId);
     expect(record?.paid_by).toEqual([
-      { source: 'coupon', id: urgent.id, amount: '2.00' },
-      { source: 'coupon', id: sooner.id, amount: '3.00' },
-      { source: 'coupon', id: later.id, amount: '3.00' },
-      { source: 'wallet', id: null, amount: '1.00' },
+      { source: 'coupon', id: urgent.id, kind: 'compute', amount: '2.00' },
+      { source: 'coupon', id: sooner.id, kind: 'compute', amount: '3.00' },
+      { source: 'coupon', id: later.id, kind: 'compute', amount: '3.00' },
+      { source: 'wallet', id: null, kind: 'wallet', amount: '1.00' },
     ]);
     expect(
       (await tenantState(tenantId)).coupons.find((coupon) => coupon.id === expiring.id)?.remaining,

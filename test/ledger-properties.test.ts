@@ -130,6 +130,8 @@ type Model = {
   gateways: string[];
   heartbeats: Map<string, number>;
   nextNumber: number;
+  /** Storage ticks charged, by `{tenant}:{tick start}`. */
+  storageTicks: Map<string, { paid: boolean; costMicro: bigint; arrearsSinceMs: number | null }>;
 };
 
 type World = { ledger: Ledger; store: LedgerWorld };
@@ -208,8 +210,12 @@ type ChargedLine = { model: string; region: string; admittedAtMs: number };
 
 /** Kind, scope and validity at admission; status is judged by the caller. */
 function coversLine(coupon: CouponModel, line: ChargedLine): boolean {
+  return coupon.kind === 'compute' && coversScope(coupon, line);
+}
+
+/** Scope and validity at admission, whatever the kind. */
+function coversScope(coupon: CouponModel, line: ChargedLine): boolean {
   return (
-    coupon.kind === 'compute' &&
     coupon.startsAtMs <= line.admittedAtMs &&
     (coupon.expiresAtMs === null || line.admittedAtMs < coupon.expiresAtMs) &&
     (coupon.models === null || coupon.models.includes(line.model)) &&
@@ -306,7 +312,12 @@ function affordableAllowances(
 class Payments {
   readonly list: PaidBy[] = [];
 
-  add(source: PaidBy['source'], id: string | null, amountMicro: bigint): void {
+  add(
+    source: PaidBy['source'],
+    id: string | null,
+    amountMicro: bigint,
+    couponKind?: CouponModel['kind'],
+  ): void {
     if (amountMicro <= 0n) {
       return;
     }
@@ -314,7 +325,8 @@ class Payments {
     if (existing) {
       existing.amountMicro += amountMicro;
     } else {
-      this.list.push({ source, id, amountMicro });
+      const kind = source === 'coupon' ? (couponKind ?? 'compute') : source;
+      this.list.push({ source, id, kind, amountMicro });
     }
   }
 }
@@ -381,7 +393,7 @@ function settleInModel(
     if (coupon) {
       coupon.balanceMicro -= paid;
       paidByCoupon.set(coupon.id, (paidByCoupon.get(coupon.id) ?? 0n) + paid);
-      payments.add('coupon', coupon.id, paid);
+      payments.add('coupon', coupon.id, paid, coupon.kind);
     } else {
       credit(model, walletAccount(reservation.tenantId), -paid);
       payments.add('wallet', null, paid);
@@ -407,7 +419,7 @@ function settleInModel(
       );
       coupon.balanceMicro -= take;
       remainingMicro -= take;
-      payments.add('coupon', coupon.id, take);
+      payments.add('coupon', coupon.id, take, coupon.kind);
     }
     const wallet = smaller(
       atLeastZero(walletAvailable(model, reservation.tenantId)),
@@ -515,6 +527,7 @@ function initialModel(): Model {
     gateways: Array.from({ length: gatewaySlots }, (_, slot) => `gateway-${slot}-0`),
     heartbeats: new Map(),
     nextNumber: 0,
+    storageTicks: new Map(),
   };
 }
 
@@ -875,6 +888,95 @@ class Tick implements LedgerCommand {
   }
 }
 
+/** The storage tick's length in the sequences: short, so ticks of one tenant follow one another. */
+const storageTickMs = 1_000;
+
+/**
+ * Charges one storage tick (the tick now falls in) for bytes the tenant holds: paid in full by
+ * its storage coupons (in spending order, each up to its coverage) and the wallet, straight to
+ * revenue, or not at all and recorded as arrears since the first unpaid tick of an unbroken run.
+ * A second charge of the same tick changes nothing.
+ */
+class StorageTick implements LedgerCommand {
+  constructor(
+    readonly tenant: number,
+    readonly bytes: number,
+    readonly pricePerGbHourMicro: bigint,
+  ) {}
+
+  check(): boolean {
+    return true;
+  }
+
+  async run(model: Model, world: World): Promise<void> {
+    const tenantId = pick(tenantIds, this.tenant);
+    const tickStartMs = Math.floor(model.nowMs / storageTickMs) * storageTickMs;
+    const input = {
+      tenantId,
+      tickStartMs,
+      tickMs: storageTickMs,
+      bytes: this.bytes,
+      pricePerGbHourMicro: this.pricePerGbHourMicro,
+      region: '',
+      atMs: model.nowMs,
+    };
+    const key = `${tenantId}:${tickStartMs}`;
+    const recorded = model.storageTicks.get(key);
+    const result = await world.ledger.chargeStorage(input);
+    if (recorded) {
+      expect(result).toMatchObject({ ...recorded, duplicate: true });
+      await expectAgreement(model, world);
+      return;
+    }
+    const byteSeconds = (BigInt(this.bytes) * BigInt(storageTickMs)) / 1_000n;
+    const perGbHour = 1_000_000_000n * 3_600n;
+    const costMicro = (byteSeconds * this.pricePerGbHourMicro + perGbHour - 1n) / perGbHour;
+    const line = { model: '', region: '', admittedAtMs: model.nowMs };
+    const spendable = model.coupons.filter(
+      (coupon) =>
+        coupon.tenantId === tenantId &&
+        coupon.status === 'active' &&
+        coupon.kind === 'storage' &&
+        coversScope(coupon, line),
+    );
+    const takes: [CouponModel, bigint][] = [];
+    let remainingMicro = costMicro;
+    for (const coupon of spendingOrder(spendable)) {
+      const take = atLeastZero(
+        smaller(smaller(couponAvailable(coupon), coverageOf(coupon, costMicro)), remainingMicro),
+      );
+      if (take > 0n) {
+        takes.push([coupon, take]);
+        remainingMicro -= take;
+      }
+    }
+    const wallet = smaller(atLeastZero(walletAvailable(model, tenantId)), remainingMicro);
+    const paid = wallet === remainingMicro;
+    if (paid) {
+      for (const [coupon, take] of takes) {
+        coupon.balanceMicro -= take;
+      }
+      credit(model, walletAccount(tenantId), -wallet);
+      credit(model, 'revenue', costMicro);
+    }
+    const before = model.storageTicks.get(`${tenantId}:${tickStartMs - storageTickMs}`);
+    const arrearsSinceMs = paid ? null : (before?.arrearsSinceMs ?? tickStartMs);
+    model.storageTicks.set(key, { paid, costMicro, arrearsSinceMs });
+    expect(result).toMatchObject({ paid, costMicro, arrearsSinceMs, duplicate: false });
+    expect(result.paidBy.reduce((sum, payer) => sum + payer.amountMicro, 0n)).toBe(
+      paid ? costMicro : 0n,
+    );
+    expect(
+      result.paidBy.every((payer) => payer.kind === 'storage' || payer.kind === 'wallet'),
+    ).toBe(true);
+    await expectAgreement(model, world);
+  }
+
+  toString(): string {
+    return `storageTick(tenant ${this.tenant}, ${this.bytes} bytes at ${this.pricePerGbHourMicro}/GB-hour)`;
+  }
+}
+
 class Reserve implements LedgerCommand {
   constructor(
     readonly tenant: number,
@@ -1133,7 +1235,12 @@ class Settle implements LedgerCommand {
       reservation.price,
       this.outcome,
     );
-    expect(result).toEqual({
+    const { lines, ...charged } = result;
+    expect(
+      lines.reduce((sum, line) => sum + line.costMicro, 0n),
+      'lines sum to the cost',
+    ).toBe(ending.costMicro);
+    expect(charged).toEqual({
       costMicro: ending.costMicro,
       paidBy: ending.paidBy,
       walletAvailableMicro: walletAvailable(model, reservation.tenantId),
@@ -1179,6 +1286,7 @@ class SettleAgain implements LedgerCommand {
     });
     expect(result).toEqual({
       costMicro: reservation.ending?.costMicro,
+      lines: [],
       paidBy: reservation.ending?.paidBy,
       walletAvailableMicro: walletAvailable(model, reservation.tenantId),
       duplicate: true,
@@ -1454,6 +1562,13 @@ const commands = fc.commands(
     index.map((slot) => new Crash(slot)),
     index.map((reservation) => new ReserveAgain(reservation)),
     fc.constant(new Sweep()),
+    fc
+      .tuple(
+        tenant,
+        fc.constantFrom(0, 1, 4_096, 3_000_000_000, 90_000_000_000),
+        fc.constantFrom(0n, 1n, 150_000n, 3_333_333n),
+      )
+      .map(([tenantIndex, bytes, price]) => new StorageTick(tenantIndex, bytes, price)),
   ],
   { maxCommands: 30, size: 'max' },
 );

@@ -102,8 +102,8 @@ describe.each(ledgerStores())('settlement records on $name', (store) => {
     const settled = await settleBeyondTheWallet(ledger, 'request-1');
     expect(settled.costMicro).toBe(3_000n);
     expect(settled.paidBy).toEqual([
-      { source: 'wallet', id: null, amountMicro: 1_000n },
-      { source: 'write_off', id: null, amountMicro: 2_000n },
+      { source: 'wallet', id: null, kind: 'wallet', amountMicro: 1_000n },
+      { source: 'write_off', id: null, kind: 'write_off', amountMicro: 2_000n },
     ]);
     const [earned] = await ledger.earnings('provider-1', everything);
     // 70% of the 1,000 collected; 70% of the whole cost would be 2,100.

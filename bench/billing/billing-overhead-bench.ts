@@ -49,7 +49,13 @@ function freeLedger(real: Ledger): Ledger {
       clamped: false,
     }),
     checkpoint: async () => {},
-    settle: async () => ({ costMicro: 0n, paidBy: [], walletAvailableMicro: 0n, duplicate: false }),
+    settle: async () => ({
+      costMicro: 0n,
+      lines: [],
+      paidBy: [],
+      walletAvailableMicro: 0n,
+      duplicate: false,
+    }),
     release: async () => {},
     recordRejected: async () => {},
   };

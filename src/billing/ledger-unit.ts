@@ -63,7 +63,12 @@ export type TransactionFields = {
   atMs: number;
 };
 
-export type RecordedTransaction = { id: number; amountMicro: bigint; kind: string };
+export type RecordedTransaction = {
+  id: number;
+  amountMicro: bigint;
+  kind: string;
+  reference: string | null;
+};
 
 export type PriceTerms = {
   inputPerMillion: bigint;

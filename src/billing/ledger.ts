@@ -4,6 +4,8 @@
  * functions of this folder, so they differ only in how they make a transaction atomic.
  */
 import type { BilledTokens, PinnedPrice } from './cost.ts';
+import type { MeterLine, StoredMeterLine } from './meters.ts';
+import type { StorageChargeInput, StorageChargeResult } from './storage-operation.ts';
 import type { CouponKind } from './waterfall.ts';
 
 /** A reference reused for a different movement: the caller must not be told it succeeded. */
@@ -26,9 +28,13 @@ export type FinalUsage = BilledTokens & {
   claimed?: { inputTokens: number; outputTokens: number } | undefined;
 };
 
+/** What paid: a coupon's kind, the wallet, or a write-off. */
+export type PayerKind = CouponKind | 'wallet' | 'write_off';
+
 export type PaidBy = {
   source: 'coupon' | 'wallet' | 'write_off';
   id: string | null;
+  kind: PayerKind;
   amountMicro: bigint;
 };
 
@@ -47,7 +53,12 @@ export type ReserveInput = {
   clampAllowed: boolean;
   atMs: number;
   instanceId: string;
+  /** The transport line's estimate, when the request is served outside the home region. */
+  transport?: TransportCharge | undefined;
 };
+
+/** Bytes carried between regions, at the price of the region pair pinned at admission. */
+export type TransportCharge = { bytes: number; pricePerGbMicro: bigint };
 
 export type ReserveResult =
   | { ok: true; reservedMicro: bigint; outputTokensMax: number; clamped: boolean }
@@ -63,10 +74,14 @@ export type SettleInput = {
   /** The pinned price of the region that served it (admission-time version). */
   price: PinnedPrice;
   atMs: number;
+  /** The bytes carried between regions, when it was served outside the home region. */
+  transport?: TransportCharge | undefined;
 };
 
 export type SettleResult = {
   costMicro: bigint;
+  /** The lines of the charge; empty for a duplicate settle (the usage record keeps them). */
+  lines: MeterLine[];
   paidBy: PaidBy[];
   /** The wallet's available balance right after. */
   walletAvailableMicro: bigint;
@@ -147,6 +162,8 @@ export type UsageRecord = {
   usageSource: UsageSource | null;
   outcome: UsageOutcome;
   costMicro: bigint;
+  /** The charge by meter; empty for a request that was not charged. */
+  lines: StoredMeterLine[];
   paidBy: PaidBy[];
   verifiedOutputTokens: number | null;
   /** What the backend claimed beyond the bound the gateway billed; null when it claimed no more. */
@@ -221,6 +238,8 @@ export type Ledger = {
   voidCoupon(couponId: string, atMs: number): Promise<CouponState | undefined>;
   /** Moves the unreserved remainder of every grant expired by `atMs` to breakage, once. */
   expireCoupons(atMs: number): Promise<number>;
+  /** Charges one storage tick of one tenant, once (storage-operation.ts). */
+  chargeStorage(input: StorageChargeInput): Promise<StorageChargeResult>;
 
   /**
    * Settles (from the last checkpoint) or releases the holds of gateways silent since before

@@ -7,15 +7,26 @@ import { assert } from '../assert.ts';
 import type { PaidBy } from './ledger.ts';
 import { couponIdOfAccount } from './ledger-accounts.ts';
 import { formatMoney, parseMoney } from './money.ts';
+import type { CouponKind } from './waterfall.ts';
 
-export type StoredPaidBy = { source: PaidBy['source']; id: string | null; amount: string };
+export type StoredPaidBy = {
+  source: PaidBy['source'];
+  id: string | null;
+  /** Absent in records written before charges had meters: those were all compute. */
+  kind?: PaidBy['kind'];
+  amount: string;
+};
 
-/** The payer a hold or posting debited: a coupon account, else the tenant's wallet. */
-export function paidFrom(accountId: string, amountMicro: bigint): PaidBy {
+/** The payer a hold or posting debited: the coupon (of its kind), else the tenant's wallet. */
+export function paidFrom(
+  accountId: string,
+  amountMicro: bigint,
+  grant: { kind: CouponKind } | undefined,
+): PaidBy {
   const couponId = couponIdOfAccount(accountId);
   return couponId === undefined
-    ? { source: 'wallet', id: null, amountMicro }
-    : { source: 'coupon', id: couponId, amountMicro };
+    ? { source: 'wallet', id: null, kind: 'wallet', amountMicro }
+    : { source: 'coupon', id: couponId, kind: grant?.kind ?? 'compute', amountMicro };
 }
 
 /** One entry per payer, in the order they first paid. */
@@ -44,6 +55,7 @@ export function toStoredPaidBy(paidBy: readonly PaidBy[]): StoredPaidBy[] {
   return paidBy.map((paid) => ({
     source: paid.source,
     id: paid.id,
+    kind: paid.kind,
     amount: formatMoney(paid.amountMicro),
   }));
 }
@@ -52,6 +64,7 @@ export function fromStoredPaidBy(stored: readonly StoredPaidBy[]): PaidBy[] {
   return stored.map((paid) => ({
     source: paid.source,
     id: paid.id,
+    kind: paid.kind ?? (paid.source === 'coupon' ? 'compute' : paid.source),
     amountMicro: storedAmountMicro(paid.amount),
   }));
 }

@@ -2,15 +2,18 @@
  * Plans a reservation without touching any store: the estimated cost of the request (prompt
  * estimate at the input price plus the whole output allowance at the output price), allocated by
  * the waterfall. When the tenant cannot pay and allows it, the output allowance is lowered to the
- * most it can afford.
+ * most it can afford. Lines of other kinds (transport) are fixed estimates, paid first by their
+ * own coupons and the wallet; the token line gets what of the wallet they leave.
  */
 import { basisPointsWhole, type PinnedPrice, tokenCost } from './cost.ts';
 import {
   type Allocation,
   allocateLine,
+  allocateLines,
   type ChargeLine,
   type FundedGrant,
   isEligible,
+  mergeAllocations,
 } from './waterfall.ts';
 
 export type ReservationRequest = {
@@ -21,6 +24,8 @@ export type ReservationRequest = {
   line: Omit<ChargeLine, 'costMicro'>;
   grants: readonly FundedGrant[];
   walletAvailableMicro: bigint;
+  /** Fixed lines of other kinds (transport), reserved in full or not at all. */
+  otherLines?: readonly ChargeLine[];
 };
 
 export type ReservationPlan =
@@ -112,6 +117,35 @@ function affordableOutputTokens(request: ReservationRequest, ceiling: number): n
 }
 
 export function planReservation(request: ReservationRequest): ReservationPlan {
+  const otherLines = request.otherLines ?? [];
+  const others = mergeAllocations(
+    allocateLines(otherLines, request.grants, request.walletAvailableMicro),
+  );
+  const othersMicro = otherLines.reduce((sum, line) => sum + line.costMicro, 0n);
+  const tokens = planTokens({
+    ...request,
+    walletAvailableMicro: request.walletAvailableMicro - others.walletMicro,
+  });
+  if (!tokens.ok || others.shortfallMicro > 0n) {
+    const couponsMicro = others.coupons.reduce((sum, take) => sum + take.amountMicro, 0n);
+    return {
+      ok: false,
+      estimateMicro: tokens.estimateMicro + othersMicro,
+      affordableOutputTokens: tokens.ok ? 0 : tokens.affordableOutputTokens,
+      availableMicro:
+        (tokens.ok ? tokens.estimateMicro : tokens.availableMicro) +
+        couponsMicro +
+        others.walletMicro,
+    };
+  }
+  return {
+    ...tokens,
+    estimateMicro: tokens.estimateMicro + othersMicro,
+    allocation: mergeAllocations([tokens.allocation, others]),
+  };
+}
+
+function planTokens(request: ReservationRequest): ReservationPlan {
   const full = allocationFor(request, request.outputTokensMax);
   if (full.allocation.shortfallMicro === 0n) {
     return { ok: true, ...full, outputTokensMax: request.outputTokensMax, clamped: false };

@@ -7,6 +7,7 @@
 import type { ReserveInput, ReserveResult } from './ledger.ts';
 import { accountIds } from './ledger-accounts.ts';
 import type { LedgerUnit, UsageRow } from './ledger-unit.ts';
+import { chargeLinesOf, transportLine } from './meters.ts';
 import { planReservation } from './reservation-plan.ts';
 
 export function reserveOperation(unit: LedgerUnit, input: ReserveInput): ReserveResult {
@@ -19,12 +20,15 @@ export function reserveOperation(unit: LedgerUnit, input: ReserveInput): Reserve
       clamped: false,
     };
   }
+  const scope = { model: input.model, region: input.region, atMs: input.atMs };
+  const transport = input.transport && transportLine(input.transport);
   const plan = planReservation({
     price: input.price,
     promptTokensEstimate: input.promptTokensEstimate,
     outputTokensMax: input.outputTokensMax,
     clampAllowed: input.clampAllowed,
-    line: { kind: 'compute', model: input.model, region: input.region, atMs: input.atMs },
+    line: { kind: 'compute', ...scope },
+    otherLines: transport ? chargeLinesOf([transport], scope) : [],
     grants: unit.couponsOfTenant(input.tenantId),
     walletAvailableMicro: unit.walletAvailableMicro(input.tenantId),
   });
@@ -103,6 +107,7 @@ export function rejectedUsageRow(input: ReserveInput): UsageRow {
     claimedOutputTokens: null,
     outcome: 'rejected',
     costMicro: 0n,
+    lines: [],
     providerShareMicro: 0n,
     paidBy: [],
     priceId: input.price.priceId,

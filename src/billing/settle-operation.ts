@@ -7,7 +7,7 @@
  * ends a hold whose gateway died: settled from its last checkpoint, else released.
  */
 import { assert } from '../assert.ts';
-import { type PinnedPrice, shareOf, tokenCost } from './cost.ts';
+import { type PinnedPrice, shareOf } from './cost.ts';
 import type {
   FinalUsage,
   PaidBy,
@@ -18,9 +18,14 @@ import type {
 } from './ledger.ts';
 import { accountIds, couponIdOfAccount } from './ledger-accounts.ts';
 import type { LedgerUnit, PendingTransfer, ReservationRow, UsageRow } from './ledger-unit.ts';
+import { chargeLinesOf, linesCost, tokenLines, toStoredLines, transportLine } from './meters.ts';
 import { collectedMicro, mergePaidBy, paidFrom } from './paid-by.ts';
-import { type HeldLeg, planSettlement, type SettlementPlan } from './settlement-plan.ts';
-import { allocateLine, type ChargeLine, type GrantTerms } from './waterfall.ts';
+import {
+  type HeldLeg,
+  type LinesSettlementPlan,
+  planSettlementOfLines,
+} from './settlement-plan.ts';
+import { allocateLine, type GrantTerms } from './waterfall.ts';
 
 /** The holds of a reservation still open, each with its coupon's terms when it is one. */
 export function heldLegs(unit: LedgerUnit, requestId: string): HeldLeg<PendingTransfer>[] {
@@ -61,14 +66,14 @@ function passOnEndedGrants(
 function postFromHolds(
   unit: LedgerUnit,
   transactionId: number,
-  plan: SettlementPlan<PendingTransfer>,
+  plan: LinesSettlementPlan<PendingTransfer>,
   atMs: number,
 ): PaidBy[] {
   const paidBy: PaidBy[] = [];
   for (const post of plan.posts) {
     unit.resolve(transactionId, post.pending, post.postMicro, atMs);
     if (post.postMicro > 0n) {
-      paidBy.push(paidFrom(post.pending.debitAccountId, post.postMicro));
+      paidBy.push(paidFrom(post.pending.debitAccountId, post.postMicro, post.grant));
     }
   }
   return paidBy;
@@ -79,19 +84,19 @@ function payFromFreshWaterfall(
   unit: LedgerUnit,
   transactionId: number,
   tenantId: string,
-  line: ChargeLine,
-  plan: SettlementPlan<PendingTransfer>,
+  planned: LinesSettlementPlan<PendingTransfer>['lines'][number],
   atMs: number,
 ): PaidBy[] {
-  if (plan.remainingMicro === 0n) {
+  const { line, remainingMicro, coveredMicro } = planned;
+  if (remainingMicro === 0n) {
     return [];
   }
   const allocation = allocateLine(
     line,
     unit.couponsOfTenant(tenantId),
     unit.walletAvailableMicro(tenantId),
-    plan.coveredMicro,
-    plan.remainingMicro,
+    coveredMicro,
+    remainingMicro,
   );
   const paidBy: PaidBy[] = allocation.coupons.map((take) => {
     unit.post(
@@ -101,7 +106,7 @@ function payFromFreshWaterfall(
       take.amountMicro,
       atMs,
     );
-    return { source: 'coupon', id: take.grantId, amountMicro: take.amountMicro };
+    return { source: 'coupon', id: take.grantId, kind: line.kind, amountMicro: take.amountMicro };
   });
   if (allocation.walletMicro > 0n) {
     unit.post(
@@ -111,7 +116,12 @@ function payFromFreshWaterfall(
       allocation.walletMicro,
       atMs,
     );
-    paidBy.push({ source: 'wallet', id: null, amountMicro: allocation.walletMicro });
+    paidBy.push({
+      source: 'wallet',
+      id: null,
+      kind: 'wallet',
+      amountMicro: allocation.walletMicro,
+    });
   }
   return paidBy;
 }
@@ -127,24 +137,29 @@ function writeOff(
     return [];
   }
   unit.post(transactionId, accountIds.writeOff, accountIds.holds, shortfallMicro, atMs);
-  return [{ source: 'write_off', id: null, amountMicro: shortfallMicro }];
+  return [{ source: 'write_off', id: null, kind: 'write_off', amountMicro: shortfallMicro }];
 }
 
-/** Collects the whole cost into holds: the holds, then a fresh waterfall, then a write-off. */
+/**
+ * Collects the whole cost into holds: the holds, then a fresh waterfall line by line (each kind's
+ * coupons, then the wallet), then a write-off of what no one could pay.
+ */
 function collect(
   unit: LedgerUnit,
   transactionId: number,
   tenantId: string,
-  line: ChargeLine,
-  plan: SettlementPlan<PendingTransfer>,
+  plan: LinesSettlementPlan<PendingTransfer>,
   atMs: number,
 ): PaidBy[] {
   const paid = [
     ...postFromHolds(unit, transactionId, plan, atMs),
-    ...payFromFreshWaterfall(unit, transactionId, tenantId, line, plan, atMs),
+    ...plan.lines.flatMap((planned) =>
+      payFromFreshWaterfall(unit, transactionId, tenantId, planned, atMs),
+    ),
   ];
+  const costMicro = plan.lines.reduce((sum, planned) => sum + planned.line.costMicro, 0n);
   const paidMicro = paid.reduce((sum, payer) => sum + payer.amountMicro, 0n);
-  return mergePaidBy([...paid, ...writeOff(unit, transactionId, line.costMicro - paidMicro, atMs)]);
+  return mergePaidBy([...paid, ...writeOff(unit, transactionId, costMicro - paidMicro, atMs)]);
 }
 
 /**
@@ -187,7 +202,7 @@ function usageFields(
   usage: FinalUsage | undefined,
 ): Omit<
   UsageRow,
-  'outcome' | 'costMicro' | 'providerShareMicro' | 'paidBy' | 'priceId' | 'settledAtMs'
+  'outcome' | 'costMicro' | 'lines' | 'providerShareMicro' | 'paidBy' | 'priceId' | 'settledAtMs'
 > {
   return {
     requestId: reservation.requestId,
@@ -226,6 +241,12 @@ function insertSettleTransaction(
   });
 }
 
+/** The lines of a request's charge: its tokens, and its transport when it crossed regions. */
+export function requestLines(input: Pick<SettleInput, 'usage' | 'price' | 'transport'>) {
+  const lines = tokenLines(input.usage, input.price);
+  return input.transport ? [...lines, transportLine(input.transport)] : lines;
+}
+
 /** Settles a reservation still open (the caller checked its status inside the same unit). */
 export function settleOperation(
   unit: LedgerUnit,
@@ -233,18 +254,17 @@ export function settleOperation(
   reservation: ReservationRow,
 ): SettleResult {
   assert(reservation.status === 'reserved', 'only an open reservation settles');
-  const costMicro = tokenCost(input.usage, input.price);
-  const line: ChargeLine = {
-    kind: 'compute',
-    costMicro,
+  const lines = requestLines(input);
+  const costMicro = linesCost(lines);
+  const chargeLines = chargeLinesOf(lines, {
     model: reservation.model,
     region: input.servedBy.region,
     atMs: reservation.admittedAtMs,
-  };
+  });
   const transactionId = insertSettleTransaction(unit, input, reservation.tenantId, costMicro);
   const legs = heldLegs(unit, input.requestId);
-  const plan = planSettlement(line, legs);
-  const paidBy = collect(unit, transactionId, reservation.tenantId, line, plan, input.atMs);
+  const plan = planSettlementOfLines(chargeLines, legs);
+  const paidBy = collect(unit, transactionId, reservation.tenantId, plan, input.atMs);
   const providerShareMicro = distribute(
     unit,
     transactionId,
@@ -264,6 +284,7 @@ export function settleOperation(
     ...usageFields(reservation, input.servedBy, input.usage),
     outcome: input.outcome,
     costMicro,
+    lines: toStoredLines(lines),
     providerShareMicro,
     paidBy,
     priceId: input.price.priceId,
@@ -271,6 +292,7 @@ export function settleOperation(
   });
   return {
     costMicro,
+    lines,
     paidBy,
     walletAvailableMicro: unit.walletAvailableMicro(reservation.tenantId),
     duplicate: false,
@@ -282,6 +304,7 @@ export function duplicateSettlement(unit: LedgerUnit, reservation: ReservationRo
   const recorded = unit.usageCostAndPayment(reservation.requestId);
   return {
     costMicro: recorded?.costMicro ?? 0n,
+    lines: [],
     paidBy: recorded?.paidBy ?? [],
     walletAvailableMicro: unit.walletAvailableMicro(reservation.tenantId),
     duplicate: true,
@@ -322,6 +345,7 @@ export function releaseOperation(
     ...usageFields(reservation, input.servedBy, undefined),
     outcome: input.outcome,
     costMicro: 0n,
+    lines: [],
     providerShareMicro: 0n,
     paidBy: [],
     priceId: reservation.priceId,

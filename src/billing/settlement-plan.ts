@@ -55,3 +55,41 @@ export function planSettlement<Pending>(
   });
   return { posts, remainingMicro, coveredMicro };
 }
+
+/** The settlement of several lines (one per coupon kind) over the same holds. */
+export type LinesSettlementPlan<Pending> = {
+  /** One post per leg, in the legs' order: what all lines take of it together. */
+  posts: LegPost<Pending>[];
+  /** Per line, in order: what its holds could not cover, and what each coupon paid of it. */
+  lines: { line: ChargeLine; remainingMicro: bigint; coveredMicro: Map<string, bigint> }[];
+};
+
+/**
+ * Plans each line in turn over what the lines before it left of each hold: a coupon hold pays
+ * only the line of its kind, the wallet's hold pays any line, first come first served.
+ */
+export function planSettlementOfLines<Pending>(
+  lines: readonly ChargeLine[],
+  legs: readonly HeldLeg<Pending>[],
+): LinesSettlementPlan<Pending> {
+  const takenMicro = legs.map(() => 0n);
+  const planned = lines.map((line) => {
+    const left = legs.map((leg, index) => ({
+      ...leg,
+      heldMicro: leg.heldMicro - (takenMicro[index] ?? 0n),
+    }));
+    const plan = planSettlement(line, left);
+    plan.posts.forEach((post, index) => {
+      takenMicro[index] = (takenMicro[index] ?? 0n) + post.postMicro;
+    });
+    return { line, remainingMicro: plan.remainingMicro, coveredMicro: plan.coveredMicro };
+  });
+  return {
+    posts: legs.map((leg, index) => ({
+      pending: leg.pending,
+      postMicro: takenMicro[index] ?? 0n,
+      grant: leg.grant,
+    })),
+    lines: planned,
+  };
+}

@@ -124,3 +124,30 @@ export function allocateLine(
   );
   return { coupons, walletMicro, shortfallMicro: remainingMicro - walletMicro };
 }
+
+/**
+ * Allocates the lines of one charge (one per coupon kind) in turn: each line's coupons are of its
+ * own kind, so no coupon is counted twice, and the wallet pays each line from what the lines
+ * before it left.
+ */
+export function allocateLines(
+  lines: readonly ChargeLine[],
+  grants: readonly FundedGrant[],
+  walletAvailableMicro: bigint,
+): Allocation[] {
+  let walletLeftMicro = walletAvailableMicro;
+  return lines.map((line) => {
+    const allocation = allocateLine(line, grants, walletLeftMicro);
+    walletLeftMicro -= allocation.walletMicro;
+    return allocation;
+  });
+}
+
+/** The allocations of several lines as one: every coupon take, the wallet's and the shortfall's sums. */
+export function mergeAllocations(allocations: readonly Allocation[]): Allocation {
+  return {
+    coupons: allocations.flatMap((allocation) => allocation.coupons),
+    walletMicro: allocations.reduce((sum, allocation) => sum + allocation.walletMicro, 0n),
+    shortfallMicro: allocations.reduce((sum, allocation) => sum + allocation.shortfallMicro, 0n),
+  };
+}

@@ -8,6 +8,7 @@ import type {
   adminCredentials,
   apiKeys,
   backends,
+  meterPrices,
   models,
   prices,
   providers,
@@ -21,6 +22,7 @@ export type ProviderRecord = typeof providers.$inferSelect;
 export type BackendRecord = typeof backends.$inferSelect;
 export type ModelRecord = typeof models.$inferSelect;
 export type PriceRecord = typeof prices.$inferSelect;
+export type MeterPriceRecord = typeof meterPrices.$inferSelect;
 export type AdminCredentialRecord = typeof adminCredentials.$inferSelect;
 export type UsageDayRecord = typeof usageDaily.$inferSelect;
 
@@ -68,6 +70,10 @@ export type Catalog = {
   publishPrice(price: Omit<PriceRecord, 'version'>): Promise<PriceRecord>;
   /** Every published price version, oldest first. */
   listPrices(): Promise<PriceRecord[]>;
+  /** Stores a storage or transport price; it replaces the older one of its meter and regions. */
+  publishMeterPrice(price: MeterPriceRecord): Promise<void>;
+  /** Every meter price ever set, oldest first. */
+  listMeterPrices(): Promise<MeterPriceRecord[]>;
 
   listAdminCredentials(): Promise<AdminCredentialRecord[]>;
   /**

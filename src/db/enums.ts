@@ -35,7 +35,27 @@ export const filePurposes = ['batch', 'batch_output'] as const;
 export type StoredPayer = {
   source: (typeof payerSources)[number];
   id: string | null;
+  /** The coupon's kind, or `wallet` / `write_off`; absent in records older than the meters. */
+  kind?: (typeof couponKinds)[number] | 'wallet' | 'write_off';
   amount: string;
+};
+
+/** The meters a charge's lines are of (billing/meters.ts prices them). */
+export const meterNames = [
+  'input',
+  'cached_input',
+  'output',
+  'card_hour',
+  'storage_gb_hour',
+  'transport_gb',
+] as const;
+
+/** One line of a charge as a usage record stores it: decimal strings, as the API shows. */
+export type StoredLine = {
+  meter: (typeof meterNames)[number];
+  units: string;
+  price: string;
+  cost: string;
 };
 
 /** A batch's life, as OpenAI's Batch API names it. */

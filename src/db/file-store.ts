@@ -63,6 +63,10 @@ export type FileStore = {
   bytesOfTenant(tenantId: string): Promise<number>;
   /** Files the tenant holds now, of every purpose. */
   countOfTenant(tenantId: string): Promise<number>;
+  /** Every tenant holding files, with the bytes it holds, by tenant id: what a storage tick charges. */
+  bytesByTenant(): Promise<{ tenantId: string; bytes: number }[]>;
+  /** Deletes every file of the tenant (storage it did not pay for); how many there were. */
+  deleteAllOfTenant(tenantId: string): Promise<number>;
 };
 
 /** Which part of the quota one more file of `bytes` would pass, if any. */

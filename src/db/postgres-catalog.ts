@@ -12,8 +12,17 @@ import * as schema from './postgres-schema.ts';
 export type PostgresDatabase = PgDatabase<PgQueryResultHKT, typeof schema>;
 
 export function createPostgresCatalog(database: PostgresDatabase): Catalog {
-  const { adminCredentials, apiKeys, backends, models, prices, providers, tenants, usageDaily } =
-    schema;
+  const {
+    adminCredentials,
+    apiKeys,
+    backends,
+    meterPrices,
+    models,
+    prices,
+    providers,
+    tenants,
+    usageDaily,
+  } = schema;
   const first = <Row>(rows: Row[]): Row | undefined => rows[0];
   return {
     insertTenant: async (tenant) => {
@@ -136,6 +145,14 @@ export function createPostgresCatalog(database: PostgresDatabase): Catalog {
       }),
     listPrices: async () =>
       database.select().from(prices).orderBy(asc(prices.createdAtMs), asc(prices.version)),
+    publishMeterPrice: async (price) => {
+      await database.insert(meterPrices).values(price);
+    },
+    listMeterPrices: async () =>
+      database
+        .select()
+        .from(meterPrices)
+        .orderBy(asc(meterPrices.createdAtMs), asc(meterPrices.id)),
 
     listAdminCredentials: async () =>
       database.select().from(adminCredentials).orderBy(asc(adminCredentials.createdAtMs)),

@@ -38,7 +38,9 @@ import {
   couponKinds,
   couponStatuses,
   filePurposes,
+  meterNames,
   reservationStatuses,
+  type StoredLine,
   type StoredLineResult,
   type StoredPayer,
   transferFlags,
@@ -140,6 +142,21 @@ export const prices = pgTable(
     uniqueIndex('prices_model_region_version').on(table.model, table.region, table.version),
   ],
 );
+
+/**
+ * Prices of the storage and transport meters (API.md "The bank's three meters"), micro-units per
+ * GB-hour or per GB. Rows are never changed: a new row for the same meter and regions replaces
+ * the older one from its creation on. '' as a region means any region; for transport, a region
+ * pair (the tenant's home region to the serving backend's) overrides the default.
+ */
+export const meterPrices = pgTable('meter_prices', {
+  id: text('id').primaryKey(),
+  meter: text('meter', { enum: meterNames }).notNull(),
+  fromRegion: text('from_region').notNull(),
+  toRegion: text('to_region').notNull(),
+  priceMicro: money('price').notNull(),
+  createdAtMs: createdAtMs(),
+});
 
 export const adminCredentials = pgTable(
   'admin_credentials',
@@ -287,6 +304,7 @@ export const usageRecords = pgTable(
     cost: money('cost').notNull(),
     providerShare: money('provider_share').notNull(),
     /** Decimal-string amounts, as the API shows them: `[{source, id, amount}]`. */
+    lines: jsonb('lines').$type<StoredLine[]>().notNull().default(sql`'[]'::jsonb`),
     paidBy: jsonb('paid_by').$type<StoredPayer[]>().notNull(),
     priceId: text('price_id'),
     verifiedOutputTokens: integer('verified_output_tokens'),

@@ -23,7 +23,9 @@ import {
   couponKinds,
   couponStatuses,
   filePurposes,
+  meterNames,
   reservationStatuses,
+  type StoredLine,
   type StoredLineResult,
   type StoredPayer,
   transferFlags,
@@ -132,6 +134,21 @@ export const prices = sqliteTable(
     uniqueIndex('prices_model_region_version').on(table.model, table.region, table.version),
   ],
 );
+
+/**
+ * Prices of the storage and transport meters (API.md "The bank's three meters"), micro-units per
+ * GB-hour or per GB. Rows are never changed: a new row for the same meter and regions replaces
+ * the older one from its creation on. '' as a region means any region; for transport, a region
+ * pair (the tenant's home region to the serving backend's) overrides the default.
+ */
+export const meterPrices = sqliteTable('meter_prices', {
+  id: text('id').primaryKey(),
+  meter: text('meter', { enum: meterNames }).notNull(),
+  fromRegion: text('from_region').notNull(),
+  toRegion: text('to_region').notNull(),
+  priceMicro: money('price').notNull(),
+  createdAtMs: createdAtMs(),
+});
 
 export const adminCredentials = sqliteTable(
   'admin_credentials',
@@ -294,6 +311,7 @@ export const usageRecords = sqliteTable(
     outcome: text('outcome', { enum: usageOutcomes }).notNull(),
     cost: money('cost').notNull(),
     providerShare: money('provider_share').notNull(),
+    lines: text('lines', { mode: 'json' }).$type<StoredLine[]>().notNull().default(sql`'[]'`),
     paidBy: text('paid_by', { mode: 'json' }).$type<StoredPayer[]>().notNull(),
     priceId: text('price_id'),
     /** The gateway's own recount of the output, for the sampled requests that were verified. */

@@ -10,8 +10,17 @@ import * as schema from './schema.ts';
 export type SqliteDatabase = BaseSQLiteDatabase<'sync', unknown, typeof schema>;
 
 export function createSqliteCatalog(database: SqliteDatabase): Catalog {
-  const { adminCredentials, apiKeys, backends, models, prices, providers, tenants, usageDaily } =
-    schema;
+  const {
+    adminCredentials,
+    apiKeys,
+    backends,
+    meterPrices,
+    models,
+    prices,
+    providers,
+    tenants,
+    usageDaily,
+  } = schema;
   return {
     insertTenant: async (tenant) => {
       database.insert(tenants).values(tenant).run();
@@ -130,6 +139,15 @@ export function createSqliteCatalog(database: SqliteDatabase): Catalog {
       }),
     listPrices: async () =>
       database.select().from(prices).orderBy(asc(prices.createdAtMs), asc(prices.version)).all(),
+    publishMeterPrice: async (price) => {
+      database.insert(meterPrices).values(price).run();
+    },
+    listMeterPrices: async () =>
+      database
+        .select()
+        .from(meterPrices)
+        .orderBy(asc(meterPrices.createdAtMs), asc(meterPrices.id))
+        .all(),
 
     listAdminCredentials: async () =>
       database.select().from(adminCredentials).orderBy(asc(adminCredentials.createdAtMs)).all(),

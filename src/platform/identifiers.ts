@@ -59,6 +59,7 @@ export type IdPrefix =
   | 'prv'
   | 'bkd'
   | 'prc'
+  | 'mtp'
   | 'req'
   | 'adm'
   | 'cpn'

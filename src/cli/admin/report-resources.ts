@@ -130,7 +130,7 @@ export const usageResource: AdminResource = {
     flags: { ...rangeAndPageFlags, csv: csvFlag },
     notes: [
       'PAID BY shows each payer as source[:coupon id]=amount. The CSV has every field of each',
-      'request, with paid_by as source:id:amount;...',
+      'request, with paid_by as source:id:amount:kind;...',
     ].join('\n'),
     request: (input) => {
       const format = formatOf(input);

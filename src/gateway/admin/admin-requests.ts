@@ -107,3 +107,13 @@ export function grantCouponSchema(limits: Limits) {
     reference,
   });
 }
+
+/** PUT /admin/v1/meters/storage: the price of a GB held for an hour. */
+export const putStorageMeterSchema = z.strictObject({ storage_gb_hour: decimalAmount });
+
+/** PUT /admin/v1/meters/transport: the price of a GB carried; a region pair overrides the default. */
+export const putTransportMeterSchema = z.strictObject({
+  transport_gb: decimalAmount,
+  from_region: region.optional(),
+  to_region: region.optional(),
+});

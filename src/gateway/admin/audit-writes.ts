@@ -105,6 +105,14 @@ const auditedRoutes: AuditedRoute[] = [
         .map(priceView),
   },
   {
+    method: 'PUT',
+    path: /^\/admin\/v1\/meters\/(storage|transport)$/,
+    action: 'meter_price.publish',
+    entityType: 'meter_price',
+    entityId: pathId(0),
+    tenantId: none,
+  },
+  {
     method: 'POST',
     path: /^\/admin\/v1\/providers$/,
     action: 'provider.create',

@@ -1,6 +1,7 @@
 /**
  * Usage and statements leave the gateway as JSON or CSV: the time range of a query string, the
- * CSV columns of API.md (paid_by flattened as `source:id:amount;...`), and the per-program
+ * CSV columns of API.md (paid_by flattened as `source:id:amount:kind;...`, lines as
+ * `meter:units:price:cost;...`), and the per-program
  * statement an SME hands to the subsidy issuer.
  */
 import { assert } from '../../assert.ts';
@@ -85,7 +86,12 @@ export function usageCsv(records: readonly UsageRecord[]): string {
       return usageColumns.map((column): CsvValue => {
         if (column === 'paid_by') {
           return view.paid_by
-            .map((paid) => `${paid.source}:${paid.id ?? ''}:${paid.amount}`)
+            .map((paid) => `${paid.source}:${paid.id ?? ''}:${paid.amount}:${paid.kind}`)
+            .join(';');
+        }
+        if (column === 'lines') {
+          return view.lines
+            .map((line) => `${line.meter}:${line.units}:${line.price}:${line.cost}`)
             .join(';');
         }
         const value = fields[column];

@@ -176,6 +176,7 @@ export function paidByView(paidBy: readonly PaidBy[]) {
   return paidBy.map((paid) => ({
     source: paid.source,
     id: paid.id,
+    kind: paid.kind,
     amount: formatMoney(paid.amountMicro),
   }));
 }
@@ -208,6 +209,7 @@ export function usageView(record: UsageRecord) {
     usage_source: record.usageSource,
     outcome: record.outcome,
     cost: formatMoney(record.costMicro),
+    lines: record.lines,
     paid_by: paidByView(record.paidBy),
     verified_output_tokens: record.verifiedOutputTokens,
     claimed_input_tokens: record.claimedInputTokens,

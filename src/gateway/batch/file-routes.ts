@@ -14,6 +14,7 @@ import { arrayBufferBytes } from '../../platform/array-buffer-bytes.ts';
 import { requireClient } from '../middleware/authenticate.ts';
 import { checkJsonlFile } from './check-jsonl-file.ts';
 import { readFileUploadForm } from './file-upload-form.ts';
+import { refuseUnpayableUpload } from './storage-meter.ts';
 
 /** OpenAI's file object; a stored file is ready at once and kept until deleted. */
 export function fileView(file: StoredFile) {
@@ -111,6 +112,7 @@ async function uploadFile(c: Context<HonoEnv>) {
   const { limits } = config;
   const upload = await readFileUploadForm(c);
   checkJsonlFile(upload.content, limits.batchLinesMax);
+  await refuseUnpayableUpload(c.get('deps'), c.get('client').tenant, upload.content.byteLength);
   const outcome = await files.createWithinQuota(
     { tenantId: c.get('client').tenant.id, ...upload, atMs: clock.nowMs() },
     { filesMax: limits.filesPerTenantMax, bytesMax: limits.fileBytesPerTenantMax },

@@ -8,6 +8,7 @@
  */
 import type { PinnedPrice } from '../../billing/cost.ts';
 import type { ReserveInput, ReserveResult } from '../../billing/ledger.ts';
+import type { BookedMeterPrice } from '../../billing/meter-prices.ts';
 import { formatMoney } from '../../billing/money.ts';
 import type { ClientIdentity, Deps } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
@@ -15,6 +16,8 @@ import type { MeteredRequest } from '../../metering/final-usage.ts';
 import { type RateReservation, reserveRate } from '../middleware/rate-reservation.ts';
 import type { InferenceRequest } from './inference-request.ts';
 import { outputTokensAllowed } from './output-tokens-allowed.ts';
+import { responseBytesBound, transportCharge } from './transport-meter.ts';
+import { upstreamBody } from './upstream-body.ts';
 
 export type Admission = {
   requestId: string;
@@ -31,6 +34,10 @@ export type Admission = {
   metered: MeteredRequest;
   /** The key's rpm/tpm reservation, corrected when the request ends. */
   rate: RateReservation;
+  /** The storage and transport prices as they stood at admission (transport is priced by them). */
+  meterPrices: readonly BookedMeterPrice[];
+  /** Bytes of the body forwarded upstream, counted when a transport charge may apply. */
+  forwardedBytes: number;
 };
 
 function insufficientQuota(
@@ -88,6 +95,17 @@ export async function admitRequest(
   const price = await pinPrice(deps, request.model, identity.region, admittedAtMs);
   const allowed = await outputTokensAllowed(deps, request.model, request.outputTokensAsked);
   const outputTokensMax = allowed * request.choiceCount;
+  const meterPrices = await deps.catalogCache.meterPrices();
+  const homeRegion = client.tenant.homeRegion;
+  const transport = transportCharge(
+    meterPrices,
+    homeRegion,
+    identity.region,
+    homeRegion === null
+      ? 0
+      : upstreamBody(request, allowed).byteLength +
+          responseBytesBound(deps.config.limits, outputTokensMax),
+  );
   const rate = await reserveRate(deps, {
     key: client.key,
     promptTokensEstimate: request.promptTokensEstimate,
@@ -108,6 +126,7 @@ export async function admitRequest(
       clampAllowed: client.tenant.allowMaxTokensClamp && outputTokensMax >= request.choiceCount,
       atMs: admittedAtMs,
       instanceId: deps.instanceId,
+      transport,
     },
     rate,
     request.choiceCount,
@@ -147,5 +166,8 @@ export async function admitRequest(
       },
     },
     rate,
+    meterPrices,
+    forwardedBytes:
+      homeRegion === null ? 0 : upstreamBody(request, outputTokensPerChoice).byteLength,
   };
 }

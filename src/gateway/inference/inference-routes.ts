@@ -13,6 +13,7 @@ import type { RouteRequest } from '../../backends/routing/router.ts';
 import { chunkSourceOf } from '../../backends/upstream/chunk-source.ts';
 import { readResponseBytes } from '../../backends/upstream/upstream.ts';
 import type { FinalUsage } from '../../billing/ledger.ts';
+import { costLinesHeader, toStoredLines } from '../../billing/meters.ts';
 import { formatMoney } from '../../billing/money.ts';
 import type { Limits } from '../../config.ts';
 import type { ClientIdentity, Deps, HonoEnv, RequestLog } from '../../deps.ts';
@@ -44,6 +45,7 @@ import { type RequestDeadline, startRequestDeadline, timeoutError } from './requ
 import { releaseRequest, settleRequest, verifyReportedUsage } from './request-ending.ts';
 import { routePricesOf } from './route-prices.ts';
 import { allowedBackends } from './select-candidates.ts';
+import { countingChunks } from './transport-meter.ts';
 import { upstreamBody } from './upstream-body.ts';
 
 export function registerInferenceRoutes(app: Hono<HonoEnv>, limits: Limits): void {
@@ -233,7 +235,7 @@ async function endUnanswered(exchange: Exchange, lastBackend: PooledBackend | un
   const clientLeft = clientSignal.aborted;
   if (clientLeft && lastBackend) {
     const usage = await finalUsage(deps.tokenizer, admission.metered, undefined, nothingDelivered);
-    await settleRequest(deps, admission, 'client_disconnect', lastBackend, usage);
+    await settleRequest(deps, admission, 'client_disconnect', lastBackend, usage, 0);
     return;
   }
   await releaseRequest(
@@ -309,9 +311,19 @@ async function bufferedResponse(
   forwarded.release(perChoice(reported?.outputTokens, exchange.request.choiceCount));
   const delivered = deliveredOf(parsed, body);
   const usage = await finalUsage(deps.tokenizer, admission.metered, reported, delivered);
-  const settled = await settleRequest(deps, admission, 'complete', forwarded.backend, usage);
+  const settled = await settleRequest(
+    deps,
+    admission,
+    'complete',
+    forwarded.backend,
+    usage,
+    body.byteLength,
+  );
   exchange.call.onSettled?.({ usage, costMicro: settled.costMicro, duplicate: settled.duplicate });
   headers['x-tokenbank-cost'] = formatMoney(settled.costMicro);
+  if (settled.lines.length > 0) {
+    headers['x-tokenbank-cost-lines'] = costLinesHeader(toStoredLines(settled.lines));
+  }
   headers['x-tokenbank-balance'] = formatMoney(settled.walletAvailableMicro);
   deps.background.track(
     'verify_usage',
@@ -329,10 +341,11 @@ function streamResponse(exchange: Exchange, forwarded: ForwardResult): Response 
     countShortText: (text) => deps.tokenizer.countShortText(text, admission.model),
   });
   const checkpoints = createCheckpointer(deps, admission, forwarded.backend, tap);
+  const upstream = countingChunks(chunkSourceOf(forwarded.response));
   checkpoints.record();
   let firstTokenSeen = false;
   const relayed = relayEventStream({
-    upstream: chunkSourceOf(forwarded.response),
+    upstream,
     tap,
     eventBytesMax: deps.config.limits.streamEventBytesMax,
     streamError: () =>
@@ -359,7 +372,9 @@ function streamResponse(exchange: Exchange, forwarded: ForwardResult): Response 
       );
       deps.background.track(
         'settle_stream',
-        settleStream(exchange, forwarded.backend, tap, outcome).finally(lease.end),
+        settleStream(exchange, forwarded.backend, tap, outcome, upstream.bytes()).finally(
+          lease.end,
+        ),
       );
     },
   });
@@ -384,6 +399,7 @@ async function settleStream(
   backend: PooledBackend,
   tap: StreamUsageTap,
   outcome: StreamOutcome,
+  relayedBytes: number,
 ): Promise<void> {
   const { deps, admission } = exchange;
   if (outcome === 'upstream_error' && tap.contentEventCount === 0 && tap.reported === undefined) {
@@ -392,7 +408,7 @@ async function settleStream(
   }
   const delivered = tap.delivered();
   const usage = await finalUsage(deps.tokenizer, admission.metered, tap.reported, delivered);
-  const settled = await settleRequest(deps, admission, outcome, backend, usage);
+  const settled = await settleRequest(deps, admission, outcome, backend, usage, relayedBytes);
   exchange.call.onSettled?.({ usage, costMicro: settled.costMicro, duplicate: settled.duplicate });
   if (outcome === 'complete') {
     await verifyReportedUsage(deps, admission, backend, usage, delivered);

@@ -1,7 +1,9 @@
 /**
  * GET /v1/models and /v1/models/{id}: the catalog as this key sees it. A model is listed when the
  * key may use it and the pool serves it in a region the tenant may use; each entry says its price
- * (per 1M tokens) and the regions where it is served.
+ * (per 1M tokens) in the tenant's home region, the regions where it is served, and its price in
+ * each of them with the off-peak windows when it is cheaper, so a client sees what it will pay,
+ * and when, before it pays.
  */
 import type { Hono } from 'hono';
 import { formatMoney } from '../../billing/money.ts';
@@ -12,24 +14,80 @@ import { listView } from '../admin/views.ts';
 import { requireClient } from '../middleware/authenticate.ts';
 import { isModelInScope, modelNotFound } from './select-candidates.ts';
 
+type OffpeakWindow = { start: string; end: string; timezone: string; multiplier_bps: number };
+
+type RegionPricing = {
+  region: string;
+  input: string;
+  cached_input: string;
+  output: string;
+  /** Dedicated accelerators are not leased yet. */
+  card_hour: null;
+  offpeak: OffpeakWindow[];
+};
+
 type ModelEntry = {
   id: string;
   object: 'model';
   created: number;
   owned_by: string;
-  pricing: { input: string; cached_input: string; output: string; currency: string } | null;
+  pricing: {
+    input: string;
+    cached_input: string;
+    output: string;
+    currency: string;
+    regions: RegionPricing[];
+  } | null;
   regions: string[];
 };
 
-function pricingView(price: PriceRecord | undefined): ModelEntry['pricing'] {
-  if (!price) {
-    return null;
+function offpeakOf(price: PriceRecord): OffpeakWindow[] {
+  const { offpeakStart, offpeakEnd, offpeakTimezone, offpeakMultiplierBps } = price;
+  if (
+    offpeakStart === null ||
+    offpeakEnd === null ||
+    offpeakTimezone === null ||
+    offpeakMultiplierBps === null
+  ) {
+    return [];
   }
+  return [
+    {
+      start: offpeakStart,
+      end: offpeakEnd,
+      timezone: offpeakTimezone,
+      multiplier_bps: offpeakMultiplierBps,
+    },
+  ];
+}
+
+function tokenPrices(price: PriceRecord) {
   return {
     input: formatMoney(price.inputPerMillion),
     cached_input: formatMoney(price.cachedInputPerMillion),
     output: formatMoney(price.outputPerMillion),
+  };
+}
+
+function pricingView(
+  prices: readonly PriceRecord[],
+  model: string,
+  homeRegion: string,
+  regions: readonly string[],
+): ModelEntry['pricing'] {
+  const price = priceFor(prices, model, homeRegion);
+  if (!price) {
+    return null;
+  }
+  return {
+    ...tokenPrices(price),
     currency: price.currency,
+    regions: regions.flatMap((region) => {
+      const regional = priceFor(prices, model, region);
+      return regional
+        ? [{ region, ...tokenPrices(regional), card_hour: null, offpeak: offpeakOf(regional) }]
+        : [];
+    }),
   };
 }
 
@@ -51,7 +109,7 @@ async function visibleModels(deps: Deps, client: ClientIdentity): Promise<ModelE
       object: 'model',
       created: Math.floor(model.createdAtMs / 1000),
       owned_by: model.ownedBy,
-      pricing: pricingView(priceFor(prices, model.id, client.tenant.homeRegion ?? '')),
+      pricing: pricingView(prices, model.id, client.tenant.homeRegion ?? '', regions),
       regions,
     });
   }

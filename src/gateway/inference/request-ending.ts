@@ -13,6 +13,7 @@ import { countDeliveredTokens, countPromptTokens } from '../../metering/final-us
 import { changeBackend } from '../replicas/catalog-changes.ts';
 import type { Admission } from './admission.ts';
 import { recordSettlement } from './record-settlement.ts';
+import { transportCharge } from './transport-meter.ts';
 
 function servedByOf(backend: PooledBackend): ServedBy {
   return {
@@ -22,12 +23,17 @@ function servedByOf(backend: PooledBackend): ServedBy {
   };
 }
 
+/**
+ * Settles for the usage, and for the bytes carried when served outside the home region: the
+ * forwarded body and `responseBytes`, the answer as relayed (0 when none reached the client).
+ */
 export async function settleRequest(
   deps: Deps,
   admission: Admission,
   outcome: UsageOutcome,
   backend: PooledBackend,
   usage: FinalUsage,
+  responseBytes: number,
 ): Promise<SettleResult> {
   const servedBy = servedByOf(backend);
   // Served elsewhere than first picked (a retry): the price of that region, as it stood at admission.
@@ -46,6 +52,12 @@ export async function settleRequest(
     servedBy,
     price,
     atMs: deps.clock.nowMs(),
+    transport: transportCharge(
+      admission.meterPrices,
+      admission.client.tenant.homeRegion,
+      servedBy.region,
+      admission.forwardedBytes + responseBytes,
+    ),
   });
   await recordSettlement(deps, admission, { outcome, backend, usage, settled });
   if (usage.claimed !== undefined && !settled.duplicate) {

@@ -17,6 +17,7 @@ import { scrapeBackendMetrics } from '../../backends/health/scrape-metrics.ts';
 import { ScrapeOriginGate } from '../../backends/health/scrape-origin-gate.ts';
 import type { Deps } from '../../deps.ts';
 import { createBatchScheduler } from '../batch/batch-scheduler.ts';
+import { chargeStorageTick } from '../batch/storage-meter.ts';
 
 export type BackgroundJobs = {
   heartbeat(): Promise<void>;
@@ -35,6 +36,8 @@ export type BackgroundJobs = {
   shareDispatchCounts(): Promise<void>;
   /** Makes the pool match the catalog's live backends. */
   refreshBackends(): Promise<void>;
+  /** Charges the storage tick that just ended, once (the job lease's holder runs it). */
+  chargeStorage(): Promise<number>;
   /** A pass of the cross-cycle batch scheduler (the job lease's holder runs it). */
   runBatches(): Promise<void>;
   /** Sends no more batch lines (a shutdown began); those running end as they would. */
@@ -88,6 +91,12 @@ export function createBackgroundJobs(deps: Deps): BackgroundJobs {
     },
     async refreshBackends() {
       deps.pool.reconcile(await deps.catalog.listLiveBackends());
+    },
+    async chargeStorage() {
+      if (!(await deps.jobLease.acquire())) {
+        return 0;
+      }
+      return chargeStorageTick(deps);
     },
     runBatches: () => batches.tick(),
     stopBatches: () => batches.stop(),

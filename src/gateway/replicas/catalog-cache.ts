@@ -5,9 +5,10 @@
  * only possibly not yet the newest.
  */
 import type { PinnedPrice } from '../../billing/cost.ts';
+import { currentMeterPrices } from '../../billing/meter-prices.ts';
 import { multiplierAt, nextOffpeakAtMs } from '../../billing/offpeak.ts';
 import { currentPrices, priceFor } from '../../billing/price-book.ts';
-import type { Catalog, ModelRecord, PriceRecord } from '../../db/catalog.ts';
+import type { Catalog, MeterPriceRecord, ModelRecord, PriceRecord } from '../../db/catalog.ts';
 import type { CatalogCache } from '../../deps.ts';
 import type { Clock } from '../../platform/clock.ts';
 
@@ -16,6 +17,7 @@ export class MemoryCatalogCache implements CatalogCache {
   readonly #clock: Clock;
   readonly #refreshIntervalMs: number;
   #prices: PriceRecord[] = [];
+  #meterPrices: MeterPriceRecord[] = [];
   #models = new Map<string, ModelRecord>();
   #loadedAtMs = Number.NEGATIVE_INFINITY;
 
@@ -26,11 +28,13 @@ export class MemoryCatalogCache implements CatalogCache {
   }
 
   async reload(): Promise<void> {
-    const [prices, models] = await Promise.all([
+    const [prices, models, meterPrices] = await Promise.all([
       this.#catalog.listPrices(),
       this.#catalog.listModels(),
+      this.#catalog.listMeterPrices(),
     ]);
     this.#prices = prices;
+    this.#meterPrices = currentMeterPrices(meterPrices);
     this.#models = new Map(models.map((model) => [model.id, model]));
     this.#loadedAtMs = this.#clock.nowMs();
   }
@@ -62,6 +66,12 @@ export class MemoryCatalogCache implements CatalogCache {
     await this.#fresh();
     const price = priceFor(currentPrices(this.#prices, atMs), model, region);
     return price && nextOffpeakAtMs(price, atMs);
+  }
+
+  /** The storage and transport prices now, newest of each meter and region pair. */
+  async meterPrices(): Promise<readonly MeterPriceRecord[]> {
+    await this.#fresh();
+    return this.#meterPrices;
   }
 
   /** The output cap a request without max_tokens is reserved for. */

@@ -160,6 +160,7 @@ function scheduleJobs(deps: Deps, jobs: BackgroundJobs, sharedCatalog: boolean):
     ['probe_backends', jobs.probeBackends, limits.healthProbeIntervalMs],
     ['scrape_metrics', jobs.scrapeMetrics, limits.metricsScrapeIntervalMs],
     ['run_batches', jobs.runBatches, limits.batchTickMs],
+    ['charge_storage', jobs.chargeStorage, limits.storageCheckIntervalMs],
   ];
   if (deps.sharedState.shared) {
     schedule.push([

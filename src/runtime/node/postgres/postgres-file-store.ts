@@ -117,5 +117,16 @@ export function createPostgresFileStore(opened: OpenedPostgres): FileStore {
     },
     bytesOfTenant: async (tenantId) => (await held(database, tenantId)).bytes,
     countOfTenant: async (tenantId) => (await held(database, tenantId)).files,
+    bytesByTenant: async () =>
+      (
+        await database
+          .select({ tenantId: files.tenantId, bytes: sum(files.bytes) })
+          .from(files)
+          .groupBy(files.tenantId)
+          .orderBy(asc(files.tenantId))
+      ).map((row) => ({ tenantId: row.tenantId, bytes: Number(row.bytes ?? 0) })),
+    deleteAllOfTenant: async (tenantId) =>
+      (await database.delete(files).where(eq(files.tenantId, tenantId)).returning({ id: files.id }))
+        .length,
   };
 }

@@ -129,13 +129,19 @@ export function orphanStatement(requestId: string, criteria: OrphanCriteria): pg
 export function transactionStatement(idempotencyKey: string): pg.QueryConfig {
   return {
     name: 'tb_transaction',
-    text: 'SELECT id, amount, kind FROM ledger_transactions WHERE idempotency_key = $1',
+    text: `SELECT id, amount, kind, reference FROM ledger_transactions
+           WHERE idempotency_key = $1`,
     values: [idempotencyKey],
   };
 }
 
 export function recordedTransactionOf(row: Row): RecordedTransaction {
-  return { id: integerOf(row.id), amountMicro: moneyOf(row.amount), kind: textOf(row.kind) };
+  return {
+    id: integerOf(row.id),
+    amountMicro: moneyOf(row.amount),
+    kind: textOf(row.kind),
+    reference: row.reference === null ? null : textOf(row.reference),
+  };
 }
 
 /**
@@ -188,6 +194,8 @@ export function holdingTransactionOf(row: Row): RecordedTransaction | null {
     id: integerOf(row.transaction_id),
     amountMicro: moneyOf(row.transaction_amount),
     kind: textOf(row.kind),
+    // Only reserve transactions hold money, and they carry no reference.
+    reference: null,
   };
 }
 

@@ -405,6 +405,7 @@ export class PostgresLedgerUnit implements LedgerUnit {
       id: provisionalId,
       amountMicro: fields.amountMicro,
       kind: fields.kind,
+      reference: fields.reference,
     });
     return provisionalId;
   }

@@ -27,6 +27,7 @@ import {
   settleOperation,
   sweepOperation,
 } from '../../../billing/settle-operation.ts';
+import { storageChargeOperation, storageReference } from '../../../billing/storage-operation.ts';
 import { insertUsageRow } from './postgres-ledger-journal.ts';
 import type { OrphanCriteria, TenantLock, UnitReads } from './postgres-ledger-loads.ts';
 import { createPostgresLedgerReads } from './postgres-ledger-reads.ts';
@@ -247,6 +248,16 @@ export async function openPostgresLedger(
       await ensureAccount(accountIds.subsidyReceivable(input.program), 'subsidy_receivable', null);
       return (await write({ tenantId: input.tenantId }, {}, (unit) => grantOperation(unit, input)))
         .result;
+    },
+    chargeStorage: async (input) => {
+      const reference = storageReference(input.tenantId, input.tickStartMs);
+      const before = storageReference(input.tenantId, input.tickStartMs - input.tickMs);
+      return (
+        await write({ tenantId: input.tenantId }, { transaction: reference }, async (unit) => {
+          await unit.load(undefined, { transaction: before });
+          return storageChargeOperation(unit, input);
+        })
+      ).result;
     },
     voidCoupon: async (couponId, atMs) => {
       const owner = await pool.query({

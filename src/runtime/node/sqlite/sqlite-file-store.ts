@@ -108,5 +108,15 @@ export function createSqliteFileStore(opened: OpenedSqlite): FileStore {
         .run().changes > 0,
     bytesOfTenant: async (tenantId) => held(tenantId).bytes,
     countOfTenant: async (tenantId) => held(tenantId).files,
+    bytesByTenant: async () =>
+      database
+        .select({ tenantId: files.tenantId, bytes: sum(files.bytes) })
+        .from(files)
+        .groupBy(files.tenantId)
+        .orderBy(asc(files.tenantId))
+        .all()
+        .map((row) => ({ tenantId: row.tenantId, bytes: Number(row.bytes ?? 0) })),
+    deleteAllOfTenant: async (tenantId) =>
+      database.delete(files).where(eq(files.tenantId, tenantId)).run().changes,
   };
 }

@@ -54,7 +54,9 @@ export function createLedgerStore(
       .pluck()
       .safeIntegers(true),
     findTransaction: connection
-      .prepare('SELECT id, amount, kind FROM ledger_transactions WHERE idempotency_key = ?')
+      .prepare(
+        'SELECT id, amount, kind, reference FROM ledger_transactions WHERE idempotency_key = ?',
+      )
       .safeIntegers(true),
     debitPosted: connection.prepare(
       `UPDATE accounts SET debits_posted = debits_posted + ?
@@ -151,9 +153,16 @@ export function createLedgerStore(
     findTransaction(idempotencyKey: string): RecordedTransaction | undefined {
       writer.write();
       const row = statements.findTransaction.get(idempotencyKey) as
-        | { id: bigint; amount: bigint; kind: string }
+        | { id: bigint; amount: bigint; kind: string; reference: string | null }
         | undefined;
-      return row && { id: Number(row.id), amountMicro: row.amount, kind: row.kind };
+      return (
+        row && {
+          id: Number(row.id),
+          amountMicro: row.amount,
+          kind: row.kind,
+          reference: row.reference,
+        }
+      );
     },
 
     /** Queues the transaction's row (written with the commit) and returns its id. */

@@ -90,7 +90,12 @@ export function createSqliteLedgerUnit(parts: UnitParts): SqliteLedgerUnit {
     transaction(idempotencyKey) {
       lookedUp = remembered(idempotencyKey);
       if (lookedUp) {
-        return { id: lookedUp.transactionId, amountMicro: lookedUp.amountMicro, kind: 'reserve' };
+        return {
+          id: lookedUp.transactionId,
+          amountMicro: lookedUp.amountMicro,
+          kind: 'reserve',
+          reference: null,
+        };
       }
       return store.findTransaction(idempotencyKey);
     },

@@ -22,6 +22,7 @@ import {
   settleOperation,
   sweepOperation,
 } from '../../../billing/settle-operation.ts';
+import { storageChargeOperation } from '../../../billing/storage-operation.ts';
 import { BoundedMap } from '../../../platform/bounded-map.ts';
 import { createGroupCommit } from './group-commit.ts';
 import { createLedgerEffects } from './ledger-effects.ts';
@@ -144,6 +145,7 @@ export function createSqliteLedger(
     },
     topUp: async (input) => immediate(() => topUpOperation(unit, input)),
     grantCoupon: async (input) => immediate(() => grantOperation(unit, input)),
+    chargeStorage: async (input) => immediate(() => storageChargeOperation(unit, input)),
     voidCoupon: async (couponId, atMs) =>
       immediate(() => {
         const coupon = coupons.byId(couponId);
