@@ -26,6 +26,7 @@ function depsWith(prices: Record<string, PinnedPrice>) {
     reload: async () => {},
     pinnedPrice: async (_model, region) => prices[region],
     nextOffpeakAtMs: async () => undefined,
+    meterPrices: async () => [],
     outputTokensDefault: async (_model, deploymentDefault) => deploymentDefault,
   };
   return { catalogCache, clock: createManualClock(0), config: { limits } };
