@@ -186,11 +186,20 @@ describe('the official OpenAI SDK against tokenbank', () => {
       regions: string[];
     };
     expect(chat.owned_by).toBe('tokenbank');
+    const regionPrice = (region: string) => ({
+      region,
+      input: '2.50',
+      cached_input: '2.50',
+      output: '10.00',
+      card_hour: null,
+      offpeak: [],
+    });
     expect(chat.pricing).toEqual({
       input: '2.50',
       cached_input: '2.50',
       output: '10.00',
       currency: 'CNY',
+      regions: [regionPrice('east'), regionPrice('west')],
     });
     expect(chat.regions).toEqual(['east', 'west']);
   });

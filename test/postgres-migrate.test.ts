@@ -68,6 +68,7 @@ const expectedTables = [
   'files',
   'gateway_instances',
   'ledger_transactions',
+  'meter_prices',
   'models',
   'prices',
   'providers',

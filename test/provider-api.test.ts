@@ -217,7 +217,22 @@ describe('the provider API', () => {
         expect.objectContaining({
           id: 'qwen/qwen2.5-7b',
           object: 'model',
-          pricing: { input: '2.50', cached_input: '2.50', output: '8.00', currency: 'CNY' },
+          pricing: {
+            input: '2.50',
+            cached_input: '2.50',
+            output: '8.00',
+            currency: 'CNY',
+            regions: [
+              {
+                region: 'cn-east',
+                input: '2.50',
+                cached_input: '2.50',
+                output: '8.00',
+                card_hour: null,
+                offpeak: [],
+              },
+            ],
+          },
           regions: ['cn-east'],
         }),
       ]);
