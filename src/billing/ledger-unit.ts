@@ -61,9 +61,20 @@ export type TransactionFields = {
   reference: string | null;
   amountMicro: bigint;
   atMs: number;
+  /** The provider a payout pays. */
+  providerId?: string;
+  /** What the operator wrote of a movement it made by hand (an adjustment's reason). */
+  memo?: string;
 };
 
 export type RecordedTransaction = { id: number; amountMicro: bigint; kind: string };
+
+/** A movement the operator made (a payout, an adjustment), as recorded. */
+export type OperatorTransaction = RecordedTransaction & {
+  reference: string | null;
+  memo: string | null;
+  createdAtMs: number;
+};
 
 export type PriceTerms = {
   inputPerMillion: bigint;
@@ -85,7 +96,15 @@ export type LedgerUnit = {
   /** The holds of a transaction that no later transfer has posted or voided, oldest first. */
   openHoldsOf(transactionId: number): PendingTransfer[];
   usageCostAndPayment(requestId: string): { costMicro: bigint; paidBy: PaidBy[] } | undefined;
-  providerPayoutBps(providerId: string): number | undefined;
+  /** The operator's transaction recorded under this key, with its reference, memo and time. */
+  operatorTransaction(idempotencyKey: string): OperatorTransaction | undefined;
+  /**
+   * The provider's payout rate in force at `atMs` (its newest version effective by then, else
+   * the rate it was created with); undefined for an unknown provider.
+   */
+  providerPayoutBps(providerId: string, atMs: number): number | undefined;
+  /** What the provider is owed: its payable account's posted balance (0 before it earned). */
+  payableMicro(providerId: string): bigint;
   backendPlacement(backendId: string): BackendPlacement | undefined;
   priceTerms(priceId: string): PriceTerms | undefined;
 
