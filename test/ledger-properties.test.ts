@@ -1,10 +1,11 @@
 /**
  * Model-based property test of the Ledger on every store, SQLite and PostgreSQL (DESIGN.md §4,
- * billing.md §9). Seeded command sequences run against a fresh store and, beside it, a small
- * reference model written
- * here from the rules alone: it does not import the waterfall, cost or plan code, it recomputes
- * every balance on its own. After every command the two must agree to the micro-unit, and the
- * ledger's own check must find nothing wrong.
+ * billing.md §9). Seeded command sequences (requests, top-ups, grants, voids, expiries, sweeps,
+ * price and payout-rate versions, payouts, adjustments) run against a fresh store and, beside it,
+ * a small reference model written here from the rules alone: it does not import the waterfall,
+ * cost or plan code, it recomputes every balance on its own. After every command the two must
+ * agree to the micro-unit, and the ledger's own check must find nothing wrong; the programs'
+ * statements must say what the model's coupons did.
  *
  * LEDGER_PROPERTY_RUNS sets the number of sequences on SQLite (default 1,000; `npm run test:deep`
  * asks for 10,000), LEDGER_PROPERTY_RUNS_POSTGRES on PostgreSQL (default 150: each command there
@@ -718,6 +719,7 @@ async function expectOperatorMovements(model: Model, world: World): Promise<void
       paidMicro,
       unpaidMicro,
     });
+    expect(await world.ledger.paidOut(id, everything)).toBe(paidMicro);
     const listed = await world.ledger.payouts(id, 1_000);
     expect(listed.map(({ reference, amountMicro }) => ({ reference, amountMicro }))).toEqual(
       paid.map(({ reference, amountMicro }) => ({ reference, amountMicro })).reverse(),

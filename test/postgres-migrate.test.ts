@@ -67,6 +67,7 @@ const expectedTables = [
   'ledger_transactions',
   'models',
   'prices',
+  'provider_payout_rates',
   'providers',
   'reservations',
   'tenants',

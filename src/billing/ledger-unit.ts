@@ -1,6 +1,6 @@
 /**
  * The LedgerUnit port: one atomic unit of ledger work as the shared operations (reserve-,
- * settle- and grant-operations.ts) see it. Its reads and writes are synchronous and all happen
+ * settle-, grant-, payout- and adjustment-operation.ts) see it. Its reads and writes are synchronous and all happen
  * inside one store transaction, so an operation is written once and runs on any store:
  * - SQLite answers each call with a prepared statement inside its IMMEDIATE transaction;
  * - PostgreSQL loads what the operation will read (the tenant's accounts locked first), answers

@@ -346,6 +346,8 @@ export type Ledger = {
   /** The newest `limit`, newest first. */
   payouts(providerId: string, limit: number): Promise<PayoutRecord[]>;
   providerBalance(providerId: string): Promise<ProviderBalance>;
+  /** What the provider was paid out in `range`. */
+  paidOut(providerId: string, range: TimeRange): Promise<bigint>;
   /** Refuses (BalanceTooLowError) a debit beyond the wallet's available balance. */
   adjust(input: AdjustmentInput): Promise<AdjustmentResult>;
   /** The newest `limit`, newest first. */
@@ -367,5 +369,6 @@ export type LedgerReads = Pick<
   | 'check'
   | 'payouts'
   | 'providerBalance'
+  | 'paidOut'
   | 'adjustments'
 >;

@@ -15,15 +15,12 @@ export async function earningsView(
   query: { from?: string | undefined; to?: string | undefined },
 ) {
   const range = timeRangeOf(query, deps.clock.nowMs());
-  const [rows, payouts, balance] = await Promise.all([
+  const [rows, paidMicro, balance] = await Promise.all([
     deps.ledger.earnings(providerId, range),
-    deps.ledger.payouts(providerId, deps.config.limits.ledgerEntriesMax),
+    deps.ledger.paidOut(providerId, range),
     deps.ledger.providerBalance(providerId),
   ]);
   const totalMicro = rows.reduce((sum, row) => sum + row.earnedMicro, 0n);
-  const paidMicro = payouts
-    .filter((payout) => payout.createdAtMs >= range.fromMs && payout.createdAtMs < range.toMs)
-    .reduce((sum, payout) => sum + payout.amountMicro, 0n);
   return listView(
     rows.map((row) => ({
       object: 'earnings',

@@ -60,7 +60,7 @@ const figureQueries = programFiguresQueries(postgresDialect);
 const everything: TimeRange = { fromMs: 0, toMs: Number.MAX_SAFE_INTEGER };
 
 /** A query written with `@name` parameters, numbered as PostgreSQL wants them, each typed. */
-export function numberedParameters(
+function numberedParameters(
   text: string,
   parameters: Readonly<Record<string, { value: unknown; type: string }>>,
 ): pg.QueryConfig {
@@ -280,6 +280,16 @@ export function createPostgresLedgerReads(pool: pg.Pool, retryCountMax: number):
       const earnedMicro = row ? moneyOf(row.credits_posted) : 0n;
       const paidMicro = row ? moneyOf(row.debits_posted) : 0n;
       return { earnedMicro, paidMicro, unpaidMicro: earnedMicro - paidMicro };
+    },
+    paidOut: async (providerId, range) => {
+      const [row] = await rowsOf(pool, {
+        name: 'tb_read_paid_out',
+        text: `SELECT COALESCE(SUM(amount), 0) AS paid FROM ledger_transactions
+               WHERE provider_id = $1 AND kind = 'payout' AND created_at_ms >= $2
+                 AND created_at_ms < $3`,
+        values: [providerId, range.fromMs, range.toMs],
+      });
+      return moneyOf(row?.paid ?? 0);
     },
     adjustments: async (tenantId, limit) =>
       (

@@ -3,7 +3,8 @@
  * 1. Load, locking first (postgres-ledger-loads.ts): the tenant's wallet row (the tenant's lock:
  *    every operation on a tenant's money takes it first, so they run one at a time per tenant
  *    across replicas), then the tenant's coupon accounts in id order, then the rows the
- *    operation will read; all of it one pipelined round trip, in that order.
+ *    operation will read; all of it one pipelined round trip, in that order. A payout, which has
+ *    no tenant, locks the shared accounts it reads (cash, the provider's payable) instead.
  * 2. Run the shared operation against memory: reads answer from what was loaded, writes go to a
  *    journal, and post/hold refuse to overdraw a guarded account.
  * 3. Flush the journal and commit (postgres-ledger-journal.ts): new accounts, transactions and

@@ -129,6 +129,13 @@ export function createLedgerReads(options: ReadsOptions): LedgerReads {
       )
       .safeIntegers(true),
     payouts: operatorTransactionsStatement(connection, 'provider_id'),
+    paidOut: connection
+      .prepare(
+        `SELECT COALESCE(SUM(amount), 0) FROM ledger_transactions
+         WHERE provider_id = ? AND kind = 'payout' AND created_at_ms >= ? AND created_at_ms < ?`,
+      )
+      .pluck()
+      .safeIntegers(true),
     adjustments: operatorTransactionsStatement(connection, 'tenant_id'),
   };
   const figuresOf =
@@ -253,6 +260,8 @@ export function createLedgerReads(options: ReadsOptions): LedgerReads {
       const paidMicro = row?.debits ?? 0n;
       return { earnedMicro, paidMicro, unpaidMicro: earnedMicro - paidMicro };
     },
+    paidOut: async (providerId, range) =>
+      statements.paidOut.get(providerId, range.fromMs, range.toMs) as bigint,
     adjustments: async (tenantId, limit) =>
       operatorRows(statements.adjustments, tenantId, 'adjustment', limit).map((row) => ({
         transactionId: Number(row.id),
