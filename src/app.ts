@@ -7,7 +7,7 @@
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { UpstreamError } from './backends/upstream/upstream.ts';
-import { LedgerConflictError } from './billing/ledger.ts';
+import { BalanceTooLowError, LedgerConflictError } from './billing/ledger.ts';
 import type { Deps, HonoEnv } from './deps.ts';
 import { GatewayError, toErrorResponse } from './errors.ts';
 import { registerAccountRoutes } from './gateway/account/account-routes.ts';
@@ -17,6 +17,8 @@ import { registerAdminCatalogRoutes } from './gateway/admin/catalog-routes.ts';
 import { registerAdminCredentialRoutes } from './gateway/admin/credential-routes.ts';
 import { registerMeterRoutes } from './gateway/admin/meter-routes.ts';
 import { registerAdminMoneyRoutes } from './gateway/admin/money-routes.ts';
+import { registerAdminPayoutRoutes } from './gateway/admin/payout-routes.ts';
+import { registerAdminProgramRoutes } from './gateway/admin/program-routes.ts';
 import { registerAdminTenantRoutes } from './gateway/admin/tenant-routes.ts';
 import { registerBatchRoutes } from './gateway/batch/batch-routes.ts';
 import { registerFileRoutes } from './gateway/batch/file-routes.ts';
@@ -55,6 +57,8 @@ export function createApp(deps: Deps): Hono<HonoEnv> {
   registerMeterRoutes(app, deps);
   registerAdminCredentialRoutes(app, deps);
   registerAdminMoneyRoutes(app, deps);
+  registerAdminPayoutRoutes(app, deps);
+  registerAdminProgramRoutes(app, deps);
   registerProviderRoutes(app, deps);
   registerAdminAuditRoutes(app, deps);
 
@@ -78,6 +82,9 @@ function toGatewayError(error: unknown, deps: Deps): GatewayError {
   }
   if (error instanceof LedgerConflictError) {
     return new GatewayError('conflict', error.message, { param: 'reference' });
+  }
+  if (error instanceof BalanceTooLowError) {
+    return new GatewayError('conflict', `${error.message}; nothing moved.`, { param: 'amount' });
   }
   if (error instanceof UpstreamError) {
     return new GatewayError('upstream_error', `The backend failed: ${error.kind}`);

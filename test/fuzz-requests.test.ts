@@ -459,6 +459,7 @@ const queryString = fc
           'to',
           'format',
           'program',
+          'detail',
           'tenant_id',
           'entity_id',
           'action',
@@ -474,6 +475,7 @@ const queryString = fc
           '1e3',
           'csv',
           'json',
+          'lines',
           'xml',
           '2026-13-45T99:99:99Z',
           '2026-11-01T00:00:00Z',
@@ -492,6 +494,15 @@ const queryString = fc
     const text = search.toString();
     return text === '' ? '' : `?${text}`;
   });
+
+/** A wallet adjustment's amount may be signed: only amounts no sign makes valid are fuzzed. */
+const adjustmentBody = fc.record({
+  amount: invalidAmount.filter(
+    (amount) => typeof amount !== 'string' || !/^-?\d{1,10}(\.\d{1,6})?$/.test(amount),
+  ),
+  reason: fc.oneof(unicodeText, anyJson),
+  reference: fc.oneof(unicodeText, anyJson),
+});
 
 type RouteFamily = {
   template: string;
@@ -524,8 +535,14 @@ const families: RouteFamily[] = [
   },
   {
     template: '/admin/v1/keys/{decoyKey}',
-    methods: ['DELETE'],
-    body: undefined,
+    methods: ['DELETE', 'PATCH'],
+    body: adminBody,
+    credential: 'admin',
+  },
+  {
+    template: '/admin/v1/tenants/{tenant}/adjustments',
+    methods: ['GET', 'POST'],
+    body: adjustmentBody,
     credential: 'admin',
   },
   {
@@ -562,6 +579,19 @@ const families: RouteFamily[] = [
     template: '/admin/v1/programs/{text}/statement',
     methods: ['GET'],
     body: undefined,
+    credential: 'admin',
+  },
+  { template: '/admin/v1/programs', methods: ['GET'], body: undefined, credential: 'admin' },
+  {
+    template: '/admin/v1/providers/{text}/payouts',
+    methods: ['GET', 'POST'],
+    body: moneyBody,
+    credential: 'admin',
+  },
+  {
+    template: '/admin/v1/providers/{text}/payout-rate',
+    methods: ['PUT'],
+    body: adminBody,
     credential: 'admin',
   },
   {

@@ -1,10 +1,11 @@
 /**
  * Model-based property test of the Ledger on every store, SQLite and PostgreSQL (DESIGN.md §4,
- * billing.md §9). Seeded command sequences run against a fresh store and, beside it, a small
- * reference model written
- * here from the rules alone: it does not import the waterfall, cost or plan code, it recomputes
- * every balance on its own. After every command the two must agree to the micro-unit, and the
- * ledger's own check must find nothing wrong.
+ * billing.md §9). Seeded command sequences (requests, top-ups, grants, voids, expiries, sweeps,
+ * price and payout-rate versions, payouts, adjustments) run against a fresh store and, beside it,
+ * a small reference model written here from the rules alone: it does not import the waterfall,
+ * cost or plan code, it recomputes every balance on its own. After every command the two must
+ * agree to the micro-unit, and the ledger's own check must find nothing wrong; the programs'
+ * statements must say what the model's coupons did.
  *
  * LEDGER_PROPERTY_RUNS sets the number of sequences on SQLite (default 1,000; `npm run test:deep`
  * asks for 10,000), LEDGER_PROPERTY_RUNS_POSTGRES on PostgreSQL (default 150: each command there
@@ -16,6 +17,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { PinnedPrice } from '../src/billing/cost.ts';
 import {
+  BalanceTooLowError,
   type CouponState,
   type GrantInput,
   type Ledger,
@@ -91,6 +93,9 @@ type CouponModel = {
   /** Posted balance: granted less what it paid and what left it when it ended. */
   balanceMicro: bigint;
   heldMicro: bigint;
+  /** Where its money went: requests it paid, and what left it when it expired or was voided. */
+  usedMicro: bigint;
+  endedMicro: bigint;
 };
 
 type HoldModel = { couponId: string | null; heldMicro: bigint };
@@ -126,6 +131,9 @@ type Model = {
   rejected: { requestId: string; tenantId: string }[];
   currentPrice: Map<string, PinnedPrice>;
   priceVersions: number;
+  payoutRates: { providerId: string; version: number; payoutBps: number; effectiveAtMs: number }[];
+  payouts: { providerId: string; reference: string; amountMicro: bigint }[];
+  adjustments: { tenantId: string; reference: string; amountMicro: bigint; reason: string }[];
   /** The instance id each gateway slot runs now; a crash starts a new one. */
   gateways: string[];
   heartbeats: Map<string, number>;
@@ -352,6 +360,7 @@ function passOnFreedMoney(model: Model, reservation: ReservationModel): void {
     const freed = couponAvailable(coupon);
     if (coupon.status !== 'active' && freed > 0n) {
       coupon.balanceMicro -= freed;
+      coupon.endedMicro += freed;
       credit(
         model,
         coupon.status === 'voided' ? `subsidy_receivable:${coupon.program}` : 'breakage',
@@ -392,6 +401,7 @@ function settleInModel(
     freeHold(model, reservation, hold);
     if (coupon) {
       coupon.balanceMicro -= paid;
+      coupon.usedMicro += paid;
       paidByCoupon.set(coupon.id, (paidByCoupon.get(coupon.id) ?? 0n) + paid);
       payments.add('coupon', coupon.id, paid, coupon.kind);
     } else {
@@ -418,6 +428,7 @@ function settleInModel(
         ),
       );
       coupon.balanceMicro -= take;
+      coupon.usedMicro += take;
       remainingMicro -= take;
       payments.add('coupon', coupon.id, take, coupon.kind);
     }
@@ -433,8 +444,7 @@ function settleInModel(
   // write-off), the platform the rest.
   credit(model, 'write_off', -remainingMicro);
   payments.add('write_off', null, remainingMicro);
-  const payoutBps =
-    providers.find((provider) => provider.id === servedBy.providerId)?.payoutBps ?? 0;
+  const payoutBps = payoutBpsInModel(model, servedBy.providerId, reservation.admittedAtMs);
   const providerShare = ((costMicro - remainingMicro) * BigInt(payoutBps)) / 10_000n;
   credit(model, `provider_payable:${servedBy.providerId}`, providerShare);
   credit(model, 'revenue', costMicro - providerShare);
@@ -442,6 +452,20 @@ function settleInModel(
   reservation.status = 'settled';
   reservation.ending = { costMicro, paidBy: payments.list, outcome };
   return reservation.ending;
+}
+
+/** The newest rate version effective at admission (the later one of a tie), else the first rate. */
+function payoutBpsInModel(model: Model, providerId: string, admittedAtMs: number): number {
+  const effective = model.payoutRates
+    .filter((rate) => rate.providerId === providerId && rate.effectiveAtMs <= admittedAtMs)
+    .sort(
+      (left, right) => left.effectiveAtMs - right.effectiveAtMs || left.version - right.version,
+    );
+  return (
+    effective.at(-1)?.payoutBps ??
+    providers.find((provider) => provider.id === providerId)?.payoutBps ??
+    0
+  );
 }
 
 function releaseInModel(model: Model, reservation: ReservationModel, outcome: UsageOutcome): void {
@@ -458,6 +482,7 @@ function endCouponInModel(model: Model, coupon: CouponModel, status: 'voided' | 
   const available = couponAvailable(coupon);
   if (available > 0n) {
     coupon.balanceMicro -= available;
+    coupon.endedMicro += available;
     credit(
       model,
       status === 'voided' ? `subsidy_receivable:${coupon.program}` : 'breakage',
@@ -524,6 +549,9 @@ function initialModel(): Model {
     rejected: [],
     currentPrice,
     priceVersions: 0,
+    payoutRates: [],
+    payouts: [],
+    adjustments: [],
     gateways: Array.from({ length: gatewaySlots }, (_, slot) => `gateway-${slot}-0`),
     heartbeats: new Map(),
     nextNumber: 0,
@@ -690,6 +718,136 @@ async function expectAgreement(model: Model, world: World): Promise<void> {
     const held = rows.filter((row) => row.debitsPending !== 0n || row.creditsPending !== 0n);
     expect(held, 'no hold is left once every request ended').toEqual([]);
   }
+  await expectOperatorMovements(model, world);
+}
+
+/** Payouts and adjustments as the model made them, newest first; what each provider is owed. */
+async function expectOperatorMovements(model: Model, world: World): Promise<void> {
+  for (const { id } of providers) {
+    const paid = model.payouts.filter((payout) => payout.providerId === id);
+    const paidMicro = paid.reduce((sum, payout) => sum + payout.amountMicro, 0n);
+    const unpaidMicro = model.balances.get(`provider_payable:${id}`) ?? 0n;
+    expect(await world.ledger.providerBalance(id)).toEqual({
+      earnedMicro: unpaidMicro + paidMicro,
+      paidMicro,
+      unpaidMicro,
+    });
+    expect(await world.ledger.paidOut(id, everything)).toBe(paidMicro);
+    const listed = await world.ledger.payouts(id, 1_000);
+    expect(listed.map(({ reference, amountMicro }) => ({ reference, amountMicro }))).toEqual(
+      paid.map(({ reference, amountMicro }) => ({ reference, amountMicro })).reverse(),
+    );
+  }
+  for (const tenantId of tenantIds) {
+    const listed = await world.ledger.adjustments(tenantId, 1_000);
+    expect(
+      listed.map(({ reference, amountMicro, reason }) => ({ reference, amountMicro, reason })),
+    ).toEqual(
+      model.adjustments
+        .filter((adjustment) => adjustment.tenantId === tenantId)
+        .map(({ reference, amountMicro, reason }) => ({ reference, amountMicro, reason }))
+        .reverse(),
+    );
+  }
+}
+
+/** What the model's requests paid with coupons of `program` (of `tenant` and `kind` when given). */
+function copaidInModel(
+  model: Model,
+  program: string,
+  tenant?: { tenantId: string; kind: GrantInput['kind'] },
+) {
+  const copaid = model.reservations.filter((reservation) =>
+    (reservation.ending?.paidBy ?? []).some((payer) => {
+      if (payer.source !== 'coupon' || payer.id === null) {
+        return false;
+      }
+      const coupon = couponNamed(model, payer.id);
+      return (
+        coupon.program === program &&
+        (tenant === undefined ||
+          (coupon.tenantId === tenant.tenantId && coupon.kind === tenant.kind))
+      );
+    }),
+  );
+  return {
+    requests: copaid.length,
+    copaidMicro: copaid.reduce(
+      (sum, reservation) => sum + (reservation.ending?.costMicro ?? 0n),
+      0n,
+    ),
+  };
+}
+
+/**
+ * Each program's statement of all time, line by line from the model's coupons and requests
+ * (granted, what they paid, what left them when they ended, what remains), reconciled; and the
+ * list of programs.
+ */
+async function expectStatements(model: Model, world: World): Promise<void> {
+  const kinds: readonly GrantInput['kind'][] = ['compute', 'storage', 'transport'];
+  const listing = [];
+  for (const program of programs) {
+    const summary = await world.ledger.programSummary(program, everything, undefined);
+    const granted = model.coupons.filter((coupon) => coupon.program === program);
+    if (granted.length === 0) {
+      expect(summary).toBeUndefined();
+      continue;
+    }
+    const sumOf = (coupons: CouponModel[], pick: (coupon: CouponModel) => bigint) =>
+      coupons.reduce((sum, coupon) => sum + pick(coupon), 0n);
+    const lines = [...tenantIds].sort().flatMap((tenantId) =>
+      kinds.flatMap((kind) => {
+        const coupons = granted.filter(
+          (coupon) => coupon.tenantId === tenantId && coupon.kind === kind,
+        );
+        if (coupons.length === 0) {
+          return [];
+        }
+        const ended = (status: CouponModel['status']) =>
+          sumOf(
+            coupons.filter((coupon) => coupon.status === status),
+            (coupon) => coupon.endedMicro,
+          );
+        return [
+          {
+            tenantId,
+            kind,
+            coupons: coupons.length,
+            openingMicro: 0n,
+            grantedMicro: sumOf(coupons, (coupon) => coupon.amountMicro),
+            usedMicro: sumOf(coupons, (coupon) => coupon.usedMicro),
+            expiredMicro: ended('expired'),
+            voidedMicro: ended('voided'),
+            remainingMicro: sumOf(coupons, (coupon) => coupon.balanceMicro),
+            ...copaidInModel(model, program, { tenantId, kind }),
+          },
+        ];
+      }),
+    );
+    expect(summary?.reconciliation).toEqual({ ok: true, problems: [] });
+    expect(summary?.lines).toEqual(lines);
+    expect(summary?.grandTotal).toMatchObject({
+      tenants: new Set(granted.map((coupon) => coupon.tenantId)).size,
+      grantedMicro: sumOf(granted, (coupon) => coupon.amountMicro),
+      remainingMicro: sumOf(granted, (coupon) => coupon.balanceMicro),
+      ...copaidInModel(model, program),
+    });
+    listing.push({
+      program,
+      coupons: granted.length,
+      tenants: new Set(granted.map((coupon) => coupon.tenantId)).size,
+      grantedMicro: sumOf(granted, (coupon) => coupon.amountMicro),
+    });
+  }
+  expect(
+    (await world.ledger.programs()).map(({ program, coupons, tenants, grantedMicro }) => ({
+      program,
+      coupons,
+      tenants,
+      grantedMicro,
+    })),
+  ).toEqual(listing);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -788,6 +946,8 @@ class Grant implements LedgerCommand {
         status: 'active',
         balanceMicro: input.amountMicro,
         heldMicro: 0n,
+        usedMicro: 0n,
+        endedMicro: 0n,
       };
       model.coupons.push(coupon);
       // The coupon's own balance lives on its record; the funder's account pays for it.
@@ -1447,6 +1607,199 @@ class Sweep implements LedgerCommand {
   }
 }
 
+/** The operator publishes a provider's next payout rate, in force now or later (never earlier). */
+class ChangePayoutRate implements LedgerCommand {
+  constructor(
+    readonly provider: number,
+    readonly payoutBps: number,
+    readonly effectiveInMs: number,
+  ) {}
+
+  check(): boolean {
+    return true;
+  }
+
+  async run(model: Model, world: World): Promise<void> {
+    model.nowMs += 1;
+    const providerId = pick(providers, this.provider).id;
+    const rate = {
+      providerId,
+      version: model.payoutRates.filter((each) => each.providerId === providerId).length + 1,
+      payoutBps: this.payoutBps,
+      effectiveAtMs: model.nowMs + this.effectiveInMs,
+    };
+    await world.store.insertPayoutRate(rate);
+    model.payoutRates.push(rate);
+    await expectAgreement(model, world);
+  }
+
+  toString(): string {
+    return `changePayoutRate(provider ${this.provider}, ${this.payoutBps} bps, in ${this.effectiveInMs} ms)`;
+  }
+}
+
+/** Pays a provider a share of what it is owed, or more than that (refused), or replays one. */
+class Payout implements LedgerCommand {
+  constructor(
+    readonly provider: number,
+    readonly sharePercent: number,
+    readonly replay: 'new' | 'too-much' | 'same' | 'different-amount',
+    readonly earlier: number,
+  ) {}
+
+  check(model: Readonly<Model>): boolean {
+    return this.replay === 'new' || this.replay === 'too-much' || model.payouts.length > 0;
+  }
+
+  async run(model: Model, world: World): Promise<void> {
+    model.nowMs += 1;
+    if (this.replay === 'new' || this.replay === 'too-much') {
+      await this.payNew(model, world);
+    } else {
+      const earlier = pick(model.payouts, this.earlier);
+      const replayed = {
+        providerId: earlier.providerId,
+        amountMicro: earlier.amountMicro + (this.replay === 'same' ? 0n : 1n),
+        reference: earlier.reference,
+        note: null,
+        atMs: model.nowMs,
+      };
+      if (this.replay === 'same') {
+        const result = await world.ledger.payout(replayed);
+        expect(result.duplicate).toBe(true);
+        expect(result.payout).toMatchObject({ amountMicro: earlier.amountMicro, note: 'wire' });
+        expect(result.unpaidMicro).toBe(
+          model.balances.get(`provider_payable:${earlier.providerId}`) ?? 0n,
+        );
+      } else {
+        await expect(world.ledger.payout(replayed)).rejects.toThrow(LedgerConflictError);
+      }
+    }
+    await expectAgreement(model, world);
+  }
+
+  async payNew(model: Model, world: World): Promise<void> {
+    // A provider that is owed something, when one is: most payouts then go through.
+    const owed = providers.filter(
+      ({ id }) => (model.balances.get(`provider_payable:${id}`) ?? 0n) > 0n,
+    );
+    const providerId = pick(owed.length > 0 ? owed : providers, this.provider).id;
+    const payable = `provider_payable:${providerId}`;
+    const unpaidMicro = model.balances.get(payable) ?? 0n;
+    const share = (unpaidMicro * BigInt(this.sharePercent)) / 100n;
+    const amountMicro = this.replay === 'too-much' ? unpaidMicro + 1n : share > 0n ? share : 1n;
+    const input = {
+      providerId,
+      amountMicro,
+      reference: nextName(model, 'wire'),
+      note: 'wire',
+      atMs: model.nowMs,
+    };
+    if (amountMicro > unpaidMicro) {
+      await expect(world.ledger.payout(input)).rejects.toThrow(BalanceTooLowError);
+      return;
+    }
+    const result = await world.ledger.payout(input);
+    expect(result.duplicate).toBe(false);
+    expect(result.unpaidMicro).toBe(unpaidMicro - amountMicro);
+    expect(result.payout).toMatchObject({ amountMicro, reference: input.reference, note: 'wire' });
+    move(model, payable, 'cash', amountMicro);
+    model.payouts.push({ providerId, reference: input.reference, amountMicro });
+    count('paid out');
+  }
+
+  toString(): string {
+    return `payout(provider ${this.provider}, ${this.sharePercent}%, ${this.replay} #${this.earlier})`;
+  }
+}
+
+/** Credits or debits a tenant's wallet against revenue, or replays an earlier adjustment. */
+class Adjust implements LedgerCommand {
+  constructor(
+    readonly tenant: number,
+    readonly amountMicro: bigint,
+    readonly replay: 'new' | 'same' | 'different-amount',
+    readonly earlier: number,
+  ) {}
+
+  check(model: Readonly<Model>): boolean {
+    return this.replay === 'new' || model.adjustments.length > 0;
+  }
+
+  async run(model: Model, world: World): Promise<void> {
+    model.nowMs += 1;
+    if (this.replay === 'new') {
+      await this.adjustNew(model, world);
+    } else {
+      const earlier = pick(model.adjustments, this.earlier);
+      const replayed = {
+        tenantId: earlier.tenantId,
+        // Twice the amount: another amount, never zero.
+        amountMicro: earlier.amountMicro * (this.replay === 'same' ? 1n : 2n),
+        reason: 'replayed',
+        reference: earlier.reference,
+        atMs: model.nowMs,
+      };
+      if (this.replay === 'same') {
+        const result = await world.ledger.adjust(replayed);
+        expect(result.duplicate).toBe(true);
+        expect(result.adjustment).toMatchObject({
+          amountMicro: earlier.amountMicro,
+          reason: earlier.reason,
+        });
+        expect(result.walletBalanceMicro).toBe(walletAvailable(model, earlier.tenantId));
+      } else {
+        await expect(world.ledger.adjust(replayed)).rejects.toThrow(LedgerConflictError);
+      }
+    }
+    await expectAgreement(model, world);
+  }
+
+  async adjustNew(model: Model, world: World): Promise<void> {
+    const tenantId = pick(tenantIds, this.tenant);
+    const input = {
+      tenantId,
+      amountMicro: this.amountMicro,
+      reason: `reason ${model.nextNumber}`,
+      reference: nextName(model, 'adjustment'),
+      atMs: model.nowMs,
+    };
+    if (-this.amountMicro > walletAvailable(model, tenantId)) {
+      await expect(world.ledger.adjust(input)).rejects.toThrow(BalanceTooLowError);
+      return;
+    }
+    const result = await world.ledger.adjust(input);
+    if (this.amountMicro > 0n) {
+      move(model, 'revenue', walletAccount(tenantId), this.amountMicro);
+    } else {
+      move(model, walletAccount(tenantId), 'revenue', -this.amountMicro);
+    }
+    model.adjustments.push({ ...input });
+    count(this.amountMicro > 0n ? 'adjusted up' : 'adjusted down');
+    expect(result.duplicate).toBe(false);
+    expect(result.walletBalanceMicro).toBe(walletAvailable(model, tenantId));
+  }
+
+  toString(): string {
+    return `adjust(tenant ${this.tenant}, ${this.amountMicro}, ${this.replay} #${this.earlier})`;
+  }
+}
+
+class ReadStatements implements LedgerCommand {
+  check(): boolean {
+    return true;
+  }
+
+  async run(model: Model, world: World): Promise<void> {
+    model.nowMs += 1;
+    await expectStatements(model, world);
+  }
+
+  toString(): string {
+    return 'readStatements()';
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Arbitraries.
 
@@ -1569,6 +1922,29 @@ const commands = fc.commands(
         fc.constantFrom(0n, 1n, 150_000n, 3_333_333n),
       )
       .map(([tenantIndex, bytes, price]) => new StorageTick(tenantIndex, bytes, price)),
+    fc
+      .tuple(index, fc.constantFrom(0, 5_000, 7_777, 10_000), fc.constantFrom(0, 1, 500, 5_000))
+      .map(([provider, bps, inMs]) => new ChangePayoutRate(provider, bps, inMs)),
+    fc
+      .tuple(
+        index,
+        fc.integer({ min: 1, max: 100 }),
+        fc.constantFrom('new', 'new', 'too-much', 'same', 'different-amount'),
+        index,
+      )
+      .map(([provider, share, replay, earlier]) => new Payout(provider, share, replay, earlier)),
+    fc
+      .tuple(
+        tenant,
+        fc.oneof(fc.bigInt({ min: 1n, max: 3_000n }), fc.bigInt({ min: -3_000n, max: -1n })),
+        fc.constantFrom('new', 'new', 'same', 'different-amount'),
+        index,
+      )
+      .map(
+        ([tenantIndex, amount, replay, earlier]) =>
+          new Adjust(tenantIndex, amount, replay, earlier),
+      ),
+    fc.constant(new ReadStatements()),
   ],
   { maxCommands: 30, size: 'max' },
 );
@@ -1646,6 +2022,7 @@ describe.each(ledgerStores())('the $name ledger against a reference model', (sto
               model.nowMs += longestRequestMs + 1;
               await sweepBoth(model, world, false);
               await expectAgreement(model, world);
+              await expectStatements(model, world);
               expect(openReservations(model)).toEqual([]);
               expect((await world.ledger.tenantMoney('tenant-1', model.nowMs)).holdsMicro).toBe(0n);
               if (tallyWanted) {

@@ -71,6 +71,7 @@ const expectedTables = [
   'meter_prices',
   'models',
   'prices',
+  'provider_payout_rates',
   'providers',
   'reservations',
   'tenants',

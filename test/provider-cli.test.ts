@@ -147,9 +147,16 @@ describe('tokenbank provider', () => {
       'EARNED',
     ]);
     expect(lines[1]?.split(/\s{2,}/)[0]).toBe(backendId);
-    expect(lines.at(-1)).toBe(`total earned: ${String(own.total_earned)} CNY`);
+    // Nothing was paid out yet: all it earned is owed.
+    expect(lines.slice(-3)).toEqual([
+      `total earned: ${String(own.total_earned)} CNY`,
+      'total paid: 0.00 CNY',
+      `unpaid (owed now): ${String(own.total_earned)} CNY`,
+    ]);
     const before = await provider(['earnings', '--to', '2020-01-01T00:00:00Z']);
-    expect(before.stdout).toBe('no earnings in this range\ntotal earned: 0.00 CNY\n');
+    expect(before.stdout).toBe(
+      `no earnings in this range\ntotal earned: 0.00 CNY\ntotal paid: 0.00 CNY\nunpaid (owed now): ${String(own.total_earned)} CNY\n`,
+    );
   });
 
   it('changes, drains and removes its backend', async () => {

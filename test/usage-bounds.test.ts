@@ -3,17 +3,25 @@
  * (CSV), a default and a longest time range, and /v1/account's `usage_today` read from the
  * per-day totals a trigger keeps, including the totals the migration sums from older records.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+
+import { migrate as migrateSqliteFrom } from 'drizzle-orm/better-sqlite3/migrator';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/node-postgres';
+import { migrate as migratePostgresFrom } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { parseConfig } from '../src/config.ts';
 import { silentLogger } from '../src/platform/logger.ts';
 import { openGatewayStore } from '../src/runtime/node/gateway-store.ts';
-import { migratePostgres } from '../src/runtime/node/postgres/postgres-database.ts';
-import { migrateSqlite, openSqlite } from '../src/runtime/node/sqlite/sqlite-database.ts';
+import {
+  migratePostgres,
+  postgresMigrationsFolder,
+} from '../src/runtime/node/postgres/postgres-database.ts';
+import {
+  migrateSqlite,
+  migrationsFolder,
+  openSqlite,
+} from '../src/runtime/node/sqlite/sqlite-database.ts';
 import type { ErrorBody } from './support/api-assertions.ts';
-import { projectRoot } from './support/cli-process.ts';
 import {
   createTenantWithKey,
   expectOk,
@@ -31,6 +39,7 @@ import {
   testAdminToken,
 } from './support/in-process-gateway.ts';
 import { micro, sum } from './support/money-reading.ts';
+import { migrationsBefore } from './support/partial-migrations.ts';
 import { createTestDatabase } from './support/postgres-service.ts';
 
 const model = 'bounds-chat';
@@ -185,7 +194,10 @@ describe('paged statements', () => {
       pages.flatMap((one) => one.data.map((row) => `${row.request_id}/${row.coupon_id}`));
     for (const [path, token] of [
       ['/v1/account/statement?program=p1&format=json', tenant.apiKey],
-      [`/admin/v1/programs/p1/statement?tenant_id=${tenant.tenantId}&format=json`, testAdminToken],
+      [
+        `/admin/v1/programs/p1/statement?detail=lines&tenant_id=${tenant.tenantId}&format=json`,
+        testAdminToken,
+      ],
     ] as const) {
       const everything = (await expectOk(call, 'GET', path, token)) as unknown as StatementPage;
       expect(everything.data).toHaveLength(6);
@@ -232,27 +244,19 @@ describe('usage_today', () => {
   });
 });
 
-/** The statements of one migration file, as drizzle's migrator splits them. */
-function migrationStatements(folder: string, tag: string): string[] {
-  return readFileSync(join(projectRoot, folder, `${tag}.sql`), 'utf8')
-    .split('--> statement-breakpoint')
-    .map((statement) => statement.trim())
-    .filter((statement) => statement !== '');
-}
-
 describe('the usage_daily migration', () => {
   it('sums the usage records written before it', () => {
     const opened = openSqlite(':memory:');
+    // As if written before the migration: no trigger yet, no totals yet.
+    const before = migrationsBefore(migrationsFolder, '0005_usage_daily');
     try {
-      migrateSqlite(opened);
+      migrateSqliteFrom(opened.database, { migrationsFolder: before.folder });
       const insert = opened.connection.prepare(
         `INSERT INTO usage_records (request_id, tenant_id, key_id, model, input_tokens,
            cached_input_tokens, output_tokens, outcome, cost, provider_share, paid_by,
            created_at_ms, settled_at_ms)
          VALUES (?, ?, 'key', 'm', ?, 0, ?, ?, ?, 0, '[]', ?, ?)`,
       );
-      // As if written before the migration: no trigger yet, no totals yet.
-      opened.connection.exec('DROP TRIGGER usage_daily_after_insert; DROP TABLE usage_daily;');
       const rows: [string, string, number, number, string, number, number][] = [
         ['r1', 'ten_a', 10, 5, 'complete', 1_000, 1 * dayMs + 5],
         ['r2', 'ten_a', 20, 7, 'complete', 2_500, 1 * dayMs + 9],
@@ -263,10 +267,8 @@ describe('the usage_daily migration', () => {
       for (const [id, tenant, input, output, outcome, cost, atMs] of rows) {
         insert.run(id, tenant, input, output, outcome, cost, atMs, atMs);
       }
-      // The migration runs again over those records.
-      for (const statement of migrationStatements('drizzle', '0005_usage_daily')) {
-        opened.connection.exec(statement);
-      }
+      // The migration (and every one after it) runs over those records.
+      migrateSqlite(opened);
       const totals = () =>
         opened.connection
           .prepare(
@@ -297,6 +299,7 @@ describe('the usage_daily migration', () => {
       });
     } finally {
       opened.close();
+      before.remove();
     }
   });
 });
@@ -309,12 +312,10 @@ describe('the usage_daily migration on PostgreSQL', () => {
       throw new Error(parsed.message);
     }
     const client = new pg.Client({ connectionString: database.url });
+    const before = migrationsBefore(postgresMigrationsFolder, '0003_usage_daily');
     try {
-      await migratePostgres(database.url, parsed.config.limits);
       await client.connect();
-      await client.query(
-        'DROP TRIGGER usage_daily_after_insert ON usage_records; DROP FUNCTION usage_daily_add(); DROP TABLE usage_daily;',
-      );
+      await migratePostgresFrom(drizzlePostgres(client), { migrationsFolder: before.folder });
       const insert = (row: [string, string, number, number, string, number, number]) =>
         client.query(
           `INSERT INTO usage_records (request_id, tenant_id, key_id, model, input_tokens,
@@ -327,9 +328,7 @@ describe('the usage_daily migration on PostgreSQL', () => {
       await insert(['r2', 'ten_a', 20, 7, 'complete', 2_500, dayMs + 9]);
       await insert(['r3', 'ten_a', 30, 0, 'rejected', 0, dayMs + 11]);
       await insert(['r4', 'ten_b', 50, 1, 'complete', 300, dayMs + 1]);
-      for (const statement of migrationStatements('drizzle-postgres', '0003_usage_daily')) {
-        await client.query(statement);
-      }
+      await migratePostgres(database.url, parsed.config.limits);
       await insert(['r5', 'ten_b', 5, 5, 'complete', 100, dayMs + 2]);
       const totals = await client.query(
         'SELECT tenant_id, day, requests::int, input_tokens::int, output_tokens::int, cost::text FROM usage_daily ORDER BY 1, 2',
@@ -355,6 +354,7 @@ describe('the usage_daily migration on PostgreSQL', () => {
     } finally {
       await client.end();
       await database.drop();
+      before.remove();
     }
   });
 });

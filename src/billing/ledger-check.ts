@@ -1,12 +1,17 @@
 /**
  * The ledger check (DESIGN.md §4 invariants), as every store runs it: each balance recomputed
- * from the transfers, no guarded account overdrawn, global debits equal to credits, every
- * settled request paid exactly its cost, no provider paid a share of money never collected, no
- * hold left on a request that ended, and no ended grant with money still available. The queries
- * live in db/ (ledger-check-queries.ts); this module turns their rows into problems.
+ * from the transfers, no guarded account (nor a provider's payable) overdrawn, global debits
+ * equal to credits, every settled request paid exactly its cost, no provider paid a share of
+ * money never collected, no hold left on a request that ended, no ended grant with money still
+ * available, and every subsidy program's statement figures equal to the ledger's movements
+ * (program-figures.ts), the programs' expiries to what breakage holds. The queries live in db/
+ * (ledger-check-queries.ts, program-figures-queries.ts); this module turns their rows into
+ * problems.
  */
 import { shareOf } from './cost.ts';
 import type { LedgerCheck } from './ledger.ts';
+import { formatMoney } from './money.ts';
+import { integerValue, type ProgramFigureSet, reconcileProgramFigures } from './program-figures.ts';
 
 /** The queries of the check, by name; each answers rows with the columns read below. */
 export type LedgerCheckQueryName =
@@ -17,15 +22,11 @@ export type LedgerCheckQueryName =
   | 'providerShares'
   | 'endedWithHolds'
   | 'endedGrantsWithMoney'
+  | 'breakageBalance'
   | 'counts';
 
 /** Runs one read-only query of the check in the store's snapshot. */
 export type CheckQuery = (name: LedgerCheckQueryName) => Promise<Record<string, unknown>[]>;
-
-/** Money and counts come back as bigint (SQLite), text (PostgreSQL's int8) or small numbers. */
-function integerValue(value: unknown): bigint {
-  return typeof value === 'bigint' ? value : BigInt(String(value ?? 0));
-}
 
 function balanceProblems(
   mismatched: readonly Record<string, unknown>[],
@@ -72,7 +73,31 @@ export function providerShareProblems(shares: readonly Record<string, unknown>[]
   });
 }
 
-export async function checkLedger(query: CheckQuery): Promise<LedgerCheck> {
+/** Every program's figures of all time reconcile, and their expiries are what breakage holds. */
+export function programProblems(
+  set: ProgramFigureSet,
+  breakage: Record<string, unknown> | undefined,
+): string[] {
+  const expiredMicro = set.figures.reduce((sum, figure) => sum + figure.ledger.expiredMicro, 0n);
+  const breakageMicro = integerValue(breakage?.balance);
+  return [
+    ...reconcileProgramFigures(set.figures),
+    ...(expiredMicro === breakageMicro
+      ? []
+      : [
+          `programs' coupons expired ${formatMoney(expiredMicro)}, breakage holds ${formatMoney(breakageMicro)}`,
+        ]),
+  ];
+}
+
+/**
+ * Runs the check: `query` for the invariants, `programFigures` for every program's figures of
+ * all time, both in the same snapshot.
+ */
+export async function checkLedger(
+  query: CheckQuery,
+  programFigures: () => Promise<ProgramFigureSet>,
+): Promise<LedgerCheck> {
   const [totals] = await query('globalTotals');
   const problems = [
     ...balanceProblems(await query('mismatchedAccounts'), await query('overdrawnAccounts'), totals),
@@ -84,6 +109,7 @@ export async function checkLedger(query: CheckQuery): Promise<LedgerCheck> {
     ...(await query('endedGrantsWithMoney')).map(
       (row) => `coupon ${String(row.id)} ended with money still available`,
     ),
+    ...programProblems(await programFigures(), (await query('breakageBalance'))[0]),
   ];
   const [counted] = await query('counts');
   return {

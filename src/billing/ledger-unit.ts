@@ -1,6 +1,6 @@
 /**
  * The LedgerUnit port: one atomic unit of ledger work as the shared operations (reserve-,
- * settle- and grant-operations.ts) see it. Its reads and writes are synchronous and all happen
+ * settle-, grant-, payout- and adjustment-operation.ts) see it. Its reads and writes are synchronous and all happen
  * inside one store transaction, so an operation is written once and runs on any store:
  * - SQLite answers each call with a prepared statement inside its IMMEDIATE transaction;
  * - PostgreSQL loads what the operation will read (the tenant's accounts locked first), answers
@@ -61,6 +61,10 @@ export type TransactionFields = {
   reference: string | null;
   amountMicro: bigint;
   atMs: number;
+  /** The provider a payout pays. */
+  providerId?: string;
+  /** What the operator wrote of a movement it made by hand (an adjustment's reason). */
+  memo?: string;
 };
 
 export type RecordedTransaction = {
@@ -68,6 +72,13 @@ export type RecordedTransaction = {
   amountMicro: bigint;
   kind: string;
   reference: string | null;
+};
+
+/** A movement the operator made (a payout, an adjustment), as recorded. */
+export type OperatorTransaction = RecordedTransaction & {
+  reference: string | null;
+  memo: string | null;
+  createdAtMs: number;
 };
 
 export type PriceTerms = {
@@ -90,7 +101,15 @@ export type LedgerUnit = {
   /** The holds of a transaction that no later transfer has posted or voided, oldest first. */
   openHoldsOf(transactionId: number): PendingTransfer[];
   usageCostAndPayment(requestId: string): { costMicro: bigint; paidBy: PaidBy[] } | undefined;
-  providerPayoutBps(providerId: string): number | undefined;
+  /** The operator's transaction recorded under this key, with its reference, memo and time. */
+  operatorTransaction(idempotencyKey: string): OperatorTransaction | undefined;
+  /**
+   * The provider's payout rate in force at `atMs` (its newest version effective by then, else
+   * the rate it was created with); undefined for an unknown provider.
+   */
+  providerPayoutBps(providerId: string, atMs: number): number | undefined;
+  /** What the provider is owed: its payable account's posted balance (0 before it earned). */
+  payableMicro(providerId: string): bigint;
   backendPlacement(backendId: string): BackendPlacement | undefined;
   priceTerms(priceId: string): PriceTerms | undefined;
 

@@ -5,12 +5,28 @@
  */
 import type { BilledTokens, PinnedPrice } from './cost.ts';
 import type { MeterLine, StoredMeterLine } from './meters.ts';
+import type { ProgramListing, ProgramSummary } from './program-statement.ts';
 import type { StorageChargeInput, StorageChargeResult } from './storage-operation.ts';
 import type { CouponKind } from './waterfall.ts';
 
 /** A reference reused for a different movement: the caller must not be told it succeeded. */
 export class LedgerConflictError extends Error {
   override name = 'LedgerConflictError';
+}
+
+/**
+ * An operator's movement asked for more than the account it takes from holds (a payout beyond
+ * what the provider is owed, a debit beyond the wallet's available balance): nothing moved.
+ */
+export class BalanceTooLowError extends Error {
+  override name = 'BalanceTooLowError';
+
+  constructor(
+    message: string,
+    readonly availableMicro: bigint,
+  ) {
+    super(message);
+  }
 }
 
 export type UsageSource = 'provider' | 'gateway_count' | 'estimate';
@@ -171,6 +187,64 @@ export type UsageRecord = {
   claimedOutputTokens: number | null;
 };
 
+/** Money paid out to a provider from what it is owed (`provider_payable:{provider}` to cash). */
+export type PayoutInput = {
+  providerId: string;
+  amountMicro: bigint;
+  /** The operator's reference (a bank transfer id): a payout happens once per reference. */
+  reference: string;
+  note: string | null;
+  atMs: number;
+};
+
+export type PayoutRecord = {
+  transactionId: number;
+  providerId: string;
+  amountMicro: bigint;
+  reference: string;
+  note: string | null;
+  createdAtMs: number;
+};
+
+export type PayoutResult = {
+  payout: PayoutRecord;
+  /** What the provider is still owed right after. */
+  unpaidMicro: bigint;
+  duplicate: boolean;
+};
+
+/** A provider's payable account: everything it earned, was paid, and is owed now. */
+export type ProviderBalance = { earnedMicro: bigint; paidMicro: bigint; unpaidMicro: bigint };
+
+/**
+ * A credit to (amount above zero) or a debit from (below zero) a tenant's wallet by the operator,
+ * with its reason; the other side is revenue (a refund gives back what was earned, a charge is
+ * earned).
+ */
+export type AdjustmentInput = {
+  tenantId: string;
+  amountMicro: bigint;
+  reason: string;
+  reference: string;
+  atMs: number;
+};
+
+export type AdjustmentRecord = {
+  transactionId: number;
+  tenantId: string;
+  /** Signed: above zero credited the wallet, below zero debited it. */
+  amountMicro: bigint;
+  reason: string;
+  reference: string;
+  createdAtMs: number;
+};
+
+export type AdjustmentResult = {
+  adjustment: AdjustmentRecord;
+  walletBalanceMicro: bigint;
+  duplicate: boolean;
+};
+
 export type LedgerEntry = {
   transactionId: number;
   kind: string;
@@ -273,7 +347,30 @@ export type Ledger = {
     tenantId: string | undefined,
     page?: StatementPage,
   ): Promise<ProgramStatementRow[]>;
+  /**
+   * A subsidy program's statement over `range` (for one tenant when `tenantId` is given), from
+   * the records and the ledger, reconciled; undefined when the program never granted a coupon.
+   */
+  programSummary(
+    program: string,
+    range: TimeRange,
+    tenantId: string | undefined,
+  ): Promise<ProgramSummary | undefined>;
+  /** Every program that granted a coupon, with its coupons and their face value per kind. */
+  programs(): Promise<ProgramListing[]>;
   check(): Promise<LedgerCheck>;
+
+  /** Refuses (BalanceTooLowError) a payout beyond what the provider is owed. */
+  payout(input: PayoutInput): Promise<PayoutResult>;
+  /** The newest `limit`, newest first. */
+  payouts(providerId: string, limit: number): Promise<PayoutRecord[]>;
+  providerBalance(providerId: string): Promise<ProviderBalance>;
+  /** What the provider was paid out in `range`. */
+  paidOut(providerId: string, range: TimeRange): Promise<bigint>;
+  /** Refuses (BalanceTooLowError) a debit beyond the wallet's available balance. */
+  adjust(input: AdjustmentInput): Promise<AdjustmentResult>;
+  /** The newest `limit`, newest first. */
+  adjustments(tenantId: string, limit: number): Promise<AdjustmentRecord[]>;
 };
 
 /** What a ledger answers without moving money: every store implements these reads together. */
@@ -286,5 +383,11 @@ export type LedgerReads = Pick<
   | 'entries'
   | 'earnings'
   | 'programStatement'
+  | 'programSummary'
+  | 'programs'
   | 'check'
+  | 'payouts'
+  | 'providerBalance'
+  | 'paidOut'
+  | 'adjustments'
 >;

@@ -170,14 +170,16 @@ function collect(
 function distribute(
   unit: LedgerUnit,
   transactionId: number,
+  reservation: ReservationRow,
   servedBy: ServedBy,
   costMicro: bigint,
   paidBy: readonly PaidBy[],
   atMs: number,
 ): bigint {
+  // The rate in force when the request was admitted, as its price is.
   const providerShareMicro = shareOf(
     collectedMicro(paidBy),
-    unit.providerPayoutBps(servedBy.providerId) ?? 0,
+    unit.providerPayoutBps(servedBy.providerId, reservation.admittedAtMs) ?? 0,
   );
   if (providerShareMicro > 0n) {
     const payable = accountIds.providerPayable(servedBy.providerId);
@@ -268,6 +270,7 @@ export function settleOperation(
   const providerShareMicro = distribute(
     unit,
     transactionId,
+    reservation,
     input.servedBy,
     costMicro,
     paidBy,

@@ -11,6 +11,7 @@ import type {
   meterPrices,
   models,
   prices,
+  providerPayoutRates,
   providers,
   tenants,
   usageDaily,
@@ -25,6 +26,15 @@ export type PriceRecord = typeof prices.$inferSelect;
 export type MeterPriceRecord = typeof meterPrices.$inferSelect;
 export type AdminCredentialRecord = typeof adminCredentials.$inferSelect;
 export type UsageDayRecord = typeof usageDaily.$inferSelect;
+export type PayoutRateRecord = typeof providerPayoutRates.$inferSelect;
+
+export type TenantChanges = Partial<
+  Pick<TenantRecord, 'name' | 'homeRegion' | 'allowedRegions' | 'allowMaxTokensClamp'>
+>;
+
+export type ApiKeyChanges = Partial<
+  Pick<ApiKeyRecord, 'name' | 'models' | 'requestsPerMinuteMax' | 'tokensPerMinuteMax'>
+>;
 
 export type BackendChanges = Partial<
   Pick<BackendRecord, 'slots' | 'models' | 'region' | 'state' | 'metricsUrl'>
@@ -37,12 +47,15 @@ export type Catalog = {
   getTenant(id: string): Promise<TenantRecord | undefined>;
   /** Tenants ordered by id, after the cursor id. */
   listTenants(page: PageRequest): Promise<TenantRecord[]>;
+  updateTenant(id: string, changes: TenantChanges): Promise<void>;
 
   insertApiKey(key: ApiKeyRecord): Promise<void>;
   findApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined>;
   getApiKey(id: string): Promise<ApiKeyRecord | undefined>;
   listApiKeys(tenantId: string): Promise<ApiKeyRecord[]>;
   revokeApiKey(id: string, revokedAtMs: number): Promise<void>;
+  /** Changes an active key's limits; false when it is not active (revoked, or unknown). */
+  updateApiKey(id: string, changes: ApiKeyChanges): Promise<boolean>;
 
   insertProvider(provider: ProviderRecord): Promise<void>;
   getProvider(id: string): Promise<ProviderRecord | undefined>;
@@ -50,6 +63,10 @@ export type Catalog = {
   listProviders(): Promise<ProviderRecord[]>;
   /** Replaces the provider's token hash: the old token stops working. False for an unknown id. */
   replaceProviderToken(id: string, tokenHash: string): Promise<boolean>;
+  /** Appends the provider's next payout rate version; returns the stored row. */
+  publishPayoutRate(rate: Omit<PayoutRateRecord, 'version'>): Promise<PayoutRateRecord>;
+  /** Every payout rate version (of one provider, or all), oldest version first. */
+  listPayoutRates(providerId?: string): Promise<PayoutRateRecord[]>;
 
   /**
    * Inserts the backend unless its provider already has `backendsMax` that are not removed;

@@ -31,8 +31,11 @@ const mismatchedAccounts = `
      OR a.debits_pending != COALESCE(t.debits_pending, 0)
      OR a.credits_pending != COALESCE(t.credits_pending, 0)`;
 
+// A provider's payable has no guard in the stores (settlements only credit it), but a payout
+// must never take it below zero either.
 const overdrawnAccounts = `SELECT id FROM accounts
-  WHERE no_overdraft = TRUE AND credits_posted - debits_posted - debits_pending < 0`;
+  WHERE (no_overdraft = TRUE OR kind = 'provider_payable')
+    AND credits_posted - debits_posted - debits_pending < 0`;
 
 const globalTotals = `SELECT COALESCE(SUM(debits_posted), 0) AS dp,
   COALESCE(SUM(credits_posted), 0) AS cp, COALESCE(SUM(debits_pending), 0) AS dq,
@@ -50,9 +53,12 @@ const settledPayments = `SELECT u.request_id AS request_id, u.cost AS cost,
   FROM usage_records u WHERE u.cost > 0 OR EXISTS (
     SELECT 1 FROM ledger_transactions x WHERE x.idempotency_key = 'settle:' || u.request_id)`;
 
-// Only a share above zero can exceed the payout rate applied to what was collected.
+// Only a share above zero can exceed the payout rate applied to what was collected: the rate in
+// force when the request was admitted (its record's time), the provider's first before any version.
 const providerShares = `SELECT u.request_id AS request_id, u.cost AS cost,
-  u.provider_share AS provider_share, COALESCE(p.payout_bps, 0) AS payout_bps,
+  u.provider_share AS provider_share, COALESCE((SELECT r.payout_bps FROM provider_payout_rates r
+    WHERE r.provider_id = u.provider_id AND r.effective_at_ms <= u.created_at_ms
+    ORDER BY r.effective_at_ms DESC, r.version DESC LIMIT 1), p.payout_bps, 0) AS payout_bps,
   ${settledInto('write_off')} AS written_off
   FROM usage_records u LEFT JOIN providers p ON p.id = u.provider_id
   WHERE u.provider_share > 0`;
@@ -68,6 +74,9 @@ const endedGrantsWithMoney = `SELECT c.id AS id FROM coupons c
   JOIN accounts a ON a.id = 'coupon:' || c.id
   WHERE c.status != 'active' AND a.credits_posted - a.debits_posted - a.debits_pending != 0`;
 
+const breakageBalance = `SELECT COALESCE(SUM(credits_posted - debits_posted), 0) AS balance
+  FROM accounts WHERE id = 'breakage'`;
+
 const counts = `SELECT (SELECT COUNT(*) FROM accounts) AS accounts,
   (SELECT COUNT(*) FROM ledger_transactions) AS transactions`;
 
@@ -80,5 +89,6 @@ export const ledgerCheckQueries = {
   providerShares,
   endedWithHolds,
   endedGrantsWithMoney,
+  breakageBalance,
   counts,
 } as const;

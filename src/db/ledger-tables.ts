@@ -64,6 +64,8 @@ export const ledgerTransactionColumns = {
   reference: nullable(text('reference')),
   amountMicro: money('amount'),
   createdAtMs: epochMs('created_at_ms'),
+  providerId: nullable(text('provider_id')),
+  memo: nullable(text('memo')),
 } as const;
 
 export const transferColumns = {

@@ -6,7 +6,7 @@
  */
 import { and, asc, count, eq, gt, max, ne, sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
-import type { Catalog, PriceRecord } from './catalog.ts';
+import type { Catalog, PayoutRateRecord, PriceRecord } from './catalog.ts';
 import * as schema from './postgres-schema.ts';
 
 export type PostgresDatabase = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -19,6 +19,7 @@ export function createPostgresCatalog(database: PostgresDatabase): Catalog {
     meterPrices,
     models,
     prices,
+    providerPayoutRates,
     providers,
     tenants,
     usageDaily,
@@ -37,6 +38,9 @@ export function createPostgresCatalog(database: PostgresDatabase): Catalog {
         .where(after === undefined ? undefined : gt(tenants.id, after))
         .orderBy(asc(tenants.id))
         .limit(limit),
+    updateTenant: async (id, changes) => {
+      await database.update(tenants).set(changes).where(eq(tenants.id, id));
+    },
 
     insertApiKey: async (key) => {
       await database.insert(apiKeys).values(key);
@@ -57,6 +61,14 @@ export function createPostgresCatalog(database: PostgresDatabase): Catalog {
         .set({ status: 'revoked', revokedAtMs })
         .where(and(eq(apiKeys.id, id), eq(apiKeys.status, 'active')));
     },
+    updateApiKey: async (id, changes) =>
+      (
+        await database
+          .update(apiKeys)
+          .set(changes)
+          .where(and(eq(apiKeys.id, id), eq(apiKeys.status, 'active')))
+          .returning({ id: apiKeys.id })
+      ).length > 0,
 
     insertProvider: async (provider) => {
       await database.insert(providers).values(provider);
@@ -76,6 +88,29 @@ export function createPostgresCatalog(database: PostgresDatabase): Catalog {
           .where(eq(providers.id, id))
           .returning({ id: providers.id })
       ).length > 0,
+    publishPayoutRate: async (rate) =>
+      database.transaction(async (transaction): Promise<PayoutRateRecord> => {
+        // Two replicas publishing for one provider take turns on this lock, so they never read
+        // the same latest version; it is released at commit.
+        await transaction.execute(
+          sql`SELECT pg_advisory_xact_lock(hashtext(${`payout_rate:${rate.providerId}`}))`,
+        );
+        const [latest] = await transaction
+          .select({ version: max(providerPayoutRates.version) })
+          .from(providerPayoutRates)
+          .where(eq(providerPayoutRates.providerId, rate.providerId));
+        const stored: PayoutRateRecord = { ...rate, version: (latest?.version ?? 0) + 1 };
+        await transaction.insert(providerPayoutRates).values(stored);
+        return stored;
+      }),
+    listPayoutRates: async (providerId) =>
+      database
+        .select()
+        .from(providerPayoutRates)
+        .where(
+          providerId === undefined ? undefined : eq(providerPayoutRates.providerId, providerId),
+        )
+        .orderBy(asc(providerPayoutRates.providerId), asc(providerPayoutRates.version)),
 
     insertBackendBelowCap: async (backend, backendsMax) =>
       database.transaction(async (transaction) => {

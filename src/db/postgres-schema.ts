@@ -92,6 +92,23 @@ export const providers = pgTable(
   (table) => [uniqueIndex('providers_token_hash').on(table.tokenHash)],
 );
 
+export const providerPayoutRates = pgTable(
+  'provider_payout_rates',
+  {
+    providerId: text('provider_id')
+      .notNull()
+      .references(() => providers.id),
+    version: integer('version').notNull(),
+    payoutBps: integer('payout_bps').notNull(),
+    effectiveAtMs: epochMs('effective_at_ms').notNull(),
+    createdAtMs: createdAtMs(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.providerId, table.version] }),
+    index('provider_payout_rates_effective').on(table.providerId, table.effectiveAtMs),
+  ],
+);
+
 export const backends = pgTable(
   'backends',
   {
@@ -230,10 +247,15 @@ export const ledgerTransactions = pgTable(
     reference: text('reference'),
     amount: money('amount').notNull(),
     createdAtMs: createdAtMs(),
+    providerId: text('provider_id'),
+    memo: text('memo'),
   },
   (table) => [
     uniqueIndex('ledger_transactions_idempotency_key').on(table.idempotencyKey),
     index('ledger_transactions_tenant').on(table.tenantId),
+    index('ledger_transactions_provider')
+      .on(table.providerId)
+      .where(sql`${table.providerId} IS NOT NULL`),
   ],
 );
 

@@ -80,6 +80,28 @@ export const providers = sqliteTable(
   (table) => [uniqueIndex('providers_token_hash').on(table.tokenHash)],
 );
 
+/**
+ * Versions of a provider's payout rate, each in force from its `effective_at_ms`: a request is
+ * paid at the rate in force when it was admitted (as its price is pinned then), the provider's
+ * own `payout_bps` before its first version. Appended, never changed.
+ */
+export const providerPayoutRates = sqliteTable(
+  'provider_payout_rates',
+  {
+    providerId: text('provider_id')
+      .notNull()
+      .references(() => providers.id),
+    version: integer('version').notNull(),
+    payoutBps: integer('payout_bps').notNull(),
+    effectiveAtMs: integer('effective_at_ms').notNull(),
+    createdAtMs: createdAtMs(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.providerId, table.version] }),
+    index('provider_payout_rates_effective').on(table.providerId, table.effectiveAtMs),
+  ],
+);
+
 export const backends = sqliteTable(
   'backends',
   {
@@ -229,12 +251,20 @@ export const ledgerTransactions = sqliteTable(
     reference: text('reference'),
     amount: money('amount').notNull(),
     createdAtMs: createdAtMs(),
+    /** The provider a payout pays; NULL on every other transaction. */
+    providerId: text('provider_id'),
+    /** What the operator wrote of a transaction it made by hand (an adjustment's reason). */
+    memo: text('memo'),
   },
   (table) => [
     uniqueIndex('ledger_transactions_idempotency_key').on(table.idempotencyKey),
     // A tenant's entries are found through its transactions; transfers carry no account index
     // because every one of them would be two more b-tree writes on the hottest table.
     index('ledger_transactions_tenant').on(table.tenantId),
+    // Partial: only payouts name a provider, so requests never write to this b-tree.
+    index('ledger_transactions_provider')
+      .on(table.providerId)
+      .where(sql`${table.providerId} IS NOT NULL`),
   ],
 );
 

@@ -4,7 +4,7 @@
  */
 import { and, asc, count, eq, gt, max, ne, sql } from 'drizzle-orm';
 import type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core';
-import type { Catalog, PriceRecord } from './catalog.ts';
+import type { Catalog, PayoutRateRecord, PriceRecord } from './catalog.ts';
 import * as schema from './schema.ts';
 
 export type SqliteDatabase = BaseSQLiteDatabase<'sync', unknown, typeof schema>;
@@ -17,6 +17,7 @@ export function createSqliteCatalog(database: SqliteDatabase): Catalog {
     meterPrices,
     models,
     prices,
+    providerPayoutRates,
     providers,
     tenants,
     usageDaily,
@@ -34,6 +35,9 @@ export function createSqliteCatalog(database: SqliteDatabase): Catalog {
         .orderBy(asc(tenants.id))
         .limit(limit)
         .all(),
+    updateTenant: async (id, changes) => {
+      database.update(tenants).set(changes).where(eq(tenants.id, id)).run();
+    },
 
     insertApiKey: async (key) => {
       database.insert(apiKeys).values(key).run();
@@ -55,6 +59,13 @@ export function createSqliteCatalog(database: SqliteDatabase): Catalog {
         .where(and(eq(apiKeys.id, id), eq(apiKeys.status, 'active')))
         .run();
     },
+    updateApiKey: async (id, changes) =>
+      database
+        .update(apiKeys)
+        .set(changes)
+        .where(and(eq(apiKeys.id, id), eq(apiKeys.status, 'active')))
+        .returning({ id: apiKeys.id })
+        .all().length > 0,
 
     insertProvider: async (provider) => {
       database.insert(providers).values(provider).run();
@@ -70,6 +81,27 @@ export function createSqliteCatalog(database: SqliteDatabase): Catalog {
         .where(eq(providers.id, id))
         .returning({ id: providers.id })
         .all().length > 0,
+    publishPayoutRate: async (rate) =>
+      // The version is read and written in one transaction so two publishers never share one.
+      database.transaction((transaction): PayoutRateRecord => {
+        const latest = transaction
+          .select({ version: max(providerPayoutRates.version) })
+          .from(providerPayoutRates)
+          .where(eq(providerPayoutRates.providerId, rate.providerId))
+          .get();
+        const stored: PayoutRateRecord = { ...rate, version: (latest?.version ?? 0) + 1 };
+        transaction.insert(providerPayoutRates).values(stored).run();
+        return stored;
+      }),
+    listPayoutRates: async (providerId) =>
+      database
+        .select()
+        .from(providerPayoutRates)
+        .where(
+          providerId === undefined ? undefined : eq(providerPayoutRates.providerId, providerId),
+        )
+        .orderBy(asc(providerPayoutRates.providerId), asc(providerPayoutRates.version))
+        .all(),
 
     insertBackendBelowCap: async (backend, backendsMax) =>
       // IMMEDIATE takes the write lock before the count, so no other writer slips in between.

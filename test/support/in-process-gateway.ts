@@ -1,6 +1,7 @@
 /**
- * The gateway app in-process over a real SQLite store (in memory) and the real undici upstream,
- * for tests that call it with `app.request()` and need no listening socket of their own.
+ * The gateway app in-process over a real store (SQLite in memory, or the PostgreSQL database a
+ * test names as `config.database`) and the real undici upstream, for tests that call it with
+ * `app.request()` and need no listening socket of their own.
  */
 import type { Hono } from 'hono';
 import OpenAI from 'openai';
@@ -11,9 +12,9 @@ import type { Deps, HonoEnv } from '../../src/deps.ts';
 import { createManualClock, systemClock } from '../../src/platform/clock.ts';
 import { type Logger, silentLogger } from '../../src/platform/logger.ts';
 import { createSeededRandom } from '../../src/platform/random.ts';
+import { openGatewayStore } from '../../src/runtime/node/gateway-store.ts';
 import { createNodeDeps } from '../../src/runtime/node/node-deps.ts';
 import { sha256Hex } from '../../src/runtime/node/node-ports.ts';
-import { migrateSqlite, openSqlite } from '../../src/runtime/node/sqlite/sqlite-database.ts';
 import type { HttpCaller } from './demo-pool.ts';
 
 export const testAdminToken = 'tba-test-admin-token-0123456789abcdef';
@@ -70,15 +71,16 @@ export async function startInProcessGateway(
     throw new Error(parsed.message);
   }
   const config: Config = parsed.config;
-  const opened = openSqlite(config.database);
-  migrateSqlite(opened);
+  const logger = options.logger ?? silentLogger;
+  // SQLite (in memory by default) or the PostgreSQL database the test names, migrated.
+  const store = await openGatewayStore(config, logger);
   const clock = createManualClock(Date.UTC(2026, 10, 26, 9, 0, 0));
   const deps = createNodeDeps({
     config,
-    opened,
+    store,
     clock: options.realTime === true ? systemClock : clock,
     random: createSeededRandom(11),
-    logger: options.logger ?? silentLogger,
+    logger,
     adminTokenHashes: [await sha256Hex(testAdminToken)],
     resolveHost: options.resolveHost ?? publicResolver,
   });
@@ -93,7 +95,7 @@ export async function startInProcessGateway(
       await deps.background.drain();
       await deps.sharedState.close();
       await deps.upstream.close();
-      opened.close();
+      await store.close();
     },
   };
 }

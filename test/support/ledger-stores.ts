@@ -42,12 +42,21 @@ export type WorldSeed = {
   prices: readonly { price: PinnedPrice; model: string; version: number }[];
 };
 
+export type PayoutRateRow = {
+  providerId: string;
+  version: number;
+  payoutBps: number;
+  effectiveAtMs: number;
+};
+
 /** One store, seeded, with as many ledgers on it as the suite asked for (each its own link). */
 export type LedgerWorld = {
   ledgers: Ledger[];
   /** Where another process opens the same store: a file path or a postgres:// URL. */
   location: string;
   insertPrice(price: PinnedPrice, model: string, version: number): Promise<void>;
+  /** A provider's payout rate version, as the catalog publishes it. */
+  insertPayoutRate(rate: PayoutRateRow): Promise<void>;
   accountRows(): Promise<AccountRow[]>;
   close(): Promise<void>;
 };
@@ -162,6 +171,14 @@ export const sqliteStore: LedgerStore = {
       location,
       insertPrice: async (price, model, version) =>
         insertSqlitePrice(first.connection, price, model, version),
+      insertPayoutRate: async (rate) => {
+        first.connection
+          .prepare(
+            `INSERT INTO provider_payout_rates (provider_id, version, payout_bps, effective_at_ms,
+               created_at_ms) VALUES (?, ?, ?, ?, 0)`,
+          )
+          .run(rate.providerId, rate.version, rate.payoutBps, rate.effectiveAtMs);
+      },
       accountRows: async () =>
         first.connection
           .prepare(
@@ -184,6 +201,7 @@ export const sqliteStore: LedgerStore = {
 };
 
 const ledgerTables = [
+  'provider_payout_rates',
   'accounts',
   'coupons',
   'ledger_transactions',
@@ -284,6 +302,13 @@ export function createPostgresStore(): LedgerStore {
         ledgers,
         location: databaseUrl(),
         insertPrice: (price, model, version) => insertPostgresPrice(first, price, model, version),
+        insertPayoutRate: async (rate) => {
+          await first.query(
+            `INSERT INTO provider_payout_rates (provider_id, version, payout_bps, effective_at_ms,
+               created_at_ms) VALUES ($1, $2, $3, $4, 0)`,
+            [rate.providerId, rate.version, rate.payoutBps, rate.effectiveAtMs],
+          );
+        },
         accountRows: async () =>
           (
             await first.query(

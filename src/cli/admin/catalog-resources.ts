@@ -7,6 +7,7 @@
 import { UsageError } from '../gateway-flags.ts';
 import { type ActionInput, type AdminResource, pathSegment } from './admin-action.ts';
 import { earningsAction } from './earnings-report.ts';
+import { payoutActions } from './payout-actions.ts';
 import {
   type Column,
   column,
@@ -105,6 +106,7 @@ export const providerResource: AdminResource = {
       ),
       arguments: ['PROVIDER_ID'],
     },
+    ...payoutActions,
     token: {
       summary: 'give a provider a new token; the old one is refused at once',
       arguments: ['ID'],

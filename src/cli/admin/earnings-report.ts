@@ -16,11 +16,16 @@ const earningsColumns: Column[] = [
   column('EARNED', 'earned'),
 ];
 
-/** The rows, then `total earned: 12.50 CNY`. */
+/** The rows, then `total earned: 12.50 CNY`, what was paid out in the range and what is owed. */
 export function renderEarnings(body: unknown): string {
   const record = isRecord(body) ? body : {};
-  const total = `total earned: ${formatValue(record.total_earned)} ${formatValue(record.currency)}`;
-  return `${renderList(body, earningsColumns, 'earnings in this range')}${total}\n`;
+  const currency = formatValue(record.currency);
+  const totals = [
+    `total earned: ${formatValue(record.total_earned)} ${currency}`,
+    `total paid: ${formatValue(record.total_paid)} ${currency}`,
+    `unpaid (owed now): ${formatValue(record.unpaid)} ${currency}`,
+  ];
+  return `${renderList(body, earningsColumns, 'earnings in this range')}${totals.join('\n')}\n`;
 }
 
 /** An earnings report over `path`, for a range of time. */
@@ -31,7 +36,10 @@ export function earningsAction(
   return {
     summary,
     flags: rangeFlags,
-    notes: 'EARNED is the provider share of what the requests served by each backend cost.',
+    notes: [
+      'EARNED is the provider share of what the requests served by each backend cost. Total paid',
+      'is what was paid out in the range; unpaid is what is owed now, over all time.',
+    ].join('\n'),
     request: (input) => ({
       method: 'GET',
       path: path(input),

@@ -1,8 +1,9 @@
 /**
- * `tokenbank admin topup` and `tokenbank admin coupons`: money put into a tenant's wallet and the
- * coupons granted to it. Amounts are passed on exactly as typed (decimal strings) and printed
- * exactly as the server sends them; no amount passes through a JavaScript number. Both writes are
- * idempotent by their reference, so an answer says when it was a duplicate that changed nothing.
+ * `tokenbank admin topup`, `adjust` and `coupons`: money put into a tenant's wallet, credited to
+ * or debited from it by hand with a reason, and the coupons granted to it. Amounts are passed on
+ * exactly as typed (decimal strings) and printed exactly as the server sends them; no amount
+ * passes through a JavaScript number. Every write is idempotent by its reference, so an answer
+ * says when it was a duplicate that changed nothing.
  */
 import { UsageError } from '../gateway-flags.ts';
 import { type ActionInput, type AdminResource, pathSegment } from './admin-action.ts';
@@ -104,6 +105,74 @@ export const topUpResource: AdminResource = {
       body: { amount: input.requiredText('amount'), reference: input.requiredText('reference') },
     }),
     render: renderTopUp,
+  },
+};
+
+const adjustmentColumns: Column[] = [
+  column('ID', 'id'),
+  column('AMOUNT', 'amount'),
+  column('REASON', 'reason'),
+  column('REFERENCE', 'reference'),
+  column('TIME', 'created_at'),
+];
+
+function renderAdjustment(body: unknown): string {
+  const record = isRecord(body) ? body : {};
+  const balance = formatValue(record.balance);
+  const headline =
+    record.duplicate === true
+      ? `duplicate: reference ${formatValue(record.reference)} was already applied; balance unchanged at ${balance}`
+      : `adjusted by ${formatValue(record.amount)}; balance now ${balance}`;
+  return `${headline}\n\n${renderRecord(body)}`;
+}
+
+export const adjustResource: AdminResource = {
+  summary: "credit or debit a tenant's wallet by hand, with a reason",
+  actions: {
+    list: {
+      summary: "list a tenant's adjustments, newest first",
+      arguments: ['TENANT_ID'],
+      request: (input) => ({ method: 'GET', path: tenantPath(input, '/adjustments') }),
+      render: (body) => renderList(body, adjustmentColumns, 'adjustments'),
+    },
+  },
+  direct: {
+    summary: "credit (a refund) or debit (a charge) a tenant's wallet against revenue",
+    arguments: ['TENANT_ID'],
+    flags: {
+      amount: {
+        kind: 'string',
+        placeholder: 'X',
+        description: 'a credit, e.g. 5.00, or a debit with a minus sign: --amount=-5.00',
+        required: true,
+      },
+      reason: {
+        kind: 'string',
+        placeholder: 'TEXT',
+        description: 'why, kept in the ledger and the audit log',
+        required: true,
+      },
+      reference: {
+        kind: 'string',
+        placeholder: 'R',
+        description: 'your reference for it (a ticket id), unique per tenant',
+        required: true,
+      },
+    },
+    notes: [
+      writeNotes,
+      'A debit never takes the wallet below zero (holds included): it is refused with a 409.',
+    ].join('\n'),
+    request: (input) => ({
+      method: 'POST',
+      path: tenantPath(input, '/adjustments'),
+      body: {
+        amount: input.requiredText('amount'),
+        reason: input.requiredText('reason'),
+        reference: input.requiredText('reference'),
+      },
+    }),
+    render: renderAdjustment,
   },
 };
 

@@ -94,7 +94,7 @@ describe('parseAdminArguments: finding the command', () => {
   it('lists every resource with its actions in the top help', () => {
     const parsed = parse(['--help']);
     const text = parsed.kind === 'help' ? parsed.text : '';
-    expect(text).toMatch(/tenants\s+.*\(list, create, get\)/);
+    expect(text).toMatch(/tenants\s+.*\(list, create, get, update\)/);
     expect(text).toMatch(/prices\s+.*\(list, set\)/);
     expect(text).toContain('TOKENBANK_ADMIN_TOKEN');
   });

@@ -1,9 +1,9 @@
 /**
- * `tokenbank admin usage`, `ledger`, `statement` and `audit`: what a tenant used and paid, the
- * transfers behind its balance, the ledger's own check, what a subsidy program's coupons paid,
- * and who changed what through the admin and provider APIs. With
- * --csv an export is the server's CSV printed byte for byte (to redirect into a file); otherwise
- * a table. Money is printed exactly as the server sends it.
+ * `tokenbank admin usage`, `ledger` and `audit`: what a tenant used and paid, the transfers behind
+ * its balance, the ledger's own check, and who changed what through the admin and provider APIs
+ * (programs' statements: statement-resources.ts). With --csv an export is the server's CSV
+ * printed byte for byte (to redirect into a file); otherwise a table. Money is printed exactly as
+ * the server sends it.
  */
 import type { ActionInput, AdminAction, AdminResource, FlagSpec } from './admin-action.ts';
 import { pathSegment } from './admin-action.ts';
@@ -55,18 +55,6 @@ const entryColumns: Column[] = [
   column('TIME', 'created_at'),
 ];
 
-const statementColumns: Column[] = [
-  column('REQUEST', 'request_id'),
-  column('TIME', 'time'),
-  column('TENANT', 'tenant_id'),
-  column('COUPON', 'coupon_id'),
-  column('MODEL', 'model'),
-  column('PROVIDER', 'provider_id'),
-  column('TOKENS IN', 'input_tokens'),
-  column('TOKENS OUT', 'output_tokens'),
-  column('AMOUNT', 'amount'),
-];
-
 export const rangeFlags = {
   from: {
     kind: 'string',
@@ -80,7 +68,7 @@ export const rangeFlags = {
   },
 } as const satisfies AdminAction['flags'];
 
-const rangeAndPageFlags = {
+export const rangeAndPageFlags = {
   ...rangeFlags,
   limit: {
     kind: 'string',
@@ -94,18 +82,18 @@ const rangeAndPageFlags = {
   },
 } as const satisfies AdminAction['flags'];
 
-const csvFlag = {
+export const csvFlag = {
   kind: 'boolean',
   description: 'print the CSV export exactly as the gateway sends it',
 } as const satisfies FlagSpec;
 
 /** The CSV text as sent, or the JSON list as a table. */
-function csvOrTable(columns: readonly Column[], noun: string) {
+export function csvOrTable(columns: readonly Column[], noun: string) {
   return (body: unknown): string =>
     typeof body === 'string' ? body : renderList(body, columns, noun);
 }
 
-function formatOf(input: ActionInput): 'csv' | 'json' {
+export function formatOf(input: ActionInput): 'csv' | 'json' {
   return input.enabled('csv') ? 'csv' : 'json';
 }
 
@@ -171,38 +159,6 @@ export const ledgerResource: AdminResource = {
       path: `/admin/v1/tenants/${pathSegment(input.argument('TENANT_ID'))}/ledger`,
     }),
     render: (body) => renderList(body, entryColumns, 'ledger entries'),
-  },
-};
-
-export const statementResource: AdminResource = {
-  summary: "what a subsidy program's coupons paid, for its issuer",
-  actions: {},
-  direct: {
-    summary: "list every charge a program's coupons paid",
-    arguments: ['PROGRAM'],
-    flags: {
-      ...rangeAndPageFlags,
-      tenant: { kind: 'string', placeholder: 'ID', description: 'only this tenant' },
-      csv: csvFlag,
-    },
-    notes: "The CSV (--csv) is the statement to hand to the program's issuer.",
-    request: (input) => {
-      const format = formatOf(input);
-      return {
-        method: 'GET',
-        path: `/admin/v1/programs/${pathSegment(input.argument('PROGRAM'))}/statement`,
-        query: {
-          from: input.text('from'),
-          to: input.text('to'),
-          limit: input.text('limit'),
-          after: input.text('after'),
-          tenant_id: input.text('tenant'),
-          format,
-        },
-        response: format,
-      };
-    },
-    render: csvOrTable(statementColumns, 'charges'),
   },
 };
 

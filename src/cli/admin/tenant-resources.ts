@@ -1,9 +1,11 @@
 /**
  * `tokenbank admin tenants` and `tokenbank admin keys`: customers, with their balance, holds and
- * coupons, and the API keys they call the gateway with. A key's secret is in the answer that
+ * coupons (and their regions, changed in place), and the API keys they call the gateway with
+ * (and their limits). A key's secret is in the answer that
  * creates it and nowhere else, so its renderer puts it first and says so.
  */
-import { type AdminResource, pathSegment } from './admin-action.ts';
+import { UsageError } from '../gateway-flags.ts';
+import { type ActionInput, type AdminResource, pathSegment } from './admin-action.ts';
 import { renderCouponTable } from './money-resources.ts';
 import {
   type Column,
@@ -36,6 +38,27 @@ const keyColumns: Column[] = [
   column('CREATED', 'created_at'),
   column('REVOKED', 'revoked_at'),
 ];
+
+/** A flag's value, or null when it says `none` (the setting is lifted). */
+function orNone<Value>(
+  input: ActionInput,
+  flag: string,
+  read: (flag: string) => Value | undefined,
+): Value | null | undefined {
+  return input.text(flag) === 'none' ? null : read(flag);
+}
+
+/** `on` or `off` as a boolean. */
+function switchOf(input: ActionInput, flag: string): boolean | undefined {
+  const value = input.text(flag);
+  if (value === undefined) {
+    return undefined;
+  }
+  if (value !== 'on' && value !== 'off') {
+    throw new UsageError(`--${flag} must be on or off, got "${value}"`);
+  }
+  return value === 'on';
+}
 
 /** The table, then how to fetch the next page when there is one. */
 function renderTenantPage(body: unknown): string {
@@ -115,6 +138,40 @@ export const tenantResource: AdminResource = {
       }),
       render: renderTenant,
     },
+    update: {
+      summary: "change a tenant's regions, name or clamp",
+      arguments: ['TENANT_ID'],
+      flags: {
+        name: { kind: 'string', placeholder: 'NAME', description: 'display name' },
+        'home-region': {
+          kind: 'string',
+          placeholder: 'R|none',
+          description: 'region preferred for its requests (none: no preference)',
+        },
+        'allowed-regions': {
+          kind: 'string',
+          placeholder: 'a,b|none',
+          description: 'the only regions its requests may be served in (none: any)',
+        },
+        clamp: {
+          kind: 'string',
+          placeholder: 'on|off',
+          description: 'lower max_tokens to what the balance covers instead of refusing',
+        },
+      },
+      notes: 'Only the settings given change. Its keys see the change at once, on every replica.',
+      request: (input) => ({
+        method: 'PATCH',
+        path: `/admin/v1/tenants/${pathSegment(input.argument('TENANT_ID'))}`,
+        body: {
+          name: input.text('name'),
+          home_region: orNone(input, 'home-region', input.text),
+          allowed_regions: orNone(input, 'allowed-regions', input.list),
+          allow_max_tokens_clamp: switchOf(input, 'clamp'),
+        },
+      }),
+      render: renderTenant,
+    },
   },
 };
 
@@ -154,6 +211,40 @@ export const keyResource: AdminResource = {
         path: `/admin/v1/tenants/${pathSegment(input.argument('TENANT_ID'))}/keys`,
       }),
       render: (body) => renderList(body, keyColumns, 'keys'),
+    },
+    update: {
+      summary: "change a key's limits: models, requests and tokens per minute",
+      arguments: ['KEY_ID'],
+      flags: {
+        name: { kind: 'string', placeholder: 'NAME', description: 'label for the key' },
+        models: {
+          kind: 'string',
+          placeholder: 'a,b|none',
+          description: 'the only models it may call (none: all)',
+        },
+        rpm: {
+          kind: 'string',
+          placeholder: 'N|none',
+          description: 'requests per minute at most (none: the default)',
+        },
+        tpm: {
+          kind: 'string',
+          placeholder: 'N|none',
+          description: 'tokens per minute at most (none: the default)',
+        },
+      },
+      notes: 'Only the limits given change; they apply to its next request, on every replica.',
+      request: (input) => ({
+        method: 'PATCH',
+        path: `/admin/v1/keys/${pathSegment(input.argument('KEY_ID'))}`,
+        body: {
+          name: input.text('name'),
+          models: orNone(input, 'models', input.list),
+          rpm: orNone(input, 'rpm', input.integer),
+          tpm: orNone(input, 'tpm', input.integer),
+        },
+      }),
+      render: renderRecord,
     },
     revoke: {
       summary: 'revoke a key; requests with it fail from now on',

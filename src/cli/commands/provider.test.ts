@@ -93,12 +93,16 @@ describe('tokenbank provider: the requests sent', () => {
       object: 'list',
       data: [],
       total_earned: '0.00',
+      total_paid: '0.00',
+      unpaid: '1.25',
       currency: 'CNY',
     });
     expect(earnings.sent[0]?.url).toBe(
       'http://127.0.0.1:8787/provider/v1/earnings?from=2026-11-01T00%3A00%3A00Z',
     );
-    expect(earnings.output).toBe('no earnings in this range\ntotal earned: 0.00 CNY\n');
+    expect(earnings.output).toBe(
+      'no earnings in this range\ntotal earned: 0.00 CNY\ntotal paid: 0.00 CNY\nunpaid (owed now): 1.25 CNY\n',
+    );
   });
 
   it('refuses a bad flag before sending anything, naming the provider command', async () => {

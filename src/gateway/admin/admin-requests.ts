@@ -41,6 +41,31 @@ export function createKeySchema(limits: Limits) {
   });
 }
 
+/** Any of a tenant's settings; at least one. */
+export function changeTenantSchema(limits: Limits) {
+  return z
+    .strictObject({
+      name: label.optional(),
+      home_region: region.nullable().optional(),
+      allowed_regions: z.array(region).min(1).max(limits.listFieldLengthMax).nullable().optional(),
+      allow_max_tokens_clamp: z.boolean().optional(),
+    })
+    .refine((value) => Object.keys(value).length > 0, 'Name at least one setting to change.');
+}
+
+/** Any of a key's limits (null lifts one); at least one. */
+export function changeKeySchema(limits: Limits) {
+  return createKeySchema(limits).refine(
+    (value) => Object.keys(value).length > 0,
+    'Name at least one of name, models, rpm, tpm.',
+  );
+}
+
+export const payoutRateSchema = z.strictObject({
+  payout_bps: z.number().int().min(0).max(10_000),
+  effective_at: z.iso.datetime({ offset: true }).optional(),
+});
+
 export const createProviderSchema = z.strictObject({
   name: label,
   payout_bps: z.number().int().min(0).max(10_000),
@@ -89,6 +114,22 @@ export function changeBackendSchema(limits: Limits) {
 const reference = z.string().trim().min(1).max(200);
 
 export const topUpSchema = z.strictObject({ amount: decimalAmount, reference });
+
+/** What the operator writes of a payout or an adjustment, kept in the ledger. */
+const memo = z.string().trim().min(1).max(500);
+
+export const payoutSchema = z.strictObject({
+  amount: decimalAmount,
+  reference,
+  note: memo.nullable().optional(),
+});
+
+export const adjustmentSchema = z.strictObject({
+  /** Signed: "5.00" credits the wallet, "-5.00" debits it. */
+  amount: decimalAmount,
+  reason: memo,
+  reference,
+});
 
 export function grantCouponSchema(limits: Limits) {
   return z.strictObject({

@@ -9,7 +9,8 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { formatMoney } from '../../billing/money.ts';
 import { currentPrices } from '../../billing/price-book.ts';
 import type { Deps, HonoEnv } from '../../deps.ts';
-import { backendView, couponView, keyView, priceView, providerView } from './views.ts';
+import { currentProviderView } from './payout-routes.ts';
+import { backendView, couponView, keyView, priceView, tenantMoneyView } from './views.ts';
 
 type Views = Record<string, unknown>;
 
@@ -44,6 +45,19 @@ const auditedRoutes: AuditedRoute[] = [
     tenantId: field('id'),
   },
   {
+    method: 'PATCH',
+    path: new RegExp(`^/admin/v1/tenants/${idSegment}$`),
+    action: 'tenant.update',
+    entityType: 'tenant',
+    entityId: pathId(0),
+    tenantId: pathId(0),
+    before: async (deps, [id = '']) => {
+      const tenant = await deps.catalog.getTenant(id);
+      const money = tenant && (await deps.ledger.tenantMoney(id, deps.clock.nowMs()));
+      return tenant && money ? tenantMoneyView(tenant, deps.config.currency, money) : null;
+    },
+  },
+  {
     method: 'POST',
     path: new RegExp(`^/admin/v1/tenants/${idSegment}/keys$`),
     action: 'key.create',
@@ -62,6 +76,27 @@ const auditedRoutes: AuditedRoute[] = [
       const key = await deps.catalog.getApiKey(id);
       return key ? keyView(key) : null;
     },
+  },
+  {
+    method: 'PATCH',
+    path: new RegExp(`^/admin/v1/keys/${idSegment}$`),
+    action: 'key.update',
+    entityType: 'key',
+    entityId: pathId(0),
+    tenantId: field('tenant_id'),
+    before: async (deps, [id = '']) => {
+      const key = await deps.catalog.getApiKey(id);
+      return key ? keyView(key) : null;
+    },
+  },
+  {
+    method: 'POST',
+    path: new RegExp(`^/admin/v1/tenants/${idSegment}/adjustments$`),
+    action: 'adjustment.create',
+    entityType: 'adjustment',
+    entityId: field('id'),
+    tenantId: pathId(0),
+    before: async (deps, [tenantId = '']) => walletOf(deps, tenantId),
   },
   {
     method: 'POST',
@@ -127,10 +162,25 @@ const auditedRoutes: AuditedRoute[] = [
     entityType: 'provider',
     entityId: pathId(0),
     tenantId: none,
-    before: async (deps, [id = '']) => {
-      const provider = await deps.catalog.getProvider(id);
-      return provider ? providerView(provider) : null;
-    },
+    before: providerBefore,
+  },
+  {
+    method: 'PUT',
+    path: new RegExp(`^/admin/v1/providers/${idSegment}/payout-rate$`),
+    action: 'provider.payout_rate',
+    entityType: 'provider',
+    entityId: pathId(0),
+    tenantId: none,
+    before: providerBefore,
+  },
+  {
+    method: 'POST',
+    path: new RegExp(`^/admin/v1/providers/${idSegment}/payouts$`),
+    action: 'payout.create',
+    entityType: 'payout',
+    entityId: field('id'),
+    tenantId: none,
+    before: async (deps, [providerId = '']) => payableOf(deps, providerId),
   },
   {
     method: 'POST',
@@ -192,6 +242,20 @@ async function walletOf(deps: Deps, tenantId: string): Promise<unknown> {
   }
   const money = await deps.ledger.tenantMoney(tenantId, deps.clock.nowMs());
   return { balance: formatMoney(money.walletBalanceMicro) };
+}
+
+async function providerBefore(deps: Deps, [id = '']: string[]): Promise<unknown> {
+  const provider = await deps.catalog.getProvider(id);
+  return provider ? currentProviderView(deps, provider) : null;
+}
+
+/** What the provider was owed before a payout. */
+async function payableOf(deps: Deps, providerId: string): Promise<unknown> {
+  if (!(await deps.catalog.getProvider(providerId))) {
+    return null;
+  }
+  const balance = await deps.ledger.providerBalance(providerId);
+  return { unpaid: formatMoney(balance.unpaidMicro) };
 }
 
 async function backendBefore(deps: Deps, [id = '']: string[]): Promise<unknown> {

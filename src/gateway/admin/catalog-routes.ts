@@ -1,6 +1,6 @@
 /**
  * Admin API for the supply side and its prices: providers (their token is shown only in the
- * answer that creates it) and what each earned, published price versions, the live backend
+ * answer that creates it) and what each earned (payouts and payout rates: payout-routes.ts), published price versions, the live backend
  * pool, and the approval that lets a provider's pending backend serve.
  */
 import type { Hono } from 'hono';
@@ -14,6 +14,7 @@ import { earningsView } from '../provider/earnings-view.ts';
 import { announceCatalogChange, changeBackend } from '../replicas/catalog-changes.ts';
 import { createProviderSchema, putPriceSchema } from './admin-requests.ts';
 import { moneyField } from './money-routes.ts';
+import { currentProviderView, providerOrNotFound } from './payout-routes.ts';
 import { gatewayRoutingView } from './routing-views.ts';
 import { notFound } from './tenant-routes.ts';
 import { backendView, listView, priceView, providerView } from './views.ts';
@@ -30,20 +31,21 @@ export function registerAdminCatalogRoutes(app: Hono<HonoEnv>, deps: Deps): void
       createdAtMs: deps.clock.nowMs(),
     };
     await deps.catalog.insertProvider(provider);
-    return c.json({ ...providerView(provider), token }, 201);
+    return c.json({ ...(await currentProviderView(deps, provider)), token }, 201);
   });
 
   app.get('/admin/v1/providers', async (c) => {
-    const providers = await deps.catalog.listProviders();
-    return c.json(listView(providers.map(providerView)));
+    const [providers, rates] = await Promise.all([
+      deps.catalog.listProviders(),
+      deps.catalog.listPayoutRates(),
+    ]);
+    const nowMs = deps.clock.nowMs();
+    return c.json(listView(providers.map((provider) => providerView(provider, rates, nowMs))));
   });
 
   app.get('/admin/v1/providers/:id/earnings', async (c) => {
-    const id = c.req.param('id');
-    if ((await deps.catalog.getProvider(id)) === undefined) {
-      throw notFound('provider', id);
-    }
-    return c.json(await earningsView(deps, id, c.req.query()));
+    const provider = await providerOrNotFound(deps, c.req.param('id'));
+    return c.json(await earningsView(deps, provider.id, c.req.query()));
   });
 
   app.put('/admin/v1/prices/:model{.+}', async (c) => {

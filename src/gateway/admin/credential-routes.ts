@@ -10,8 +10,8 @@ import { GatewayError } from '../../errors.ts';
 import { toRfc3339 } from '../../platform/clock.ts';
 import { newId, newSecret } from '../../platform/identifiers.ts';
 import { announceCatalogChange } from '../replicas/catalog-changes.ts';
+import { currentProviderView } from './payout-routes.ts';
 import { notFound } from './tenant-routes.ts';
-import { providerView } from './views.ts';
 
 export function registerAdminCredentialRoutes(app: Hono<HonoEnv>, deps: Deps): void {
   app.post('/admin/v1/tokens/rotate', async (c) => {
@@ -54,6 +54,6 @@ export function registerAdminCredentialRoutes(app: Hono<HonoEnv>, deps: Deps): v
     if (!provider) {
       throw notFound('provider', id);
     }
-    return c.json({ ...providerView(provider), token }, 201);
+    return c.json({ ...(await currentProviderView(deps, provider)), token }, 201);
   });
 }

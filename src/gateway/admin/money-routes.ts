@@ -1,8 +1,9 @@
 /**
- * Admin API for money: top-ups and coupon grants (idempotent by reference, and run one at a time
- * per reference across replicas: reference-lock.ts), voids, a tenant's usage and ledger entries,
- * per-program statements, and the ledger check. Every movement goes through the Ledger port as
- * one balanced transaction.
+ * Admin API for a tenant's money: top-ups, coupon grants and adjustments (credits or debits with a
+ * reason; all idempotent by reference, and run one at a time per reference across replicas:
+ * reference-lock.ts), voids, a tenant's usage and ledger entries, and the ledger check. Every
+ * movement goes through the Ledger port as one balanced transaction. Programs' statements are
+ * program-routes.ts; providers' payouts, payout-routes.ts.
  */
 import type { Hono } from 'hono';
 import { formatMoney, parseMoney } from '../../billing/money.ts';
@@ -10,7 +11,7 @@ import type { Deps, HonoEnv } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
 import { newId } from '../../platform/identifiers.ts';
 import { readJsonBody } from '../middleware/json-body.ts';
-import { grantCouponSchema, topUpSchema } from './admin-requests.ts';
+import { adjustmentSchema, grantCouponSchema, topUpSchema } from './admin-requests.ts';
 import { withReferenceLock } from './reference-lock.ts';
 import { notFound, tenantOrNotFound } from './tenant-routes.ts';
 import { formatOf } from './usage-export.ts';
@@ -18,12 +19,10 @@ import {
   boundedTimeRangeOf,
   pageResponse,
   readAhead,
-  statementPageOf,
-  statementPages,
   usagePageOf,
   usagePages,
 } from './usage-pages.ts';
-import { couponView, ledgerEntryView, listView } from './views.ts';
+import { adjustmentView, couponView, ledgerEntryView, listView } from './views.ts';
 
 export function moneyField(text: string, param: string): bigint {
   const parsed = parseMoney(text);
@@ -31,6 +30,16 @@ export function moneyField(text: string, param: string): bigint {
     throw new GatewayError('invalid_request', `${param}: ${parsed.message}`, { param });
   }
   return parsed.micro;
+}
+
+/** A decimal amount with an optional minus sign ("-5.00"), never zero. */
+export function signedMoneyField(text: string, param: string): bigint {
+  const negative = text.startsWith('-');
+  const micro = moneyField(negative ? text.slice(1) : text, param);
+  if (micro === 0n) {
+    throw new GatewayError('invalid_request', `${param} must not be zero.`, { param });
+  }
+  return negative ? -micro : micro;
 }
 
 export function registerAdminMoneyRoutes(app: Hono<HonoEnv>, deps: Deps): void {
@@ -102,6 +111,38 @@ export function registerAdminMoneyRoutes(app: Hono<HonoEnv>, deps: Deps): void {
     );
   });
 
+  app.post('/admin/v1/tenants/:id/adjustments', async (c) => {
+    const tenant = await tenantOrNotFound(deps, c.req.param('id'));
+    const { value } = await readJsonBody(c, adjustmentSchema);
+    const amountMicro = signedMoneyField(value.amount, 'amount');
+    const result = await withReferenceLock(deps, `adjust:${tenant.id}:${value.reference}`, () =>
+      deps.ledger.adjust({
+        tenantId: tenant.id,
+        amountMicro,
+        reason: value.reason,
+        reference: value.reference,
+        atMs: deps.clock.nowMs(),
+      }),
+    );
+    return c.json(
+      {
+        ...adjustmentView(result.adjustment),
+        balance: formatMoney(result.walletBalanceMicro),
+        duplicate: result.duplicate,
+      },
+      result.duplicate ? 200 : 201,
+    );
+  });
+
+  app.get('/admin/v1/tenants/:id/adjustments', async (c) => {
+    const tenant = await tenantOrNotFound(deps, c.req.param('id'));
+    const adjustments = await deps.ledger.adjustments(
+      tenant.id,
+      deps.config.limits.ledgerEntriesMax,
+    );
+    return c.json(listView(adjustments.map(adjustmentView)));
+  });
+
   app.delete('/admin/v1/coupons/:id', async (c) => {
     const id = c.req.param('id');
     const voided = await deps.ledger.voidCoupon(id, deps.clock.nowMs());
@@ -125,21 +166,6 @@ export function registerAdminMoneyRoutes(app: Hono<HonoEnv>, deps: Deps): void {
     const tenant = await tenantOrNotFound(deps, c.req.param('id'));
     const entries = await deps.ledger.entries(tenant.id, deps.config.limits.ledgerEntriesMax);
     return c.json(listView(entries.map(ledgerEntryView)));
-  });
-
-  app.get('/admin/v1/programs/:program/statement', async (c) => {
-    const program = c.req.param('program');
-    const query = c.req.query();
-    const page = statementPageOf(query, deps.config.limits);
-    const range = boundedTimeRangeOf(query, deps.clock.nowMs(), deps.config.limits);
-    const rows = await deps.ledger.programStatement(
-      program,
-      range,
-      query.tenant_id,
-      readAhead(page),
-    );
-    const format = formatOf(query.format, 'csv');
-    return pageResponse(c, rows, page.limit, format, statementPages(`statement-${program}.csv`));
   });
 
   app.get('/admin/v1/ledger/check', async (c) => c.json(await deps.ledger.check()));

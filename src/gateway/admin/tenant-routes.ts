@@ -1,15 +1,22 @@
 /**
- * Admin API for tenants and their keys: create, list, read, issue a key (its secret is shown only
- * in the answer that creates it), revoke a key.
+ * Admin API for tenants and their keys: create, list, read and change a tenant (its regions,
+ * name, clamp), issue a key (its secret is shown only in the answer that creates it), change a
+ * key's limits, revoke a key. A change reaches every replica's cached credentials at once.
  */
 import type { Hono } from 'hono';
+import type { TenantChanges } from '../../db/catalog.ts';
 import type { Deps, HonoEnv } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
 import { newId, newSecret } from '../../platform/identifiers.ts';
 import { readJsonBody } from '../middleware/json-body.ts';
 import { listPageOf } from '../middleware/list-page.ts';
 import { announceCatalogChange } from '../replicas/catalog-changes.ts';
-import { createKeySchema, createTenantSchema } from './admin-requests.ts';
+import {
+  changeKeySchema,
+  changeTenantSchema,
+  createKeySchema,
+  createTenantSchema,
+} from './admin-requests.ts';
 import { keyView, listView, tenantMoneyView } from './views.ts';
 
 /** Characters of a key kept to tell keys apart: the prefix and 6 of its random characters. */
@@ -27,20 +34,26 @@ export async function tenantOrNotFound(deps: Deps, id: string) {
   return tenant;
 }
 
+function checkHomeRegion(homeRegion: string | null, allowedRegions: string[] | null): void {
+  if (homeRegion !== null && allowedRegions !== null && !allowedRegions.includes(homeRegion)) {
+    throw new GatewayError('invalid_request', 'home_region must be one of allowed_regions.', {
+      param: 'home_region',
+    });
+  }
+}
+
 export function registerAdminTenantRoutes(app: Hono<HonoEnv>, deps: Deps): void {
   const tenantSchema = createTenantSchema(deps.config.limits);
   const keySchema = createKeySchema(deps.config.limits);
+  const tenantChangeSchema = changeTenantSchema(deps.config.limits);
+  const keyChangeSchema = changeKeySchema(deps.config.limits);
   const { currency } = deps.config;
 
   app.post('/admin/v1/tenants', async (c) => {
     const { value } = await readJsonBody(c, tenantSchema);
     const allowedRegions = value.allowed_regions ?? null;
     const homeRegion = value.home_region ?? null;
-    if (homeRegion !== null && allowedRegions !== null && !allowedRegions.includes(homeRegion)) {
-      throw new GatewayError('invalid_request', 'home_region must be one of allowed_regions.', {
-        param: 'home_region',
-      });
-    }
+    checkHomeRegion(homeRegion, allowedRegions);
     const tenant = {
       id: newId('ten'),
       name: value.name,
@@ -82,6 +95,28 @@ export function registerAdminTenantRoutes(app: Hono<HonoEnv>, deps: Deps): void 
     return c.json(tenantMoneyView(tenant, currency, money));
   });
 
+  app.patch('/admin/v1/tenants/:id', async (c) => {
+    const tenant = await tenantOrNotFound(deps, c.req.param('id'));
+    const { value } = await readJsonBody(c, tenantChangeSchema);
+    const changes: TenantChanges = {
+      ...(value.name === undefined ? {} : { name: value.name }),
+      ...(value.home_region === undefined ? {} : { homeRegion: value.home_region }),
+      ...(value.allowed_regions === undefined ? {} : { allowedRegions: value.allowed_regions }),
+      ...(value.allow_max_tokens_clamp === undefined
+        ? {}
+        : { allowMaxTokensClamp: value.allow_max_tokens_clamp }),
+    };
+    const changed = { ...tenant, ...changes };
+    checkHomeRegion(changed.homeRegion, changed.allowedRegions);
+    const { id } = tenant;
+    await deps.catalog.updateTenant(id, changes);
+    // Its keys' cached identities carry the tenant's regions: every replica reads them again.
+    deps.clients.deleteWhere((identity) => identity.tenant.id === id);
+    await announceCatalogChange(deps, { kind: 'tenant', tenantId: id });
+    const money = await deps.ledger.tenantMoney(id, deps.clock.nowMs());
+    return c.json(tenantMoneyView(changed, currency, money));
+  });
+
   app.post('/admin/v1/tenants/:id/keys', async (c) => {
     const tenant = await tenantOrNotFound(deps, c.req.param('id'));
     const { value } = await readJsonBody(c, keySchema);
@@ -107,6 +142,27 @@ export function registerAdminTenantRoutes(app: Hono<HonoEnv>, deps: Deps): void 
     const tenant = await tenantOrNotFound(deps, c.req.param('id'));
     const keys = await deps.catalog.listApiKeys(tenant.id);
     return c.json(listView(keys.map(keyView)));
+  });
+
+  app.patch('/admin/v1/keys/:id', async (c) => {
+    const id = c.req.param('id');
+    const key = await deps.catalog.getApiKey(id);
+    if (!key) {
+      throw notFound('key', id);
+    }
+    const { value } = await readJsonBody(c, keyChangeSchema);
+    const changes = {
+      ...(value.name === undefined ? {} : { name: value.name }),
+      ...(value.models === undefined ? {} : { models: value.models }),
+      ...(value.rpm === undefined ? {} : { requestsPerMinuteMax: value.rpm }),
+      ...(value.tpm === undefined ? {} : { tokensPerMinuteMax: value.tpm }),
+    };
+    if (!(await deps.catalog.updateApiKey(id, changes))) {
+      throw new GatewayError('conflict', `Key '${id}' is revoked: its limits no longer apply.`);
+    }
+    deps.clients.deleteWhere((identity) => identity.key.id === id);
+    await announceCatalogChange(deps, { kind: 'key', keyId: id });
+    return c.json(keyView({ ...key, ...changes }));
   });
 
   app.delete('/admin/v1/keys/:id', async (c) => {

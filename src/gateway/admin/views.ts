@@ -11,16 +11,20 @@ import {
   verificationCounts,
 } from '../../backends/backend-pool.ts';
 import type {
+  AdjustmentRecord,
   CouponState,
   LedgerEntry,
   PaidBy,
+  PayoutRecord,
   TenantMoney,
   UsageRecord,
 } from '../../billing/ledger.ts';
 import { formatMoney } from '../../billing/money.ts';
+import { payoutBpsAt } from '../../billing/payout-rates.ts';
 import type {
   ApiKeyRecord,
   BackendRecord,
+  PayoutRateRecord,
   PriceRecord,
   ProviderRecord,
   TenantRecord,
@@ -61,13 +65,53 @@ export function keyView(key: ApiKeyRecord) {
   };
 }
 
-export function providerView(provider: ProviderRecord) {
+/**
+ * A provider with its payout rate in force at `nowMs` and every version of it (`rates` may hold
+ * other providers' versions: only its own are shown).
+ */
+export function providerView(
+  provider: ProviderRecord,
+  rates: readonly PayoutRateRecord[],
+  nowMs: number,
+) {
+  const versions = rates.filter((rate) => rate.providerId === provider.id);
   return {
     id: provider.id,
     object: 'provider',
     name: provider.name,
-    payout_bps: provider.payoutBps,
+    payout_bps: payoutBpsAt({ baseBps: provider.payoutBps, versions }, nowMs),
+    payout_rates: versions.map((rate) => ({
+      version: rate.version,
+      payout_bps: rate.payoutBps,
+      effective_at: toRfc3339(rate.effectiveAtMs),
+      created_at: toRfc3339(rate.createdAtMs),
+    })),
     created_at: toRfc3339(provider.createdAtMs),
+  };
+}
+
+export function payoutView(payout: PayoutRecord) {
+  return {
+    id: `txn_${payout.transactionId}`,
+    object: 'payout',
+    provider_id: payout.providerId,
+    amount: formatMoney(payout.amountMicro),
+    reference: payout.reference,
+    note: payout.note,
+    created_at: toRfc3339(payout.createdAtMs),
+  };
+}
+
+/** The amount is signed: "-5.00" debited the wallet. */
+export function adjustmentView(adjustment: AdjustmentRecord) {
+  return {
+    id: `txn_${adjustment.transactionId}`,
+    object: 'adjustment',
+    tenant_id: adjustment.tenantId,
+    amount: formatMoney(adjustment.amountMicro),
+    reason: adjustment.reason,
+    reference: adjustment.reference,
+    created_at: toRfc3339(adjustment.createdAtMs),
   };
 }
 

@@ -1,6 +1,7 @@
 /**
- * What a provider earned in a time range, per backend and model, with the total: one read shared
- * by the provider's own `GET /provider/v1/earnings` and the operator's
+ * What a provider earned in a time range, per backend and model, with the total, what it was
+ * paid out in that range, and what it is owed now (everything earned less everything paid): one
+ * read shared by the provider's own `GET /provider/v1/earnings` and the operator's
  * `GET /admin/v1/providers/{id}/earnings`, so both always agree.
  */
 import { formatMoney } from '../../billing/money.ts';
@@ -14,7 +15,11 @@ export async function earningsView(
   query: { from?: string | undefined; to?: string | undefined },
 ) {
   const range = timeRangeOf(query, deps.clock.nowMs());
-  const rows = await deps.ledger.earnings(providerId, range);
+  const [rows, paidMicro, balance] = await Promise.all([
+    deps.ledger.earnings(providerId, range),
+    deps.ledger.paidOut(providerId, range),
+    deps.ledger.providerBalance(providerId),
+  ]);
   const totalMicro = rows.reduce((sum, row) => sum + row.earnedMicro, 0n);
   return listView(
     rows.map((row) => ({
@@ -29,6 +34,8 @@ export async function earningsView(
     {
       provider_id: providerId,
       total_earned: formatMoney(totalMicro),
+      total_paid: formatMoney(paidMicro),
+      unpaid: formatMoney(balance.unpaidMicro),
       currency: deps.config.currency,
     },
   );

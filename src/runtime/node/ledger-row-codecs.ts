@@ -6,14 +6,25 @@
  * other way round) fails here.
  */
 import type { CouponTerms, UsageRecord } from '../../billing/ledger.ts';
-import type { NewReservationRow, ReservationRow, UsageRow } from '../../billing/ledger-unit.ts';
+import type {
+  NewReservationRow,
+  ReservationRow,
+  TransactionFields,
+  UsageRow,
+} from '../../billing/ledger-unit.ts';
 import { fromStoredPaidBy, toStoredPaidBy } from '../../billing/paid-by.ts';
 import { decodeRow, propertiesOf, type RowOf } from '../../db/ledger-column.ts';
-import { couponColumns, reservationColumns, usageRecordColumns } from '../../db/ledger-tables.ts';
+import {
+  couponColumns,
+  type ledgerTransactionColumns,
+  reservationColumns,
+  usageRecordColumns,
+} from '../../db/ledger-tables.ts';
 
 export type StoredUsage = RowOf<typeof usageRecordColumns>;
 export type StoredReservation = RowOf<typeof reservationColumns>;
 export type StoredCoupon = RowOf<typeof couponColumns>;
+export type StoredTransaction = Omit<RowOf<typeof ledgerTransactionColumns>, 'id'>;
 
 export const usageProperties = propertiesOf(usageRecordColumns);
 export const reservationProperties = propertiesOf(reservationColumns);
@@ -49,4 +60,19 @@ export function reservationOf(stored: Readonly<Record<string, unknown>>): Reserv
 /** A coupon as a grant writes it: active until voided or expired. */
 export function storedCouponOf(coupon: CouponTerms & { createdAtMs: number }): StoredCoupon {
   return { ...coupon, status: 'active', endedAtMs: null };
+}
+
+/** A transaction as recorded: its time, and no provider or memo unless the operation gave one. */
+export function storedTransactionOf(fields: TransactionFields): StoredTransaction {
+  return {
+    idempotencyKey: fields.idempotencyKey,
+    kind: fields.kind,
+    tenantId: fields.tenantId,
+    requestId: fields.requestId,
+    reference: fields.reference,
+    amountMicro: fields.amountMicro,
+    createdAtMs: fields.atMs,
+    providerId: fields.providerId ?? null,
+    memo: fields.memo ?? null,
+  };
 }

@@ -37,6 +37,7 @@ import {
 import {
   reservationProperties,
   storedReservationOf,
+  storedTransactionOf,
   storedUsageOf,
   usageProperties,
 } from '../ledger-row-codecs.ts';
@@ -109,10 +110,7 @@ const transactionProperties = propertiesOf(ledgerTransactionColumns).filter(
 
 function recordedPart(journal: LedgerJournal, parameters: StatementParameters): string {
   const rows = journal.transactions.map(({ fields }) =>
-    rowValues(ledgerTransactionColumns, transactionProperties, {
-      ...fields,
-      createdAtMs: fields.atMs,
-    }),
+    rowValues(ledgerTransactionColumns, transactionProperties, storedTransactionOf(fields)),
   );
   const insert = unnestInsert(
     parameters,

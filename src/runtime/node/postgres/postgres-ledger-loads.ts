@@ -10,14 +10,23 @@
 import type pg from 'pg';
 import type {
   BackendPlacement,
+  OperatorTransaction,
   PendingTransfer,
   PriceTerms,
   RecordedTransaction,
 } from '../../../billing/ledger-unit.ts';
+import type { PayoutSchedule } from '../../../billing/payout-rates.ts';
 import { columnList } from '../../../db/ledger-column.ts';
 import { reservationColumns } from '../../../db/ledger-tables.ts';
 import { reservationProperties } from '../ledger-row-codecs.ts';
-import { couponColumns, integerOf, moneyOf, type Row, textOf } from './postgres-ledger-rows.ts';
+import {
+  couponColumns,
+  integerOf,
+  moneyOf,
+  type Row,
+  textOf,
+  textOrNull,
+} from './postgres-ledger-rows.ts';
 
 /** Whose money an operation moves: a tenant, or the tenant of a request's reservation. */
 export type TenantLock = { tenantId: string } | { requestId: string };
@@ -38,9 +47,14 @@ export type UnitReads = {
   /** A request's `reserve:` transaction and its holds still open. */
   holdsOf?: string;
   usageCost?: string;
+  /** A provider's payout rates: the rate it was created with and every version. */
   payout?: string;
   backend?: string;
   price?: string;
+  /** An operator's transaction (payout, adjustment) by idempotency key. */
+  operator?: string;
+  /** Shared accounts the operation reads: locked in id order (absent ones are not created). */
+  sharedAccounts?: readonly string[];
 };
 
 export type Balances = {
@@ -217,11 +231,59 @@ export function usageCostStatement(requestId: string): pg.QueryConfig {
   };
 }
 
+/** The provider's rate at creation, with one row per rate version (none: null version). */
 export function payoutStatement(providerId: string): pg.QueryConfig {
   return {
-    name: 'tb_payout',
-    text: 'SELECT payout_bps FROM providers WHERE id = $1',
+    name: 'tb_payout_schedule',
+    text: `SELECT p.payout_bps, r.version, r.payout_bps AS version_bps, r.effective_at_ms
+           FROM providers p LEFT JOIN provider_payout_rates r ON r.provider_id = p.id
+           WHERE p.id = $1`,
     values: [providerId],
+  };
+}
+
+export function payoutScheduleOf(rows: readonly Row[]): PayoutSchedule | null {
+  const [first] = rows;
+  if (!first) {
+    return null;
+  }
+  return {
+    baseBps: integerOf(first.payout_bps),
+    versions: rows
+      .filter((row) => row.version !== null && row.version !== undefined)
+      .map((row) => ({
+        version: integerOf(row.version),
+        payoutBps: integerOf(row.version_bps),
+        effectiveAtMs: integerOf(row.effective_at_ms),
+      })),
+  };
+}
+
+export function operatorTransactionStatement(idempotencyKey: string): pg.QueryConfig {
+  return {
+    name: 'tb_operator_transaction',
+    text: `SELECT id, amount, kind, reference, memo, created_at_ms FROM ledger_transactions
+           WHERE idempotency_key = $1`,
+    values: [idempotencyKey],
+  };
+}
+
+export function operatorTransactionOf(row: Row): OperatorTransaction {
+  return {
+    ...recordedTransactionOf(row),
+    reference: textOrNull(row.reference),
+    memo: textOrNull(row.memo),
+    createdAtMs: integerOf(row.created_at_ms),
+  };
+}
+
+/** Shared accounts with their balances, locked in id order like every other lock. */
+export function lockSharedAccountsStatement(ids: readonly string[]): pg.QueryConfig {
+  return {
+    name: 'tb_lock_shared_accounts_read',
+    text: `SELECT a.id, ${accountBalanceColumns} FROM accounts a WHERE a.id = ANY($1::text[])
+           ORDER BY a.id COLLATE "C" FOR UPDATE`,
+    values: [ids],
   };
 }
 

@@ -1,15 +1,23 @@
 /**
- * What the PostgreSQL ledger answers: a tenant's money, usage and entries, a provider's earnings,
- * a subsidy program's statement, and the check that recomputes every balance from the transfers
- * and verifies the invariants of DESIGN.md §4. Answers made of several statements read one
+ * What the PostgreSQL ledger answers: a tenant's money, usage, entries and adjustments, a
+ * provider's earnings, payouts and balance, a subsidy program's statement (its charges, or its
+ * figures reconciled with the ledger) and the list of programs, and the check that recomputes
+ * every balance from the transfers and verifies the invariants of DESIGN.md §4. Answers made of several statements read one
  * snapshot (REPEATABLE READ, read only), so a tenant's balance and holds never disagree with each
  * other while other replicas write. Text ordering uses the C collation, as SQLite sorts.
  */
 
 import type pg from 'pg';
-import type { LedgerEntry, LedgerReads } from '../../../billing/ledger.ts';
+import type { LedgerEntry, LedgerReads, TimeRange } from '../../../billing/ledger.ts';
+import { accountIds } from '../../../billing/ledger-accounts.ts';
 import { checkLedger } from '../../../billing/ledger-check.ts';
 import { storedAmountMicro } from '../../../billing/paid-by.ts';
+import {
+  type ProgramFiguresQuery,
+  readCouponFigures,
+  readProgramFigures,
+} from '../../../billing/program-figures.ts';
+import { listPrograms, summarizeProgram } from '../../../billing/program-statement.ts';
 import {
   pageBounds,
   type StatementPageBounds,
@@ -19,6 +27,7 @@ import {
 import { ledgerCheckQueries } from '../../../db/ledger-check-queries.ts';
 import { columnList } from '../../../db/ledger-column.ts';
 import { usageRecordColumns } from '../../../db/ledger-tables.ts';
+import { postgresDialect, programFiguresQueries } from '../../../db/program-figures-queries.ts';
 import { usageProperties, usageRecordOf } from '../ledger-row-codecs.ts';
 import {
   couponColumns,
@@ -43,6 +52,61 @@ function couponOf(row: Row) {
 
 async function rowsOf(client: pg.ClientBase | pg.Pool, query: pg.QueryConfig): Promise<Row[]> {
   return (await client.query(query)).rows as Row[];
+}
+
+const figureQueries = programFiguresQueries(postgresDialect);
+
+/** All of time: what the ledger check reconciles, and what the list of programs counts. */
+const everything: TimeRange = { fromMs: 0, toMs: Number.MAX_SAFE_INTEGER };
+
+/** A query written with `@name` parameters, numbered as PostgreSQL wants them, each typed. */
+function numberedParameters(
+  text: string,
+  parameters: Readonly<Record<string, { value: unknown; type: string }>>,
+): pg.QueryConfig {
+  const names: string[] = [];
+  const numbered = text.replace(/@(\w+)/g, (_, name: string) => {
+    const parameter = parameters[name];
+    if (parameter === undefined) {
+      throw new Error(`the query names @${name}, which has no value`);
+    }
+    if (!names.includes(name)) {
+      names.push(name);
+    }
+    return `$${names.indexOf(name) + 1}::${parameter.type}`;
+  });
+  return { text: numbered, values: names.map((name) => parameters[name]?.value) };
+}
+
+function figuresOf(
+  client: pg.ClientBase,
+  program: string | null,
+  range: TimeRange,
+): ProgramFiguresQuery {
+  return (name) =>
+    rowsOf(
+      client,
+      numberedParameters(figureQueries[name], {
+        program: { value: program, type: 'text' },
+        fromMs: { value: range.fromMs, type: 'bigint' },
+        toMs: { value: range.toMs, type: 'bigint' },
+      }),
+    );
+}
+
+/** The operator's transactions of one provider or tenant (`owner`), newest first. */
+function operatorTransactionsQuery(
+  owner: string,
+  ownerId: string,
+  kind: string,
+  limit: number,
+): pg.QueryConfig {
+  return {
+    name: `tb_read_operator_${owner}`,
+    text: `SELECT id, ${owner} AS owner_id, amount, reference, memo, created_at_ms
+           FROM ledger_transactions WHERE ${owner} = $1 AND kind = $2 ORDER BY id DESC LIMIT $3`,
+    values: [ownerId, kind, limit],
+  };
 }
 
 export function createPostgresLedgerReads(pool: pg.Pool, retryCountMax: number): LedgerReads {
@@ -179,14 +243,67 @@ export function createPostgresLedgerReads(pool: pg.Pool, retryCountMax: number):
         outputTokens: integerOrNull(row.output_tokens),
         amountMicro: storedAmountMicro(textOf(row.amount)),
       })),
+    programSummary: async (program, range, tenantId) =>
+      snapshot(async (client) => {
+        const set = await readProgramFigures(figuresOf(client, program, range));
+        const granted = await readCouponFigures(figuresOf(client, program, everything));
+        return granted.length === 0 ? undefined : summarizeProgram(program, range, set, tenantId);
+      }),
+    programs: async () =>
+      snapshot(async (client) =>
+        listPrograms(await readCouponFigures(figuresOf(client, null, everything))),
+      ),
     check: async () =>
       snapshot((client) =>
-        checkLedger((name) => rowsOf(client, { text: ledgerCheckQueries[name] })),
+        checkLedger(
+          (name) => rowsOf(client, { text: ledgerCheckQueries[name] }),
+          () => readProgramFigures(figuresOf(client, null, everything)),
+        ),
       ),
+    payouts: async (providerId, limit) =>
+      (
+        await rowsOf(pool, operatorTransactionsQuery('provider_id', providerId, 'payout', limit))
+      ).map((row) => ({
+        transactionId: integerOf(row.id),
+        providerId: textOf(row.owner_id),
+        amountMicro: moneyOf(row.amount),
+        reference: textOrNull(row.reference) ?? '',
+        note: textOrNull(row.memo),
+        createdAtMs: integerOf(row.created_at_ms),
+      })),
+    providerBalance: async (providerId) => {
+      const [row] = await rowsOf(pool, {
+        name: 'tb_read_account_totals',
+        text: 'SELECT credits_posted, debits_posted FROM accounts WHERE id = $1',
+        values: [accountIds.providerPayable(providerId)],
+      });
+      const earnedMicro = row ? moneyOf(row.credits_posted) : 0n;
+      const paidMicro = row ? moneyOf(row.debits_posted) : 0n;
+      return { earnedMicro, paidMicro, unpaidMicro: earnedMicro - paidMicro };
+    },
+    paidOut: async (providerId, range) => {
+      const [row] = await rowsOf(pool, {
+        name: 'tb_read_paid_out',
+        text: `SELECT COALESCE(SUM(amount), 0) AS paid FROM ledger_transactions
+               WHERE provider_id = $1 AND kind = 'payout' AND created_at_ms >= $2
+                 AND created_at_ms < $3`,
+        values: [providerId, range.fromMs, range.toMs],
+      });
+      return moneyOf(row?.paid ?? 0);
+    },
+    adjustments: async (tenantId, limit) =>
+      (
+        await rowsOf(pool, operatorTransactionsQuery('tenant_id', tenantId, 'adjustment', limit))
+      ).map((row) => ({
+        transactionId: integerOf(row.id),
+        tenantId: textOf(row.owner_id),
+        amountMicro: moneyOf(row.amount),
+        reason: textOrNull(row.memo) ?? '',
+        reference: textOrNull(row.reference) ?? '',
+        createdAtMs: integerOf(row.created_at_ms),
+      })),
   };
 }
-
-/** Recomputes every balance from transfers and checks the invariants; lists what is wrong. */
 
 function statementValues(
   program: string,

@@ -3,7 +3,8 @@
  * 1. Load, locking first (postgres-ledger-loads.ts): the tenant's wallet row (the tenant's lock:
  *    every operation on a tenant's money takes it first, so they run one at a time per tenant
  *    across replicas), then the tenant's coupon accounts in id order, then the rows the
- *    operation will read; all of it one pipelined round trip, in that order.
+ *    operation will read; all of it one pipelined round trip, in that order. A payout, which has
+ *    no tenant, locks the shared accounts it reads (cash, the provider's payable) instead.
  * 2. Run the shared operation against memory: reads answer from what was loaded, writes go to a
  *    journal, and post/hold refuse to overdraw a guarded account.
  * 3. Flush the journal and commit (postgres-ledger-journal.ts): new accounts, transactions and
@@ -28,6 +29,7 @@ import type {
   FundedCoupon,
   LedgerUnit,
   NewReservationRow,
+  OperatorTransaction,
   PendingTransfer,
   PriceTerms,
   RecordedTransaction,
@@ -35,6 +37,7 @@ import type {
   TransactionFields,
   UsageRow,
 } from '../../../billing/ledger-unit.ts';
+import { type PayoutSchedule, payoutBpsAt } from '../../../billing/payout-rates.ts';
 import { reservationOf } from '../ledger-row-codecs.ts';
 import { type LedgerJournal, writeLedgerJournal } from './postgres-ledger-journal.ts';
 import {
@@ -44,8 +47,12 @@ import {
   balancesOf,
   holdingTransactionOf,
   lockCouponsStatement,
+  lockSharedAccountsStatement,
   lockWalletStatement,
+  operatorTransactionOf,
+  operatorTransactionStatement,
   orphanStatement,
+  payoutScheduleOf,
   payoutStatement,
   pendingTransferOf,
   priceStatement,
@@ -63,7 +70,6 @@ import {
   type CouponRecord,
   couponRecordOf,
   fundedCouponOf,
-  integerOf,
   moneyOf,
   paidByOf,
   type Row,
@@ -118,7 +124,10 @@ export class PostgresLedgerUnit implements LedgerUnit {
   readonly #transactions = new Map<string, RecordedTransaction | null>();
   readonly #openHolds = new Map<number, PendingTransfer[]>();
   readonly #usageCosts = new Map<string, { costMicro: bigint; paidBy: PaidBy[] } | null>();
-  readonly #payouts = new Map<string, number | null>();
+  readonly #payouts = new Map<string, PayoutSchedule | null>();
+  readonly #operatorTransactions = new Map<string, OperatorTransaction | null>();
+  /** Shared accounts loaded (and locked) for reading; the absent ones stay out of #accounts. */
+  readonly #readableShared = new Set<string>();
   readonly #backends = new Map<string, BackendPlacement | null>();
   readonly #prices = new Map<string, PriceTerms | null>();
   readonly #lockedTenants = new Set<string>();
@@ -205,6 +214,7 @@ export class PostgresLedgerUnit implements LedgerUnit {
   #readSteps(reads: UnitReads): LoadStep[] {
     const steps: LoadStep[] = [];
     const { reservation, orphan, transaction, holdsOf, usageCost, payout, backend, price } = reads;
+    steps.push(...this.#operatorSteps(reads));
     if (reservation !== undefined && holdsOf === reservation) {
       // Settle and release read both: one statement.
       steps.push({
@@ -254,7 +264,7 @@ export class PostgresLedgerUnit implements LedgerUnit {
     if (payout !== undefined) {
       steps.push({
         statement: payoutStatement(payout),
-        take: (rows) => this.#payouts.set(payout, rows[0] ? integerOf(rows[0].payout_bps) : null),
+        take: (rows) => this.#payouts.set(payout, payoutScheduleOf(rows)),
       });
     }
     if (backend !== undefined) {
@@ -267,6 +277,38 @@ export class PostgresLedgerUnit implements LedgerUnit {
       steps.push({
         statement: priceStatement(price),
         take: (rows) => this.#prices.set(price, rows[0] ? priceTermsOf(rows[0]) : null),
+      });
+    }
+    return steps;
+  }
+
+  /**
+   * What a payout or adjustment reads: the shared accounts it moves, locked first (a payout has
+   * no tenant to lock: this is its lock, so what follows sees every payout committed before), then
+   * its earlier transaction.
+   */
+  #operatorSteps(reads: UnitReads): LoadStep[] {
+    const steps: LoadStep[] = [];
+    const { operator, sharedAccounts } = reads;
+    if (sharedAccounts !== undefined && sharedAccounts.length > 0) {
+      steps.push({
+        statement: lockSharedAccountsStatement(sharedAccounts),
+        take: (rows) => {
+          for (const id of sharedAccounts) {
+            this.#readableShared.add(id);
+          }
+          for (const row of rows) {
+            const id = textOf(row.id);
+            this.#accounts.set(id, { id, guarded: false, base: balancesOf(row), delta: zero() });
+          }
+        },
+      });
+    }
+    if (operator !== undefined) {
+      steps.push({
+        statement: operatorTransactionStatement(operator),
+        take: (rows) =>
+          this.#operatorTransactions.set(operator, rows[0] ? operatorTransactionOf(rows[0]) : null),
       });
     }
     return steps;
@@ -369,8 +411,20 @@ export class PostgresLedgerUnit implements LedgerUnit {
     return loaded(this.#usageCosts, requestId, 'usage record');
   }
 
-  providerPayoutBps(providerId: string): number | undefined {
-    return loaded(this.#payouts, providerId, 'provider');
+  operatorTransaction(idempotencyKey: string): OperatorTransaction | undefined {
+    return loaded(this.#operatorTransactions, idempotencyKey, 'operator transaction');
+  }
+
+  providerPayoutBps(providerId: string, atMs: number): number | undefined {
+    const schedule = loaded(this.#payouts, providerId, 'provider');
+    return schedule && payoutBpsAt(schedule, atMs);
+  }
+
+  payableMicro(providerId: string): bigint {
+    const id = accountIds.providerPayable(providerId);
+    assert(this.#readableShared.has(id), `${id} is locked before it is read`);
+    const entry = this.#accounts.get(id);
+    return entry ? this.#available(entry) : 0n;
   }
 
   backendPlacement(backendId: string): BackendPlacement | undefined {

@@ -2,10 +2,11 @@
  * The Ledger port over PostgreSQL, for several gateway replicas on one database. Each money
  * movement is one READ COMMITTED transaction on its own pooled connection that first locks the
  * tenant (postgres-ledger-unit.ts), then runs the same operation code as the SQLite ledger
- * (src/billing/*-operation.ts) and writes it with guarded updates. Nothing is decided on a read
- * made outside the lock, so no replica can act on a balance another is changing. A transaction
- * aborted for a serialization failure or deadlock is retried whole, same input, a bounded number
- * of times (limits.ledgerConflictRetryCountMax).
+ * (src/billing/*-operation.ts) and writes it with guarded updates; a payout, which moves no
+ * tenant's money, locks cash and the provider's payable account instead. Nothing is decided on a
+ * read made outside the lock, so no replica can act on a balance another is changing. A
+ * transaction aborted for a serialization failure or deadlock is retried whole, same input, a
+ * bounded number of times (limits.ledgerConflictRetryCountMax).
  *
  * A reserve, settle or release is two round trips on a pipelined connection: the BEGIN, the
  * tenant's lock and every read in one; the writes and the COMMIT in the other. Settle and
@@ -13,6 +14,7 @@
  */
 import type pg from 'pg';
 import { assert } from '../../../assert.ts';
+import { adjustmentKey, adjustmentOperation } from '../../../billing/adjustment-operation.ts';
 import {
   endGrantOperation,
   grantOperation,
@@ -20,6 +22,7 @@ import {
 } from '../../../billing/grant-operations.ts';
 import type { Ledger } from '../../../billing/ledger.ts';
 import { type AccountKind, accountIds, systemAccounts } from '../../../billing/ledger-accounts.ts';
+import { payoutKey, payoutOperation } from '../../../billing/payout-operation.ts';
 import { rejectedUsageRow, reserveOperation } from '../../../billing/reserve-operation.ts';
 import {
   duplicateSettlement,
@@ -73,15 +76,16 @@ export async function openPostgresLedger(
   /**
    * One unit of work: the tenant locked (its wallet created first if need be) and `reads`
    * loaded, in one round trip with the BEGIN; `body` runs the operation (loading more if it
-   * must); the journal is written and committed in a second round trip. All or nothing. `body` is told the tenant locked: undefined when locking through a reservation
-   * that does not exist.
+   * must); the journal is written and committed in a second round trip. All or nothing. `body`
+   * is told the tenant locked: undefined when locking through a reservation that does not exist,
+   * or when the operation moves no tenant's money (a payout).
    */
   async function write<Result>(
-    lock: TenantLock,
+    lock: TenantLock | undefined,
     reads: UnitReads,
     body: (unit: PostgresLedgerUnit, tenantId: string | undefined) => Promise<Result> | Result,
   ): Promise<{ result: Result; storedId: (id: number) => number }> {
-    if ('tenantId' in lock) {
+    if (lock !== undefined && 'tenantId' in lock) {
       await ensureAccount(accountIds.wallet(lock.tenantId), 'wallet', lock.tenantId);
     }
     const { result, storedId, createdIds } = await inTransaction(
@@ -243,6 +247,25 @@ export async function openPostgresLedger(
         (unit) => topUpOperation(unit, input),
       );
       return { ...result, transactionId: storedId(result.transactionId) };
+    },
+    payout: async (input) => {
+      const reads = {
+        operator: payoutKey(input.providerId, input.reference),
+        sharedAccounts: [accountIds.cash, accountIds.providerPayable(input.providerId)],
+      };
+      const { result, storedId } = await write(undefined, reads, (unit) =>
+        payoutOperation(unit, input),
+      );
+      const transactionId = storedId(result.payout.transactionId);
+      return { ...result, payout: { ...result.payout, transactionId } };
+    },
+    adjust: async (input) => {
+      const reads = { operator: adjustmentKey(input.tenantId, input.reference) };
+      const { result, storedId } = await write({ tenantId: input.tenantId }, reads, (unit) =>
+        adjustmentOperation(unit, input),
+      );
+      const transactionId = storedId(result.adjustment.transactionId);
+      return { ...result, adjustment: { ...result.adjustment, transactionId } };
     },
     grantCoupon: async (input) => {
       await ensureAccount(accountIds.subsidyReceivable(input.program), 'subsidy_receivable', null);

@@ -1,16 +1,25 @@
 /**
- * What the SQLite ledger answers: a tenant's money, usage and entries, a provider's earnings, a
- * subsidy program's statement, and the ledger check that recomputes every balance from the
- * transfers and verifies the invariants of DESIGN.md §4.
+ * What the SQLite ledger answers: a tenant's money, usage, entries and adjustments, a provider's
+ * earnings, payouts and balance, a subsidy program's statement (its charges, or its figures
+ * reconciled with the ledger) and the list of programs, and the ledger check that recomputes
+ * every balance from the transfers and verifies the invariants of DESIGN.md §4.
  */
 import type Database from 'better-sqlite3';
-import type { LedgerEntry, LedgerReads } from '../../../billing/ledger.ts';
+import type { LedgerEntry, LedgerReads, TimeRange } from '../../../billing/ledger.ts';
+import { accountIds } from '../../../billing/ledger-accounts.ts';
 import { checkLedger } from '../../../billing/ledger-check.ts';
 import { storedAmountMicro } from '../../../billing/paid-by.ts';
+import {
+  type ProgramFiguresQuery,
+  readCouponFigures,
+  readProgramFigures,
+} from '../../../billing/program-figures.ts';
+import { listPrograms, summarizeProgram } from '../../../billing/program-statement.ts';
 import { pageBounds, statementPageBounds } from '../../../billing/usage-page.ts';
 import { ledgerCheckQueries } from '../../../db/ledger-check-queries.ts';
 import { columnList } from '../../../db/ledger-column.ts';
 import { usageRecordColumns } from '../../../db/ledger-tables.ts';
+import { programFiguresQueries, sqliteDialect } from '../../../db/program-figures-queries.ts';
 import { usageProperties, usageRecordOf } from '../ledger-row-codecs.ts';
 import type { CouponRows } from './sqlite-coupon-rows.ts';
 
@@ -24,6 +33,30 @@ type ReadsOptions = {
 function numberOrNull(value: unknown): number | null {
   return value === null || value === undefined ? null : Number(value);
 }
+
+const figureQueries = programFiguresQueries(sqliteDialect);
+
+/** All of time: what the ledger check reconciles, and what the list of programs counts. */
+const everything: TimeRange = { fromMs: 0, toMs: Number.MAX_SAFE_INTEGER };
+
+/** The operator's transactions of one provider or tenant, newest first. */
+function operatorTransactionsStatement(connection: Database.Database, owner: string) {
+  return connection
+    .prepare(
+      `SELECT id, ${owner} AS ownerId, amount, reference, memo, created_at_ms AS createdAtMs
+       FROM ledger_transactions WHERE ${owner} = ? AND kind = ? ORDER BY id DESC LIMIT ?`,
+    )
+    .safeIntegers(true);
+}
+
+type OperatorRow = {
+  id: bigint;
+  ownerId: string;
+  amount: bigint;
+  reference: string | null;
+  memo: string | null;
+  createdAtMs: bigint;
+};
 
 export function createLedgerReads(options: ReadsOptions): LedgerReads {
   const { connection, coupons, walletAvailable } = options;
@@ -90,7 +123,43 @@ export function createLedgerReads(options: ReadsOptions): LedgerReads {
          ORDER BY u.created_at_ms, u.request_id, c.id LIMIT @limit`,
       )
       .safeIntegers(true),
+    balance: connection
+      .prepare(
+        `SELECT credits_posted AS credits, debits_posted AS debits FROM accounts WHERE id = ?`,
+      )
+      .safeIntegers(true),
+    payouts: operatorTransactionsStatement(connection, 'provider_id'),
+    paidOut: connection
+      .prepare(
+        `SELECT COALESCE(SUM(amount), 0) FROM ledger_transactions
+         WHERE provider_id = ? AND kind = 'payout' AND created_at_ms >= ? AND created_at_ms < ?`,
+      )
+      .pluck()
+      .safeIntegers(true),
+    adjustments: operatorTransactionsStatement(connection, 'tenant_id'),
   };
+  const figuresOf =
+    (program: string | null, range: TimeRange): ProgramFiguresQuery =>
+    async (name) =>
+      connection
+        .prepare(figureQueries[name])
+        .safeIntegers(true)
+        .all({ program, fromMs: range.fromMs, toMs: range.toMs }) as Record<string, unknown>[];
+  /** Every query of `body` sees the same snapshot. */
+  const inSnapshot = async <Result>(body: () => Promise<Result>): Promise<Result> => {
+    connection.exec('BEGIN');
+    try {
+      return await body();
+    } finally {
+      connection.exec('COMMIT');
+    }
+  };
+  const operatorRows = (
+    statement: Database.Statement,
+    ownerId: string,
+    kind: string,
+    limit: number,
+  ) => statement.all(ownerId, kind, limit) as OperatorRow[];
   return {
     tenantMoney: async (tenantId) => ({
       walletBalanceMicro: walletAvailable(tenantId),
@@ -155,20 +224,52 @@ export function createLedgerReads(options: ReadsOptions): LedgerReads {
         outputTokens: numberOrNull(row.outputTokens),
         amountMicro: storedAmountMicro(String(row.amount)),
       })),
+    programSummary: async (program, range, tenantId) =>
+      inSnapshot(async () => {
+        const set = await readProgramFigures(figuresOf(program, range));
+        const granted = await readCouponFigures(figuresOf(program, everything));
+        return granted.length === 0 ? undefined : summarizeProgram(program, range, set, tenantId);
+      }),
+    programs: async () => listPrograms(await readCouponFigures(figuresOf(null, everything))),
     // One read transaction: every query of the check sees the same snapshot.
-    check: async () => {
-      connection.exec('BEGIN');
-      try {
-        return await checkLedger(
+    check: async () =>
+      inSnapshot(() =>
+        checkLedger(
           async (name) =>
             connection.prepare(ledgerCheckQueries[name]).safeIntegers(true).all() as Record<
               string,
               unknown
             >[],
-        );
-      } finally {
-        connection.exec('COMMIT');
-      }
+          () => readProgramFigures(figuresOf(null, everything)),
+        ),
+      ),
+    payouts: async (providerId, limit) =>
+      operatorRows(statements.payouts, providerId, 'payout', limit).map((row) => ({
+        transactionId: Number(row.id),
+        providerId: row.ownerId,
+        amountMicro: row.amount,
+        reference: row.reference ?? '',
+        note: row.memo,
+        createdAtMs: Number(row.createdAtMs),
+      })),
+    providerBalance: async (providerId) => {
+      const row = statements.balance.get(accountIds.providerPayable(providerId)) as
+        | { credits: bigint; debits: bigint }
+        | undefined;
+      const earnedMicro = row?.credits ?? 0n;
+      const paidMicro = row?.debits ?? 0n;
+      return { earnedMicro, paidMicro, unpaidMicro: earnedMicro - paidMicro };
     },
+    paidOut: async (providerId, range) =>
+      statements.paidOut.get(providerId, range.fromMs, range.toMs) as bigint,
+    adjustments: async (tenantId, limit) =>
+      operatorRows(statements.adjustments, tenantId, 'adjustment', limit).map((row) => ({
+        transactionId: Number(row.id),
+        tenantId: row.ownerId,
+        amountMicro: row.amount,
+        reason: row.memo ?? '',
+        reference: row.reference ?? '',
+        createdAtMs: Number(row.createdAtMs),
+      })),
   };
 }

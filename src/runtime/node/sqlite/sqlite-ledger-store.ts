@@ -22,6 +22,7 @@ import type {
 } from '../../../billing/ledger-unit.ts';
 import { propertiesOf, rowValues } from '../../../db/ledger-column.ts';
 import { ledgerTransactionColumns, transferColumns } from '../../../db/ledger-tables.ts';
+import { storedTransactionOf } from '../ledger-row-codecs.ts';
 import type { LedgerEffects } from './ledger-effects.ts';
 import type { DeferredWriter } from './sqlite-deferred-writer.ts';
 
@@ -51,6 +52,10 @@ export function createLedgerStore(
       .prepare(
         'SELECT credits_posted - debits_posted - debits_pending AS available FROM accounts WHERE id = ?',
       )
+      .pluck()
+      .safeIntegers(true),
+    posted: connection
+      .prepare('SELECT credits_posted - debits_posted FROM accounts WHERE id = ?')
       .pluck()
       .safeIntegers(true),
     findTransaction: connection
@@ -149,6 +154,16 @@ export function createLedgerStore(
       return (statements.available.get(accountId) as bigint | undefined) ?? 0n;
     },
 
+    /** Posted balance of any account (0 when it does not exist yet); flush() first. */
+    postedMicro(accountId: string): bigint {
+      return (statements.posted.get(accountId) as bigint | undefined) ?? 0n;
+    },
+
+    /** Writes what this transaction deferred, so a read of the tables sees it. */
+    flush(): void {
+      writer.write();
+    },
+
     /** The transaction already recorded under this key, if any. */
     findTransaction(idempotencyKey: string): RecordedTransaction | undefined {
       writer.write();
@@ -171,9 +186,8 @@ export function createLedgerStore(
       effects.addRow(
         'ledger_transactions',
         rowValues(ledgerTransactionColumns, transactionProperties, {
-          ...fields,
+          ...storedTransactionOf(fields),
           id,
-          createdAtMs: fields.atMs,
         }),
       );
       return id;

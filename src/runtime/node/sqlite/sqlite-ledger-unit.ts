@@ -10,8 +10,14 @@
  */
 import type Database from 'better-sqlite3';
 import { assert } from '../../../assert.ts';
-import type { LedgerUnit, PendingTransfer, ReservationRow } from '../../../billing/ledger-unit.ts';
-import { BoundedMap } from '../../../platform/bounded-map.ts';
+import { accountIds } from '../../../billing/ledger-accounts.ts';
+import type {
+  LedgerUnit,
+  OperatorTransaction,
+  PendingTransfer,
+  ReservationRow,
+} from '../../../billing/ledger-unit.ts';
+import type { BoundedMap } from '../../../platform/bounded-map.ts';
 import type { LedgerEffects } from './ledger-effects.ts';
 import type { CouponRows } from './sqlite-coupon-rows.ts';
 import type { LedgerStore } from './sqlite-ledger-store.ts';
@@ -37,8 +43,16 @@ type UnitParts = {
   openReservations: SqliteOpenReservations;
 };
 
-/** Providers whose payout rate is kept in memory (it never changes once a provider exists). */
-const payoutRatesMax = 10_000;
+function operatorTransactionOf(row: Record<string, unknown>): OperatorTransaction {
+  return {
+    id: Number(row.id),
+    amountMicro: row.amount as bigint,
+    kind: String(row.kind),
+    reference: (row.reference as string | null) ?? null,
+    memo: (row.memo as string | null) ?? null,
+    createdAtMs: Number(row.createdAtMs),
+  };
+}
 
 export type SqliteLedgerUnit = LedgerUnit & {
   /** The holds the last `reserve:` transaction written in this step took, for remembering. */
@@ -48,7 +62,21 @@ export type SqliteLedgerUnit = LedgerUnit & {
 export function createSqliteLedgerUnit(parts: UnitParts): SqliteLedgerUnit {
   const { connection, store, coupons, reservations, openReservations } = parts;
   const lookups = {
-    payoutBps: connection.prepare('SELECT payout_bps FROM providers WHERE id = ?').pluck(),
+    // A provider's rate versions are few, and read by an index on (provider, effective time).
+    payoutBps: connection
+      .prepare(
+        `SELECT COALESCE((SELECT r.payout_bps FROM provider_payout_rates r
+           WHERE r.provider_id = p.id AND r.effective_at_ms <= @atMs
+           ORDER BY r.effective_at_ms DESC, r.version DESC LIMIT 1), p.payout_bps)
+         FROM providers p WHERE p.id = @providerId`,
+      )
+      .pluck(),
+    operatorTransaction: connection
+      .prepare(
+        `SELECT id, amount, kind, reference, memo, created_at_ms AS createdAtMs
+         FROM ledger_transactions WHERE idempotency_key = ?`,
+      )
+      .safeIntegers(true),
     backendPlacement: connection.prepare(
       'SELECT provider_id AS providerId, region FROM backends WHERE id = ?',
     ),
@@ -59,7 +87,6 @@ export function createSqliteLedgerUnit(parts: UnitParts): SqliteLedgerUnit {
       )
       .safeIntegers(true),
   };
-  const payoutRates = new BoundedMap<{ bps: number | undefined }>(payoutRatesMax);
   let reserving: Omit<RememberedHolds, 'reservation'> | undefined;
   let admitted: ReservationRow | undefined;
   /** The remembered reservation whose `reserve:` transaction was just looked up. */
@@ -108,13 +135,20 @@ export function createSqliteLedgerUnit(parts: UnitParts): SqliteLedgerUnit {
       return store.openPendingOf(transactionId);
     },
     usageCostAndPayment: (requestId) => reservations.usageCostAndPayment(requestId),
-    providerPayoutBps(providerId) {
-      let rate = payoutRates.get(providerId);
-      if (!rate) {
-        rate = { bps: lookups.payoutBps.get(providerId) as number | undefined };
-        payoutRates.remember(providerId, rate);
-      }
-      return rate.bps;
+    operatorTransaction(idempotencyKey) {
+      // A payout or adjustment queued earlier in this batch is written before it is looked for.
+      store.flush();
+      const row = lookups.operatorTransaction.get(idempotencyKey) as
+        | Record<string, unknown>
+        | undefined;
+      return row && operatorTransactionOf(row);
+    },
+    // Read at each settlement, never cached: the operator may publish a rate version at any time.
+    providerPayoutBps: (providerId, atMs) =>
+      lookups.payoutBps.get({ providerId, atMs }) as number | undefined,
+    payableMicro(providerId) {
+      store.flush();
+      return store.postedMicro(accountIds.providerPayable(providerId));
     },
     backendPlacement: (backendId) =>
       lookups.backendPlacement.get(backendId) as { providerId: string; region: string } | undefined,

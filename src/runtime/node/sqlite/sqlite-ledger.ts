@@ -1,13 +1,15 @@
 /**
  * The Ledger port over SQLite (better-sqlite3). The operations themselves are the shared ones
- * (reserve-, settle- and grant-operations.ts), run inside this store's LedgerUnit. Operations are
- * group-committed: those queued in one event-loop turn share one IMMEDIATE transaction, so
- * reading balances, planning with the pure waterfall and writing the guarded transfers happen
- * atomically even when two processes share the file. Idempotency keys (`reserve:`, `settle:`,
- * `topup:` ...) and the reservation's "end once" update make every operation safe to repeat.
+ * (reserve-, settle-, grant-, payout- and adjustment-operation.ts), run inside this store's
+ * LedgerUnit. Operations are group-committed: those queued in one event-loop turn share one
+ * IMMEDIATE transaction, so reading balances, planning with the pure waterfall and writing the
+ * guarded transfers happen atomically even when two processes share the file. Idempotency keys
+ * (`reserve:`, `settle:`, `topup:` ...) and the reservation's "end once" update make every
+ * operation safe to repeat.
  */
 import type Database from 'better-sqlite3';
 import { assert } from '../../../assert.ts';
+import { adjustmentOperation } from '../../../billing/adjustment-operation.ts';
 import {
   endGrantOperation,
   grantOperation,
@@ -15,6 +17,7 @@ import {
 } from '../../../billing/grant-operations.ts';
 import type { Ledger } from '../../../billing/ledger.ts';
 import { systemAccounts } from '../../../billing/ledger-accounts.ts';
+import { payoutOperation } from '../../../billing/payout-operation.ts';
 import { rejectedUsageRow, reserveOperation } from '../../../billing/reserve-operation.ts';
 import {
   duplicateSettlement,
@@ -144,6 +147,8 @@ export function createSqliteLedger(
       reservations.heartbeat(instanceId, atMs);
     },
     topUp: async (input) => immediate(() => topUpOperation(unit, input)),
+    payout: async (input) => immediate(() => payoutOperation(unit, input)),
+    adjust: async (input) => immediate(() => adjustmentOperation(unit, input)),
     grantCoupon: async (input) => immediate(() => grantOperation(unit, input)),
     chargeStorage: async (input) => immediate(() => storageChargeOperation(unit, input)),
     voidCoupon: async (couponId, atMs) =>
