@@ -7,6 +7,7 @@
  */
 import { shareOf } from './cost.ts';
 import type { LedgerCheck } from './ledger.ts';
+import { storageChargeProblems } from './storage-check.ts';
 
 /** The queries of the check, by name; each answers rows with the columns read below. */
 export type LedgerCheckQueryName =
@@ -17,7 +18,8 @@ export type LedgerCheckQueryName =
   | 'providerShares'
   | 'endedWithHolds'
   | 'endedGrantsWithMoney'
-  | 'counts';
+  | 'counts'
+  | 'storageCharges';
 
 /** Runs one read-only query of the check in the store's snapshot. */
 export type CheckQuery = (name: LedgerCheckQueryName) => Promise<Record<string, unknown>[]>;
@@ -84,6 +86,7 @@ export async function checkLedger(query: CheckQuery): Promise<LedgerCheck> {
     ...(await query('endedGrantsWithMoney')).map(
       (row) => `coupon ${String(row.id)} ended with money still available`,
     ),
+    ...storageChargeProblems(await query('storageCharges')),
   ];
   const [counted] = await query('counts');
   return {
