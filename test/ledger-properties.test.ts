@@ -1,11 +1,14 @@
 /**
  * Model-based property test of the Ledger on every store, SQLite and PostgreSQL (DESIGN.md §4,
  * billing.md §9). Seeded command sequences (requests, top-ups, grants, voids, expiries, sweeps,
- * price and payout-rate versions, payouts, adjustments) run against a fresh store and, beside it,
- * a small reference model written here from the rules alone: it does not import the waterfall,
- * cost or plan code, it recomputes every balance on its own. After every command the two must
- * agree to the micro-unit, and the ledger's own check must find nothing wrong; the programs'
- * statements must say what the model's coupons did.
+ * price and payout-rate versions, payouts, adjustments, storage ticks) run against a fresh store
+ * and, beside it, a small reference model written here from the rules alone: it does not import
+ * the waterfall, cost or plan code, it recomputes every balance on its own. After every command
+ * the two must agree to the micro-unit, and the ledger's own check must find nothing wrong; the
+ * programs' statements must say what the model's coupons did. Charges have lines by meter: a
+ * request's tokens (compute coupons), the bytes it carried between regions (transport coupons,
+ * reserved with the tokens and settled on the bytes actually carried), and storage ticks
+ * (storage coupons); the wallet pays what a line's coupons do not.
  *
  * LEDGER_PROPERTY_RUNS sets the number of sequences on SQLite (default 1,000; `npm run test:deep`
  * asks for 10,000), LEDGER_PROPERTY_RUNS_POSTGRES on PostgreSQL (default 150: each command there
@@ -23,9 +26,11 @@ import {
   type Ledger,
   LedgerConflictError,
   type PaidBy,
+  type ReserveResult,
   type UsageOutcome,
   type UsageRecord,
 } from '../src/billing/ledger.ts';
+import { parseMoney } from '../src/billing/money.ts';
 import {
   type AccountRow,
   type LedgerStore,
@@ -113,6 +118,8 @@ type ReservationModel = {
   promptTokensEstimate: number;
   outputTokensMax: number;
   reservedMicro: bigint;
+  /** The transport line reserved with the tokens, when the request was to cross regions. */
+  transport: TransportModel | null;
   holds: HoldModel[];
   status: 'reserved' | 'settled' | 'released';
   checkpoint: { inputTokens: number; outputTokens: number; backendId: string } | null;
@@ -192,6 +199,14 @@ function estimateOf(price: PinnedPrice, promptTokens: number, outputTokens: numb
   return costOf({ inputTokens: promptTokens, cachedInputTokens: 0, outputTokens }, price);
 }
 
+/** Bytes carried between regions, at the region pair's price per GB pinned at admission. */
+type TransportModel = { bytes: number; pricePerGbMicro: bigint };
+
+/** ceil(bytes x price per GB / 1,000,000,000), one line. */
+function transportCostOf(transport: TransportModel): bigint {
+  return ceilingDivide(BigInt(transport.bytes) * transport.pricePerGbMicro, 1_000_000_000n);
+}
+
 function coverageOf(coupon: CouponModel, costMicro: bigint): bigint {
   return (costMicro * BigInt(coupon.coverageBps)) / 10_000n;
 }
@@ -214,11 +229,17 @@ function couponNamed(model: Model, couponId: string): CouponModel {
   return coupon;
 }
 
-type ChargedLine = { model: string; region: string; admittedAtMs: number };
+/** A line of a charge: compute (tokens), transport or storage, each paid by its own coupons. */
+type ChargedLine = {
+  kind: CouponModel['kind'];
+  model: string;
+  region: string;
+  admittedAtMs: number;
+};
 
 /** Kind, scope and validity at admission; status is judged by the caller. */
 function coversLine(coupon: CouponModel, line: ChargedLine): boolean {
-  return coupon.kind === 'compute' && coversScope(coupon, line);
+  return coupon.kind === line.kind && coversScope(coupon, line);
 }
 
 /** Scope and validity at admission, whatever the kind. */
@@ -260,10 +281,26 @@ function spendingOrder(coupons: CouponModel[]): CouponModel[] {
   });
 }
 
-/** Who would hold a charge now: active coupons first, each up to its coverage, then the wallet. */
-function holdPlan(model: Model, tenantId: string, line: ChargedLine, costMicro: bigint) {
+type HoldPlan = {
+  couponHolds: HoldModel[];
+  couponsMicro: bigint;
+  walletMicro: bigint;
+  shortfallMicro: bigint;
+};
+
+/**
+ * Who would pay a line now: active coupons of its kind first, each up to its coverage, then
+ * `walletMicro` of the wallet (all of it available, unless other lines of the charge took some).
+ */
+function holdPlan(
+  model: Model,
+  tenantId: string,
+  line: ChargedLine,
+  costMicro: bigint,
+  walletMicro = atLeastZero(walletAvailable(model, tenantId)),
+): HoldPlan {
   let remainingMicro = costMicro;
-  const holds: HoldModel[] = [];
+  const couponHolds: HoldModel[] = [];
   const spendable = model.coupons.filter(
     (coupon) =>
       coupon.tenantId === tenantId && coupon.status === 'active' && coversLine(coupon, line),
@@ -273,22 +310,24 @@ function holdPlan(model: Model, tenantId: string, line: ChargedLine, costMicro: 
       smaller(smaller(couponAvailable(coupon), coverageOf(coupon, costMicro)), remainingMicro),
     );
     if (take > 0n) {
-      holds.push({ couponId: coupon.id, heldMicro: take });
+      couponHolds.push({ couponId: coupon.id, heldMicro: take });
       remainingMicro -= take;
     }
   }
-  const couponsMicro = costMicro - remainingMicro;
-  const wallet = smaller(atLeastZero(walletAvailable(model, tenantId)), remainingMicro);
-  if (wallet > 0n) {
-    holds.push({ couponId: null, heldMicro: wallet });
-  }
-  return { holds, couponsMicro, shortfallMicro: remainingMicro - wallet };
+  const wallet = smaller(walletMicro, remainingMicro);
+  return {
+    couponHolds,
+    couponsMicro: costMicro - remainingMicro,
+    walletMicro: wallet,
+    shortfallMicro: remainingMicro - wallet,
+  };
 }
 
 /**
  * Every output allowance from 0 to `ceiling` the tenant can pay in full, for checking the clamp.
  * Coupons together pay at most the sum of what each may (its balance, its coverage), so a cost
- * is affordable when that sum and the wallet reach it; no order is needed for the answer.
+ * is affordable when that sum and `wallet` (what other lines of the charge left of it) reach it;
+ * no order is needed for the answer.
  */
 function affordableAllowances(
   model: Model,
@@ -297,12 +336,12 @@ function affordableAllowances(
   price: PinnedPrice,
   promptTokens: number,
   ceiling: number,
+  wallet: bigint,
 ): boolean[] {
   const spendable = model.coupons.filter(
     (coupon) =>
       coupon.tenantId === tenantId && coupon.status === 'active' && coversLine(coupon, line),
   );
-  const wallet = atLeastZero(walletAvailable(model, tenantId));
   const answers: boolean[] = [];
   for (let outputTokens = 0; outputTokens <= ceiling; outputTokens += 1) {
     const costMicro = estimateOf(price, promptTokens, outputTokens);
@@ -370,6 +409,77 @@ function passOnFreedMoney(model: Model, reservation: ReservationModel): void {
   }
 }
 
+type LineCharge = { line: ChargedLine; costMicro: bigint };
+
+/**
+ * Each line in turn takes from the request's holds, in the order they were taken, what the lines
+ * before it left: a coupon's hold pays only a line of its kind, within its coverage of that line
+ * (an ended coupon still honours its hold), the wallet's hold any line. What each line could not
+ * take is returned, line by line.
+ */
+function takeFromHolds(
+  model: Model,
+  holds: readonly HoldModel[],
+  charges: readonly LineCharge[],
+  takenMicro: bigint[],
+  paidByCoupon: Map<string, bigint>,
+): bigint[] {
+  return charges.map(({ line, costMicro }) => {
+    let remainingMicro = costMicro;
+    holds.forEach((hold, index) => {
+      let room = hold.heldMicro - (takenMicro[index] ?? 0n);
+      const coupon = hold.couponId === null ? undefined : couponNamed(model, hold.couponId);
+      if (coupon) {
+        room = coversLine(coupon, line)
+          ? smaller(room, coverageOf(coupon, costMicro) - (paidByCoupon.get(coupon.id) ?? 0n))
+          : 0n;
+      }
+      const paid = atLeastZero(smaller(room, remainingMicro));
+      remainingMicro -= paid;
+      takenMicro[index] = (takenMicro[index] ?? 0n) + paid;
+      if (coupon) {
+        paidByCoupon.set(coupon.id, (paidByCoupon.get(coupon.id) ?? 0n) + paid);
+      }
+    });
+    return remainingMicro;
+  });
+}
+
+/** What a line's holds left unpaid: active coupons of its kind again, then the wallet. */
+function payAfresh(
+  model: Model,
+  tenantId: string,
+  { line, costMicro }: LineCharge,
+  unpaidMicro: bigint,
+  paidByCoupon: Map<string, bigint>,
+  payments: Payments,
+): bigint {
+  let remainingMicro = unpaidMicro;
+  const spendable = model.coupons.filter(
+    (coupon) =>
+      coupon.tenantId === tenantId && coupon.status === 'active' && coversLine(coupon, line),
+  );
+  for (const coupon of spendingOrder(spendable)) {
+    const take = atLeastZero(
+      smaller(
+        smaller(
+          couponAvailable(coupon),
+          coverageOf(coupon, costMicro) - (paidByCoupon.get(coupon.id) ?? 0n),
+        ),
+        remainingMicro,
+      ),
+    );
+    coupon.balanceMicro -= take;
+    coupon.usedMicro += take;
+    remainingMicro -= take;
+    payments.add('coupon', coupon.id, take, coupon.kind);
+  }
+  const wallet = smaller(atLeastZero(walletAvailable(model, tenantId)), remainingMicro);
+  credit(model, walletAccount(tenantId), -wallet);
+  payments.add('wallet', null, wallet);
+  return remainingMicro - wallet;
+}
+
 function settleInModel(
   model: Model,
   reservation: ReservationModel,
@@ -377,75 +487,54 @@ function settleInModel(
   servedBy: Backend,
   price: PinnedPrice,
   outcome: UsageOutcome,
+  transport: TransportModel | null = null,
 ): Ending {
-  const costMicro = costOf(usage, price);
-  const line: ChargedLine = {
+  const scope = {
     model: reservation.model,
     region: servedBy.region,
     admittedAtMs: reservation.admittedAtMs,
   };
+  // The compute line (every token meter) first, then the transport line when bytes crossed.
+  const charges: LineCharge[] = [
+    { line: { kind: 'compute', ...scope }, costMicro: costOf(usage, price) },
+    ...(transport === null
+      ? []
+      : [
+          { line: { kind: 'transport' as const, ...scope }, costMicro: transportCostOf(transport) },
+        ]),
+  ];
+  const costMicro = charges.reduce((sum, charge) => sum + charge.costMicro, 0n);
   const payments = new Payments();
   const paidByCoupon = new Map<string, bigint>();
-  let remainingMicro = costMicro;
-  // 1. The holds, in the order they were taken; an ended coupon still honours its hold.
-  for (const hold of reservation.holds) {
-    let room = hold.heldMicro;
-    const coupon = hold.couponId === null ? undefined : couponNamed(model, hold.couponId);
-    if (coupon) {
-      room = coversLine(coupon, line)
-        ? smaller(room, coverageOf(coupon, costMicro) - (paidByCoupon.get(coupon.id) ?? 0n))
-        : 0n;
-    }
-    const paid = atLeastZero(smaller(room, remainingMicro));
-    remainingMicro -= paid;
+  // 1. The holds pay what they may of each line; each posts what it paid and frees the rest.
+  const takenMicro = reservation.holds.map(() => 0n);
+  const unpaid = takeFromHolds(model, reservation.holds, charges, takenMicro, paidByCoupon);
+  reservation.holds.forEach((hold, index) => {
+    const paid = takenMicro[index] ?? 0n;
     freeHold(model, reservation, hold);
-    if (coupon) {
-      coupon.balanceMicro -= paid;
-      coupon.usedMicro += paid;
-      paidByCoupon.set(coupon.id, (paidByCoupon.get(coupon.id) ?? 0n) + paid);
-      payments.add('coupon', coupon.id, paid, coupon.kind);
-    } else {
+    if (hold.couponId === null) {
       credit(model, walletAccount(reservation.tenantId), -paid);
       payments.add('wallet', null, paid);
+    } else {
+      const coupon = couponNamed(model, hold.couponId);
+      coupon.balanceMicro -= paid;
+      coupon.usedMicro += paid;
+      payments.add('coupon', coupon.id, paid, coupon.kind);
     }
-  }
-  // 2. What the holds could not pay: active coupons again, then the wallet.
-  if (remainingMicro > 0n) {
-    const spendable = model.coupons.filter(
-      (coupon) =>
-        coupon.tenantId === reservation.tenantId &&
-        coupon.status === 'active' &&
-        coversLine(coupon, line),
-    );
-    for (const coupon of spendingOrder(spendable)) {
-      const take = atLeastZero(
-        smaller(
-          smaller(
-            couponAvailable(coupon),
-            coverageOf(coupon, costMicro) - (paidByCoupon.get(coupon.id) ?? 0n),
-          ),
-          remainingMicro,
-        ),
-      );
-      coupon.balanceMicro -= take;
-      coupon.usedMicro += take;
-      remainingMicro -= take;
-      payments.add('coupon', coupon.id, take, coupon.kind);
-    }
-    const wallet = smaller(
-      atLeastZero(walletAvailable(model, reservation.tenantId)),
-      remainingMicro,
-    );
-    credit(model, walletAccount(reservation.tenantId), -wallet);
-    remainingMicro -= wallet;
-    payments.add('wallet', null, wallet);
-  }
+  });
+  // 2. What the holds could not pay, line by line: active coupons of its kind, then the wallet.
+  const writtenOffMicro = charges.reduce(
+    (sum, charge, index) =>
+      sum +
+      payAfresh(model, reservation.tenantId, charge, unpaid[index] ?? 0n, paidByCoupon, payments),
+    0n,
+  );
   // 3. The rest is written off; the provider gets its share of what was collected (never of the
   // write-off), the platform the rest.
-  credit(model, 'write_off', -remainingMicro);
-  payments.add('write_off', null, remainingMicro);
+  credit(model, 'write_off', -writtenOffMicro);
+  payments.add('write_off', null, writtenOffMicro);
   const payoutBps = payoutBpsInModel(model, servedBy.providerId, reservation.admittedAtMs);
-  const providerShare = ((costMicro - remainingMicro) * BigInt(payoutBps)) / 10_000n;
+  const providerShare = ((costMicro - writtenOffMicro) * BigInt(payoutBps)) / 10_000n;
   credit(model, `provider_payable:${servedBy.providerId}`, providerShare);
   credit(model, 'revenue', costMicro - providerShare);
   passOnFreedMoney(model, reservation);
@@ -608,6 +697,15 @@ function paymentViolations(record: UsageRecord, model: Model): string[] {
       `${record.requestId}: payers add up to ${paid}, the cost is ${record.costMicro}`,
     );
   }
+  const linesMicro = (['compute', 'transport', 'storage'] as const).reduce(
+    (sum, kind) => sum + recordedCostOfKind(record, kind),
+    0n,
+  );
+  if (record.lines.length > 0 && linesMicro !== record.costMicro) {
+    violations.push(
+      `${record.requestId}: lines add up to ${linesMicro}, the cost is ${record.costMicro}`,
+    );
+  }
   for (const payer of record.paidBy) {
     if (payer.amountMicro <= 0n) {
       violations.push(`${record.requestId}: ${payer.source} paid ${payer.amountMicro}`);
@@ -616,7 +714,8 @@ function paymentViolations(record: UsageRecord, model: Model): string[] {
       continue;
     }
     const coupon = couponNamed(model, payer.id ?? '');
-    const line = {
+    const line: ChargedLine = {
+      kind: coupon.kind,
       model: record.model,
       region: record.region ?? '',
       admittedAtMs: record.createdAtMs,
@@ -626,11 +725,33 @@ function paymentViolations(record: UsageRecord, model: Model): string[] {
         `${record.requestId}: coupon ${coupon.id} paid outside its scope or validity`,
       );
     }
-    if (payer.amountMicro > coverageOf(coupon, record.costMicro)) {
+    if (payer.amountMicro > coverageOf(coupon, recordedCostOfKind(record, coupon.kind))) {
       violations.push(`${record.requestId}: coupon ${coupon.id} paid beyond its coverage`);
     }
   }
   return violations;
+}
+
+/** The coupon kind paying each meter's lines, as API.md's meters table says. */
+function kindPaying(meter: string): CouponModel['kind'] {
+  return meter === 'transport_gb'
+    ? 'transport'
+    : meter === 'storage_gb_hour'
+      ? 'storage'
+      : 'compute';
+}
+
+/** What a usage record's lines of one coupon kind cost together. */
+function recordedCostOfKind(record: UsageRecord, kind: CouponModel['kind']): bigint {
+  return record.lines
+    .filter((line) => kindPaying(line.meter) === kind)
+    .reduce((sum, line) => {
+      const parsed = parseMoney(line.cost);
+      if (!parsed.ok) {
+        throw new Error(`${record.requestId}: a line costs ${line.cost}`);
+      }
+      return sum + parsed.micro;
+    }, 0n);
 }
 
 function expectedEndings(model: Model, tenantId: string) {
@@ -1091,32 +1212,16 @@ class StorageTick implements LedgerCommand {
     const byteSeconds = (BigInt(this.bytes) * BigInt(storageTickMs)) / 1_000n;
     const perGbHour = 1_000_000_000n * 3_600n;
     const costMicro = (byteSeconds * this.pricePerGbHourMicro + perGbHour - 1n) / perGbHour;
-    const line = { model: '', region: '', admittedAtMs: model.nowMs };
-    const spendable = model.coupons.filter(
-      (coupon) =>
-        coupon.tenantId === tenantId &&
-        coupon.status === 'active' &&
-        coupon.kind === 'storage' &&
-        coversScope(coupon, line),
-    );
-    const takes: [CouponModel, bigint][] = [];
-    let remainingMicro = costMicro;
-    for (const coupon of spendingOrder(spendable)) {
-      const take = atLeastZero(
-        smaller(smaller(couponAvailable(coupon), coverageOf(coupon, costMicro)), remainingMicro),
-      );
-      if (take > 0n) {
-        takes.push([coupon, take]);
-        remainingMicro -= take;
-      }
-    }
-    const wallet = smaller(atLeastZero(walletAvailable(model, tenantId)), remainingMicro);
-    const paid = wallet === remainingMicro;
+    const line: ChargedLine = { kind: 'storage', model: '', region: '', admittedAtMs: model.nowMs };
+    const plan = holdPlan(model, tenantId, line, costMicro);
+    const paid = plan.shortfallMicro === 0n;
     if (paid) {
-      for (const [coupon, take] of takes) {
-        coupon.balanceMicro -= take;
+      for (const take of plan.couponHolds) {
+        const coupon = couponNamed(model, take.couponId ?? '');
+        coupon.balanceMicro -= take.heldMicro;
+        coupon.usedMicro += take.heldMicro;
       }
-      credit(model, walletAccount(tenantId), -wallet);
+      credit(model, walletAccount(tenantId), -plan.walletMicro);
       credit(model, 'revenue', costMicro);
     }
     const before = model.storageTicks.get(`${tenantId}:${tickStartMs - storageTickMs}`);
@@ -1137,6 +1242,25 @@ class StorageTick implements LedgerCommand {
   }
 }
 
+/** What the model judged of a reservation before asking the store. */
+type Affordability = {
+  price: PinnedPrice;
+  askedEstimateMicro: bigint;
+  transportMicro: bigint;
+  /** How the transport line would be paid, when the request is to cross regions. */
+  transport: HoldPlan | undefined;
+  /** The wallet the tokens may use: what the transport line left of it. */
+  tokensWalletMicro: bigint;
+  tokensAskedAffordable: boolean;
+  /** What coupons would pay of the asked tokens. */
+  tokensCouponsMicro: bigint;
+  /** Every allowance up to the asked one, when the asked one is not affordable. */
+  affordable: boolean[];
+  largestAffordable: number;
+  /** Affordability never comes back once lost: the clamp's search must then find the largest. */
+  monotone: boolean;
+};
+
 class Reserve implements LedgerCommand {
   constructor(
     readonly tenant: number,
@@ -1147,6 +1271,7 @@ class Reserve implements LedgerCommand {
     readonly clampAllowed: boolean,
     readonly multiplierBps: number,
     readonly slot: number,
+    readonly transport: TransportModel | null,
   ) {}
 
   check(): boolean {
@@ -1176,73 +1301,49 @@ class Reserve implements LedgerCommand {
       clampAllowed: this.clampAllowed,
       atMs: model.nowMs,
       instanceId,
+      transport: this.transport ?? undefined,
     };
-    const line: ChargedLine = { model: modelName, region, admittedAtMs: model.nowMs };
-    const askedEstimate = estimateOf(price, this.promptTokensEstimate, this.outputTokensMax);
-    const askedIsAffordable = holdPlan(model, tenantId, line, askedEstimate).shortfallMicro === 0n;
-    // Every smaller allowance, only when the clamp or the refusal needs judging.
-    const affordable = askedIsAffordable
-      ? []
-      : affordableAllowances(
-          model,
-          tenantId,
-          line,
-          price,
-          this.promptTokensEstimate,
-          this.outputTokensMax,
-        );
-    const largestAffordable = affordable.lastIndexOf(true);
-    // When affordability never comes back once lost, the clamp's search must find the largest
-    // affordable allowance. With several partial-coverage coupons and a nearly empty wallet it
-    // can come back (each coupon rounds its share down), and the search may then stop short or
-    // refuse: a known gap, pinned in reservation-plan.test.ts.
-    const monotone = affordable.every((fits, index) => fits || !affordable[index + 1]);
+    const line: ChargedLine = {
+      kind: 'compute',
+      model: modelName,
+      region,
+      admittedAtMs: model.nowMs,
+    };
+    const judged = this.judge(model, tenantId, line, price);
     const result = await world.ledger.reserve(input);
 
-    if (askedIsAffordable) {
+    const transportShortMicro = judged.transport?.shortfallMicro ?? 0n;
+    if (judged.tokensAskedAffordable && transportShortMicro === 0n) {
       expect(result).toEqual({
         ok: true,
-        reservedMicro: estimateOf(price, this.promptTokensEstimate, this.outputTokensMax),
+        reservedMicro: judged.askedEstimateMicro + judged.transportMicro,
         outputTokensMax: this.outputTokensMax,
         clamped: false,
       });
     } else if (result.ok) {
-      expect(this.clampAllowed, 'only a tenant that allows it is clamped').toBe(true);
-      expect(result.clamped).toBe(true);
-      expect(result.outputTokensMax).toBeGreaterThanOrEqual(1);
-      expect(result.outputTokensMax).toBeLessThan(this.outputTokensMax);
-      expect(affordable[result.outputTokensMax], 'the clamped allowance is affordable').toBe(true);
-      if (monotone) {
-        expect(result.outputTokensMax).toBe(largestAffordable);
-      }
-      expect(result.reservedMicro).toBe(
-        estimateOf(price, this.promptTokensEstimate, result.outputTokensMax),
-      );
+      expect(transportShortMicro, 'a transport line is reserved in full').toBe(0n);
+      this.expectClamp(result, judged);
     } else {
-      const needed = estimateOf(price, this.promptTokensEstimate, this.outputTokensMax);
-      const full = holdPlan(model, tenantId, line, needed);
-      expect(result.neededMicro).toBe(needed);
-      expect(result.availableMicro).toBe(
-        atLeastZero(walletAvailable(model, tenantId)) + full.couponsMicro,
-      );
-      expect(result.affordableOutputTokens).toBeLessThan(this.outputTokensMax);
-      if (result.affordableOutputTokens >= 1) {
-        expect(affordable[result.affordableOutputTokens]).toBe(true);
-      }
-      if (monotone) {
-        expect(result.affordableOutputTokens).toBe(Math.max(0, largestAffordable));
-        if (this.clampAllowed) {
-          expect(largestAffordable <= 0, 'refused with the clamp: no token is affordable').toBe(
-            true,
-          );
-        }
-      }
+      this.expectRefusal(result, judged);
     }
 
     if (result.ok) {
-      const plan = holdPlan(model, tenantId, line, result.reservedMicro);
-      expect(plan.shortfallMicro).toBe(0n);
-      for (const hold of plan.holds) {
+      const tokens = holdPlan(
+        model,
+        tenantId,
+        line,
+        result.reservedMicro - judged.transportMicro,
+        judged.tokensWalletMicro,
+      );
+      expect(tokens.shortfallMicro).toBe(0n);
+      // Held as the store takes them: the tokens' coupons, the transport's, the wallet once.
+      const walletMicro = tokens.walletMicro + (judged.transport?.walletMicro ?? 0n);
+      const holds: HoldModel[] = [
+        ...tokens.couponHolds,
+        ...(judged.transport?.couponHolds ?? []),
+        ...(walletMicro > 0n ? [{ couponId: null, heldMicro: walletMicro }] : []),
+      ];
+      for (const hold of holds) {
         if (hold.couponId === null) {
           model.walletHeld.set(tenantId, (model.walletHeld.get(tenantId) ?? 0n) + hold.heldMicro);
         } else {
@@ -1260,7 +1361,8 @@ class Reserve implements LedgerCommand {
         promptTokensEstimate: this.promptTokensEstimate,
         outputTokensMax: result.outputTokensMax,
         reservedMicro: result.reservedMicro,
-        holds: plan.holds,
+        transport: this.transport,
+        holds,
         status: 'reserved',
         checkpoint: null,
         ending: null,
@@ -1273,8 +1375,127 @@ class Reserve implements LedgerCommand {
     await expectAgreement(model, world);
   }
 
+  /**
+   * The transport line is paid first, by transport coupons and the wallet; the tokens get what of
+   * the wallet it leaves.
+   */
+  private judge(
+    model: Model,
+    tenantId: string,
+    line: ChargedLine,
+    price: PinnedPrice,
+  ): Affordability {
+    const transportMicro = this.transport === null ? 0n : transportCostOf(this.transport);
+    const transport =
+      this.transport === null
+        ? undefined
+        : holdPlan(model, tenantId, { ...line, kind: 'transport' }, transportMicro);
+    const tokensWalletMicro =
+      atLeastZero(walletAvailable(model, tenantId)) - (transport?.walletMicro ?? 0n);
+    const askedEstimateMicro = estimateOf(price, this.promptTokensEstimate, this.outputTokensMax);
+    const asked = holdPlan(model, tenantId, line, askedEstimateMicro, tokensWalletMicro);
+    const tokensAskedAffordable = asked.shortfallMicro === 0n;
+    // Every smaller allowance, only when the clamp or the refusal needs judging.
+    const affordable = tokensAskedAffordable
+      ? []
+      : affordableAllowances(
+          model,
+          tenantId,
+          line,
+          price,
+          this.promptTokensEstimate,
+          this.outputTokensMax,
+          tokensWalletMicro,
+        );
+    return {
+      price,
+      askedEstimateMicro,
+      transportMicro,
+      transport,
+      tokensWalletMicro,
+      tokensAskedAffordable,
+      tokensCouponsMicro: asked.couponsMicro,
+      affordable,
+      largestAffordable: affordable.lastIndexOf(true),
+      // With several partial-coverage coupons and a nearly empty wallet affordability can come
+      // back (each coupon rounds its share down), and the clamp's search may then stop short or
+      // refuse: a known gap, pinned in reservation-plan.test.ts.
+      monotone: affordable.every((fits, index) => fits || !affordable[index + 1]),
+    };
+  }
+
+  private expectClamp(result: Extract<ReserveResult, { ok: true }>, judged: Affordability): void {
+    expect(this.clampAllowed, 'only a tenant that allows it is clamped').toBe(true);
+    expect(result.clamped).toBe(true);
+    expect(result.outputTokensMax).toBeGreaterThanOrEqual(1);
+    expect(result.outputTokensMax).toBeLessThan(this.outputTokensMax);
+    expect(judged.affordable[result.outputTokensMax], 'the clamped allowance is affordable').toBe(
+      true,
+    );
+    if (judged.monotone) {
+      expect(result.outputTokensMax).toBe(judged.largestAffordable);
+    }
+    expect(result.reservedMicro).toBe(
+      estimateOf(judged.price, this.promptTokensEstimate, result.outputTokensMax) +
+        judged.transportMicro,
+    );
+  }
+
+  private expectRefusal(
+    result: Extract<ReserveResult, { ok: false }>,
+    judged: Affordability,
+  ): void {
+    const transportShortMicro = judged.transport?.shortfallMicro ?? 0n;
+    const tokensClamped = this.clampAllowed && judged.largestAffordable >= 1;
+    if (
+      transportShortMicro > 0n &&
+      (judged.tokensAskedAffordable || (judged.monotone && tokensClamped))
+    ) {
+      // The tokens alone would be reserved: the transport line is what the tenant cannot pay.
+      const tokensMicro = judged.tokensAskedAffordable
+        ? judged.askedEstimateMicro
+        : estimateOf(judged.price, this.promptTokensEstimate, judged.largestAffordable);
+      const neededMicro = tokensMicro + judged.transportMicro;
+      expect(result).toEqual({
+        ok: false,
+        affordableOutputTokens: 0,
+        neededMicro,
+        availableMicro: neededMicro - transportShortMicro,
+      });
+      return;
+    }
+    if (transportShortMicro > 0n && this.clampAllowed && !judged.monotone) {
+      // Whether the tokens would be clamped is the known gap above: nothing more to judge.
+      return;
+    }
+    expect(result.neededMicro).toBe(judged.askedEstimateMicro + judged.transportMicro);
+    expect(result.availableMicro).toBe(
+      judged.tokensWalletMicro +
+        (judged.transport?.walletMicro ?? 0n) +
+        judged.tokensCouponsMicro +
+        (judged.transport?.couponsMicro ?? 0n),
+    );
+    expect(result.affordableOutputTokens).toBeLessThan(this.outputTokensMax);
+    if (result.affordableOutputTokens >= 1) {
+      expect(judged.affordable[result.affordableOutputTokens]).toBe(true);
+    }
+    if (judged.monotone) {
+      expect(result.affordableOutputTokens).toBe(Math.max(0, judged.largestAffordable));
+      if (this.clampAllowed) {
+        expect(
+          judged.largestAffordable <= 0,
+          'refused with the clamp: no token is affordable',
+        ).toBe(true);
+      }
+    }
+  }
+
   toString(): string {
-    return `reserve(tenant ${this.tenant}, model ${this.modelIndex}, region ${this.regionIndex}, prompt ${this.promptTokensEstimate}, max ${this.outputTokensMax}, clamp ${this.clampAllowed}, x${this.multiplierBps}, gateway ${this.slot})`;
+    const transport =
+      this.transport === null
+        ? ''
+        : `, transport ${this.transport.bytes} bytes at ${this.transport.pricePerGbMicro}/GB`;
+    return `reserve(tenant ${this.tenant}, model ${this.modelIndex}, region ${this.regionIndex}, prompt ${this.promptTokensEstimate}, max ${this.outputTokensMax}, clamp ${this.clampAllowed}, x${this.multiplierBps}, gateway ${this.slot}${transport})`;
   }
 }
 
@@ -1353,7 +1574,16 @@ class Checkpoint implements LedgerCommand {
   }
 }
 
+/** The bytes a request reserved without transport carries when it fails over abroad. */
+const failoverBytes = 3_000_000;
+const failoverPricePerGbMicro = 90_000n;
+
 class Settle implements LedgerCommand {
+  /**
+   * `transportShare`: the bytes carried, in percent of those reserved (of `failoverBytes` for a
+   * request reserved without transport, served abroad after a failover); null when it was
+   * served at home and carried none.
+   */
   constructor(
     readonly reservation: number,
     readonly inputShare: number,
@@ -1361,7 +1591,23 @@ class Settle implements LedgerCommand {
     readonly outputShare: number,
     readonly backend: number,
     readonly outcome: UsageOutcome,
+    readonly transportShare: number | null,
   ) {}
+
+  /** The transport line of the settlement, at the price pinned at admission. */
+  private carried(reservation: ReservationModel): TransportModel | null {
+    if (this.transportShare === null) {
+      return null;
+    }
+    const reserved = reservation.transport ?? {
+      bytes: failoverBytes,
+      pricePerGbMicro: failoverPricePerGbMicro,
+    };
+    return {
+      bytes: Math.floor((reserved.bytes * this.transportShare) / 100),
+      pricePerGbMicro: reserved.pricePerGbMicro,
+    };
+  }
 
   check(model: Readonly<Model>): boolean {
     return openReservations(model).length > 0;
@@ -1378,6 +1624,7 @@ class Settle implements LedgerCommand {
       cachedInputTokens: Math.floor((inputTokens * this.cachedShare) / 100),
       outputTokens: Math.floor((reservation.outputTokensMax * this.outputShare) / 100),
     };
+    const transport = this.carried(reservation);
     const result = await world.ledger.settle({
       requestId: reservation.requestId,
       usage: { ...usage, reasoningTokens: undefined, source: 'provider' },
@@ -1386,6 +1633,7 @@ class Settle implements LedgerCommand {
       // The gateway passes the price pinned at admission, whatever the book says now.
       price: reservation.price,
       atMs: model.nowMs,
+      transport: transport ?? undefined,
     });
     const ending = settleInModel(
       model,
@@ -1394,12 +1642,17 @@ class Settle implements LedgerCommand {
       backend,
       reservation.price,
       this.outcome,
+      transport,
     );
     const { lines, ...charged } = result;
     expect(
       lines.reduce((sum, line) => sum + line.costMicro, 0n),
       'lines sum to the cost',
     ).toBe(ending.costMicro);
+    expect(
+      lines.find((line) => line.meter === 'transport_gb')?.costMicro,
+      'a transport line exactly when bytes crossed regions',
+    ).toBe(transport === null ? undefined : transportCostOf(transport));
     expect(charged).toEqual({
       costMicro: ending.costMicro,
       paidBy: ending.paidBy,
@@ -1410,7 +1663,8 @@ class Settle implements LedgerCommand {
   }
 
   toString(): string {
-    return `settle(#${this.reservation}, input ${this.inputShare}%, cached ${this.cachedShare}%, output ${this.outputShare}%, backend ${this.backend}, ${this.outcome})`;
+    const transport = this.transportShare === null ? '' : `, transport ${this.transportShare}%`;
+    return `settle(#${this.reservation}, input ${this.inputShare}%, cached ${this.cachedShare}%, output ${this.outputShare}%, backend ${this.backend}, ${this.outcome}${transport})`;
   }
 }
 
@@ -1807,7 +2061,14 @@ const index = fc.nat({ max: 1_000 });
 const outcomes = fc.constantFrom<UsageOutcome>('complete', 'client_disconnect', 'upstream_error');
 
 const grantTerms = fc.record({
-  kind: fc.constantFrom<GrantInput['kind']>('compute', 'compute', 'compute', 'storage'),
+  kind: fc.constantFrom<GrantInput['kind']>(
+    'compute',
+    'compute',
+    'compute',
+    'storage',
+    'transport',
+    'transport',
+  ),
   program: fc.constantFrom(...programs),
   amountMicro: fc.oneof(
     { arbitrary: fc.constant(0n), weight: 1 },
@@ -1852,6 +2113,18 @@ const grants = fc
       new Grant(tenantIndex, terms, replay, earlier, changedTerm),
   );
 
+/** Half the requests are to cross regions: a transport line of 0 to 1,800 micro-units. */
+const transports = fc.oneof(
+  { arbitrary: fc.constant(null), weight: 1 },
+  {
+    arbitrary: fc.record({
+      bytes: fc.constantFrom(0, 1_000, 2_000_000, 2_000_000, 20_000_000),
+      pricePerGbMicro: fc.constantFrom(0n, 20_000n, 90_000n, 90_000n),
+    }),
+    weight: 1,
+  },
+);
+
 const reserves = fc
   .tuple(
     tenant,
@@ -1862,6 +2135,7 @@ const reserves = fc
     fc.boolean(),
     fc.constantFrom(10_000, 10_000, 5_000, 7_500),
     index,
+    transports,
   )
   .map((fields) => new Reserve(...fields));
 
@@ -1877,6 +2151,7 @@ const settles = fc
     fc.constantFrom(0, 30, 100, 100, 150),
     index,
     outcomes,
+    fc.constantFrom(null, null, null, 0, 50, 100, 100, 150),
   )
   .map((fields) => new Settle(...fields));
 
@@ -1970,7 +2245,17 @@ function tallied(command: LedgerCommand): LedgerCommand {
 
 function tallyEndings(model: Model): void {
   for (const reservation of model.reservations) {
-    const payers = new Set(reservation.ending?.paidBy.map((payer) => payer.source));
+    const payers = new Set(reservation.ending?.paidBy.map((payer) => payer.kind));
+    if (reservation.transport !== null) {
+      count('reserved with transport');
+    }
+    if (
+      reservation.holds.some(
+        (hold) => hold.couponId !== null && couponNamed(model, hold.couponId).kind === 'transport',
+      )
+    ) {
+      count('held by a transport coupon');
+    }
     count(
       `${reservation.status}${reservation.ending?.outcome === 'gateway_crash' ? ' by the sweeper' : ''}`,
     );

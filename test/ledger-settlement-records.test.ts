@@ -7,9 +7,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { PinnedPrice } from '../src/billing/cost.ts';
 import type { Ledger } from '../src/billing/ledger.ts';
-import { openSqlite } from '../src/runtime/node/sqlite/sqlite-database.ts';
-import { type LedgerWorld, ledgerStores } from './support/ledger-stores.ts';
-import { quietPool } from './support/postgres-service.ts';
+import { executeOutsideLedger, type LedgerWorld, ledgerStores } from './support/ledger-stores.ts';
 
 const price: PinnedPrice = {
   priceId: 'price-1',
@@ -27,25 +25,6 @@ const seed = {
 };
 const servedBy = { backendId: 'backend-1', providerId: 'provider-1', region: 'east' };
 const everything = { fromMs: 0, toMs: Number.MAX_SAFE_INTEGER };
-
-/** Runs one statement on the world's store from outside the ledger, as a faulty writer would. */
-async function execute(world: LedgerWorld, sql: string): Promise<void> {
-  if (world.location.startsWith('postgres')) {
-    const pool = quietPool(world.location, 1);
-    try {
-      await pool.query(sql);
-    } finally {
-      await pool.end();
-    }
-    return;
-  }
-  const opened = openSqlite(world.location);
-  try {
-    opened.connection.exec(sql);
-  } finally {
-    opened.close();
-  }
-}
 
 /** A request that costs 3,000 micro-units against a wallet of 1,000: 2,000 are written off. */
 async function settleBeyondTheWallet(ledger: Ledger, requestId: string) {
@@ -116,7 +95,7 @@ describe.each(ledgerStores())('settlement records on $name', (store) => {
   });
 
   it('reports a usage record whose provider share exceeds the rate of what was collected', async () => {
-    await execute(
+    await executeOutsideLedger(
       world,
       "UPDATE usage_records SET provider_share = 2100 WHERE request_id = 'request-1'",
     );

@@ -4,9 +4,11 @@
  * than the tenant's home. A cross-region request is paid by a transport coupon, then by the
  * wallet once it is spent, and its cost-lines header sums to its cost; storage ticks are paid by
  * a storage coupon, then the wallet, then go unpaid and the files are deleted after the grace
- * period with an audit record; an upload the tenant cannot store for a day is refused; the
+ * period with an audit record; an upload the tenant cannot store for a day is refused, by the
+ * check and through a multipart `POST /v1/files` from the SDK, storing and charging nothing; the
  * regional prices with their off-peak windows and the meter prices are readable before paying.
  */
+import { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMoney } from '../src/billing/money.ts';
 import { chargeStorageTick, refuseUnpayableUpload } from '../src/gateway/batch/storage-meter.ts';
@@ -18,6 +20,7 @@ import {
   startInProcessGateway,
   testAdminToken,
 } from './support/in-process-gateway.ts';
+import { sdkFailure } from './support/openai-client.ts';
 import { seedPool } from './support/seeded-pool.ts';
 import { type SimulatorProcess, startSimulatorProcess } from './support/spawn-simulator.ts';
 
@@ -221,6 +224,41 @@ describe('the storage meter', () => {
     });
     await grant(tenantId, 'storage', '10.00');
     await expect(refuseUnpayableUpload(gateway.deps, tenant, 100)).resolves.toBeUndefined();
+  });
+
+  it('refuses an upload through POST /v1/files with the 429 envelope, storing and charging nothing', async () => {
+    const { tenantId, client } = await newTenant('1');
+    const line = {
+      custom_id: 'line-1',
+      method: 'POST',
+      url: '/v1/chat/completions',
+      body: { model, messages: hello, max_tokens: 1 },
+    };
+    const content = new TextEncoder().encode(`${JSON.stringify(line)}\n`);
+    // More than 100 bytes: over 8.64 to store for a day, more than the wallet's 1.00.
+    expect(content.byteLength).toBeGreaterThan(100);
+    const upload = async () =>
+      client.files.create({ file: await toFile(content, 'input.jsonl'), purpose: 'batch' });
+    const entriesBefore = await gateway.deps.ledger.entries(tenantId, 100);
+
+    const refused = await sdkFailure(upload());
+    expect(refused.status).toBe(429);
+    expect(refused.error).toMatchObject({
+      type: 'insufficient_quota',
+      code: 'insufficient_quota',
+      param: 'file',
+      message: expect.stringContaining(`holding ${content.byteLength} bytes`),
+    });
+    expect((await client.files.list()).data).toEqual([]);
+    expect(await gateway.deps.files.countOfTenant(tenantId)).toBe(0);
+    expect(await balanceOf(tenantId)).toBe('1.00');
+    expect(await gateway.deps.ledger.entries(tenantId, 100)).toEqual(entriesBefore);
+
+    // The same upload, once storage coupons can pay its day, is stored.
+    await grant(tenantId, 'storage', '20.00');
+    expect(await upload()).toMatchObject({ bytes: content.byteLength, purpose: 'batch' });
+    expect(await gateway.deps.files.countOfTenant(tenantId)).toBe(1);
+    await expectLedgerClean();
   });
 });
 

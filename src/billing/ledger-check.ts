@@ -12,6 +12,7 @@ import { shareOf } from './cost.ts';
 import type { LedgerCheck } from './ledger.ts';
 import { formatMoney } from './money.ts';
 import { integerValue, type ProgramFigureSet, reconcileProgramFigures } from './program-figures.ts';
+import { storageChargeProblems } from './storage-check.ts';
 
 /** The queries of the check, by name; each answers rows with the columns read below. */
 export type LedgerCheckQueryName =
@@ -23,7 +24,8 @@ export type LedgerCheckQueryName =
   | 'endedWithHolds'
   | 'endedGrantsWithMoney'
   | 'breakageBalance'
-  | 'counts';
+  | 'counts'
+  | 'storageCharges';
 
 /** Runs one read-only query of the check in the store's snapshot. */
 export type CheckQuery = (name: LedgerCheckQueryName) => Promise<Record<string, unknown>[]>;
@@ -110,6 +112,7 @@ export async function checkLedger(
       (row) => `coupon ${String(row.id)} ended with money still available`,
     ),
     ...programProblems(await programFigures(), (await query('breakageBalance'))[0]),
+    ...storageChargeProblems(await query('storageCharges')),
   ];
   const [counted] = await query('counts');
   return {

@@ -77,6 +77,20 @@ const endedGrantsWithMoney = `SELECT c.id AS id FROM coupons c
 const breakageBalance = `SELECT COALESCE(SUM(credits_posted - debits_posted), 0) AS balance
   FROM accounts WHERE id = 'breakage'`;
 
+// One row per transfer of a storage tick (a tick without transfers once, with nulls), with the
+// coupon a transfer debits when it is one (found by its id, 'coupon:' being 7 characters):
+// billing/storage-check.ts judges them.
+const storageCharges = `SELECT x.idempotency_key AS idempotency_key, x.kind AS kind,
+  x.tenant_id AS tenant_id, x.reference AS reference, x.amount AS amount,
+  t.debit_account_id AS debit, t.credit_account_id AS credit, t.flag AS flag,
+  t.amount AS transfer_amount, c.tenant_id AS coupon_tenant_id, c.kind AS coupon_kind,
+  c.coverage_bps AS coupon_coverage_bps
+  FROM ledger_transactions x
+  LEFT JOIN transfers t ON t.transaction_id = x.id
+  LEFT JOIN coupons c ON t.debit_account_id LIKE 'coupon:%'
+    AND c.id = substr(t.debit_account_id, 8)
+  WHERE x.kind IN ('storage', 'storage_unpaid')`;
+
 const counts = `SELECT (SELECT COUNT(*) FROM accounts) AS accounts,
   (SELECT COUNT(*) FROM ledger_transactions) AS transactions`;
 
@@ -91,4 +105,5 @@ export const ledgerCheckQueries = {
   endedGrantsWithMoney,
   breakageBalance,
   counts,
+  storageCharges,
 } as const;

@@ -337,3 +337,25 @@ export function createPostgresStore(): LedgerStore {
 export function ledgerStores(): LedgerStore[] {
   return [sqliteStore, createPostgresStore()];
 }
+
+/**
+ * Runs one statement on a world's store from outside the ledger, as a faulty writer would: the
+ * suites corrupt a row this way to see the ledger check report it. SQLite worlds must be on file.
+ */
+export async function executeOutsideLedger(world: LedgerWorld, sql: string): Promise<void> {
+  if (world.location.startsWith('postgres')) {
+    const pool = quietPool(world.location, 1);
+    try {
+      await pool.query(sql);
+    } finally {
+      await pool.end();
+    }
+    return;
+  }
+  const opened = openSqlite(world.location);
+  try {
+    opened.connection.exec(sql);
+  } finally {
+    opened.close();
+  }
+}
