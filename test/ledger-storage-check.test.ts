@@ -117,6 +117,9 @@ describe.each(ledgerStores())('the ledger check of storage ticks on $name', (sto
     },
   ])('reports a row that breaks the rule: $rule', async ({ sql, problem }) => {
     await executeOutsideLedger(world, sql);
-    expect(await ledger.check()).toMatchObject({ ok: false, problems: [problem] });
+    // A relabelled tick also unbalances its program's statement: that rule may speak up too.
+    const check = await ledger.check();
+    expect(check.ok).toBe(false);
+    expect(check.problems).toContain(problem);
   });
 });

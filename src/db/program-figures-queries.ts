@@ -55,8 +55,10 @@ const programCoupons = `SELECT c.program AS program, c.tenant_id AS tenant_id, c
   GROUP BY c.program, c.tenant_id, c.kind`;
 
 /**
- * What the program's coupons paid of each request settled in the period, one row per request
- * (and kind, when `byKind`): two coupons of one program paying one request count it once.
+ * What the program's coupons paid of each charge in the period, one row per charge (and kind,
+ * when `byKind`): two coupons of one program paying one charge count it once. A charge is a
+ * request settled in the period (its usage record names its payers) or a storage tick (a ledger
+ * transaction of its own, with no usage record: its coupon transfers are its record).
  */
 function paidRequests(dialect: SqlDialect, byKind: boolean): string {
   const kind = byKind ? 'c.kind' : "'all'";
@@ -67,7 +69,14 @@ function paidRequests(dialect: SqlDialect, byKind: boolean): string {
     JOIN coupons c ON c.id = ${dialect.payerField('id')}
     WHERE ${dialect.payerField('source')} = 'coupon'
       AND u.settled_at_ms >= @fromMs AND u.settled_at_ms < @toMs AND ${inProgram('c.program')}
-    GROUP BY c.program, u.tenant_id, ${byKind ? 'c.kind, ' : ''}u.request_id`;
+    GROUP BY c.program, u.tenant_id, ${byKind ? 'c.kind, ' : ''}u.request_id
+    UNION ALL
+    SELECT c.program, x.tenant_id, ${kind}, x.idempotency_key, SUM(t.amount), MAX(x.amount)
+    FROM ledger_transactions x JOIN transfers t ON t.transaction_id = x.id
+    JOIN coupons c ON 'coupon:' || c.id = t.debit_account_id
+    WHERE x.kind = 'storage' AND t.flag IN ('posted', 'post_pending')
+      AND x.created_at_ms >= @fromMs AND x.created_at_ms < @toMs AND ${inProgram('c.program')}
+    GROUP BY c.program, x.tenant_id, ${byKind ? 'c.kind, ' : ''}x.idempotency_key`;
 }
 
 /** Requests co-paid, what the coupons paid of them and their whole cost (`kind` 'all' across kinds). */
