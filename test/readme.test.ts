@@ -3,7 +3,8 @@
  * money move" run in their order with the URL and key the demo printed, and the SDK snippet of
  * "Use it from an app" run with the official `openai` package. Every expected figure is read out
  * of README.md itself, so a change that alters a balance, a coupon, a header or the output fails
- * here until the README says so.
+ * here until the README says so. A step whose description speaks of the storage tick is a read
+ * that is asked again until it shows the storage charge, for at most the tick the demo printed.
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,24 +31,33 @@ function fenced(text: string, language: string): string {
   return block ?? '';
 }
 
-type Step = { command: string; headers: [string, string][]; bodies: unknown[] };
+type Step = {
+  command: string;
+  headers: [string, string][];
+  bodies: unknown[];
+  /** Its description speaks of the storage tick: it answers as shown once a tick has passed. */
+  awaitsStorageTick: boolean;
+};
 
 /**
  * The shell block as commands and what each answers: a command (continuation lines joined) is
  * followed by `# header: value` lines and `# {json}` lines it must produce; other comments
- * describe and are skipped, as is the `export` line of placeholders.
+ * describe it (before it) and are otherwise skipped, as is the `export` line of placeholders.
  */
 function stepsOf(block: string): Step[] {
   const steps: Step[] = [];
   const lines = block.split('\n');
+  let description = '';
   for (let index = 0; index < lines.length; index += 1) {
     let line = lines[index] ?? '';
-    if (line.startsWith('curl ')) {
+    if (line !== '' && !line.startsWith('#') && !line.startsWith('export ')) {
       while (line.endsWith('\\')) {
         index += 1;
         line = `${line.slice(0, -1)}${(lines[index] ?? '').trim()}`;
       }
-      steps.push({ command: line, headers: [], bodies: [] });
+      const awaitsStorageTick = /storage tick/.test(description);
+      steps.push({ command: line, headers: [], bodies: [], awaitsStorageTick });
+      description = '';
       continue;
     }
     const step = steps.at(-1);
@@ -56,9 +66,31 @@ function stepsOf(block: string): Step[] {
       step.headers.push([header[1] ?? '', header[2] ?? '']);
     } else if (step !== undefined && line.startsWith('# {')) {
       step.bodies.push(JSON.parse(line.slice(2)));
+    } else if (line.startsWith('# ')) {
+      description += ` ${line.slice(2)}`;
     }
   }
   return steps;
+}
+
+/** What toMatchObject accepts, as a predicate: the shown fields equal, arrays element by element. */
+function shows(actual: unknown, shown: unknown): boolean {
+  if (Array.isArray(shown)) {
+    return (
+      Array.isArray(actual) &&
+      actual.length === shown.length &&
+      shown.every((item, index) => shows(actual[index], item))
+    );
+  }
+  if (typeof shown === 'object' && shown !== null) {
+    const record = actual as Record<string, unknown> | null;
+    return (
+      typeof actual === 'object' &&
+      record !== null &&
+      Object.entries(shown).every(([key, value]) => shows(record[key], value))
+    );
+  }
+  return actual === shown;
 }
 
 /** `curl -s` prints the body; `curl -si` the status line and headers first. */
@@ -80,6 +112,28 @@ function answerOf(output: string): { headers: Map<string, string>; body: unknown
   return { headers, body: JSON.parse(split === -1 ? output : output.slice(split + 4)) };
 }
 
+async function answerTo(step: Step) {
+  const { stdout } = await run('sh', ['-c', step.command], {
+    env: { ...process.env, URL: demo.url, KEY: apiKey },
+  });
+  return answerOf(stdout);
+}
+
+/** The answer of a read-only step that awaits the storage tick, once it shows what the README shows. */
+async function answerAfterStorageTick(step: Step) {
+  expect(step.command, 'a step asked again is read-only').toMatch(/^curl -s \$URL\/v1\/\S+ -H /);
+  expect(step.command).not.toMatch(/ -[dFX] /);
+  // The tick, a check of the demo's (every few seconds) and a margin.
+  const deadline = Date.now() + storageTickS * 1_000 + 15_000;
+  for (;;) {
+    const answer = await answerTo(step);
+    if (step.bodies.every((body) => shows(answer.body, body)) || Date.now() > deadline) {
+      return answer;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
 /** Runs a README snippet with the demo's URL and key, as `node NAME.mjs` in the project. */
 async function runSnippet(block: string, name: string) {
   const snippet = block
@@ -99,6 +153,7 @@ async function runSnippet(block: string, name: string) {
 
 let demo: CliProcess;
 let apiKey = '';
+let storageTickS = 0;
 
 beforeAll(async () => {
   // As the README says to start it, on a free port instead of 8787.
@@ -110,6 +165,8 @@ beforeAll(async () => {
   });
   apiKey = /^API key \(demo tenant\): +(tbk-\S+)$/m.exec(demo.stdout())?.[1] ?? '';
   expect(apiKey).not.toBe('');
+  storageTickS = Number(/^Storage tick: +(\d+) s\b/m.exec(demo.stdout())?.[1]);
+  expect(storageTickS).toBeGreaterThan(0);
 });
 
 afterAll(async () => {
@@ -123,12 +180,26 @@ afterAll(async () => {
 describe('README.md', () => {
   it('answers the requests of "See the money move" with the figures it shows', async () => {
     const steps = stepsOf(fenced(section('See the money move'), 'sh'));
-    expect(steps.map((step) => step.command.split(' ')[1])).toEqual(['-s', '-si', '-si', '-s']);
+    expect(steps.map((step) => /\bcurl (-si?) /.exec(step.command)?.[1])).toEqual([
+      '-s',
+      '-si',
+      '-si',
+      '-si',
+      '-s',
+      '-s',
+    ]);
+    expect(steps.map((step) => step.awaitsStorageTick)).toEqual([
+      false,
+      false,
+      false,
+      false,
+      false,
+      true,
+    ]);
     for (const step of steps) {
-      const { stdout } = await run('sh', ['-c', step.command], {
-        env: { ...process.env, URL: demo.url, KEY: apiKey },
-      });
-      const answer = answerOf(stdout);
+      const answer = step.awaitsStorageTick
+        ? await answerAfterStorageTick(step)
+        : await answerTo(step);
       for (const [name, value] of step.headers) {
         expect(answer.headers.get(name), `${name} after: ${step.command}`).toBe(value);
       }
@@ -136,10 +207,10 @@ describe('README.md', () => {
         expect(answer.body, step.command).toMatchObject(body as Record<string, unknown>);
       }
     }
-    // Every figure shown was checked: two headers per chat request, one body per request.
-    expect(steps.flatMap((step) => step.headers)).toHaveLength(4);
-    expect(steps.flatMap((step) => step.bodies)).toHaveLength(3);
-  });
+    // Every figure shown was checked: the headers of the chat requests, a body per other request.
+    expect(steps.flatMap((step) => step.headers)).toHaveLength(8);
+    expect(steps.flatMap((step) => step.bodies)).toHaveLength(4);
+  }, 120_000);
 
   it('runs the batch snippet of "Hand over work that can wait" and prints what it says', async () => {
     const text = section('Hand over work that can wait');

@@ -95,6 +95,7 @@ export function parseGatewayFlags(argv: string[], options: GatewayFlagOptions = 
 const variableOf: Record<string, string> = {
   port: 'TOKENBANK_PORT',
   database: 'TOKENBANK_DB',
+  storageTickS: 'TOKENBANK_STORAGE_TICK_S',
 };
 
 const stopSignals: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];

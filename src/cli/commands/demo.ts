@@ -5,7 +5,8 @@
  * registers the backends through the provider API and a demo tenant through the admin API (the
  * same calls an operator makes), then prints an API key, a curl line and an OpenAI SDK snippet
  * that work as printed. The request log goes to a file in its temporary folder, warnings also to
- * the terminal.
+ * the terminal. Its storage tick is a minute (serve's is an hour), so stored files are seen being
+ * charged within a session.
  */
 import { closeSync, mkdtempSync, openSync, rmdirSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,6 +39,10 @@ this machine, and prints an API key, a curl line and an OpenAI SDK snippet.
               migrate): it is deleted. Files that are not tokenbank SQLite stores are never
               deleted.
 
+Stored files are charged once per storage tick: 60 s in the demo, so that a session sees it
+(TOKENBANK_STORAGE_TICK_S sets another; serve's default is an hour). The demo looks for an
+ended tick to charge every 5 s.
+
 The JSON request log goes to demo.log in the demo's temporary folder (its path is printed);
 warnings also appear here. Stop it with Ctrl-C or kill PID (printed); stopping the npm run /
 npx that started it stops it too.
@@ -45,6 +50,12 @@ npx that started it stops it too.
 
 /** The simulators decode at this rate: fast enough to feel live, slow enough to watch stream. */
 const decodeTokensPerSecond = 60;
+
+/** The demo's storage tick: a minute, so a session sees stored files charged (serve: an hour). */
+const demoStorageTickS = 60;
+
+/** How often the demo looks for an ended tick to charge: a tick is charged seconds after it ends. */
+const demoStorageCheckIntervalMs = 5_000;
 
 function progress(message: string): void {
   process.stderr.write(`demo: ${message}\n`);
@@ -116,6 +127,7 @@ export function runDemoCommand(argv: string[]): Promise<number> {
     const adminToken = newSecret('tba');
     const parsed = parseGatewayFlags(argv, {
       overrides: { adminToken, allowPrivateBackends: true, autoApproveBackends: true },
+      defaults: { storageTickS: demoStorageTickS },
       switches: ['reset'],
     });
     if (parsed.help) {
@@ -131,7 +143,11 @@ export function runDemoCommand(argv: string[]): Promise<number> {
       rmdirSync(folder);
       throw error;
     }
-    const config = { ...parsed.config, database: databasePath };
+    const config = {
+      ...parsed.config,
+      database: databasePath,
+      limits: { ...parsed.config.limits, storageCheckIntervalMs: demoStorageCheckIntervalMs },
+    };
     // Handlers first: a stop asked for while starting must still close everything cleanly.
     const stopRequested = untilStopSignal({ watchParent: true });
     const logPath = join(folder, 'demo.log');
@@ -148,6 +164,7 @@ export function runDemoCommand(argv: string[]): Promise<number> {
         databasePath,
         logPath,
         processId: process.pid,
+        storageTickS: config.storageTickS,
       }),
     );
     const reason = await stopRequested;

@@ -13,6 +13,7 @@ export type DemoFacts = {
   databasePath: string;
   logPath: string;
   processId: number;
+  storageTickS: number;
 };
 
 export function demoInstructions(facts: DemoFacts): string {
@@ -24,6 +25,7 @@ API key (demo tenant):  ${apiKey}
 Admin token:            ${adminToken}
 Store (SQLite):         ${facts.databasePath}
 Request log (JSON):     ${facts.logPath}
+Storage tick:           ${facts.storageTickS} s (stored files are charged once a tick)
 
 Try it with curl:
   curl -s ${baseUrl}/v1/chat/completions -H 'Authorization: Bearer ${apiKey}' -H 'Content-Type: application/json' -d '{"model":"${chatModel}","messages":[{"role":"user","content":"Hello"}],"max_tokens":16}'
@@ -37,7 +39,7 @@ Or with the OpenAI SDK (save as demo.mjs in the repository root, where 'openai' 
   });
   for await (const chunk of stream) process.stdout.write(chunk.choices[0]?.delta?.content ?? '');
 
-Watch the balance and coupons move (coupons pay first, the prepaid balance after):
+Watch the balance and coupons move (coupons of each kind pay first, the prepaid balance after):
   curl -s ${baseUrl}/v1/account -H 'Authorization: Bearer ${apiKey}'
 
 Admin CLI (from the repository root):

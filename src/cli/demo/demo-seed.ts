@@ -1,26 +1,39 @@
 /**
  * What the demo puts in its store, through the same HTTP calls an operator and a provider make:
  * a provider whose backends are the simulators, a price per model (the embedding model's with an
- * off-peak window open while the demo is young), and a demo tenant with a prepaid balance, a
- * government compute voucher, a welcome coupon and an API key. The README's
- * numbers come from exactly these values (test/readme.test.ts checks them).
+ * off-peak window open while the demo is young), a price for each of the storage and transport
+ * meters, and a demo tenant (home cn-east) with a prepaid balance, a government compute voucher, a
+ * welcome coupon, a transport coupon, a storage coupon and an API key. The README's numbers come
+ * from exactly these values (test/readme.test.ts checks them).
  */
 import type { ServedSimulator } from '../../runtime/node/serve-simulator.ts';
 
 export const chatModel = 'qwen2.5-7b-instruct';
 const secondChatModel = 'llama-3.1-8b-instruct';
 const embeddingModel = 'bge-m3';
+/** Served in cn-west only: a cn-east tenant's request for it crosses regions and pays transport. */
+const westOnlyModel = 'qwen2.5-14b-instruct';
 
 export const demoBackends = [
   { region: 'cn-east', models: [chatModel, secondChatModel, embeddingModel], slots: 8 },
   { region: 'cn-east', models: [chatModel, secondChatModel], slots: 4 },
-  { region: 'cn-west', models: [chatModel, embeddingModel], slots: 8 },
+  { region: 'cn-west', models: [chatModel, embeddingModel, westOnlyModel], slots: 8 },
 ] as const;
 
 const demoPrices = [
   { model: chatModel, input: '2.00', output: '6.00' },
   { model: secondChatModel, input: '1.50', output: '4.50' },
   { model: embeddingModel, input: '0.50', output: '0.00' },
+  { model: westOnlyModel, input: '3.00', output: '9.00' },
+] as const;
+
+/**
+ * The storage and transport meters' prices, of the order of a cloud's object storage and
+ * inter-region traffic: 0.0002 per GB-hour (about 0.15 a GB-month), 0.50 per GB carried.
+ */
+const demoMeterPrices = [
+  { path: '/admin/v1/meters/storage', body: { storage_gb_hour: '0.0002' } },
+  { path: '/admin/v1/meters/transport', body: { transport_gb: '0.50' } },
 ] as const;
 
 /** Hours of the off-peak window the demo opens on the embedding model, from its start. */
@@ -42,7 +55,10 @@ function demoOffpeak(nowMs: number) {
   };
 }
 
-/** A government compute voucher paying half of each charge, and a welcome coupon for one model. */
+/**
+ * A government compute voucher paying half of each compute charge, a welcome coupon for one model,
+ * and a coupon of each other kind: a cross-region transport credit and a storage voucher.
+ */
 const demoCoupons = [
   {
     kind: 'compute',
@@ -58,6 +74,18 @@ const demoCoupons = [
     priority: 10,
     program: 'welcome-promo',
     reference: 'demo-welcome',
+  },
+  {
+    kind: 'transport',
+    amount: '5.00',
+    program: 'east-data-west-compute-2026',
+    reference: 'demo-transport-credit',
+  },
+  {
+    kind: 'storage',
+    amount: '2.00',
+    program: 'sme-storage-voucher-2026',
+    reference: 'demo-storage-voucher',
   },
 ] as const;
 
@@ -118,6 +146,9 @@ async function registerSupply(
       output: price.output,
       ...(price.model === embeddingModel ? { offpeak: demoOffpeak(Date.now()) } : {}),
     });
+  }
+  for (const meterPrice of demoMeterPrices) {
+    await call('PUT', meterPrice.path, adminToken, meterPrice.body);
   }
 }
 
