@@ -183,6 +183,10 @@ describe('the storage meter', () => {
         }
       ).coupons.find((held) => held.id === coupon.id)?.remaining;
 
+    // The tick that ended as the file arrived held nothing of it: it is not charged for it.
+    await chargeStorageTick(gateway.deps);
+    expect(await couponRemaining()).toBe('5.00');
+
     gateway.clock.advanceMs(hourMs);
     await chargeStorageTick(gateway.deps);
     expect(await couponRemaining()).toBe('1.40');

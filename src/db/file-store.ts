@@ -63,8 +63,11 @@ export type FileStore = {
   bytesOfTenant(tenantId: string): Promise<number>;
   /** Files the tenant holds now, of every purpose. */
   countOfTenant(tenantId: string): Promise<number>;
-  /** Every tenant holding files, with the bytes it holds, by tenant id: what a storage tick charges. */
-  bytesByTenant(): Promise<{ tenantId: string; bytes: number }[]>;
+  /**
+   * Every tenant holding files created before `createdBeforeMs`, with their bytes, by tenant id:
+   * what a storage tick charges.
+   */
+  bytesByTenant(createdBeforeMs: number): Promise<{ tenantId: string; bytes: number }[]>;
   /** Deletes every file of the tenant (storage it did not pay for); how many there were. */
   deleteAllOfTenant(tenantId: string): Promise<number>;
 };

@@ -2,7 +2,8 @@
  * The storage meter (API.md "The bank's three meters"): the bytes a tenant's files hold are
  * charged once per storage tick (TOKENBANK_STORAGE_TICK_S) in GB-hours, by the elected gateway,
  * each tick one idempotent ledger charge per tenant (billing/storage-operation.ts): the tick just
- * ended is charged for the bytes held when it is charged. A tenant who cannot pay a tick is not
+ * ended is charged for the bytes held when it is charged, of the files that existed before it
+ * ended (a tick is charged whole once a file existed during it). A tenant who cannot pay a tick is not
  * charged (no balance goes below zero); its files are kept for a grace period (limits.storageGraceS,
  * counted from the start of its first unpaid tick) and deleted after it, with an audit event
  * saying so. An upload is refused unless the tenant can pay for everything it would then hold
@@ -25,7 +26,8 @@ export async function chargeStorageTick(deps: Deps): Promise<number> {
   const tickMs = deps.config.storageTickS * 1_000;
   const tickStartMs = Math.floor(nowMs / tickMs) * tickMs - tickMs;
   let charged = 0;
-  for (const { tenantId, bytes } of await deps.files.bytesByTenant()) {
+  // A file uploaded after the tick ended is not charged for it; one uploaded during it is.
+  for (const { tenantId, bytes } of await deps.files.bytesByTenant(tickStartMs + tickMs)) {
     const tenant = await deps.catalog.getTenant(tenantId);
     const result = await deps.ledger.chargeStorage({
       tenantId,

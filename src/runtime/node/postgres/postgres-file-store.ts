@@ -4,7 +4,7 @@
  * insert run in one transaction under the tenant's advisory lock (fileQuotaLockNamespace): READ
  * COMMITTED alone would let two uploads each count the files without the other's.
  */
-import { and, asc, count, desc, eq, sql, sum } from 'drizzle-orm';
+import { and, asc, count, desc, eq, lt, sql, sum } from 'drizzle-orm';
 import { fileMetadataOf, fileOfTenant, filesPast } from '../../../db/file-queries.ts';
 import {
   exceededOf,
@@ -117,11 +117,12 @@ export function createPostgresFileStore(opened: OpenedPostgres): FileStore {
     },
     bytesOfTenant: async (tenantId) => (await held(database, tenantId)).bytes,
     countOfTenant: async (tenantId) => (await held(database, tenantId)).files,
-    bytesByTenant: async () =>
+    bytesByTenant: async (createdBeforeMs) =>
       (
         await database
           .select({ tenantId: files.tenantId, bytes: sum(files.bytes) })
           .from(files)
+          .where(lt(files.createdAtMs, createdBeforeMs))
           .groupBy(files.tenantId)
           .orderBy(asc(files.tenantId))
       ).map((row) => ({ tenantId: row.tenantId, bytes: Number(row.bytes ?? 0) })),

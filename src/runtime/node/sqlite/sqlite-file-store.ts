@@ -4,7 +4,7 @@
  * transaction, which holds the database's write lock, so no other connection or process can
  * store a file in between.
  */
-import { and, asc, count, desc, eq, sum } from 'drizzle-orm';
+import { and, asc, count, desc, eq, lt, sum } from 'drizzle-orm';
 import { fileMetadataOf, fileOfTenant, filesPast } from '../../../db/file-queries.ts';
 import {
   exceededOf,
@@ -108,10 +108,11 @@ export function createSqliteFileStore(opened: OpenedSqlite): FileStore {
         .run().changes > 0,
     bytesOfTenant: async (tenantId) => held(tenantId).bytes,
     countOfTenant: async (tenantId) => held(tenantId).files,
-    bytesByTenant: async () =>
+    bytesByTenant: async (createdBeforeMs) =>
       database
         .select({ tenantId: files.tenantId, bytes: sum(files.bytes) })
         .from(files)
+        .where(lt(files.createdAtMs, createdBeforeMs))
         .groupBy(files.tenantId)
         .orderBy(asc(files.tenantId))
         .all()
