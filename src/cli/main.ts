@@ -33,7 +33,10 @@ const environmentHelp: ReadonlyArray<readonly [string, string]> = [
     "1 lets a backend's metrics_url be on another host than its url",
   ],
   ['TOKENBANK_REQUEST_TIMEOUT_S', 'longest a request may run, in seconds (default 600)'],
-  ['TOKENBANK_STORAGE_TICK_S', 'stored files are charged once per tick, in seconds (default 3600; the demo: 60)'],
+  [
+    'TOKENBANK_STORAGE_TICK_S',
+    'stored files are charged once per tick, in seconds (default 3600; the demo: 60)',
+  ],
   ['TOKENBANK_LOG_LEVEL', 'debug, info (default), warn or error; JSON lines on stderr'],
   ['TOKENBANK_LIMITS', 'JSON object overriding single limits of src/config.ts, e.g.'],
   ['', '{"routingPriceMarginMs":100}; replicas count each other through Redis, without'],

@@ -35,6 +35,12 @@ const field = (name: string) => (_: string[], after: Views | null) => {
 const pathId = (index: number) => (pathIds: string[]) => pathIds[index] ?? null;
 const none = () => null;
 
+/** A key as it stood before a write to it, for the audit record. */
+async function keyBefore(deps: Deps, [id = '']: string[]) {
+  const key = await deps.catalog.getApiKey(id);
+  return key ? keyView(key) : null;
+}
+
 const auditedRoutes: AuditedRoute[] = [
   {
     method: 'POST',
@@ -72,10 +78,7 @@ const auditedRoutes: AuditedRoute[] = [
     entityType: 'key',
     entityId: pathId(0),
     tenantId: field('tenant_id'),
-    before: async (deps, [id = '']) => {
-      const key = await deps.catalog.getApiKey(id);
-      return key ? keyView(key) : null;
-    },
+    before: keyBefore,
   },
   {
     method: 'PATCH',
@@ -84,10 +87,7 @@ const auditedRoutes: AuditedRoute[] = [
     entityType: 'key',
     entityId: pathId(0),
     tenantId: field('tenant_id'),
-    before: async (deps, [id = '']) => {
-      const key = await deps.catalog.getApiKey(id);
-      return key ? keyView(key) : null;
-    },
+    before: keyBefore,
   },
   {
     method: 'POST',
