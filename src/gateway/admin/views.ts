@@ -127,6 +127,8 @@ export function backendView(record: BackendRecord, pool: BackendPool) {
     region: record.region,
     models: record.models,
     slots: record.slots,
+    accelerators: record.accelerators,
+    accelerator: record.accelerator,
     metrics_url: record.metricsUrl,
     has_api_key: record.apiKey !== null,
     state: pooled ? stateOf(pooled) : outOfPoolState(record, refusal),
@@ -171,6 +173,7 @@ export function priceView(price: PriceRecord) {
     input: formatMoney(price.inputPerMillion),
     cached_input: formatMoney(price.cachedInputPerMillion),
     output: formatMoney(price.outputPerMillion),
+    card_hour: price.cardHourMicro === null ? null : formatMoney(price.cardHourMicro),
     currency: price.currency,
     effective_at: toRfc3339(price.effectiveAtMs),
     offpeak: hasOffpeak
