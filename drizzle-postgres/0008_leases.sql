@@ -19,6 +19,7 @@ CREATE TABLE "leases" (
 	"cost" bigint NOT NULL,
 	"starts_at_ms" bigint NOT NULL,
 	"ends_at_ms" bigint NOT NULL,
+	"paid_by" jsonb,
 	"paid_at_ms" bigint,
 	"ended_at_ms" bigint,
 	"settled_at_ms" bigint,

@@ -21,6 +21,7 @@ CREATE TABLE `leases` (
 	`cost` integer NOT NULL,
 	`starts_at_ms` integer NOT NULL,
 	`ends_at_ms` integer NOT NULL,
+	`paid_by` text,
 	`paid_at_ms` integer,
 	`ended_at_ms` integer,
 	`settled_at_ms` integer,

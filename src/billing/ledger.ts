@@ -4,6 +4,12 @@
  * functions of this folder, so they differ only in how they make a transaction atomic.
  */
 import type { BilledTokens, PinnedPrice } from './cost.ts';
+import type {
+  LeaseChargeInput,
+  LeaseChargeResult,
+  LeaseEndInput,
+  LeaseEndResult,
+} from './lease-operation.ts';
 import type { MeterLine, StoredMeterLine } from './meters.ts';
 import type { ProgramListing, ProgramSummary } from './program-statement.ts';
 import type { StorageChargeInput, StorageChargeResult } from './storage-operation.ts';
@@ -314,6 +320,10 @@ export type Ledger = {
   expireCoupons(atMs: number): Promise<number>;
   /** Charges one storage tick of one tenant, once (storage-operation.ts). */
   chargeStorage(input: StorageChargeInput): Promise<StorageChargeResult>;
+  /** Charges a lease's whole term up front, once, or nothing when it cannot be paid. */
+  chargeLease(input: LeaseChargeInput): Promise<LeaseChargeResult>;
+  /** Refunds a lease's undelivered hours and pays its providers their shares, once. */
+  endLease(input: LeaseEndInput): Promise<LeaseEndResult>;
 
   /**
    * Settles (from the last checkpoint) or releases the holds of gateways silent since before

@@ -386,6 +386,8 @@ export const leases = pgTable(
     cost: money('cost').notNull(),
     startsAtMs: epochMs('starts_at_ms').notNull(),
     endsAtMs: epochMs('ends_at_ms').notNull(),
+    /** What paid the charge, as the end's refund returns it; NULL until it was paid. */
+    paidBy: jsonb('paid_by').$type<StoredPayer[]>(),
     paidAtMs: epochMs('paid_at_ms'),
     endedAtMs: epochMs('ended_at_ms'),
     settledAtMs: epochMs('settled_at_ms'),

@@ -408,6 +408,8 @@ export const leases = sqliteTable(
     cost: money('cost').notNull(),
     startsAtMs: integer('starts_at_ms').notNull(),
     endsAtMs: integer('ends_at_ms').notNull(),
+    /** What paid the charge, as the end's refund returns it; NULL until it was paid. */
+    paidBy: text('paid_by', { mode: 'json' }).$type<StoredPayer[]>(),
     paidAtMs: integer('paid_at_ms'),
     endedAtMs: integer('ended_at_ms'),
     settledAtMs: integer('settled_at_ms'),

@@ -135,6 +135,7 @@ export function createNodeDeps(options: NodeDepsOptions): Deps {
     audit: store.audit,
     batches: store.batches,
     files: store.files,
+    leases: store.leases,
   };
   listenForCatalogChanges(deps);
   return deps;
