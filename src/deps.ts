@@ -18,6 +18,7 @@ import type { BatchStore } from './db/batch-store.ts';
 import type { ApiKeyRecord, Catalog, ProviderRecord, TenantRecord } from './db/catalog.ts';
 import type { FileStore } from './db/file-store.ts';
 import type { LeaseStore } from './db/lease-store.ts';
+import type { LeaseRegistry } from './gateway/leases/lease-registry.ts';
 import type { BackgroundWork } from './platform/background-work.ts';
 import type { Clock } from './platform/clock.ts';
 import type { CredentialCache } from './platform/credential-cache.ts';
@@ -88,6 +89,8 @@ export type Deps = {
   files: FileStore;
   /** Card-hour leases and the backends they pin. */
   leases: LeaseStore;
+  /** The running leases as the router sees them, in memory. */
+  leaseRegistry: LeaseRegistry;
 };
 
 /**

@@ -98,6 +98,8 @@ export type SettleInput = {
   atMs: number;
   /** The bytes carried between regions, when it was served outside the home region. */
   transport?: TransportCharge | undefined;
+  /** The lessee's lease whose backend served it: its token lines are priced at zero. */
+  leaseId?: string | undefined;
 };
 
 export type SettleResult = {
@@ -187,6 +189,8 @@ export type UsageRecord = {
   /** The charge by meter; empty for a request that was not charged. */
   lines: StoredMeterLine[];
   paidBy: PaidBy[];
+  /** The card-hour lease whose backend served it, not token-billed; null otherwise. */
+  leaseId: string | null;
   verifiedOutputTokens: number | null;
   /** What the backend claimed beyond the bound the gateway billed; null when it claimed no more. */
   claimedInputTokens: number | null;

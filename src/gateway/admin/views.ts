@@ -242,6 +242,7 @@ export function usageView(record: UsageRecord) {
     object: 'usage',
     request_id: record.requestId,
     batch_id: batchIdOf(record.requestId),
+    lease_id: record.leaseId,
     created_at: toRfc3339(record.createdAtMs),
     tenant_id: record.tenantId,
     key_id: record.keyId,

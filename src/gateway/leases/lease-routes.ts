@@ -75,6 +75,7 @@ export function registerLeaseRoutes(app: Hono<HonoEnv>, deps: Deps): void {
       throw new GatewayError('conflict', `Lease '${id}' has already ended.`);
     }
     const refundedMicro = await closeLease(deps, { ...lease, endedAtMs: nowMs });
+    await deps.leaseRegistry.reload();
     return c.json(leaseView({ ...lease, endedAtMs: nowMs }, nowMs, refundedMicro));
   });
 }

@@ -50,13 +50,21 @@ function regionsToTry(tenant: TenantRecord, candidates: readonly PooledBackend[]
     : regions;
 }
 
-/** Backends of one region, largest first, until they cover the accelerators asked. */
+/**
+ * Backends of one region that cover the accelerators asked with little to spare: the smallest
+ * one that covers it alone, else the largest first until they do.
+ */
 function enoughBackends(backends: readonly PooledBackend[], accelerators: number) {
+  const largestFirst = [...backends].sort(
+    (left, right) => right.record.accelerators - left.record.accelerators,
+  );
+  const single = largestFirst.findLast((backend) => backend.record.accelerators >= accelerators);
+  if (single) {
+    return [single];
+  }
   const chosen: PooledBackend[] = [];
   let total = 0;
-  for (const backend of [...backends].sort(
-    (left, right) => right.record.accelerators - left.record.accelerators,
-  )) {
+  for (const backend of largestFirst) {
     if (total >= accelerators) {
       break;
     }
@@ -170,6 +178,7 @@ export async function openLease(
   }
   const paidBy = toStoredPaidBy(charged.paidBy);
   await deps.leases.markPaid(id, paidBy, nowMs);
+  await deps.leaseRegistry.reload();
   return {
     ...lease,
     paidBy,
