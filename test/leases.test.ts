@@ -5,11 +5,13 @@
  * go to its backend and are not token-billed (a zero-cost usage record naming the lease), other
  * tenants never reach it; ending it early refunds the unused whole hours to what paid them and
  * pays the provider its share of the hours delivered; a lease that cannot be paid holds nothing;
- * a backend found failed is refunded for the hours after it failed when the lease expires. The
+ * a backend the lease job finds failed (drained) is refunded for the hours after it failed when
+ * the lease expires (the job closes it). The
  * ledger check stays clean throughout.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeLeasesOver } from '../src/gateway/leases/close-lease.ts';
+import { checkLeases } from '../src/gateway/leases/lease-job.ts';
 import { createTenantWithKey, expectOk, type HttpCaller, topUp } from './support/demo-pool.ts';
 import {
   type InProcessGateway,
@@ -30,6 +32,7 @@ let gateway: InProcessGateway;
 let simulators: SimulatorProcess[] = [];
 let call: HttpCaller;
 let backendIds: string[] = [];
+let providerToken: string;
 
 type Lease = {
   id: string;
@@ -114,6 +117,7 @@ beforeAll(async () => {
     tenants: [],
   });
   backendIds = seeded.backendIds;
+  providerToken = seeded.providerToken;
   await admin('PUT', `/admin/v1/prices/${model}`, {
     input: '0',
     output: '1000000',
@@ -253,9 +257,13 @@ describe('card-hour leases', () => {
     expect(lease.cost).toBe('30.00');
     const [backendId] = lease.backend_ids;
     gateway.clock.advanceMs(30 * 60_000);
-    await gateway.deps.leases.markBackendFailed(lease.id, backendId ?? '', gateway.clock.nowMs());
+    // The provider drains the leased backend: the lease job finds it failed (nothing replaces it).
+    await expectOk(call, 'PATCH', `/provider/v1/backends/${backendId}`, providerToken, {
+      state: 'draining',
+    });
+    expect(await checkLeases(gateway.deps, true)).toBe(0);
     gateway.clock.advanceMs(3 * hourMs);
-    expect(await closeLeasesOver(gateway.deps)).toBe(1);
+    expect(await checkLeases(gateway.deps, true)).toBe(1);
     // It served its first hour only: two hours back.
     expect(await balanceOf(lessee.tenantId)).toBe('20.00');
     await expectLedgerClean();
