@@ -200,6 +200,12 @@ describe('card-hour leases', () => {
     expect(ended.status).toBe(200);
     // The provider earned its 80% of the hour delivered (2 accelerators × 10).
     expect(await earnedByProvider()).toBe(earnedBefore + 16_000_000n);
+    const earnings = (await expectOk(call, 'GET', '/provider/v1/earnings', providerToken)) as {
+      leases: { lease_id: string; earned: string }[];
+    };
+    expect(earnings.leases).toEqual([
+      expect.objectContaining({ object: 'lease_earnings', lease_id: lease.id, earned: '16.00' }),
+    ]);
     expect(ended.body).toMatchObject({ status: 'ended', refunded: '20.00' });
     expect(await balanceOf(lessee.tenantId)).toBe('12.50');
     const held = (await admin('GET', `/admin/v1/tenants/${lessee.tenantId}`)) as {

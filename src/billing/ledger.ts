@@ -283,6 +283,9 @@ export type EarningsRow = {
   earnedMicro: bigint;
 };
 
+/** What a provider was credited when a lease its backends served was closed. */
+export type LeaseEarningsRow = { leaseId: string; closedAtMs: number; earnedMicro: bigint };
+
 export type ProgramStatementRow = {
   requestId: string;
   createdAtMs: number;
@@ -351,6 +354,8 @@ export type Ledger = {
   usageOfRequest(requestId: string): Promise<UsageRecord | undefined>;
   entries(tenantId: string, limit: number): Promise<LedgerEntry[]>;
   earnings(providerId: string, range: TimeRange): Promise<EarningsRow[]>;
+  /** The provider's shares of the leases closed in `range`, by lease id. */
+  leaseEarnings(providerId: string, range: TimeRange): Promise<LeaseEarningsRow[]>;
   /**
    * Every charge the program's coupons paid, for one tenant or all, in (created_at, request_id,
    * coupon_id) order; one page of them when `page` is given.
@@ -396,6 +401,7 @@ export type LedgerReads = Pick<
   | 'usageOfRequest'
   | 'entries'
   | 'earnings'
+  | 'leaseEarnings'
   | 'programStatement'
   | 'programSummary'
   | 'programs'
