@@ -252,6 +252,25 @@ describe('card-hour leases', () => {
     await expectLedgerClean();
   });
 
+  it('lets the operator lease for a tenant, in the audit log', async () => {
+    const tenant = await newTenant('20');
+    const lease = (await admin('POST', `/admin/v1/tenants/${tenant.tenantId}/leases`, {
+      model,
+      region: 'east',
+      accelerators: 1,
+      hours: 1,
+    })) as Lease;
+    expect(lease).toMatchObject({ accelerators: 1, cost: '10.00', status: 'active' });
+    const listed = (await asTenant(tenant.apiKey, 'GET', '/v1/leases')).body as { data: Lease[] };
+    expect(listed.data.map((entry) => entry.id)).toEqual([lease.id]);
+    const audit = (await admin('GET', '/admin/v1/audit?action=lease.create')) as {
+      data: { entity_id: string; tenant_id: string }[];
+    };
+    expect(audit.data[0]).toMatchObject({ entity_id: lease.id, tenant_id: tenant.tenantId });
+    await endAllLeases();
+    await expectLedgerClean();
+  });
+
   it('refunds the hours after a leased backend failed when the lease expires', async () => {
     const lessee = await newTenant('30');
     const created = await asTenant(lessee.apiKey, 'POST', '/v1/leases', {
