@@ -25,6 +25,7 @@ import { registerFileRoutes } from './gateway/batch/file-routes.ts';
 import { registerInferenceRoutes } from './gateway/inference/inference-routes.ts';
 import { registerModelRoutes } from './gateway/inference/model-routes.ts';
 import { registerResponsesRoutes } from './gateway/inference/responses-routes.ts';
+import { registerLeaseRoutes } from './gateway/leases/lease-routes.ts';
 import { requireAdmin, requireProvider } from './gateway/middleware/authenticate.ts';
 import { refuseWhileStopping } from './gateway/middleware/refuse-while-stopping.ts';
 import { provideContext } from './gateway/middleware/request-id.ts';
@@ -60,6 +61,7 @@ export function createApp(deps: Deps): Hono<HonoEnv> {
   registerAdminPayoutRoutes(app, deps);
   registerAdminProgramRoutes(app, deps);
   registerProviderRoutes(app, deps);
+  registerLeaseRoutes(app, deps);
   registerAdminAuditRoutes(app, deps);
 
   app.notFound((c) =>

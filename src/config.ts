@@ -234,6 +234,8 @@ export const limitsSchema = z
     storageUploadCoverS: integer(0, 366 * 86_400).default(86_400),
     /** How often the elected gateway looks for a storage tick to charge (idempotent per tick). */
     storageCheckIntervalMs: integer(100, 3_600_000).default(60_000),
+    /** How often each gateway reloads the running leases, and the elected one closes those over. */
+    leaseCheckIntervalMs: integer(100, 3_600_000).default(30_000),
     /** Response bytes a transport reservation allows per output token, and... */
     transportResponseBytesPerToken: integer(1, 1_000_000).default(16),
     /** ...beyond them (the answer's envelope, an embedding's vectors); settlement charges the actual. */

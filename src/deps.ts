@@ -17,6 +17,8 @@ import type { AuditLog } from './db/audit-log.ts';
 import type { BatchStore } from './db/batch-store.ts';
 import type { ApiKeyRecord, Catalog, ProviderRecord, TenantRecord } from './db/catalog.ts';
 import type { FileStore } from './db/file-store.ts';
+import type { LeaseStore } from './db/lease-store.ts';
+import type { LeaseRegistry } from './gateway/leases/lease-registry.ts';
 import type { BackgroundWork } from './platform/background-work.ts';
 import type { Clock } from './platform/clock.ts';
 import type { CredentialCache } from './platform/credential-cache.ts';
@@ -85,6 +87,10 @@ export type Deps = {
   batches: BatchStore;
   /** The Files API's files (batch inputs and outputs), every read scoped by tenant. */
   files: FileStore;
+  /** Card-hour leases and the backends they pin. */
+  leases: LeaseStore;
+  /** The running leases as the router sees them, in memory. */
+  leaseRegistry: LeaseRegistry;
 };
 
 /**

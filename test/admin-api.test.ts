@@ -45,6 +45,7 @@ type PriceBody = {
   input: string;
   cached_input: string;
   output: string;
+  card_hour: string | null;
   currency: string;
   effective_at: string;
   offpeak: { start: string; end: string; timezone: string; multiplier_bps: number } | null;
@@ -459,10 +460,31 @@ describe('PUT /admin/v1/prices/{model}', () => {
       input: '2.50',
       cached_input: '2.50',
       output: '8.00',
+      card_hour: null,
       currency: 'CNY',
       effective_at: startedAt,
       offpeak: null,
     });
+  });
+
+  it('takes a card-hour price (per accelerator-hour) next to the token prices', async () => {
+    const price = await putPrice('qwen2.5-7b', {
+      input: '2.50',
+      output: '8.00',
+      card_hour: '12.5',
+    });
+
+    expect(price).toMatchObject({ card_hour: '12.50', input: '2.50' });
+    expect((await currentPriceBook())[0]?.card_hour).toBe('12.50');
+  });
+
+  it('refuses a card-hour price that is not a decimal amount', async () => {
+    await expectError(
+      await admin('PUT', '/admin/v1/prices/m', { input: '1.00', output: '1.00', card_hour: -3 }),
+      400,
+      'invalid_request',
+      'card_hour',
+    );
   });
 
   it('publishes version 2 on the second PUT of the same model', async () => {

@@ -67,6 +67,8 @@ const expectedTables = [
   'coupons',
   'files',
   'gateway_instances',
+  'lease_backends',
+  'leases',
   'ledger_transactions',
   'meter_prices',
   'models',

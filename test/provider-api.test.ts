@@ -162,6 +162,8 @@ describe('the provider API', () => {
         region: 'cn-east',
         models: ['qwen/qwen2.5-7b'],
         slots: 4,
+        accelerators: 1,
+        accelerator: null,
         metrics_url: 'https://gpu-a.example.com/metrics',
         has_api_key: false,
         state: 'healthy',
@@ -189,6 +191,21 @@ describe('the provider API', () => {
         expect(text).not.toContain(apiKey);
         expect(text).not.toContain('"api_key"');
       }
+    });
+
+    it('stores the accelerators behind the backend and their model', async () => {
+      const backend = await register(providerA, {
+        ...backendA,
+        accelerators: 4,
+        accelerator: 'H100-80G',
+      });
+      const listed = await readJson<{ data: BackendBody[] }>(
+        await asProvider(providerA, 'GET', '/provider/v1/backends'),
+        200,
+      );
+
+      expect(backend).toMatchObject({ accelerators: 4, accelerator: 'H100-80G' });
+      expect(listed.data[0]).toMatchObject({ accelerators: 4, accelerator: 'H100-80G' });
     });
 
     it('defaults to 8 slots, drops a trailing slash and repeated models', async () => {
@@ -221,6 +238,7 @@ describe('the provider API', () => {
             input: '2.50',
             cached_input: '2.50',
             output: '8.00',
+            card_hour: null,
             currency: 'CNY',
             regions: [
               {
@@ -246,6 +264,7 @@ describe('the provider API', () => {
       ['an empty model name', { ...backendA, models: [''] }, 'models.0'],
       ['0 slots', { ...backendA, slots: 0 }, 'slots'],
       ['fractional slots', { ...backendA, slots: 2.5 }, 'slots'],
+      ['0 accelerators', { ...backendA, accelerators: 0 }, 'accelerators'],
       ['an unknown field', { ...backendA, provider_id: 'prv_other' }, 'provider_id'],
       ['a state on registration', { ...backendA, state: 'draining' }, 'state'],
     ])(
@@ -281,6 +300,11 @@ describe('the provider API', () => {
   describe('PATCH /provider/v1/backends/{id}', () => {
     it.each([
       ['slots', { slots: 16 }, { slots: 16 }],
+      [
+        'accelerators',
+        { accelerators: 8, accelerator: 'H100-80G' },
+        { accelerators: 8, accelerator: 'H100-80G' },
+      ],
       ['models', { models: ['m1', 'm2', 'm2'] }, { models: ['m1', 'm2'] }],
       ['region', { region: 'cn-north' }, { region: 'cn-north' }],
       ['state draining', { state: 'draining' }, { state: 'draining' }],

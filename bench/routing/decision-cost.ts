@@ -36,6 +36,8 @@ function warmPool(nowMs: number): { pool: BackendPool; candidates: PooledBackend
       region: regions[index % regions.length] ?? 'us-east',
       models: ['m'],
       slots: [16, 32, 64][index % 3] ?? 32,
+      accelerators: 1,
+      accelerator: null,
       apiKey: null,
       metricsUrl: null,
       state: 'active',

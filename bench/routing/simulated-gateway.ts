@@ -121,6 +121,8 @@ export class SimulatedGateway {
         region: placement.region,
         models: [model],
         slots: placement.kind.slots,
+        accelerators: 1,
+        accelerator: null,
         apiKey: null,
         metricsUrl: null,
         state: 'active',

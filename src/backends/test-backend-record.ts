@@ -11,6 +11,8 @@ export function backendRecord(overrides: Partial<BackendRecord> = {}): BackendRe
     region: 'east',
     models: ['m'],
     slots: 8,
+    accelerators: 1,
+    accelerator: null,
     apiKey: null,
     metricsUrl: null,
     state: 'active',

@@ -4,6 +4,12 @@
  * functions of this folder, so they differ only in how they make a transaction atomic.
  */
 import type { BilledTokens, PinnedPrice } from './cost.ts';
+import type {
+  LeaseChargeInput,
+  LeaseChargeResult,
+  LeaseEndInput,
+  LeaseEndResult,
+} from './lease-operation.ts';
 import type { MeterLine, StoredMeterLine } from './meters.ts';
 import type { ProgramListing, ProgramSummary } from './program-statement.ts';
 import type { StorageChargeInput, StorageChargeResult } from './storage-operation.ts';
@@ -92,6 +98,8 @@ export type SettleInput = {
   atMs: number;
   /** The bytes carried between regions, when it was served outside the home region. */
   transport?: TransportCharge | undefined;
+  /** The lessee's lease whose backend served it: its token lines are priced at zero. */
+  leaseId?: string | undefined;
 };
 
 export type SettleResult = {
@@ -181,6 +189,8 @@ export type UsageRecord = {
   /** The charge by meter; empty for a request that was not charged. */
   lines: StoredMeterLine[];
   paidBy: PaidBy[];
+  /** The card-hour lease whose backend served it, not token-billed; null otherwise. */
+  leaseId: string | null;
   verifiedOutputTokens: number | null;
   /** What the backend claimed beyond the bound the gateway billed; null when it claimed no more. */
   claimedInputTokens: number | null;
@@ -273,6 +283,9 @@ export type EarningsRow = {
   earnedMicro: bigint;
 };
 
+/** What a provider was credited when a lease its backends served was closed. */
+export type LeaseEarningsRow = { leaseId: string; closedAtMs: number; earnedMicro: bigint };
+
 export type ProgramStatementRow = {
   requestId: string;
   createdAtMs: number;
@@ -314,6 +327,10 @@ export type Ledger = {
   expireCoupons(atMs: number): Promise<number>;
   /** Charges one storage tick of one tenant, once (storage-operation.ts). */
   chargeStorage(input: StorageChargeInput): Promise<StorageChargeResult>;
+  /** Charges a lease's whole term up front, once, or nothing when it cannot be paid. */
+  chargeLease(input: LeaseChargeInput): Promise<LeaseChargeResult>;
+  /** Refunds a lease's undelivered hours and pays its providers their shares, once. */
+  endLease(input: LeaseEndInput): Promise<LeaseEndResult>;
 
   /**
    * Settles (from the last checkpoint) or releases the holds of gateways silent since before
@@ -337,6 +354,8 @@ export type Ledger = {
   usageOfRequest(requestId: string): Promise<UsageRecord | undefined>;
   entries(tenantId: string, limit: number): Promise<LedgerEntry[]>;
   earnings(providerId: string, range: TimeRange): Promise<EarningsRow[]>;
+  /** The provider's shares of the leases closed in `range`, by lease id. */
+  leaseEarnings(providerId: string, range: TimeRange): Promise<LeaseEarningsRow[]>;
   /**
    * Every charge the program's coupons paid, for one tenant or all, in (created_at, request_id,
    * coupon_id) order; one page of them when `page` is given.
@@ -382,6 +401,7 @@ export type LedgerReads = Pick<
   | 'usageOfRequest'
   | 'entries'
   | 'earnings'
+  | 'leaseEarnings'
   | 'programStatement'
   | 'programSummary'
   | 'programs'

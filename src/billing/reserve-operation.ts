@@ -98,6 +98,7 @@ export function rejectedUsageRow(input: ReserveInput): UsageRow {
     region: input.region,
     backendId: null,
     providerId: null,
+    leaseId: null,
     inputTokens: null,
     cachedInputTokens: null,
     outputTokens: null,

@@ -221,6 +221,7 @@ function usageFields(
     usageSource: usage?.source ?? null,
     claimedInputTokens: usage?.claimed?.inputTokens ?? null,
     claimedOutputTokens: usage?.claimed?.outputTokens ?? null,
+    leaseId: null,
     createdAtMs: reservation.admittedAtMs,
   };
 }
@@ -285,6 +286,7 @@ export function settleOperation(
   assert(unit.endReservation(input.requestId, 'settled', input.atMs), 'a reservation settles once');
   unit.insertUsage({
     ...usageFields(reservation, input.servedBy, input.usage),
+    leaseId: input.leaseId ?? null,
     outcome: input.outcome,
     costMicro,
     lines: toStoredLines(lines),

@@ -37,7 +37,10 @@ export type ApiKeyChanges = Partial<
 >;
 
 export type BackendChanges = Partial<
-  Pick<BackendRecord, 'slots' | 'models' | 'region' | 'state' | 'metricsUrl'>
+  Pick<
+    BackendRecord,
+    'slots' | 'accelerators' | 'accelerator' | 'models' | 'region' | 'state' | 'metricsUrl'
+  >
 >;
 
 export type PageRequest = { limit: number; after?: string | undefined };

@@ -118,6 +118,7 @@ export const usageRecordColumns = {
   lines: json<StoredLine[]>('lines'),
   paidBy: json<StoredPayer[]>('paid_by'),
   priceId: nullable(text('price_id')),
+  leaseId: nullable(text('lease_id')),
   verifiedOutputTokens: nullable(integer('verified_output_tokens')),
   claimedInputTokens: nullable(integer('claimed_input_tokens')),
   claimedOutputTokens: nullable(integer('claimed_output_tokens')),

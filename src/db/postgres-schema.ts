@@ -120,6 +120,10 @@ export const backends = pgTable(
     region: text('region').notNull(),
     models: stringList('models').notNull(),
     slots: integer('slots').notNull(),
+    /** GPUs behind the backend: what a card-hour lease of the whole backend pays for. */
+    accelerators: integer('accelerators').notNull().default(1),
+    /** The provider's name of its accelerator model (e.g. "H100-80G"); informative only. */
+    accelerator: text('accelerator'),
     apiKey: text('api_key'),
     metricsUrl: text('metrics_url'),
     /** `pending` until the operator approves a provider's registration: it serves nothing. */
@@ -147,6 +151,8 @@ export const prices = pgTable(
     inputPerMillion: money('input_per_million').notNull(),
     cachedInputPerMillion: money('cached_input_per_million').notNull(),
     outputPerMillion: money('output_per_million').notNull(),
+    /** Micro-units per accelerator-hour of a lease; NULL: the model is not offered for leases. */
+    cardHourMicro: money('card_hour'),
     currency: text('currency').notNull(),
     effectiveAtMs: epochMs('effective_at_ms').notNull(),
     offpeakStart: text('offpeak_start'),
@@ -329,6 +335,8 @@ export const usageRecords = pgTable(
     lines: jsonb('lines').$type<StoredLine[]>().notNull().default(sql`'[]'::jsonb`),
     paidBy: jsonb('paid_by').$type<StoredPayer[]>().notNull(),
     priceId: text('price_id'),
+    /** The card-hour lease that served it (not token-billed); NULL otherwise. */
+    leaseId: text('lease_id'),
     verifiedOutputTokens: integer('verified_output_tokens'),
     claimedInputTokens: integer('claimed_input_tokens'),
     claimedOutputTokens: integer('claimed_output_tokens'),
@@ -354,6 +362,57 @@ export const usageDaily = pgTable(
     cost: money('cost').notNull(),
   },
   (table) => [primaryKey({ columns: [table.tenantId, table.day] })],
+);
+
+/**
+ * Card-hour leases (API.md "Dedicated capacity"): whole backends pinned to a tenant for a term,
+ * paid up front. The money lives in the ledger (`lease:{id}` and `lease_end:{id}`); this row
+ * holds the terms. `paid_at_ms` is NULL between the reservation of the backends and the charge:
+ * such a row past its claim window holds nothing (leases.ts). `ended_at_ms` is set by an early end,
+ * `settled_at_ms` once the end's refund and the providers' shares were booked.
+ */
+export const leases = pgTable(
+  'leases',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id').notNull(),
+    model: text('model').notNull(),
+    /** The region asked for; NULL: any region the tenant may use. */
+    region: text('region'),
+    accelerators: integer('accelerators').notNull(),
+    hours: integer('hours').notNull(),
+    priceId: text('price_id').notNull(),
+    cardHourMicro: money('card_hour').notNull(),
+    cost: money('cost').notNull(),
+    startsAtMs: epochMs('starts_at_ms').notNull(),
+    endsAtMs: epochMs('ends_at_ms').notNull(),
+    /** What paid the charge, as the end's refund returns it; NULL until it was paid. */
+    paidBy: jsonb('paid_by').$type<StoredPayer[]>(),
+    paidAtMs: epochMs('paid_at_ms'),
+    endedAtMs: epochMs('ended_at_ms'),
+    settledAtMs: epochMs('settled_at_ms'),
+    createdAtMs: createdAtMs(),
+  },
+  (table) => [index('leases_tenant').on(table.tenantId), index('leases_ends').on(table.endsAtMs)],
+);
+
+/** The backends of a lease, each with the accelerators it brings and when it was seen failed. */
+export const leaseBackends = pgTable(
+  'lease_backends',
+  {
+    leaseId: text('lease_id')
+      .notNull()
+      .references(() => leases.id),
+    backendId: text('backend_id').notNull(),
+    providerId: text('provider_id').notNull(),
+    accelerators: integer('accelerators').notNull(),
+    /** When the lease job first found it unhealthy or gone; NULL while it serves. */
+    failedAtMs: epochMs('failed_at_ms'),
+  },
+  (table) => [
+    primaryKey({ columns: [table.leaseId, table.backendId] }),
+    index('lease_backends_backend').on(table.backendId),
+  ],
 );
 
 export const gatewayInstances = pgTable('gateway_instances', {

@@ -57,8 +57,10 @@ const programCoupons = `SELECT c.program AS program, c.tenant_id AS tenant_id, c
 /**
  * What the program's coupons paid of each charge in the period, one row per charge (and kind,
  * when `byKind`): two coupons of one program paying one charge count it once. A charge is a
- * request settled in the period (its usage record names its payers) or a storage tick (a ledger
- * transaction of its own, with no usage record: its coupon transfers are its record).
+ * request settled in the period (its usage record names its payers), a storage tick (a ledger
+ * transaction of its own, with no usage record: its coupon transfers are its record), or a
+ * card-hour lease (its charge and its end's refund, both keyed by the lease: what the coupons
+ * paid net of what came back to them; its value is its charge).
  */
 function paidRequests(dialect: SqlDialect, byKind: boolean): string {
   const kind = byKind ? 'c.kind' : "'all'";
@@ -76,7 +78,16 @@ function paidRequests(dialect: SqlDialect, byKind: boolean): string {
     JOIN coupons c ON 'coupon:' || c.id = t.debit_account_id
     WHERE x.kind = 'storage' AND t.flag IN ('posted', 'post_pending')
       AND x.created_at_ms >= @fromMs AND x.created_at_ms < @toMs AND ${inProgram('c.program')}
-    GROUP BY c.program, x.tenant_id, ${byKind ? 'c.kind, ' : ''}x.idempotency_key`;
+    GROUP BY c.program, x.tenant_id, ${byKind ? 'c.kind, ' : ''}x.idempotency_key
+    UNION ALL
+    SELECT c.program, x.tenant_id, ${kind}, 'lease:' || x.reference,
+      SUM(CASE WHEN t.debit_account_id = 'coupon:' || c.id THEN t.amount ELSE -t.amount END),
+      MAX(CASE WHEN x.kind = 'lease' THEN x.amount ELSE 0 END)
+    FROM ledger_transactions x JOIN transfers t ON t.transaction_id = x.id
+    JOIN coupons c ON 'coupon:' || c.id IN (t.debit_account_id, t.credit_account_id)
+    WHERE x.kind IN ('lease', 'lease_end') AND t.flag IN ('posted', 'post_pending')
+      AND x.created_at_ms >= @fromMs AND x.created_at_ms < @toMs AND ${inProgram('c.program')}
+    GROUP BY c.program, x.tenant_id, ${byKind ? 'c.kind, ' : ''}x.reference`;
 }
 
 /** Requests co-paid, what the coupons paid of them and their whole cost (`kind` 'all' across kinds). */

@@ -113,6 +113,10 @@ export const backends = sqliteTable(
     region: text('region').notNull(),
     models: stringList('models').notNull(),
     slots: integer('slots').notNull(),
+    /** GPUs behind the backend: what a card-hour lease of the whole backend pays for. */
+    accelerators: integer('accelerators').notNull().default(1),
+    /** The provider's name of its accelerator model (e.g. "H100-80G"); informative only. */
+    accelerator: text('accelerator'),
     /** Sent upstream as a bearer token; never returned by the API. */
     apiKey: text('api_key'),
     metricsUrl: text('metrics_url'),
@@ -144,6 +148,8 @@ export const prices = sqliteTable(
     inputPerMillion: money('input_per_million').notNull(),
     cachedInputPerMillion: money('cached_input_per_million').notNull(),
     outputPerMillion: money('output_per_million').notNull(),
+    /** Micro-units per accelerator-hour of a lease; NULL: the model is not offered for leases. */
+    cardHourMicro: money('card_hour'),
     currency: text('currency').notNull(),
     effectiveAtMs: integer('effective_at_ms').notNull(),
     offpeakStart: text('offpeak_start'),
@@ -344,6 +350,8 @@ export const usageRecords = sqliteTable(
     lines: text('lines', { mode: 'json' }).$type<StoredLine[]>().notNull().default(sql`'[]'`),
     paidBy: text('paid_by', { mode: 'json' }).$type<StoredPayer[]>().notNull(),
     priceId: text('price_id'),
+    /** The card-hour lease that served it (not token-billed); NULL otherwise. */
+    leaseId: text('lease_id'),
     /** The gateway's own recount of the output, for the sampled requests that were verified. */
     verifiedOutputTokens: integer('verified_output_tokens'),
     /** What the backend claimed when its claim exceeded the bound (DESIGN.md §4); NULL otherwise. */
@@ -376,6 +384,57 @@ export const usageDaily = sqliteTable(
     cost: money('cost').notNull(),
   },
   (table) => [primaryKey({ columns: [table.tenantId, table.day] })],
+);
+
+/**
+ * Card-hour leases (API.md "Dedicated capacity"): whole backends pinned to a tenant for a term,
+ * paid up front. The money lives in the ledger (`lease:{id}` and `lease_end:{id}`); this row
+ * holds the terms. `paid_at_ms` is NULL between the reservation of the backends and the charge:
+ * such a row past its claim window holds nothing (leases.ts). `ended_at_ms` is set by an early end,
+ * `settled_at_ms` once the end's refund and the providers' shares were booked.
+ */
+export const leases = sqliteTable(
+  'leases',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id').notNull(),
+    model: text('model').notNull(),
+    /** The region asked for; NULL: any region the tenant may use. */
+    region: text('region'),
+    accelerators: integer('accelerators').notNull(),
+    hours: integer('hours').notNull(),
+    priceId: text('price_id').notNull(),
+    cardHourMicro: money('card_hour').notNull(),
+    cost: money('cost').notNull(),
+    startsAtMs: integer('starts_at_ms').notNull(),
+    endsAtMs: integer('ends_at_ms').notNull(),
+    /** What paid the charge, as the end's refund returns it; NULL until it was paid. */
+    paidBy: text('paid_by', { mode: 'json' }).$type<StoredPayer[]>(),
+    paidAtMs: integer('paid_at_ms'),
+    endedAtMs: integer('ended_at_ms'),
+    settledAtMs: integer('settled_at_ms'),
+    createdAtMs: createdAtMs(),
+  },
+  (table) => [index('leases_tenant').on(table.tenantId), index('leases_ends').on(table.endsAtMs)],
+);
+
+/** The backends of a lease, each with the accelerators it brings and when it was seen failed. */
+export const leaseBackends = sqliteTable(
+  'lease_backends',
+  {
+    leaseId: text('lease_id')
+      .notNull()
+      .references(() => leases.id),
+    backendId: text('backend_id').notNull(),
+    providerId: text('provider_id').notNull(),
+    accelerators: integer('accelerators').notNull(),
+    /** When the lease job first found it unhealthy or gone; NULL while it serves. */
+    failedAtMs: integer('failed_at_ms'),
+  },
+  (table) => [
+    primaryKey({ columns: [table.leaseId, table.backendId] }),
+    index('lease_backends_backend').on(table.backendId),
+  ],
 );
 
 /** Gateway processes alive on this store: a hold whose owner stopped beating is swept. */

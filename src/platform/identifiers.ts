@@ -58,6 +58,7 @@ export type IdPrefix =
   | 'key'
   | 'prv'
   | 'bkd'
+  | 'lse'
   | 'prc'
   | 'mtp'
   | 'req'

@@ -47,7 +47,13 @@ export function stringField(body: Record<string, unknown>, name: string): string
   return value;
 }
 
-export type BackendSpec = { url: string; region: string; models: string[]; slots?: number };
+export type BackendSpec = {
+  url: string;
+  region: string;
+  models: string[];
+  slots?: number;
+  accelerators?: number;
+};
 
 /** Registers a provider with the given backends; returns its token and the backend ids. */
 export async function registerProvider(

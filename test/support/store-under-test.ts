@@ -3,17 +3,21 @@
  * and a fresh, migrated PostgreSQL database of the suite's private cluster (dropped after the
  * file). Each gives its ports over the opened store; a suite picks the ones it tests.
  */
+
 import { afterAll, inject } from 'vitest';
 import { parseConfig } from '../../src/config.ts';
 import type { BatchStore } from '../../src/db/batch-store.ts';
 import type { Catalog } from '../../src/db/catalog.ts';
 import type { FileStore } from '../../src/db/file-store.ts';
+import type { LeaseStore } from '../../src/db/lease-store.ts';
 import { createPostgresBatchStore } from '../../src/db/postgres-batch-store.ts';
 import { createPostgresCatalog } from '../../src/db/postgres-catalog.ts';
+import { createPostgresLeaseStore } from '../../src/db/postgres-lease-store.ts';
 import { gatewayInstances as postgresInstances } from '../../src/db/postgres-schema.ts';
 import { gatewayInstances as sqliteInstances } from '../../src/db/schema.ts';
 import { createSqliteBatchStore } from '../../src/db/sqlite-batch-store.ts';
 import { createSqliteCatalog } from '../../src/db/sqlite-catalog.ts';
+import { createSqliteLeaseStore } from '../../src/db/sqlite-lease-store.ts';
 import {
   migratePostgres,
   openPostgres,
@@ -35,6 +39,7 @@ export type OpenedStore = {
   catalog: Catalog;
   files: FileStore;
   batches: BatchStore;
+  leases: LeaseStore;
   /** Records a gateway's heartbeat, as the ledger does. */
   heartbeat(instanceId: string, atMs: number): Promise<void>;
   close(): Promise<void>;
@@ -55,6 +60,7 @@ export const sqliteStore: StoreUnderTest = {
       catalog: createSqliteCatalog(opened.database),
       files: createSqliteFileStore(opened),
       batches: createSqliteBatchStore(opened.database),
+      leases: createSqliteLeaseStore(opened.database),
       heartbeat: async (id, atMs) => {
         opened.database
           .insert(sqliteInstances)
@@ -87,6 +93,7 @@ export function postgresStore(): StoreUnderTest {
         catalog: createPostgresCatalog(opened.database),
         files: createPostgresFileStore(opened),
         batches: createPostgresBatchStore(opened.database),
+        leases: createPostgresLeaseStore(opened.database),
         heartbeat: async (id, atMs) => {
           await opened.database
             .insert(postgresInstances)

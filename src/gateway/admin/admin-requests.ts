@@ -75,6 +75,8 @@ export const putPriceSchema = z.strictObject({
   input: decimalAmount,
   output: decimalAmount,
   cached_input: decimalAmount.optional(),
+  /** Per accelerator-hour of a lease; absent or null: the model is not offered for leases. */
+  card_hour: decimalAmount.nullable().optional(),
   currency: z.string().optional(),
   region: region.nullable().optional(),
   effective_at: z.iso.datetime({ offset: true }).optional(),
@@ -90,6 +92,9 @@ export const putPriceSchema = z.strictObject({
 });
 
 const backendUrl = z.string().min(1).max(2048);
+/** GPUs behind one backend: a lease takes them all together. */
+const acceleratorCount = z.number().int().min(1).max(1_024);
+const acceleratorName = z.string().min(1).max(64);
 
 export function registerBackendSchema(limits: Limits) {
   return z.strictObject({
@@ -97,6 +102,8 @@ export function registerBackendSchema(limits: Limits) {
     region,
     models: z.array(modelName).min(1).max(limits.listFieldLengthMax),
     slots: z.number().int().min(1).max(100_000).optional(),
+    accelerators: acceleratorCount.optional(),
+    accelerator: acceleratorName.nullable().optional(),
     api_key: z.string().min(1).max(4096).nullable().optional(),
     metrics_url: backendUrl.nullable().optional(),
   });
@@ -105,6 +112,8 @@ export function registerBackendSchema(limits: Limits) {
 export function changeBackendSchema(limits: Limits) {
   return z.strictObject({
     slots: z.number().int().min(1).max(100_000).optional(),
+    accelerators: acceleratorCount.optional(),
+    accelerator: acceleratorName.nullable().optional(),
     models: z.array(modelName).min(1).max(limits.listFieldLengthMax).optional(),
     region: region.optional(),
     state: z.enum(['draining', 'active']).optional(),

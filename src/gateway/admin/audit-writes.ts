@@ -109,6 +109,14 @@ const auditedRoutes: AuditedRoute[] = [
   },
   {
     method: 'POST',
+    path: new RegExp(`^/admin/v1/tenants/${idSegment}/leases$`),
+    action: 'lease.create',
+    entityType: 'lease',
+    entityId: field('id'),
+    tenantId: pathId(0),
+  },
+  {
+    method: 'POST',
     path: new RegExp(`^/admin/v1/tenants/${idSegment}/coupons$`),
     action: 'coupon.grant',
     entityType: 'coupon',

@@ -73,6 +73,7 @@ export function registerAdminCatalogRoutes(app: Hono<HonoEnv>, deps: Deps): void
       cachedInputPerMillion:
         value.cached_input === undefined ? input : moneyField(value.cached_input, 'cached_input'),
       outputPerMillion: moneyField(value.output, 'output'),
+      cardHourMicro: value.card_hour == null ? null : moneyField(value.card_hour, 'card_hour'),
       currency: deps.config.currency,
       effectiveAtMs: value.effective_at === undefined ? nowMs : Date.parse(value.effective_at),
       offpeakStart: value.offpeak?.start ?? null,

@@ -38,6 +38,8 @@ export type Admission = {
   meterPrices: readonly BookedMeterPrice[];
   /** Bytes of the body forwarded upstream, counted when a transport charge may apply. */
   forwardedBytes: number;
+  /** The tenant's running lease whose backends serve it: its tokens are not billed. */
+  leaseId: string | undefined;
 };
 
 function insufficientQuota(
@@ -87,12 +89,15 @@ async function reserveMoney(
 
 export async function admitRequest(
   deps: Deps,
-  identity: { requestId: string; client: ClientIdentity; region: string },
+  identity: { requestId: string; client: ClientIdentity; region: string; leaseId?: string },
   request: InferenceRequest,
 ): Promise<Admission> {
   const { client } = identity;
   const admittedAtMs = deps.clock.nowMs();
-  const price = await pinPrice(deps, request.model, identity.region, admittedAtMs);
+  const listed = await pinPrice(deps, request.model, identity.region, admittedAtMs);
+  // Leased capacity was paid by the card-hour: its tokens are priced at a zero multiplier, so
+  // the reservation, the settlement and any sweep after a crash all come to nothing.
+  const price = identity.leaseId === undefined ? listed : { ...listed, multiplierBps: 0 };
   const allowed = await outputTokensAllowed(deps, request.model, request.outputTokensAsked);
   const outputTokensMax = allowed * request.choiceCount;
   const meterPrices = await deps.catalogCache.meterPrices();
@@ -169,5 +174,6 @@ export async function admitRequest(
     meterPrices,
     forwardedBytes:
       homeRegion === null ? 0 : upstreamBody(request, outputTokensPerChoice).byteLength,
+    leaseId: identity.leaseId,
   };
 }

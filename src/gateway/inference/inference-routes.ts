@@ -44,7 +44,7 @@ import { relayEventStream, type StreamOutcome } from './relay-event-stream.ts';
 import { type RequestDeadline, startRequestDeadline, timeoutError } from './request-deadline.ts';
 import { releaseRequest, settleRequest, verifyReportedUsage } from './request-ending.ts';
 import { routePricesOf } from './route-prices.ts';
-import { allowedBackends } from './select-candidates.ts';
+import { allowedBackends, leasedCandidates } from './select-candidates.ts';
 import { countingChunks } from './transport-meter.ts';
 import { upstreamBody } from './upstream-body.ts';
 
@@ -119,7 +119,13 @@ export async function answerInference(
   request: InferenceRequest,
 ): Promise<Response> {
   const { deps, client } = call;
-  const allowed = allowedBackends(deps, client, request.model);
+  const candidates = leasedCandidates(
+    deps,
+    client,
+    request.model,
+    allowedBackends(deps, client, request.model),
+  );
+  const allowed = candidates.backends;
   call.requestLog.model = request.model;
   const lease = await openInferenceLease(deps, client, request.stream);
   // The lease ends once the request's money is settled or released: for a stream, after its end.
@@ -130,6 +136,7 @@ export async function answerInference(
       request,
       call.preferBackends?.(allowed) ?? allowed,
       lease,
+      candidates.leaseId,
     );
     leaseHandedOver = answer.leaseHandedOver;
     return answer.response;
@@ -145,6 +152,7 @@ async function admitAndAnswer(
   request: InferenceRequest,
   allowed: readonly PooledBackend[],
   lease: InferenceLease,
+  cardLeaseId: string | undefined,
 ): Promise<{ response: Response; leaseHandedOver: boolean }> {
   const { deps, client, clientSignal } = call;
   const route: RouteRequest = {
@@ -169,7 +177,12 @@ async function admitAndAnswer(
   );
   const admission = await admitRequest(
     deps,
-    { requestId: call.requestId, client, region: firstBackend.record.region },
+    {
+      requestId: call.requestId,
+      client,
+      region: firstBackend.record.region,
+      ...(cardLeaseId === undefined ? {} : { leaseId: cardLeaseId }),
+    },
     request,
   );
   call.onAdmitted?.();

@@ -21,8 +21,8 @@ type RegionPricing = {
   input: string;
   cached_input: string;
   output: string;
-  /** Dedicated accelerators are not leased yet. */
-  card_hour: null;
+  /** Per accelerator-hour of a lease (POST /v1/leases); null when the model is not leased. */
+  card_hour: string | null;
   offpeak: OffpeakWindow[];
 };
 
@@ -35,6 +35,7 @@ type ModelEntry = {
     input: string;
     cached_input: string;
     output: string;
+    card_hour: string | null;
     currency: string;
     regions: RegionPricing[];
   } | null;
@@ -66,6 +67,7 @@ function tokenPrices(price: PriceRecord) {
     input: formatMoney(price.inputPerMillion),
     cached_input: formatMoney(price.cachedInputPerMillion),
     output: formatMoney(price.outputPerMillion),
+    card_hour: price.cardHourMicro === null ? null : formatMoney(price.cardHourMicro),
   };
 }
 
@@ -84,9 +86,7 @@ function pricingView(
     currency: price.currency,
     regions: regions.flatMap((region) => {
       const regional = priceFor(prices, model, region);
-      return regional
-        ? [{ region, ...tokenPrices(regional), card_hour: null, offpeak: offpeakOf(regional) }]
-        : [];
+      return regional ? [{ region, ...tokenPrices(regional), offpeak: offpeakOf(regional) }] : [];
     }),
   };
 }

@@ -37,8 +37,9 @@ export async function settleRequest(
 ): Promise<SettleResult> {
   const servedBy = servedByOf(backend);
   // Served elsewhere than first picked (a retry): the price of that region, as it stood at admission.
+  // A leased request keeps its zero-multiplier price wherever its lease's backends are.
   const price =
-    servedBy.region === admission.region
+    admission.leaseId !== undefined || servedBy.region === admission.region
       ? admission.price
       : ((await deps.catalogCache.pinnedPrice(
           admission.model,
@@ -51,6 +52,7 @@ export async function settleRequest(
     outcome,
     servedBy,
     price,
+    leaseId: admission.leaseId,
     atMs: deps.clock.nowMs(),
     transport: transportCharge(
       admission.meterPrices,

@@ -3,7 +3,9 @@
  * pool; the tenant's allowed regions are a hard filter that fails closed; of those, a new attempt
  * goes only to one that is routable now (active, healthy, circuit admitting, no Retry-After
  * running), has room, and was not tried yet for this request. Each way of ending up with none has
- * its own error from API.md.
+ * its own error from API.md. Card-hour leases (DESIGN.md §6) carve the pool: a backend leased to
+ * another tenant is never a candidate, and a tenant with a running lease of the model is routed
+ * to its own leased backends while any of them is routable.
  */
 import type { BackendPool, PooledBackend } from '../../backends/backend-pool.ts';
 import type { ClientIdentity, Deps } from '../../deps.ts';
@@ -39,7 +41,11 @@ export function allowedBackends(
   if (!isModelInScope(client, model) || !deps.pool.knowsModel(model)) {
     throw modelNotFound(model);
   }
-  const serving = deps.pool.serving(model);
+  const nowMs = deps.clock.nowMs();
+  const serving = deps.pool.serving(model).filter((backend) => {
+    const lessee = deps.leaseRegistry.lesseeOf(backend.record.id, nowMs);
+    return lessee === undefined || lessee === client.tenant.id;
+  });
   if (serving.length === 0) {
     throw noCapacity(model);
   }
@@ -55,6 +61,29 @@ export function allowedBackends(
     );
   }
   return allowed;
+}
+
+/** The candidates of a request: the tenant's leased backends first, with their lease. */
+export type LeasedCandidates = { backends: readonly PooledBackend[]; leaseId: string | undefined };
+
+/**
+ * The tenant's running lease of the model, when one of its backends is routable now: only those
+ * backends, and the lease that pays for them. Otherwise the allowed backends, unleased.
+ */
+export function leasedCandidates(
+  deps: Deps,
+  client: ClientIdentity,
+  model: string,
+  allowed: readonly PooledBackend[],
+): LeasedCandidates {
+  const nowMs = deps.clock.nowMs();
+  const running = deps.leaseRegistry.leaseOf(client.tenant.id, model, nowMs);
+  const leased = running
+    ? allowed.filter((backend) => running.backendIds.has(backend.record.id))
+    : [];
+  return running && anyRoutable(deps.pool, leased, nowMs)
+    ? { backends: leased, leaseId: running.leaseId }
+    : { backends: allowed, leaseId: undefined };
 }
 
 /** Routable now, with room, and not tried yet for this request. */

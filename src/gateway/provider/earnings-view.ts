@@ -1,11 +1,13 @@
 /**
- * What a provider earned in a time range, per backend and model, with the total, what it was
+ * What a provider earned in a time range, per backend and model and per card-hour lease closed
+ * in it (`leases`), with the total, what it was
  * paid out in that range, and what it is owed now (everything earned less everything paid): one
  * read shared by the provider's own `GET /provider/v1/earnings` and the operator's
  * `GET /admin/v1/providers/{id}/earnings`, so both always agree.
  */
 import { formatMoney } from '../../billing/money.ts';
 import type { Deps } from '../../deps.ts';
+import { toRfc3339 } from '../../platform/clock.ts';
 import { timeRangeOf } from '../admin/usage-export.ts';
 import { listView } from '../admin/views.ts';
 
@@ -15,12 +17,13 @@ export async function earningsView(
   query: { from?: string | undefined; to?: string | undefined },
 ) {
   const range = timeRangeOf(query, deps.clock.nowMs());
-  const [rows, paidMicro, balance] = await Promise.all([
+  const [rows, leases, paidMicro, balance] = await Promise.all([
     deps.ledger.earnings(providerId, range),
+    deps.ledger.leaseEarnings(providerId, range),
     deps.ledger.paidOut(providerId, range),
     deps.ledger.providerBalance(providerId),
   ]);
-  const totalMicro = rows.reduce((sum, row) => sum + row.earnedMicro, 0n);
+  const totalMicro = [...rows, ...leases].reduce((sum, row) => sum + row.earnedMicro, 0n);
   return listView(
     rows.map((row) => ({
       object: 'earnings',
@@ -33,6 +36,12 @@ export async function earningsView(
     })),
     {
       provider_id: providerId,
+      leases: leases.map((lease) => ({
+        object: 'lease_earnings',
+        lease_id: lease.leaseId,
+        closed_at: toRfc3339(lease.closedAtMs),
+        earned: formatMoney(lease.earnedMicro),
+      })),
       total_earned: formatMoney(totalMicro),
       total_paid: formatMoney(paidMicro),
       unpaid: formatMoney(balance.unpaidMicro),

@@ -65,6 +65,8 @@ export function registerProviderRoutes(app: Hono<HonoEnv>, deps: Deps): void {
       region: value.region,
       models: [...new Set(value.models)],
       slots: value.slots ?? slotsDefault,
+      accelerators: value.accelerators ?? 1,
+      accelerator: value.accelerator ?? null,
       apiKey: value.api_key ?? null,
       metricsUrl,
       state: deps.config.autoApproveBackends ? 'active' : 'pending',
@@ -102,6 +104,8 @@ export function registerProviderRoutes(app: Hono<HonoEnv>, deps: Deps): void {
     const nowMs = deps.clock.nowMs();
     const changes = {
       ...(value.slots === undefined ? {} : { slots: value.slots }),
+      ...(value.accelerators === undefined ? {} : { accelerators: value.accelerators }),
+      ...(value.accelerator === undefined ? {} : { accelerator: value.accelerator }),
       ...(value.models === undefined ? {} : { models: [...new Set(value.models)] }),
       ...(value.region === undefined ? {} : { region: value.region }),
       ...(value.state === undefined ? {} : { state: value.state }),

@@ -18,6 +18,7 @@ import { ScrapeOriginGate } from '../../backends/health/scrape-origin-gate.ts';
 import type { Deps } from '../../deps.ts';
 import { createBatchScheduler } from '../batch/batch-scheduler.ts';
 import { chargeStorageTick } from '../batch/storage-meter.ts';
+import { checkLeases } from '../leases/lease-job.ts';
 
 export type BackgroundJobs = {
   heartbeat(): Promise<void>;
@@ -38,6 +39,8 @@ export type BackgroundJobs = {
   refreshBackends(): Promise<void>;
   /** Charges the storage tick that just ended, once (the job lease's holder runs it). */
   chargeStorage(): Promise<number>;
+  /** Reloads the running leases; the job lease's holder marks failed backends, closes those over. */
+  checkLeases(): Promise<number>;
   /** A pass of the cross-cycle batch scheduler (the job lease's holder runs it). */
   runBatches(): Promise<void>;
   /** Sends no more batch lines (a shutdown began); those running end as they would. */
@@ -59,6 +62,8 @@ export function createBackgroundJobs(deps: Deps): BackgroundJobs {
     async recoverAtStart() {
       const nowMs = deps.clock.nowMs();
       await deps.ledger.heartbeat(deps.instanceId, nowMs);
+      // The router honours leases from the first request on.
+      await deps.leaseRegistry.reload();
       if (!(await deps.jobLease.acquire())) {
         return 0;
       }
@@ -97,6 +102,9 @@ export function createBackgroundJobs(deps: Deps): BackgroundJobs {
         return 0;
       }
       return chargeStorageTick(deps);
+    },
+    async checkLeases() {
+      return checkLeases(deps, await deps.jobLease.acquire());
     },
     runBatches: () => batches.tick(),
     stopBatches: () => batches.stop(),

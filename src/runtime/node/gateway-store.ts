@@ -12,6 +12,7 @@ import type { AuditLog } from '../../db/audit-log.ts';
 import type { BatchStore } from '../../db/batch-store.ts';
 import type { Catalog } from '../../db/catalog.ts';
 import type { FileStore } from '../../db/file-store.ts';
+import type { LeaseStore } from '../../db/lease-store.ts';
 import type { JobLease } from '../../platform/job-lease.ts';
 import type { Logger } from '../../platform/logger.ts';
 import type { OpenedPostgres } from './postgres/postgres-database.ts';
@@ -30,6 +31,7 @@ type StorePorts = {
   batches: BatchStore;
   /** The Files API's files, bytes included (in the store's `files` table for now). */
   files: FileStore;
+  leases: LeaseStore;
   /** Reservations still holding money, for the `tokenbank_holds_pending` gauges. */
   holdsPending: () => HoldsPending | Promise<HoldsPending>;
   /** Elects the replica that runs the jobs that must run once (sweeper, coupon expiry). */

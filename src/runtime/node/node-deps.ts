@@ -14,6 +14,7 @@ import type { ResolveHost } from '../../backends/upstream/backend-url-policy.ts'
 import type { Config } from '../../config.ts';
 import type { Deps } from '../../deps.ts';
 import { AdminTokens } from '../../gateway/admin/admin-tokens.ts';
+import { LeaseRegistry } from '../../gateway/leases/lease-registry.ts';
 import { MemoryCatalogCache } from '../../gateway/replicas/catalog-cache.ts';
 import { listenForCatalogChanges } from '../../gateway/replicas/catalog-changes.ts';
 import { createBackgroundWork } from '../../platform/background-work.ts';
@@ -135,6 +136,8 @@ export function createNodeDeps(options: NodeDepsOptions): Deps {
     audit: store.audit,
     batches: store.batches,
     files: store.files,
+    leases: store.leases,
+    leaseRegistry: new LeaseRegistry(store.leases),
   };
   listenForCatalogChanges(deps);
   return deps;

@@ -161,6 +161,7 @@ function scheduleJobs(deps: Deps, jobs: BackgroundJobs, sharedCatalog: boolean):
     ['scrape_metrics', jobs.scrapeMetrics, limits.metricsScrapeIntervalMs],
     ['run_batches', jobs.runBatches, limits.batchTickMs],
     ['charge_storage', jobs.chargeStorage, limits.storageCheckIntervalMs],
+    ['check_leases', jobs.checkLeases, limits.leaseCheckIntervalMs],
   ];
   if (deps.sharedState.shared) {
     schedule.push([

@@ -7,6 +7,7 @@ import { type Config, storeLabelOf } from '../../../config.ts';
 import { createPostgresAuditLog } from '../../../db/postgres-audit-log.ts';
 import { createPostgresBatchStore } from '../../../db/postgres-batch-store.ts';
 import { createPostgresCatalog } from '../../../db/postgres-catalog.ts';
+import { createPostgresLeaseStore } from '../../../db/postgres-lease-store.ts';
 import type { Logger } from '../../../platform/logger.ts';
 import type { GatewayStore } from '../gateway-store.ts';
 import { migratePostgres, openPostgres } from './postgres-database.ts';
@@ -38,6 +39,7 @@ export async function openPostgresGatewayStore(
       audit: createPostgresAuditLog(opened.database),
       batches: createPostgresBatchStore(opened.database),
       files: createPostgresFileStore(opened),
+      leases: createPostgresLeaseStore(opened.database),
       holdsPending: createPostgresHoldsReader(opened.pool),
       jobLease,
       async close() {

@@ -281,6 +281,23 @@ export function createPostgresLedgerReads(pool: pg.Pool, retryCountMax: number):
       const paidMicro = row ? moneyOf(row.debits_posted) : 0n;
       return { earnedMicro, paidMicro, unpaidMicro: earnedMicro - paidMicro };
     },
+    leaseEarnings: async (providerId, range) =>
+      (
+        await rowsOf(pool, {
+          name: 'tb_read_lease_earnings',
+          text: `SELECT x.reference AS lease_id, x.created_at_ms, SUM(t.amount) AS earned
+                 FROM ledger_transactions x JOIN transfers t ON t.transaction_id = x.id
+                 WHERE x.kind = 'lease_end' AND t.credit_account_id = 'provider_payable:' || $1
+                   AND x.created_at_ms >= $2 AND x.created_at_ms < $3
+                 GROUP BY x.reference, x.created_at_ms
+                 ORDER BY x.created_at_ms, x.reference COLLATE "C"`,
+          values: [providerId, range.fromMs, range.toMs],
+        })
+      ).map((row) => ({
+        leaseId: textOf(row.lease_id),
+        closedAtMs: integerOf(row.created_at_ms),
+        earnedMicro: moneyOf(row.earned),
+      })),
     paidOut: async (providerId, range) => {
       const [row] = await rowsOf(pool, {
         name: 'tb_read_paid_out',

@@ -20,6 +20,12 @@ import {
   grantOperation,
   topUpOperation,
 } from '../../../billing/grant-operations.ts';
+import {
+  leaseChargeKey,
+  leaseChargeOperation,
+  leaseEndKey,
+  leaseEndOperation,
+} from '../../../billing/lease-operation.ts';
 import type { Ledger } from '../../../billing/ledger.ts';
 import { type AccountKind, accountIds, systemAccounts } from '../../../billing/ledger-accounts.ts';
 import { payoutKey, payoutOperation } from '../../../billing/payout-operation.ts';
@@ -279,6 +285,25 @@ export async function openPostgresLedger(
         await write({ tenantId: input.tenantId }, { transaction: reference }, async (unit) => {
           await unit.load(undefined, { transaction: before });
           return storageChargeOperation(unit, input);
+        })
+      ).result;
+    },
+    chargeLease: async (input) => {
+      const reads = { transaction: leaseChargeKey(input.leaseId) };
+      return (
+        await write({ tenantId: input.tenantId }, reads, (unit) =>
+          leaseChargeOperation(unit, input),
+        )
+      ).result;
+    },
+    endLease: async (input) => {
+      const reads = { transaction: leaseEndKey(input.leaseId) };
+      return (
+        await write({ tenantId: input.tenantId }, reads, async (unit) => {
+          for (const delivered of input.delivered) {
+            await unit.load(undefined, { payout: delivered.providerId });
+          }
+          return leaseEndOperation(unit, input);
         })
       ).result;
     },

@@ -7,6 +7,7 @@ import type { Config } from '../../../config.ts';
 import { createSqliteAuditLog } from '../../../db/sqlite-audit-log.ts';
 import { createSqliteBatchStore } from '../../../db/sqlite-batch-store.ts';
 import { createSqliteCatalog } from '../../../db/sqlite-catalog.ts';
+import { createSqliteLeaseStore } from '../../../db/sqlite-lease-store.ts';
 import { soleProcessLease } from '../../../platform/job-lease.ts';
 import type { GatewayStore } from '../gateway-store.ts';
 import { createHoldsReader } from '../prometheus-metrics.ts';
@@ -27,6 +28,7 @@ export function sqliteGatewayStore(opened: OpenedSqlite, config: Config): Gatewa
     audit: createSqliteAuditLog(opened.database),
     batches: createSqliteBatchStore(opened.database),
     files: createSqliteFileStore(opened),
+    leases: createSqliteLeaseStore(opened.database),
     holdsPending: createHoldsReader(opened.connection),
     jobLease: soleProcessLease,
     close: async () => opened.close(),

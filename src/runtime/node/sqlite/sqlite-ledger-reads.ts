@@ -108,6 +108,16 @@ export function createLedgerReads(options: ReadsOptions): LedgerReads {
          GROUP BY backend_id, model ORDER BY backend_id, model`,
       )
       .safeIntegers(true),
+    // A provider's report: a scan of lease closings, never on a request's path.
+    leaseEarnings: connection
+      .prepare(
+        `SELECT x.reference AS leaseId, x.created_at_ms AS closedAtMs, SUM(t.amount) AS earned
+         FROM ledger_transactions x JOIN transfers t ON t.transaction_id = x.id
+         WHERE x.kind = 'lease_end' AND t.credit_account_id = 'provider_payable:' || ?
+           AND x.created_at_ms >= ? AND x.created_at_ms < ?
+         GROUP BY x.reference, x.created_at_ms ORDER BY x.created_at_ms, x.reference`,
+      )
+      .safeIntegers(true),
     programStatement: connection
       .prepare(
         `SELECT u.request_id AS requestId, u.created_at_ms AS createdAtMs, u.tenant_id AS tenantId,
@@ -260,6 +270,17 @@ export function createLedgerReads(options: ReadsOptions): LedgerReads {
       const paidMicro = row?.debits ?? 0n;
       return { earnedMicro, paidMicro, unpaidMicro: earnedMicro - paidMicro };
     },
+    leaseEarnings: async (providerId, range) =>
+      (
+        statements.leaseEarnings.all(providerId, range.fromMs, range.toMs) as Record<
+          string,
+          unknown
+        >[]
+      ).map((row) => ({
+        leaseId: String(row.leaseId),
+        closedAtMs: Number(row.closedAtMs),
+        earnedMicro: BigInt(row.earned as bigint),
+      })),
     paidOut: async (providerId, range) =>
       statements.paidOut.get(providerId, range.fromMs, range.toMs) as bigint,
     adjustments: async (tenantId, limit) =>

@@ -15,6 +15,7 @@ import {
   grantOperation,
   topUpOperation,
 } from '../../../billing/grant-operations.ts';
+import { leaseChargeOperation, leaseEndOperation } from '../../../billing/lease-operation.ts';
 import type { Ledger } from '../../../billing/ledger.ts';
 import { systemAccounts } from '../../../billing/ledger-accounts.ts';
 import { payoutOperation } from '../../../billing/payout-operation.ts';
@@ -151,6 +152,8 @@ export function createSqliteLedger(
     adjust: async (input) => immediate(() => adjustmentOperation(unit, input)),
     grantCoupon: async (input) => immediate(() => grantOperation(unit, input)),
     chargeStorage: async (input) => immediate(() => storageChargeOperation(unit, input)),
+    chargeLease: async (input) => immediate(() => leaseChargeOperation(unit, input)),
+    endLease: async (input) => immediate(() => leaseEndOperation(unit, input)),
     voidCoupon: async (couponId, atMs) =>
       immediate(() => {
         const coupon = coupons.byId(couponId);

@@ -1,0 +1,38 @@
+/**
+ * The LeaseStore port: card-hour leases and the backends each one pins (API.md "Dedicated
+ * capacity"). The money is the ledger's (billing/lease-operation.ts); this store holds the terms
+ * and makes the reservation of backends atomic: two leases never hold one backend for
+ * overlapping terms. A lease is reserved unpaid, then marked paid once the ledger charged it; an
+ * unpaid one older than the claim window (a gateway that died between the two) holds nothing.
+ */
+import type { StoredPayer } from './enums.ts';
+import type { leaseBackends, leases } from './schema.ts';
+
+export type LeaseRecord = typeof leases.$inferSelect;
+export type LeaseBackendRecord = typeof leaseBackends.$inferSelect;
+export type LeaseWithBackends = LeaseRecord & { backends: LeaseBackendRecord[] };
+
+export type LeaseStore = {
+  /**
+   * Inserts the lease, unpaid, with its backends, unless one of them is held by another lease
+   * whose term overlaps (paid, or unpaid and created at or after `claimedSinceMs`); false then.
+   */
+  reserve(
+    lease: LeaseRecord,
+    backends: readonly LeaseBackendRecord[],
+    claimedSinceMs: number,
+  ): Promise<boolean>;
+  markPaid(id: string, paidBy: StoredPayer[], atMs: number): Promise<void>;
+  /** Forgets a lease the ledger refused to charge. */
+  drop(id: string): Promise<void>;
+  get(id: string): Promise<LeaseWithBackends | undefined>;
+  /** The tenant's paid leases, newest first. */
+  listOfTenant(tenantId: string, limit: number): Promise<LeaseWithBackends[]>;
+  /** Paid leases not yet settled: those running, scheduled, or over but not closed. */
+  listOpen(): Promise<LeaseWithBackends[]>;
+  /** Sets the early end of an open lease; false when it had already ended or was settled. */
+  endEarly(id: string, atMs: number): Promise<boolean>;
+  markSettled(id: string, atMs: number): Promise<void>;
+  /** Records when a leased backend was first found failed (later findings change nothing). */
+  markBackendFailed(leaseId: string, backendId: string, atMs: number): Promise<void>;
+};

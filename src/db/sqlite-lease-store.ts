@@ -1,0 +1,110 @@
+/**
+ * The LeaseStore over the synchronous drizzle SQLite database: a reservation checks and inserts
+ * in one IMMEDIATE transaction, so no other writer slips a lease in between.
+ */
+import { and, desc, eq, inArray, isNotNull, isNull } from 'drizzle-orm';
+import { leaseHoldsBackends } from './lease-queries.ts';
+import type { LeaseRecord, LeaseStore, LeaseWithBackends } from './lease-store.ts';
+import { leaseBackends, leases } from './schema.ts';
+import type { SqliteDatabase } from './sqlite-catalog.ts';
+
+export function createSqliteLeaseStore(database: SqliteDatabase): LeaseStore {
+  function withBackends(rows: readonly LeaseRecord[]): LeaseWithBackends[] {
+    if (rows.length === 0) {
+      return [];
+    }
+    const held = database
+      .select()
+      .from(leaseBackends)
+      .where(
+        inArray(
+          leaseBackends.leaseId,
+          rows.map((row) => row.id),
+        ),
+      )
+      .all();
+    return rows.map((row) => ({
+      ...row,
+      backends: held.filter((backend) => backend.leaseId === row.id),
+    }));
+  }
+  return {
+    reserve: async (lease, backends, claimedSinceMs) =>
+      database.transaction(
+        (transaction) => {
+          const taken = transaction
+            .select({ id: leases.id })
+            .from(leases)
+            .innerJoin(leaseBackends, eq(leaseBackends.leaseId, leases.id))
+            .where(leaseHoldsBackends(leases, leaseBackends, lease, backends, claimedSinceMs))
+            .limit(1)
+            .all();
+          if (taken.length > 0) {
+            return false;
+          }
+          transaction.insert(leases).values(lease).run();
+          transaction
+            .insert(leaseBackends)
+            .values([...backends])
+            .run();
+          return true;
+        },
+        { behavior: 'immediate' },
+      ),
+    markPaid: async (id, paidBy, atMs) => {
+      database.update(leases).set({ paidBy, paidAtMs: atMs }).where(eq(leases.id, id)).run();
+    },
+    drop: async (id) => {
+      database.transaction((transaction) => {
+        transaction.delete(leaseBackends).where(eq(leaseBackends.leaseId, id)).run();
+        transaction
+          .delete(leases)
+          .where(and(eq(leases.id, id), isNull(leases.paidAtMs)))
+          .run();
+      });
+    },
+    get: async (id) =>
+      withBackends(database.select().from(leases).where(eq(leases.id, id)).all())[0],
+    listOfTenant: async (tenantId, limit) =>
+      withBackends(
+        database
+          .select()
+          .from(leases)
+          .where(and(eq(leases.tenantId, tenantId), isNotNull(leases.paidAtMs)))
+          .orderBy(desc(leases.createdAtMs), desc(leases.id))
+          .limit(limit)
+          .all(),
+      ),
+    listOpen: async () =>
+      withBackends(
+        database
+          .select()
+          .from(leases)
+          .where(and(isNotNull(leases.paidAtMs), isNull(leases.settledAtMs)))
+          .all(),
+      ),
+    endEarly: async (id, atMs) =>
+      database
+        .update(leases)
+        .set({ endedAtMs: atMs })
+        .where(and(eq(leases.id, id), isNull(leases.endedAtMs), isNull(leases.settledAtMs)))
+        .returning({ id: leases.id })
+        .all().length === 1,
+    markSettled: async (id, atMs) => {
+      database.update(leases).set({ settledAtMs: atMs }).where(eq(leases.id, id)).run();
+    },
+    markBackendFailed: async (leaseId, backendId, atMs) => {
+      database
+        .update(leaseBackends)
+        .set({ failedAtMs: atMs })
+        .where(
+          and(
+            eq(leaseBackends.leaseId, leaseId),
+            eq(leaseBackends.backendId, backendId),
+            isNull(leaseBackends.failedAtMs),
+          ),
+        )
+        .run();
+    },
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * The LeaseStore on SQLite and PostgreSQL: a backend is never held by two leases whose terms
+ * overlap (reservations at once included), an early end frees the rest of a term, an unpaid
+ * reservation holds its backends only within its claim window and can be dropped, and the lists
+ * show paid leases only.
+ */
+import { describe, expect, it } from 'vitest';
+import type { LeaseRecord, LeaseStore } from '../src/db/lease-store.ts';
+import { postgresStore, sqliteStore } from './support/store-under-test.ts';
+
+const hourMs = 3_600_000;
+
+function leaseRow(id: string, startsAtMs: number, hours: number): LeaseRecord {
+  return {
+    id,
+    tenantId: `ten_${id}`,
+    model: 'm',
+    region: null,
+    accelerators: 1,
+    hours,
+    priceId: 'prc_1',
+    cardHourMicro: 1_000_000n,
+    cost: BigInt(hours) * 1_000_000n,
+    startsAtMs,
+    endsAtMs: startsAtMs + hours * hourMs,
+    paidBy: null,
+    paidAtMs: null,
+    endedAtMs: null,
+    settledAtMs: null,
+    createdAtMs: 1_000,
+  };
+}
+
+function held(leaseId: string, backendId = 'bkd_1') {
+  return [{ leaseId, backendId, providerId: 'prv_1', accelerators: 1, failedAtMs: null }];
+}
+
+async function reservePaid(leases: LeaseStore, lease: LeaseRecord): Promise<boolean> {
+  const reserved = await leases.reserve(lease, held(lease.id), 0);
+  if (reserved) {
+    await leases.markPaid(lease.id, [], lease.createdAtMs);
+  }
+  return reserved;
+}
+
+describe.each([sqliteStore, postgresStore()])('LeaseStore on $name', (store) => {
+  it('never lets two leases hold a backend for overlapping terms', async () => {
+    const { leases, close } = await store.open();
+    expect(await reservePaid(leases, leaseRow('a', 0, 2))).toBe(true);
+    expect(await reservePaid(leases, leaseRow('b', hourMs, 2))).toBe(false);
+    expect(await reservePaid(leases, leaseRow('c', 2 * hourMs, 1))).toBe(true);
+    const racing = await Promise.all(
+      ['d', 'e', 'f'].map((id) => reservePaid(leases, leaseRow(id, 5 * hourMs, 1))),
+    );
+    expect(racing.filter(Boolean)).toHaveLength(1);
+    expect(await leases.listOpen()).toHaveLength(3);
+    await close();
+  });
+
+  it('frees the rest of a term ended early, once', async () => {
+    const { leases, close } = await store.open();
+    await reservePaid(leases, leaseRow('a', 0, 4));
+    expect(await leases.endEarly('a', hourMs)).toBe(true);
+    expect(await leases.endEarly('a', 2 * hourMs)).toBe(false);
+    expect(await reservePaid(leases, leaseRow('b', 2 * hourMs, 1))).toBe(true);
+    await leases.markSettled('a', 2 * hourMs);
+    expect((await leases.listOpen()).map((lease) => lease.id)).toEqual(['b']);
+    await close();
+  });
+
+  it('holds backends for an unpaid reservation only within its claim window; drops it', async () => {
+    const { leases, close } = await store.open();
+    expect(await leases.reserve(leaseRow('a', 0, 1), held('a'), 0)).toBe(true);
+    expect(await leases.reserve(leaseRow('b', 0, 1), held('b'), 0)).toBe(false);
+    // Claimed before the window: a gateway died between reserving and charging.
+    expect(await leases.reserve(leaseRow('c', 0, 1), held('c'), 2_000)).toBe(true);
+    await leases.drop('a');
+    expect(await leases.get('a')).toBeUndefined();
+    expect(await leases.listOfTenant('ten_c', 10)).toEqual([]);
+    await leases.markPaid('c', [{ source: 'wallet', id: null, kind: 'wallet', amount: '1.00' }], 5);
+    const [paid] = await leases.listOfTenant('ten_c', 10);
+    expect(paid).toMatchObject({ id: 'c', paidAtMs: 5, backends: held('c') });
+    await leases.markBackendFailed('c', 'bkd_1', 7);
+    await leases.markBackendFailed('c', 'bkd_1', 9);
+    expect((await leases.get('c'))?.backends[0]?.failedAtMs).toBe(7);
+    await close();
+  });
+});

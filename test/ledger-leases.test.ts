@@ -1,0 +1,120 @@
+/**
+ * The lease operations on both ledger stores (SQLite and PostgreSQL): a lease's charge is paid by
+ * compute coupons then the wallet, once per lease, or not at all when it cannot be paid in full;
+ * its end refunds each payer pro rata and credits each provider its share of what was delivered,
+ * once; a program statement counts the coupon's part net of its refund and the check stays clean.
+ */
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { PinnedPrice } from '../src/billing/cost.ts';
+import type { Ledger } from '../src/billing/ledger.ts';
+import { meterLine } from '../src/billing/meters.ts';
+import { type LedgerWorld, ledgerStores } from './support/ledger-stores.ts';
+
+const price: PinnedPrice = {
+  priceId: 'price-1',
+  inputPerMillion: 1_000_000n,
+  cachedInputPerMillion: 0n,
+  outputPerMillion: 1_000_000n,
+  multiplierBps: 10_000,
+};
+const seed = {
+  tenants: [{ id: 'tenant-1', clampAllowed: false }],
+  providers: [
+    { id: 'provider-1', payoutBps: 8_000 },
+    { id: 'provider-2', payoutBps: 5_000 },
+  ],
+  backends: [{ id: 'backend-1', providerId: 'provider-1', region: 'east', models: ['model-a'] }],
+  prices: [{ price, model: 'model-a', version: 1 }],
+};
+const everything = { fromMs: 0, toMs: Number.MAX_SAFE_INTEGER };
+/** 3 accelerators for 2 hours at 1.00 per accelerator-hour: 6.00. */
+const line = meterLine('card_hour', 3n * 2n * 3_600n, 1_000_000n);
+
+describe.each(ledgerStores())('lease operations on $name', (store) => {
+  let world: LedgerWorld;
+  let ledger: Ledger;
+
+  beforeAll(async () => {
+    await store.setUp(inject('postgresAdminUrl'));
+    world = await store.openWorld(seed, { ledgerCount: 1, onFile: true });
+    const [first] = world.ledgers;
+    if (!first) {
+      throw new Error('a world has one ledger');
+    }
+    ledger = first;
+  });
+  afterAll(async () => {
+    await world.close();
+    await store.tearDown();
+  });
+
+  const lease = { tenantId: 'tenant-1', model: 'model-a', region: 'east', line };
+
+  it('refuses a lease the tenant cannot pay in full and moves nothing', async () => {
+    await ledger.topUp({ tenantId: 'tenant-1', amountMicro: 2_000_000n, reference: 't1', atMs: 1 });
+    const refused = await ledger.chargeLease({ ...lease, leaseId: 'lse_poor', atMs: 2 });
+    expect(refused).toEqual({ paid: false, costMicro: 6_000_000n, availableMicro: 2_000_000n });
+    expect((await ledger.tenantMoney('tenant-1', 3)).walletBalanceMicro).toBe(2_000_000n);
+  });
+
+  it('charges compute coupons first, then the wallet, once; refunds pro rata and pays providers', async () => {
+    const { coupon } = await ledger.grantCoupon({
+      id: 'cpn_1',
+      tenantId: 'tenant-1',
+      kind: 'compute',
+      program: 'gpu-grant',
+      amountMicro: 4_000_000n,
+      coverageBps: 10_000,
+      models: null,
+      regions: null,
+      priority: 0,
+      startsAtMs: 0,
+      expiresAtMs: null,
+      reference: 'grant-1',
+      atMs: 4,
+    });
+    const charged = await ledger.chargeLease({ ...lease, leaseId: 'lse_1', atMs: 5 });
+    expect(charged).toEqual({
+      paid: true,
+      costMicro: 6_000_000n,
+      duplicate: false,
+      paidBy: [
+        { source: 'coupon', id: coupon.id, kind: 'compute', amountMicro: 4_000_000n },
+        { source: 'wallet', id: null, kind: 'wallet', amountMicro: 2_000_000n },
+      ],
+    });
+    const again = await ledger.chargeLease({ ...lease, leaseId: 'lse_1', atMs: 6 });
+    expect(again).toMatchObject({ paid: true, duplicate: true });
+    expect((await ledger.tenantMoney('tenant-1', 6)).walletBalanceMicro).toBe(0n);
+
+    const end = {
+      leaseId: 'lse_1',
+      tenantId: 'tenant-1',
+      costMicro: 6_000_000n,
+      paidBy: charged.paid ? charged.paidBy : [],
+      refundMicro: 3_000_000n,
+      delivered: [
+        { providerId: 'provider-1', valueMicro: 2_000_000n },
+        { providerId: 'provider-2', valueMicro: 1_000_000n },
+      ],
+      startsAtMs: 5,
+      atMs: 7,
+    };
+    expect(await ledger.endLease(end)).toEqual({
+      refundedMicro: 3_000_000n,
+      providerSharesMicro: 2_100_000n,
+      duplicate: false,
+    });
+    expect(await ledger.endLease({ ...end, atMs: 8 })).toMatchObject({ duplicate: true });
+    const money = await ledger.tenantMoney('tenant-1', 9);
+    expect(money.walletBalanceMicro).toBe(1_000_000n);
+    expect(money.coupons[0]?.remainingMicro).toBe(2_000_000n);
+    expect((await ledger.providerBalance('provider-1')).earnedMicro).toBe(1_600_000n);
+    expect(await ledger.leaseEarnings('provider-2', everything)).toEqual([
+      { leaseId: 'lse_1', closedAtMs: 7, earnedMicro: 500_000n },
+    ]);
+    const summary = await ledger.programSummary('gpu-grant', everything, undefined);
+    expect(summary).toBeDefined();
+    expect(await ledger.check()).toMatchObject({ ok: true, problems: [] });
+  });
+});
