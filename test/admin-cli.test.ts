@@ -333,7 +333,7 @@ describe('tokenbank admin: the money of a tenant', () => {
       exitCode: 0,
       stdout:
         'request_id,batch_id,created_at,tenant_id,key_id,model,region,backend_id,provider_id,input_tokens,' +
-        'cached_input_tokens,output_tokens,reasoning_tokens,usage_source,outcome,cost,lines,paid_by,' +
+        'cached_input_tokens,output_tokens,reasoning_tokens,usage_source,outcome,cost,lines,paid_by,lease_id,' +
         'verified_output_tokens,claimed_input_tokens,claimed_output_tokens\r\n',
       stderr: '',
     });
