@@ -198,6 +198,7 @@ describe('the official OpenAI SDK against tokenbank', () => {
       input: '2.50',
       cached_input: '2.50',
       output: '10.00',
+      card_hour: null,
       currency: 'CNY',
       regions: [regionPrice('east'), regionPrice('west')],
     });
