@@ -68,6 +68,31 @@ describe.each([sqliteStore, postgresStore()])('LeaseStore on $name', (store) => 
     await close();
   });
 
+  it("pages a tenant's paid leases newest first, after a cursor", async () => {
+    const { leases, close } = await store.open();
+    // b and c were created at once: the later id comes first.
+    for (const [index, id] of ['a', 'b', 'c'].entries()) {
+      const createdAtMs = index === 0 ? 1_000 : 2_000;
+      await reservePaid(leases, {
+        ...leaseRow(id, index * hourMs, 1),
+        tenantId: 'ten_p',
+        createdAtMs,
+      });
+    }
+    const page = async (limit: number, after?: string) => {
+      const cursor = after === undefined ? undefined : await leases.get(after);
+      return (await leases.listOfTenant('ten_p', { limit, after: cursor })).map(
+        (lease) => lease.id,
+      );
+    };
+    const newestFirst = ['c', 'b', 'a'];
+    expect(await page(10)).toEqual(newestFirst);
+    expect(await page(2)).toEqual(newestFirst.slice(0, 2));
+    expect(await page(2, newestFirst[1])).toEqual(newestFirst.slice(2));
+    expect(await page(2, newestFirst[2])).toEqual([]);
+    await close();
+  });
+
   it('holds backends for an unpaid reservation only within its claim window; drops it', async () => {
     const { leases, close } = await store.open();
     expect(await leases.reserve(leaseRow('a', 0, 1), held('a'), 0)).toBe(true);
@@ -76,9 +101,9 @@ describe.each([sqliteStore, postgresStore()])('LeaseStore on $name', (store) => 
     expect(await leases.reserve(leaseRow('c', 0, 1), held('c'), 2_000)).toBe(true);
     await leases.drop('a');
     expect(await leases.get('a')).toBeUndefined();
-    expect(await leases.listOfTenant('ten_c', 10)).toEqual([]);
+    expect(await leases.listOfTenant('ten_c', { limit: 10 })).toEqual([]);
     await leases.markPaid('c', [{ source: 'wallet', id: null, kind: 'wallet', amount: '1.00' }], 5);
-    const [paid] = await leases.listOfTenant('ten_c', 10);
+    const [paid] = await leases.listOfTenant('ten_c', { limit: 10 });
     expect(paid).toMatchObject({ id: 'c', paidAtMs: 5, backends: held('c') });
     await leases.markBackendFailed('c', 'bkd_1', 7);
     await leases.markBackendFailed('c', 'bkd_1', 9);

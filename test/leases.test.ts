@@ -231,7 +231,7 @@ describe('card-hour leases', () => {
     );
     expect(failure).toMatchObject({ status: 429, code: 'insufficient_quota' });
     expect(await balanceOf(poor.tenantId)).toBe('1.00');
-    expect(await gateway.deps.leases.listOfTenant(poor.tenantId, 10)).toEqual([]);
+    expect(await gateway.deps.leases.listOfTenant(poor.tenantId, { limit: 10 })).toEqual([]);
     // Nothing held: another tenant can lease both backends at once.
     const rich = await newTenant('100');
     const both = await asTenant(rich.apiKey, 'POST', '/v1/leases', {
@@ -267,6 +267,53 @@ describe('card-hour leases', () => {
       data: { entity_id: string; tenant_id: string }[];
     };
     expect(audit.data[0]).toMatchObject({ entity_id: lease.id, tenant_id: tenant.tenantId });
+    await endAllLeases();
+    await expectLedgerClean();
+  });
+
+  it("pages the tenant's leases newest first (?limit, ?after, has_more)", async () => {
+    const tenant = await newTenant('30');
+    const ids: string[] = [];
+    // Three one-hour leases of the same backend, one after another.
+    for (let hour = 1; hour <= 3; hour += 1) {
+      gateway.clock.advanceMs(1_000);
+      const created = await asTenant(tenant.apiKey, 'POST', '/v1/leases', {
+        model,
+        accelerators: 1,
+        hours: 1,
+        starts_at: new Date(gateway.clock.nowMs() + hour * hourMs).toISOString(),
+      });
+      expect(created.status).toBe(201);
+      ids.push((created.body as unknown as Lease).id);
+    }
+    const newestFirst = [...ids].reverse();
+    type Page = { data: Lease[]; first_id: string; last_id: string; has_more: boolean };
+    const list = async (query: string) =>
+      (await asTenant(tenant.apiKey, 'GET', `/v1/leases${query}`)).body as unknown as Page;
+    const first = await list('?limit=2');
+    expect(first).toMatchObject({
+      object: 'list',
+      first_id: newestFirst[0],
+      last_id: newestFirst[1],
+      has_more: true,
+    });
+    expect(first.data.map((lease) => lease.id)).toEqual(newestFirst.slice(0, 2));
+    const second = await list(`?limit=2&after=${first.last_id}`);
+    expect(second).toMatchObject({ first_id: newestFirst[2], has_more: false });
+    expect(second.data.map((lease) => lease.id)).toEqual(newestFirst.slice(2));
+    expect((await list('')).data.map((lease) => lease.id)).toEqual(newestFirst);
+
+    // A cursor must be one of the asker's own leases.
+    const other = await newTenant('0');
+    for (const [asker, query, param] of [
+      [tenant, '?after=lse_unknown', 'after'],
+      [other, `?after=${ids[0]}`, 'after'],
+      [tenant, '?limit=0', 'limit'],
+    ] as const) {
+      const refused = await asTenant(asker.apiKey, 'GET', `/v1/leases${query}`);
+      expect(refused.status).toBe(400);
+      expect(refused.body).toMatchObject({ error: { param } });
+    }
     await endAllLeases();
     await expectLedgerClean();
   });

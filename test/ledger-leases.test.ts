@@ -7,7 +7,8 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { PinnedPrice } from '../src/billing/cost.ts';
 import type { Ledger } from '../src/billing/ledger.ts';
-import { meterLine } from '../src/billing/meters.ts';
+import { fromStoredPaidBy, toStoredPaidBy } from '../src/billing/paid-by.ts';
+import { recordLease } from './support/lease-records.ts';
 import { type LedgerWorld, ledgerStores } from './support/ledger-stores.ts';
 
 const price: PinnedPrice = {
@@ -27,8 +28,16 @@ const seed = {
   prices: [{ price, model: 'model-a', version: 1 }],
 };
 const everything = { fromMs: 0, toMs: Number.MAX_SAFE_INTEGER };
-/** 3 accelerators for 2 hours at 1.00 per accelerator-hour: 6.00. */
-const line = meterLine('card_hour', 3n * 2n * 3_600n, 1_000_000n);
+/** 3 accelerators (2 of provider-1, 1 of provider-2) for 2 hours at 1.00 an accelerator-hour: 6.00. */
+const term = {
+  startsAtMs: 5,
+  hours: 2,
+  cardHourMicro: 1_000_000n,
+  backends: [
+    { backendId: 'backend-a', providerId: 'provider-1', accelerators: 2, failedAtMs: null },
+    { backendId: 'backend-b', providerId: 'provider-2', accelerators: 1, failedAtMs: null },
+  ],
+};
 
 describe.each(ledgerStores())('lease operations on $name', (store) => {
   let world: LedgerWorld;
@@ -48,13 +57,15 @@ describe.each(ledgerStores())('lease operations on $name', (store) => {
     await store.tearDown();
   });
 
-  const lease = { tenantId: 'tenant-1', model: 'model-a', region: 'east', line };
+  const lease = { tenantId: 'tenant-1', model: 'model-a', region: 'east' };
 
   it('refuses a lease the tenant cannot pay in full and moves nothing', async () => {
     await ledger.topUp({ tenantId: 'tenant-1', amountMicro: 2_000_000n, reference: 't1', atMs: 1 });
-    const refused = await ledger.chargeLease({ ...lease, leaseId: 'lse_poor', atMs: 2 });
+    const line = await recordLease(world.leases, { ...lease, id: 'lse_poor', term, atMs: 2 });
+    const refused = await ledger.chargeLease({ ...lease, line, leaseId: 'lse_poor', atMs: 2 });
     expect(refused).toEqual({ paid: false, costMicro: 6_000_000n, availableMicro: 2_000_000n });
     expect((await ledger.tenantMoney('tenant-1', 3)).walletBalanceMicro).toBe(2_000_000n);
+    await world.leases.drop('lse_poor');
   });
 
   it('charges compute coupons first, then the wallet, once; refunds pro rata and pays providers', async () => {
@@ -73,7 +84,8 @@ describe.each(ledgerStores())('lease operations on $name', (store) => {
       reference: 'grant-1',
       atMs: 4,
     });
-    const charged = await ledger.chargeLease({ ...lease, leaseId: 'lse_1', atMs: 5 });
+    const line = await recordLease(world.leases, { ...lease, id: 'lse_1', term, atMs: 5 });
+    const charged = await ledger.chargeLease({ ...lease, line, leaseId: 'lse_1', atMs: 5 });
     expect(charged).toEqual({
       paid: true,
       costMicro: 6_000_000n,
@@ -83,15 +95,19 @@ describe.each(ledgerStores())('lease operations on $name', (store) => {
         { source: 'wallet', id: null, kind: 'wallet', amountMicro: 2_000_000n },
       ],
     });
-    const again = await ledger.chargeLease({ ...lease, leaseId: 'lse_1', atMs: 6 });
+    await world.leases.markPaid('lse_1', toStoredPaidBy(charged.paid ? charged.paidBy : []), 5);
+    const again = await ledger.chargeLease({ ...lease, line, leaseId: 'lse_1', atMs: 6 });
     expect(again).toMatchObject({ paid: true, duplicate: true });
     expect((await ledger.tenantMoney('tenant-1', 6)).walletBalanceMicro).toBe(0n);
 
+    // Ended within its first hour: that hour was delivered, the second goes back.
+    expect(await world.leases.endEarly('lse_1', 7)).toBe(true);
+    const recorded = await world.leases.get('lse_1');
     const end = {
       leaseId: 'lse_1',
       tenantId: 'tenant-1',
       costMicro: 6_000_000n,
-      paidBy: charged.paid ? charged.paidBy : [],
+      paidBy: fromStoredPaidBy(recorded?.paidBy ?? []),
       refundMicro: 3_000_000n,
       delivered: [
         { providerId: 'provider-1', valueMicro: 2_000_000n },

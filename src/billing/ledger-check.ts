@@ -3,12 +3,14 @@
  * from the transfers, no guarded account (nor a provider's payable) overdrawn, global debits
  * equal to credits, every settled request paid exactly its cost, no provider paid a share of
  * money never collected, no hold left on a request that ended, no ended grant with money still
- * available, and every subsidy program's statement figures equal to the ledger's movements
- * (program-figures.ts), the programs' expiries to what breakage holds. The queries live in db/
+ * available, every subsidy program's statement figures equal to the ledger's movements
+ * (program-figures.ts), the programs' expiries to what breakage holds, and the meters' own rules
+ * for storage ticks (storage-check.ts) and leases (lease-check.ts). The queries live in db/
  * (ledger-check-queries.ts, program-figures-queries.ts); this module turns their rows into
  * problems.
  */
 import { shareOf } from './cost.ts';
+import { leaseProblems } from './lease-check.ts';
 import type { LedgerCheck } from './ledger.ts';
 import { formatMoney } from './money.ts';
 import { integerValue, type ProgramFigureSet, reconcileProgramFigures } from './program-figures.ts';
@@ -25,7 +27,9 @@ export type LedgerCheckQueryName =
   | 'endedGrantsWithMoney'
   | 'breakageBalance'
   | 'counts'
-  | 'storageCharges';
+  | 'storageCharges'
+  | 'leaseCharges'
+  | 'leaseRecords';
 
 /** Runs one read-only query of the check in the store's snapshot. */
 export type CheckQuery = (name: LedgerCheckQueryName) => Promise<Record<string, unknown>[]>;
@@ -113,6 +117,7 @@ export async function checkLedger(
     ),
     ...programProblems(await programFigures(), (await query('breakageBalance'))[0]),
     ...storageChargeProblems(await query('storageCharges')),
+    ...leaseProblems(await query('leaseCharges'), await query('leaseRecords')),
   ];
   const [counted] = await query('counts');
   return {

@@ -1,10 +1,10 @@
 /**
- * The condition both stores' lease reservations share: another lease holds one of these backends
- * for a term overlapping this one's (an early end frees the rest of its term), and it counts,
- * being paid or claimed recently enough to still be paid.
+ * The conditions both lease stores share: a reservation's (another lease holds one of these
+ * backends for a term overlapping this one's, an early end freeing the rest of its term, and it
+ * counts, being paid or claimed recently enough to still be paid), and a tenant's page of leases.
  */
-import { and, inArray, isNotNull, or, type SQL, sql } from 'drizzle-orm';
-import type { LeaseBackendRecord, LeaseRecord } from './lease-store.ts';
+import { and, eq, inArray, isNotNull, lt, or, type SQL, sql } from 'drizzle-orm';
+import type { LeaseBackendRecord, LeasePage, LeaseRecord } from './lease-store.ts';
 import type {
   leaseBackends as postgresLeaseBackends,
   leases as postgresLeases,
@@ -29,5 +29,24 @@ export function leaseHoldsBackends(
     sql`${leases.startsAtMs} < ${lease.endsAtMs}`,
     sql`COALESCE(${leases.endedAtMs}, ${leases.endsAtMs}) > ${lease.startsAtMs}`,
     or(isNotNull(leases.paidAtMs), sql`${leases.createdAtMs} >= ${claimedSinceMs}`),
+  );
+}
+
+/** The tenant's paid leases on the page, newest first: those before the cursor in that order. */
+export function leasesOfTenantPage(
+  leases: LeasesTable,
+  tenantId: string,
+  page: LeasePage,
+): SQL | undefined {
+  const { after } = page;
+  return and(
+    eq(leases.tenantId, tenantId),
+    isNotNull(leases.paidAtMs),
+    after === undefined
+      ? undefined
+      : or(
+          lt(leases.createdAtMs, after.createdAtMs),
+          and(eq(leases.createdAtMs, after.createdAtMs), lt(leases.id, after.id)),
+        ),
   );
 }

@@ -12,6 +12,12 @@ export type LeaseRecord = typeof leases.$inferSelect;
 export type LeaseBackendRecord = typeof leaseBackends.$inferSelect;
 export type LeaseWithBackends = LeaseRecord & { backends: LeaseBackendRecord[] };
 
+/** A page of a tenant's leases: newest first, those after `after` (the last of the page before). */
+export type LeasePage = {
+  limit: number;
+  after?: Pick<LeaseRecord, 'id' | 'createdAtMs'> | undefined;
+};
+
 export type LeaseStore = {
   /**
    * Inserts the lease, unpaid, with its backends, unless one of them is held by another lease
@@ -26,8 +32,8 @@ export type LeaseStore = {
   /** Forgets a lease the ledger refused to charge. */
   drop(id: string): Promise<void>;
   get(id: string): Promise<LeaseWithBackends | undefined>;
-  /** The tenant's paid leases, newest first. */
-  listOfTenant(tenantId: string, limit: number): Promise<LeaseWithBackends[]>;
+  /** The tenant's paid leases, newest first (by creation, then id). */
+  listOfTenant(tenantId: string, page: LeasePage): Promise<LeaseWithBackends[]>;
   /** Paid leases not yet settled: those running, scheduled, or over but not closed. */
   listOpen(): Promise<LeaseWithBackends[]>;
   /** Sets the early end of an open lease; false when it had already ended or was settled. */

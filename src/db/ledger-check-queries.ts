@@ -77,19 +77,35 @@ const endedGrantsWithMoney = `SELECT c.id AS id FROM coupons c
 const breakageBalance = `SELECT COALESCE(SUM(credits_posted - debits_posted), 0) AS balance
   FROM accounts WHERE id = 'breakage'`;
 
-// One row per transfer of a storage tick (a tick without transfers once, with nulls), with the
-// coupon a transfer debits when it is one (found by its id, 'coupon:' being 7 characters):
-// billing/storage-check.ts judges them.
-const storageCharges = `SELECT x.idempotency_key AS idempotency_key, x.kind AS kind,
-  x.tenant_id AS tenant_id, x.reference AS reference, x.amount AS amount,
-  t.debit_account_id AS debit, t.credit_account_id AS credit, t.flag AS flag,
+// One row per transfer of a transaction of these kinds (one without transfers once, with nulls),
+// with the coupon a transfer debits when it is one (found by its id, 'coupon:' being 7
+// characters): billing/checked-transactions.ts reads them.
+const transactionTransfers = (kinds: string) => `SELECT x.idempotency_key AS idempotency_key,
+  x.kind AS kind, x.tenant_id AS tenant_id, x.reference AS reference, x.amount AS amount,
+  t.id AS transfer_id, t.debit_account_id AS debit, t.credit_account_id AS credit, t.flag AS flag,
   t.amount AS transfer_amount, c.tenant_id AS coupon_tenant_id, c.kind AS coupon_kind,
-  c.coverage_bps AS coupon_coverage_bps
+  c.coverage_bps AS coupon_coverage_bps, c.status AS coupon_status
   FROM ledger_transactions x
   LEFT JOIN transfers t ON t.transaction_id = x.id
   LEFT JOIN coupons c ON t.debit_account_id LIKE 'coupon:%'
     AND c.id = substr(t.debit_account_id, 8)
-  WHERE x.kind IN ('storage', 'storage_unpaid')`;
+  WHERE x.kind IN (${kinds})`;
+
+// Storage ticks: billing/storage-check.ts judges them.
+const storageCharges = transactionTransfers(`'storage', 'storage_unpaid'`);
+
+// Lease charges and ends, with the records of the leases they name (one row per leased backend):
+// billing/lease-check.ts judges them.
+const leaseCharges = transactionTransfers(`'lease', 'lease_end'`);
+
+const leaseRecords = `SELECT l.id AS lease_id, l.tenant_id AS tenant_id,
+  l.accelerators AS accelerators, l.hours AS hours, l.card_hour AS card_hour, l.cost AS cost,
+  l.starts_at_ms AS starts_at_ms, l.ends_at_ms AS ends_at_ms, l.ended_at_ms AS ended_at_ms,
+  b.backend_id AS backend_id, b.provider_id AS provider_id,
+  b.accelerators AS backend_accelerators, b.failed_at_ms AS failed_at_ms
+  FROM leases l LEFT JOIN lease_backends b ON b.lease_id = l.id
+  WHERE l.id IN (SELECT reference FROM ledger_transactions
+    WHERE kind IN ('lease', 'lease_end') AND reference IS NOT NULL)`;
 
 const counts = `SELECT (SELECT COUNT(*) FROM accounts) AS accounts,
   (SELECT COUNT(*) FROM ledger_transactions) AS transactions`;
@@ -106,4 +122,6 @@ export const ledgerCheckQueries = {
   breakageBalance,
   counts,
   storageCharges,
+  leaseCharges,
+  leaseRecords,
 } as const;

@@ -3,7 +3,7 @@
  * lock, so a check and its insert never interleave with another replica's.
  */
 import { and, desc, eq, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
-import { leaseHoldsBackends } from './lease-queries.ts';
+import { leaseHoldsBackends, leasesOfTenantPage } from './lease-queries.ts';
 import type { LeaseRecord, LeaseStore, LeaseWithBackends } from './lease-store.ts';
 import type { PostgresDatabase } from './postgres-catalog.ts';
 import { leaseBackends, leases } from './postgres-schema.ts';
@@ -55,14 +55,14 @@ export function createPostgresLeaseStore(database: PostgresDatabase): LeaseStore
     },
     get: async (id) =>
       (await withBackends(await database.select().from(leases).where(eq(leases.id, id))))[0],
-    listOfTenant: async (tenantId, limit) =>
+    listOfTenant: async (tenantId, page) =>
       withBackends(
         await database
           .select()
           .from(leases)
-          .where(and(eq(leases.tenantId, tenantId), isNotNull(leases.paidAtMs)))
+          .where(leasesOfTenantPage(leases, tenantId, page))
           .orderBy(desc(leases.createdAtMs), desc(leases.id))
-          .limit(limit),
+          .limit(page.limit),
       ),
     listOpen: async () =>
       withBackends(

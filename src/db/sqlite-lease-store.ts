@@ -3,7 +3,7 @@
  * in one IMMEDIATE transaction, so no other writer slips a lease in between.
  */
 import { and, desc, eq, inArray, isNotNull, isNull } from 'drizzle-orm';
-import { leaseHoldsBackends } from './lease-queries.ts';
+import { leaseHoldsBackends, leasesOfTenantPage } from './lease-queries.ts';
 import type { LeaseRecord, LeaseStore, LeaseWithBackends } from './lease-store.ts';
 import { leaseBackends, leases } from './schema.ts';
 import type { SqliteDatabase } from './sqlite-catalog.ts';
@@ -65,14 +65,14 @@ export function createSqliteLeaseStore(database: SqliteDatabase): LeaseStore {
     },
     get: async (id) =>
       withBackends(database.select().from(leases).where(eq(leases.id, id)).all())[0],
-    listOfTenant: async (tenantId, limit) =>
+    listOfTenant: async (tenantId, page) =>
       withBackends(
         database
           .select()
           .from(leases)
-          .where(and(eq(leases.tenantId, tenantId), isNotNull(leases.paidAtMs)))
+          .where(leasesOfTenantPage(leases, tenantId, page))
           .orderBy(desc(leases.createdAtMs), desc(leases.id))
-          .limit(limit)
+          .limit(page.limit)
           .all(),
       ),
     listOpen: async () =>

@@ -13,10 +13,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
+import { drizzle } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
 import type { PinnedPrice } from '../../src/billing/cost.ts';
 import type { Ledger } from '../../src/billing/ledger.ts';
 import { parseConfig } from '../../src/config.ts';
+import type { LeaseStore } from '../../src/db/lease-store.ts';
+import { createPostgresLeaseStore } from '../../src/db/postgres-lease-store.ts';
+import * as postgresSchema from '../../src/db/postgres-schema.ts';
+import { createSqliteLeaseStore } from '../../src/db/sqlite-lease-store.ts';
 import { migratePostgres } from '../../src/runtime/node/postgres/postgres-database.ts';
 import { openPostgresLedger } from '../../src/runtime/node/postgres/postgres-ledger.ts';
 import { migrateSqlite, openSqlite } from '../../src/runtime/node/sqlite/sqlite-database.ts';
@@ -52,6 +57,8 @@ export type PayoutRateRow = {
 /** One store, seeded, with as many ledgers on it as the suite asked for (each its own link). */
 export type LedgerWorld = {
   ledgers: Ledger[];
+  /** The store's lease records, which the ledger check reads beside the lease transactions. */
+  leases: LeaseStore;
   /** Where another process opens the same store: a file path or a postgres:// URL. */
   location: string;
   insertPrice(price: PinnedPrice, model: string, version: number): Promise<void>;
@@ -168,6 +175,7 @@ export const sqliteStore: LedgerStore = {
     const connections = [first, ...others];
     return {
       ledgers: connections.map((opened) => createSqliteLedger(opened.connection)),
+      leases: createSqliteLeaseStore(first.database),
       location,
       insertPrice: async (price, model, version) =>
         insertSqlitePrice(first.connection, price, model, version),
@@ -201,6 +209,8 @@ export const sqliteStore: LedgerStore = {
 };
 
 const ledgerTables = [
+  'lease_backends',
+  'leases',
   'provider_payout_rates',
   'accounts',
   'coupons',
@@ -300,6 +310,7 @@ export function createPostgresStore(): LedgerStore {
       }
       return {
         ledgers,
+        leases: createPostgresLeaseStore(drizzle(first, { schema: postgresSchema })),
         location: databaseUrl(),
         insertPrice: (price, model, version) => insertPostgresPrice(first, price, model, version),
         insertPayoutRate: async (rate) => {

@@ -1,6 +1,6 @@
 /**
- * Card-hour lease routes: a tenant leases with its API key (POST/GET /v1/leases, DELETE to end
- * early), or the operator leases for it (POST /admin/v1/tenants/{id}/leases; app.ts
+ * Card-hour lease routes: a tenant leases with its API key (POST /v1/leases, GET pages of them,
+ * DELETE to end early), or the operator leases for it (POST /admin/v1/tenants/{id}/leases; app.ts
  * authenticates /admin). A lease of another tenant answers 404, like one that does not exist.
  */
 import type { Hono } from 'hono';
@@ -9,9 +9,9 @@ import type { TenantRecord } from '../../db/catalog.ts';
 import type { Deps, HonoEnv } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
 import { notFound, tenantOrNotFound } from '../admin/tenant-routes.ts';
-import { listView } from '../admin/views.ts';
 import { requireClient } from '../middleware/authenticate.ts';
 import { readJsonBody } from '../middleware/json-body.ts';
+import { listPageOf } from '../middleware/list-page.ts';
 import { closeLease } from './close-lease.ts';
 import { leaseView } from './lease-view.ts';
 import { openLease } from './open-lease.ts';
@@ -28,7 +28,16 @@ const leaseSchema = z.strictObject({
   starts_at: z.iso.datetime({ offset: true }).optional(),
 });
 
-const leasesListedMax = 100;
+/** The lease `?after` names: one of the tenant's leases, as the list shows them (paid). */
+async function cursorLease(deps: Deps, tenantId: string, id: string) {
+  const lease = await deps.leases.get(id);
+  if (!lease || lease.paidAtMs === null || lease.tenantId !== tenantId) {
+    throw new GatewayError('invalid_request', `after: '${id}' is not one of your leases.`, {
+      param: 'after',
+    });
+  }
+  return lease;
+}
 
 async function createLease(deps: Deps, tenant: TenantRecord, body: z.infer<typeof leaseSchema>) {
   const nowMs = deps.clock.nowMs();
@@ -59,9 +68,20 @@ export function registerLeaseRoutes(app: Hono<HonoEnv>, deps: Deps): void {
   });
 
   app.get('/v1/leases', requireClient, async (c) => {
-    const leases = await deps.leases.listOfTenant(c.get('client').tenant.id, leasesListedMax);
+    const tenantId = c.get('client').tenant.id;
+    const page = listPageOf(deps.config.limits, c.req.query());
+    const after =
+      page.after === undefined ? undefined : await cursorLease(deps, tenantId, page.after);
+    const found = await deps.leases.listOfTenant(tenantId, { limit: page.limit + 1, after });
     const nowMs = deps.clock.nowMs();
-    return c.json(listView(leases.map((lease) => leaseView(lease, nowMs))));
+    const shown = found.slice(0, page.limit).map((lease) => leaseView(lease, nowMs));
+    return c.json({
+      object: 'list',
+      data: shown,
+      first_id: shown[0]?.id ?? null,
+      last_id: shown.at(-1)?.id ?? null,
+      has_more: found.length > page.limit,
+    });
   });
 
   app.delete('/v1/leases/:id', requireClient, async (c) => {
