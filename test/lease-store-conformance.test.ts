@@ -63,6 +63,9 @@ describe.each([sqliteStore, postgresStore()])('LeaseStore on $name', (store) => 
     expect(await leases.endEarly('a', hourMs)).toBe(true);
     expect(await leases.endEarly('a', 2 * hourMs)).toBe(false);
     expect(await reservePaid(leases, leaseRow('b', 2 * hourMs, 1))).toBe(true);
+    // Its refund is fixed once it ended: a failure found later (another replica) changes nothing.
+    await leases.markBackendFailed('a', held('a')[0]?.backendId ?? '', hourMs / 2);
+    expect((await leases.get('a'))?.backends[0]?.failedAtMs).toBeNull();
     await leases.markSettled('a', 2 * hourMs);
     expect((await leases.listOpen()).map((lease) => lease.id)).toEqual(['b']);
     await close();

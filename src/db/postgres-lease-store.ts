@@ -91,6 +91,16 @@ export function createPostgresLeaseStore(database: PostgresDatabase): LeaseStore
             eq(leaseBackends.leaseId, leaseId),
             eq(leaseBackends.backendId, backendId),
             isNull(leaseBackends.failedAtMs),
+            // Once the lease ended or was settled, its refund is fixed: a late finding changes nothing.
+            inArray(
+              leaseBackends.leaseId,
+              database
+                .select({ id: leases.id })
+                .from(leases)
+                .where(
+                  and(eq(leases.id, leaseId), isNull(leases.endedAtMs), isNull(leases.settledAtMs)),
+                ),
+            ),
           ),
         );
     },
