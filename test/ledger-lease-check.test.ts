@@ -10,7 +10,12 @@ import { leaseOutcome } from '../src/billing/lease-terms.ts';
 import type { Ledger } from '../src/billing/ledger.ts';
 import { toStoredPaidBy } from '../src/billing/paid-by.ts';
 import { recordLease } from './support/lease-records.ts';
-import { executeOutsideLedger, type LedgerWorld, ledgerStores } from './support/ledger-stores.ts';
+import {
+  executeOutsideLedger,
+  type LedgerWorld,
+  ledgerStores,
+  soleLedgerOf,
+} from './support/ledger-stores.ts';
 
 const price: PinnedPrice = {
   priceId: 'price-1',
@@ -60,11 +65,7 @@ describe.each(ledgerStores())('the ledger check of leases on $name', (store) => 
   // of 2.00 and provider-2 50% of 1.00.
   beforeEach(async () => {
     world = await store.openWorld(seed, { ledgerCount: 1, onFile: true });
-    const [first] = world.ledgers;
-    if (!first) {
-      throw new Error('a world has one ledger');
-    }
-    ledger = first;
+    ledger = soleLedgerOf(world);
     await ledger.topUp({ tenantId: 'tenant-1', amountMicro: 10_000_000n, reference: 'p', atMs: 0 });
     await ledger.grantCoupon({
       id: 'coupon-1',

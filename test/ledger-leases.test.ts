@@ -9,7 +9,7 @@ import type { PinnedPrice } from '../src/billing/cost.ts';
 import type { Ledger } from '../src/billing/ledger.ts';
 import { fromStoredPaidBy, toStoredPaidBy } from '../src/billing/paid-by.ts';
 import { recordLease } from './support/lease-records.ts';
-import { type LedgerWorld, ledgerStores } from './support/ledger-stores.ts';
+import { type LedgerWorld, ledgerStores, soleLedgerOf } from './support/ledger-stores.ts';
 
 const price: PinnedPrice = {
   priceId: 'price-1',
@@ -46,11 +46,7 @@ describe.each(ledgerStores())('lease operations on $name', (store) => {
   beforeAll(async () => {
     await store.setUp(inject('postgresAdminUrl'));
     world = await store.openWorld(seed, { ledgerCount: 1, onFile: true });
-    const [first] = world.ledgers;
-    if (!first) {
-      throw new Error('a world has one ledger');
-    }
-    ledger = first;
+    ledger = soleLedgerOf(world);
   });
   afterAll(async () => {
     await world.close();

@@ -7,7 +7,12 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { PinnedPrice } from '../src/billing/cost.ts';
 import type { Ledger } from '../src/billing/ledger.ts';
-import { executeOutsideLedger, type LedgerWorld, ledgerStores } from './support/ledger-stores.ts';
+import {
+  executeOutsideLedger,
+  type LedgerWorld,
+  ledgerStores,
+  soleLedgerOf,
+} from './support/ledger-stores.ts';
 
 const price: PinnedPrice = {
   priceId: 'price-1',
@@ -66,11 +71,7 @@ describe.each(ledgerStores())('settlement records on $name', (store) => {
   beforeAll(async () => {
     await store.setUp(inject('postgresAdminUrl'));
     world = await store.openWorld(seed, { ledgerCount: 1, onFile: true });
-    const [first] = world.ledgers;
-    if (!first) {
-      throw new Error('a world has one ledger');
-    }
-    ledger = first;
+    ledger = soleLedgerOf(world);
   });
   afterAll(async () => {
     await world.close();

@@ -8,7 +8,12 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import type { PinnedPrice } from '../src/billing/cost.ts';
 import type { Ledger } from '../src/billing/ledger.ts';
-import { executeOutsideLedger, type LedgerWorld, ledgerStores } from './support/ledger-stores.ts';
+import {
+  executeOutsideLedger,
+  type LedgerWorld,
+  ledgerStores,
+  soleLedgerOf,
+} from './support/ledger-stores.ts';
 
 const price: PinnedPrice = {
   priceId: 'price-1',
@@ -54,11 +59,7 @@ describe.each(ledgerStores())('the ledger check of storage ticks on $name', (sto
   // coupon's last 500 and a wallet of 100, and goes unpaid.
   beforeEach(async () => {
     world = await store.openWorld(seed, { ledgerCount: 1, onFile: true });
-    const [first] = world.ledgers;
-    if (!first) {
-      throw new Error('a world has one ledger');
-    }
-    ledger = first;
+    ledger = soleLedgerOf(world);
     await ledger.topUp({ tenantId: 'tenant-1', amountMicro: 600n, reference: 'pay-1', atMs: 0 });
     await ledger.grantCoupon({
       id: 'coupon-1',

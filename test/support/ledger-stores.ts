@@ -353,6 +353,15 @@ export function ledgerStores(): LedgerStore[] {
  * Runs one statement on a world's store from outside the ledger, as a faulty writer would: the
  * suites corrupt a row this way to see the ledger check report it. SQLite worlds must be on file.
  */
+/** The one ledger of a world opened with `ledgerCount: 1`. */
+export function soleLedgerOf(world: LedgerWorld): Ledger {
+  const [first] = world.ledgers;
+  if (!first) {
+    throw new Error('a world has one ledger');
+  }
+  return first;
+}
+
 export async function executeOutsideLedger(world: LedgerWorld, sql: string): Promise<void> {
   if (world.location.startsWith('postgres')) {
     const pool = quietPool(world.location, 1);

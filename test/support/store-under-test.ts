@@ -5,7 +5,7 @@
  */
 
 import { afterAll, inject } from 'vitest';
-import { parseConfig } from '../../src/config.ts';
+import { limitsSchema } from '../../src/config.ts';
 import type { BatchStore } from '../../src/db/batch-store.ts';
 import type { Catalog } from '../../src/db/catalog.ts';
 import type { FileStore } from '../../src/db/file-store.ts';
@@ -27,13 +27,7 @@ import { migrateSqlite, openSqlite } from '../../src/runtime/node/sqlite/sqlite-
 import { createSqliteFileStore } from '../../src/runtime/node/sqlite/sqlite-file-store.ts';
 import { createTestDatabase, type TestDatabase } from './postgres-service.ts';
 
-export const defaultLimits = (() => {
-  const parsed = parseConfig({});
-  if (!parsed.ok) {
-    throw new Error(parsed.message);
-  }
-  return parsed.config.limits;
-})();
+export const defaultLimits = limitsSchema.parse({});
 
 export type OpenedStore = {
   catalog: Catalog;
