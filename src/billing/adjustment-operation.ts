@@ -12,11 +12,11 @@ import {
   type AdjustmentRecord,
   type AdjustmentResult,
   BalanceTooLowError,
-  LedgerConflictError,
 } from './ledger.ts';
 import { accountIds } from './ledger-accounts.ts';
 import type { LedgerUnit, OperatorTransaction } from './ledger-unit.ts';
 import { formatMoney } from './money.ts';
+import { earlierMovement } from './operator-movement.ts';
 
 export function adjustmentKey(tenantId: string, reference: string): string {
   return `adjust:${tenantId}:${reference}`;
@@ -40,13 +40,13 @@ function recordOf(tenantId: string, recorded: OperatorTransaction): AdjustmentRe
 export function adjustmentOperation(unit: LedgerUnit, input: AdjustmentInput): AdjustmentResult {
   assert(input.amountMicro !== 0n, 'an adjustment moves money');
   const idempotencyKey = adjustmentKey(input.tenantId, input.reference);
-  const existing = unit.operatorTransaction(idempotencyKey);
+  const existing = earlierMovement(
+    unit,
+    idempotencyKey,
+    { reference: input.reference, amountMicro: input.amountMicro, noun: 'an adjustment' },
+    signedMoney,
+  );
   if (existing) {
-    if (existing.amountMicro !== input.amountMicro) {
-      throw new LedgerConflictError(
-        `reference '${input.reference}' was used for an adjustment of ${signedMoney(existing.amountMicro)}`,
-      );
-    }
     return {
       adjustment: recordOf(input.tenantId, existing),
       walletBalanceMicro: unit.walletAvailableMicro(input.tenantId),

@@ -9,7 +9,6 @@
 import { assert } from '../assert.ts';
 import {
   BalanceTooLowError,
-  LedgerConflictError,
   type PayoutInput,
   type PayoutRecord,
   type PayoutResult,
@@ -17,6 +16,7 @@ import {
 import { accountIds } from './ledger-accounts.ts';
 import type { LedgerUnit, OperatorTransaction } from './ledger-unit.ts';
 import { formatMoney } from './money.ts';
+import { earlierMovement } from './operator-movement.ts';
 
 export function payoutKey(providerId: string, reference: string): string {
   return `payout:${providerId}:${reference}`;
@@ -36,13 +36,13 @@ function recordOf(providerId: string, recorded: OperatorTransaction): PayoutReco
 export function payoutOperation(unit: LedgerUnit, input: PayoutInput): PayoutResult {
   assert(input.amountMicro > 0n, 'a payout moves money');
   const idempotencyKey = payoutKey(input.providerId, input.reference);
-  const existing = unit.operatorTransaction(idempotencyKey);
+  const existing = earlierMovement(
+    unit,
+    idempotencyKey,
+    { reference: input.reference, amountMicro: input.amountMicro, noun: 'a payout' },
+    formatMoney,
+  );
   if (existing) {
-    if (existing.amountMicro !== input.amountMicro) {
-      throw new LedgerConflictError(
-        `reference '${input.reference}' was used for a payout of ${formatMoney(existing.amountMicro)}`,
-      );
-    }
     return {
       payout: recordOf(input.providerId, existing),
       unpaidMicro: unit.payableMicro(input.providerId),
