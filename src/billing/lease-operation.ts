@@ -3,7 +3,8 @@
  * LedgerUnit, in two idempotent transactions:
  * - `lease:{id}` (kind `lease`) charges the whole term up front: one `card_hour` line, paid by
  *   the tenant's compute coupons first, then the wallet, to revenue. A lease the tenant cannot pay
- *   in full is not charged at all and writes nothing;
+ *   in full is not charged at all and writes nothing; charged again, it reports the payers the
+ *   ledger recorded the first time (read once the unit committed);
  * - `lease_end:{id}` (kind `lease_end`) closes it: the hours not delivered go back to what paid
  *   them, each payer pro rata to what it paid (a coupon that ended since keeps no claim: its part
  *   stays with revenue, as its unused remainder would have gone to breakage), and each provider
