@@ -57,6 +57,7 @@ export function unpaidLease(leases: LeasesTable, id: string): SQL | undefined {
   return and(eq(leases.id, id), isNull(leases.paidAtMs));
 }
 
+/** Unpaid leases created before the time: reservations past their claim window, when it is. */
 export function unpaidCreatedBefore(leases: LeasesTable, createdBeforeMs: number): SQL | undefined {
   return and(isNull(leases.paidAtMs), lt(leases.createdAtMs, createdBeforeMs));
 }

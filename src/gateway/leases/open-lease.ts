@@ -193,7 +193,7 @@ export async function openLease(
       refundMicro: charged.costMicro,
       delivered: [],
       startsAtMs: ask.startsAtMs,
-      atMs: nowMs,
+      atMs: deps.clock.nowMs(),
     });
     throw new GatewayError(
       'conflict',
