@@ -1,8 +1,9 @@
 /**
  * The LeaseStore on SQLite and PostgreSQL: a backend is never held by two leases whose terms
  * overlap (reservations at once included), an early end frees the rest of a term, an unpaid
- * reservation holds its backends only within its claim window and can be dropped, and the lists
- * show paid leases only.
+ * reservation holds its backends only within its claim window and can be dropped (a paid one never
+ * is, nor loses its backends, however a drop and a payment race), those past a time are listed,
+ * and the lists show paid leases only.
  */
 import { describe, expect, it } from 'vitest';
 import type { LeaseRecord, LeaseStore } from '../src/db/lease-store.ts';
@@ -111,6 +112,45 @@ describe.each([sqliteStore, postgresStore()])('LeaseStore on $name', (store) => 
     await leases.markBackendFailed('c', 'bkd_1', 7);
     await leases.markBackendFailed('c', 'bkd_1', 9);
     expect((await leases.get('c'))?.backends[0]?.failedAtMs).toBe(7);
+    await close();
+  });
+
+  it('lists unpaid reservations claimed before a time; drops only an unpaid one', async () => {
+    const { leases, close } = await store.open();
+    await leases.reserve({ ...leaseRow('a', 0, 1), createdAtMs: 1_000 }, held('a', 'bkd_a'), 0);
+    await leases.reserve({ ...leaseRow('b', 0, 1), createdAtMs: 2_000 }, held('b', 'bkd_b'), 0);
+    await reservePaid(leases, { ...leaseRow('c', 0, 1), createdAtMs: 500 });
+    expect((await leases.listUnpaidBefore(2_000)).map((lease) => lease.id)).toEqual(['a']);
+    expect((await leases.listUnpaidBefore(2_001)).map((lease) => lease.id).sort()).toEqual([
+      'a',
+      'b',
+    ]);
+    // A paid lease is never dropped, nor loses its backends.
+    expect(await leases.drop('c')).toBe(false);
+    expect((await leases.get('c'))?.backends).toEqual(held('c'));
+    expect(await leases.drop('a')).toBe(true);
+    expect(await leases.drop('a')).toBe(false);
+    expect(await leases.markPaid('a', [], 3_000)).toBe(false);
+    expect(await leases.get('a')).toBeUndefined();
+    // Its backend is free again, even for a reservation that counts every claim.
+    expect(await leases.reserve(leaseRow('d', 0, 1), held('d', 'bkd_a'), 0)).toBe(true);
+    await close();
+  });
+
+  it('settles a drop racing a payment one way: dropped whole, or paid with its backends', async () => {
+    const { leases, close } = await store.open();
+    for (const id of ['a', 'b', 'c', 'd']) {
+      await leases.reserve(leaseRow(id, 0, 1), held(id, `bkd_${id}`), 0);
+      const [dropped, paid] = await Promise.all([
+        leases.drop(id),
+        leases.markPaid(id, [{ source: 'wallet', id: null, kind: 'wallet', amount: '1.00' }], 9),
+      ]);
+      expect(dropped).not.toBe(paid);
+      const after = await leases.get(id);
+      expect(after === undefined ? undefined : after.backends).toEqual(
+        paid ? held(id, `bkd_${id}`) : undefined,
+      );
+    }
     await close();
   });
 });

@@ -6,12 +6,17 @@
  * tenants never reach it; ending it early refunds the unused whole hours to what paid them and
  * pays the provider its share of the hours delivered; a lease that cannot be paid holds nothing;
  * a backend the lease job finds failed (drained) is refunded for the hours after it failed when
- * the lease expires (the job closes it). The
- * ledger check stays clean throughout.
+ * the lease expires (the job closes it). A gateway that dies opening a lease: charged, the lease
+ * job marks it paid by its charge's payers once its claim window is over, and it is routed and
+ * refunded as any lease; not charged, the job drops its reservation, freeing its backends. The
+ * ledger check stays clean throughout, until the last case: a gateway stalled past the claim
+ * window whose reservation was dropped before its charge landed refunds the charge (409).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Deps } from '../src/deps.ts';
 import { closeLeasesOver } from '../src/gateway/leases/close-lease.ts';
 import { checkLeases } from '../src/gateway/leases/lease-job.ts';
+import { leaseClaimMs, openLease } from '../src/gateway/leases/open-lease.ts';
 import { createTenantWithKey, expectOk, type HttpCaller, topUp } from './support/demo-pool.ts';
 import {
   type InProcessGateway,
@@ -20,6 +25,7 @@ import {
   startInProcessGateway,
   testAdminToken,
 } from './support/in-process-gateway.ts';
+import { recordLease } from './support/lease-records.ts';
 import { sdkFailure } from './support/openai-client.ts';
 import { seedPool } from './support/seeded-pool.ts';
 import { type SimulatorProcess, startSimulatorProcess } from './support/spawn-simulator.ts';
@@ -88,6 +94,24 @@ async function earnedByProvider(): Promise<bigint> {
 async function expectLedgerClean(): Promise<void> {
   await gateway.deps.background.drain();
   expect(await admin('GET', '/admin/v1/ledger/check')).toMatchObject({ ok: true, problems: [] });
+}
+
+async function listLeases(apiKey: string): Promise<Lease[]> {
+  return ((await asTenant(apiKey, 'GET', '/v1/leases')).body as unknown as { data: Lease[] }).data;
+}
+
+/** The whole backend `index` of the pool, as a lease holds it. */
+async function leased(index: number) {
+  const backend = await gateway.deps.catalog.getBackend(backendIds[index] ?? '');
+  if (!backend) {
+    throw new Error(`backend ${index} is not in the catalog`);
+  }
+  return {
+    backendId: backend.id,
+    providerId: backend.providerId,
+    accelerators: backend.accelerators,
+    failedAtMs: null,
+  };
 }
 
 async function endAllLeases(): Promise<void> {
@@ -318,6 +342,84 @@ describe('card-hour leases', () => {
     await expectLedgerClean();
   });
 
+  it('honours a lease charged by a gateway that died before marking it paid', async () => {
+    const lessee = await newTenant('40');
+    const coupon = (await admin('POST', `/admin/v1/tenants/${lessee.tenantId}/coupons`, {
+      kind: 'compute',
+      amount: '5',
+      program: 'leases',
+      reference: 'crash-coupon',
+    })) as { id: string };
+    // What openLease does up to the charge (2 accelerators × 2 hours × 10 = 40.00); then it died.
+    const atMs = gateway.clock.nowMs();
+    const id = 'lse_charged_then_crashed';
+    const line = await recordLease(gateway.deps.leases, {
+      id,
+      tenantId: lessee.tenantId,
+      model,
+      term: { startsAtMs: atMs, hours: 2, cardHourMicro: 10_000_000n, backends: [await leased(1)] },
+      atMs,
+    });
+    const charge = { leaseId: id, tenantId: lessee.tenantId, model, region: 'east', line, atMs };
+    expect(await gateway.deps.ledger.chargeLease(charge)).toMatchObject({ paid: true });
+    expect(await listLeases(lessee.apiKey)).toEqual([]);
+
+    gateway.clock.advanceMs(leaseClaimMs + 1);
+    expect(await checkLeases(gateway.deps, true)).toBe(0);
+    const [honoured] = await listLeases(lessee.apiKey);
+    expect(honoured).toMatchObject({ id, backend_ids: [backendIds[1]], status: 'active' });
+    expect((await gateway.deps.leases.get(id))?.paidBy).toEqual([
+      { source: 'coupon', id: coupon.id, kind: 'compute', amount: '5.00' },
+      { source: 'wallet', id: null, kind: 'wallet', amount: '35.00' },
+    ]);
+    // Routed as any lease: the lessee to its backend, not token-billed; others kept off it.
+    const other = await newTenant('10');
+    gateway.clock.advanceMs(1_000);
+    await lessee.client.chat.completions.create({ model, messages: hello, max_tokens: 3 });
+    await other.client.chat.completions.create({ model, messages: hello, max_tokens: 3 });
+    expect(await usageOf(lessee.tenantId)).toEqual([
+      expect.objectContaining({ backend_id: backendIds[1], lease_id: id, cost: '0.00' }),
+    ]);
+    expect((await usageOf(other.tenantId))[0]?.backend_id).toBe(backendIds[0]);
+    // Closed and refunded as any lease: the second hour goes back pro rata (5 of 40 by the coupon).
+    const ended = await asTenant(lessee.apiKey, 'DELETE', `/v1/leases/${id}`);
+    expect(ended.body).toMatchObject({ status: 'ended', refunded: '20.00' });
+    expect(await balanceOf(lessee.tenantId)).toBe('22.50');
+    await expectLedgerClean();
+  });
+
+  it('drops the reservation of a gateway that died before charging it', async () => {
+    const lessee = await newTenant('30');
+    const atMs = gateway.clock.nowMs();
+    const id = 'lse_reserved_then_crashed';
+    await recordLease(gateway.deps.leases, {
+      id,
+      tenantId: lessee.tenantId,
+      model,
+      term: {
+        startsAtMs: atMs,
+        hours: 1,
+        cardHourMicro: 10_000_000n,
+        backends: [await leased(0), await leased(1)],
+      },
+      atMs,
+    });
+    // Within its claim window it holds both backends: another lease finds them just taken.
+    const other = await newTenant('100');
+    const ask = { model, accelerators: 1, hours: 1 };
+    const refused = await asTenant(other.apiKey, 'POST', '/v1/leases', ask);
+    expect(refused).toMatchObject({ status: 409, body: { error: { code: 'conflict' } } });
+
+    gateway.clock.advanceMs(leaseClaimMs + 1);
+    expect(await checkLeases(gateway.deps, true)).toBe(0);
+    expect(await gateway.deps.leases.get(id)).toBeUndefined();
+    expect(await balanceOf(lessee.tenantId)).toBe('30.00');
+    const both = await asTenant(other.apiKey, 'POST', '/v1/leases', { ...ask, accelerators: 3 });
+    expect(both.status).toBe(201);
+    await endAllLeases();
+    await expectLedgerClean();
+  });
+
   it('refunds the hours after a leased backend failed when the lease expires', async () => {
     const lessee = await newTenant('30');
     const created = await asTenant(lessee.apiKey, 'POST', '/v1/leases', {
@@ -339,5 +441,43 @@ describe('card-hour leases', () => {
     // It served its first hour only: two hours back.
     expect(await balanceOf(lessee.tenantId)).toBe('20.00');
     await expectLedgerClean();
+  });
+
+  // Last: the check reports what this leaves behind.
+  it('refunds a charge landing after the lease job dropped its stalled reservation (409)', async () => {
+    const lessee = await newTenant('30');
+    const tenant = await gateway.deps.catalog.getTenant(lessee.tenantId);
+    if (!tenant) {
+      throw new Error('the lessee is not in the catalog');
+    }
+    const ledger = gateway.deps.ledger;
+    // This gateway stalls past the claim window before its charge lands; meanwhile the lease
+    // job, finding no charge, drops the reservation.
+    const stalled: Deps = {
+      ...gateway.deps,
+      ledger: {
+        ...ledger,
+        chargeLease: async (input) => {
+          gateway.clock.advanceMs(leaseClaimMs + 1);
+          await checkLeases(gateway.deps, true);
+          return ledger.chargeLease(input);
+        },
+      },
+    };
+    const ask = {
+      model,
+      region: undefined,
+      accelerators: 1,
+      hours: 1,
+      startsAtMs: gateway.clock.nowMs(),
+    };
+    await expect(openLease(stalled, tenant, ask)).rejects.toMatchObject({
+      code: 'conflict',
+    });
+    expect(await balanceOf(lessee.tenantId)).toBe('30.00');
+    expect(await listLeases(lessee.apiKey)).toEqual([]);
+    // The operator is told of the charge and its refund, which name no lease.
+    const check = (await admin('GET', '/admin/v1/ledger/check')) as { problems: string[] };
+    expect(check.problems).toEqual([expect.stringMatching(/without a lease record/)]);
   });
 });

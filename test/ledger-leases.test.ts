@@ -3,11 +3,19 @@
  * compute coupons then the wallet, once per lease, or not at all when it cannot be paid in full;
  * its end refunds each payer pro rata and credits each provider its share of what was delivered,
  * once; a program statement counts the coupon's part net of its refund and the check stays clean.
+ * A charge's payers read back from the ledger, as a repeated charge reports them; a lease whose
+ * gateway died after charging it is marked paid by them once its claim window is over (and
+ * closes as any lease), one that died before charging it is dropped, its backends freed.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { PinnedPrice } from '../src/billing/cost.ts';
+import { leaseChargeKey, leaseEndKey } from '../src/billing/lease-operation.ts';
+import { hourMs } from '../src/billing/lease-terms.ts';
 import type { Ledger } from '../src/billing/ledger.ts';
 import { fromStoredPaidBy, toStoredPaidBy } from '../src/billing/paid-by.ts';
+import { settleLapsedLeases } from '../src/gateway/leases/lapsed-leases.ts';
+import { leaseClaimMs } from '../src/gateway/leases/open-lease.ts';
+import { createManualClock } from '../src/platform/clock.ts';
 import { recordLease } from './support/lease-records.ts';
 import { type LedgerWorld, ledgerStores, soleLedgerOf } from './support/ledger-stores.ts';
 
@@ -92,8 +100,12 @@ describe.each(ledgerStores())('lease operations on $name', (store) => {
       ],
     });
     await world.leases.markPaid('lse_1', toStoredPaidBy(charged.paid ? charged.paidBy : []), 5);
+    // The charge's payers read back from the ledger, and a repeated charge reports them too.
+    const paidBy = charged.paid ? charged.paidBy : [];
+    expect(await ledger.transactionPayers(leaseChargeKey('lse_1'))).toEqual(paidBy);
+    expect(await ledger.transactionPayers(leaseChargeKey('lse_never'))).toBeUndefined();
     const again = await ledger.chargeLease({ ...lease, line, leaseId: 'lse_1', atMs: 6 });
-    expect(again).toMatchObject({ paid: true, duplicate: true });
+    expect(again).toEqual({ paid: true, costMicro: 6_000_000n, duplicate: true, paidBy });
     expect((await ledger.tenantMoney('tenant-1', 6)).walletBalanceMicro).toBe(0n);
 
     // Ended within its first hour: that hour was delivered, the second goes back.
@@ -118,6 +130,8 @@ describe.each(ledgerStores())('lease operations on $name', (store) => {
       duplicate: false,
     });
     expect(await ledger.endLease({ ...end, atMs: 8 })).toMatchObject({ duplicate: true });
+    // The end took nothing from the tenant: it has no payers.
+    expect(await ledger.transactionPayers(leaseEndKey('lse_1'))).toEqual([]);
     const money = await ledger.tenantMoney('tenant-1', 9);
     expect(money.walletBalanceMicro).toBe(1_000_000n);
     expect(money.coupons[0]?.remainingMicro).toBe(2_000_000n);
@@ -128,5 +142,83 @@ describe.each(ledgerStores())('lease operations on $name', (store) => {
     const summary = await ledger.programSummary('gpu-grant', everything, undefined);
     expect(summary).toBeDefined();
     expect(await ledger.check()).toMatchObject({ ok: true, problems: [] });
+  });
+
+  describe('a lease whose gateway died opening it', () => {
+    const clock = createManualClock(10 * hourMs);
+    const lapsedDeps = () => ({ clock, leases: world.leases, ledger });
+    /** The same backends as above, long after that lease ended. */
+    const later = { ...term, startsAtMs: 20 * hourMs };
+
+    it('charged but never marked paid: the lease job marks it paid by what its charge took', async () => {
+      await ledger.topUp({
+        tenantId: 'tenant-1',
+        amountMicro: 10_000_000n,
+        reference: 't-crash',
+        atMs: clock.nowMs(),
+      });
+      const atMs = clock.nowMs();
+      const line = await recordLease(world.leases, {
+        ...lease,
+        id: 'lse_crash',
+        term: later,
+        atMs,
+      });
+      await ledger.chargeLease({ ...lease, line, leaseId: 'lse_crash', atMs });
+      // The gateway died here. Within its claim window the reservation is left alone.
+      clock.advanceMs(leaseClaimMs);
+      expect(await settleLapsedLeases(lapsedDeps())).toBe(0);
+      expect((await world.leases.get('lse_crash'))?.paidAtMs).toBeNull();
+      clock.advanceMs(1);
+      expect(await settleLapsedLeases(lapsedDeps())).toBe(1);
+      // What is left of the coupon (2.00), then the wallet.
+      const paidBy = [
+        { source: 'coupon', id: 'cpn_1', kind: 'compute', amountMicro: 2_000_000n },
+        { source: 'wallet', id: null, kind: 'wallet', amountMicro: 4_000_000n },
+      ] as const;
+      const recorded = await world.leases.get('lse_crash');
+      expect(recorded).toMatchObject({ paidAtMs: clock.nowMs(), paidBy: toStoredPaidBy(paidBy) });
+      expect((await world.leases.listOpen()).map((open) => open.id)).toContain('lse_crash');
+      expect(await settleLapsedLeases(lapsedDeps())).toBe(0);
+
+      // Closed like any lease: ended before it starts, it all goes back to what paid it.
+      expect(await world.leases.endEarly('lse_crash', clock.nowMs())).toBe(true);
+      const ended = await ledger.endLease({
+        leaseId: 'lse_crash',
+        tenantId: 'tenant-1',
+        costMicro: 6_000_000n,
+        paidBy: fromStoredPaidBy(recorded?.paidBy ?? []),
+        refundMicro: 6_000_000n,
+        delivered: [],
+        startsAtMs: later.startsAtMs,
+        atMs: clock.nowMs(),
+      });
+      expect(ended.refundedMicro).toBe(6_000_000n);
+      await world.leases.markSettled('lse_crash', clock.nowMs());
+      const money = await ledger.tenantMoney('tenant-1', clock.nowMs());
+      expect(money.walletBalanceMicro).toBe(11_000_000n);
+      expect(money.coupons[0]?.remainingMicro).toBe(2_000_000n);
+      expect(await ledger.check()).toMatchObject({ ok: true, problems: [] });
+    });
+
+    it('reserved but never charged: the lease job drops it, freeing its backends', async () => {
+      const before = await ledger.tenantMoney('tenant-1', clock.nowMs());
+      const atMs = clock.nowMs();
+      await recordLease(world.leases, { ...lease, id: 'lse_unpaid', term: later, atMs });
+      // The gateway died here: its reservation holds the backends through the claim window.
+      await expect(
+        recordLease(world.leases, { ...lease, id: 'lse_blocked', term: later, atMs }),
+      ).rejects.toThrow(/held by another lease/);
+      clock.advanceMs(leaseClaimMs + 1);
+      expect(await settleLapsedLeases(lapsedDeps())).toBe(1);
+      expect(await world.leases.get('lse_unpaid')).toBeUndefined();
+      expect(await ledger.transactionPayers(leaseChargeKey('lse_unpaid'))).toBeUndefined();
+      expect(await ledger.tenantMoney('tenant-1', clock.nowMs())).toEqual(before);
+      // Free even for a reservation that counts every claim still standing.
+      const next = { ...lease, id: 'lse_next', term: later, atMs: 0 };
+      await recordLease(world.leases, next);
+      expect(await world.leases.drop('lse_next')).toBe(true);
+      expect(await ledger.check()).toMatchObject({ ok: true, problems: [] });
+    });
   });
 });

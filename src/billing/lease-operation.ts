@@ -3,7 +3,8 @@
  * LedgerUnit, in two idempotent transactions:
  * - `lease:{id}` (kind `lease`) charges the whole term up front: one `card_hour` line, paid by
  *   the tenant's compute coupons first, then the wallet, to revenue. A lease the tenant cannot pay
- *   in full is not charged at all and writes nothing;
+ *   in full is not charged at all and writes nothing; charged again, it reports the payers the
+ *   ledger recorded the first time (read once the unit committed);
  * - `lease_end:{id}` (kind `lease_end`) closes it: the hours not delivered go back to what paid
  *   them, each payer pro rata to what it paid (a coupon that ended since keeps no claim: its part
  *   stays with revenue, as its unused remainder would have gone to breakage), and each provider
@@ -11,8 +12,9 @@
  *   the lease started. Paying providers at the end, not up front, means a refund never takes back
  *   money a provider may already have been paid out.
  */
+import { assert } from '../assert.ts';
 import { shareOf } from './cost.ts';
-import type { PaidBy } from './ledger.ts';
+import type { LedgerReads, PaidBy } from './ledger.ts';
 import { accountIds } from './ledger-accounts.ts';
 import type { LedgerUnit } from './ledger-unit.ts';
 import { chargeLinesOf, type MeterLine } from './meters.ts';
@@ -31,6 +33,14 @@ export type LeaseChargeInput = {
 export type LeaseChargeResult =
   | { paid: true; costMicro: bigint; paidBy: PaidBy[]; duplicate: boolean }
   | { paid: false; costMicro: bigint; availableMicro: bigint };
+
+/**
+ * What the operation answers: inside its unit, a charge already recorded is only known to exist;
+ * its payers are read once the unit committed (withRecordedPayers).
+ */
+export type LeaseChargeOutcome =
+  | LeaseChargeResult
+  | { paid: true; costMicro: bigint; paidBy: undefined; duplicate: true };
 
 /** What a provider's backends delivered of a lease, at the lease's price. */
 export type DeliveredValue = { providerId: string; valueMicro: bigint };
@@ -57,11 +67,14 @@ export type LeaseEndResult = {
 export const leaseChargeKey = (leaseId: string) => `lease:${leaseId}`;
 export const leaseEndKey = (leaseId: string) => `lease_end:${leaseId}`;
 
-export function leaseChargeOperation(unit: LedgerUnit, input: LeaseChargeInput): LeaseChargeResult {
+export function leaseChargeOperation(
+  unit: LedgerUnit,
+  input: LeaseChargeInput,
+): LeaseChargeOutcome {
   const idempotencyKey = leaseChargeKey(input.leaseId);
   const costMicro = input.line.costMicro;
   if (unit.transaction(idempotencyKey)) {
-    return { paid: true, costMicro, paidBy: [], duplicate: true };
+    return { paid: true, costMicro, paidBy: undefined, duplicate: true };
   }
   const walletMicro = unit.walletAvailableMicro(input.tenantId);
   const allocation = mergeAllocations(
@@ -104,6 +117,20 @@ export function leaseChargeOperation(unit: LedgerUnit, input: LeaseChargeInput):
     });
   }
   return { paid: true, costMicro, paidBy, duplicate: false };
+}
+
+/** The charge as the Ledger port reports it: a repeated one with the payers of the one recorded. */
+export async function withRecordedPayers(
+  outcome: LeaseChargeOutcome,
+  leaseId: string,
+  reads: Pick<LedgerReads, 'transactionPayers'>,
+): Promise<LeaseChargeResult> {
+  if (!outcome.paid || outcome.paidBy !== undefined) {
+    return outcome;
+  }
+  const paidBy = await reads.transactionPayers(leaseChargeKey(leaseId));
+  assert(paidBy, `the charge of lease ${leaseId} is recorded`);
+  return { ...outcome, paidBy };
 }
 
 /**

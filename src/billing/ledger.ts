@@ -327,7 +327,10 @@ export type Ledger = {
   expireCoupons(atMs: number): Promise<number>;
   /** Charges one storage tick of one tenant, once (storage-operation.ts). */
   chargeStorage(input: StorageChargeInput): Promise<StorageChargeResult>;
-  /** Charges a lease's whole term up front, once, or nothing when it cannot be paid. */
+  /**
+   * Charges a lease's whole term up front, once, or nothing when it cannot be paid; a repeated
+   * charge reports the payers of the one recorded.
+   */
   chargeLease(input: LeaseChargeInput): Promise<LeaseChargeResult>;
   /** Refunds a lease's undelivered hours and pays its providers their shares, once. */
   endLease(input: LeaseEndInput): Promise<LeaseEndResult>;
@@ -352,6 +355,12 @@ export type Ledger = {
   usage(tenantId: string, range: TimeRange, page?: UsagePage): Promise<UsageRecord[]>;
   /** The usage record of one request, once it ended; undefined while it runs or if it never ran. */
   usageOfRequest(requestId: string): Promise<UsageRecord | undefined>;
+  /**
+   * Who paid the transaction recorded under this key (one posted at once, like a lease's
+   * charge): its posted transfers out of the tenant's wallet and coupons, one entry per payer in
+   * the order they first paid; undefined when no transaction has that key.
+   */
+  transactionPayers(idempotencyKey: string): Promise<PaidBy[] | undefined>;
   entries(tenantId: string, limit: number): Promise<LedgerEntry[]>;
   earnings(providerId: string, range: TimeRange): Promise<EarningsRow[]>;
   /** The provider's shares of the leases closed in `range`, by lease id. */
@@ -399,6 +408,7 @@ export type LedgerReads = Pick<
   | 'coupon'
   | 'usage'
   | 'usageOfRequest'
+  | 'transactionPayers'
   | 'entries'
   | 'earnings'
   | 'leaseEarnings'

@@ -4,9 +4,11 @@
  * reads the same in every store and in an export.
  */
 import { assert } from '../assert.ts';
+import { optionalText } from './checked-transactions.ts';
 import type { PaidBy } from './ledger.ts';
 import { couponIdOfAccount } from './ledger-accounts.ts';
 import { formatMoney, parseMoney } from './money.ts';
+import { couponKindOf, integerValue } from './program-figures.ts';
 import type { CouponKind } from './waterfall.ts';
 
 export type StoredPaidBy = {
@@ -41,6 +43,31 @@ export function mergePaidBy(paidBy: readonly PaidBy[]): PaidBy[] {
     );
   }
   return [...merged.values()];
+}
+
+/**
+ * A transaction's payers from the rows of db/payer-queries.ts, as either store returns them;
+ * undefined when there was no such transaction.
+ */
+export function payersOfRows(rows: readonly Record<string, unknown>[]): PaidBy[] | undefined {
+  if (rows.length === 0) {
+    return undefined;
+  }
+  return mergePaidBy(
+    rows.flatMap((row) => {
+      const debit = optionalText(row.debit);
+      const kind = optionalText(row.coupon_kind);
+      return debit === null
+        ? []
+        : [
+            paidFrom(
+              debit,
+              integerValue(row.amount),
+              kind === null ? undefined : { kind: couponKindOf(kind) },
+            ),
+          ];
+    }),
+  );
 }
 
 /** What the tenant actually paid (coupons and wallet): everything but a write-off. */

@@ -71,7 +71,7 @@ export function integerValue(value: unknown): bigint {
   return typeof value === 'bigint' ? value : BigInt(String(value ?? 0));
 }
 
-function kindOf(value: unknown): CouponKind {
+export function couponKindOf(value: unknown): CouponKind {
   const kind = couponKinds.find((known) => known === value);
   if (kind === undefined) {
     throw new Error(`a coupon row holds kind ${String(value)}`);
@@ -113,7 +113,7 @@ export async function readCouponFigures(query: ProgramFiguresQuery): Promise<Cou
   return (await query('programCoupons')).map((row) => ({
     program: String(row.program),
     tenantId: String(row.tenant_id),
-    kind: kindOf(row.kind),
+    kind: couponKindOf(row.kind),
     coupons: Number(integerValue(row.coupons)),
     grantedMicro: integerValue(row.granted),
   }));
@@ -132,7 +132,7 @@ export async function readProgramFigures(query: ProgramFiguresQuery): Promise<Pr
     return {
       program: String(row.program),
       tenantId: String(row.tenant_id),
-      kind: kindOf(row.kind),
+      kind: couponKindOf(row.kind),
       coupons: Number(integerValue(granted?.coupons)),
       grantedMicro: integerValue(granted?.granted),
       usedMicro: integerValue(paid?.used),

@@ -1,9 +1,10 @@
 /**
  * The conditions both lease stores share: a reservation's (another lease holds one of these
  * backends for a term overlapping this one's, an early end freeing the rest of its term, and it
- * counts, being paid or claimed recently enough to still be paid), and a tenant's page of leases.
+ * counts, being paid or claimed recently enough to still be paid), a tenant's page of leases,
+ * and an unpaid lease (one that may be dropped), or all those past their claim window.
  */
-import { and, eq, inArray, isNotNull, lt, or, type SQL, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
 import type { LeaseBackendRecord, LeasePage, LeaseRecord } from './lease-store.ts';
 import type {
   leaseBackends as postgresLeaseBackends,
@@ -49,4 +50,14 @@ export function leasesOfTenantPage(
           and(eq(leases.createdAtMs, after.createdAtMs), lt(leases.id, after.id)),
         ),
   );
+}
+
+/** The lease, while it is unpaid: only then may it be dropped. */
+export function unpaidLease(leases: LeasesTable, id: string): SQL | undefined {
+  return and(eq(leases.id, id), isNull(leases.paidAtMs));
+}
+
+/** Unpaid leases created before the time: reservations past their claim window, when it is. */
+export function unpaidCreatedBefore(leases: LeasesTable, createdBeforeMs: number): SQL | undefined {
+  return and(isNull(leases.paidAtMs), lt(leases.createdAtMs, createdBeforeMs));
 }

@@ -3,7 +3,8 @@
  * capacity"). The money is the ledger's (billing/lease-operation.ts); this store holds the terms
  * and makes the reservation of backends atomic: two leases never hold one backend for
  * overlapping terms. A lease is reserved unpaid, then marked paid once the ledger charged it; an
- * unpaid one older than the claim window (a gateway that died between the two) holds nothing.
+ * unpaid one older than the claim window (a gateway that died between the two) holds nothing,
+ * and the lease job marks it paid or drops it as the ledger says (gateway/leases/lapsed-leases.ts).
  */
 import type { StoredPayer } from './enums.ts';
 import type { leaseBackends, leases } from './schema.ts';
@@ -28,9 +29,15 @@ export type LeaseStore = {
     backends: readonly LeaseBackendRecord[],
     claimedSinceMs: number,
   ): Promise<boolean>;
-  markPaid(id: string, paidBy: StoredPayer[], atMs: number): Promise<void>;
-  /** Forgets a lease the ledger refused to charge. */
-  drop(id: string): Promise<void>;
+  /** Records what paid the lease's charge; false when its reservation is gone (dropped). */
+  markPaid(id: string, paidBy: StoredPayer[], atMs: number): Promise<boolean>;
+  /**
+   * Forgets an unpaid lease (the ledger refused to charge it, or never did) and frees its
+   * backends; false, changing nothing, when it was paid meanwhile or is gone.
+   */
+  drop(id: string): Promise<boolean>;
+  /** Unpaid leases created before `createdBeforeMs`: reservations past their claim window. */
+  listUnpaidBefore(createdBeforeMs: number): Promise<LeaseRecord[]>;
   get(id: string): Promise<LeaseWithBackends | undefined>;
   /** The tenant's paid leases, newest first (by creation, then id). */
   listOfTenant(tenantId: string, page: LeasePage): Promise<LeaseWithBackends[]>;

@@ -1,9 +1,15 @@
 /**
  * The LeaseStore over PostgreSQL, for several replicas: reservations take turns on one advisory
- * lock, so a check and its insert never interleave with another replica's.
+ * lock, so a check and its insert never interleave with another replica's; a drop locks the
+ * unpaid lease's row, so a lease paid meanwhile keeps its backends.
  */
 import { and, desc, eq, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
-import { leaseHoldsBackends, leasesOfTenantPage } from './lease-queries.ts';
+import {
+  leaseHoldsBackends,
+  leasesOfTenantPage,
+  unpaidCreatedBefore,
+  unpaidLease,
+} from './lease-queries.ts';
 import type { LeaseRecord, LeaseStore, LeaseWithBackends } from './lease-store.ts';
 import type { PostgresDatabase } from './postgres-catalog.ts';
 import { leaseBackends, leases } from './postgres-schema.ts';
@@ -44,15 +50,31 @@ export function createPostgresLeaseStore(database: PostgresDatabase): LeaseStore
         await transaction.insert(leaseBackends).values([...backends]);
         return true;
       }),
-    markPaid: async (id, paidBy, atMs) => {
-      await database.update(leases).set({ paidBy, paidAtMs: atMs }).where(eq(leases.id, id));
-    },
-    drop: async (id) => {
-      await database.transaction(async (transaction) => {
+    markPaid: async (id, paidBy, atMs) =>
+      (
+        await database
+          .update(leases)
+          .set({ paidBy, paidAtMs: atMs })
+          .where(eq(leases.id, id))
+          .returning({ id: leases.id })
+      ).length === 1,
+    drop: async (id) =>
+      database.transaction(async (transaction) => {
+        // The row lock makes a concurrent markPaid wait, then find the lease gone.
+        const unpaid = await transaction
+          .select({ id: leases.id })
+          .from(leases)
+          .where(unpaidLease(leases, id))
+          .for('update');
+        if (unpaid.length === 0) {
+          return false;
+        }
         await transaction.delete(leaseBackends).where(eq(leaseBackends.leaseId, id));
-        await transaction.delete(leases).where(and(eq(leases.id, id), isNull(leases.paidAtMs)));
-      });
-    },
+        await transaction.delete(leases).where(eq(leases.id, id));
+        return true;
+      }),
+    listUnpaidBefore: async (createdBeforeMs) =>
+      database.select().from(leases).where(unpaidCreatedBefore(leases, createdBeforeMs)),
     get: async (id) =>
       (await withBackends(await database.select().from(leases).where(eq(leases.id, id))))[0],
     listOfTenant: async (tenantId, page) =>

@@ -1,9 +1,15 @@
 /**
  * The LeaseStore over the synchronous drizzle SQLite database: a reservation checks and inserts
- * in one IMMEDIATE transaction, so no other writer slips a lease in between.
+ * in one IMMEDIATE transaction, so no other writer slips a lease in between; so does a drop, so
+ * a lease paid meanwhile keeps its backends.
  */
 import { and, desc, eq, inArray, isNotNull, isNull } from 'drizzle-orm';
-import { leaseHoldsBackends, leasesOfTenantPage } from './lease-queries.ts';
+import {
+  leaseHoldsBackends,
+  leasesOfTenantPage,
+  unpaidCreatedBefore,
+  unpaidLease,
+} from './lease-queries.ts';
 import type { LeaseRecord, LeaseStore, LeaseWithBackends } from './lease-store.ts';
 import { leaseBackends, leases } from './schema.ts';
 import type { SqliteDatabase } from './sqlite-catalog.ts';
@@ -51,18 +57,32 @@ export function createSqliteLeaseStore(database: SqliteDatabase): LeaseStore {
         },
         { behavior: 'immediate' },
       ),
-    markPaid: async (id, paidBy, atMs) => {
-      database.update(leases).set({ paidBy, paidAtMs: atMs }).where(eq(leases.id, id)).run();
-    },
-    drop: async (id) => {
-      database.transaction((transaction) => {
-        transaction.delete(leaseBackends).where(eq(leaseBackends.leaseId, id)).run();
-        transaction
-          .delete(leases)
-          .where(and(eq(leases.id, id), isNull(leases.paidAtMs)))
-          .run();
-      });
-    },
+    markPaid: async (id, paidBy, atMs) =>
+      database
+        .update(leases)
+        .set({ paidBy, paidAtMs: atMs })
+        .where(eq(leases.id, id))
+        .returning({ id: leases.id })
+        .all().length === 1,
+    drop: async (id) =>
+      database.transaction(
+        (transaction) => {
+          const unpaid = transaction
+            .select({ id: leases.id })
+            .from(leases)
+            .where(unpaidLease(leases, id))
+            .all();
+          if (unpaid.length === 0) {
+            return false;
+          }
+          transaction.delete(leaseBackends).where(eq(leaseBackends.leaseId, id)).run();
+          transaction.delete(leases).where(eq(leases.id, id)).run();
+          return true;
+        },
+        { behavior: 'immediate' },
+      ),
+    listUnpaidBefore: async (createdBeforeMs) =>
+      database.select().from(leases).where(unpaidCreatedBefore(leases, createdBeforeMs)).all(),
     get: async (id) =>
       withBackends(database.select().from(leases).where(eq(leases.id, id)).all())[0],
     listOfTenant: async (tenantId, page) =>

@@ -1,13 +1,16 @@
 /**
  * The lease job, every `leaseCheckIntervalMs`: each replica reloads the running leases the router
  * sees (another replica's new lease is honoured within one interval); the elected replica also
- * records each leased backend it finds failed (unhealthy, draining or gone from the pool: it is
- * not replaced, so its hours from then on are refunded) and closes every lease whose term is
- * over, refunding what was not delivered and paying the providers (close-lease.ts).
+ * settles the reservations a gateway left unpaid past their claim window, as their charge says
+ * (lapsed-leases.ts), records each leased backend it finds failed (unhealthy, draining or gone
+ * from the pool: it is not replaced, so its hours from then on are refunded) and closes every
+ * lease whose term is over, refunding what was not delivered and paying the providers
+ * (close-lease.ts).
  */
 import { stateOf } from '../../backends/backend-pool.ts';
 import type { Deps } from '../../deps.ts';
 import { closeLeasesOver, leaseEndMs } from './close-lease.ts';
+import { settleLapsedLeases } from './lapsed-leases.ts';
 
 /** Marks the running leases' backends that cannot serve now; returns how many it marked. */
 export async function markFailedLeasedBackends(deps: Deps): Promise<number> {
@@ -34,6 +37,7 @@ export async function markFailedLeasedBackends(deps: Deps): Promise<number> {
 export async function checkLeases(deps: Deps, elected: boolean): Promise<number> {
   let closed = 0;
   if (elected) {
+    await settleLapsedLeases(deps);
     await markFailedLeasedBackends(deps);
     closed = await closeLeasesOver(deps);
   }

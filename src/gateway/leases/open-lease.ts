@@ -2,8 +2,10 @@
  * Opening a card-hour lease: choose whole active backends serving the model (in the region asked,
  * within the tenant's allowed regions) that no other lease holds for an overlapping term, largest
  * first until their accelerators cover what was asked; reserve them atomically (LeaseStore), then
- * charge the whole term through the ledger. A charge refused for want of money drops the
- * reservation: nothing is held and nothing is paid.
+ * charge the whole term through the ledger, then mark it paid. A charge refused for want of money
+ * drops the reservation: nothing is held and nothing is paid. A gateway that dies between the
+ * steps leaves an unpaid reservation, which the lease job settles once its claim window is over
+ * (lapsed-leases.ts).
  */
 
 import type { PooledBackend } from '../../backends/backend-pool.ts';
@@ -25,7 +27,10 @@ export type LeaseAsk = {
   startsAtMs: number;
 };
 
-/** How long an unpaid reservation holds its backends: the charge follows it at once. */
+/**
+ * How long an unpaid reservation holds its backends: the charge follows it at once. Past it, the
+ * lease job settles the reservation as the ledger says (lapsed-leases.ts).
+ */
 export const leaseClaimMs = 60_000;
 
 function isFreeFor(backend: PooledBackend, open: readonly LeaseWithBackends[], ask: LeaseAsk) {
@@ -177,7 +182,24 @@ export async function openLease(
     );
   }
   const paidBy = toStoredPaidBy(charged.paidBy);
-  await deps.leases.markPaid(id, paidBy, nowMs);
+  if (!(await deps.leases.markPaid(id, paidBy, nowMs))) {
+    // This gateway stalled past the claim window and the lease job, finding no charge yet,
+    // dropped the reservation: the lease is not opened, and its charge goes back in full.
+    await deps.ledger.endLease({
+      leaseId: id,
+      tenantId: tenant.id,
+      costMicro: charged.costMicro,
+      paidBy: charged.paidBy,
+      refundMicro: charged.costMicro,
+      delivered: [],
+      startsAtMs: ask.startsAtMs,
+      atMs: deps.clock.nowMs(),
+    });
+    throw new GatewayError(
+      'conflict',
+      'The lease lapsed before it was paid and was refunded; try again.',
+    );
+  }
   await deps.leaseRegistry.reload();
   return {
     ...lease,

@@ -1,17 +1,18 @@
 /**
  * What the PostgreSQL ledger answers: a tenant's money, usage, entries and adjustments, a
- * provider's earnings, payouts and balance, a subsidy program's statement (its charges, or its
- * figures reconciled with the ledger) and the list of programs, and the check that recomputes
- * every balance from the transfers and verifies the invariants of DESIGN.md §4. Answers made of several statements read one
- * snapshot (REPEATABLE READ, read only), so a tenant's balance and holds never disagree with each
- * other while other replicas write. Text ordering uses the C collation, as SQLite sorts.
+ * transaction's payers, a provider's earnings, payouts and balance, a subsidy program's
+ * statement (its charges, or its figures reconciled with the ledger) and the list of programs,
+ * and the check that recomputes every balance from the transfers and verifies the invariants of
+ * DESIGN.md §4. Answers made of several statements read one snapshot (REPEATABLE READ, read
+ * only), so a tenant's balance and holds never disagree with each other while other replicas
+ * write. Text ordering uses the C collation, as SQLite sorts.
  */
 
 import type pg from 'pg';
 import type { LedgerEntry, LedgerReads, TimeRange } from '../../../billing/ledger.ts';
 import { accountIds } from '../../../billing/ledger-accounts.ts';
 import { checkLedger } from '../../../billing/ledger-check.ts';
-import { storedAmountMicro } from '../../../billing/paid-by.ts';
+import { payersOfRows, storedAmountMicro } from '../../../billing/paid-by.ts';
 import {
   type ProgramFiguresQuery,
   readCouponFigures,
@@ -27,6 +28,7 @@ import {
 import { ledgerCheckQueries } from '../../../db/ledger-check-queries.ts';
 import { columnList } from '../../../db/ledger-column.ts';
 import { usageRecordColumns } from '../../../db/ledger-tables.ts';
+import { transactionPayersQuery } from '../../../db/payer-queries.ts';
 import { postgresDialect, programFiguresQueries } from '../../../db/program-figures-queries.ts';
 import { usageProperties, usageRecordOf } from '../ledger-row-codecs.ts';
 import {
@@ -166,6 +168,15 @@ export function createPostgresLedgerReads(pool: pg.Pool, retryCountMax: number):
       });
       return row && usageRecordOf(row);
     },
+    transactionPayers: async (idempotencyKey) =>
+      payersOfRows(
+        await rowsOf(pool, {
+          name: 'tb_read_transaction_payers',
+          ...numberedParameters(transactionPayersQuery, {
+            key: { value: idempotencyKey, type: 'text' },
+          }),
+        }),
+      ),
     entries: async (tenantId, limit) =>
       (
         await rowsOf(pool, {

@@ -25,6 +25,7 @@ import {
   leaseChargeOperation,
   leaseEndKey,
   leaseEndOperation,
+  withRecordedPayers,
 } from '../../../billing/lease-operation.ts';
 import type { Ledger } from '../../../billing/ledger.ts';
 import { type AccountKind, accountIds, systemAccounts } from '../../../billing/ledger-accounts.ts';
@@ -78,6 +79,7 @@ export async function openPostgresLedger(
   for (const [id, kind] of systemAccounts) {
     await ensureAccount(id, kind, null);
   }
+  const reads = createPostgresLedgerReads(pool, retryCountMax);
 
   /**
    * One unit of work: the tenant locked (its wallet created first if need be) and `reads`
@@ -289,12 +291,12 @@ export async function openPostgresLedger(
       ).result;
     },
     chargeLease: async (input) => {
-      const reads = { transaction: leaseChargeKey(input.leaseId) };
-      return (
-        await write({ tenantId: input.tenantId }, reads, (unit) =>
-          leaseChargeOperation(unit, input),
-        )
-      ).result;
+      const charged = await write(
+        { tenantId: input.tenantId },
+        { transaction: leaseChargeKey(input.leaseId) },
+        (unit) => leaseChargeOperation(unit, input),
+      );
+      return withRecordedPayers(charged.result, input.leaseId, reads);
     },
     endLease: async (input) => {
       const reads = { transaction: leaseEndKey(input.leaseId) };
@@ -356,6 +358,6 @@ export async function openPostgresLedger(
       }
       return expired;
     },
-    ...createPostgresLedgerReads(pool, retryCountMax),
+    ...reads,
   };
 }

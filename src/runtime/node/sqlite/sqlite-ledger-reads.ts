@@ -1,14 +1,15 @@
 /**
- * What the SQLite ledger answers: a tenant's money, usage, entries and adjustments, a provider's
- * earnings, payouts and balance, a subsidy program's statement (its charges, or its figures
- * reconciled with the ledger) and the list of programs, and the ledger check that recomputes
- * every balance from the transfers and verifies the invariants of DESIGN.md §4.
+ * What the SQLite ledger answers: a tenant's money, usage, entries and adjustments, a
+ * transaction's payers, a provider's earnings, payouts and balance, a subsidy program's
+ * statement (its charges, or its figures reconciled with the ledger) and the list of programs,
+ * and the ledger check that recomputes every balance from the transfers and verifies the
+ * invariants of DESIGN.md §4.
  */
 import type Database from 'better-sqlite3';
 import type { LedgerEntry, LedgerReads, TimeRange } from '../../../billing/ledger.ts';
 import { accountIds } from '../../../billing/ledger-accounts.ts';
 import { checkLedger } from '../../../billing/ledger-check.ts';
-import { storedAmountMicro } from '../../../billing/paid-by.ts';
+import { payersOfRows, storedAmountMicro } from '../../../billing/paid-by.ts';
 import {
   type ProgramFiguresQuery,
   readCouponFigures,
@@ -19,6 +20,7 @@ import { pageBounds, statementPageBounds } from '../../../billing/usage-page.ts'
 import { ledgerCheckQueries } from '../../../db/ledger-check-queries.ts';
 import { columnList } from '../../../db/ledger-column.ts';
 import { usageRecordColumns } from '../../../db/ledger-tables.ts';
+import { transactionPayersQuery } from '../../../db/payer-queries.ts';
 import { programFiguresQueries, sqliteDialect } from '../../../db/program-figures-queries.ts';
 import { usageProperties, usageRecordOf } from '../ledger-row-codecs.ts';
 import type { CouponRows } from './sqlite-coupon-rows.ts';
@@ -86,6 +88,7 @@ export function createLedgerReads(options: ReadsOptions): LedgerReads {
         `SELECT ${columnList(usageRecordColumns, usageProperties)} FROM usage_records WHERE request_id = ?`,
       )
       .safeIntegers(true),
+    transactionPayers: connection.prepare(transactionPayersQuery).safeIntegers(true),
     entries: connection
       .prepare(
         `SELECT t.transaction_id AS transactionId, x.kind, x.request_id AS requestId, x.reference,
@@ -191,6 +194,10 @@ export function createLedgerReads(options: ReadsOptions): LedgerReads {
       const row = statements.usageOfRequest.get(requestId) as Record<string, unknown> | undefined;
       return row && usageRecordOf(row);
     },
+    transactionPayers: async (idempotencyKey) =>
+      payersOfRows(
+        statements.transactionPayers.all({ key: idempotencyKey }) as Record<string, unknown>[],
+      ),
     entries: async (tenantId, limit) =>
       (statements.entries.all({ tenantId, limit }) as Record<string, unknown>[]).map(
         (row): LedgerEntry => ({

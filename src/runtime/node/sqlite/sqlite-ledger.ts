@@ -15,7 +15,11 @@ import {
   grantOperation,
   topUpOperation,
 } from '../../../billing/grant-operations.ts';
-import { leaseChargeOperation, leaseEndOperation } from '../../../billing/lease-operation.ts';
+import {
+  leaseChargeOperation,
+  leaseEndOperation,
+  withRecordedPayers,
+} from '../../../billing/lease-operation.ts';
 import type { Ledger } from '../../../billing/ledger.ts';
 import { systemAccounts } from '../../../billing/ledger-accounts.ts';
 import { payoutOperation } from '../../../billing/payout-operation.ts';
@@ -85,6 +89,11 @@ export function createSqliteLedger(
   /** After the commit, this process forgets a reservation that ended. */
   const forgetAfterCommit = (requestId: string) =>
     effects.afterCommit(() => openReservations.forget(requestId));
+  const reads = createLedgerReads({
+    connection,
+    coupons,
+    walletAvailable: (tenantId) => unit.walletAvailableMicro(tenantId),
+  });
 
   return {
     reserve: async (input) =>
@@ -152,7 +161,12 @@ export function createSqliteLedger(
     adjust: async (input) => immediate(() => adjustmentOperation(unit, input)),
     grantCoupon: async (input) => immediate(() => grantOperation(unit, input)),
     chargeStorage: async (input) => immediate(() => storageChargeOperation(unit, input)),
-    chargeLease: async (input) => immediate(() => leaseChargeOperation(unit, input)),
+    chargeLease: async (input) =>
+      withRecordedPayers(
+        await immediate(() => leaseChargeOperation(unit, input)),
+        input.leaseId,
+        reads,
+      ),
     endLease: async (input) => immediate(() => leaseEndOperation(unit, input)),
     voidCoupon: async (couponId, atMs) =>
       immediate(() => {
@@ -170,10 +184,6 @@ export function createSqliteLedger(
         }
         return expired.length;
       }),
-    ...createLedgerReads({
-      connection,
-      coupons,
-      walletAvailable: (tenantId) => unit.walletAvailableMicro(tenantId),
-    }),
+    ...reads,
   };
 }
