@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { meters } from '../src/billing/meters.ts';
 import { couponKinds } from '../src/billing/waterfall.ts';
-import { couponKinds as storedCouponKinds, meterNames } from '../src/db/enums.ts';
+import { meterNames, couponKinds as storedCouponKinds } from '../src/db/enums.ts';
 
 describe('enumerations written in both billing/ and db/', () => {
   it('names the same meters in the same order', () => {

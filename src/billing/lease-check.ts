@@ -6,6 +6,7 @@
  * - the charge (`lease`) is the recorded cost, itself the card-hour price × the accelerators its
  *   backends bring × its hours, moved exactly, posted at once from the tenant's own compute
  *   coupons (each within its coverage) and wallet straight to revenue;
+ * - a charge with no lease record is a lapsed reservation's: its one end refunds it all;
  * - the end (`lease_end`) follows a charge; it refunds, from revenue, the hours the record says
  *   were not delivered (lease-terms.ts) to the charge's payers, each its pro-rata part, none when
  *   a coupon has ended since; and it credits each provider no more than its backends delivered,
@@ -237,6 +238,30 @@ function countProblems(leaseId: string, charges: number, ends: number): string[]
   ];
 }
 
+/**
+ * A lease with no record is consistent only as a reservation that lapsed while its charge was
+ * landing (open-lease.ts): charged once, then refunded in full to its payers, nobody paid for it.
+ */
+function lapsedLeaseProblems(
+  leaseId: string,
+  charge: CheckedTransaction | undefined,
+  ends: readonly CheckedTransaction[],
+): string[] {
+  const missing = `lease ${leaseId}: charged or ended without a lease record`;
+  const [end] = ends;
+  if (charge === undefined || end === undefined || ends.length !== 1) {
+    return [missing];
+  }
+  const problems: string[] = [];
+  const credited = creditsOf(end, problems);
+  const moved = movedMicro(charge.transfers);
+  if (moved !== charge.amountMicro) {
+    problems.push(`lease charge ${charge.key}: moved ${moved} for a cost of ${charge.amountMicro}`);
+  }
+  problems.push(...refundProblems(end, charge, charge.amountMicro, credited));
+  return problems.length === 0 ? [] : [missing, ...problems];
+}
+
 function leaseTransactionProblems(
   leaseId: string,
   transactions: readonly CheckedTransaction[],
@@ -247,7 +272,7 @@ function leaseTransactionProblems(
   const problems = countProblems(leaseId, charges.length, ends.length);
   const [charge] = charges;
   if (!record) {
-    return [...problems, `lease ${leaseId}: charged or ended without a lease record`];
+    return [...problems, ...lapsedLeaseProblems(leaseId, charge, ends)];
   }
   problems.push(...recordProblems(record));
   for (const transaction of transactions) {
