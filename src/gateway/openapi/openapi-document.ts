@@ -67,11 +67,13 @@ export function openApiPath(honoPath: string): string {
 }
 
 function pathParameters(honoPath: string) {
-  return [...honoPath.matchAll(/:(\w+)/g)].map((match) => ({
+  return [...honoPath.matchAll(/:(\w+)(\{\.\+\})?/g)].map((match) => ({
     name: match[1],
     in: 'path',
     required: true,
     schema: { type: 'string' },
+    // Hono's `{.+}` takes the rest of the path: a model name such as `org/model` is one id.
+    ...(match[2] === undefined ? {} : { description: 'The rest of the path; it may hold "/".' }),
   }));
 }
 
