@@ -30,6 +30,7 @@ import { requireAdmin, requireProvider } from './gateway/middleware/authenticate
 import { refuseWhileStopping } from './gateway/middleware/refuse-while-stopping.ts';
 import { provideContext } from './gateway/middleware/request-id.ts';
 import { logRequests } from './gateway/middleware/request-log.ts';
+import { registerOpenApiRoutes } from './gateway/openapi/openapi-routes.ts';
 import { registerHealthRoutes } from './gateway/operator/health-routes.ts';
 import { registerMetricsRoutes } from './gateway/operator/metrics-routes.ts';
 import { registerProviderRoutes } from './gateway/provider/provider-routes.ts';
@@ -47,6 +48,7 @@ export function createApp(deps: Deps): Hono<HonoEnv> {
 
   registerHealthRoutes(app);
   registerMetricsRoutes(app);
+  registerOpenApiRoutes(app, deps);
   registerModelRoutes(app);
   registerInferenceRoutes(app, deps.config.limits);
   registerResponsesRoutes(app);

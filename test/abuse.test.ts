@@ -146,7 +146,8 @@ function everyRoute(world: World): { method: string; path: string; surface: stri
       continue;
     }
     const key = `${route.method} ${route.path}`;
-    if (seen.has(key) || route.path === '/healthz' || route.path === '/metrics') {
+    // The public routes: health, metrics and the API's own description.
+    if (seen.has(key) || ['/healthz', '/metrics', '/openapi.json'].includes(route.path)) {
       continue;
     }
     seen.add(key);

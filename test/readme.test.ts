@@ -5,6 +5,8 @@
  * of README.md itself, so a change that alters a balance, a coupon, a header or the output fails
  * here until the README says so. A step whose description speaks of the storage tick is a read
  * that is asked again until it shows the storage charge, for at most the tick the demo printed.
+ * README.zh-CN.md, its Chinese twin, links it and is linked back from their first lines, and has
+ * the same sections and the same commands, snippets and figures: only the words differ.
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,6 +17,7 @@ import { type CliProcess, projectRoot, startCliProcess } from './support/cli-pro
 
 const run = promisify(execFile);
 const readme = readFileSync(join(projectRoot, 'README.md'), 'utf8');
+const chineseReadme = readFileSync(join(projectRoot, 'README.zh-CN.md'), 'utf8');
 
 /** The text of a `## heading` section, up to the next one. */
 function section(heading: string): string {
@@ -29,6 +32,28 @@ function fenced(text: string, language: string): string {
   const block = new RegExp(`\`\`\`${language}\\n([\\s\\S]*?)\`\`\``).exec(text)?.[1];
   expect(block, `a ${language} block`).toBeDefined();
   return block ?? '';
+}
+
+/** Every fenced block of a text, indented ones included, in order. */
+function fencedBlocks(text: string): { language: string; body: string }[] {
+  return [...text.matchAll(/^( *)```(\w*)\n([\s\S]*?)^\1```/gm)].map((match) => ({
+    language: match[2] ?? '',
+    body: match[3] ?? '',
+  }));
+}
+
+/** A comment line that describes (translated); `# {json}` and `# x-header: value` are figures. */
+function isDescription(line: string): boolean {
+  return /^\s*#(\s|$)/.test(line) && !/^# (\{|x-[a-z-]+: )/.test(line);
+}
+
+/** A block without its words: its commands, code and figures, trailing comments cut. */
+function withoutWords(block: { language: string; body: string }) {
+  const lines = block.body
+    .split('\n')
+    .filter((line) => !isDescription(line))
+    .map((line) => line.replace(/\s+# .*$/, '').trimEnd());
+  return { language: block.language, lines };
 }
 
 type Step = {
@@ -230,5 +255,21 @@ describe('README.md', () => {
     const [firstLine, ...rest] = stdout.split('\n');
     expect(firstLine).toBe(said?.[1]);
     expect(rest.join('\n').trim().split(/\s+/)).toHaveLength(Number(said?.[2]));
+  });
+});
+
+describe('README.zh-CN.md', () => {
+  it('is linked from the first line of README.md, and links back from its own', () => {
+    expect(readme.split('\n')[0]).toContain('(README.zh-CN.md)');
+    expect(chineseReadme.split('\n')[0]).toContain('(README.md)');
+  });
+
+  it('has the sections, commands, snippets and figures of README.md, in the same order', () => {
+    const headings = (text: string) => text.match(/^## /gm)?.length;
+    expect(headings(chineseReadme)).toBe(headings(readme));
+    const english = fencedBlocks(readme).map(withoutWords);
+    expect(english.length).toBeGreaterThan(10);
+    expect(english[0]?.lines).toEqual(['npm ci && npm run demo', 'npm ci && npm test', '']);
+    expect(fencedBlocks(chineseReadme).map(withoutWords)).toEqual(english);
   });
 });

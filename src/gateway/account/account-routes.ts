@@ -4,6 +4,7 @@
  * in time), and the statement of a subsidy program's coupons that it hands to the issuer.
  */
 import type { Hono } from 'hono';
+import { z } from 'zod';
 import { formatMoney } from '../../billing/money.ts';
 import type { UsageDayRecord } from '../../db/catalog.ts';
 import type { HonoEnv } from '../../deps.ts';
@@ -20,6 +21,8 @@ import {
   usagePages,
 } from '../admin/usage-pages.ts';
 import { requireClient } from '../middleware/authenticate.ts';
+import { usageQuery } from '../middleware/query-fields.ts';
+import { jsonOrCsv, type RouteDoc, routeDocsFor } from '../openapi/route-doc.ts';
 
 const dayMs = 86_400_000;
 
@@ -92,4 +95,19 @@ export function registerAccountRoutes(app: Hono<HonoEnv>): void {
     const format = formatOf(query.format, 'csv');
     return pageResponse(c, rows, page.limit, format, statementPages(`statement-${program}.csv`));
   });
+}
+
+export function accountRouteDocs(): RouteDoc[] {
+  const route = routeDocsFor('apiKey');
+  return [
+    route('get', '/v1/account', "Balance, holds, coupons and usage today of the key's tenant"),
+    route('get', '/v1/account/usage', 'Usage records, paged, as JSON or CSV', {
+      query: usageQuery,
+      successTypes: jsonOrCsv,
+    }),
+    route('get', '/v1/account/statement', "A subsidy program's statement of the tenant's coupons", {
+      query: usageQuery.extend({ program: z.string().min(1) }),
+      successTypes: jsonOrCsv,
+    }),
+  ];
 }

@@ -3,11 +3,14 @@
  * previous page's `next_cursor`), optionally for one entity, tenant or action.
  */
 import type { Hono } from 'hono';
+import { z } from 'zod';
 import type { AuditEvent } from '../../db/audit-log.ts';
 import type { Deps, HonoEnv } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
 import { toRfc3339 } from '../../platform/clock.ts';
 import { listPageOf } from '../middleware/list-page.ts';
+import { queryInteger } from '../middleware/query-fields.ts';
+import { type RouteDoc, routeDocsFor } from '../openapi/route-doc.ts';
 import { listView } from './views.ts';
 
 function auditEventView(event: AuditEvent) {
@@ -70,4 +73,23 @@ export function registerAdminAuditRoutes(app: Hono<HonoEnv>, deps: Deps): void {
       }),
     );
   });
+}
+
+/** A filter is compared with ids and names: at most 256 characters (filterOf). */
+const auditFilterQuery = z.string().max(256).optional();
+
+const auditQuery = z.object({
+  limit: queryInteger.optional(),
+  before: queryInteger.optional(),
+  entity_id: auditFilterQuery,
+  tenant_id: auditFilterQuery,
+  action: auditFilterQuery,
+});
+
+export function adminAuditRouteDocs(): RouteDoc[] {
+  return [
+    routeDocsFor('admin')('get', '/admin/v1/audit', 'The audit log, newest first, paged', {
+      query: auditQuery,
+    }),
+  ];
 }

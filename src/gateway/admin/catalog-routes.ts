@@ -10,6 +10,8 @@ import type { Deps, HonoEnv } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
 import { newId, newSecret } from '../../platform/identifiers.ts';
 import { readJsonBody } from '../middleware/json-body.ts';
+import { timeRangeQuery } from '../middleware/query-fields.ts';
+import { type RouteDoc, routeDocsFor } from '../openapi/route-doc.ts';
 import { earningsView } from '../provider/earnings-view.ts';
 import { announceCatalogChange, changeBackend } from '../replicas/catalog-changes.ts';
 import { createProviderSchema, putPriceSchema } from './admin-requests.ts';
@@ -113,4 +115,25 @@ export function registerAdminCatalogRoutes(app: Hono<HonoEnv>, deps: Deps): void
     const approved = await changeBackend(deps, backend, { state: 'active' });
     return c.json(backendView(approved, deps.pool));
   });
+}
+
+export function adminCatalogRouteDocs(): RouteDoc[] {
+  const route = routeDocsFor('admin');
+  return [
+    route('post', '/admin/v1/providers', 'Create a provider (its token is shown once)', {
+      body: createProviderSchema,
+      successStatus: 201,
+    }),
+    route('get', '/admin/v1/providers', 'List providers with their payout rates'),
+    route('get', '/admin/v1/providers/:id/earnings', "A provider's earnings in a time range", {
+      query: timeRangeQuery,
+    }),
+    route('put', '/admin/v1/prices/:model{.+}', 'Publish a price version for a model', {
+      body: putPriceSchema,
+      successStatus: 201,
+    }),
+    route('get', '/admin/v1/prices', 'The price book in force now'),
+    route('get', '/admin/v1/backends', 'The live backend pool, with the routing state'),
+    route('post', '/admin/v1/backends/:id/approve', "Approve a provider's pending backend"),
+  ];
 }

@@ -9,6 +9,7 @@ import type { Deps, HonoEnv } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
 import { toRfc3339 } from '../../platform/clock.ts';
 import { newId, newSecret } from '../../platform/identifiers.ts';
+import { type RouteDoc, routeDocsFor } from '../openapi/route-doc.ts';
 import { announceCatalogChange } from '../replicas/catalog-changes.ts';
 import { currentProviderView } from './payout-routes.ts';
 import { notFound } from './tenant-routes.ts';
@@ -56,4 +57,16 @@ export function registerAdminCredentialRoutes(app: Hono<HonoEnv>, deps: Deps): v
     }
     return c.json({ ...(await currentProviderView(deps, provider)), token }, 201);
   });
+}
+
+export function adminCredentialRouteDocs(): RouteDoc[] {
+  const route = routeDocsFor('admin');
+  return [
+    route('post', '/admin/v1/tokens/rotate', 'Rotate the admin token (shown once)', {
+      successStatus: 201,
+    }),
+    route('post', '/admin/v1/providers/:id/token', "Rotate a provider's token (shown once)", {
+      successStatus: 201,
+    }),
+  ];
 }

@@ -14,6 +14,7 @@ import { toRfc3339 } from '../../platform/clock.ts';
 import { newId } from '../../platform/identifiers.ts';
 import { requireClient } from '../middleware/authenticate.ts';
 import { readJsonBody } from '../middleware/json-body.ts';
+import { type RouteDoc, routeDocsFor } from '../openapi/route-doc.ts';
 import { announceCatalogChange } from '../replicas/catalog-changes.ts';
 import { putStorageMeterSchema, putTransportMeterSchema } from './admin-requests.ts';
 import { moneyField } from './money-routes.ts';
@@ -70,4 +71,25 @@ export function registerMeterRoutes(app: Hono<HonoEnv>, deps: Deps): void {
 
   app.get('/admin/v1/meters', async (c) => c.json(await meterPricesView(deps)));
   app.get('/v1/meters', requireClient, async (c) => c.json(await meterPricesView(deps)));
+}
+
+export function meterRouteDocs(): RouteDoc[] {
+  const route = routeDocsFor('admin');
+  return [
+    route('put', '/admin/v1/meters/storage', 'Price a GB held for an hour', {
+      body: putStorageMeterSchema,
+      successStatus: 201,
+    }),
+    route(
+      'put',
+      '/admin/v1/meters/transport',
+      'Price a GB carried, by default or per region pair',
+      {
+        body: putTransportMeterSchema,
+        successStatus: 201,
+      },
+    ),
+    route('get', '/admin/v1/meters', 'The storage and transport prices in force'),
+    routeDocsFor('apiKey')('get', '/v1/meters', 'The storage and transport prices in force'),
+  ];
 }

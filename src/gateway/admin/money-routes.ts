@@ -7,10 +7,13 @@
  */
 import type { Hono } from 'hono';
 import { formatMoney, parseMoney } from '../../billing/money.ts';
+import type { Limits } from '../../config.ts';
 import type { Deps, HonoEnv } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
 import { newId } from '../../platform/identifiers.ts';
 import { readJsonBody } from '../middleware/json-body.ts';
+import { usageQuery } from '../middleware/query-fields.ts';
+import { jsonOrCsv, type RouteDoc, routeDocsFor } from '../openapi/route-doc.ts';
 import { adjustmentSchema, grantCouponSchema, topUpSchema } from './admin-requests.ts';
 import { withReferenceLock } from './reference-lock.ts';
 import { notFound, tenantOrNotFound } from './tenant-routes.ts';
@@ -169,4 +172,43 @@ export function registerAdminMoneyRoutes(app: Hono<HonoEnv>, deps: Deps): void {
   });
 
   app.get('/admin/v1/ledger/check', async (c) => c.json(await deps.ledger.check()));
+}
+
+export function adminMoneyRouteDocs(limits: Limits): RouteDoc[] {
+  const route = routeDocsFor('admin');
+  return [
+    route(
+      'post',
+      '/admin/v1/tenants/:id/topups',
+      "Credit a tenant's prepaid balance, once per reference",
+      {
+        body: topUpSchema,
+        byReference: true,
+        successStatus: 201,
+      },
+    ),
+    route('post', '/admin/v1/tenants/:id/coupons', 'Grant a compute, storage or transport coupon', {
+      body: grantCouponSchema(limits),
+      byReference: true,
+      successStatus: 201,
+    }),
+    route(
+      'post',
+      '/admin/v1/tenants/:id/adjustments',
+      "Credit or debit a tenant's balance with a reason",
+      {
+        body: adjustmentSchema,
+        byReference: true,
+        successStatus: 201,
+      },
+    ),
+    route('get', '/admin/v1/tenants/:id/adjustments', "A tenant's adjustments"),
+    route('delete', '/admin/v1/coupons/:id', "Void a coupon's remaining value"),
+    route('get', '/admin/v1/tenants/:id/usage', "A tenant's usage records, paged, as JSON or CSV", {
+      query: usageQuery,
+      successTypes: jsonOrCsv,
+    }),
+    route('get', '/admin/v1/tenants/:id/ledger', "A tenant's ledger entries"),
+    route('get', '/admin/v1/ledger/check', 'Check that every ledger invariant holds'),
+  ];
 }

@@ -10,6 +10,7 @@ import type { ProviderRecord } from '../../db/catalog.ts';
 import type { Deps, HonoEnv } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
 import { readJsonBody } from '../middleware/json-body.ts';
+import { type RouteDoc, routeDocsFor } from '../openapi/route-doc.ts';
 import { payoutRateSchema, payoutSchema } from './admin-requests.ts';
 import { moneyField } from './money-routes.ts';
 import { withReferenceLock } from './reference-lock.ts';
@@ -96,4 +97,33 @@ export function registerAdminPayoutRoutes(app: Hono<HonoEnv>, deps: Deps): void 
       }),
     );
   });
+}
+
+export function adminPayoutRouteDocs(): RouteDoc[] {
+  const route = routeDocsFor('admin');
+  return [
+    route(
+      'put',
+      '/admin/v1/providers/:id/payout-rate',
+      "Set a provider's payout rate from a date",
+      {
+        body: payoutRateSchema,
+      },
+    ),
+    route(
+      'post',
+      '/admin/v1/providers/:id/payouts',
+      'Record a payout to a provider, once per reference',
+      {
+        body: payoutSchema,
+        byReference: true,
+        successStatus: 201,
+      },
+    ),
+    route(
+      'get',
+      '/admin/v1/providers/:id/payouts',
+      "A provider's payouts, earned, paid and unpaid",
+    ),
+  ];
 }

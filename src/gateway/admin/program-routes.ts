@@ -6,8 +6,11 @@
  * `?detail=lines` it is the paged list of every charge the program's coupons paid, as before.
  */
 import type { Context, Hono } from 'hono';
+import { z } from 'zod';
 import type { Deps, HonoEnv } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
+import { usageQuery } from '../middleware/query-fields.ts';
+import { jsonOrCsv, type RouteDoc, routeDocsFor } from '../openapi/route-doc.ts';
 import {
   programListingView,
   programStatementCsv,
@@ -23,15 +26,24 @@ import {
 } from './usage-pages.ts';
 import { listView } from './views.ts';
 
-type StatementDetail = 'summary' | 'lines';
+const statementDetail = z.enum(['summary', 'lines']);
+
+/** The statement's range, format, tenant and detail; line items are paged. */
+const statementQuery = usageQuery.extend({
+  tenant_id: z.string().optional(),
+  detail: statementDetail.optional(),
+});
+
+type StatementDetail = z.infer<typeof statementDetail>;
 
 function detailOf(query: Record<string, string>): StatementDetail {
-  const detail = query.detail ?? 'summary';
-  if (detail !== 'summary' && detail !== 'lines') {
+  const parsed = statementDetail.safeParse(query.detail ?? 'summary');
+  if (!parsed.success) {
     throw new GatewayError('invalid_request', 'detail must be summary or lines.', {
       param: 'detail',
     });
   }
+  const detail = parsed.data;
   if (detail === 'summary' && (query.limit !== undefined || query.after !== undefined)) {
     throw new GatewayError(
       'invalid_request',
@@ -95,4 +107,20 @@ export function registerAdminProgramRoutes(app: Hono<HonoEnv>, deps: Deps): void
       ? statementLines(c, deps, program)
       : statementSummary(c, deps, program);
   });
+}
+
+export function adminProgramRouteDocs(): RouteDoc[] {
+  const route = routeDocsFor('admin');
+  return [
+    route('get', '/admin/v1/programs', 'Subsidy programs and what each granted, per kind'),
+    route(
+      'get',
+      '/admin/v1/programs/:program/statement',
+      "A program's statement: summary or line items",
+      {
+        query: statementQuery,
+        successTypes: jsonOrCsv,
+      },
+    ),
+  ];
 }

@@ -4,12 +4,15 @@
  * key's limits, revoke a key. A change reaches every replica's cached credentials at once.
  */
 import type { Hono } from 'hono';
+import type { Limits } from '../../config.ts';
 import type { TenantChanges } from '../../db/catalog.ts';
 import type { Deps, HonoEnv } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
 import { newId, newSecret } from '../../platform/identifiers.ts';
 import { readJsonBody } from '../middleware/json-body.ts';
 import { listPageOf } from '../middleware/list-page.ts';
+import { listPageQuery } from '../middleware/query-fields.ts';
+import { type RouteDoc, routeDocsFor } from '../openapi/route-doc.ts';
 import { announceCatalogChange } from '../replicas/catalog-changes.ts';
 import {
   changeKeySchema,
@@ -176,4 +179,30 @@ export function registerAdminTenantRoutes(app: Hono<HonoEnv>, deps: Deps): void 
     const revoked = await deps.catalog.getApiKey(id);
     return c.json(revoked ? keyView(revoked) : null);
   });
+}
+
+export function adminTenantRouteDocs(limits: Limits): RouteDoc[] {
+  const route = routeDocsFor('admin');
+  return [
+    route('post', '/admin/v1/tenants', 'Create a tenant', {
+      body: createTenantSchema(limits),
+      successStatus: 201,
+    }),
+    route('get', '/admin/v1/tenants', 'List tenants with their money, paged', {
+      query: listPageQuery,
+    }),
+    route('get', '/admin/v1/tenants/:id', 'Read a tenant with its balance, holds and coupons'),
+    route('patch', '/admin/v1/tenants/:id', "Change a tenant's name, regions or clamp", {
+      body: changeTenantSchema(limits),
+    }),
+    route('post', '/admin/v1/tenants/:id/keys', 'Issue an API key (its secret is shown once)', {
+      body: createKeySchema(limits),
+      successStatus: 201,
+    }),
+    route('get', '/admin/v1/tenants/:id/keys', "List a tenant's keys"),
+    route('patch', '/admin/v1/keys/:id', "Change a key's name, models or rate limits", {
+      body: changeKeySchema(limits),
+    }),
+    route('delete', '/admin/v1/keys/:id', 'Revoke a key'),
+  ];
 }

@@ -11,6 +11,7 @@ import { columnNames } from '../../db/ledger-column.ts';
 import { usageRecordColumns } from '../../db/ledger-tables.ts';
 import { GatewayError } from '../../errors.ts';
 import { toRfc3339 } from '../../platform/clock.ts';
+import { exportFormatQuery, queryInstant } from '../middleware/query-fields.ts';
 import { type CsvValue, toCsv } from './csv.ts';
 import { usageView } from './views.ts';
 
@@ -19,7 +20,7 @@ function instantParam(text: string | undefined, param: string, fallbackMs: numbe
     return fallbackMs;
   }
   const atMs = Date.parse(text);
-  if (!/^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2}))?$/.test(text) || Number.isNaN(atMs)) {
+  if (!queryInstant.safeParse(text).success || Number.isNaN(atMs)) {
     throw new GatewayError(
       'invalid_request',
       `${param} must be an RFC 3339 time like 2026-11-01T00:00:00Z.`,
@@ -50,10 +51,11 @@ export function formatOf(text: string | undefined, fallback: ExportFormat): Expo
   if (text === undefined || text === '') {
     return fallback;
   }
-  if (text !== 'json' && text !== 'csv') {
+  const format = exportFormatQuery.safeParse(text);
+  if (!format.success) {
     throw new GatewayError('invalid_request', 'format must be json or csv.', { param: 'format' });
   }
-  return text;
+  return format.data;
 }
 
 function isCsvValue(value: unknown): value is CsvValue {

@@ -17,6 +17,7 @@ import type {
 import type { Limits } from '../../config.ts';
 import type { HonoEnv } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
+import { queryInteger } from '../middleware/query-fields.ts';
 import {
   csvResponse,
   type ExportFormat,
@@ -72,7 +73,7 @@ function limitOf(text: string | undefined, limits: Limits): number {
   if (text === undefined || text === '') {
     return limits.usagePageSizeDefault;
   }
-  const limit = /^\d{1,9}$/.test(text) ? Number(text) : Number.NaN;
+  const limit = queryInteger.safeParse(text).success ? Number(text) : Number.NaN;
   if (!(limit >= 1 && limit <= limits.usagePageSizeMax)) {
     throw new GatewayError(
       'invalid_request',

@@ -13,6 +13,8 @@ import { newId } from '../../platform/identifiers.ts';
 import { requireClient } from '../middleware/authenticate.ts';
 import { readJsonBody } from '../middleware/json-body.ts';
 import { listPageOf } from '../middleware/list-page.ts';
+import { listPageQuery } from '../middleware/query-fields.ts';
+import { type RouteDoc, routeDocsFor } from '../openapi/route-doc.ts';
 import { batchView } from './batch-view.ts';
 
 /** OpenAI's only completion window; the window is a promise about when lines finish. */
@@ -143,4 +145,16 @@ export function registerBatchRoutes(app: Hono<HonoEnv>): void {
     }
     return c.json(batchView(now));
   });
+}
+
+export function batchRouteDocs(): RouteDoc[] {
+  const route = routeDocsFor('apiKey');
+  return [
+    route('post', '/v1/batches', 'Create a batch from an uploaded file', {
+      body: createBatchSchema,
+    }),
+    route('get', '/v1/batches', "The tenant's batches, paged", { query: listPageQuery }),
+    route('get', '/v1/batches/:id', 'Read a batch and its progress'),
+    route('post', '/v1/batches/:id/cancel', 'Cancel a batch'),
+  ];
 }

@@ -5,6 +5,7 @@
  * file_not_found, exactly as an id that never existed. The bytes are kept by the FileStore port.
  */
 import type { Context, Hono } from 'hono';
+import { z } from 'zod';
 import type { Limits } from '../../config.ts';
 import { filePurposes } from '../../db/enums.ts';
 import type { FilePage, FilePurpose, QuotaOutcome, StoredFile } from '../../db/file-store.ts';
@@ -12,6 +13,8 @@ import type { HonoEnv } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
 import { arrayBufferBytes } from '../../platform/array-buffer-bytes.ts';
 import { requireClient } from '../middleware/authenticate.ts';
+import { listPageQuery } from '../middleware/query-fields.ts';
+import { type RouteDoc, routeDocsFor } from '../openapi/route-doc.ts';
 import { checkJsonlFile } from './check-jsonl-file.ts';
 import { readFileUploadForm } from './file-upload-form.ts';
 import { refuseUnpayableUpload } from './storage-meter.ts';
@@ -154,4 +157,25 @@ export function registerFileRoutes(app: Hono<HonoEnv>): void {
     }
     return c.json({ id, object: 'file', deleted: true });
   });
+}
+
+/** The multipart form of an upload, as readFileUploadForm reads it. */
+const fileUploadForm = z.object({
+  purpose: z.literal('batch'),
+  file: z.string().meta({ contentMediaType: 'application/jsonl', description: 'JSONL lines' }),
+});
+
+export function fileRouteDocs(): RouteDoc[] {
+  const route = routeDocsFor('apiKey');
+  return [
+    route('post', '/v1/files', 'Upload a batch input file', { form: fileUploadForm }),
+    route('get', '/v1/files', "The tenant's files, paged", {
+      query: listPageQuery.extend({ purpose: z.enum(filePurposes).optional() }),
+    }),
+    route('get', '/v1/files/:id', 'Read a file object'),
+    route('get', '/v1/files/:id/content', "A file's bytes", {
+      successTypes: ['application/octet-stream'],
+    }),
+    route('delete', '/v1/files/:id', 'Delete a file'),
+  ];
 }

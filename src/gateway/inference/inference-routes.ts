@@ -28,6 +28,7 @@ import { finalUsage } from '../../metering/final-usage.ts';
 import { createStreamUsageTap, type StreamUsageTap } from '../../metering/stream-usage-tap.ts';
 import { readReportedUsage } from '../../metering/usage.ts';
 import { requireClient } from '../middleware/authenticate.ts';
+import { type RouteDoc, routeDocsFor } from '../openapi/route-doc.ts';
 import { type Admission, admitRequest } from './admission.ts';
 import {
   type ForwardResult,
@@ -476,4 +477,15 @@ function createCheckpointer(
       }
     },
   };
+}
+
+export function inferenceRouteDocs(limits: Limits): RouteDoc[] {
+  return inferenceEndpoints.map((endpoint) =>
+    routeDocsFor('apiKey')('post', `/v1${endpoint.path}`, `OpenAI-compatible ${endpoint.path}`, {
+      body: endpoint.schema(limits),
+      successTypes: endpoint.producesOutput
+        ? ['application/json', 'text/event-stream']
+        : ['application/json'],
+    }),
+  );
 }

@@ -12,6 +12,7 @@ import type { PriceRecord } from '../../db/catalog.ts';
 import type { ClientIdentity, Deps, HonoEnv } from '../../deps.ts';
 import { listView } from '../admin/views.ts';
 import { requireClient } from '../middleware/authenticate.ts';
+import { type RouteDoc, routeDocsFor } from '../openapi/route-doc.ts';
 import { isModelInScope, modelNotFound } from './select-candidates.ts';
 
 type OffpeakWindow = { start: string; end: string; timezone: string; multiplier_bps: number };
@@ -131,4 +132,12 @@ export function registerModelRoutes(app: Hono<HonoEnv>): void {
     }
     return c.json(entry);
   });
+}
+
+export function modelRouteDocs(): RouteDoc[] {
+  const route = routeDocsFor('apiKey');
+  return [
+    route('get', '/v1/models', 'The models the key may use, with prices and regions'),
+    route('get', '/v1/models/:id{.+}', 'One model the key may use'),
+  ];
 }

@@ -92,12 +92,17 @@ const metadata = z
     error: `at most ${metadataPairsMax} pairs`,
   });
 
+/** `input` as a list of messages; a string alone is one user message (responsesBodySchema). */
+export function responsesInputItems(limits: Limits) {
+  return z.array(messageItem(limits)).min(1).max(limits.messagesCountMax);
+}
+
 export function responsesBodySchema(limits: Limits) {
   return z.strictObject({
     model: z.string().min(1).max(nameLengthMax),
     input: z.preprocess(
       (value) => (typeof value === 'string' ? [{ role: 'user', content: value }] : value),
-      z.array(messageItem(limits)).min(1).max(limits.messagesCountMax),
+      responsesInputItems(limits),
     ),
     instructions: z.string().nullable().optional(),
     max_output_tokens: z.number().int().min(1).max(limits.outputTokensMax).nullable().optional(),

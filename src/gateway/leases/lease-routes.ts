@@ -12,6 +12,8 @@ import { notFound, tenantOrNotFound } from '../admin/tenant-routes.ts';
 import { requireClient } from '../middleware/authenticate.ts';
 import { readJsonBody } from '../middleware/json-body.ts';
 import { listPageOf } from '../middleware/list-page.ts';
+import { listPageQuery } from '../middleware/query-fields.ts';
+import { type RouteDoc, routeDocsFor } from '../openapi/route-doc.ts';
 import { closeLease } from './close-lease.ts';
 import { leaseView } from './lease-view.ts';
 import { openLease } from './open-lease.ts';
@@ -98,4 +100,20 @@ export function registerLeaseRoutes(app: Hono<HonoEnv>, deps: Deps): void {
     await deps.leaseRegistry.reload();
     return c.json(leaseView({ ...lease, endedAtMs: nowMs }, nowMs, refundedMicro));
   });
+}
+
+export function leaseRouteDocs(): RouteDoc[] {
+  const route = routeDocsFor('apiKey');
+  return [
+    route('post', '/v1/leases', 'Lease whole backends by the card-hour, paid up front', {
+      body: leaseSchema,
+      successStatus: 201,
+    }),
+    routeDocsFor('admin')('post', '/admin/v1/tenants/:id/leases', 'Lease card-hours for a tenant', {
+      body: leaseSchema,
+      successStatus: 201,
+    }),
+    route('get', '/v1/leases', "The tenant's leases, paged", { query: listPageQuery }),
+    route('delete', '/v1/leases/:id', 'End a lease early, refunding the unused hours'),
+  ];
 }

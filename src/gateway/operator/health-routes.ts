@@ -1,6 +1,7 @@
 /** GET /healthz: no credentials; 200 when the store answers, 503 when it does not. */
 import type { Hono } from 'hono';
 import type { HonoEnv } from '../../deps.ts';
+import { type RouteDoc, routeDocsFor } from '../openapi/route-doc.ts';
 
 export function registerHealthRoutes(app: Hono<HonoEnv>): void {
   app.get('/healthz', async (c) => {
@@ -11,4 +12,8 @@ export function registerHealthRoutes(app: Hono<HonoEnv>): void {
       return c.json({ status: 'store_unavailable' }, 503);
     }
   });
+}
+
+export function healthRouteDocs(): RouteDoc[] {
+  return [routeDocsFor('none')('get', '/healthz', 'Whether the gateway and its store answer')];
 }

@@ -8,6 +8,7 @@
  */
 import type { Context, Hono } from 'hono';
 import { checkBackendUrl } from '../../backends/upstream/backend-url-policy.ts';
+import type { Limits } from '../../config.ts';
 import type { BackendRecord } from '../../db/catalog.ts';
 import type { Deps, HonoEnv } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
@@ -16,6 +17,8 @@ import { changeBackendSchema, registerBackendSchema } from '../admin/admin-reque
 import { notFound } from '../admin/tenant-routes.ts';
 import { backendView, listView } from '../admin/views.ts';
 import { readJsonBody } from '../middleware/json-body.ts';
+import { timeRangeQuery } from '../middleware/query-fields.ts';
+import { type RouteDoc, routeDocsFor } from '../openapi/route-doc.ts';
 import { announceCatalogChange, changeBackend } from '../replicas/catalog-changes.ts';
 import { earningsView } from './earnings-view.ts';
 
@@ -158,4 +161,27 @@ async function allowedMetricsUrl(deps: Deps, text: string, backendUrl: string): 
   base.pathname = '/v1';
   await allowedUrl(deps, base.href, param);
   return text;
+}
+
+export function providerRouteDocs(limits: Limits): RouteDoc[] {
+  const route = routeDocsFor('provider');
+  return [
+    route('post', '/provider/v1/backends', 'Register a backend (pending until approved)', {
+      body: registerBackendSchema(limits),
+      successStatus: 201,
+    }),
+    route('get', '/provider/v1/backends', "The provider's own backends with their live state"),
+    route('patch', '/provider/v1/backends/:id', 'Change, drain or reactivate a backend', {
+      body: changeBackendSchema(limits),
+    }),
+    route(
+      'get',
+      '/provider/v1/earnings',
+      'What the provider earned in a time range, paid and unpaid',
+      {
+        query: timeRangeQuery,
+      },
+    ),
+    route('delete', '/provider/v1/backends/:id', 'Remove a backend'),
+  ];
 }
