@@ -315,3 +315,40 @@ export function priceTermsOf(row: Row): PriceTerms {
     outputPerMillion: moneyOf(row.output_per_million),
   };
 }
+
+/**
+ * The tenants of a group of operations (postgres-group-commit.ts), named directly or through
+ * requests' reservations: every one's wallet row, locked in id order. Groups on every replica
+ * lock their tenants in that one order, so none waits on another in the opposite order; a lone
+ * operation locks one tenant only. Each row answers its tenant.
+ */
+export function lockWalletsStatement(
+  tenantIds: readonly string[],
+  requestIds: readonly string[],
+): pg.QueryConfig {
+  return {
+    name: 'tb_lock_wallets',
+    text: `SELECT substr(a.id, length('wallet:') + 1) AS tenant_id, ${accountBalanceColumns}
+           FROM accounts a WHERE a.id IN (SELECT 'wallet:' || t FROM unnest($1::text[]) AS t
+             UNION SELECT 'wallet:' || r.tenant_id FROM reservations r
+             WHERE r.request_id = ANY($2::text[]))
+           ORDER BY a.id COLLATE "C" FOR UPDATE`,
+    values: [tenantIds, requestIds],
+  };
+}
+
+/** The coupons of the tenants lockWalletsStatement locked, their accounts locked in id order. */
+export function lockCouponsOfTenantsStatement(
+  tenantIds: readonly string[],
+  requestIds: readonly string[],
+): pg.QueryConfig {
+  return {
+    name: 'tb_lock_coupons_of_tenants',
+    text: `SELECT a.id AS account_id, ${accountBalanceColumns}, ${couponColumns}
+           FROM coupons c JOIN accounts a ON a.id = 'coupon:' || c.id
+           WHERE c.tenant_id IN (SELECT t FROM unnest($1::text[]) AS t
+             UNION SELECT r.tenant_id FROM reservations r WHERE r.request_id = ANY($2::text[]))
+           ORDER BY a.id COLLATE "C" FOR UPDATE OF a`,
+    values: [tenantIds, requestIds],
+  };
+}

@@ -46,9 +46,11 @@ import {
   backendStatement,
   balancesOf,
   holdingTransactionOf,
+  lockCouponsOfTenantsStatement,
   lockCouponsStatement,
   lockSharedAccountsStatement,
   lockWalletStatement,
+  lockWalletsStatement,
   operatorTransactionOf,
   operatorTransactionStatement,
   orphanStatement,
@@ -110,6 +112,25 @@ function loaded<Value>(
   return map.get(key) ?? undefined;
 }
 
+/** See PostgresLedgerUnit.mark. */
+export type UnitMark = {
+  accounts: Map<string, AccountEntry>;
+  accountsToCreate: Map<string, { kind: AccountKind; ownerId: string | null; guarded: boolean }>;
+  coupons: Map<string, CouponRecord>;
+  reservations: Map<string, ReservationRow | null>;
+  transactions: Map<string, RecordedTransaction | null>;
+  openHolds: Map<number, PendingTransfer[]>;
+  usageCosts: Map<string, { costMicro: bigint; paidBy: PaidBy[] } | null>;
+  journalLengths: Record<string, number>;
+};
+
+function restore<Key, Value>(map: Map<Key, Value>, saved: ReadonlyMap<Key, Value>): void {
+  map.clear();
+  for (const [key, value] of saved) {
+    map.set(key, value);
+  }
+}
+
 export class PostgresLedgerUnit implements LedgerUnit {
   readonly #client: pg.PoolClient;
   /** Shared accounts this process knows exist: ensuring one of them writes nothing. */
@@ -168,6 +189,48 @@ export class PostgresLedgerUnit implements LedgerUnit {
       );
     }
     steps.push(...this.#readSteps(reads));
+    await this.#runSteps(steps);
+    return lockedTenantId;
+  }
+
+  /**
+   * The load of a group of operations (postgres-group-commit.ts), in one round trip: the wallets
+   * of every tenant named or reached through a request's reservation, locked in id order, then
+   * their coupons, then what each operation reads (a provider's payout rates once).
+   */
+  async loadGroup(
+    tenantIds: readonly string[],
+    requestIds: readonly string[],
+    reads: readonly UnitReads[],
+  ): Promise<void> {
+    const steps: LoadStep[] = [
+      {
+        statement: lockWalletsStatement(tenantIds, requestIds),
+        take: (rows) => {
+          for (const row of rows) {
+            this.#takeWallet({ tenantId: textOf(row.tenant_id) }, row);
+          }
+        },
+      },
+      {
+        statement: lockCouponsOfTenantsStatement(tenantIds, requestIds),
+        take: (rows) => this.#takeCoupons(rows),
+      },
+    ];
+    const providerIds = new Set<string>();
+    for (const { payout, ...others } of reads) {
+      steps.push(...this.#readSteps(others));
+      if (payout !== undefined) {
+        providerIds.add(payout);
+      }
+    }
+    for (const providerId of providerIds) {
+      steps.push(...this.#readSteps({ payout: providerId }));
+    }
+    await this.#runSteps(steps);
+  }
+
+  async #runSteps(steps: readonly LoadStep[]): Promise<void> {
     const results = await runPipelined(
       this.#client,
       steps.map((step) => step.statement),
@@ -177,7 +240,6 @@ export class PostgresLedgerUnit implements LedgerUnit {
       assert(result, 'every statement of the load is answered');
       step.take(result.rows as Row[]);
     });
-    return lockedTenantId;
   }
 
   #takeWallet(lock: TenantLock, row: Row | undefined): string | undefined {
@@ -574,6 +636,44 @@ export class PostgresLedgerUnit implements LedgerUnit {
   insertUsage(row: UsageRow): void {
     this.#usageCosts.set(row.requestId, { costMicro: row.costMicro, paidBy: row.paidBy });
     this.#journal.usageInserts.push(row);
+  }
+
+  // ---- Between operations of a group: undoing one alone -----------------------------------
+
+  /**
+   * What the operations so far left in memory. An operation of a group that throws is undone
+   * back to the mark taken before it, so the next one sees only the operations that succeeded.
+   * Rows are replaced, never changed in place, except balance deltas (copied here); the journal
+   * only grows.
+   */
+  mark(): UnitMark {
+    return {
+      accounts: new Map(
+        [...this.#accounts].map(([id, entry]) => [id, { ...entry, delta: { ...entry.delta } }]),
+      ),
+      accountsToCreate: new Map(this.#accountsToCreate),
+      coupons: new Map(this.#coupons),
+      reservations: new Map(this.#reservations),
+      transactions: new Map(this.#transactions),
+      openHolds: new Map(this.#openHolds),
+      usageCosts: new Map(this.#usageCosts),
+      journalLengths: Object.fromEntries(
+        Object.entries(this.#journal).map(([part, rows]) => [part, rows.length]),
+      ),
+    };
+  }
+
+  rollbackTo(mark: UnitMark): void {
+    restore(this.#accounts, mark.accounts);
+    restore(this.#accountsToCreate, mark.accountsToCreate);
+    restore(this.#coupons, mark.coupons);
+    restore(this.#reservations, mark.reservations);
+    restore(this.#transactions, mark.transactions);
+    restore(this.#openHolds, mark.openHolds);
+    restore(this.#usageCosts, mark.usageCosts);
+    for (const [part, rows] of Object.entries(this.#journal)) {
+      rows.length = mark.journalLengths[part] ?? 0;
+    }
   }
 
   // ---- Phase 3: flush the journal ----------------------------------------------------------
