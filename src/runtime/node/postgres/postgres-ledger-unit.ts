@@ -11,8 +11,12 @@
  *    transfers (in order), every balance change as one guarded UPDATE (`... WHERE available >= 0
  *    after the change`), the shared accounts locked in id order first, rows of coupons,
  *    reservations and usage, and the COMMIT; one more round trip.
- * Lock order is always: the tenant's wallet, its coupons by id, shared accounts by id. No two
- * operations wait on each other in opposite orders, so none deadlocks; the retry of
+ * A group of operations (postgres-group-commit.ts) shares one unit: it locks the wallets of all
+ * their tenants in id order, then those tenants' coupons, and runs the operations one after the
+ * other, each seeing the ones before; one that throws is undone back to a mark (phase 2 only).
+ * Lock order is always: wallets by id, their coupons by id, shared accounts by id (a lone
+ * operation has one wallet). A coupon is only locked by whoever holds its tenant's wallet, so no
+ * two units wait on each other in opposite orders and none deadlocks; the retry of
  * postgres-transaction.ts stands behind that.
  */
 import type pg from 'pg';

@@ -8,9 +8,11 @@
  * transaction aborted for a serialization failure or deadlock is retried whole, same input, a
  * bounded number of times (limits.ledgerConflictRetryCountMax).
  *
- * A reserve, settle or release is two round trips on a pipelined connection: the BEGIN, the
- * tenant's lock and every read in one; the writes and the COMMIT in the other. Settle and
- * release lock their tenant through the reservation, in that same first round trip.
+ * A unit of work is two round trips on a pipelined connection: the BEGIN, the tenant's lock and
+ * every read in one; the writes and the COMMIT in the other. Settle and release lock their
+ * tenant through the reservation, in that same first round trip. Reserves, settles and releases
+ * of concurrent requests share those two round trips (postgres-group-commit.ts): one
+ * transaction per group, each operation still answered on its own.
  */
 import type pg from 'pg';
 import { assert } from '../../../assert.ts';
