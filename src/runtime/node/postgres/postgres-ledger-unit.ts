@@ -64,8 +64,8 @@ import {
   priceStatement,
   priceTermsOf,
   recordedTransactionOf,
-  reservationHoldsStatement,
-  reservationStatement,
+  reservationsHoldsStatement,
+  reservationsStatement,
   type TenantLock,
   transactionHoldsStatement,
   transactionStatement,
@@ -221,17 +221,51 @@ export class PostgresLedgerUnit implements LedgerUnit {
         take: (rows) => this.#takeCoupons(rows),
       },
     ];
+    // Reservations (with their holds or not) and payout rates: one statement of each for all.
+    const withHolds = new Set<string>();
+    const withoutHolds = new Set<string>();
     const providerIds = new Set<string>();
-    for (const { payout, ...others } of reads) {
-      steps.push(...this.#readSteps(others));
+    for (const { reservation, holdsOf, payout, ...others } of reads) {
+      assert(holdsOf === undefined || holdsOf === reservation, 'grouped: its own holds only');
+      if (reservation !== undefined) {
+        (holdsOf === undefined ? withoutHolds : withHolds).add(reservation);
+      }
       if (payout !== undefined) {
         providerIds.add(payout);
       }
+      steps.push(...this.#readSteps(others));
+    }
+    if (withHolds.size > 0) {
+      steps.push(this.#reservationsStep([...withHolds], true));
+    }
+    if (withoutHolds.size > 0) {
+      steps.push(this.#reservationsStep([...withoutHolds], false));
     }
     for (const providerId of providerIds) {
       steps.push(...this.#readSteps({ payout: providerId }));
     }
     await this.#runSteps(steps);
+  }
+
+  /** Reservations by request id, with their `reserve:` transaction and open holds or not. */
+  #reservationsStep(requestIds: readonly string[], withHolds: boolean): LoadStep {
+    return {
+      statement: withHolds
+        ? reservationsHoldsStatement(requestIds)
+        : reservationsStatement(requestIds),
+      take: (rows) => {
+        const rowsOf = new Map<string, Row[]>(requestIds.map((requestId) => [requestId, []]));
+        for (const row of rows) {
+          rowsOf.get(textOf(row.request_id))?.push(row);
+        }
+        for (const [requestId, own] of rowsOf) {
+          this.#reservations.set(requestId, own[0] ? reservationOf(own[0]) : null);
+          if (withHolds) {
+            this.#takeHolds(`reserve:${requestId}`, own);
+          }
+        }
+      },
+    };
   }
 
   async #runSteps(steps: readonly LoadStep[]): Promise<void> {
@@ -283,20 +317,9 @@ export class PostgresLedgerUnit implements LedgerUnit {
     steps.push(...this.#operatorSteps(reads));
     if (reservation !== undefined && holdsOf === reservation) {
       // Settle and release read both: one statement.
-      steps.push({
-        statement: reservationHoldsStatement(reservation),
-        take: (rows) => {
-          const [first] = rows;
-          this.#reservations.set(reservation, first ? reservationOf(first) : null);
-          this.#takeHolds(`reserve:${reservation}`, rows);
-        },
-      });
+      steps.push(this.#reservationsStep([reservation], true));
     } else if (reservation !== undefined) {
-      steps.push({
-        statement: reservationStatement(reservation),
-        take: (rows) =>
-          this.#reservations.set(reservation, rows[0] ? reservationOf(rows[0]) : null),
-      });
+      steps.push(this.#reservationsStep([reservation], false));
     }
     if (orphan !== undefined) {
       steps.push({
