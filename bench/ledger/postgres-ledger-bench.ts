@@ -149,10 +149,20 @@ async function backendsCpuMs(pool: pg.Pool): Promise<number> {
   return total;
 }
 
-type Measurement = { pairsPerSecond: number; cpuUsPerPair: number; serverCpuUsPerPair: number };
+type Measurement = {
+  pairsPerSecond: number;
+  cpuUsPerPair: number;
+  serverCpuUsPerPair: number;
+  /** Reserves and settles per transaction: each transaction checks one connection out. */
+  operationsPerTransaction: number;
+};
 
 async function measure(adminUrl: string, variant: Variant, round: number): Promise<Measurement> {
   const { ledger, pool, close } = await setUp(adminUrl, variant.groupCommit);
+  let checkouts = 0;
+  pool.on('acquire', () => {
+    checkouts += 1;
+  });
   const runFor = async (durationMs: number, prefix: string) => {
     let pairs = 0;
     const endAt = Date.now() + durationMs;
@@ -169,10 +179,12 @@ async function measure(adminUrl: string, variant: Variant, round: number): Promi
   // Warm-up: every connection of the pool opened and its statements prepared.
   await runFor(1000, `${round}_warm`);
   const serverStartMs = await backendsCpuMs(pool);
+  const checkoutsBefore = checkouts;
   const cpuStartMs = cpuMsOf(`/proc/self/task/${process.pid}/stat`);
   const startedAt = process.hrtime.bigint();
   const pairs = await runFor(measuredMs, String(round));
   const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
+  const transactions = checkouts - checkoutsBefore;
   const cpuUsPerPair =
     ((cpuMsOf(`/proc/self/task/${process.pid}/stat`) - cpuStartMs) * 1000) / pairs;
   const serverCpuUsPerPair = (((await backendsCpuMs(pool)) - serverStartMs) * 1000) / pairs;
@@ -181,7 +193,12 @@ async function measure(adminUrl: string, variant: Variant, round: number): Promi
   if (!check.ok) {
     throw new Error(`ledger check failed: ${check.problems.join('; ')}`);
   }
-  return { pairsPerSecond: pairs / seconds, cpuUsPerPair, serverCpuUsPerPair };
+  return {
+    pairsPerSecond: pairs / seconds,
+    cpuUsPerPair,
+    serverCpuUsPerPair,
+    operationsPerTransaction: (pairs * 2) / transactions,
+  };
 }
 
 const service = await startPostgresService();
@@ -194,7 +211,7 @@ try {
       const measurement = await measure(service.adminUrl, variant, round);
       results.get(variant.name)?.push(measurement);
       process.stderr.write(
-        `${Math.round(measurement.pairsPerSecond)} pairs/s, ${measurement.cpuUsPerPair.toFixed(0)} µs CPU/pair here, ${measurement.serverCpuUsPerPair.toFixed(0)} µs in PostgreSQL\n`,
+        `${Math.round(measurement.pairsPerSecond)} pairs/s, ${measurement.cpuUsPerPair.toFixed(0)} µs CPU/pair here, ${measurement.serverCpuUsPerPair.toFixed(0)} µs in PostgreSQL, ${measurement.operationsPerTransaction.toFixed(1)} operations per transaction\n`,
       );
     }
   }
@@ -211,14 +228,15 @@ console.log(
   `\nPostgreSQL ledger: reserve+settle pairs per second (${values.seconds} s each, concurrency ${concurrency}, median of ${roundCount})\n`,
 );
 console.log(
-  '| variant | pairs/s | ratio to baseline | main-thread CPU µs per pair | PostgreSQL CPU µs per pair |',
+  '| variant | pairs/s | ratio to baseline | main-thread CPU µs per pair | PostgreSQL CPU µs per pair | operations per transaction |',
 );
-console.log('|---|---:|---:|---:|---:|');
+console.log('|---|---:|---:|---:|---:|---:|');
 for (const variant of variants) {
   const value = medianOf(variant.name, (measurement) => measurement.pairsPerSecond);
   const cpuUs = medianOf(variant.name, (measurement) => measurement.cpuUsPerPair);
   const serverUs = medianOf(variant.name, (measurement) => measurement.serverCpuUsPerPair);
+  const grouped = medianOf(variant.name, (measurement) => measurement.operationsPerTransaction);
   console.log(
-    `| ${variant.name} | ${Math.round(value).toLocaleString('en')} | ${(value / baseline).toFixed(2)}x | ${cpuUs.toFixed(0)} | ${serverUs.toFixed(0)} |`,
+    `| ${variant.name} | ${Math.round(value).toLocaleString('en')} | ${(value / baseline).toFixed(2)}x | ${cpuUs.toFixed(0)} | ${serverUs.toFixed(0)} | ${grouped.toFixed(1)} |`,
   );
 }
