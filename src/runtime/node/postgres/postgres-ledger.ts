@@ -154,12 +154,18 @@ export async function openPostgresLedger(
     batched: options.groupCommit ?? true,
   });
 
+  /** What a settle reads: its reservation with the holds, and its provider's payout rates. */
+  const settleReads = (input: SettleInput): UnitReads => ({
+    reservation: input.requestId,
+    holdsOf: input.requestId,
+    payout: input.servedBy.providerId,
+  });
+
   async function settleAlone(input: SettleInput) {
     const { requestId } = input;
     // The tenant is the reservation's, locked in the same round trip that reads it.
-    const reads = { reservation: requestId, holdsOf: requestId, payout: input.servedBy.providerId };
     return (
-      await write({ requestId }, reads, async (unit, tenantId) => {
+      await write({ requestId }, settleReads(input), async (unit, tenantId) => {
         const reservation = unit.reservation(requestId);
         assert(tenantId && reservation, `settle of ${requestId} without a reservation`);
         if (reservation.status !== 'reserved') {
@@ -219,14 +225,9 @@ export async function openPostgresLedger(
     },
     settle: (input) => {
       const { requestId } = input;
-      const reads = {
-        reservation: requestId,
-        holdsOf: requestId,
-        payout: input.servedBy.providerId,
-      };
       return grouped({
         lock: { requestId },
-        reads,
+        reads: settleReads(input),
         // A settle repeated answers from the usage record: more reads, so it runs alone.
         fits: (unit) => unit.reservation(requestId)?.status === 'reserved',
         run: (unit) => {
