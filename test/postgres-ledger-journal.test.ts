@@ -4,13 +4,15 @@
  * whole and committed, with transfers taking the stored ids of the transactions inserted beside
  * them, in journal order; and when a guard refuses on the server (a balance change that would
  * overdraw a guarded account, a reservation to end that is no longer open) or any statement of
- * the batch fails, the COMMIT sent behind it rolls back instead and nothing of it is stored.
+ * the batch fails, the COMMIT sent behind it rolls back instead and nothing of it is stored. A
+ * refusal is told from other failures by its own SQLSTATE (refusalCodes), not its message.
  */
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { InsufficientFundsError } from '../src/billing/ledger-accounts.ts';
 import { parseConfig } from '../src/config.ts';
 import { migratePostgres } from '../src/runtime/node/postgres/postgres-database.ts';
+import { refusalCodes } from '../src/runtime/node/postgres/postgres-journal-statement.ts';
 import {
   type LedgerJournal,
   writeLedgerJournal,
@@ -190,7 +192,10 @@ describe('the journal written in one round trip with its COMMIT', () => {
 
   it('commits nothing when a guard refuses a balance change on the server', async () => {
     // 100 credited, 30 held: a hold of 80 would leave the wallet below zero.
-    await expect(write(reserveJournal('r-over', 80n))).rejects.toThrow(InsufficientFundsError);
+    const refusal = write(reserveJournal('r-over', 80n));
+    await expect(refusal).rejects.toThrow(InsufficientFundsError);
+    // Told by the statement's own SQLSTATE, not by its message.
+    await expect(refusal).rejects.toMatchObject({ cause: { code: refusalCodes.guard } });
     expect(await walletPending()).toBe(30n);
     expect(await countOf('reservations', 'r-over')).toBe(0);
     expect(await countOf('ledger_transactions', 'r-over')).toBe(0);
@@ -201,7 +206,9 @@ describe('the journal written in one round trip with its COMMIT', () => {
       ...reserveJournal('r-second', 10n),
       reservationEnds: [{ requestId: 'r-missing', status: 'released', atMs: 2 }],
     };
-    await expect(write(journal)).rejects.toThrow('0 of 1 reservation ends');
+    const refusal = write(journal);
+    await expect(refusal).rejects.toThrow('0 of 1 reservation ends');
+    await expect(refusal).rejects.toMatchObject({ cause: { code: refusalCodes.rows } });
     expect(await walletPending()).toBe(30n);
     expect(await countOf('reservations', 'r-second')).toBe(0);
   });

@@ -13,7 +13,7 @@
  * The balance UPDATE is guarded (`... WHERE available after the change >= 0`): a refused guard
  * leaves it a row short. The statement counts the rows each guarded part changed and, when one
  * is short (a guard refused, a coupon or reservation to end was not active), fails on the server
- * (a cast that cannot succeed, naming what was refused), so the transaction cannot commit; the
+ * with a SQLSTATE of its own (refusalCodes), so the transaction cannot commit; the
  * COMMIT sent behind it in the same batch rolls back instead. Its answer is one row: the stored
  * id of each new transaction by idempotency key.
  */
@@ -45,11 +45,11 @@ import type { JournalTransfer, LedgerJournal } from './postgres-ledger-journal.t
 import { integerOf, type Row } from './postgres-ledger-rows.ts';
 
 /**
- * Plain SQL cannot raise an error, but a cast that cannot succeed does: the statement refuses by
- * casting a text naming what was refused to integer (error 22P02), which starts with one of these.
+ * The SQLSTATEs the statement fails with when it refuses (through `tokenbank_refuse`, migration
+ * 0009), so a refusal is told from any other error by its code: a balance guard refused; a
+ * coupon or reservation to end was no longer open.
  */
-const guardRefused = 'tokenbank balance guard refused';
-const rowsRefused = 'tokenbank journal refused';
+export const refusalCodes = { guard: 'TBG01', rows: 'TBJ01' } as const;
 
 /** A statement's text and values, built together: each value becomes the next `$n`, typed. */
 class StatementParameters {
@@ -229,22 +229,22 @@ function usedPart(journal: LedgerJournal, parameters: StatementParameters): stri
   return `used AS (${insert})`;
 }
 
-/** 'written', or a failed cast naming what was refused when a guarded part is short. */
+/** 'written', or a refusal (failing the statement) naming what was short. */
 function verdictOf(guarded: readonly GuardedPart[]): string {
   if (guarded.length === 0) {
     return `'written'`;
   }
   const complete = guarded.map((part) => `${part.name} = ${part.expected}`).join(' AND ');
   const balances = guarded.find((part) => part.name === 'balanced');
-  const marker =
+  const code =
     balances === undefined
-      ? `'${rowsRefused}'`
-      : `CASE WHEN balanced = ${balances.expected} THEN '${rowsRefused}' ELSE '${guardRefused}' END`;
+      ? `'${refusalCodes.rows}'`
+      : `CASE WHEN balanced = ${balances.expected} THEN '${refusalCodes.rows}' ELSE '${refusalCodes.guard}' END`;
   const counts = guarded
     .map((part) => `${part.name} || ' of ${part.expected} ${part.what}'`)
     .join(` || ', ' || `);
   return `CASE WHEN ${complete} THEN 'written'
-    ELSE ((${marker}) || ': ' || ${counts})::integer::text END`;
+    ELSE tokenbank_refuse(${code}, 'the ledger journal refused: ' || ${counts}) END`;
 }
 
 /**
@@ -334,17 +334,15 @@ export function takeJournalAnswer(
 }
 
 /**
- * The statement's refusal as an error of the ledger: InsufficientFundsError when a balance guard
- * refused (what the store's guard stands for), a plain Error when a coupon or reservation to end
- * was not active; undefined for any other error.
+ * The statement's refusal as an error of the ledger, told by its SQLSTATE: InsufficientFundsError
+ * when a balance guard refused (what the store's guard stands for), a plain Error when a coupon
+ * or reservation to end was not open; undefined for any other error.
  */
 export function journalRefusalOf(error: unknown): Error | undefined {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-  if (code !== '22P02' || typeof message !== 'string') {
-    return undefined;
+  const text = typeof message === 'string' ? message : 'the ledger journal refused';
+  if (code === refusalCodes.guard) {
+    return new InsufficientFundsError(text, { cause: error });
   }
-  if (message.includes(guardRefused)) {
-    return new InsufficientFundsError(message, { cause: error });
-  }
-  return message.includes(rowsRefused) ? new Error(message, { cause: error }) : undefined;
+  return code === refusalCodes.rows ? new Error(text, { cause: error }) : undefined;
 }

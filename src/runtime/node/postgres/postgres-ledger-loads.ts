@@ -115,11 +115,13 @@ export function lockCouponsStatement(lock: TenantLock): pg.QueryConfig {
   };
 }
 
-export function reservationStatement(requestId: string): pg.QueryConfig {
+/** Reservations by request id: one row each that exists. */
+export function reservationsStatement(requestIds: readonly string[]): pg.QueryConfig {
   return {
-    name: 'tb_reservation',
-    text: `SELECT ${columnList(reservationColumns, reservationProperties)} FROM reservations WHERE request_id = $1`,
-    values: [requestId],
+    name: 'tb_reservations',
+    text: `SELECT ${columnList(reservationColumns, reservationProperties)} FROM reservations
+           WHERE request_id = ANY($1::text[])`,
+    values: [requestIds],
   };
 }
 
@@ -178,14 +180,14 @@ export function transactionHoldsStatement(idempotencyKey: string): pg.QueryConfi
 }
 
 /**
- * A reservation with its `reserve:` transaction and that transaction's open holds, oldest first
- * (settle and release read all three): one row per hold, or one row with no hold (null id) when
- * none is open; no row when there is no such reservation (a reserve transaction never exists
- * without its reservation, both being written by one journal).
+ * Reservations with their `reserve:` transaction and that transaction's open holds, by request
+ * and then oldest hold first (settle and release read all three): one row per hold, or one row
+ * with no hold (null id) when none is open; no row for a request without a reservation (a
+ * reserve transaction never exists without its reservation, both being written by one journal).
  */
-export function reservationHoldsStatement(requestId: string): pg.QueryConfig {
+export function reservationsHoldsStatement(requestIds: readonly string[]): pg.QueryConfig {
   return {
-    name: 'tb_reservation_holds',
+    name: 'tb_reservations_holds',
     text: `SELECT ${columnList(reservationColumns, reservationProperties, 'r')}, x.id AS transaction_id,
              x.amount AS transaction_amount, x.kind, t.id, t.debit_account_id,
              t.credit_account_id, t.amount
@@ -193,13 +195,13 @@ export function reservationHoldsStatement(requestId: string): pg.QueryConfig {
              LEFT JOIN ledger_transactions x ON x.idempotency_key = 'reserve:' || r.request_id
              LEFT JOIN transfers t ON t.transaction_id = x.id AND t.flag = 'pending'
                AND NOT EXISTS (SELECT 1 FROM transfers p WHERE p.pending_id = t.id)
-           WHERE r.request_id = $1
-           ORDER BY t.id`,
-    values: [requestId],
+           WHERE r.request_id = ANY($1::text[])
+           ORDER BY r.request_id, t.id`,
+    values: [requestIds],
   };
 }
 
-/** The transaction of a transactionHoldsStatement or reservationHoldsStatement row, if any. */
+/** The transaction of a transactionHoldsStatement or reservationsHoldsStatement row, if any. */
 export function holdingTransactionOf(row: Row): RecordedTransaction | null {
   if (row.transaction_id === null || row.transaction_id === undefined) {
     return null;
@@ -313,5 +315,42 @@ export function priceTermsOf(row: Row): PriceTerms {
     inputPerMillion: moneyOf(row.input_per_million),
     cachedInputPerMillion: moneyOf(row.cached_input_per_million),
     outputPerMillion: moneyOf(row.output_per_million),
+  };
+}
+
+/**
+ * The tenants of a group of operations (postgres-group-commit.ts), named directly or through
+ * requests' reservations: every one's wallet row, locked in id order. Groups on every replica
+ * lock their tenants in that one order, so none waits on another in the opposite order; a lone
+ * operation locks one tenant only. Each row answers its tenant.
+ */
+export function lockWalletsStatement(
+  tenantIds: readonly string[],
+  requestIds: readonly string[],
+): pg.QueryConfig {
+  return {
+    name: 'tb_lock_wallets',
+    text: `SELECT substr(a.id, length('wallet:') + 1) AS tenant_id, ${accountBalanceColumns}
+           FROM accounts a WHERE a.id IN (SELECT 'wallet:' || t FROM unnest($1::text[]) AS t
+             UNION SELECT 'wallet:' || r.tenant_id FROM reservations r
+             WHERE r.request_id = ANY($2::text[]))
+           ORDER BY a.id COLLATE "C" FOR UPDATE`,
+    values: [tenantIds, requestIds],
+  };
+}
+
+/** The coupons of the tenants lockWalletsStatement locked, their accounts locked in id order. */
+export function lockCouponsOfTenantsStatement(
+  tenantIds: readonly string[],
+  requestIds: readonly string[],
+): pg.QueryConfig {
+  return {
+    name: 'tb_lock_coupons_of_tenants',
+    text: `SELECT a.id AS account_id, ${accountBalanceColumns}, ${couponColumns}
+           FROM coupons c JOIN accounts a ON a.id = 'coupon:' || c.id
+           WHERE c.tenant_id IN (SELECT t FROM unnest($1::text[]) AS t
+             UNION SELECT r.tenant_id FROM reservations r WHERE r.request_id = ANY($2::text[]))
+           ORDER BY a.id COLLATE "C" FOR UPDATE OF a`,
+    values: [tenantIds, requestIds],
   };
 }

@@ -11,8 +11,12 @@
  *    transfers (in order), every balance change as one guarded UPDATE (`... WHERE available >= 0
  *    after the change`), the shared accounts locked in id order first, rows of coupons,
  *    reservations and usage, and the COMMIT; one more round trip.
- * Lock order is always: the tenant's wallet, its coupons by id, shared accounts by id. No two
- * operations wait on each other in opposite orders, so none deadlocks; the retry of
+ * A group of operations (postgres-group-commit.ts) shares one unit: it locks the wallets of all
+ * their tenants in id order, then those tenants' coupons, and runs the operations one after the
+ * other, each seeing the ones before; one that throws is undone back to a mark (phase 2 only).
+ * Lock order is always: wallets by id, their coupons by id, shared accounts by id (a lone
+ * operation has one wallet). A coupon is only locked by whoever holds its tenant's wallet, so no
+ * two units wait on each other in opposite orders and none deadlocks; the retry of
  * postgres-transaction.ts stands behind that.
  */
 import type pg from 'pg';
@@ -46,9 +50,11 @@ import {
   backendStatement,
   balancesOf,
   holdingTransactionOf,
+  lockCouponsOfTenantsStatement,
   lockCouponsStatement,
   lockSharedAccountsStatement,
   lockWalletStatement,
+  lockWalletsStatement,
   operatorTransactionOf,
   operatorTransactionStatement,
   orphanStatement,
@@ -58,8 +64,8 @@ import {
   priceStatement,
   priceTermsOf,
   recordedTransactionOf,
-  reservationHoldsStatement,
-  reservationStatement,
+  reservationsHoldsStatement,
+  reservationsStatement,
   type TenantLock,
   transactionHoldsStatement,
   transactionStatement,
@@ -108,6 +114,25 @@ function loaded<Value>(
 ): Value | undefined {
   assert(map.has(key), `${what} ${key} was not loaded before the operation read it`);
   return map.get(key) ?? undefined;
+}
+
+/** See PostgresLedgerUnit.mark. */
+export type UnitMark = {
+  accounts: Map<string, AccountEntry>;
+  accountsToCreate: Map<string, { kind: AccountKind; ownerId: string | null; guarded: boolean }>;
+  coupons: Map<string, CouponRecord>;
+  reservations: Map<string, ReservationRow | null>;
+  transactions: Map<string, RecordedTransaction | null>;
+  openHolds: Map<number, PendingTransfer[]>;
+  usageCosts: Map<string, { costMicro: bigint; paidBy: PaidBy[] } | null>;
+  journalLengths: Record<string, number>;
+};
+
+function restore<Key, Value>(map: Map<Key, Value>, saved: ReadonlyMap<Key, Value>): void {
+  map.clear();
+  for (const [key, value] of saved) {
+    map.set(key, value);
+  }
 }
 
 export class PostgresLedgerUnit implements LedgerUnit {
@@ -168,6 +193,82 @@ export class PostgresLedgerUnit implements LedgerUnit {
       );
     }
     steps.push(...this.#readSteps(reads));
+    await this.#runSteps(steps);
+    return lockedTenantId;
+  }
+
+  /**
+   * The load of a group of operations (postgres-group-commit.ts), in one round trip: the wallets
+   * of every tenant named or reached through a request's reservation, locked in id order, then
+   * their coupons, then what each operation reads (a provider's payout rates once).
+   */
+  async loadGroup(
+    tenantIds: readonly string[],
+    requestIds: readonly string[],
+    reads: readonly UnitReads[],
+  ): Promise<void> {
+    const steps: LoadStep[] = [
+      {
+        statement: lockWalletsStatement(tenantIds, requestIds),
+        take: (rows) => {
+          for (const row of rows) {
+            this.#takeWallet({ tenantId: textOf(row.tenant_id) }, row);
+          }
+        },
+      },
+      {
+        statement: lockCouponsOfTenantsStatement(tenantIds, requestIds),
+        take: (rows) => this.#takeCoupons(rows),
+      },
+    ];
+    // Reservations (with their holds or not) and payout rates: one statement of each for all.
+    const withHolds = new Set<string>();
+    const withoutHolds = new Set<string>();
+    const providerIds = new Set<string>();
+    for (const { reservation, holdsOf, payout, ...others } of reads) {
+      assert(holdsOf === undefined || holdsOf === reservation, 'grouped: its own holds only');
+      if (reservation !== undefined) {
+        (holdsOf === undefined ? withoutHolds : withHolds).add(reservation);
+      }
+      if (payout !== undefined) {
+        providerIds.add(payout);
+      }
+      steps.push(...this.#readSteps(others));
+    }
+    if (withHolds.size > 0) {
+      steps.push(this.#reservationsStep([...withHolds], true));
+    }
+    if (withoutHolds.size > 0) {
+      steps.push(this.#reservationsStep([...withoutHolds], false));
+    }
+    for (const providerId of providerIds) {
+      steps.push(...this.#readSteps({ payout: providerId }));
+    }
+    await this.#runSteps(steps);
+  }
+
+  /** Reservations by request id, with their `reserve:` transaction and open holds or not. */
+  #reservationsStep(requestIds: readonly string[], withHolds: boolean): LoadStep {
+    return {
+      statement: withHolds
+        ? reservationsHoldsStatement(requestIds)
+        : reservationsStatement(requestIds),
+      take: (rows) => {
+        const rowsOf = new Map<string, Row[]>(requestIds.map((requestId) => [requestId, []]));
+        for (const row of rows) {
+          rowsOf.get(textOf(row.request_id))?.push(row);
+        }
+        for (const [requestId, own] of rowsOf) {
+          this.#reservations.set(requestId, own[0] ? reservationOf(own[0]) : null);
+          if (withHolds) {
+            this.#takeHolds(`reserve:${requestId}`, own);
+          }
+        }
+      },
+    };
+  }
+
+  async #runSteps(steps: readonly LoadStep[]): Promise<void> {
     const results = await runPipelined(
       this.#client,
       steps.map((step) => step.statement),
@@ -177,7 +278,6 @@ export class PostgresLedgerUnit implements LedgerUnit {
       assert(result, 'every statement of the load is answered');
       step.take(result.rows as Row[]);
     });
-    return lockedTenantId;
   }
 
   #takeWallet(lock: TenantLock, row: Row | undefined): string | undefined {
@@ -217,20 +317,9 @@ export class PostgresLedgerUnit implements LedgerUnit {
     steps.push(...this.#operatorSteps(reads));
     if (reservation !== undefined && holdsOf === reservation) {
       // Settle and release read both: one statement.
-      steps.push({
-        statement: reservationHoldsStatement(reservation),
-        take: (rows) => {
-          const [first] = rows;
-          this.#reservations.set(reservation, first ? reservationOf(first) : null);
-          this.#takeHolds(`reserve:${reservation}`, rows);
-        },
-      });
+      steps.push(this.#reservationsStep([reservation], true));
     } else if (reservation !== undefined) {
-      steps.push({
-        statement: reservationStatement(reservation),
-        take: (rows) =>
-          this.#reservations.set(reservation, rows[0] ? reservationOf(rows[0]) : null),
-      });
+      steps.push(this.#reservationsStep([reservation], false));
     }
     if (orphan !== undefined) {
       steps.push({
@@ -574,6 +663,44 @@ export class PostgresLedgerUnit implements LedgerUnit {
   insertUsage(row: UsageRow): void {
     this.#usageCosts.set(row.requestId, { costMicro: row.costMicro, paidBy: row.paidBy });
     this.#journal.usageInserts.push(row);
+  }
+
+  // ---- Between operations of a group: undoing one alone -----------------------------------
+
+  /**
+   * What the operations so far left in memory. An operation of a group that throws is undone
+   * back to the mark taken before it, so the next one sees only the operations that succeeded.
+   * Rows are replaced, never changed in place, except balance deltas (copied here); the journal
+   * only grows.
+   */
+  mark(): UnitMark {
+    return {
+      accounts: new Map(
+        [...this.#accounts].map(([id, entry]) => [id, { ...entry, delta: { ...entry.delta } }]),
+      ),
+      accountsToCreate: new Map(this.#accountsToCreate),
+      coupons: new Map(this.#coupons),
+      reservations: new Map(this.#reservations),
+      transactions: new Map(this.#transactions),
+      openHolds: new Map(this.#openHolds),
+      usageCosts: new Map(this.#usageCosts),
+      journalLengths: Object.fromEntries(
+        Object.entries(this.#journal).map(([part, rows]) => [part, rows.length]),
+      ),
+    };
+  }
+
+  rollbackTo(mark: UnitMark): void {
+    restore(this.#accounts, mark.accounts);
+    restore(this.#accountsToCreate, mark.accountsToCreate);
+    restore(this.#coupons, mark.coupons);
+    restore(this.#reservations, mark.reservations);
+    restore(this.#transactions, mark.transactions);
+    restore(this.#openHolds, mark.openHolds);
+    restore(this.#usageCosts, mark.usageCosts);
+    for (const [part, rows] of Object.entries(this.#journal)) {
+      rows.length = mark.journalLengths[part] ?? 0;
+    }
   }
 
   // ---- Phase 3: flush the journal ----------------------------------------------------------

@@ -8,9 +8,11 @@
  * transaction aborted for a serialization failure or deadlock is retried whole, same input, a
  * bounded number of times (limits.ledgerConflictRetryCountMax).
  *
- * A reserve, settle or release is two round trips on a pipelined connection: the BEGIN, the
- * tenant's lock and every read in one; the writes and the COMMIT in the other. Settle and
- * release lock their tenant through the reservation, in that same first round trip.
+ * A unit of work is two round trips on a pipelined connection: the BEGIN, the tenant's lock and
+ * every read in one; the writes and the COMMIT in the other. Settle and release lock their
+ * tenant through the reservation, in that same first round trip. Reserves, settles and releases
+ * of concurrent requests share those two round trips (postgres-group-commit.ts): one
+ * transaction per group, each operation still answered on its own.
  */
 import type pg from 'pg';
 import { assert } from '../../../assert.ts';
@@ -27,7 +29,7 @@ import {
   leaseEndOperation,
   withRecordedPayers,
 } from '../../../billing/lease-operation.ts';
-import type { Ledger } from '../../../billing/ledger.ts';
+import type { Ledger, ReleaseInput, SettleInput } from '../../../billing/ledger.ts';
 import { type AccountKind, accountIds, systemAccounts } from '../../../billing/ledger-accounts.ts';
 import { payoutKey, payoutOperation } from '../../../billing/payout-operation.ts';
 import { rejectedUsageRow, reserveOperation } from '../../../billing/reserve-operation.ts';
@@ -38,6 +40,7 @@ import {
   sweepOperation,
 } from '../../../billing/settle-operation.ts';
 import { storageChargeOperation, storageReference } from '../../../billing/storage-operation.ts';
+import { createPostgresGroupCommit } from './postgres-group-commit.ts';
 import { insertUsageRow } from './postgres-ledger-journal.ts';
 import type { OrphanCriteria, TenantLock, UnitReads } from './postgres-ledger-loads.ts';
 import { createPostgresLedgerReads } from './postgres-ledger-reads.ts';
@@ -51,6 +54,8 @@ const sweepBatchMax = 500;
 export type PostgresLedgerOptions = {
   /** Retries of a transaction aborted by a conflict (40001, 40P01), beyond the first attempt. */
   retryCountMax: number;
+  /** Group the hot operations of concurrent requests (on unless measuring it: bench/ledger). */
+  groupCommit?: boolean;
 };
 
 /** Opens the ledger: the shared accounts exist once this resolves. */
@@ -145,13 +150,56 @@ export async function openPostgresLedger(
     return result;
   }
 
+  const grouped = createPostgresGroupCommit(pool, {
+    retryCountMax,
+    knownAccountIds,
+    batched: options.groupCommit ?? true,
+  });
+
+  /** What a settle reads: its reservation with the holds, and its provider's payout rates. */
+  const settleReads = (input: SettleInput): UnitReads => ({
+    reservation: input.requestId,
+    holdsOf: input.requestId,
+    payout: input.servedBy.providerId,
+  });
+
+  async function settleAlone(input: SettleInput) {
+    const { requestId } = input;
+    // The tenant is the reservation's, locked in the same round trip that reads it.
+    return (
+      await write({ requestId }, settleReads(input), async (unit, tenantId) => {
+        const reservation = unit.reservation(requestId);
+        assert(tenantId && reservation, `settle of ${requestId} without a reservation`);
+        if (reservation.status !== 'reserved') {
+          await unit.load(undefined, { usageCost: requestId });
+          return duplicateSettlement(unit, reservation);
+        }
+        return settleOperation(unit, input, reservation);
+      })
+    ).result;
+  }
+
+  function release(unit: PostgresLedgerUnit, input: ReleaseInput): void {
+    const reservation = unit.reservation(input.requestId);
+    if (reservation?.status === 'reserved') {
+      releaseOperation(unit, input, reservation);
+    }
+  }
+
   return {
-    reserve: async (input) =>
-      (
-        await write({ tenantId: input.tenantId }, { reservation: input.requestId }, (unit) =>
-          reserveOperation(unit, input),
-        )
-      ).result,
+    reserve: async (input) => {
+      const lock = { tenantId: input.tenantId };
+      const reads = { reservation: input.requestId };
+      await ensureAccount(accountIds.wallet(input.tenantId), 'wallet', input.tenantId);
+      return grouped({
+        lock,
+        reads,
+        fits: () => true,
+        run: (unit) => reserveOperation(unit, input),
+        alone: async () =>
+          (await write(lock, reads, (unit) => reserveOperation(unit, input))).result,
+      });
+    },
     checkpoint: async (input) => {
       // Checkpoints of one stream go out on different pooled connections and may land out of
       // order: an older one (earlier, or as early with less output) never replaces a newer one.
@@ -177,33 +225,32 @@ export async function openPostgresLedger(
         values: [recountedOutputTokens, requestId],
       });
     },
-    settle: async (input) => {
+    settle: (input) => {
       const { requestId } = input;
-      // The tenant is the reservation's, locked in the same round trip that reads it.
-      const reads = {
-        reservation: requestId,
-        holdsOf: requestId,
-        payout: input.servedBy.providerId,
-      };
-      return (
-        await write({ requestId }, reads, async (unit, tenantId) => {
+      return grouped({
+        lock: { requestId },
+        reads: settleReads(input),
+        // A settle repeated answers from the usage record: more reads, so it runs alone.
+        fits: (unit) => unit.reservation(requestId)?.status === 'reserved',
+        run: (unit) => {
           const reservation = unit.reservation(requestId);
-          assert(tenantId && reservation, `settle of ${requestId} without a reservation`);
-          if (reservation.status !== 'reserved') {
-            await unit.load(undefined, { usageCost: requestId });
-            return duplicateSettlement(unit, reservation);
-          }
+          assert(reservation, `settle of ${requestId} without a reservation`);
           return settleOperation(unit, input, reservation);
-        })
-      ).result;
+        },
+        alone: () => settleAlone(input),
+      });
     },
     release: async (input) => {
-      const { requestId } = input;
-      await write({ requestId }, { reservation: requestId, holdsOf: requestId }, (unit) => {
-        const reservation = unit.reservation(requestId);
-        if (reservation?.status === 'reserved') {
-          releaseOperation(unit, input, reservation);
-        }
+      const lock = { requestId: input.requestId };
+      const reads = { reservation: input.requestId, holdsOf: input.requestId };
+      await grouped({
+        lock,
+        reads,
+        fits: () => true,
+        run: (unit) => release(unit, input),
+        alone: async () => {
+          await write(lock, reads, (unit) => release(unit, input));
+        },
       });
     },
     recordRejected: async (input) => {
