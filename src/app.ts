@@ -22,6 +22,7 @@ import { registerAdminProgramRoutes } from './gateway/admin/program-routes.ts';
 import { registerAdminTenantRoutes } from './gateway/admin/tenant-routes.ts';
 import { registerBatchRoutes } from './gateway/batch/batch-routes.ts';
 import { registerFileRoutes } from './gateway/batch/file-routes.ts';
+import { registerConsoleRoutes } from './gateway/console/console-routes.ts';
 import { registerInferenceRoutes } from './gateway/inference/inference-routes.ts';
 import { registerModelRoutes } from './gateway/inference/model-routes.ts';
 import { registerResponsesRoutes } from './gateway/inference/responses-routes.ts';
@@ -46,6 +47,7 @@ export function createApp(deps: Deps): Hono<HonoEnv> {
   app.use('/provider/v1/*', auditWrites);
 
   registerHealthRoutes(app);
+  registerConsoleRoutes(app);
   registerMetricsRoutes(app);
   registerModelRoutes(app);
   registerInferenceRoutes(app, deps.config.limits);

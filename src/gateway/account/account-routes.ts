@@ -1,9 +1,11 @@
 /**
- * What an SME sees of its own money with its API key: GET /v1/account (balance, holds, coupons,
- * today's usage: one row of the per-day totals, never a scan), its usage records (paged, bounded
- * in time), and the statement of a subsidy program's coupons that it hands to the issuer.
+ * What an SME sees of its own money with its API key: GET /v1/account (balance, holds, coupons
+ * with what each has paid, today's usage: one row of the per-day totals, never a scan), its usage
+ * records (paged, bounded in time), its keys (read only, never a secret: the web console lists
+ * them), and the statement of a subsidy program's coupons that it hands to the issuer.
  */
 import type { Hono } from 'hono';
+import type { CouponState } from '../../billing/ledger.ts';
 import { formatMoney } from '../../billing/money.ts';
 import type { UsageDayRecord } from '../../db/catalog.ts';
 import type { HonoEnv } from '../../deps.ts';
@@ -19,6 +21,7 @@ import {
   usagePageOf,
   usagePages,
 } from '../admin/usage-pages.ts';
+import { keyView, listView } from '../admin/views.ts';
 import { requireClient } from '../middleware/authenticate.ts';
 
 const dayMs = 86_400_000;
@@ -30,6 +33,26 @@ function usageTodayView(today: UsageDayRecord | undefined) {
     cached_input_tokens: today?.cachedInputTokens ?? 0,
     output_tokens: today?.outputTokens ?? 0,
     cost: formatMoney(today?.cost ?? 0n),
+  };
+}
+
+/**
+ * An active coupon as its tenant sees it: what was granted, what it has paid so far (granted less
+ * what is left and what is held for requests in flight), and when it expires.
+ */
+function accountCouponView(coupon: CouponState) {
+  return {
+    id: coupon.id,
+    kind: coupon.kind,
+    program: coupon.program,
+    amount: formatMoney(coupon.amountMicro),
+    remaining: formatMoney(coupon.remainingMicro),
+    held: formatMoney(coupon.heldMicro),
+    paid: formatMoney(coupon.amountMicro - coupon.remainingMicro - coupon.heldMicro),
+    coverage_bps: coupon.coverageBps,
+    starts_at: toRfc3339(coupon.startsAtMs),
+    expires_at: coupon.expiresAtMs === null ? null : toRfc3339(coupon.expiresAtMs),
+    scope: { models: coupon.models, regions: coupon.regions },
   };
 }
 
@@ -46,19 +69,15 @@ export function registerAccountRoutes(app: Hono<HonoEnv>): void {
       balance: formatMoney(money.walletBalanceMicro),
       holds: formatMoney(money.holdsMicro),
       currency: deps.config.currency,
-      coupons: money.coupons
-        .filter((coupon) => coupon.status === 'active')
-        .map((coupon) => ({
-          id: coupon.id,
-          kind: coupon.kind,
-          program: coupon.program,
-          remaining: formatMoney(coupon.remainingMicro),
-          coverage_bps: coupon.coverageBps,
-          expires_at: coupon.expiresAtMs === null ? null : toRfc3339(coupon.expiresAtMs),
-          scope: { models: coupon.models, regions: coupon.regions },
-        })),
+      coupons: money.coupons.filter((coupon) => coupon.status === 'active').map(accountCouponView),
       usage_today: usageTodayView(today),
     });
+  });
+
+  app.get('/v1/account/keys', requireClient, async (c) => {
+    const deps = c.get('deps');
+    const keys = await deps.catalog.listApiKeys(c.get('client').tenant.id);
+    return c.json(listView(keys.map(keyView)));
   });
 
   app.get('/v1/account/usage', requireClient, async (c) => {
