@@ -161,6 +161,11 @@ function zh(id: keyof typeof messages): string {
   return messages[id].zh;
 }
 
+/** The page's text for a message id once the user has switched to English. */
+function en(id: keyof typeof messages): string {
+  return messages[id].en;
+}
+
 describe('the web console in a browser', () => {
   it('serves its shell and its built client from the package', async () => {
     const shell = await fetch(`${gateway.url}/console`);
@@ -179,8 +184,13 @@ describe('the web console in a browser', () => {
     expect(await page.evaluate(() => document.documentElement.lang)).toBe('zh-CN');
     expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
     expect(await unlabelledControls(page)).toEqual([]);
-    const path = await screenshot(page, 'sign-in-refused');
-    docsScreenshot(path, 'sign-in');
+    await screenshot(page, 'sign-in-refused');
+
+    // Switched to English, the choice holds for every tab after (the README's screenshots).
+    await page.getByLabel(zh('language')).selectOption('en');
+    await expect.poll(() => page.locator('form.sign-in h2').textContent()).toBe(messages.signIn.en);
+    expect(await page.evaluate(() => document.documentElement.lang)).toBe('en');
+    docsScreenshot(await screenshot(page, 'sign-in'), 'sign-in');
     await page.close();
   });
 
@@ -222,13 +232,13 @@ describe('the web console in a browser', () => {
   it('lets the operator find the tenant and top it up, and the tenant page shows it', async () => {
     const page = await signIn('operator', adminToken);
     await settledPage(page, 'tenants', 'operator-tenants');
-    await page.getByLabel(zh('search')).fill('acme');
+    await page.getByLabel(en('search')).fill('acme');
     await page.locator(`button[data-tenant="${tenant.tenantId}"]`).click();
     await page.locator('#tenant-detail').waitFor();
     const before = await balanceOf(tenant.apiKey);
     expect(await page.locator('#tenant-balance').textContent()).toBe(`${before} CNY`);
     await page.locator('input[name="topup-amount"]').fill('5.25');
-    await page.locator(`form[aria-label="${zh('topUp')}"] button[type="submit"]`).click();
+    await page.locator(`form[aria-label="${en('topUp')}"] button[type="submit"]`).click();
     const expected = await pollUntil(async () => {
       const now = await balanceOf(tenant.apiKey);
       return now === before ? undefined : now;
@@ -294,18 +304,18 @@ describe('the web console in a browser', () => {
     await screenshot(operator, 'operator-ledger');
   });
 
-  it('switches to English and shows the API reference, or says the gateway has none', async () => {
+  it('switches back to Chinese and shows the API reference, or says the gateway has none', async () => {
     const operator = browser.context.pages().find((open) => open.url().includes('#ledger'));
     if (operator === undefined) {
       throw new Error('the operator tab is gone');
     }
-    await operator.getByLabel(zh('language')).selectOption('en');
-    await expect.poll(() => operator.locator('nav').textContent()).toContain(messages.navApi.en);
+    await operator.getByLabel(en('language')).selectOption('zh');
+    await expect.poll(() => operator.locator('nav').textContent()).toContain(zh('navApi'));
     await operator.locator('nav a[href="#api"]').click();
     await settledPage(operator, 'api-reference', 'api-reference');
     const documentStatus = (await fetch(`${gateway.url}/openapi.json`)).status;
     if (documentStatus === 404) {
-      expect(await operator.locator('#openapi-missing').textContent()).toBe(messages.apiMissing.en);
+      expect(await operator.locator('#openapi-missing').textContent()).toBe(zh('apiMissing'));
     } else {
       expect(documentStatus).toBe(200);
       expect(await operator.locator('details.operation').count()).toBeGreaterThan(0);
