@@ -102,6 +102,9 @@ beforeAll(async () => {
     program: 'sme-2026',
     reference: 'console-test-coupon',
   });
+  await expectOk(call, 'PATCH', `/admin/v1/tenants/${tenant.tenantId}`, adminToken, {
+    allow_key_management: true,
+  });
   browser = await launchConsoleBrowser({ locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
 });
 
@@ -221,6 +224,20 @@ describe('the web console in a browser', () => {
     expect(await page.locator('#usage rect').count()).toBeGreaterThanOrEqual(3);
     expect(await page.locator('#usage').textContent()).toContain(model);
     docsScreenshot(await screenshot(page, 'tenant'), 'tenant');
+
+    // The tenant may manage its keys: it issues one (shown once, and it works) and revokes it.
+    await page.locator('input[name="key-name"]').fill('ci');
+    await page.locator(`form[aria-label="${en('createKey')}"] button[type="submit"]`).click();
+    const secret = (await page.locator('#issued-key pre').textContent({ timeout: 10_000 })) ?? '';
+    expect(secret).toMatch(/^tbk-/);
+    await balanceOf(secret);
+    const keys = await expectOk(call, 'GET', '/v1/account/keys', tenant.apiKey);
+    const issued = (keys.data as { id: string; name: string }[]).find((key) => key.name === 'ci');
+    await page.reload();
+    await settledPage(page, 'keys', 'tenant-keys');
+    await page.locator(`button[data-key="${issued?.id}"]`).click();
+    await expect.poll(() => page.locator(`button[data-key="${issued?.id}"]`).count()).toBe(0);
+    expect((await call('GET', '/v1/account', secret)).status).toBe(401);
 
     await page.setViewportSize({ width: 390, height: 844 });
     await page.reload();

@@ -52,6 +52,10 @@ export type ApiKey = {
   created_at: string;
 };
 
+export type KeyList = List<ApiKey> & { allow_key_management: boolean };
+
+export type IssuedKey = ApiKey & { key: string };
+
 export type Batch = {
   id: string;
   endpoint: string;

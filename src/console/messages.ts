@@ -69,6 +69,21 @@ export const messages = {
     en: 'Keys are issued and revoked by the operator.',
     zh: '密钥由运营方发放和吊销。',
   },
+  keysManaged: {
+    en: 'This tenant may issue and revoke its own keys here. A key issues keys within its own limits only.',
+    zh: '本租户可在此自行发放和吊销密钥；密钥只能发放不超出自身范围的密钥。',
+  },
+  createKey: { en: 'Issue a key', zh: '发放密钥' },
+  keyName: { en: 'Key name', zh: '密钥名称' },
+  modelsOptional: {
+    en: 'Models (comma separated; empty: as this key)',
+    zh: '模型（逗号分隔；留空则与当前密钥相同）',
+  },
+  newKeyOnce: {
+    en: 'The new key, shown only now: copy it before leaving this page.',
+    zh: '新密钥仅显示这一次：请在离开本页前复制保存。',
+  },
+  revoke: { en: 'Revoke', zh: '吊销' },
   name: { en: 'Name', zh: '名称' },
   status: { en: 'Status', zh: '状态' },
   created: { en: 'Created', zh: '创建时间' },

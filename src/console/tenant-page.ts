@@ -1,24 +1,26 @@
 /**
  * The tenant's page, signed in with one of its API keys: balance and holds, coupons by kind with
  * what each has paid and when it expires, spend and tokens per day (by model, by region) as
- * charts, its keys, batches with their progress, and leases. Reads only /v1 endpoints.
+ * charts, its keys (issued and revoked here when the tenant allows it), batches with their
+ * progress, and leases. Uses only /v1 endpoints.
  */
 import { query } from './api-client.ts';
 import type {
   Account,
   AccountCoupon,
-  ApiKey,
   Batch,
+  IssuedKey,
+  KeyList,
   Lease,
   List,
   UsageRecord,
 } from './api-types.ts';
 import { barChart } from './bar-chart.ts';
 import { fromMicro } from './decimal-money.ts';
-import { element, section, table } from './dom.ts';
+import { button, element, field, replace, section, statusLine, table } from './dom.ts';
 import { formatCount, formatTime, t } from './i18n.ts';
 import type { MessageId } from './messages.ts';
-import { money, type Page, type PageContext } from './page.ts';
+import { failureText, money, type Page, type PageContext } from './page.ts';
 import { lastDays, summarizeUsage } from './usage-summary.ts';
 
 /** Days the charts cover, and the usage records read for them (one page). */
@@ -129,21 +131,76 @@ async function charts(context: PageContext, currency: string): Promise<HTMLEleme
   );
 }
 
-function keys(list: List<ApiKey>): HTMLElement {
+function keyRows(context: PageContext, list: KeyList, status: HTMLElement) {
+  return list.data.map((key) => [
+    key.name ?? '',
+    element('code', {}, `${key.key_prefix}…`),
+    key.models === null ? t('allModels') : key.models.join(', '),
+    key.status,
+    formatTime(key.created_at),
+    list.allow_key_management && key.status === 'active'
+      ? button(
+          t('revoke'),
+          () => {
+            context.api
+              .json('DELETE', `/v1/account/keys/${key.id}`)
+              .then(context.refresh)
+              .catch((error: unknown) => {
+                status.textContent = failureText(error);
+              });
+          },
+          { 'aria-label': `${t('revoke')} ${key.key_prefix}`, 'data-key': key.id },
+        )
+      : '',
+  ]);
+}
+
+/** The form that issues a key, and where its secret is shown, once. */
+function issueKeyForm(context: PageContext, status: HTMLElement): HTMLElement {
+  const name = field(t('keyName'), { name: 'key-name' });
+  const models = field(t('modelsOptional'), { name: 'key-models' });
+  const issued = element('div', { id: 'issued-key', 'aria-live': 'polite' });
+  const form = element(
+    'form',
+    { class: 'inline-form', 'aria-label': t('createKey') },
+    name.wrapper,
+    models.wrapper,
+    element('button', { type: 'submit' }, t('createKey')),
+  );
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const listed = models.input.value
+      .split(',')
+      .map((model) => model.trim())
+      .filter((model) => model !== '');
+    const body = {
+      ...(name.input.value.trim() === '' ? {} : { name: name.input.value.trim() }),
+      ...(listed.length === 0 ? {} : { models: listed }),
+    };
+    context.api
+      .json<IssuedKey>('POST', '/v1/account/keys', body)
+      .then((key) =>
+        replace(issued, element('p', {}, t('newKeyOnce')), element('pre', {}, key.key)),
+      )
+      .catch((error: unknown) => {
+        status.textContent = failureText(error);
+      });
+  });
+  return element('div', {}, form, issued);
+}
+
+function keys(context: PageContext, list: KeyList): HTMLElement {
+  const status = statusLine();
   return section(
     'keys',
     t('keys'),
-    element('p', {}, t('keysReadOnly')),
+    element('p', {}, list.allow_key_management ? t('keysManaged') : t('keysReadOnly')),
+    status,
     table(
-      [t('name'), 'ID', t('models'), t('status'), t('created')],
-      list.data.map((key) => [
-        key.name ?? '',
-        element('code', {}, `${key.key_prefix}…`),
-        key.models === null ? t('allModels') : key.models.join(', '),
-        key.status,
-        formatTime(key.created_at),
-      ]),
+      [t('name'), 'ID', t('models'), t('status'), t('created'), ''],
+      keyRows(context, list, status),
     ),
+    list.allow_key_management ? issueKeyForm(context, status) : null,
   );
 }
 
@@ -210,7 +267,7 @@ export const tenantPage: Page = {
   async render(context) {
     const [account, keyList, batchList, leaseList] = await Promise.all([
       context.api.json<Account>('GET', '/v1/account'),
-      context.api.json<List<ApiKey>>('GET', '/v1/account/keys'),
+      context.api.json<KeyList>('GET', '/v1/account/keys'),
       context.api.json<List<Batch>>('GET', '/v1/batches?limit=20'),
       context.api.json<List<Lease>>('GET', '/v1/leases?limit=20'),
     ]);
@@ -220,7 +277,7 @@ export const tenantPage: Page = {
       summary(account),
       coupons(account),
       await charts(context, account.currency),
-      keys(keyList),
+      keys(context, keyList),
       batches(batchList, account.currency),
       leases(leaseList, account.currency),
     );

@@ -1,8 +1,7 @@
 /**
  * What an SME sees of its own money with its API key: GET /v1/account (balance, holds, coupons
  * with what each has paid, today's usage: one row of the per-day totals, never a scan), its usage
- * records (paged, bounded in time), its keys (read only, never a secret: the web console lists
- * them), and the statement of a subsidy program's coupons that it hands to the issuer.
+ * records (paged, bounded in time), and the statement of a subsidy program's coupons that it hands to the issuer.
  */
 import type { Hono } from 'hono';
 import type { CouponState } from '../../billing/ledger.ts';
@@ -21,7 +20,6 @@ import {
   usagePageOf,
   usagePages,
 } from '../admin/usage-pages.ts';
-import { keyView, listView } from '../admin/views.ts';
 import { requireClient } from '../middleware/authenticate.ts';
 
 const dayMs = 86_400_000;
@@ -72,12 +70,6 @@ export function registerAccountRoutes(app: Hono<HonoEnv>): void {
       coupons: money.coupons.filter((coupon) => coupon.status === 'active').map(accountCouponView),
       usage_today: usageTodayView(today),
     });
-  });
-
-  app.get('/v1/account/keys', requireClient, async (c) => {
-    const deps = c.get('deps');
-    const keys = await deps.catalog.listApiKeys(c.get('client').tenant.id);
-    return c.json(listView(keys.map(keyView)));
   });
 
   app.get('/v1/account/usage', requireClient, async (c) => {
