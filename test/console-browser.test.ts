@@ -264,6 +264,15 @@ describe('the web console in a browser', () => {
     expect(await unlabelledControls(page)).toEqual([]);
     docsScreenshot(await screenshot(page, 'operator-tenant'), 'operator-tenant');
 
+    // The operator withdraws the tenant's key management with the switch; the API says so.
+    const management = page.getByLabel(en('allowKeyManagement'));
+    expect(await management.isChecked()).toBe(true);
+    await management.uncheck();
+    await pollUntil(async () => {
+      const keys = await expectOk(call, 'GET', '/v1/account/keys', tenant.apiKey);
+      return keys.allow_key_management === false ? true : undefined;
+    }, 'key management withdrawn');
+
     const tenantPage = browser.context.pages().find((open) => open.url().includes('#tenant'));
     expect(tenantPage).toBeDefined();
     await tenantPage?.reload();

@@ -107,6 +107,7 @@ export type Tenant = {
   id: string;
   name: string;
   home_region: string | null;
+  allow_key_management: boolean;
   balance?: string;
   holds?: string;
   currency: string;

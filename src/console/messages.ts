@@ -73,6 +73,10 @@ export const messages = {
     en: 'This tenant may issue and revoke its own keys here. A key issues keys within its own limits only.',
     zh: '本租户可在此自行发放和吊销密钥；密钥只能发放不超出自身范围的密钥。',
   },
+  allowKeyManagement: {
+    en: "Its keys may issue and revoke the tenant's keys",
+    zh: '允许其密钥自行发放和吊销本租户的密钥',
+  },
   createKey: { en: 'Issue a key', zh: '发放密钥' },
   keyName: { en: 'Key name', zh: '密钥名称' },
   modelsOptional: {

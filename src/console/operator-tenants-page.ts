@@ -148,6 +148,27 @@ function grantForm(context: PageContext, tenantId: string, done: () => void): HT
   );
 }
 
+/** Whether the tenant's own keys may issue and revoke its keys: a switch the operator flips. */
+function keyManagementSwitch(context: PageContext, tenant: Tenant, done: () => void): HTMLElement {
+  const choice = field(t('allowKeyManagement'), {
+    name: 'allow-key-management',
+    type: 'checkbox',
+    checked: tenant.allow_key_management,
+  });
+  const status = statusLine();
+  choice.input.addEventListener('change', () => {
+    context.api
+      .json('PATCH', `/admin/v1/tenants/${tenant.id}`, {
+        allow_key_management: choice.input.checked,
+      })
+      .then(done)
+      .catch((error: unknown) => {
+        status.textContent = failureText(error);
+      });
+  });
+  return element('div', { class: 'switch' }, choice.wrapper, status);
+}
+
 async function showTenant(
   context: PageContext,
   panel: HTMLElement,
@@ -162,6 +183,7 @@ async function showTenant(
   replace(
     panel,
     tenantDetail(tenant),
+    keyManagementSwitch(context, tenant, reload),
     element(
       'div',
       { class: 'forms' },
