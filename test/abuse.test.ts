@@ -123,7 +123,10 @@ async function startWorld(allowPrivateBackends = true): Promise<World> {
   };
 }
 
-/** Every route of the app, with its path parameters filled from the world. */
+/** The routes that take no credential: operations, and the web console's shell and assets. */
+const publicPaths = new Set(['/healthz', '/metrics', '/', '/console', '/console/assets/:name']);
+
+/** Every credentialed route of the app, with its path parameters filled from the world. */
 function everyRoute(world: World): { method: string; path: string; surface: string }[] {
   const fill = (path: string) =>
     path
@@ -146,7 +149,7 @@ function everyRoute(world: World): { method: string; path: string; surface: stri
       continue;
     }
     const key = `${route.method} ${route.path}`;
-    if (seen.has(key) || route.path === '/healthz' || route.path === '/metrics') {
+    if (seen.has(key) || publicPaths.has(route.path)) {
       continue;
     }
     seen.add(key);

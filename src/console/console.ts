@@ -7,7 +7,7 @@
 import { apiClient } from './api-client.ts';
 import { apiReferencePage } from './api-reference-page.ts';
 import { button, element, field, replace, selectField } from './dom.ts';
-import { initialLanguage, type Language, language, setLanguage, t } from './i18n.ts';
+import { initialLanguage, language, setLanguage, t } from './i18n.ts';
 import {
   operatorLedgerPage,
   operatorPoolPage,
@@ -68,8 +68,11 @@ function languageSwitch(): HTMLElement {
   ]);
   choice.select.value = language();
   choice.select.addEventListener('change', () => {
-    setLanguage(choice.select.value as Language, true);
-    render();
+    const chosen = choice.select.value;
+    if (chosen === 'en' || chosen === 'zh') {
+      setLanguage(chosen, true);
+      render();
+    }
   });
   return choice.wrapper;
 }

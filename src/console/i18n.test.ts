@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultLanguage } from './i18n.ts';
+import { couponKindText, defaultLanguage, t } from './i18n.ts';
 import { messages } from './messages.ts';
 
 describe('console language', () => {
@@ -19,5 +19,11 @@ describe('console language', () => {
         [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
       expect(placeholders(message.zh), id).toEqual(placeholders(message.en));
     }
+  });
+
+  it('fills placeholders and names coupon kinds, showing an unknown kind as it is', () => {
+    expect(t('signedInAs', { kind: 'tenant' })).toBe('Signed in as tenant');
+    expect(couponKindText('storage')).toBe('Storage');
+    expect(couponKindText('gpu-minutes')).toBe('gpu-minutes');
   });
 });

@@ -65,3 +65,15 @@ export function formatTime(time: string | number | null): string {
 export function formatCount(count: number): string {
   return new Intl.NumberFormat(locale()).format(count);
 }
+
+const couponKindMessages: Record<string, MessageId> = {
+  compute: 'couponKind_compute',
+  storage: 'couponKind_storage',
+  transport: 'couponKind_transport',
+};
+
+/** A coupon kind (or meter kind) in words; a kind this console does not know shows as it is. */
+export function couponKindText(kind: string): string {
+  const id = couponKindMessages[kind];
+  return id === undefined ? kind : t(id);
+}

@@ -15,8 +15,7 @@ import type {
   StatementAmounts,
 } from './api-types.ts';
 import { button, element, field, replace, section, selectField, statusLine, table } from './dom.ts';
-import { formatTime, t } from './i18n.ts';
-import type { MessageId } from './messages.ts';
+import { couponKindText, formatTime, t } from './i18n.ts';
 import { failureText, money, type Page } from './page.ts';
 import { latencyText, loadText } from './provider-page.ts';
 import { lastDays } from './usage-summary.ts';
@@ -137,7 +136,7 @@ const amountHeaders = (): string[] => [
 
 function statementView(statement: Statement): HTMLElement {
   const currency = statement.currency;
-  const kindText = (kind: string) => t(`couponKind_${kind}` as MessageId);
+
   return element(
     'div',
     { class: 'statement' },
@@ -153,12 +152,12 @@ function statementView(statement: Statement): HTMLElement {
       [
         ...statement.data.map((line) => [
           line.tenant_name ?? line.tenant_id,
-          kindText(line.kind),
+          couponKindText(line.kind),
           ...amountCells(line, currency),
         ]),
         ...statement.totals.map((total) => [
           t('total'),
-          kindText(total.kind),
+          couponKindText(total.kind),
           ...amountCells(total, currency),
         ]),
         [t('total'), '', ...amountCells(statement.grand_total, currency)],

@@ -6,8 +6,7 @@
 import { query } from './api-client.ts';
 import type { List, Tenant } from './api-types.ts';
 import { button, element, field, replace, section, selectField, statusLine, table } from './dom.ts';
-import { formatTime, t } from './i18n.ts';
-import type { MessageId } from './messages.ts';
+import { couponKindText, formatTime, t } from './i18n.ts';
 import { failureText, freshReference, money, type Page, type PageContext } from './page.ts';
 
 /** Pages of tenants read for the search; more are read on demand. */
@@ -30,7 +29,7 @@ function tenantDetail(tenant: Tenant): HTMLElement {
     table(
       [t('kind'), t('program'), t('granted'), t('remaining'), t('status'), t('expires')],
       (tenant.coupons ?? []).map((coupon) => [
-        t(`couponKind_${coupon.kind}` as MessageId),
+        couponKindText(coupon.kind),
         coupon.program,
         money(coupon.amount, currency),
         money(coupon.remaining, currency),

@@ -18,8 +18,7 @@ import type {
 import { barChart } from './bar-chart.ts';
 import { fromMicro } from './decimal-money.ts';
 import { button, element, field, replace, section, statusLine, table } from './dom.ts';
-import { formatCount, formatTime, t } from './i18n.ts';
-import type { MessageId } from './messages.ts';
+import { couponKindText, formatCount, formatTime, t } from './i18n.ts';
 import { failureText, money, type Page, type PageContext } from './page.ts';
 import { lastDays, summarizeUsage } from './usage-summary.ts';
 
@@ -78,7 +77,7 @@ function coupons(account: Account): HTMLElement {
     t('coupons'),
     ...couponKinds.map((kind) => {
       const ofKind = account.coupons.filter((coupon) => coupon.kind === kind);
-      const caption = t(`couponKind_${kind}` as MessageId);
+      const caption = couponKindText(kind);
       return ofKind.length === 0
         ? element('p', {}, `${caption}: ${t('none')}`)
         : table(headers, couponRows(ofKind, account.currency), {
