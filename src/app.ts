@@ -10,6 +10,7 @@ import { UpstreamError } from './backends/upstream/upstream.ts';
 import { BalanceTooLowError, LedgerConflictError } from './billing/ledger.ts';
 import type { Deps, HonoEnv } from './deps.ts';
 import { GatewayError, toErrorResponse } from './errors.ts';
+import { registerAccountKeyRoutes } from './gateway/account/account-key-routes.ts';
 import { registerAccountRoutes } from './gateway/account/account-routes.ts';
 import { registerAdminAuditRoutes } from './gateway/admin/audit-routes.ts';
 import { auditWrites } from './gateway/admin/audit-writes.ts';
@@ -22,11 +23,12 @@ import { registerAdminProgramRoutes } from './gateway/admin/program-routes.ts';
 import { registerAdminTenantRoutes } from './gateway/admin/tenant-routes.ts';
 import { registerBatchRoutes } from './gateway/batch/batch-routes.ts';
 import { registerFileRoutes } from './gateway/batch/file-routes.ts';
+import { registerConsoleRoutes } from './gateway/console/console-routes.ts';
 import { registerInferenceRoutes } from './gateway/inference/inference-routes.ts';
 import { registerModelRoutes } from './gateway/inference/model-routes.ts';
 import { registerResponsesRoutes } from './gateway/inference/responses-routes.ts';
 import { registerLeaseRoutes } from './gateway/leases/lease-routes.ts';
-import { requireAdmin, requireProvider } from './gateway/middleware/authenticate.ts';
+import { requireAdmin, requireClient, requireProvider } from './gateway/middleware/authenticate.ts';
 import { refuseWhileStopping } from './gateway/middleware/refuse-while-stopping.ts';
 import { provideContext } from './gateway/middleware/request-id.ts';
 import { logRequests } from './gateway/middleware/request-log.ts';
@@ -45,14 +47,19 @@ export function createApp(deps: Deps): Hono<HonoEnv> {
   // Credentials before the audit: its reads of the entity must never run for a stranger.
   app.use('/provider/v1/*', requireProvider);
   app.use('/provider/v1/*', auditWrites);
+  // A tenant's own key writes are audited like the operator's (the pattern also matches the list).
+  app.use('/v1/account/keys/*', requireClient);
+  app.use('/v1/account/keys/*', auditWrites);
 
   registerHealthRoutes(app);
+  registerConsoleRoutes(app);
   registerMetricsRoutes(app);
   registerOpenApiRoutes(app, deps);
   registerModelRoutes(app);
   registerInferenceRoutes(app, deps.config.limits);
   registerResponsesRoutes(app);
   registerAccountRoutes(app);
+  registerAccountKeyRoutes(app, deps);
   registerFileRoutes(app);
   registerBatchRoutes(app);
   registerAdminTenantRoutes(app, deps);

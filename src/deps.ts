@@ -18,6 +18,7 @@ import type { BatchStore } from './db/batch-store.ts';
 import type { ApiKeyRecord, Catalog, ProviderRecord, TenantRecord } from './db/catalog.ts';
 import type { FileStore } from './db/file-store.ts';
 import type { LeaseStore } from './db/lease-store.ts';
+import type { ConsoleAssets } from './gateway/console/console-assets.ts';
 import type { LeaseRegistry } from './gateway/leases/lease-registry.ts';
 import type { BackgroundWork } from './platform/background-work.ts';
 import type { Clock } from './platform/clock.ts';
@@ -91,6 +92,8 @@ export type Deps = {
   leases: LeaseStore;
   /** The running leases as the router sees them, in memory. */
   leaseRegistry: LeaseRegistry;
+  /** The web console's built client (dist/console), as this runtime provides it. */
+  consoleAssets: ConsoleAssets;
 };
 
 /**

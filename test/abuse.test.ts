@@ -123,7 +123,20 @@ async function startWorld(allowPrivateBackends = true): Promise<World> {
   };
 }
 
-/** Every route of the app, with its path parameters filled from the world. */
+/**
+ * The routes that take no credential: operations, the API's own description, and the web
+ * console's shell and assets.
+ */
+const publicPaths = new Set([
+  '/healthz',
+  '/metrics',
+  '/openapi.json',
+  '/',
+  '/console',
+  '/console/assets/:name',
+]);
+
+/** Every credentialed route of the app, with its path parameters filled from the world. */
 function everyRoute(world: World): { method: string; path: string; surface: string }[] {
   const fill = (path: string) =>
     path
@@ -146,8 +159,7 @@ function everyRoute(world: World): { method: string; path: string; surface: stri
       continue;
     }
     const key = `${route.method} ${route.path}`;
-    // The public routes: health, metrics and the API's own description.
-    if (seen.has(key) || ['/healthz', '/metrics', '/openapi.json'].includes(route.path)) {
+    if (seen.has(key) || publicPaths.has(route.path)) {
       continue;
     }
     seen.add(key);

@@ -368,7 +368,6 @@ describe('paths that look like the admin API', () => {
 
 describe('unknown routes', () => {
   it.each([
-    ['GET', '/', undefined],
     ['GET', '/nope', undefined],
     ['GET', '/v1', undefined],
     ['GET', '/v1/nope', clientKey],

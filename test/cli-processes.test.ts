@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { buildConsole } from '../scripts/build-console.ts';
 import { projectRoot, runCliCommand, startCliProcess } from './support/cli-process.ts';
 import { pollUntil } from './support/poll-until.ts';
 import { startGatewayProcess } from './support/spawn-gateway.ts';
@@ -132,6 +133,7 @@ describe('tokenbank demo', () => {
   it('runs on a fresh store in a temporary folder and prints a curl line and an SDK snippet that work as printed', async () => {
     // Inside the project so that `import 'openai'` resolves, exactly as a user's app would.
     const scriptPath = join(projectRoot, 'data', `demo-snippet-${process.pid}.mjs`);
+    await buildConsole();
     const demo = await startCliProcess({
       args: ['demo', '--port', '0'],
       listeningPattern: /tokenbank demo is running: (http:\/\/\S+)/,
@@ -162,6 +164,25 @@ describe('tokenbank demo', () => {
       );
       expect(printed).not.toContain('"event"');
       expect(demo.stderr()).not.toContain('"event"');
+
+      // The console it prints answers, and the three credentials it names sign in to it.
+      const consoleUrl = /^Web console: +(\S+)$/m.exec(printed)?.[1] ?? '';
+      expect(consoleUrl).toBe(`${demo.url}/console`);
+      const shell = await fetch(consoleUrl);
+      expect(shell.status).toBe(200);
+      expect(await shell.text()).toContain('/console/assets/console.js');
+      const credential = (label: string) =>
+        new RegExp(`^${label}: +(\\S+)$`, 'm').exec(printed)?.[1] ?? '';
+      for (const [label, path] of [
+        ['API key \\(demo tenant\\)', '/v1/account'],
+        ['Admin token', '/admin/v1/tenants'],
+        ['Provider token', '/provider/v1/backends'],
+      ] as const) {
+        const answer = await fetch(`${demo.url}${path}`, {
+          headers: { authorization: `Bearer ${credential(label)}` },
+        });
+        expect(answer.status, label).toBe(200);
+      }
     } finally {
       rmSync(scriptPath, { force: true });
       await demo.stop();

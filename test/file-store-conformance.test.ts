@@ -34,6 +34,7 @@ describe.each([sqliteStore, postgresStore()])('the $name FileStore', (store) => 
         homeRegion: null,
         allowedRegions: null,
         allowMaxTokensClamp: false,
+        allowKeyManagement: false,
         createdAtMs: 0,
       });
     }

@@ -29,7 +29,10 @@ export type UsageDayRecord = typeof usageDaily.$inferSelect;
 export type PayoutRateRecord = typeof providerPayoutRates.$inferSelect;
 
 export type TenantChanges = Partial<
-  Pick<TenantRecord, 'name' | 'homeRegion' | 'allowedRegions' | 'allowMaxTokensClamp'>
+  Pick<
+    TenantRecord,
+    'name' | 'homeRegion' | 'allowedRegions' | 'allowMaxTokensClamp' | 'allowKeyManagement'
+  >
 >;
 
 export type ApiKeyChanges = Partial<

@@ -54,6 +54,7 @@ export const tenants = pgTable('tenants', {
   homeRegion: text('home_region'),
   allowedRegions: stringList('allowed_regions'),
   allowMaxTokensClamp: boolean('allow_max_tokens_clamp').notNull(),
+  allowKeyManagement: boolean('allow_key_management').notNull().default(false),
   createdAtMs: createdAtMs(),
 });
 

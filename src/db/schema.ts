@@ -40,6 +40,8 @@ export const tenants = sqliteTable('tenants', {
   /** NULL lets the tenant be served anywhere; a list is a hard residency filter. */
   allowedRegions: stringList('allowed_regions'),
   allowMaxTokensClamp: integer('allow_max_tokens_clamp', { mode: 'boolean' }).notNull(),
+  /** Whether the tenant's own keys may issue and revoke its keys (/v1/account/keys). */
+  allowKeyManagement: integer('allow_key_management', { mode: 'boolean' }).notNull().default(false),
   createdAtMs: createdAtMs(),
 });
 

@@ -9,6 +9,7 @@ import { createApp } from '../../src/app.ts';
 import type { ResolveHost } from '../../src/backends/upstream/backend-url-policy.ts';
 import { type Config, type ConfigInput, parseConfig } from '../../src/config.ts';
 import type { Deps, HonoEnv } from '../../src/deps.ts';
+import type { ConsoleAssets } from '../../src/gateway/console/console-assets.ts';
 import { createManualClock, systemClock } from '../../src/platform/clock.ts';
 import { type Logger, silentLogger } from '../../src/platform/logger.ts';
 import { createSeededRandom } from '../../src/platform/random.ts';
@@ -56,6 +57,8 @@ export async function startInProcessGateway(
      * clock, which the test moves, by default.
      */
     realTime?: boolean;
+    /** Where the web console's built client is read; the package's dist/console/ by default. */
+    consoleAssets?: ConsoleAssets;
   } = {},
 ): Promise<InProcessGateway> {
   // Tests register backends and route to them at once, unless one says otherwise.
@@ -83,6 +86,7 @@ export async function startInProcessGateway(
     logger,
     adminTokenHashes: [await sha256Hex(testAdminToken)],
     resolveHost: options.resolveHost ?? publicResolver,
+    ...(options.consoleAssets === undefined ? {} : { consoleAssets: options.consoleAssets }),
   });
   const app = createApp(deps);
   return {

@@ -236,6 +236,8 @@ describe('tenant, key and wallet changes', () => {
         'none',
         '--clamp',
         'on',
+        '--key-management',
+        'off',
       ]),
     ).toEqual({
       method: 'PATCH',
@@ -244,6 +246,7 @@ describe('tenant, key and wallet changes', () => {
         home_region: null,
         allowed_regions: ['cn-east', 'cn-west'],
         allow_max_tokens_clamp: true,
+        allow_key_management: false,
       },
     });
     expect(requestOf(['keys', 'update', 'key_1', '--rpm', '60', '--tpm', 'none'])).toEqual({

@@ -139,7 +139,7 @@ export const tenantResource: AdminResource = {
       render: renderTenant,
     },
     update: {
-      summary: "change a tenant's regions, name or clamp",
+      summary: "change a tenant's regions, name, clamp or key management",
       arguments: ['TENANT_ID'],
       flags: {
         name: { kind: 'string', placeholder: 'NAME', description: 'display name' },
@@ -158,6 +158,11 @@ export const tenantResource: AdminResource = {
           placeholder: 'on|off',
           description: 'lower max_tokens to what the balance covers instead of refusing',
         },
+        'key-management': {
+          kind: 'string',
+          placeholder: 'on|off',
+          description: "let its keys issue and revoke the tenant's keys (/v1/account/keys)",
+        },
       },
       notes: 'Only the settings given change. Its keys see the change at once, on every replica.',
       request: (input) => ({
@@ -168,6 +173,7 @@ export const tenantResource: AdminResource = {
           home_region: orNone(input, 'home-region', input.text),
           allowed_regions: orNone(input, 'allowed-regions', input.list),
           allow_max_tokens_clamp: switchOf(input, 'clamp'),
+          allow_key_management: switchOf(input, 'key-management'),
         },
       }),
       render: renderTenant,

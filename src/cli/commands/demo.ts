@@ -3,8 +3,8 @@
  * backends in two regions and the gateway on a SQLite store of its own (a fresh one in a new
  * temporary folder unless --db names one: see demo/demo-store.ts for what it may delete),
  * registers the backends through the provider API and a demo tenant through the admin API (the
- * same calls an operator makes), then prints an API key, a curl line and an OpenAI SDK snippet
- * that work as printed. The request log goes to a file in its temporary folder, warnings also to
+ * same calls an operator makes), then prints the web console's address with the credentials that
+ * sign in to it, an API key, a curl line and an OpenAI SDK snippet that work as printed. The request log goes to a file in its temporary folder, warnings also to
  * the terminal. Its storage tick is a minute (serve's is an hour), so stored files are seen being
  * charged within a session.
  */
@@ -28,7 +28,8 @@ import {
 const help = `Usage: tokenbank demo [--port 8787] [--host 127.0.0.1] [--db PATH] [--reset]
 
 Starts the gateway with three simulated GPU backends in two regions and a demo tenant, all on
-this machine, and prints an API key, a curl line and an OpenAI SDK snippet.
+this machine, and prints the web console's address (/console) with the credentials that sign
+in to it, an API key, a curl line and an OpenAI SDK snippet.
 
   --port N    listen port (default 8787, or TOKENBANK_PORT; 0 picks a free port)
   --host H    listen address (default 127.0.0.1, or TOKENBANK_HOST)
@@ -155,12 +156,18 @@ export function runDemoCommand(argv: string[]): Promise<number> {
     const simulators = await startSimulators();
     const gateway = await startGateway(config, { writeLog: log.write });
     progress(`gateway listening on ${gateway.url}`);
-    const { apiKey } = await seedDemo({ baseUrl: gateway.url, adminToken, simulators, progress });
+    const { apiKey, providerToken } = await seedDemo({
+      baseUrl: gateway.url,
+      adminToken,
+      simulators,
+      progress,
+    });
     process.stdout.write(
       demoInstructions({
         baseUrl: gateway.url,
         apiKey,
         adminToken,
+        providerToken,
         databasePath,
         logPath,
         processId: process.pid,

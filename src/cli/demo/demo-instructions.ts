@@ -1,7 +1,7 @@
 /**
- * What the demo prints once it runs: the API key, a curl line and an OpenAI SDK snippet that work
- * as printed (test/cli-processes.test.ts runs them), where its store and log are, and how to stop
- * it. All of it goes to stdout in one piece; the request log goes to a file, so nothing
+ * What the demo prints once it runs: the web console's address and which credential signs in as
+ * whom, the API key, a curl line and an OpenAI SDK snippet that work as printed
+ * (test/cli-processes.test.ts runs them), where its store and log are, and how to stop it. All of it goes to stdout in one piece; the request log goes to a file, so nothing
  * interleaves with it.
  */
 import { chatModel } from './demo-seed.ts';
@@ -10,6 +10,7 @@ export type DemoFacts = {
   baseUrl: string;
   apiKey: string;
   adminToken: string;
+  providerToken: string;
   databasePath: string;
   logPath: string;
   processId: number;
@@ -17,12 +18,17 @@ export type DemoFacts = {
 };
 
 export function demoInstructions(facts: DemoFacts): string {
-  const { baseUrl, apiKey, adminToken } = facts;
+  const { baseUrl, apiKey, adminToken, providerToken } = facts;
   return `
 tokenbank demo is running: ${baseUrl}
 
+Web console:            ${baseUrl}/console
+  Sign in as the demo tenant with the API key, as the operator with the admin token, or as
+  the GPU provider with the provider token (kept in that browser tab only).
+
 API key (demo tenant):  ${apiKey}
 Admin token:            ${adminToken}
+Provider token:         ${providerToken}
 Store (SQLite):         ${facts.databasePath}
 Request log (JSON):     ${facts.logPath}
 Storage tick:           ${facts.storageTickS} s (stored files are charged once a tick)

@@ -123,7 +123,7 @@ async function registerSupply(
   adminToken: string,
   simulators: readonly ServedSimulator[],
   progress: (message: string) => void,
-): Promise<void> {
+): Promise<string> {
   const provider = await call('POST', '/admin/v1/providers', adminToken, {
     name: 'Demo GPU provider',
     payout_bps: 8000,
@@ -150,18 +150,27 @@ async function registerSupply(
   for (const meterPrice of demoMeterPrices) {
     await call('PUT', meterPrice.path, adminToken, meterPrice.body);
   }
+  return providerToken;
 }
 
-/** Registers the simulators and the demo tenant; returns the tenant's API key. */
+/**
+ * Registers the simulators and the demo tenant; returns the tenant's API key and the demo
+ * provider's token (both sign in to the web console).
+ */
 export async function seedDemo(options: {
   baseUrl: string;
   adminToken: string;
   simulators: readonly ServedSimulator[];
   progress: (message: string) => void;
-}): Promise<{ tenantId: string; apiKey: string }> {
+}): Promise<{ tenantId: string; apiKey: string; providerToken: string }> {
   const { adminToken } = options;
   const call = callerFor(options.baseUrl);
-  await registerSupply(call, adminToken, options.simulators, options.progress);
+  const providerToken = await registerSupply(
+    call,
+    adminToken,
+    options.simulators,
+    options.progress,
+  );
   const tenant = await call('POST', '/admin/v1/tenants', adminToken, {
     name: 'Demo SME',
     home_region: 'cn-east',
@@ -177,5 +186,5 @@ export async function seedDemo(options: {
   const key = await call('POST', `/admin/v1/tenants/${tenantId}/keys`, adminToken, {
     name: 'demo key',
   });
-  return { tenantId, apiKey: field(key, 'key') };
+  return { tenantId, apiKey: field(key, 'key'), providerToken };
 }

@@ -1,10 +1,11 @@
 /**
- * What an SME sees of its own money with its API key: GET /v1/account (balance, holds, coupons,
- * today's usage: one row of the per-day totals, never a scan), its usage records (paged, bounded
- * in time), and the statement of a subsidy program's coupons that it hands to the issuer.
+ * What an SME sees of its own money with its API key: GET /v1/account (balance, holds, coupons
+ * with what each has paid, today's usage: one row of the per-day totals, never a scan), its usage
+ * records (paged, bounded in time), and the statement of a subsidy program's coupons that it hands to the issuer.
  */
 import type { Hono } from 'hono';
 import { z } from 'zod';
+import type { CouponState } from '../../billing/ledger.ts';
 import { formatMoney } from '../../billing/money.ts';
 import type { UsageDayRecord } from '../../db/catalog.ts';
 import type { HonoEnv } from '../../deps.ts';
@@ -36,6 +37,26 @@ function usageTodayView(today: UsageDayRecord | undefined) {
   };
 }
 
+/**
+ * An active coupon as its tenant sees it: what was granted, what it has paid so far (granted less
+ * what is left and what is held for requests in flight), and when it expires.
+ */
+function accountCouponView(coupon: CouponState) {
+  return {
+    id: coupon.id,
+    kind: coupon.kind,
+    program: coupon.program,
+    amount: formatMoney(coupon.amountMicro),
+    remaining: formatMoney(coupon.remainingMicro),
+    held: formatMoney(coupon.heldMicro),
+    paid: formatMoney(coupon.amountMicro - coupon.remainingMicro - coupon.heldMicro),
+    coverage_bps: coupon.coverageBps,
+    starts_at: toRfc3339(coupon.startsAtMs),
+    expires_at: coupon.expiresAtMs === null ? null : toRfc3339(coupon.expiresAtMs),
+    scope: { models: coupon.models, regions: coupon.regions },
+  };
+}
+
 export function registerAccountRoutes(app: Hono<HonoEnv>): void {
   app.get('/v1/account', requireClient, async (c) => {
     const deps = c.get('deps');
@@ -49,17 +70,7 @@ export function registerAccountRoutes(app: Hono<HonoEnv>): void {
       balance: formatMoney(money.walletBalanceMicro),
       holds: formatMoney(money.holdsMicro),
       currency: deps.config.currency,
-      coupons: money.coupons
-        .filter((coupon) => coupon.status === 'active')
-        .map((coupon) => ({
-          id: coupon.id,
-          kind: coupon.kind,
-          program: coupon.program,
-          remaining: formatMoney(coupon.remainingMicro),
-          coverage_bps: coupon.coverageBps,
-          expires_at: coupon.expiresAtMs === null ? null : toRfc3339(coupon.expiresAtMs),
-          scope: { models: coupon.models, regions: coupon.regions },
-        })),
+      coupons: money.coupons.filter((coupon) => coupon.status === 'active').map(accountCouponView),
       usage_today: usageTodayView(today),
     });
   });

@@ -29,6 +29,7 @@ export function createTenantSchema(limits: Limits) {
     home_region: region.nullable().optional(),
     allowed_regions: z.array(region).min(1).max(limits.listFieldLengthMax).nullable().optional(),
     allow_max_tokens_clamp: z.boolean().optional(),
+    allow_key_management: z.boolean().optional(),
   });
 }
 
@@ -49,6 +50,7 @@ export function changeTenantSchema(limits: Limits) {
       home_region: region.nullable().optional(),
       allowed_regions: z.array(region).min(1).max(limits.listFieldLengthMax).nullable().optional(),
       allow_max_tokens_clamp: z.boolean().optional(),
+      allow_key_management: z.boolean().optional(),
     })
     .refine((value) => Object.keys(value).length > 0, 'Name at least one setting to change.');
 }

@@ -1,7 +1,7 @@
 /**
- * Appends every successful admin and provider write to the audit log: who (the actor the
- * credential check found), when, what (an action per route), which entity, and its API view
- * before and after the write. Views come from the same functions the API answers with, and every
+ * Appends every successful admin and provider write, and a tenant's writes to its own keys, to the
+ * audit log: who (the actor the credential check found), when, what (an action per route), which
+ * entity, and its API view before and after the write. Views come from the same functions the API answers with, and every
  * secret field (a new key, a provider token, an upstream api_key) is removed before storing. A
  * write no route below names is still recorded, as `write`, so a new route is never unaudited.
  */
@@ -70,6 +70,23 @@ const auditedRoutes: AuditedRoute[] = [
     entityType: 'key',
     entityId: field('id'),
     tenantId: pathId(0),
+  },
+  {
+    method: 'POST',
+    path: /^\/v1\/account\/keys$/,
+    action: 'key.create',
+    entityType: 'key',
+    entityId: field('id'),
+    tenantId: field('tenant_id'),
+  },
+  {
+    method: 'DELETE',
+    path: new RegExp(`^/v1/account/keys/${idSegment}$`),
+    action: 'key.revoke',
+    entityType: 'key',
+    entityId: pathId(0),
+    tenantId: field('tenant_id'),
+    before: keyBefore,
   },
   {
     method: 'DELETE',

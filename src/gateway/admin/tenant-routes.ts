@@ -8,7 +8,7 @@ import type { Limits } from '../../config.ts';
 import type { TenantChanges } from '../../db/catalog.ts';
 import type { Deps, HonoEnv } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
-import { newId, newSecret } from '../../platform/identifiers.ts';
+import { newId } from '../../platform/identifiers.ts';
 import { readJsonBody } from '../middleware/json-body.ts';
 import { listPageOf } from '../middleware/list-page.ts';
 import { listPageQuery } from '../middleware/query-fields.ts';
@@ -20,10 +20,8 @@ import {
   createKeySchema,
   createTenantSchema,
 } from './admin-requests.ts';
+import { issueApiKey, revokeApiKey } from './api-key-writes.ts';
 import { keyView, listView, tenantMoneyView } from './views.ts';
-
-/** Characters of a key kept to tell keys apart: the prefix and 6 of its random characters. */
-const keyPrefixLength = 10;
 
 export function notFound(what: string, id: string): GatewayError {
   return new GatewayError('not_found', `No ${what} with id '${id.slice(0, 80)}'.`);
@@ -63,6 +61,7 @@ export function registerAdminTenantRoutes(app: Hono<HonoEnv>, deps: Deps): void 
       homeRegion,
       allowedRegions,
       allowMaxTokensClamp: value.allow_max_tokens_clamp ?? false,
+      allowKeyManagement: value.allow_key_management ?? false,
       createdAtMs: deps.clock.nowMs(),
     };
     await deps.catalog.insertTenant(tenant);
@@ -108,6 +107,9 @@ export function registerAdminTenantRoutes(app: Hono<HonoEnv>, deps: Deps): void 
       ...(value.allow_max_tokens_clamp === undefined
         ? {}
         : { allowMaxTokensClamp: value.allow_max_tokens_clamp }),
+      ...(value.allow_key_management === undefined
+        ? {}
+        : { allowKeyManagement: value.allow_key_management }),
     };
     const changed = { ...tenant, ...changes };
     checkHomeRegion(changed.homeRegion, changed.allowedRegions);
@@ -123,21 +125,7 @@ export function registerAdminTenantRoutes(app: Hono<HonoEnv>, deps: Deps): void 
   app.post('/admin/v1/tenants/:id/keys', async (c) => {
     const tenant = await tenantOrNotFound(deps, c.req.param('id'));
     const { value } = await readJsonBody(c, keySchema);
-    const secret = newSecret('tbk');
-    const key = {
-      id: newId('key'),
-      tenantId: tenant.id,
-      name: value.name ?? null,
-      keyHash: await deps.hashText(secret),
-      keyPrefix: secret.slice(0, keyPrefixLength),
-      models: value.models ?? null,
-      requestsPerMinuteMax: value.rpm ?? null,
-      tokensPerMinuteMax: value.tpm ?? null,
-      status: 'active' as const,
-      createdAtMs: deps.clock.nowMs(),
-      revokedAtMs: null,
-    };
-    await deps.catalog.insertApiKey(key);
+    const { key, secret } = await issueApiKey(deps, tenant.id, value);
     return c.json({ ...keyView(key), key: secret }, 201);
   });
 
@@ -173,10 +161,7 @@ export function registerAdminTenantRoutes(app: Hono<HonoEnv>, deps: Deps): void 
     if (!(await deps.catalog.getApiKey(id))) {
       throw notFound('key', id);
     }
-    await deps.catalog.revokeApiKey(id, deps.clock.nowMs());
-    deps.clients.deleteWhere((identity) => identity.key.id === id);
-    await announceCatalogChange(deps, { kind: 'key', keyId: id });
-    const revoked = await deps.catalog.getApiKey(id);
+    const revoked = await revokeApiKey(deps, id);
     return c.json(revoked ? keyView(revoked) : null);
   });
 }

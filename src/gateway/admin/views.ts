@@ -44,6 +44,7 @@ export function tenantView(tenant: TenantRecord, currency: string) {
     home_region: tenant.homeRegion,
     allowed_regions: tenant.allowedRegions,
     allow_max_tokens_clamp: tenant.allowMaxTokensClamp,
+    allow_key_management: tenant.allowKeyManagement,
     currency,
     created_at: toRfc3339(tenant.createdAtMs),
   };

@@ -14,6 +14,7 @@ import type { ResolveHost } from '../../backends/upstream/backend-url-policy.ts'
 import type { Config } from '../../config.ts';
 import type { Deps } from '../../deps.ts';
 import { AdminTokens } from '../../gateway/admin/admin-tokens.ts';
+import type { ConsoleAssets } from '../../gateway/console/console-assets.ts';
 import { LeaseRegistry } from '../../gateway/leases/lease-registry.ts';
 import { MemoryCatalogCache } from '../../gateway/replicas/catalog-cache.ts';
 import { listenForCatalogChanges } from '../../gateway/replicas/catalog-changes.ts';
@@ -24,6 +25,7 @@ import { newId } from '../../platform/identifiers.ts';
 import type { Logger } from '../../platform/logger.ts';
 import type { Random } from '../../platform/random.ts';
 import { createRequestGate } from '../../platform/request-gate.ts';
+import { diskConsoleAssets } from './disk-console-assets.ts';
 import type { GatewayStore } from './gateway-store.ts';
 import { nodeRequestAccess, resolveHostWithDns, sha256Hex } from './node-ports.ts';
 import { createPrometheusMetrics } from './prometheus-metrics.ts';
@@ -42,6 +44,8 @@ export type NodeDepsOptions = {
   resolveHost?: ResolveHost;
   /** Process memory, CPU and GC metrics: for a real server, not for every test gateway. */
   processMetrics?: boolean;
+  /** Where the console's built client is read; the package's dist/console/ by default. */
+  consoleAssets?: ConsoleAssets;
 } & (
   | { store: GatewayStore }
   /** A SQLite store opened and migrated by the caller (tests, benchmarks). */
@@ -138,6 +142,7 @@ export function createNodeDeps(options: NodeDepsOptions): Deps {
     files: store.files,
     leases: store.leases,
     leaseRegistry: new LeaseRegistry(store.leases),
+    consoleAssets: options.consoleAssets ?? diskConsoleAssets(),
   };
   listenForCatalogChanges(deps);
   return deps;

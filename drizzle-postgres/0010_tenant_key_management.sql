@@ -1,0 +1,1 @@
+ALTER TABLE "tenants" ADD COLUMN "allow_key_management" boolean DEFAULT false NOT NULL;

@@ -1,0 +1,1 @@
+ALTER TABLE `tenants` ADD `allow_key_management` integer DEFAULT false NOT NULL;
