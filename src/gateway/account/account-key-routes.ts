@@ -5,6 +5,7 @@
  * or to a rate issues keys within those limits, so a scoped key cannot escape its scope.
  */
 import type { Hono } from 'hono';
+import type { Limits } from '../../config.ts';
 import type { ApiKeyRecord, TenantRecord } from '../../db/catalog.ts';
 import type { Deps, HonoEnv } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
@@ -12,6 +13,7 @@ import { createKeySchema } from '../admin/admin-requests.ts';
 import { issueApiKey, type KeyTerms, revokeApiKey } from '../admin/api-key-writes.ts';
 import { keyView, listView } from '../admin/views.ts';
 import { readJsonBody } from '../middleware/json-body.ts';
+import { type RouteDoc, routeDocsFor } from '../openapi/route-doc.ts';
 
 function checkManagementAllowed(tenant: TenantRecord): void {
   if (!tenant.allowKeyManagement) {
@@ -85,4 +87,16 @@ export function registerAccountKeyRoutes(app: Hono<HonoEnv>, deps: Deps): void {
     const revoked = await revokeApiKey(deps, id);
     return c.json(revoked ? keyView(revoked) : null);
   });
+}
+
+export function accountKeyRouteDocs(limits: Limits): RouteDoc[] {
+  const route = routeDocsFor('apiKey');
+  return [
+    route('get', '/v1/account/keys', "The tenant's keys (never a secret)"),
+    route('post', '/v1/account/keys', 'Issues a key no wider than the issuing one', {
+      body: createKeySchema(limits),
+      successStatus: 201,
+    }),
+    route('delete', '/v1/account/keys/:id', "Revokes one of the tenant's keys"),
+  ];
 }

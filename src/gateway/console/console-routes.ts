@@ -6,6 +6,7 @@
 import type { Context, Hono } from 'hono';
 import type { HonoEnv } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
+import { type RouteDoc, routeDocsFor } from '../openapi/route-doc.ts';
 import { consoleAssetContentType } from './console-assets.ts';
 import { consoleContentSecurityPolicy, consoleMissingPage, consolePage } from './console-page.ts';
 
@@ -41,4 +42,15 @@ export function registerConsoleRoutes(app: Hono<HonoEnv>): void {
     c.header('cache-control', assetCacheControl);
     return c.body(asset.body.slice().buffer);
   });
+}
+
+export function consoleRouteDocs(): RouteDoc[] {
+  const route = routeDocsFor('none');
+  return [
+    route('get', '/', 'Redirects to the web console', { successTypes: ['text/html'] }),
+    route('get', '/console', "The web console's page", { successTypes: ['text/html'] }),
+    route('get', '/console/assets/:name', "The web console's built script and style", {
+      successTypes: ['text/javascript', 'text/css'],
+    }),
+  ];
 }

@@ -3,6 +3,7 @@
  * The OpenAPI test holds this list and the app's registered routes to each other both ways.
  */
 import type { Limits } from '../../config.ts';
+import { accountKeyRouteDocs } from '../account/account-key-routes.ts';
 import { accountRouteDocs } from '../account/account-routes.ts';
 import { adminAuditRouteDocs } from '../admin/audit-routes.ts';
 import { adminCatalogRouteDocs } from '../admin/catalog-routes.ts';
@@ -14,6 +15,7 @@ import { adminProgramRouteDocs } from '../admin/program-routes.ts';
 import { adminTenantRouteDocs } from '../admin/tenant-routes.ts';
 import { batchRouteDocs } from '../batch/batch-routes.ts';
 import { fileRouteDocs } from '../batch/file-routes.ts';
+import { consoleRouteDocs } from '../console/console-routes.ts';
 import { inferenceRouteDocs } from '../inference/inference-routes.ts';
 import { modelRouteDocs } from '../inference/model-routes.ts';
 import { responsesRouteDocs } from '../inference/responses-routes.ts';
@@ -33,6 +35,7 @@ export function gatewayRouteDocs(limits: Limits): RouteDoc[] {
     ...inferenceRouteDocs(limits),
     ...responsesRouteDocs(limits),
     ...accountRouteDocs(),
+    ...accountKeyRouteDocs(limits),
     ...meterRouteDocs(),
     ...fileRouteDocs(),
     ...batchRouteDocs(),
@@ -45,5 +48,6 @@ export function gatewayRouteDocs(limits: Limits): RouteDoc[] {
     ...adminProgramRouteDocs(),
     ...adminAuditRouteDocs(),
     ...providerRouteDocs(limits),
+    ...consoleRouteDocs(),
   ];
 }
