@@ -13,6 +13,7 @@ import { type ChildServer, startChildServer } from './child-server.ts';
 import type { LoadTarget } from './load-generator.ts';
 import { ensurePortkeyInstalled, portkeyVersion } from './portkey-install.ts';
 import { progress } from './progress.ts';
+import { serverLabels } from './report-context.ts';
 import { startTokenbank, type TokenbankDeployment } from './tokenbank-gateway.ts';
 
 export type RunningTarget = {
@@ -106,7 +107,7 @@ async function startFloor(
     workDirectory,
     1,
   );
-  progress(`${name} floor proxy: ${floor.urls[0]}`);
+  progress(`${serverLabels[name]}: ${floor.urls[0]}`);
   return {
     name,
     pids: [floor.pid],
