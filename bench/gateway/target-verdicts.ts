@@ -56,10 +56,10 @@ export function judgeTargets(inputs: VerdictInputs): Verdict[] {
   const limits = targetLimits;
   const tokenbank = inputs.tokenbank;
   const tokenbankRate = tokenbank?.requestsPerSecond ?? Number.NaN;
-  const floorRatio = tokenbankRate / (inputs.floor?.requestsPerSecond ?? Number.NaN);
+  const floorRate = inputs.floor?.requestsPerSecond ?? Number.NaN;
+  const floorRatio = tokenbankRate / floorRate;
   const durable = inputs.durable;
-  const durableRatio =
-    (durable?.requestsPerSecond ?? Number.NaN) / (inputs.floor?.requestsPerSecond ?? Number.NaN);
+  const durableRatioText = formatRatio(durable?.requestsPerSecond ?? Number.NaN, floorRate);
   const durableNote = (measured: string) =>
     durable === undefined ? '' : ` (durable-ledger floor: ${measured})`;
   const portkeyRatio = tokenbankRate / (inputs.portkey?.requestsPerSecond ?? Number.NaN);
@@ -87,7 +87,7 @@ export function judgeTargets(inputs: VerdictInputs): Verdict[] {
     {
       target: 'tokenbank req/s vs floor (c=32)',
       measured: formatRatio(floorRatio, 1),
-      limit: `≥ ${limits.requestsPerSecondFloorRatioMin}×${durableNote(formatRatio(durableRatio, 2))}`,
+      limit: `≥ ${limits.requestsPerSecondFloorRatioMin}×${durableNote(durableRatioText)}`,
       result: judge(floorRatio, (value) => value >= limits.requestsPerSecondFloorRatioMin),
     },
     {
