@@ -13,8 +13,12 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
-          // One PostgreSQL server for the run; each PostgreSQL suite makes its own database on it.
-          globalSetup: ['test/support/postgres-global-setup.ts'],
+          // The bin's build of the current sources, then one PostgreSQL server for the run; each
+          // PostgreSQL suite makes its own database on it.
+          globalSetup: [
+            'test/support/build-global-setup.ts',
+            'test/support/postgres-global-setup.ts',
+          ],
           testTimeout: 60_000,
           hookTimeout: 60_000,
           // Integration suites start real processes; two cores serve them best one file at a time.

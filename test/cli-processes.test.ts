@@ -72,6 +72,43 @@ describe('tokenbank command', () => {
     expect(migrated.stdout).toBe(`migrations applied to ${databasePath}\n`);
   });
 
+  it('runs the compiled build, and without one says to build rather than failing on an import', async () => {
+    // A copy of the bin with no dist/ beside it: an installation whose build never ran.
+    const installation = temporaryDirectory();
+    mkdirSync(join(installation, 'bin'));
+    const bin = join(installation, 'bin', 'tokenbank.mjs');
+    writeFileSync(bin, readFileSync(join(projectRoot, 'bin', 'tokenbank.mjs')));
+    type Ran = { code: number; stdout: string; stderr: string };
+    const unbuilt = await run(process.execPath, [bin, '--help']).then(
+      ({ stdout, stderr }): Ran => ({ code: 0, stdout, stderr }),
+      (error: Ran) => error,
+    );
+    expect(unbuilt.code).toBe(1);
+    expect(unbuilt.stdout).toBe('');
+    expect(unbuilt.stderr).toContain(`${join(installation, 'dist', 'cli', 'main.js')} is missing`);
+    expect(unbuilt.stderr).toContain('Run `npm run build`');
+    // The real bin loads dist/, never the TypeScript sources.
+    expect(readFileSync(join(projectRoot, 'bin', 'tokenbank.mjs'), 'utf8')).not.toContain('tsx');
+    expect(existsSync(join(projectRoot, 'dist', 'cli', 'main.js'))).toBe(true);
+  });
+
+  it('counts long texts on the tokenizer worker of the build, which loads without tsx', async () => {
+    const workerTokenizer = join(projectRoot, 'dist', 'runtime', 'node', 'worker-tokenizer.js');
+    const script = `
+      const { createWorkerTokenizer } = await import(${JSON.stringify(workerTokenizer)});
+      const failures = [];
+      const tokenizer = createWorkerTokenizer({
+        encodingDefault: 'cl100k_base', modelEncodings: {}, queueLengthMax: 8, inlineCharsMax: 0,
+        logger: { log: (...entry) => failures.push(entry) },
+      });
+      const tokens = await tokenizer.countTokens('hello world '.repeat(100), 'any-model');
+      process.stdout.write(JSON.stringify({ tokens, failures }));`;
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script]);
+    // tiktoken's count: 'hello', ' world' twice per repeat and the last space; the byte
+    // estimate the tokenizer falls back to when its worker fails would be far off it.
+    expect(JSON.parse(stdout)).toEqual({ tokens: 201, failures: [] });
+  });
+
   it('refuses an invalid setting with a message naming the variable', async () => {
     const refused = await tokenbank(['serve', '--port', '0'], { TOKENBANK_ADMIN_TOKEN: 'short' });
     expect(refused.code).toBe(2);

@@ -6,14 +6,16 @@
 import { parseArgs } from 'node:util';
 import type { StoreKind } from './tokenbank-gateway.ts';
 
-export const targetNames = ['direct', 'floor', 'tokenbank', 'portkey'] as const;
+export const targetNames = ['direct', 'floor', 'durable', 'tokenbank', 'portkey'] as const;
+/** Measured with any server: the references for added latency and for the ratios. */
+const referenceNames: readonly TargetName[] = ['direct', 'floor', 'durable'];
 export type TargetName = (typeof targetNames)[number];
 const partNames = ['memory', 'ledger'] as const;
 type PartName = (typeof partNames)[number];
 
 export type BenchPlan = {
   quick: boolean;
-  /** Part 1 servers, in measuring order; direct and floor are always in as the references. */
+  /** Part 1 servers, in measuring order; direct, floor and durable are always in as references. */
   targets: TargetName[];
   memory: boolean;
   ledger: boolean;
@@ -39,9 +41,10 @@ const usage = `Usage: npm run bench -- [--quick] [--only NAMES] [--store sqlite|
                         [--rounds N] [--concurrency N] [--profile]
 
   --quick          one short round of everything (a smoke run, under a minute)
-  --only NAMES     comma-separated: direct, floor, tokenbank, portkey, memory, ledger
-                   (direct and floor are always measured with any of the servers: they are
-                   the references for added latency and for the ratios)
+  --only NAMES     comma-separated: direct, floor, durable, tokenbank, portkey, memory, ledger
+                   (direct, floor and durable, the durable-ledger floor, are always measured
+                   with any of the servers: they are the references for added latency, for
+                   the ratios and for what durable money costs)
   --store KIND     sqlite (a fresh temp file, default) or postgres (TOKENBANK_BENCH_POSTGRES_URL,
                    else a private cluster from the installed binaries; with a private Redis)
   --replicas N     N tokenbank processes on one store; the client spreads requests over them
@@ -124,7 +127,7 @@ export function parseBenchOptions(argv: string[]): BenchPlan {
   const targets: TargetName[] =
     servers.length === 0
       ? []
-      : targetNames.filter((name) => name === 'direct' || name === 'floor' || selected.has(name));
+      : targetNames.filter((name) => referenceNames.includes(name) || selected.has(name));
   return {
     quick,
     targets,

@@ -4,6 +4,7 @@
  *
  *   node --import tsx bench/gateway/bench-server-main.ts mock
  *   node --import tsx bench/gateway/bench-server-main.ts floor --upstream http://127.0.0.1:PORT
+ *   node --import tsx bench/gateway/bench-server-main.ts durable --upstream URL --db PATH
  *   node --import tsx bench/gateway/bench-server-main.ts portkey --entry PATH --port PORT
  *
  * Prints one `listening on URL` line per listener once it accepts connections (the parent waits
@@ -12,6 +13,7 @@
 import { connect } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { openDurableLedger } from './durable-ledger-floor.ts';
 import { startFloorProxy } from './floor-proxy.ts';
 import { startMockUpstream } from './mock-upstream.ts';
 import {
@@ -30,6 +32,7 @@ const { positionals, values } = parseArgs({
     upstream: { type: 'string' },
     entry: { type: 'string' },
     port: { type: 'string' },
+    db: { type: 'string' },
     'slow-interval-ms': { type: 'string', default: '150' },
     'slow-chunks': { type: 'string', default: '20' },
   },
@@ -89,12 +92,18 @@ async function main(): Promise<void> {
     announce(floor.url);
     return;
   }
+  if (kind === 'durable' && values.upstream !== undefined && values.db !== undefined) {
+    const ledger = openDurableLedger(values.db);
+    const floor = await startFloorProxy({ host, upstreamUrl: values.upstream, ledger });
+    announce(floor.url);
+    return;
+  }
   if (kind === 'portkey' && values.entry !== undefined && values.port !== undefined) {
     await startPortkey(values.entry, Number(values.port));
     return;
   }
   throw new Error(
-    'usage: bench-server-main.ts mock | floor --upstream URL | portkey --entry PATH --port N',
+    'usage: bench-server-main.ts mock | floor --upstream URL | durable --upstream URL --db PATH | portkey --entry PATH --port N',
   );
 }
 

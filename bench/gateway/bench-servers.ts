@@ -13,6 +13,7 @@ import { type ChildServer, startChildServer } from './child-server.ts';
 import type { LoadTarget } from './load-generator.ts';
 import { ensurePortkeyInstalled, portkeyVersion } from './portkey-install.ts';
 import { progress } from './progress.ts';
+import { serverLabels } from './report-context.ts';
 import { startTokenbank, type TokenbankDeployment } from './tokenbank-gateway.ts';
 
 export type RunningTarget = {
@@ -93,16 +94,22 @@ async function startBenchServer(
   );
 }
 
-async function startFloor(mockFastUrl: string, workDirectory: string): Promise<RunningTarget> {
+/** The floor proxy, or with `durable` the durable-ledger floor on a fresh SQLite file. */
+async function startFloor(
+  name: 'floor' | 'durable',
+  mockFastUrl: string,
+  workDirectory: string,
+): Promise<RunningTarget> {
+  const ledgerArguments = name === 'durable' ? ['--db', join(workDirectory, 'durable.db')] : [];
   const floor = await startBenchServer(
-    'floor',
-    ['floor', '--upstream', mockFastUrl],
+    name,
+    [name, '--upstream', mockFastUrl, ...ledgerArguments],
     workDirectory,
     1,
   );
-  progress(`floor proxy: ${floor.urls[0]}`);
+  progress(`${serverLabels[name]}: ${floor.urls[0]}`);
   return {
-    name: 'floor',
+    name,
     pids: [floor.pid],
     stop: floor.stop,
     load: { origins: floor.urls, path: chatPath, model: mockModel, headers: plainHeaders() },
@@ -222,8 +229,8 @@ export async function startBenchServers(
         stop: nothingToStop,
         load: { origins: [fast], path: chatPath, model: mockModel, headers: plainHeaders() },
       });
-    } else if (name === 'floor') {
-      servers.targets.push(await startFloor(fast, workDirectory));
+    } else if (name === 'floor' || name === 'durable') {
+      servers.targets.push(await startFloor(name, fast, workDirectory));
     } else if (name === 'tokenbank') {
       servers.tokenbank = await startTokenbankReplicas(
         plan,

@@ -6,6 +6,7 @@
  * apply directly.
  */
 import { readFileSync } from 'node:fs';
+import { outsideStages, stageOfUrl } from './request-stages.ts';
 
 type CallFrame = { functionName: string; url: string; lineNumber: number };
 type ProfileNode = { id: number; callFrame: CallFrame; children?: number[] };
@@ -15,6 +16,9 @@ type CpuProfile = {
   samples: number[];
   timeDeltas: number[];
 };
+
+/** The project's code: its sources (tests, tsx) and their build (the bin). */
+const projectSources = ['src/', 'dist/'];
 
 export type TimeWindowUs = { startUs: number; endUs: number };
 
@@ -28,6 +32,8 @@ export type ProfileSummary = {
   byFunction: ProfileShare[];
   /** Inclusive time (self + callees) of the project's own functions: where the stages cost. */
   byProjectFunctionTotal: ProfileShare[];
+  /** Every busy sample charged to one request stage (request-stages.ts). */
+  byStage: ProfileShare[];
 };
 
 /** The npm package, `node:<area>`, project-relative file, or V8 pseudo-frame a frame belongs to. */
@@ -53,8 +59,8 @@ function areaOf(frame: CallFrame, projectRoot: string): string {
 }
 
 /**
- * A function's name and where it lives. Project files run through tsx, whose output lines do not
- * match the source, so they are named by file alone; library lines are kept.
+ * A function's name and where it lives. Project files are named by file alone (tsx's or tsc's
+ * output lines do not match the source); library lines are kept.
  */
 function functionOf(frame: CallFrame, projectRoot: string): string {
   const name = frame.functionName === '' ? '(anonymous)' : frame.functionName;
@@ -92,6 +98,7 @@ export function summarizeCpuProfile(
   const byProjectFunctionTotal = new Map<string, number>();
   const byArea = new Map<string, number>();
   const byFunction = new Map<string, number>();
+  const byStage = new Map<string, number>();
   let busyUs = 0;
   let idleUs = 0;
   let atUs = profile.startTime;
@@ -114,18 +121,25 @@ export function summarizeCpuProfile(
     byArea.set(area, (byArea.get(area) ?? 0) + deltaUs);
     const name = functionOf(frame, projectRoot);
     byFunction.set(name, (byFunction.get(name) ?? 0) + deltaUs);
-    // Each project function on the sample's stack counts once, however deep it recurses.
+    // Each project function on the sample's stack counts once, however deep it recurses; the
+    // innermost frame with a stage names the sample's stage.
     const onStack = new Set<string>();
+    let stage: string | undefined;
     for (
       let id: number | undefined = profile.samples[index];
       id !== undefined;
       id = parents.get(id)
     ) {
       const stackFrame = nodes.get(id)?.callFrame;
-      if (stackFrame?.url.includes(`${projectRoot}src/`) === true) {
+      if (stackFrame === undefined) {
+        continue;
+      }
+      stage ??= stageOfUrl(stackFrame.url);
+      if (projectSources.some((folder) => stackFrame.url.includes(`${projectRoot}${folder}`))) {
         onStack.add(functionOf(stackFrame, projectRoot));
       }
     }
+    byStage.set(stage ?? outsideStages, (byStage.get(stage ?? outsideStages) ?? 0) + deltaUs);
     for (const stackName of onStack) {
       byProjectFunctionTotal.set(stackName, (byProjectFunctionTotal.get(stackName) ?? 0) + deltaUs);
     }
@@ -136,5 +150,6 @@ export function summarizeCpuProfile(
     byArea: ranked(byArea, busyUs, entriesMax),
     byFunction: ranked(byFunction, busyUs, entriesMax),
     byProjectFunctionTotal: ranked(byProjectFunctionTotal, busyUs, entriesMax),
+    byStage: ranked(byStage, busyUs, byStage.size),
   };
 }

@@ -64,7 +64,7 @@ async function runParts(
     }
     // The memory part gets the machine to itself, bar the mock and tokenbank.
     for (const target of servers.targets) {
-      if (target.name === 'floor' || target.name === 'portkey') {
+      if (target.name !== 'tokenbank') {
         await target.stop();
       }
     }
@@ -127,6 +127,7 @@ function report(plan: BenchPlan, argv: readonly string[], results: RunResults): 
     verdicts: judgeTargets({
       tokenbank: summaries.get('tokenbank'),
       floor: summaries.get('floor'),
+      durable: summaries.get('durable'),
       portkey: summaries.get('portkey'),
       memoryRounds: results.memoryRounds,
       streamCount: plan.streamCount,

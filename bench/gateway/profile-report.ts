@@ -53,6 +53,8 @@ export function renderProfileReport(
         '',
         `Profile kept at ${keptPath}. Main thread busy ${formatInteger(summary.busyUs / 1000)} ms, idle ${formatInteger(summary.idleUs / 1000)} ms, over ${formatInteger(requestCount)} requests (all replicas; µs/req divides by all of them).`,
         '',
+        ...profileTable('request stage (innermost on the stack)', summary.byStage, requestCount),
+        '',
         ...profileTable('self time by area', summary.byArea.slice(0, areaEntriesMax), requestCount),
         '',
         ...profileTable('self time by function', summary.byFunction, requestCount),

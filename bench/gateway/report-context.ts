@@ -15,6 +15,7 @@ import type { TokenbankDeployment } from './tokenbank-gateway.ts';
 export const serverLabels: Record<TargetName, string> = {
   direct: 'direct to the mock',
   floor: 'floor (bare Hono + undici proxy)',
+  durable: 'durable-ledger floor (floor + balance check + 2 group-committed SQLite rows)',
   tokenbank: 'tokenbank (everything on)',
   portkey: `Portkey ${portkeyVersion}`,
 };

@@ -38,11 +38,18 @@ export function parseMoney(text: string): MoneyParseResult {
   return { ok: true, micro };
 }
 
+const zeroCharCode = 48;
+
 /** 12_500_000n -> "12.50": at least two decimals, more only when they carry value. */
 export function formatMoney(micro: bigint): string {
   const sign = micro < 0n ? '-' : '';
   const magnitude = micro < 0n ? -micro : micro;
   const whole = magnitude / microUnitsPerUnit;
-  const fraction = (magnitude % microUnitsPerUnit).toString().padStart(6, '0').replace(/0+$/, '');
-  return `${sign}${whole}.${fraction.padEnd(2, '0')}`;
+  // Every answer formats several amounts: trailing zeros go by a scan, not a regular expression.
+  const fraction = (magnitude % microUnitsPerUnit).toString().padStart(6, '0');
+  let length = fraction.length;
+  while (length > 2 && fraction.charCodeAt(length - 1) === zeroCharCode) {
+    length -= 1;
+  }
+  return `${sign}${whole}.${fraction.slice(0, length)}`;
 }

@@ -29,7 +29,7 @@ export type StartCliProcessOptions = {
   /** A pattern whose first group is the URL the child prints once it listens. */
   listeningPattern: RegExp;
   environment?: Record<string, string>;
-  /** How long to wait for the listening line; the first tsx compile can take a while. */
+  /** How long to wait for the listening line; a loaded machine can take a while. */
   startTimeoutMs?: number;
   /** How long `stop()` waits after SIGTERM before it sends SIGKILL. */
   stopTimeoutMs?: number;

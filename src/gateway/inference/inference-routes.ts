@@ -187,7 +187,7 @@ async function admitAndAnswer(
     request,
   );
   call.onAdmitted?.();
-  const deadline = startRequestDeadline(deps.config.requestTimeoutS);
+  const deadline = startRequestDeadline(deps.config.requestTimeoutS, clientSignal);
   const exchange: Exchange = { deps, call, request, admission, deadline, clientSignal, lease };
   let forwarded: ForwardResult;
   try {
@@ -222,13 +222,13 @@ async function forward(
   route: RouteRequest,
   firstBackend: PooledBackend,
 ): Promise<ForwardResult> {
-  const { deps, request, admission, deadline, clientSignal } = exchange;
+  const { deps, request, admission, deadline } = exchange;
   const forwarded = await forwardWithRetries(deps, allowed, {
     route,
     path: request.endpoint.path,
     body: upstreamBody(request, admission.outputTokensPerChoice),
     headers: upstreamHeaders(admission.requestId, request.stream),
-    clientSignal: AbortSignal.any([clientSignal, deadline.signal]),
+    clientSignal: deadline.signal,
     buffered: !request.stream,
     firstBackend,
   });

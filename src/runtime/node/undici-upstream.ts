@@ -194,15 +194,22 @@ export function createUndiciUpstream(
   addressPolicy: UpstreamAddressPolicy | undefined = undefined,
 ): Upstream {
   const connect = addressPolicy ? { lookup: checkedLookup(addressPolicy) } : {};
-  const pools = new Map<string, { origin: string; pool: Pool }>();
+  /** Per backend: its pool, and the URL it was made for, parsed once rather than per request. */
+  const pools = new Map<string, { url: string; origin: string; basePath: string; pool: Pool }>();
 
   function poolFor(target: UpstreamTarget): { pool: Pool; basePath: string } {
+    const known = pools.get(target.id);
+    if (known?.url === target.url) {
+      return known;
+    }
     const url = new URL(target.url);
-    let entry = pools.get(target.id);
+    let entry = known;
     if (!entry || entry.origin !== url.origin) {
       entry?.pool.close().catch(() => {});
       entry = {
+        url: target.url,
         origin: url.origin,
+        basePath: '',
         pool: new Pool(url.origin, {
           connections: limits.upstreamConnectionsPerBackend,
           pipelining: 1,
@@ -215,7 +222,9 @@ export function createUndiciUpstream(
       };
       pools.set(target.id, entry);
     }
-    return { pool: entry.pool, basePath: url.pathname.replace(/\/$/, '') };
+    entry.url = target.url;
+    entry.basePath = url.pathname.replace(/\/$/, '');
+    return entry;
   }
 
   return {

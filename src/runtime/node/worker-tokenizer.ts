@@ -16,14 +16,21 @@ import { createEncodingCounter } from './tiktoken-tokenizer.ts';
 import type { CountAnswer, CountMessage } from './tokenizer-worker.ts';
 
 /**
- * The worker loads its TypeScript module the way the bin does (tsx's register): loader flags in
- * a worker's execArgv do not reach its entry module on Node 20. Messages posted before the
- * module is loaded wait in the worker's port.
+ * The worker runs the compiled tokenizer-worker.js beside this file when tokenbank runs from its
+ * build (dist/). Run from source (tests, benches), it loads the TypeScript module the way tsx's
+ * register does, since loader flags in a worker's execArgv do not reach its entry module on Node
+ * 20; tsx is then a devDependency that is installed. Messages posted before the module is loaded
+ * wait in the worker's port.
  */
-const workerSource = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
+function workerSource(): string {
+  if (!import.meta.url.endsWith('.ts')) {
+    return `import(${JSON.stringify(new URL('./tokenizer-worker.js', import.meta.url).href)});`;
+  }
+  return `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
   .then(({ register }) => { register(); return import(${JSON.stringify(
     new URL('./tokenizer-worker.ts', import.meta.url).href,
   )}); });`;
+}
 
 type Waiter = { resolve: (tokens: number) => void; text: string };
 
@@ -36,7 +43,7 @@ function startCountingThread(
   onFailure: (message: string) => void,
   onExit: () => void,
 ): CountingThread {
-  const worker = new Worker(workerSource, { eval: true });
+  const worker = new Worker(workerSource(), { eval: true });
   const waiting = new Map<number, Waiter>();
   // Referenced only while a count is awaited: an idle tokenizer never keeps a process alive, and
   // a process never exits with a count still owed (a settlement waiting on it).

@@ -4,6 +4,12 @@
  * acknowledged before it is durable, and one commit carries many operations (the difference
  * between ~10k and ~50k operations per second).
  *
+ * Batching pays only under load: a lone operation waiting for the end of the turn waits for
+ * whatever else the turn runs (other sockets' reads, timers) and gains nothing. So while the
+ * last batch carried at most one operation (concurrency around 1), the first operation of a turn
+ * commits at once, on its own; any more in the same turn queue for the turn's batch, and once a
+ * batch carries several, every operation queues again until the load falls.
+ *
  * A batch first runs without savepoints, because operations almost never fail (they plan from
  * balances read in the same transaction). If one does throw, the whole batch rolls back and runs
  * again with each operation in its own savepoint, so one failure never undoes the others.
@@ -43,7 +49,6 @@ export function createGroupCommit(
 ): GroupCommit {
   const { effects } = options;
   let queue: Queued[] = [];
-  let scheduled = false;
 
   const runAll = (batch: readonly Queued[], withSavepoints: boolean): Outcome[] => {
     const outcomes: Outcome[] = [];
@@ -111,31 +116,48 @@ export function createGroupCommit(
     });
   };
 
+  /** Whether the turn's batch is already scheduled (or the turn's first operation ran alone). */
+  let turnOpen = false;
+  /** Operations the last batch carried; more than one means requests overlap. */
+  let lastBatchSize = 0;
+
   const flush = () => {
-    scheduled = false;
+    turnOpen = false;
     const batch = queue.slice(0, batchSizeMax);
     queue = queue.slice(batchSizeMax);
+    lastBatchSize = batch.length;
     if (queue.length > 0) {
-      schedule();
+      openTurn();
     }
-    run(batch);
+    if (batch.length > 0) {
+      run(batch);
+    }
   };
 
-  const schedule = () => {
-    if (!scheduled) {
-      scheduled = true;
-      setImmediate(flush);
+  const openTurn = () => {
+    turnOpen = true;
+    setImmediate(flush);
+  };
+
+  const submit = (operation: Queued) => {
+    if (!options.batched) {
+      run([operation]);
+      return;
+    }
+    if (!turnOpen && lastBatchSize <= 1) {
+      // Alone so far: commit now, and batch whatever else this turn brings.
+      openTurn();
+      run([operation]);
+      return;
+    }
+    queue.push(operation);
+    if (!turnOpen) {
+      openTurn();
     }
   };
 
   return <Result>(body: () => Result) =>
     new Promise<Result>((resolve, reject) => {
-      const operation = { body, resolve: resolve as (value: unknown) => void, reject };
-      if (!options.batched) {
-        run([operation]);
-        return;
-      }
-      queue.push(operation);
-      schedule();
+      submit({ body, resolve: resolve as (value: unknown) => void, reject });
     });
 }
