@@ -173,6 +173,8 @@ function createRouter(
       return ours({ argmin: false });
     case 'ours-ttft-only':
       return ours({ decodeTime: false });
+    case 'ours-own-cost-only':
+      return ours({ delayToOthers: false });
   }
 }
 

@@ -99,7 +99,7 @@ describe('scrapeBackendMetrics', () => {
       running: 3,
       waiting: 1,
       kvCacheUsage: 0.4,
-      decoding: new Map([['m', { seconds: 2, count: 100 }]]),
+      decoding: new Map([['m', { seconds: 2, count: 100, perToken: true }]]),
     });
     expect(backend?.load.scrapedAtMs).toBe(1_007);
     expect(backend?.estimates.rttMs).toBe(7);

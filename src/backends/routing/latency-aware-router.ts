@@ -61,6 +61,8 @@ export type RouterAblation = {
   probes: boolean;
   /** Price the decode time, not only the first token. */
   decodeTime: boolean;
+  /** Price what a request costs the answers already on a backend, not only its own. */
+  delayToOthers: boolean;
 };
 
 export type LatencyAwareRouterOptions = {
@@ -97,6 +99,7 @@ export function createLatencyAwareRouter(options: LatencyAwareRouterOptions): Ro
     argmin: true,
     probes: true,
     decodeTime: true,
+    delayToOthers: true,
     ...options.ablation,
   };
   const costSettings: CostSettings = {
@@ -104,6 +107,7 @@ export function createLatencyAwareRouter(options: LatencyAwareRouterOptions): Ro
     failureHalfLifeMs: settings.routingFailureHalfLifeMs,
     correctScrapedLoad: ablation.correctScrapedLoad,
     streamDecodeWeightBps: settings.routingStreamDecodeWeightBps,
+    delayToOthers: ablation.delayToOthers,
   };
   const replicaCount = () => settings.gatewayReplicaCount ?? options.liveReplicaCount?.() ?? 1;
   const priors = new Map<string, ModelPriorState>();
@@ -170,7 +174,7 @@ export function createLatencyAwareRouter(options: LatencyAwareRouterOptions): Ro
         ? otherMs
         : Math.max(predictedMs, prior.firstTokenMs);
       const answerMs = ablation.decodeTime
-        ? predictedMs + weightedDecodeMs(backend, request, outputTokens, prior, costSettings)
+        ? predictedMs + weightedDecodeMs(backend, request, outputTokens, prior, nowMs, costSettings)
         : predictedMs;
       const costMs = ablation.failurePenalty
         ? answerMs + failurePenaltyMs(backend, retryMs, nowMs, costSettings)

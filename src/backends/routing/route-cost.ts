@@ -9,9 +9,13 @@
  *   queued    = max(0, occupancy + 1 - batch)
  *   prefill   = (prompt + prompts sent here still without a first token) / prefill rate
  *   first     = rtt + (queued x service / batch + prefill) x kv pressure x e^residual
- *   decode    = min(max_tokens, the model's average output) x inter-token latency
+ *   output    = min(max_tokens, the model's average output)
+ *   decoding  = min(occupancy, batch)
+ *   decode    = output x (base + perSequence x (decoding + 1))   (the backend's decode line,
+ *               batch-decode-line.ts; its average inter-token latency until the line is fitted)
+ *   others    = decoding x (min(prompt, one chunk) / prefill rate + output x perSequence / 2)
  *   penalty   = odds(failure rate) x (failure time + first token at the best other candidate)
- *   cost      = first + weight x decode + penalty
+ *   cost      = first + weight x (decode + others) + penalty
  *
  * The weight is 1 for a JSON answer (its client waits for the last token) and less for a stream,
  * whose client reads from the first token on and cares most about it; a backend that decodes 13
@@ -20,6 +24,7 @@
 
 import type { PooledBackend } from '../backend-pool.ts';
 import { batchNowOf, freshScrapedLoad, occupancyOf } from './backend-load.ts';
+import { type DecodeLineFit, fitDecodeLine } from './batch-decode-line.ts';
 import { decayFactor, rateOf } from './decaying-average.ts';
 import type { RouteRequest } from './router.ts';
 
@@ -44,6 +49,8 @@ export type CostSettings = {
   correctScrapedLoad: boolean;
   /** Share of the decode time a stream's cost counts, in basis points (a JSON answer's: all). */
   streamDecodeWeightBps: number;
+  /** Count what a request costs the answers already on the backend (off only for an ablation). */
+  delayToOthers: boolean;
 };
 
 /** Above this KV-cache use the server starts preempting: waits grow (research/routing.md §6.2). */
@@ -51,6 +58,17 @@ const kvPressureKnee = 0.85;
 const kvPressureSlope = 2;
 /** The residual fades towards 0 with this half-life when no first token refreshes it. */
 export const residualHalfLifeMs = 10_000;
+/**
+ * Of a new answer's tokens, the share an answer already decoding still has ahead of it and so
+ * decodes alongside: half, the mean of where a uniformly placed answer stands.
+ */
+const sharedTokensShare = 0.5;
+/**
+ * A prompt's prefill is counted against the others up to one chunk of chunked prefill (vLLM's
+ * default step budget). Counting all of a long prompt, as measured on the routing benchmark,
+ * pushes long prompts, the ones a first-token p99 is made of, to idle slow prefillers.
+ */
+const prefillStallTokensMax = 2_048;
 /** A failure rate above this is read as this: the odds stay finite. */
 const failureRateMax = 0.9;
 /** One success's worth of doubt: a single failure reads as a 50% rate, not 100%. */
@@ -131,17 +149,57 @@ export function expectedOutputTokens(request: RouteRequest, prior: ModelPrior): 
 }
 
 /**
- * The part of the answer after its first token, weighted for the client: the expected output at
- * the backend's inter-token latency (the pool's, until it has its own).
+ * The part of the answer after its first token, weighted for the client, and what the request
+ * costs the answers decoding on the backend already (delayToOthersMs), weighted alike: the router
+ * prices the time a request adds to everyone's answers, not only to its own, which is what a
+ * router balancing in-flight counts gets right by construction at high load.
  */
 export function weightedDecodeMs(
   backend: PooledBackend,
   request: RouteRequest,
   outputTokens: number,
   prior: ModelPrior,
+  nowMs: number,
   settings: CostSettings,
 ): number {
-  const interTokenMs = backend.estimates.byModel.get(request.model)?.interTokenMs;
-  const decodeMs = outputTokens * (interTokenMs ?? prior.interTokenMs);
+  const model = backend.estimates.byModel.get(request.model);
+  const fit = model === undefined ? undefined : fitDecodeLine(model.decodeLine);
+  const decoding = Math.min(
+    occupancyFor(backend, nowMs, settings),
+    batchNowOf(backend, nowMs, settings.metricsStaleMs),
+  );
+  const ownMs =
+    fit === undefined
+      ? outputTokens * (model?.interTokenMs ?? prior.interTokenMs)
+      : outputTokens * (fit.baseMs + fit.perSequenceMs * (decoding + 1));
+  const othersMs = settings.delayToOthers
+    ? delayToOthersMs(
+        request,
+        outputTokens,
+        decoding,
+        fit,
+        model?.prefillTokensPerSecond ?? prior.prefillTokensPerSecond,
+      )
+    : 0;
+  const decodeMs = ownMs + othersMs;
   return request.stream ? (decodeMs * settings.streamDecodeWeightBps) / 10_000 : decodeMs;
+}
+
+/**
+ * The time the request adds to the answers `decoding` on the backend: its prompt's prefill
+ * stalls each of their decode steps (chunked prefill runs in the same steps), and while it
+ * decodes, each of their tokens takes the decode line's slope longer for the tokens they share
+ * with it. Without a fitted line the slope is taken as 0.
+ */
+export function delayToOthersMs(
+  request: RouteRequest,
+  outputTokens: number,
+  decoding: number,
+  fit: DecodeLineFit | undefined,
+  prefillTokensPerSecond: number,
+): number {
+  const stalledTokens = Math.min(request.promptTokens ?? 0, prefillStallTokensMax);
+  const prefillMs = (stalledTokens * 1000) / prefillTokensPerSecond;
+  const slowerMs = outputTokens * (fit?.perSequenceMs ?? 0) * sharedTokensShare;
+  return decoding * (prefillMs + slowerMs);
 }
