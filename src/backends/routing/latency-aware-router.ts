@@ -1,7 +1,9 @@
 /**
  * The router of DESIGN.md §5: predicted time of the whole answer (first token, then the output
- * at the backend's pace, weighted for a stream) plus failure penalty, home region first with
- * hysteresis, then a cheaper region when it costs at most the request's price margin more. Among
+ * at the pace of the backend's batch, weighted for a stream), plus the time the request adds to
+ * the answers already on the backend and to the requests queueing behind it (route-cost.ts), plus
+ * failure penalty; home region first with hysteresis, then a cheaper region when it costs at
+ * most the request's price margin more. Among
  * the candidates of a region it takes the cheaper of two drawn at random in proportion to their
  * slots (three from 16 candidates on), because several gateways, or stale metrics, all sending to
  * "the cheapest" herd onto it (Mitzenmacher, "How useful is old information?"). Only with fresh
@@ -33,6 +35,7 @@ import {
   failurePenaltyMs,
   occupancyFor,
   predictTtftMs,
+  queueDelayToOthersMs,
   weightedDecodeMs,
 } from './route-cost.ts';
 import {
@@ -61,7 +64,7 @@ export type RouterAblation = {
   probes: boolean;
   /** Price the decode time, not only the first token. */
   decodeTime: boolean;
-  /** Price what a request costs the answers already on a backend, not only its own. */
+  /** Price what a request costs the other requests on a backend (and behind it), not only its own. */
   delayToOthers: boolean;
 };
 
@@ -173,9 +176,12 @@ export function createLatencyAwareRouter(options: LatencyAwareRouterOptions): Ro
       const retryMs = Number.isFinite(otherMs)
         ? otherMs
         : Math.max(predictedMs, prior.firstTokenMs);
-      const answerMs = ablation.decodeTime
-        ? predictedMs + weightedDecodeMs(backend, request, outputTokens, prior, nowMs, costSettings)
-        : predictedMs;
+      const answerMs =
+        predictedMs +
+        queueDelayToOthersMs(backend, request, prior, nowMs, costSettings) +
+        (ablation.decodeTime
+          ? weightedDecodeMs(backend, request, outputTokens, prior, nowMs, costSettings)
+          : 0);
       const costMs = ablation.failurePenalty
         ? answerMs + failurePenaltyMs(backend, retryMs, nowMs, costSettings)
         : answerMs;

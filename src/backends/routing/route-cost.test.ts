@@ -11,6 +11,7 @@ import {
   failurePenaltyMs,
   type ModelPrior,
   predictTtftMs,
+  queueDelayToOthersMs,
   weightedDecodeMs,
 } from './route-cost.ts';
 import type { RouteRequest } from './router.ts';
@@ -156,9 +157,23 @@ describe('delay to the answers already on the backend', () => {
     expect(delayToOthersMs(request500, 200, 6, undefined, 1_000)).toBeCloseTo(6 * 500);
   });
 
-  it('counts a long prompt up to one prefill chunk', () => {
+  it('counts a long prompt up to 1,024 tokens', () => {
     const long = { ...request, promptTokens: 8_000 };
-    expect(delayToOthersMs(long, 0, 1, fit, 1_000)).toBeCloseTo(2_048);
+    expect(delayToOthersMs(long, 0, 1, fit, 1_000)).toBeCloseTo(1_024);
+  });
+
+  it('adds nine times its own wait for a slot to the requests queueing behind it', () => {
+    const { pool, backend } = backendWith(4);
+    expect(queueDelayToOthersMs(backend, request, prior, 0, settings)).toBe(0);
+    pool.recordScrape(
+      backend,
+      { engine: 'vllm', running: 4, waiting: 2, kvCacheUsage: 0.5, decoding: noDecodeTotals },
+      0,
+    );
+    // 3 requests to wait for on 4 slots, 250 ms each: 750 ms, and 9 x that behind it.
+    expect(queueDelayToOthersMs(backend, request, prior, 0, settings)).toBeCloseTo(9 * 750);
+    const alone = { ...settings, delayToOthers: false };
+    expect(queueDelayToOthersMs(backend, request, prior, 0, alone)).toBe(0);
   });
 });
 

@@ -13,9 +13,10 @@
  *   decoding  = min(occupancy, batch)
  *   decode    = output x (base + perSequence x (decoding + 1))   (the backend's decode line,
  *               batch-decode-line.ts; its average inter-token latency until the line is fitted)
- *   others    = decoding x (min(prompt, one chunk) / prefill rate + output x perSequence / 2)
+ *   others    = decoding x (min(prompt, 1,024) / prefill rate + output x perSequence / 2)
+ *   behind    = 9 x queued x service / batch   (the wait a queued request adds to later ones)
  *   penalty   = odds(failure rate) x (failure time + first token at the best other candidate)
- *   cost      = first + weight x (decode + others) + penalty
+ *   cost      = first + behind + weight x (decode + others) + penalty
  *
  * The weight is 1 for a JSON answer (its client waits for the last token) and less for a stream,
  * whose client reads from the first token on and cares most about it; a backend that decodes 13
@@ -64,11 +65,18 @@ export const residualHalfLifeMs = 10_000;
  */
 const sharedTokensShare = 0.5;
 /**
- * A prompt's prefill is counted against the others up to one chunk of chunked prefill (vLLM's
- * default step budget). Counting all of a long prompt, as measured on the routing benchmark,
- * pushes long prompts, the ones a first-token p99 is made of, to idle slow prefillers.
+ * A prompt's prefill is counted against the others up to this many tokens. Long prompts are the
+ * ones a first-token p99 is made of: counting all of their stall, or a whole chunk of 2,048,
+ * sent them to idle slow prefillers (routing benchmark: first token at p99 0.88-1.06x
+ * least-in-flight's); 512 gave back a share of the whole-answer gain.
  */
-const prefillStallTokensMax = 2_048;
+const prefillStallTokensMax = 1_024;
+/**
+ * A request that queues delays the ones arriving behind it until the backlog clears: at
+ * utilisation u about u / (1 - u) times its own wait (the marginal wait of a single queue). At
+ * u = 0.9, the highest load the router is judged at, that is 9.
+ */
+const queuedBehindFactor = 9;
 /** A failure rate above this is read as this: the odds stay finite. */
 const failureRateMax = 0.9;
 /** One success's worth of doubt: a single failure reads as a 50% rate, not 100%. */
@@ -82,13 +90,11 @@ export function predictTtftMs(
   settings: CostSettings,
 ): number {
   const model = backend.estimates.byModel.get(request.model);
-  const slots = batchNowOf(backend, nowMs, settings.metricsStaleMs);
-  const queued = Math.max(0, occupancyFor(backend, nowMs, settings) + 1 - slots);
-  const serviceMs = model?.serviceMs ?? prior.serviceMs;
   const prefillRate = model?.prefillTokensPerSecond ?? prior.prefillTokensPerSecond;
   // Prompts sent here and not yet prefilled go first: chunked prefill serves them in order.
   const prefillTokens = (request.promptTokens ?? 0) + backend.estimates.pendingPrefillTokens;
-  const waitMs = (queued * serviceMs) / slots + (prefillTokens * 1000) / prefillRate;
+  const waitMs =
+    queueWaitMs(backend, request, prior, nowMs, settings) + (prefillTokens * 1000) / prefillRate;
   const residual =
     model === undefined || model.firstTokenCount === 0
       ? prior.residualLog
@@ -97,6 +103,33 @@ export function predictTtftMs(
     (backend.estimates.rttMs ?? 0) +
     waitMs * kvPressure(backend, nowMs, settings.metricsStaleMs) * Math.exp(residual)
   );
+}
+
+/** The wait for a slot: a share of the service time for each request ahead (this one included). */
+function queueWaitMs(
+  backend: PooledBackend,
+  request: RouteRequest,
+  prior: ModelPrior,
+  nowMs: number,
+  settings: CostSettings,
+): number {
+  const slots = batchNowOf(backend, nowMs, settings.metricsStaleMs);
+  const queued = Math.max(0, occupancyFor(backend, nowMs, settings) + 1 - slots);
+  const serviceMs = backend.estimates.byModel.get(request.model)?.serviceMs ?? prior.serviceMs;
+  return (queued * serviceMs) / slots;
+}
+
+/** What queueing here adds to the requests arriving behind this one (0 without a queue). */
+export function queueDelayToOthersMs(
+  backend: PooledBackend,
+  request: RouteRequest,
+  prior: ModelPrior,
+  nowMs: number,
+  settings: CostSettings,
+): number {
+  return settings.delayToOthers
+    ? queuedBehindFactor * queueWaitMs(backend, request, prior, nowMs, settings)
+    : 0;
 }
 
 export function occupancyFor(
