@@ -21,6 +21,8 @@ export type BatchDecodeLine = {
   batchSquaredSum: number;
   productSum: number;
   updatedAtMs: number;
+  /** The line through the samples so far, refitted at each sample (routing reads it often). */
+  fit: DecodeLineFit | undefined;
 };
 
 /** A fitted line: the time between tokens at `batch` is `baseMs + perSequenceMs x batch`. */
@@ -41,6 +43,7 @@ export function createBatchDecodeLine(): BatchDecodeLine {
     batchSquaredSum: 0,
     productSum: 0,
     updatedAtMs: 0,
+    fit: undefined,
   };
 }
 
@@ -61,6 +64,7 @@ export function recordDecodeSample(
   line.batchSquaredSum = line.batchSquaredSum * factor + batch * batch;
   line.productSum = line.productSum * factor + batch * interTokenMs;
   line.updatedAtMs = Math.max(line.updatedAtMs, atMs);
+  line.fit = fitDecodeLine(line);
 }
 
 /**

@@ -33,6 +33,7 @@ import {
   type CostSettings,
   expectedOutputTokens,
   failurePenaltyMs,
+  loadNowOf,
   occupancyFor,
   predictTtftMs,
   queueDelayToOthersMs,
@@ -155,8 +156,9 @@ export function createLatencyAwareRouter(options: LatencyAwareRouterOptions): Ro
     const drawn = outright ? group : drawWeighted(group, group.length >= 16 ? 3 : 2, random);
     const prior = priorOf(priors.get(request.model));
     const outputTokens = expectedOutputTokens(request, prior);
-    const predicted = drawn.map((backend) =>
-      predictTtftMs(backend, request, prior, nowMs, costSettings),
+    const loads = drawn.map((backend) => loadNowOf(backend, nowMs, costSettings));
+    const predicted = drawn.map((backend, index) =>
+      predictTtftMs(backend, request, prior, nowMs, costSettings, loads[index]),
     );
     let lowest = Number.POSITIVE_INFINITY;
     let secondLowest = Number.POSITIVE_INFINITY;
@@ -172,15 +174,16 @@ export function createLatencyAwareRouter(options: LatencyAwareRouterOptions): Ro
     let ties = 0;
     for (const [index, backend] of drawn.entries()) {
       const predictedMs = predicted[index] ?? 0;
+      const load = loads[index];
       const otherMs = predictedMs === lowest ? secondLowest : lowest;
       const retryMs = Number.isFinite(otherMs)
         ? otherMs
         : Math.max(predictedMs, prior.firstTokenMs);
       const answerMs =
         predictedMs +
-        queueDelayToOthersMs(backend, request, prior, nowMs, costSettings) +
+        queueDelayToOthersMs(backend, request, prior, nowMs, costSettings, load) +
         (ablation.decodeTime
-          ? weightedDecodeMs(backend, request, outputTokens, prior, nowMs, costSettings)
+          ? weightedDecodeMs(backend, request, outputTokens, prior, nowMs, costSettings, load)
           : 0);
       const costMs = ablation.failurePenalty
         ? answerMs + failurePenaltyMs(backend, retryMs, nowMs, costSettings)

@@ -25,7 +25,7 @@
 
 import type { PooledBackend } from '../backend-pool.ts';
 import { batchNowOf, freshScrapedLoad, occupancyOf } from './backend-load.ts';
-import { type DecodeLineFit, fitDecodeLine } from './batch-decode-line.ts';
+import type { DecodeLineFit } from './batch-decode-line.ts';
 import { decayFactor, rateOf } from './decaying-average.ts';
 import type { RouteRequest } from './router.ts';
 
@@ -82,27 +82,40 @@ const failureRateMax = 0.9;
 /** One success's worth of doubt: a single failure reads as a 50% rate, not 100%. */
 const failurePriorSamples = 1;
 
+/** A backend's load as the cost model reads it, worked out once per decision and candidate. */
+export type LoadNow = {
+  occupancy: number;
+  batch: number;
+  /** Unknown (or stale) KV use is no pressure: nothing suggests preemption. */
+  kvPressure: number;
+};
+
+export function loadNowOf(backend: PooledBackend, nowMs: number, settings: CostSettings): LoadNow {
+  return {
+    occupancy: occupancyFor(backend, nowMs, settings),
+    batch: batchNowOf(backend, nowMs, settings.metricsStaleMs),
+    kvPressure: kvPressure(backend, nowMs, settings.metricsStaleMs),
+  };
+}
+
 export function predictTtftMs(
   backend: PooledBackend,
   request: RouteRequest,
   prior: ModelPrior,
   nowMs: number,
   settings: CostSettings,
+  load = loadNowOf(backend, nowMs, settings),
 ): number {
   const model = backend.estimates.byModel.get(request.model);
   const prefillRate = model?.prefillTokensPerSecond ?? prior.prefillTokensPerSecond;
   // Prompts sent here and not yet prefilled go first: chunked prefill serves them in order.
   const prefillTokens = (request.promptTokens ?? 0) + backend.estimates.pendingPrefillTokens;
-  const waitMs =
-    queueWaitMs(backend, request, prior, nowMs, settings) + (prefillTokens * 1000) / prefillRate;
+  const waitMs = queueWaitMs(backend, request, prior, load) + (prefillTokens * 1000) / prefillRate;
   const residual =
     model === undefined || model.firstTokenCount === 0
       ? prior.residualLog
       : model.residualLog * decayFactor(nowMs - model.residualAtMs, residualHalfLifeMs);
-  return (
-    (backend.estimates.rttMs ?? 0) +
-    waitMs * kvPressure(backend, nowMs, settings.metricsStaleMs) * Math.exp(residual)
-  );
+  return (backend.estimates.rttMs ?? 0) + waitMs * load.kvPressure * Math.exp(residual);
 }
 
 /** The wait for a slot: a share of the service time for each request ahead (this one included). */
@@ -110,13 +123,14 @@ function queueWaitMs(
   backend: PooledBackend,
   request: RouteRequest,
   prior: ModelPrior,
-  nowMs: number,
-  settings: CostSettings,
+  load: LoadNow,
 ): number {
-  const slots = batchNowOf(backend, nowMs, settings.metricsStaleMs);
-  const queued = Math.max(0, occupancyFor(backend, nowMs, settings) + 1 - slots);
+  const queued = Math.max(0, load.occupancy + 1 - load.batch);
+  if (queued === 0) {
+    return 0;
+  }
   const serviceMs = backend.estimates.byModel.get(request.model)?.serviceMs ?? prior.serviceMs;
-  return (queued * serviceMs) / slots;
+  return (queued * serviceMs) / load.batch;
 }
 
 /** What queueing here adds to the requests arriving behind this one (0 without a queue). */
@@ -126,9 +140,10 @@ export function queueDelayToOthersMs(
   prior: ModelPrior,
   nowMs: number,
   settings: CostSettings,
+  load = loadNowOf(backend, nowMs, settings),
 ): number {
   return settings.delayToOthers
-    ? queuedBehindFactor * queueWaitMs(backend, request, prior, nowMs, settings)
+    ? queuedBehindFactor * queueWaitMs(backend, request, prior, load)
     : 0;
 }
 
@@ -194,13 +209,11 @@ export function weightedDecodeMs(
   prior: ModelPrior,
   nowMs: number,
   settings: CostSettings,
+  load = loadNowOf(backend, nowMs, settings),
 ): number {
   const model = backend.estimates.byModel.get(request.model);
-  const fit = model === undefined ? undefined : fitDecodeLine(model.decodeLine);
-  const decoding = Math.min(
-    occupancyFor(backend, nowMs, settings),
-    batchNowOf(backend, nowMs, settings.metricsStaleMs),
-  );
+  const fit = model?.decodeLine.fit;
+  const decoding = Math.min(load.occupancy, load.batch);
   const ownMs =
     fit === undefined
       ? outputTokens * (model?.interTokenMs ?? prior.interTokenMs)
