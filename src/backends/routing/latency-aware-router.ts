@@ -30,6 +30,7 @@ import {
   type RegionSettings,
 } from './region-preference.ts';
 import {
+  assumeUnmeasuredAsFull,
   type CostSettings,
   expectedOutputTokens,
   failurePenaltyMs,
@@ -157,6 +158,9 @@ export function createLatencyAwareRouter(options: LatencyAwareRouterOptions): Ro
     const prior = priorOf(priors.get(request.model));
     const outputTokens = expectedOutputTokens(request, prior);
     const loads = drawn.map((backend) => loadNowOf(backend, nowMs, costSettings));
+    if (ablation.delayToOthers) {
+      assumeUnmeasuredAsFull(loads);
+    }
     const predicted = drawn.map((backend, index) =>
       predictTtftMs(backend, request, prior, nowMs, costSettings, loads[index]),
     );

@@ -5,6 +5,7 @@ import { modelEstimatesOf } from './backend-estimates.ts';
 import { createBatchDecodeLine, recordDecodeSample } from './batch-decode-line.ts';
 import { recordRateSample } from './decaying-average.ts';
 import {
+  assumeUnmeasuredAsFull,
   type CostSettings,
   delayToOthersMs,
   expectedOutputTokens,
@@ -174,6 +175,28 @@ describe('delay to the answers already on the backend', () => {
     expect(queueDelayToOthersMs(backend, request, prior, 0, settings)).toBeCloseTo(9 * 750);
     const alone = { ...settings, delayToOthers: false };
     expect(queueDelayToOthersMs(backend, request, prior, 0, alone)).toBe(0);
+  });
+});
+
+describe('unmeasured load', () => {
+  const load = (occupancy: number, batch: number, measured: boolean) => ({
+    occupancy,
+    batch,
+    measured,
+    kvPressure: 1,
+  });
+
+  it('is taken as full as the measured candidates on average, never below its own count', () => {
+    const loads = [load(8, 16, true), load(16, 16, true), load(2, 64, false), load(60, 64, false)];
+    assumeUnmeasuredAsFull(loads);
+    // The measured ones are 75% full on average: 48 of 64, and 60 stays 60.
+    expect(loads.map((each) => each.occupancy)).toEqual([8, 16, 48, 60]);
+  });
+
+  it('is left alone when nothing, or everything, was measured', () => {
+    const none = [load(2, 16, false), load(3, 16, false)];
+    assumeUnmeasuredAsFull(none);
+    expect(none.map((each) => each.occupancy)).toEqual([2, 3]);
   });
 });
 

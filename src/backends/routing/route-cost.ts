@@ -86,6 +86,8 @@ const failurePriorSamples = 1;
 export type LoadNow = {
   occupancy: number;
   batch: number;
+  /** From a fresh scrape; otherwise the occupancy counts only what the gateways sent there. */
+  measured: boolean;
   /** Unknown (or stale) KV use is no pressure: nothing suggests preemption. */
   kvPressure: number;
 };
@@ -94,8 +96,34 @@ export function loadNowOf(backend: PooledBackend, nowMs: number, settings: CostS
   return {
     occupancy: occupancyFor(backend, nowMs, settings),
     batch: batchNowOf(backend, nowMs, settings.metricsStaleMs),
+    measured: freshScrapedLoad(backend.load, nowMs, settings.metricsStaleMs) !== undefined,
     kvPressure: kvPressure(backend, nowMs, settings.metricsStaleMs),
   };
+}
+
+/**
+ * A backend whose load was not measured (no metrics page, or a stale one) is taken to be as full
+ * as the measured candidates are on average, and never emptier than the gateways' own count: it
+ * is not idle because nobody said otherwise, and the time a request adds to the others there
+ * grows with how many there are.
+ */
+export function assumeUnmeasuredAsFull(loads: LoadNow[]): void {
+  let fullness = 0;
+  let measured = 0;
+  for (const load of loads) {
+    if (load.measured) {
+      fullness += Math.min(1, load.occupancy / load.batch);
+      measured += 1;
+    }
+  }
+  if (measured === 0 || measured === loads.length) {
+    return;
+  }
+  for (const load of loads) {
+    if (!load.measured) {
+      load.occupancy = Math.max(load.occupancy, (fullness / measured) * load.batch);
+    }
+  }
 }
 
 export function predictTtftMs(
