@@ -7,6 +7,7 @@
 import { BackendPool, type PooledBackend } from '../../src/backends/backend-pool.ts';
 import { noDecodeTotals } from '../../src/backends/health/scraped-decode.ts';
 import { modelEstimatesOf } from '../../src/backends/routing/backend-estimates.ts';
+import { recordDecodeSample } from '../../src/backends/routing/batch-decode-line.ts';
 import { createLatencyAwareRouter } from '../../src/backends/routing/latency-aware-router.ts';
 import { createLeastInFlightRouter } from '../../src/backends/routing/least-in-flight-router.ts';
 import type { RouteRequest, Router } from '../../src/backends/routing/router.ts';
@@ -59,7 +60,12 @@ function warmPool(nowMs: number): { pool: BackendPool; candidates: PooledBackend
       nowMs,
     );
     backend.estimates.rttMs = 1 + random() * 150;
-    modelEstimatesOf(backend.estimates, 'm').interTokenMs = 5 + random() * 60;
+    const estimates = modelEstimatesOf(backend.estimates, 'm');
+    estimates.interTokenMs = 5 + random() * 60;
+    for (let sample = 0; sample < 8; sample += 1) {
+      const batch = random() * backend.record.slots;
+      recordDecodeSample(estimates.decodeLine, batch, 5 + batch * random(), nowMs);
+    }
   }
   return { pool, candidates };
 }

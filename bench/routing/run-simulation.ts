@@ -172,7 +172,9 @@ function createRouter(
     case 'ours-p2c-only':
       return ours({ argmin: false });
     case 'ours-ttft-only':
-      return ours({ decodeTime: false });
+      return ours({ decodeTime: false, delayToOthers: false });
+    case 'ours-own-cost-only':
+      return ours({ delayToOthers: false });
   }
 }
 

@@ -59,7 +59,8 @@ export type RouterName =
   | 'ours-no-penalty'
   | 'ours-no-hysteresis'
   | 'ours-p2c-only'
-  | 'ours-ttft-only';
+  | 'ours-ttft-only'
+  | 'ours-own-cost-only';
 
 export const baselineRouters: readonly RouterName[] = [
   'round-robin',
@@ -74,6 +75,7 @@ export const ablationRouters: readonly RouterName[] = [
   'ours-no-correction',
   'ours-no-penalty',
   'ours-no-hysteresis',
+  'ours-own-cost-only',
 ];
 
 /** What a scenario's table is judged by, for our router (routing-bench.ts prints each). */
@@ -213,7 +215,7 @@ function decodeSpread(load: number): Scenario {
     load,
     regionShares: { 'us-east': 1 },
     residency: undefined,
-    routers: [...baselineRouters, 'ours-ttft-only'],
+    routers: [...baselineRouters, 'ours-ttft-only', 'ours-own-cost-only'],
     targets: unevenPoolTargets,
   };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BackendPool, type PooledBackend, stateOf } from './backend-pool.ts';
-import { backendRecord, poolSettings } from './test-backend-record.ts';
+import { backendRecord, poolSettings, poolWithBackends } from './test-backend-record.ts';
 
 function pooled(pool: BackendPool, id: string): PooledBackend {
   const backend = pool.get(id);
@@ -212,5 +212,30 @@ describe('draining', () => {
     pool.upsert(backendRecord({ id: 'a', state: 'removed' }));
     expect(pool.get('a')).toBeUndefined();
     expect(pool.knowsModel('m')).toBe(false);
+  });
+});
+
+describe('decode samples from scrapes', () => {
+  const page = (running: number, seconds: number, count: number, perToken: boolean) => ({
+    engine: 'sglang' as const,
+    running,
+    waiting: 0,
+    kvCacheUsage: 0.1,
+    decoding: new Map([['m', { seconds, count, perToken }]]),
+  });
+
+  it('takes the batch of per-answer totals from the running counts at both scrapes', () => {
+    const { pool, backends } = poolWithBackends([backendRecord({ id: 'a', models: ['m'] })]);
+    const [backend] = backends;
+    if (backend === undefined) {
+      throw new Error('a backend expected');
+    }
+    pool.recordScrape(backend, page(4, 1, 50, false), 0);
+    pool.recordScrape(backend, page(8, 2, 100, false), 1_000);
+    const line = backend.estimates.byModel.get('m')?.decodeLine;
+    // 1 s over 50 tokens: 20 ms, at a batch of (4 + 8) / 2.
+    expect(line?.weight).toBe(1);
+    expect(line?.batchSum).toBe(6);
+    expect(line?.interTokenSum).toBeCloseTo(20);
   });
 });

@@ -20,7 +20,7 @@ import {
   recordCircuitSuccess,
   refreshCircuit,
 } from './health/circuit-breaker.ts';
-import { interTokenMsSince, noDecodeTotals } from './health/scraped-decode.ts';
+import { decodeSamplesSince, noDecodeTotals } from './health/scraped-decode.ts';
 import type { ScrapedLoad } from './health/scraped-load.ts';
 import { type BackendEstimates, createBackendEstimates } from './routing/backend-estimates.ts';
 import {
@@ -32,7 +32,7 @@ import {
   spareRoomOf,
 } from './routing/backend-load.ts';
 import { createDecayingRate } from './routing/decaying-average.ts';
-import { learnScrapedInterToken } from './routing/route-learning.ts';
+import { learnScrapedDecode } from './routing/route-learning.ts';
 import type { AttemptFailure } from './routing/router.ts';
 
 export type BackendHealth = 'healthy' | 'unhealthy';
@@ -343,13 +343,30 @@ export class BackendPool {
 
   /** A scrape's load, and the time between tokens its decode totals show since the last one. */
   recordScrape(backend: PooledBackend, scraped: ScrapedLoad, atMs: number): void {
-    const previous = backend.load.scraped?.decoding ?? noDecodeTotals;
+    const previous = backend.load.scraped;
+    const elapsedMs =
+      backend.load.scrapedAtMs === undefined ? undefined : atMs - backend.load.scrapedAtMs;
     recordScrapedLoad(backend.load, scraped, atMs);
-    for (const [label, interTokenMs] of interTokenMsSince(previous, scraped.decoding)) {
+    const samples = decodeSamplesSince(
+      previous?.decoding ?? noDecodeTotals,
+      scraped.decoding,
+      elapsedMs,
+    );
+    // Per-answer totals say nothing of the batch: the running counts at both ends do, roughly.
+    const runningMean =
+      previous?.running === undefined || scraped.running === undefined
+        ? undefined
+        : (previous.running + scraped.running) / 2;
+    for (const [label, sample] of samples) {
       const models = label === '' ? backend.record.models : [label];
       for (const model of models) {
         if (backend.record.models.includes(model)) {
-          learnScrapedInterToken(backend.estimates, model, interTokenMs);
+          learnScrapedDecode(
+            backend.estimates,
+            model,
+            { interTokenMs: sample.interTokenMs, batch: sample.batch ?? runningMean },
+            atMs,
+          );
         }
       }
     }

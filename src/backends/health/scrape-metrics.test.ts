@@ -99,7 +99,7 @@ describe('scrapeBackendMetrics', () => {
       running: 3,
       waiting: 1,
       kvCacheUsage: 0.4,
-      decoding: new Map([['m', { seconds: 2, count: 100 }]]),
+      decoding: new Map([['m', { seconds: 2, count: 100, perToken: true }]]),
     });
     expect(backend?.load.scrapedAtMs).toBe(1_007);
     expect(backend?.estimates.rttMs).toBe(7);
@@ -164,7 +164,14 @@ describe('scrapeBackendMetrics', () => {
       origins.forgetPassed(clock.nowMs());
     }
     // 1.5 s over 50 tokens between the first two; the third (a restart) teaches nothing.
-    expect(backends[0]?.estimates.byModel.get('m')?.interTokenMs).toBeCloseTo(30);
+    const learned = backends[0]?.estimates.byModel.get('m');
+    expect(learned?.interTokenMs).toBeCloseTo(30);
+    // The decode line's one sample: 1.5 s of decoding in the time between the two scrapes is the
+    // batch it was decoded at.
+    const elapsedMs = settings.metricsScrapeIntervalMs + 1;
+    expect(learned?.decodeLine.weight).toBe(1);
+    expect(learned?.decodeLine.batchSum).toBeCloseTo(1_500 / elapsedMs);
+    expect(learned?.decodeLine.interTokenSum).toBeCloseTo(30);
   });
 
   it('scrapes one origin at most once per interval, whichever backends share it', async () => {

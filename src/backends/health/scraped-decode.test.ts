@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parsePrometheusText } from './prometheus-text.ts';
-import { type DecodeTotalsByModel, interTokenMsSince } from './scraped-decode.ts';
+import { type DecodeTotalsByModel, decodeSamplesSince } from './scraped-decode.ts';
 import { loadMetricNames, readScrapedLoad } from './scraped-load.ts';
 
 function decodingOf(lines: string[]): DecodeTotalsByModel {
@@ -19,7 +19,7 @@ describe('decode totals of a metrics page', () => {
         'vllm:inter_token_latency_seconds_count{model_name="a",engine="1"} 20',
         'vllm:time_per_output_token_seconds_sum{model_name="a",engine="0"} 99',
       ]),
-    ).toEqual(new Map([['a', { seconds: 2, count: 80 }]]));
+    ).toEqual(new Map([['a', { seconds: 2, count: 80, perToken: true }]]));
   });
 
   it("falls back to vLLM's older time per output token", () => {
@@ -29,7 +29,7 @@ describe('decode totals of a metrics page', () => {
         'vllm:time_per_output_token_seconds_sum{model_name="a"} 3',
         'vllm:time_per_output_token_seconds_count{model_name="a"} 100',
       ]),
-    ).toEqual(new Map([['a', { seconds: 3, count: 100 }]]));
+    ).toEqual(new Map([['a', { seconds: 3, count: 100, perToken: true }]]));
   });
 
   it("reads SGLang's and TGI's histograms and llama.cpp's counters, unlabelled as ''", () => {
@@ -39,21 +39,21 @@ describe('decode totals of a metrics page', () => {
         'sglang:time_per_output_token_seconds_sum{model_name="s"} 0.4',
         'sglang:time_per_output_token_seconds_count{model_name="s"} 20',
       ]),
-    ).toEqual(new Map([['s', { seconds: 0.4, count: 20 }]]));
+    ).toEqual(new Map([['s', { seconds: 0.4, count: 20, perToken: false }]]));
     expect(
       decodingOf([
         'tgi_queue_size 0',
         'tgi_request_mean_time_per_token_duration_sum 1.2',
         'tgi_request_mean_time_per_token_duration_count 40',
       ]),
-    ).toEqual(new Map([['', { seconds: 1.2, count: 40 }]]));
+    ).toEqual(new Map([['', { seconds: 1.2, count: 40, perToken: false }]]));
     expect(
       decodingOf([
         'llamacpp:requests_processing 1',
         'llamacpp:tokens_predicted_seconds_total 12',
         'llamacpp:tokens_predicted_total 600',
       ]),
-    ).toEqual(new Map([['', { seconds: 12, count: 600 }]]));
+    ).toEqual(new Map([['', { seconds: 12, count: 600, perToken: true }]]));
   });
 
   it('is empty without both halves of a total', () => {
@@ -66,22 +66,39 @@ describe('decode totals of a metrics page', () => {
   });
 });
 
-describe('time between tokens since the previous scrape', () => {
+describe('decode samples since the previous scrape', () => {
+  const totals = (seconds: number, count: number, perToken = true) => ({
+    seconds,
+    count,
+    perToken,
+  });
+
   it('is the change of the seconds over the change of the count, per model', () => {
     const previous = new Map([
-      ['a', { seconds: 2, count: 100 }],
-      ['b', { seconds: 1, count: 10 }],
-      ['c', { seconds: 5, count: 50 }],
+      ['a', totals(2, 100)],
+      ['b', totals(1, 10)],
+      ['c', totals(5, 50)],
     ]);
     const current = new Map([
-      ['a', { seconds: 3, count: 150 }],
+      ['a', totals(3, 150)],
       // Nothing decoded since: no sample.
-      ['b', { seconds: 1, count: 10 }],
+      ['b', totals(1, 10)],
       // A restart: the totals went down.
-      ['c', { seconds: 0.5, count: 5 }],
+      ['c', totals(0.5, 5)],
       // New since the previous scrape: no baseline yet.
-      ['d', { seconds: 1, count: 10 }],
+      ['d', totals(1, 10)],
     ]);
-    expect(interTokenMsSince(previous, current)).toEqual(new Map([['a', 20]]));
+    // One second of decoding in 250 ms of wall time: four sequences at once, on average.
+    expect(decodeSamplesSince(previous, current, 250)).toEqual(
+      new Map([['a', { interTokenMs: 20, batch: 4 }]]),
+    );
+  });
+
+  it('reads no batch from per-answer means or without the time between the scrapes', () => {
+    const previous = new Map([['a', totals(2, 100, false)]]);
+    const current = new Map([['a', totals(3, 150, false)]]);
+    expect(decodeSamplesSince(previous, current, 250).get('a')?.batch).toBeUndefined();
+    const perToken = new Map([['a', totals(3, 150)]]);
+    expect(decodeSamplesSince(previous, perToken, undefined).get('a')?.batch).toBeUndefined();
   });
 });

@@ -9,17 +9,23 @@
 import type { PrometheusSample } from './prometheus-text.ts';
 import type { MetricsEngine } from './scraped-load.ts';
 
-/** Seconds of decoding, and the tokens (or answers, for per-answer means) they were spent on. */
-export type DecodeTotals = { seconds: number; count: number };
+/**
+ * Seconds of decoding, and the tokens (or answers, for per-answer means) they were spent on.
+ * `perToken`: each token's time was added, so the seconds grow by the number of sequences
+ * decoding per second of wall time (vLLM's and llama.cpp's totals; SGLang's and TGI's add one
+ * mean per answer).
+ */
+export type DecodeTotals = { seconds: number; count: number; perToken: boolean };
 
 /** By `model_name` label, '' for series without one. */
 export type DecodeTotalsByModel = ReadonlyMap<string, DecodeTotals>;
 
-type TotalNames = { seconds: string; count: string };
+type TotalNames = { seconds: string; count: string; perToken: boolean };
 
-const histogram = (name: string): TotalNames => ({
+const histogram = (name: string, perToken: boolean): TotalNames => ({
   seconds: `${name}_sum`,
   count: `${name}_count`,
+  perToken,
 });
 
 /**
@@ -28,15 +34,16 @@ const histogram = (name: string): TotalNames => ({
  */
 const decodeNamesByEngine: Record<MetricsEngine, readonly TotalNames[]> = {
   vllm: [
-    histogram('vllm:inter_token_latency_seconds'),
-    histogram('vllm:time_per_output_token_seconds'),
+    histogram('vllm:inter_token_latency_seconds', true),
+    histogram('vllm:time_per_output_token_seconds', true),
   ],
-  sglang: [histogram('sglang:time_per_output_token_seconds')],
-  tgi: [histogram('tgi_request_mean_time_per_token_duration')],
+  sglang: [histogram('sglang:time_per_output_token_seconds', false)],
+  tgi: [histogram('tgi_request_mean_time_per_token_duration', false)],
   llamacpp: [
     {
       seconds: 'llamacpp:tokens_predicted_seconds_total',
       count: 'llamacpp:tokens_predicted_total',
+      perToken: true,
     },
   ],
   trtllm: [],
@@ -59,7 +66,7 @@ export function readDecodeTotals(
     const seconds = byName.get(names.seconds);
     const count = byName.get(names.count);
     if (seconds !== undefined && count !== undefined) {
-      return totalsByModel(seconds, count);
+      return totalsByModel(seconds, count, names.perToken);
     }
   }
   return noDecodeTotals;
@@ -68,14 +75,15 @@ export function readDecodeTotals(
 function totalsByModel(
   seconds: readonly PrometheusSample[],
   count: readonly PrometheusSample[],
+  perToken: boolean,
 ): DecodeTotalsByModel {
   const totals = new Map<string, DecodeTotals>();
-  const add = (sample: PrometheusSample, field: keyof DecodeTotals) => {
+  const add = (sample: PrometheusSample, field: 'seconds' | 'count') => {
     if (!Number.isFinite(sample.value) || sample.value < 0) {
       return;
     }
     const model = sample.labels.model_name ?? '';
-    const entry = totals.get(model) ?? { seconds: 0, count: 0 };
+    const entry = totals.get(model) ?? { seconds: 0, count: 0, perToken };
     entry[field] += sample.value;
     totals.set(model, entry);
   };
@@ -88,12 +96,19 @@ function totalsByModel(
   return totals;
 }
 
-/** The time between two tokens per model label, over what was decoded between two scrapes. */
-export function interTokenMsSince(
+/**
+ * What was decoded between two scrapes: the time between two tokens, and, from per-token totals
+ * `elapsedMs` apart, the sequences decoding at once on average (decode seconds per second).
+ */
+export type DecodeSample = { interTokenMs: number; batch: number | undefined };
+
+/** Per model label, over what was decoded between two scrapes. */
+export function decodeSamplesSince(
   previous: DecodeTotalsByModel,
   current: DecodeTotalsByModel,
-): Map<string, number> {
-  const interTokenMs = new Map<string, number>();
+  elapsedMs: number | undefined,
+): Map<string, DecodeSample> {
+  const samples = new Map<string, DecodeSample>();
   for (const [model, now] of current) {
     const before = previous.get(model);
     if (before === undefined) {
@@ -102,8 +117,12 @@ export function interTokenMsSince(
     const count = now.count - before.count;
     const seconds = now.seconds - before.seconds;
     if (count > 0 && seconds > 0) {
-      interTokenMs.set(model, (seconds * 1000) / count);
+      const timed = now.perToken && elapsedMs !== undefined && elapsedMs > 0;
+      samples.set(model, {
+        interTokenMs: (seconds * 1000) / count,
+        batch: timed ? (seconds * 1000) / elapsedMs : undefined,
+      });
     }
   }
-  return interTokenMs;
+  return samples;
 }

@@ -5,6 +5,7 @@
  * time-to-first-token predictions were off. Unknown stays undefined until a sample arrives; the cost model then uses the model's
  * pool-wide figures instead of a made-up number.
  */
+import { type BatchDecodeLine, createBatchDecodeLine } from './batch-decode-line.ts';
 import { createDecayingRate, type DecayingRate } from './decaying-average.ts';
 
 export type ModelEstimates = {
@@ -16,6 +17,8 @@ export type ModelEstimates = {
    * decode times the backend's metrics report.
    */
   interTokenMs: number | undefined;
+  /** The time between tokens against the batch, from the backend's metrics (batch-decode-line.ts). */
+  decodeLine: BatchDecodeLine;
   /** Average of log(observed / predicted) first-token time: the correction the model needs. */
   residualLog: number;
   residualAtMs: number;
@@ -51,6 +54,7 @@ export function createModelEstimates(): ModelEstimates {
     serviceMs: undefined,
     prefillTokensPerSecond: undefined,
     interTokenMs: undefined,
+    decodeLine: createBatchDecodeLine(),
     residualLog: 0,
     residualAtMs: 0,
     firstTokenCount: 0,

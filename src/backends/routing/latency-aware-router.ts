@@ -1,7 +1,9 @@
 /**
  * The router of DESIGN.md §5: predicted time of the whole answer (first token, then the output
- * at the backend's pace, weighted for a stream) plus failure penalty, home region first with
- * hysteresis, then a cheaper region when it costs at most the request's price margin more. Among
+ * at the pace of the backend's batch, weighted for a stream), plus the time the request adds to
+ * the answers already on the backend and to the requests queueing behind it (route-cost.ts), plus
+ * failure penalty; home region first with hysteresis, then a cheaper region when it costs at
+ * most the request's price margin more. Among
  * the candidates of a region it takes the cheaper of two drawn at random in proportion to their
  * slots (three from 16 candidates on), because several gateways, or stale metrics, all sending to
  * "the cheapest" herd onto it (Mitzenmacher, "How useful is old information?"). Only with fresh
@@ -28,11 +30,14 @@ import {
   type RegionSettings,
 } from './region-preference.ts';
 import {
+  assumeUnmeasuredAsFull,
   type CostSettings,
   expectedOutputTokens,
   failurePenaltyMs,
+  loadNowOf,
   occupancyFor,
   predictTtftMs,
+  queueDelayToOthersMs,
   weightedDecodeMs,
 } from './route-cost.ts';
 import {
@@ -61,6 +66,8 @@ export type RouterAblation = {
   probes: boolean;
   /** Price the decode time, not only the first token. */
   decodeTime: boolean;
+  /** Price what a request costs the other requests on a backend (and behind it), not only its own. */
+  delayToOthers: boolean;
 };
 
 export type LatencyAwareRouterOptions = {
@@ -97,6 +104,7 @@ export function createLatencyAwareRouter(options: LatencyAwareRouterOptions): Ro
     argmin: true,
     probes: true,
     decodeTime: true,
+    delayToOthers: true,
     ...options.ablation,
   };
   const costSettings: CostSettings = {
@@ -104,6 +112,7 @@ export function createLatencyAwareRouter(options: LatencyAwareRouterOptions): Ro
     failureHalfLifeMs: settings.routingFailureHalfLifeMs,
     correctScrapedLoad: ablation.correctScrapedLoad,
     streamDecodeWeightBps: settings.routingStreamDecodeWeightBps,
+    delayToOthers: ablation.delayToOthers,
   };
   const replicaCount = () => settings.gatewayReplicaCount ?? options.liveReplicaCount?.() ?? 1;
   const priors = new Map<string, ModelPriorState>();
@@ -148,8 +157,12 @@ export function createLatencyAwareRouter(options: LatencyAwareRouterOptions): Ro
     const drawn = outright ? group : drawWeighted(group, group.length >= 16 ? 3 : 2, random);
     const prior = priorOf(priors.get(request.model));
     const outputTokens = expectedOutputTokens(request, prior);
-    const predicted = drawn.map((backend) =>
-      predictTtftMs(backend, request, prior, nowMs, costSettings),
+    const loads = drawn.map((backend) => loadNowOf(backend, nowMs, costSettings));
+    if (ablation.delayToOthers) {
+      assumeUnmeasuredAsFull(loads);
+    }
+    const predicted = drawn.map((backend, index) =>
+      predictTtftMs(backend, request, prior, nowMs, costSettings, loads[index]),
     );
     let lowest = Number.POSITIVE_INFINITY;
     let secondLowest = Number.POSITIVE_INFINITY;
@@ -165,13 +178,17 @@ export function createLatencyAwareRouter(options: LatencyAwareRouterOptions): Ro
     let ties = 0;
     for (const [index, backend] of drawn.entries()) {
       const predictedMs = predicted[index] ?? 0;
+      const load = loads[index];
       const otherMs = predictedMs === lowest ? secondLowest : lowest;
       const retryMs = Number.isFinite(otherMs)
         ? otherMs
         : Math.max(predictedMs, prior.firstTokenMs);
-      const answerMs = ablation.decodeTime
-        ? predictedMs + weightedDecodeMs(backend, request, outputTokens, prior, costSettings)
-        : predictedMs;
+      const answerMs =
+        predictedMs +
+        queueDelayToOthersMs(backend, request, prior, nowMs, costSettings, load) +
+        (ablation.decodeTime
+          ? weightedDecodeMs(backend, request, outputTokens, prior, nowMs, costSettings, load)
+          : 0);
       const costMs = ablation.failurePenalty
         ? answerMs + failurePenaltyMs(backend, retryMs, nowMs, costSettings)
         : answerMs;

@@ -1,13 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { noDecodeTotals } from '../health/scraped-decode.ts';
 import { backendRecord, poolWithBackends } from '../test-backend-record.ts';
+import { modelEstimatesOf } from './backend-estimates.ts';
+import { createBatchDecodeLine, recordDecodeSample } from './batch-decode-line.ts';
 import { recordRateSample } from './decaying-average.ts';
 import {
+  assumeUnmeasuredAsFull,
   type CostSettings,
+  delayToOthersMs,
   expectedOutputTokens,
   failurePenaltyMs,
   type ModelPrior,
   predictTtftMs,
+  queueDelayToOthersMs,
   weightedDecodeMs,
 } from './route-cost.ts';
 import type { RouteRequest } from './router.ts';
@@ -25,6 +30,7 @@ const settings: CostSettings = {
   failureHalfLifeMs: 10_000,
   correctScrapedLoad: true,
   streamDecodeWeightBps: 5_000,
+  delayToOthers: true,
 };
 const request: RouteRequest = {
   model: 'm',
@@ -34,6 +40,7 @@ const request: RouteRequest = {
   homeRegion: null,
   prices: undefined,
 };
+const request500: RouteRequest = { ...request, promptTokens: 500 };
 
 function backendWith(slots: number) {
   const { pool, backends } = poolWithBackends([backendRecord({ slots })]);
@@ -82,6 +89,7 @@ describe('predicted time to first token', () => {
       serviceMs: 1_000,
       prefillTokensPerSecond: 500,
       interTokenMs: undefined,
+      decodeLine: createBatchDecodeLine(),
       residualLog: Math.log(2),
       residualAtMs: 0,
       firstTokenCount: 5,
@@ -104,20 +112,91 @@ describe('predicted decode time', () => {
 
   it("prices the tokens at the backend's own inter-token latency, the pool's until it has one", () => {
     const { backend } = backendWith(4);
-    const json = { ...request, stream: false };
-    // 150 tokens at the pool's 20 ms.
-    expect(weightedDecodeMs(backend, json, 150, prior, settings)).toBeCloseTo(3_000);
-    backend.estimates.byModel.set('m', {
-      serviceMs: undefined,
-      prefillTokensPerSecond: undefined,
-      interTokenMs: 75,
-      residualLog: 0,
-      residualAtMs: 0,
-      firstTokenCount: 0,
-    });
-    expect(weightedDecodeMs(backend, json, 150, prior, settings)).toBeCloseTo(11_250);
+    const json = { ...request, stream: false, promptTokens: 0 };
+    // 150 tokens at the pool's 20 ms; nothing decodes there, so nobody else is delayed.
+    expect(weightedDecodeMs(backend, json, 150, prior, 0, settings)).toBeCloseTo(3_000);
+    modelEstimatesOf(backend.estimates, 'm').interTokenMs = 75;
+    expect(weightedDecodeMs(backend, json, 150, prior, 0, settings)).toBeCloseTo(11_250);
     // A stream counts half of it (streamDecodeWeightBps 5,000).
-    expect(weightedDecodeMs(backend, request, 150, prior, settings)).toBeCloseTo(5_625);
+    expect(
+      weightedDecodeMs(backend, { ...json, stream: true }, 150, prior, 0, settings),
+    ).toBeCloseTo(5_625);
+  });
+
+  it('prices the tokens on the decode line at the batch with the request in it', () => {
+    const { pool, backend } = backendWith(64);
+    const line = modelEstimatesOf(backend.estimates, 'm').decodeLine;
+    // 10 ms + 0.5 ms per sequence decoding, sampled at 2 to 20 sequences.
+    for (const batch of [2, 5, 8, 11, 14, 17, 20]) {
+      recordDecodeSample(line, batch, 10 + 0.5 * batch, 1_000);
+    }
+    pool.recordScrape(
+      backend,
+      { engine: 'vllm', running: 9, waiting: 0, kvCacheUsage: 0.2, decoding: noDecodeTotals },
+      1_000,
+    );
+    const json = { ...request, stream: false, promptTokens: 0 };
+    const alone = { ...settings, delayToOthers: false };
+    // 9 decoding, this one the 10th: 100 tokens at 10 + 0.5 x 10 = 15 ms (the ridge shaves the
+    // slope a little).
+    expect(weightedDecodeMs(backend, json, 100, prior, 1_000, alone)).toBeCloseTo(1_500, -1);
+    // Each of the 9 waits 0.5 ms longer for half of those 100 tokens.
+    expect(weightedDecodeMs(backend, json, 100, prior, 1_000, settings)).toBeCloseTo(
+      1_500 + 9 * 0.5 * 50,
+      -1,
+    );
+  });
+});
+
+describe('delay to the answers already on the backend', () => {
+  const fit = { baseMs: 10, perSequenceMs: 0.4 };
+
+  it("is the prompt's prefill stall and the slope over the shared tokens, for each of them", () => {
+    // 500 tokens at 1,000 tokens/s stall each of 6 for 500 ms; 200 x 0.4 / 2 = 40 ms more each.
+    expect(delayToOthersMs(request500, 200, 6, fit, 1_000)).toBeCloseTo(6 * (500 + 40));
+    expect(delayToOthersMs(request500, 200, 0, fit, 1_000)).toBe(0);
+    expect(delayToOthersMs(request500, 200, 6, undefined, 1_000)).toBeCloseTo(6 * 500);
+  });
+
+  it('counts a long prompt up to 1,024 tokens', () => {
+    const long = { ...request, promptTokens: 8_000 };
+    expect(delayToOthersMs(long, 0, 1, fit, 1_000)).toBeCloseTo(1_024);
+  });
+
+  it('adds nine times its own wait for a slot to the requests queueing behind it', () => {
+    const { pool, backend } = backendWith(4);
+    expect(queueDelayToOthersMs(backend, request, prior, 0, settings)).toBe(0);
+    pool.recordScrape(
+      backend,
+      { engine: 'vllm', running: 4, waiting: 2, kvCacheUsage: 0.5, decoding: noDecodeTotals },
+      0,
+    );
+    // 3 requests to wait for on 4 slots, 250 ms each: 750 ms, and 9 x that behind it.
+    expect(queueDelayToOthersMs(backend, request, prior, 0, settings)).toBeCloseTo(9 * 750);
+    const alone = { ...settings, delayToOthers: false };
+    expect(queueDelayToOthersMs(backend, request, prior, 0, alone)).toBe(0);
+  });
+});
+
+describe('unmeasured load', () => {
+  const load = (occupancy: number, batch: number, measured: boolean) => ({
+    occupancy,
+    batch,
+    measured,
+    kvPressure: 1,
+  });
+
+  it('is taken as full as the measured candidates on average, never below its own count', () => {
+    const loads = [load(8, 16, true), load(16, 16, true), load(2, 64, false), load(60, 64, false)];
+    assumeUnmeasuredAsFull(loads);
+    // The measured ones are 75% full on average: 48 of 64, and 60 stays 60.
+    expect(loads.map((each) => each.occupancy)).toEqual([8, 16, 48, 60]);
+  });
+
+  it('is left alone when nothing, or everything, was measured', () => {
+    const none = [load(2, 16, false), load(3, 16, false)];
+    assumeUnmeasuredAsFull(none);
+    expect(none.map((each) => each.occupancy)).toEqual([2, 3]);
   });
 });
 

@@ -9,9 +9,14 @@
  *   queued    = max(0, occupancy + 1 - batch)
  *   prefill   = (prompt + prompts sent here still without a first token) / prefill rate
  *   first     = rtt + (queued x service / batch + prefill) x kv pressure x e^residual
- *   decode    = min(max_tokens, the model's average output) x inter-token latency
+ *   output    = min(max_tokens, the model's average output)
+ *   decoding  = min(occupancy, batch)
+ *   decode    = output x (base + perSequence x (decoding + 1))   (the backend's decode line,
+ *               batch-decode-line.ts; its average inter-token latency until the line is fitted)
+ *   others    = decoding x (min(prompt, 1,024) / prefill rate + output x perSequence / 2)
+ *   behind    = 9 x queued x service / batch   (the wait a queued request adds to later ones)
  *   penalty   = odds(failure rate) x (failure time + first token at the best other candidate)
- *   cost      = first + weight x decode + penalty
+ *   cost      = first + behind + weight x (decode + others) + penalty
  *
  * The weight is 1 for a JSON answer (its client waits for the last token) and less for a stream,
  * whose client reads from the first token on and cares most about it; a backend that decodes 13
@@ -20,6 +25,7 @@
 
 import type { PooledBackend } from '../backend-pool.ts';
 import { batchNowOf, freshScrapedLoad, occupancyOf } from './backend-load.ts';
+import type { DecodeLineFit } from './batch-decode-line.ts';
 import { decayFactor, rateOf } from './decaying-average.ts';
 import type { RouteRequest } from './router.ts';
 
@@ -44,6 +50,8 @@ export type CostSettings = {
   correctScrapedLoad: boolean;
   /** Share of the decode time a stream's cost counts, in basis points (a JSON answer's: all). */
   streamDecodeWeightBps: number;
+  /** Count what a request costs the answers already on the backend (off only for an ablation). */
+  delayToOthers: boolean;
 };
 
 /** Above this KV-cache use the server starts preempting: waits grow (research/routing.md §6.2). */
@@ -51,10 +59,72 @@ const kvPressureKnee = 0.85;
 const kvPressureSlope = 2;
 /** The residual fades towards 0 with this half-life when no first token refreshes it. */
 export const residualHalfLifeMs = 10_000;
+/**
+ * Of a new answer's tokens, the share an answer already decoding still has ahead of it and so
+ * decodes alongside: half, the mean of where a uniformly placed answer stands.
+ */
+const sharedTokensShare = 0.5;
+/**
+ * A prompt's prefill is counted against the others up to this many tokens. Long prompts are the
+ * ones a first-token p99 is made of: counting all of their stall, or a whole chunk of 2,048,
+ * sent them to idle slow prefillers (routing benchmark: first token at p99 0.88-1.06x
+ * least-in-flight's); 512 gave back a share of the whole-answer gain.
+ */
+const prefillStallTokensMax = 1_024;
+/**
+ * A request that queues delays the ones arriving behind it until the backlog clears: at
+ * utilisation u about u / (1 - u) times its own wait (the marginal wait of a single queue). At
+ * u = 0.9, the highest load the router is judged at, that is 9.
+ */
+const queuedBehindFactor = 9;
 /** A failure rate above this is read as this: the odds stay finite. */
 const failureRateMax = 0.9;
 /** One success's worth of doubt: a single failure reads as a 50% rate, not 100%. */
 const failurePriorSamples = 1;
+
+/** A backend's load as the cost model reads it, worked out once per decision and candidate. */
+export type LoadNow = {
+  occupancy: number;
+  batch: number;
+  /** From a fresh scrape; otherwise the occupancy counts only what the gateways sent there. */
+  measured: boolean;
+  /** Unknown (or stale) KV use is no pressure: nothing suggests preemption. */
+  kvPressure: number;
+};
+
+export function loadNowOf(backend: PooledBackend, nowMs: number, settings: CostSettings): LoadNow {
+  return {
+    occupancy: occupancyFor(backend, nowMs, settings),
+    batch: batchNowOf(backend, nowMs, settings.metricsStaleMs),
+    measured: freshScrapedLoad(backend.load, nowMs, settings.metricsStaleMs) !== undefined,
+    kvPressure: kvPressure(backend, nowMs, settings.metricsStaleMs),
+  };
+}
+
+/**
+ * A backend whose load was not measured (no metrics page, or a stale one) is taken to be as full
+ * as the measured candidates are on average, and never emptier than the gateways' own count: it
+ * is not idle because nobody said otherwise, and the time a request adds to the others there
+ * grows with how many there are.
+ */
+export function assumeUnmeasuredAsFull(loads: LoadNow[]): void {
+  let fullness = 0;
+  let measured = 0;
+  for (const load of loads) {
+    if (load.measured) {
+      fullness += Math.min(1, load.occupancy / load.batch);
+      measured += 1;
+    }
+  }
+  if (measured === 0 || measured === loads.length) {
+    return;
+  }
+  for (const load of loads) {
+    if (!load.measured) {
+      load.occupancy = Math.max(load.occupancy, (fullness / measured) * load.batch);
+    }
+  }
+}
 
 export function predictTtftMs(
   backend: PooledBackend,
@@ -62,23 +132,47 @@ export function predictTtftMs(
   prior: ModelPrior,
   nowMs: number,
   settings: CostSettings,
+  load = loadNowOf(backend, nowMs, settings),
 ): number {
   const model = backend.estimates.byModel.get(request.model);
-  const slots = batchNowOf(backend, nowMs, settings.metricsStaleMs);
-  const queued = Math.max(0, occupancyFor(backend, nowMs, settings) + 1 - slots);
-  const serviceMs = model?.serviceMs ?? prior.serviceMs;
   const prefillRate = model?.prefillTokensPerSecond ?? prior.prefillTokensPerSecond;
   // Prompts sent here and not yet prefilled go first: chunked prefill serves them in order.
   const prefillTokens = (request.promptTokens ?? 0) + backend.estimates.pendingPrefillTokens;
-  const waitMs = (queued * serviceMs) / slots + (prefillTokens * 1000) / prefillRate;
+  const waitMs = queueWaitMs(backend, request, prior, load) + (prefillTokens * 1000) / prefillRate;
   const residual =
     model === undefined || model.firstTokenCount === 0
       ? prior.residualLog
       : model.residualLog * decayFactor(nowMs - model.residualAtMs, residualHalfLifeMs);
-  return (
-    (backend.estimates.rttMs ?? 0) +
-    waitMs * kvPressure(backend, nowMs, settings.metricsStaleMs) * Math.exp(residual)
-  );
+  return (backend.estimates.rttMs ?? 0) + waitMs * load.kvPressure * Math.exp(residual);
+}
+
+/** The wait for a slot: a share of the service time for each request ahead (this one included). */
+function queueWaitMs(
+  backend: PooledBackend,
+  request: RouteRequest,
+  prior: ModelPrior,
+  load: LoadNow,
+): number {
+  const queued = Math.max(0, load.occupancy + 1 - load.batch);
+  if (queued === 0) {
+    return 0;
+  }
+  const serviceMs = backend.estimates.byModel.get(request.model)?.serviceMs ?? prior.serviceMs;
+  return (queued * serviceMs) / load.batch;
+}
+
+/** What queueing here adds to the requests arriving behind this one (0 without a queue). */
+export function queueDelayToOthersMs(
+  backend: PooledBackend,
+  request: RouteRequest,
+  prior: ModelPrior,
+  nowMs: number,
+  settings: CostSettings,
+  load = loadNowOf(backend, nowMs, settings),
+): number {
+  return settings.delayToOthers
+    ? queuedBehindFactor * queueWaitMs(backend, request, prior, load)
+    : 0;
 }
 
 export function occupancyFor(
@@ -131,17 +225,55 @@ export function expectedOutputTokens(request: RouteRequest, prior: ModelPrior): 
 }
 
 /**
- * The part of the answer after its first token, weighted for the client: the expected output at
- * the backend's inter-token latency (the pool's, until it has its own).
+ * The part of the answer after its first token, weighted for the client, and what the request
+ * costs the answers decoding on the backend already (delayToOthersMs), weighted alike: the router
+ * prices the time a request adds to everyone's answers, not only to its own, which is what a
+ * router balancing in-flight counts gets right by construction at high load.
  */
 export function weightedDecodeMs(
   backend: PooledBackend,
   request: RouteRequest,
   outputTokens: number,
   prior: ModelPrior,
+  nowMs: number,
   settings: CostSettings,
+  load = loadNowOf(backend, nowMs, settings),
 ): number {
-  const interTokenMs = backend.estimates.byModel.get(request.model)?.interTokenMs;
-  const decodeMs = outputTokens * (interTokenMs ?? prior.interTokenMs);
+  const model = backend.estimates.byModel.get(request.model);
+  const fit = model?.decodeLine.fit;
+  const decoding = Math.min(load.occupancy, load.batch);
+  const ownMs =
+    fit === undefined
+      ? outputTokens * (model?.interTokenMs ?? prior.interTokenMs)
+      : outputTokens * (fit.baseMs + fit.perSequenceMs * (decoding + 1));
+  const othersMs = settings.delayToOthers
+    ? delayToOthersMs(
+        request,
+        outputTokens,
+        decoding,
+        fit,
+        model?.prefillTokensPerSecond ?? prior.prefillTokensPerSecond,
+      )
+    : 0;
+  const decodeMs = ownMs + othersMs;
   return request.stream ? (decodeMs * settings.streamDecodeWeightBps) / 10_000 : decodeMs;
+}
+
+/**
+ * The time the request adds to the answers `decoding` on the backend: its prompt's prefill
+ * stalls each of their decode steps (chunked prefill runs in the same steps), and while it
+ * decodes, each of their tokens takes the decode line's slope longer for the tokens they share
+ * with it. Without a fitted line the slope is taken as 0.
+ */
+export function delayToOthersMs(
+  request: RouteRequest,
+  outputTokens: number,
+  decoding: number,
+  fit: DecodeLineFit | undefined,
+  prefillTokensPerSecond: number,
+): number {
+  const stalledTokens = Math.min(request.promptTokens ?? 0, prefillStallTokensMax);
+  const prefillMs = (stalledTokens * 1000) / prefillTokensPerSecond;
+  const slowerMs = outputTokens * (fit?.perSequenceMs ?? 0) * sharedTokensShare;
+  return decoding * (prefillMs + slowerMs);
 }

@@ -5,9 +5,10 @@
  * and how long answers of the model are; from a failure, the failure rate and how long failures
  * take. Each backend learns per model, and each model keeps pool-wide figures for backends that
  * have no samples yet. The time between tokens is also learned from the backends' own decode
- * metrics, at each scrape (learnScrapedInterToken).
+ * metrics, at each scrape, with the batch it was measured at (learnScrapedDecode).
  */
 import { type BackendEstimates, modelEstimatesOf } from './backend-estimates.ts';
+import { recordDecodeSample } from './batch-decode-line.ts';
 import { decayFactor, movedAverage, recordRateSample } from './decaying-average.ts';
 import type { ModelPrior } from './route-cost.ts';
 import { residualHalfLifeMs } from './route-cost.ts';
@@ -209,13 +210,18 @@ function decodeTimeOf(
 
 /**
  * A time between tokens the backend's metrics reported for a model, averaged over the answers
- * it decoded since the previous scrape.
+ * it decoded since the previous scrape, and the batch it was decoded at when known: the average
+ * learns from every sample, the line against the batch from those with one.
  */
-export function learnScrapedInterToken(
+export function learnScrapedDecode(
   estimates: BackendEstimates,
   model: string,
-  interTokenMs: number,
+  sample: { interTokenMs: number; batch: number | undefined },
+  atMs: number,
 ): void {
   const learned = modelEstimatesOf(estimates, model);
-  learned.interTokenMs = movedAverage(learned.interTokenMs, interTokenMs, backendWeight);
+  learned.interTokenMs = movedAverage(learned.interTokenMs, sample.interTokenMs, backendWeight);
+  if (sample.batch !== undefined) {
+    recordDecodeSample(learned.decodeLine, sample.batch, sample.interTokenMs, atMs);
+  }
 }
