@@ -136,7 +136,6 @@ describe('routing on the whole answer', () => {
       expect(statuses.filter((status) => status === 200)).toHaveLength(120);
       const toFast = completedOn(fastDecoder);
       const toSlow = completedOn(slowDecoder);
-      console.log('SPLIT', toFast, toSlow);
       expect(toFast + toSlow).toBe(120);
       expect(toFast).toBeGreaterThanOrEqual(80);
     } finally {
@@ -149,11 +148,6 @@ describe('routing on the whole answer', () => {
     try {
       const statuses = await sendMany(60, 30, () => streamOnce(gateway, apiKey, 8));
       expect(statuses.filter((status) => status !== 200)).toEqual([]);
-      console.log(
-        '503',
-        statuses.filter((s) => s !== 200),
-        failing.simulator.stats().requests_received,
-      );
       expect(completedOn(healthyOne) + completedOn(healthyTwo)).toBe(60);
       // Shut out after its first failures: only the first wave reached it.
       expect(failing.simulator.stats().requests_received).toBeLessThanOrEqual(20);
