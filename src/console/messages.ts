@@ -43,6 +43,7 @@ export const messages = {
   tenantId: { en: 'Tenant', zh: '租户' },
   usageToday: { en: 'Today', zh: '今日' },
   requests: { en: 'Requests', zh: '请求数' },
+  requestsToday: { en: '{count} requests', zh: '{count} 个请求' },
   coupons: { en: 'Coupons', zh: '算力券' },
   couponKind_compute: { en: 'Compute', zh: '算力' },
   couponKind_storage: { en: 'Storage', zh: '存储' },

@@ -43,7 +43,7 @@ function summary(account: Account): HTMLElement {
       element(
         'dd',
         {},
-        `${formatCount(today.requests)} ${t('requests')} · `,
+        `${t('requestsToday', { count: formatCount(today.requests) })} · `,
         money(today.cost, account.currency),
       ),
       element('dt', {}, t('tenantId')),
