@@ -5,6 +5,7 @@
  * and the ledger check recomputes every balance from them. A database written before the
  * migration keeps its rows' meaning, and a reservation left open then still settles after it.
  */
+import Database from 'better-sqlite3';
 import { migrate as migrateSqliteFrom } from 'drizzle-orm/better-sqlite3/migrator';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PinnedPrice } from '../src/billing/cost.ts';
@@ -16,7 +17,10 @@ import {
   openSqlite,
 } from '../src/runtime/node/sqlite/sqlite-database.ts';
 import { createSqliteLedger } from '../src/runtime/node/sqlite/sqlite-ledger.ts';
+import { gatewayClient } from './support/openai-client.ts';
 import { migrationsBefore } from './support/partial-migrations.ts';
+import { pollUntil } from './support/poll-until.ts';
+import { firstTenant, seedPool, startGatewayWithSimulators } from './support/seeded-pool.ts';
 
 const price: PinnedPrice = {
   priceId: 'price-1',
@@ -64,7 +68,7 @@ function settleInput(requestId: string, atMs: number) {
 
 type Counts = Record<string, number>;
 
-function rowCounts(opened: OpenedSqlite): Counts {
+function rowCounts(opened: Pick<OpenedSqlite, 'connection'>): Counts {
   const tables = [
     'journal_transactions',
     'journal_transfers',
@@ -340,6 +344,65 @@ describe('the lean journal migration', () => {
     } finally {
       before.remove();
       opened.close();
+    }
+  });
+});
+
+describe('the lean journal on the gateway path', () => {
+  it('writes a reservation and a usage record per request, and no transaction or transfer row', async () => {
+    const adminToken = 'tba-lean-journal-admin-token-0123456789';
+    const pool = await startGatewayWithSimulators({
+      adminToken,
+      simulators: { east: ['--region', 'east', '--models', 'lean-a', '--decode-tps', '20000'] },
+    });
+    try {
+      const seeded = await seedPool(pool.call, adminToken, {
+        backends: [{ url: pool.simulators.east.url, region: 'east', models: ['lean-a'] }],
+        tenants: [{ tenant: { name: 'sme' }, topUp: '100' }],
+      });
+      const client = gatewayClient({
+        baseURL: `${pool.gateway.url}/v1`,
+        apiKey: firstTenant(seeded).apiKey,
+        timeoutMs: 20_000,
+      });
+      const reader = new Database(pool.gateway.databasePath, { readonly: true });
+      try {
+        const before = rowCounts({ connection: reader });
+        const requestCount = 5;
+        for (let index = 0; index < requestCount; index += 1) {
+          await client.chat.completions.create({
+            model: 'lean-a',
+            messages: [{ role: 'user', content: 'hello' }],
+            max_tokens: 8,
+          });
+        }
+        // The settlement is durable within a turn of the answer: poll for the last record.
+        const after = await pollUntil(() => {
+          const counts = rowCounts({ connection: reader });
+          const settled = (counts.usage_records ?? 0) - (before.usage_records ?? 0);
+          return settled === requestCount ? counts : undefined;
+        }, 'every request settled');
+        expect(difference(after, before)).toEqual({
+          journal_transactions: 0,
+          journal_transfers: 0,
+          reservations: requestCount,
+          usage_records: requestCount,
+          ledger_transactions: 2 * requestCount,
+          // A hold on the wallet, its posting, the provider's share and revenue.
+          transfers: 4 * requestCount,
+        });
+      } finally {
+        reader.close();
+      }
+      expect(
+        await (
+          await fetch(`${pool.gateway.url}/admin/v1/ledger/check`, {
+            headers: { authorization: `Bearer ${adminToken}` },
+          })
+        ).json(),
+      ).toMatchObject({ ok: true, problems: [] });
+    } finally {
+      await pool.stop();
     }
   });
 });
