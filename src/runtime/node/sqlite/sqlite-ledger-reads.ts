@@ -148,13 +148,25 @@ export function createLedgerReads(options: ReadsOptions): LedgerReads {
       .safeIntegers(true),
     adjustments: operatorTransactionsStatement(connection, 'tenant_id'),
   };
+  // The check's and the figures' queries read the journal's views, which makes compiling them
+  // cost more than running them on a small ledger: each is prepared once.
+  const preparedStatements = new Map<string, Database.Statement>();
+  const preparedOnce = (sql: string): Database.Statement => {
+    let statement = preparedStatements.get(sql);
+    if (!statement) {
+      statement = connection.prepare(sql).safeIntegers(true);
+      preparedStatements.set(sql, statement);
+    }
+    return statement;
+  };
   const figuresOf =
     (program: string | null, range: TimeRange): ProgramFiguresQuery =>
     async (name) =>
-      connection
-        .prepare(figureQueries[name])
-        .safeIntegers(true)
-        .all({ program, fromMs: range.fromMs, toMs: range.toMs }) as Record<string, unknown>[];
+      preparedOnce(figureQueries[name]).all({
+        program,
+        fromMs: range.fromMs,
+        toMs: range.toMs,
+      }) as Record<string, unknown>[];
   /** Every query of `body` sees the same snapshot. */
   const inSnapshot = async <Result>(body: () => Promise<Result>): Promise<Result> => {
     connection.exec('BEGIN');
@@ -245,11 +257,7 @@ export function createLedgerReads(options: ReadsOptions): LedgerReads {
     check: async () =>
       inSnapshot(() =>
         checkLedger(
-          async (name) =>
-            connection.prepare(ledgerCheckQueries[name]).safeIntegers(true).all() as Record<
-              string,
-              unknown
-            >[],
+          async (name) => preparedOnce(ledgerCheckQueries[name]).all() as Record<string, unknown>[],
           () => readProgramFigures(figuresOf(null, everything)),
         ),
       ),
