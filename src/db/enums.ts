@@ -21,6 +21,7 @@ export const couponKinds = ['compute', 'storage', 'transport'] as const;
 export const couponStatuses = ['active', 'voided', 'expired'] as const;
 
 export const transferFlags = ['posted', 'pending', 'post_pending', 'void_pending'] as const;
+export type TransferFlag = (typeof transferFlags)[number];
 
 export const payerSources = ['coupon', 'wallet', 'write_off'] as const;
 

@@ -41,32 +41,42 @@ const globalTotals = `SELECT COALESCE(SUM(debits_posted), 0) AS dp,
   COALESCE(SUM(credits_posted), 0) AS cp, COALESCE(SUM(debits_pending), 0) AS dq,
   COALESCE(SUM(credits_pending), 0) AS cq FROM accounts`;
 
-/** What the settle transaction of a request moved into holds from `source` (any, when NULL). */
-const settledInto = (source: string | null) => `COALESCE((SELECT SUM(t.amount) FROM transfers t
-    JOIN ledger_transactions x ON x.id = t.transaction_id
-    WHERE x.idempotency_key = 'settle:' || u.request_id AND t.credit_account_id = 'holds'
-      ${source === null ? '' : `AND t.debit_account_id = '${source}'`}
-      AND t.flag IN ('posted', 'post_pending')), 0)`;
+// Each query reads the transfers once (no subquery per row): on SQLite the transfers of a
+// request are derived from its records by a view (the lean journal), which a correlated subquery
+// would expand again for every row.
 
-const settledPayments = `SELECT u.request_id AS request_id, u.cost AS cost,
-  ${settledInto(null)} AS collected
-  FROM usage_records u WHERE u.cost > 0 OR EXISTS (
-    SELECT 1 FROM ledger_transactions x WHERE x.idempotency_key = 'settle:' || u.request_id)`;
+/** Per settle transaction (by request): what it moved into holds, and of that from write_off. */
+const settleCollections = `WITH moved AS (SELECT transaction_id,
+      SUM(CASE WHEN flag IN ('posted', 'post_pending') THEN amount ELSE 0 END) AS collected,
+      SUM(CASE WHEN flag IN ('posted', 'post_pending') AND debit_account_id = 'write_off'
+        THEN amount ELSE 0 END) AS written_off
+    FROM transfers WHERE credit_account_id = 'holds' GROUP BY transaction_id)
+  SELECT CAST(substr(x.idempotency_key, 8) AS TEXT) AS request_id, COALESCE(m.collected, 0) AS collected,
+    COALESCE(m.written_off, 0) AS written_off
+  FROM ledger_transactions x LEFT JOIN moved m ON m.transaction_id = x.id
+  WHERE substr(x.idempotency_key, 1, 7) = 'settle:'`;
+
+const settledPayments = `WITH settles AS (${settleCollections})
+  SELECT u.request_id AS request_id, u.cost AS cost, COALESCE(s.collected, 0) AS collected
+  FROM usage_records u LEFT JOIN settles s ON s.request_id = u.request_id
+  WHERE u.cost > 0 OR s.request_id IS NOT NULL`;
 
 // Only a share above zero can exceed the payout rate applied to what was collected: the rate in
 // force when the request was admitted (its record's time), the provider's first before any version.
-const providerShares = `SELECT u.request_id AS request_id, u.cost AS cost,
+const providerShares = `WITH settles AS (${settleCollections})
+  SELECT u.request_id AS request_id, u.cost AS cost,
   u.provider_share AS provider_share, COALESCE((SELECT r.payout_bps FROM provider_payout_rates r
     WHERE r.provider_id = u.provider_id AND r.effective_at_ms <= u.created_at_ms
     ORDER BY r.effective_at_ms DESC, r.version DESC LIMIT 1), p.payout_bps, 0) AS payout_bps,
-  ${settledInto('write_off')} AS written_off
+  COALESCE(s.written_off, 0) AS written_off
   FROM usage_records u LEFT JOIN providers p ON p.id = u.provider_id
+  LEFT JOIN settles s ON s.request_id = u.request_id
   WHERE u.provider_share > 0`;
 
 const endedWithHolds = `SELECT r.request_id AS request_id FROM reservations r
   JOIN ledger_transactions x ON x.idempotency_key = 'reserve:' || r.request_id
   JOIN transfers t ON t.transaction_id = x.id AND t.flag = 'pending'
-  WHERE r.status != 'reserved' AND NOT EXISTS (SELECT 1 FROM transfers p WHERE p.pending_id = t.id)`;
+  WHERE r.status != 'reserved' AND t.id NOT IN (${resolvedHolds})`;
 
 // A grant that ended passes on what is not held at once, and what is held when it is freed: the
 // waterfall may rely on an ended grant having nothing available.

@@ -126,6 +126,33 @@ export const usageRecordColumns = {
   settledAtMs: epochMs('settled_at_ms'),
 } as const;
 
+/**
+ * The lean journal's columns, SQLite only (DESIGN.md §4): a reservation carries its `reserve:`
+ * transaction and holds, a usage record its `settle:` or `release:` transaction and transfers, so
+ * a request writes two rows; the views `ledger_transactions` and `transfers` derive the rest.
+ */
+const requestJournalColumns = {
+  transactionId: nullable(rowId('transaction_id')),
+  firstTransferId: nullable(rowId('first_transfer_id')),
+} as const;
+
+export const reservationJournalColumns = {
+  ...requestJournalColumns,
+  legs: nullable(text('legs')),
+} as const;
+
+export const usageJournalColumns = {
+  ...requestJournalColumns,
+  transactionKind: nullable(text('transaction_kind')),
+  transfers: nullable(text('transfers')),
+} as const;
+
+/** The SQLite tables that carry lean journal columns after the shared ones. */
+export const sqliteJournalColumns = {
+  reservations: reservationJournalColumns,
+  usage_records: usageJournalColumns,
+} as const;
+
 /** Each ledger table by its SQL name. */
 export const ledgerTables = {
   accounts: accountColumns,

@@ -247,9 +247,15 @@ export const accounts = sqliteTable(
   ],
 );
 
-/** One row per ledger transaction; its idempotency key makes every money movement happen once. */
+/**
+ * The ledger transactions kept in full, one row each: every movement but a request's own reserve,
+ * settle and release, which are derived from its reservation and usage record (the lean journal,
+ * migration 'lean_journal'). The view `ledger_transactions` shows both, as one table; its
+ * idempotency key makes every money movement happen once (a request's keys are unique through
+ * the request id of its reservation and of its usage record).
+ */
 export const ledgerTransactions = sqliteTable(
-  'ledger_transactions',
+  'journal_transactions',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
     idempotencyKey: text('idempotency_key').notNull(),
@@ -277,12 +283,14 @@ export const ledgerTransactions = sqliteTable(
 );
 
 /**
- * Transfers: each debits one account and credits another by the same amount, so every
- * transaction balances by construction. A `pending` transfer is a hold; it is resolved by one
- * later `post_pending` (posting up to its amount) or `void_pending` transfer naming it.
+ * Transfers kept in full (those of journal_transactions): each debits one account and credits
+ * another by the same amount, so every transaction balances by construction. A `pending`
+ * transfer is a hold; it is resolved by one later `post_pending` (posting up to its amount) or
+ * `void_pending` transfer naming it. The view `transfers` adds those derived from the lean
+ * records: a reservation's legs (its holds) and a usage record's transfers.
  */
 export const transfers = sqliteTable(
-  'transfers',
+  'journal_transfers',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
     transactionId: integer('transaction_id')
@@ -305,7 +313,36 @@ export const transfers = sqliteTable(
   ],
 );
 
-/** A request admitted with a hold on the tenant's money, until it settles or is released. */
+/**
+ * The ids a request's derived transaction and transfers take, from the same sequences as the rows
+ * kept in full (NULL on rows written before the lean journal, and on a refused request's record).
+ */
+function requestJournalColumns() {
+  return {
+    transactionId: integer('transaction_id'),
+    /** Its first transfer's id; the others follow one by one, in the order they were made. */
+    firstTransferId: integer('first_transfer_id'),
+  };
+}
+
+/**
+ * The last ids handed out to ledger transactions and transfers, both those kept in full and
+ * those derived from the lean records: one row, written once per commit.
+ */
+export const journalIds = sqliteTable(
+  'journal_ids',
+  {
+    id: integer('id').primaryKey(),
+    lastTransactionId: integer('last_transaction_id').notNull(),
+    lastTransferId: integer('last_transfer_id').notNull(),
+  },
+  (table) => [check('journal_ids_one_row', sql`${table.id} = 1`)],
+);
+
+/**
+ * A request admitted with a hold on the tenant's money, until it settles or is released. It
+ * carries its `reserve:` transaction and its holds (the lean journal).
+ */
 export const reservations = sqliteTable(
   'reservations',
   {
@@ -326,11 +363,17 @@ export const reservations = sqliteTable(
     checkpointAtMs: integer('checkpoint_at_ms'),
     admittedAtMs: integer('admitted_at_ms').notNull(),
     endedAtMs: integer('ended_at_ms'),
+    ...requestJournalColumns(),
+    /** The holds, `[[debit account, amount], ...]`, each crediting `holds` (NULL before the lean journal). */
+    legs: text('legs'),
   },
   (table) => [index('reservations_status').on(table.status, table.admittedAtMs)],
 );
 
-/** What each request used and paid: the tenant's statement and the provider's earnings. */
+/**
+ * What each request used and paid: the tenant's statement and the provider's earnings. Once it
+ * ended it is also the settlement record: it carries its `settle:` or `release:` transaction.
+ */
 export const usageRecords = sqliteTable(
   'usage_records',
   {
@@ -361,6 +404,11 @@ export const usageRecords = sqliteTable(
     claimedOutputTokens: integer('claimed_output_tokens'),
     createdAtMs: createdAtMs(),
     settledAtMs: integer('settled_at_ms').notNull(),
+    ...requestJournalColumns(),
+    /** `settle` or `release`: the kind of the transaction this record carries. */
+    transactionKind: text('transaction_kind'),
+    /** Its transfers, `[[debit, credit, amount, flag, pending transfer id], ...]`. */
+    transfers: text('transfers'),
   },
   (table) => [
     index('usage_records_tenant_time').on(table.tenantId, table.createdAtMs),

@@ -3,15 +3,18 @@
  * a statement each, on every request:
  * - balance changes of the unguarded system accounts (holds, revenue, payables, cash ...), summed
  *   per account;
- * - rows of the append-only tables (ledger transactions, transfers, usage records), written
- *   together in multi-row INSERTs, their ids handed out here from the table's maximum read once
- *   per transaction (the IMMEDIATE transaction holds the write lock, so no one else inserts);
+ * - rows of the append-only tables (ledger transactions and transfers kept in full, usage
+ *   records), written together in multi-row INSERTs, their ids handed out here from the last id
+ *   read once per transaction (the IMMEDIATE transaction holds the write lock, so no one else
+ *   inserts); a request's own transaction is built here until its record is written (see
+ *   request-journal.ts);
  * - in-memory effects (caches), applied only once the commit succeeded.
  * Whatever is deferred shares the transaction's fate: written right before it commits (or before
  * anything reads those tables), dropped with a rollback, so memory never claims what the file
  * does not hold.
  */
 import { assert } from '../../../assert.ts';
+import type { RequestJournal } from './request-journal.ts';
 
 export type BalanceColumn =
   | 'debits_posted'
@@ -22,7 +25,7 @@ export type BalanceColumn =
 /** The summed change of one account, per column. */
 export type AccountDelta = Record<BalanceColumn, bigint>;
 
-export type AppendTable = 'ledger_transactions' | 'transfers' | 'usage_records';
+export type AppendTable = 'journal_transactions' | 'journal_transfers' | 'usage_records';
 export type IdentifiedTable = Exclude<AppendTable, 'usage_records'>;
 
 /** Queued rows of one table, their values laid end to end. */
@@ -40,11 +43,14 @@ export function createLedgerEffects() {
   let rows = new Map<AppendTable, QueuedRows>();
   let effects: (() => void)[] = [];
   let nextIds = new Map<IdentifiedTable, number>();
+  let requestJournal: RequestJournal | undefined;
 
   const clearWrites = () => {
     balances = new Map();
     rows = new Map();
   };
+  const assertNoRequestJournal = () =>
+    assert(requestJournal === undefined, "a request's transaction was written with its record");
 
   return {
     /** Adds to a balance column of an account that has no overdraft guard. */
@@ -74,6 +80,25 @@ export function createLedgerEffects() {
       nextIds.set(table, id + 1);
       return id;
     },
+    /** The last id handed out per table in this transaction (none when it handed out none). */
+    lastIds(): ReadonlyMap<IdentifiedTable, number> {
+      return new Map([...nextIds].map(([table, next]) => [table, next - 1]));
+    },
+    /** Starts a request's own transaction; its record takes it (takeRequestJournal). */
+    beginRequestJournal(journal: RequestJournal): void {
+      assertNoRequestJournal();
+      requestJournal = journal;
+    },
+    /** The request's transaction being built, if any. */
+    requestJournal(): RequestJournal | undefined {
+      return requestJournal;
+    },
+    /** Hands the request's transaction to the record that carries it. */
+    takeRequestJournal(): RequestJournal | undefined {
+      const taken = requestJournal;
+      requestJournal = undefined;
+      return taken;
+    },
     /** Runs after the transaction commits; never if it rolls back. */
     afterCommit(apply: () => void): void {
       effects.push(apply);
@@ -87,17 +112,20 @@ export function createLedgerEffects() {
     /** A point to roll one operation back to, when it fails inside a batch. */
     mark(): number {
       assert(balances.size === 0 && rows.size === 0, 'an operation starts with nothing deferred');
+      assertNoRequestJournal();
       return effects.length;
     },
     /** One operation failed: forget what it deferred, keep what the others did. */
     rollbackTo(mark: number): void {
       assert(mark <= effects.length, 'a mark is taken before what it rolls back');
       clearWrites();
+      requestJournal = undefined;
       effects.length = mark;
     },
     /** The transaction committed: apply the in-memory effects, in order, and start afresh. */
     committed(): void {
       assert(balances.size === 0 && rows.size === 0, 'every deferred write was written');
+      assertNoRequestJournal();
       const done = effects;
       effects = [];
       nextIds = new Map();
@@ -108,6 +136,7 @@ export function createLedgerEffects() {
     /** The transaction rolled back: forget everything it deferred. */
     discard(): void {
       clearWrites();
+      requestJournal = undefined;
       effects = [];
       nextIds = new Map();
     },

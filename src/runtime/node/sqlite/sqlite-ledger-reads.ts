@@ -41,12 +41,12 @@ const figureQueries = programFiguresQueries(sqliteDialect);
 /** All of time: what the ledger check reconciles, and what the list of programs counts. */
 const everything: TimeRange = { fromMs: 0, toMs: Number.MAX_SAFE_INTEGER };
 
-/** The operator's transactions of one provider or tenant, newest first. */
+/** The operator's transactions of one provider or tenant, newest first (all kept in full). */
 function operatorTransactionsStatement(connection: Database.Database, owner: string) {
   return connection
     .prepare(
       `SELECT id, ${owner} AS ownerId, amount, reference, memo, created_at_ms AS createdAtMs
-       FROM ledger_transactions WHERE ${owner} = ? AND kind = ? ORDER BY id DESC LIMIT ?`,
+       FROM journal_transactions WHERE ${owner} = ? AND kind = ? ORDER BY id DESC LIMIT ?`,
     )
     .safeIntegers(true);
 }
@@ -111,11 +111,11 @@ export function createLedgerReads(options: ReadsOptions): LedgerReads {
          GROUP BY backend_id, model ORDER BY backend_id, model`,
       )
       .safeIntegers(true),
-    // A provider's report: a scan of lease closings, never on a request's path.
+    // A provider's report: a scan of lease closings (kept in full), never on a request's path.
     leaseEarnings: connection
       .prepare(
         `SELECT x.reference AS leaseId, x.created_at_ms AS closedAtMs, SUM(t.amount) AS earned
-         FROM ledger_transactions x JOIN transfers t ON t.transaction_id = x.id
+         FROM journal_transactions x JOIN journal_transfers t ON t.transaction_id = x.id
          WHERE x.kind = 'lease_end' AND t.credit_account_id = 'provider_payable:' || ?
            AND x.created_at_ms >= ? AND x.created_at_ms < ?
          GROUP BY x.reference, x.created_at_ms ORDER BY x.created_at_ms, x.reference`,
@@ -144,20 +144,32 @@ export function createLedgerReads(options: ReadsOptions): LedgerReads {
     payouts: operatorTransactionsStatement(connection, 'provider_id'),
     paidOut: connection
       .prepare(
-        `SELECT COALESCE(SUM(amount), 0) FROM ledger_transactions
+        `SELECT COALESCE(SUM(amount), 0) FROM journal_transactions
          WHERE provider_id = ? AND kind = 'payout' AND created_at_ms >= ? AND created_at_ms < ?`,
       )
       .pluck()
       .safeIntegers(true),
     adjustments: operatorTransactionsStatement(connection, 'tenant_id'),
   };
+  // The check's and the figures' queries read the journal's views, which makes compiling them
+  // cost more than running them on a small ledger: each is prepared once.
+  const preparedStatements = new Map<string, Database.Statement>();
+  const preparedOnce = (sql: string): Database.Statement => {
+    let statement = preparedStatements.get(sql);
+    if (!statement) {
+      statement = connection.prepare(sql).safeIntegers(true);
+      preparedStatements.set(sql, statement);
+    }
+    return statement;
+  };
   const figuresOf =
     (program: string | null, range: TimeRange): ProgramFiguresQuery =>
     async (name) =>
-      connection
-        .prepare(figureQueries[name])
-        .safeIntegers(true)
-        .all({ program, fromMs: range.fromMs, toMs: range.toMs }) as Record<string, unknown>[];
+      preparedOnce(figureQueries[name]).all({
+        program,
+        fromMs: range.fromMs,
+        toMs: range.toMs,
+      }) as Record<string, unknown>[];
   /** Every query of `body` sees the same snapshot. */
   const inSnapshot = async <Result>(body: () => Promise<Result>): Promise<Result> => {
     connection.exec('BEGIN');
@@ -252,11 +264,7 @@ export function createLedgerReads(options: ReadsOptions): LedgerReads {
     check: async () =>
       inSnapshot(() =>
         checkLedger(
-          async (name) =>
-            connection.prepare(ledgerCheckQueries[name]).safeIntegers(true).all() as Record<
-              string,
-              unknown
-            >[],
+          async (name) => preparedOnce(ledgerCheckQueries[name]).all() as Record<string, unknown>[],
           () => readProgramFigures(figuresOf(null, everything)),
         ),
       ),

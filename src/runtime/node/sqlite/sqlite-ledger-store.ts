@@ -20,18 +20,18 @@ import type {
   RecordedTransaction,
   TransactionFields,
 } from '../../../billing/ledger-unit.ts';
+import type { TransferFlag } from '../../../db/enums.ts';
 import { propertiesOf, rowValues } from '../../../db/ledger-column.ts';
 import { ledgerTransactionColumns, transferColumns } from '../../../db/ledger-tables.ts';
 import { storedTransactionOf } from '../ledger-row-codecs.ts';
 import type { LedgerEffects } from './ledger-effects.ts';
+import { addJournalTransfer, isRequestKind, type RequestJournal } from './request-journal.ts';
 import type { DeferredWriter } from './sqlite-deferred-writer.ts';
 
 /** Tenant-facing accounts hold the tenant's money and may never be overdrawn. */
 function isGuarded(accountId: string): boolean {
   return accountId.startsWith('wallet:') || accountId.startsWith('coupon:');
 }
-
-type TransferFlag = 'posted' | 'pending' | 'post_pending' | 'void_pending';
 
 const transferProperties = propertiesOf(transferColumns);
 const transactionProperties = propertiesOf(ledgerTransactionColumns);
@@ -60,7 +60,21 @@ export function createLedgerStore(
       .safeIntegers(true),
     findTransaction: connection
       .prepare(
-        'SELECT id, amount, kind, reference FROM ledger_transactions WHERE idempotency_key = ?',
+        'SELECT id, amount, kind, reference FROM journal_transactions WHERE idempotency_key = ?',
+      )
+      .safeIntegers(true),
+    /** A request's settle or release, carried by its usage record. */
+    findEnding: connection
+      .prepare(
+        `SELECT transaction_id AS id, cost AS amount, transaction_kind AS kind, NULL AS reference
+         FROM usage_records WHERE request_id = ? AND transaction_kind = ?`,
+      )
+      .safeIntegers(true),
+    /** A request's reserve, carried by its reservation. */
+    findReserve: connection
+      .prepare(
+        `SELECT transaction_id AS id, reserved_amount AS amount, 'reserve' AS kind, NULL AS reference
+         FROM reservations WHERE request_id = ? AND transaction_id IS NOT NULL`,
       )
       .safeIntegers(true),
     debitPosted: connection.prepare(
@@ -81,9 +95,9 @@ export function createLedgerStore(
     openPendingOfTransaction: connection
       .prepare(
         `SELECT t.id, t.debit_account_id AS debitAccountId, t.credit_account_id AS creditAccountId, t.amount
-         FROM transfers t
+         FROM journal_transfers t
          WHERE t.transaction_id = ? AND t.flag = 'pending'
-           AND NOT EXISTS (SELECT 1 FROM transfers r WHERE r.pending_id = t.id)
+           AND NOT EXISTS (SELECT 1 FROM journal_transfers r WHERE r.pending_id = t.id)
          ORDER BY t.id`,
       )
       .safeIntegers(true),
@@ -130,9 +144,21 @@ export function createLedgerStore(
     pendingId: number | null,
     atMs: number,
   ): PendingTransfer {
-    const id = writer.nextId('transfers');
+    const id = writer.nextId('journal_transfers');
+    const journal = effects.requestJournal();
+    if (journal?.transactionId === transactionId) {
+      addJournalTransfer(journal, {
+        id,
+        debitAccountId,
+        creditAccountId,
+        amount,
+        flag,
+        pendingId,
+      });
+      return { id, debitAccountId, creditAccountId, amount };
+    }
     effects.addRow(
-      'transfers',
+      'journal_transfers',
       rowValues(transferColumns, transferProperties, {
         id,
         transactionId,
@@ -145,6 +171,19 @@ export function createLedgerStore(
       }),
     );
     return { id, debitAccountId, creditAccountId, amount };
+  }
+
+  /** The row of a request's reserve, settle or release, when its record carries it. */
+  function recordedOfRequest(idempotencyKey: string): unknown {
+    const separator = idempotencyKey.indexOf(':');
+    const kind = idempotencyKey.slice(0, separator);
+    if (separator < 0 || !isRequestKind(kind)) {
+      return undefined;
+    }
+    const requestId = idempotencyKey.slice(separator + 1);
+    return kind === 'reserve'
+      ? statements.findReserve.get(requestId)
+      : statements.findEnding.get(requestId, kind);
   }
 
   return {
@@ -164,10 +203,11 @@ export function createLedgerStore(
       writer.write();
     },
 
-    /** The transaction already recorded under this key, if any. */
+    /** The transaction already recorded under this key, if any, kept in full or in a record. */
     findTransaction(idempotencyKey: string): RecordedTransaction | undefined {
       writer.write();
-      const row = statements.findTransaction.get(idempotencyKey) as
+      const row = (recordedOfRequest(idempotencyKey) ??
+        statements.findTransaction.get(idempotencyKey)) as
         | { id: bigint; amount: bigint; kind: string; reference: string | null }
         | undefined;
       return (
@@ -180,11 +220,18 @@ export function createLedgerStore(
       );
     },
 
-    /** Queues the transaction's row (written with the commit) and returns its id. */
+    /**
+     * Queues the transaction's row (written with the commit) and returns its id; a request's own
+     * transaction is built for its record instead (takeRequestJournal).
+     */
     insertTransaction(fields: TransactionFields): number {
-      const id = writer.nextId('ledger_transactions');
+      const id = writer.nextId('journal_transactions');
+      if (isRequestKind(fields.kind)) {
+        effects.beginRequestJournal({ transactionId: id, kind: fields.kind, transfers: [] });
+        return id;
+      }
       effects.addRow(
-        'ledger_transactions',
+        'journal_transactions',
         rowValues(ledgerTransactionColumns, transactionProperties, {
           ...storedTransactionOf(fields),
           id,
@@ -235,6 +282,15 @@ export function createLedgerStore(
       addTransfer(transactionId, debitAccountId, creditAccountId, amount, flag, pending.id, atMs);
     },
 
+    /** The request's own transaction built so far, handed to the record that carries it. */
+    takeRequestJournal(): RequestJournal | undefined {
+      return effects.takeRequestJournal();
+    },
+
+    /**
+     * The open holds of a transaction kept in full (one written before the lean journal): a hold
+     * is resolved only as its reservation ends, and a reservation that ended is not asked about.
+     */
     openPendingOf(transactionId: number): PendingTransfer[] {
       writer.write();
       const rows = statements.openPendingOfTransaction.all(transactionId) as (PendingTransfer & {

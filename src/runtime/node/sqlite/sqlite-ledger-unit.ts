@@ -4,7 +4,8 @@
  * statements; writes go through the store, which defers what it can to the commit. Two shortcuts
  * keep the common request cheap, without changing what any read answers:
  * - a reservation made by this process is remembered with its holds until it ends, so settling
- *   it looks up neither its `reserve:` transaction nor its open holds;
+ *   it reads neither its `reserve:` transaction nor its holds (both carried by its row, see
+ *   request-journal.ts);
  * - the tenant's coupons come from one indexed read of its accounts, their terms (which never
  *   change) from memory.
  */
@@ -14,23 +15,18 @@ import { accountIds } from '../../../billing/ledger-accounts.ts';
 import type {
   LedgerUnit,
   OperatorTransaction,
-  PendingTransfer,
   ReservationRow,
 } from '../../../billing/ledger-unit.ts';
 import type { BoundedMap } from '../../../platform/bounded-map.ts';
 import type { LedgerEffects } from './ledger-effects.ts';
 import type { CouponRows } from './sqlite-coupon-rows.ts';
 import type { LedgerStore } from './sqlite-ledger-store.ts';
-import type { ReservationRows } from './sqlite-reservations.ts';
+import type { ReservationRows, ReservedJournal } from './sqlite-reservations.ts';
 
 /** What this process remembers of a reservation it made: its `reserve:` transaction and holds. */
-export type RememberedHolds = {
+export type RememberedHolds = ReservedJournal & {
   /** The reservation as admitted (status and checkpoints are read from the store). */
   reservation: ReservationRow;
-  transactionId: number;
-  amountMicro: bigint;
-  /** Open as long as the reservation is: a settle or release reads its status first. */
-  holds: PendingTransfer[];
 };
 export type SqliteOpenReservations = BoundedMap<RememberedHolds>;
 
@@ -74,7 +70,7 @@ export function createSqliteLedgerUnit(parts: UnitParts): SqliteLedgerUnit {
     operatorTransaction: connection
       .prepare(
         `SELECT id, amount, kind, reference, memo, created_at_ms AS createdAtMs
-         FROM ledger_transactions WHERE idempotency_key = ?`,
+         FROM journal_transactions WHERE idempotency_key = ?`,
       )
       .safeIntegers(true),
     backendPlacement: connection.prepare(
@@ -89,13 +85,17 @@ export function createSqliteLedgerUnit(parts: UnitParts): SqliteLedgerUnit {
   };
   let reserving: Omit<RememberedHolds, 'reservation'> | undefined;
   let admitted: ReservationRow | undefined;
-  /** The remembered reservation whose `reserve:` transaction was just looked up. */
-  let lookedUp: RememberedHolds | undefined;
+  /** The reservation whose `reserve:` transaction was just looked up, with its open holds. */
+  let lookedUp: ReservedJournal | undefined;
 
-  const remembered = (idempotencyKey: string) =>
-    idempotencyKey.startsWith('reserve:')
-      ? openReservations.get(idempotencyKey.slice('reserve:'.length))
-      : undefined;
+  /** A reserve carried by a reservation: remembered, else read from its row. */
+  const reservedJournal = (idempotencyKey: string) => {
+    if (!idempotencyKey.startsWith('reserve:')) {
+      return undefined;
+    }
+    const requestId = idempotencyKey.slice('reserve:'.length);
+    return openReservations.get(requestId) ?? reservations.reservedJournal(requestId);
+  };
 
   return {
     walletAvailableMicro(tenantId) {
@@ -115,7 +115,7 @@ export function createSqliteLedgerUnit(parts: UnitParts): SqliteLedgerUnit {
       return status === undefined ? undefined : { ...open.reservation, status };
     },
     transaction(idempotencyKey) {
-      lookedUp = remembered(idempotencyKey);
+      lookedUp = reservedJournal(idempotencyKey);
       if (lookedUp) {
         return {
           id: lookedUp.transactionId,
@@ -181,7 +181,9 @@ export function createSqliteLedgerUnit(parts: UnitParts): SqliteLedgerUnit {
     insertCoupon: (coupon) => coupons.insert(coupon),
     endCoupon: (couponId, status, atMs) => coupons.end(couponId, status, atMs),
     insertReservation(row) {
-      assert(reservations.insert(row), `reservation ${row.requestId} is new`);
+      const journal = store.takeRequestJournal();
+      assert(journal, `reservation ${row.requestId} carries its reserve transaction`);
+      assert(reservations.insert(row, journal), `reservation ${row.requestId} is new`);
       admitted = {
         ...row,
         status: 'reserved',
@@ -191,7 +193,7 @@ export function createSqliteLedgerUnit(parts: UnitParts): SqliteLedgerUnit {
       };
     },
     endReservation: (requestId, status, atMs) => reservations.end(requestId, status, atMs),
-    insertUsage: (row) => reservations.insertUsage(row),
+    insertUsage: (row) => reservations.insertUsage(row, store.takeRequestJournal()),
     takeReservedHolds() {
       const taken = reserving && admitted && { ...reserving, reservation: admitted };
       reserving = undefined;

@@ -135,7 +135,7 @@ export function createSqliteLedger(
         }
       }),
     recordRejected: async (input) =>
-      immediate(() => reservations.insertUsage(rejectedUsageRow(input))),
+      immediate(() => reservations.insertUsage(rejectedUsageRow(input), undefined)),
     recordVerification: async (requestId, recountedOutputTokens) => {
       reservations.recordVerification(requestId, recountedOutputTokens);
     },

@@ -1,14 +1,24 @@
 /**
- * Reservation and usage rows of the SQLite ledger: one reservation per admitted request (its
- * holds are the pending transfers of its `reserve:` transaction) and one usage record per request
- * that ended, however it ended.
+ * Reservation and usage rows of the SQLite ledger: one reservation per admitted request, carrying
+ * its `reserve:` transaction and holds, and one usage record per request that ended, however it
+ * ended, carrying its `settle:` or `release:` transaction (request-journal.ts). A reservation
+ * written before the lean journal has its holds as pending transfers kept in full.
  */
 import type Database from 'better-sqlite3';
 import type { PaidBy } from '../../../billing/ledger.ts';
-import type { NewReservationRow, ReservationRow, UsageRow } from '../../../billing/ledger-unit.ts';
+import type {
+  NewReservationRow,
+  PendingTransfer,
+  ReservationRow,
+  UsageRow,
+} from '../../../billing/ledger-unit.ts';
 import { fromStoredPaidBy, type StoredPaidBy } from '../../../billing/paid-by.ts';
-import { columnList, rowValues } from '../../../db/ledger-column.ts';
-import { reservationColumns, usageRecordColumns } from '../../../db/ledger-tables.ts';
+import { columnList, columnNames, rowValues } from '../../../db/ledger-column.ts';
+import {
+  reservationColumns,
+  reservationJournalColumns,
+  usageRecordColumns,
+} from '../../../db/ledger-tables.ts';
 import {
   reservationOf,
   reservationProperties,
@@ -17,9 +27,25 @@ import {
   usageProperties,
 } from '../ledger-row-codecs.ts';
 import type { LedgerEffects } from './ledger-effects.ts';
+import {
+  type RequestJournal,
+  reservationJournalValues,
+  usageJournalValues,
+} from './request-journal.ts';
 import type { DeferredWriter } from './sqlite-deferred-writer.ts';
 
 const reservationList = columnList(reservationColumns, reservationProperties);
+const insertedReservationColumns = [
+  ...columnNames(reservationColumns),
+  ...columnNames(reservationJournalColumns),
+];
+
+/** A reservation's `reserve:` transaction as its row carries it, with its holds while open. */
+export type ReservedJournal = {
+  transactionId: number;
+  amountMicro: bigint;
+  holds: PendingTransfer[];
+};
 
 export type ReservationRows = ReturnType<typeof createReservationRows>;
 
@@ -30,10 +56,24 @@ export function createReservationRows(
 ) {
   const statements = {
     insert: connection.prepare(
-      `INSERT INTO reservations (${reservationList})
-       VALUES (${reservationProperties.map(() => '?').join(', ')})
+      `INSERT INTO reservations (${insertedReservationColumns.join(', ')})
+       VALUES (${insertedReservationColumns.map(() => '?').join(', ')})
        ON CONFLICT (request_id) DO NOTHING`,
     ),
+    reserved: connection
+      .prepare(
+        `SELECT transaction_id AS transactionId, reserved_amount AS amount, status
+         FROM reservations WHERE request_id = ? AND transaction_id IS NOT NULL`,
+      )
+      .safeIntegers(true),
+    // Decoded by SQLite, so each amount comes back as a 64-bit integer, never a JS number.
+    legs: connection
+      .prepare(
+        `SELECT r.first_transfer_id + leg.key AS id, json_extract(leg.value, '$[0]') AS debitAccountId,
+           'holds' AS creditAccountId, json_extract(leg.value, '$[1]') AS amount
+         FROM reservations r, json_each(r.legs) leg WHERE r.request_id = ? ORDER BY leg.key`,
+      )
+      .safeIntegers(true),
     get: connection
       .prepare(`SELECT ${reservationList} FROM reservations WHERE request_id = ?`)
       .safeIntegers(true),
@@ -67,12 +107,34 @@ export function createReservationRows(
     ),
   };
   return {
-    /** Inserts a new reservation; false when the request id already has one. */
-    insert(row: NewReservationRow): boolean {
-      const result = statements.insert.run(
-        rowValues(reservationColumns, reservationProperties, storedReservationOf(row)),
-      );
+    /** Inserts a new reservation with its reserve transaction; false when the request has one. */
+    insert(row: NewReservationRow, journal: RequestJournal): boolean {
+      const result = statements.insert.run([
+        ...rowValues(reservationColumns, reservationProperties, storedReservationOf(row)),
+        ...reservationJournalValues(journal),
+      ]);
       return result.changes === 1;
+    },
+    /**
+     * The reserve transaction a reservation carries, with its holds while it is open (they are
+     * resolved only as it ends); undefined when it carries none (written before the lean journal).
+     */
+    reservedJournal(requestId: string): ReservedJournal | undefined {
+      const row = statements.reserved.get(requestId) as
+        | { transactionId: bigint; amount: bigint; status: string }
+        | undefined;
+      if (!row) {
+        return undefined;
+      }
+      const legs =
+        row.status === 'reserved'
+          ? (statements.legs.all(requestId) as (PendingTransfer & { id: bigint })[])
+          : [];
+      return {
+        transactionId: Number(row.transactionId),
+        amountMicro: row.amount,
+        holds: legs.map((leg) => ({ ...leg, id: Number(leg.id) })),
+      };
     },
     get(requestId: string): ReservationRow | undefined {
       const row = statements.get.get(requestId) as Record<string, unknown> | undefined;
@@ -102,12 +164,15 @@ export function createReservationRows(
     }) {
       return (statements.orphaned.all(query) as Record<string, unknown>[]).map(reservationOf);
     },
-    /** Queues the usage record; it is written with the transaction's other rows. */
-    insertUsage(row: UsageRow) {
-      effects.addRow(
-        'usage_records',
-        rowValues(usageRecordColumns, usageProperties, storedUsageOf(row)),
-      );
+    /**
+     * Queues the usage record, with the settle or release it carries (none for a request refused
+     * before any hold); it is written with the transaction's other rows.
+     */
+    insertUsage(row: UsageRow, journal: RequestJournal | undefined) {
+      effects.addRow('usage_records', [
+        ...rowValues(usageRecordColumns, usageProperties, storedUsageOf(row)),
+        ...usageJournalValues(journal),
+      ]);
     },
     usageCostAndPayment(requestId: string): { costMicro: bigint; paidBy: PaidBy[] } | undefined {
       writer.write();
