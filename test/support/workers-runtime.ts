@@ -83,19 +83,26 @@ export type ObjectCall = {
 };
 
 export type WorkersRuntime = {
+  /** The gateway Worker's own address on loopback. */
+  url: string;
   /** One RPC call on a tenant ledger object, through the harness. */
   call(call: ObjectCall): Promise<unknown>;
   miniflare: Miniflare;
   close(): Promise<void>;
 };
 
-/** Bundles the Worker and starts it with its Durable Objects persisted in a temporary folder. */
-export async function startWorkersRuntime(): Promise<WorkersRuntime> {
+/**
+ * Bundles the Worker and starts it with its Durable Objects persisted in a temporary folder, with
+ * `variables` as its TOKENBANK_* vars (as wrangler.toml's [vars] or `wrangler dev --var`).
+ */
+export async function startWorkersRuntime(
+  variables: Record<string, string> = {},
+): Promise<WorkersRuntime> {
   Object.assign(process.env, offlineEnvironment);
   const directory = mkdtempSync(join(tmpdir(), 'tokenbank-workers-'));
   const bundle = join(directory, 'bundle');
   await bundleWorker(bundle);
-  const durableObjects = { TENANT_LEDGERS: { className: 'TenantLedgerObject', useSQLite: true } };
+  const tenantLedgers = { className: 'TenantLedgerObject', useSQLite: true };
   const miniflare = new Miniflare({
     durableObjectsPersist: join(directory, 'objects'),
     workers: [
@@ -106,24 +113,29 @@ export async function startWorkersRuntime(): Promise<WorkersRuntime> {
         modules: true,
         script: harnessScript,
         compatibilityDate,
-        durableObjects: {
-          TENANT_LEDGERS: { ...durableObjects.TENANT_LEDGERS, scriptName: 'tokenbank' },
-        },
+        durableObjects: { TENANT_LEDGERS: { ...tenantLedgers, scriptName: 'tokenbank' } },
       },
       {
         name: 'tokenbank',
+        unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
         modules: true,
         scriptPath: join(bundle, 'worker.js'),
         modulesRoot: bundle,
         modulesRules: [{ type: 'Text', include: ['**/*.sql'] }],
         compatibilityDate,
-        durableObjects,
+        bindings: variables,
+        durableObjects: {
+          TENANT_LEDGERS: tenantLedgers,
+          CATALOG: { className: 'CatalogObject', useSQLite: true },
+        },
       },
     ],
   });
   await miniflare.ready;
   const url = await miniflare.unsafeGetDirectURL('harness');
+  const gatewayUrl = (await miniflare.unsafeGetDirectURL('tokenbank')).href.replace(/\/$/, '');
   return {
+    url: gatewayUrl,
     miniflare,
     async call(call) {
       const response = await fetch(url, {
