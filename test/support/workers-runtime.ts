@@ -23,18 +23,20 @@ export const offlineEnvironment = {
   WRANGLER_SEND_METRICS: 'false',
 } as const;
 
-/** Bundles the Worker from wrangler.toml into `outputDirectory`; returns its size in bytes. */
-export async function bundleWorker(outputDirectory: string): Promise<{ uploadKiB: number }> {
+/** Bundles the Worker from wrangler.toml into `outputDirectory`; returns its size as uploaded. */
+export async function bundleWorker(
+  outputDirectory: string,
+): Promise<{ uploadKiB: number; gzipKiB: number }> {
   const { stdout } = await run(
     'npx',
     ['wrangler', 'deploy', '--dry-run', '--outdir', outputDirectory],
     { env: { ...process.env, ...offlineEnvironment }, timeout: 120_000 },
   );
-  const upload = /Total Upload: ([\d.]+) KiB/.exec(stdout);
-  if (!upload?.[1]) {
+  const upload = /Total Upload: ([\d.]+) KiB \/ gzip: ([\d.]+) KiB/.exec(stdout);
+  if (!upload?.[1] || !upload[2]) {
     throw new Error(`wrangler printed no upload size:\n${stdout}`);
   }
-  return { uploadKiB: Number(upload[1]) };
+  return { uploadKiB: Number(upload[1]), gzipKiB: Number(upload[2]) };
 }
 
 function replaceTagged(_key: string, value: unknown): unknown {
