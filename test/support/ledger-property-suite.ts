@@ -54,7 +54,7 @@ const sequenceCounts: Record<LedgerStore['name'], number> = {
 const sequenceMsMax: Record<LedgerStore['name'], number> = {
   SQLite: 60,
   PostgreSQL: 400,
-  'Durable Object': 1_000,
+  'Durable Object': 1_500,
 };
 const propertySeed = Number(process.env.LEDGER_PROPERTY_SEED ?? '20260610');
 

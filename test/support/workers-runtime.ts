@@ -89,7 +89,11 @@ export type WorkersRuntime = {
   url: string;
   /** One RPC call on a tenant ledger object, through the harness. */
   call(call: ObjectCall): Promise<unknown>;
-  miniflare: Miniflare;
+  /**
+   * Kills workerd with everything in flight and starts it again on the same storage: a crash of
+   * every isolate and object at once (the addresses change).
+   */
+  restart(): Promise<void>;
   close(): Promise<void>;
 };
 
@@ -105,42 +109,55 @@ export async function startWorkersRuntime(
   const bundle = join(directory, 'bundle');
   await bundleWorker(bundle);
   const tenantLedgers = { className: 'TenantLedgerObject', useSQLite: true };
-  const miniflare = new Miniflare({
-    durableObjectsPersist: join(directory, 'objects'),
-    workers: [
-      {
-        name: 'harness',
-        // Called straight on its own socket: Miniflare's entry Worker would add a hop per call.
-        unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
-        modules: true,
-        script: harnessScript,
-        compatibilityDate,
-        durableObjects: { TENANT_LEDGERS: { ...tenantLedgers, scriptName: 'tokenbank' } },
-      },
-      {
-        name: 'tokenbank',
-        unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
-        modules: true,
-        scriptPath: join(bundle, 'worker.js'),
-        modulesRoot: bundle,
-        modulesRules: [{ type: 'Text', include: ['**/*.sql'] }],
-        compatibilityDate,
-        bindings: variables,
-        durableObjects: {
-          TENANT_LEDGERS: tenantLedgers,
-          CATALOG: { className: 'CatalogObject', useSQLite: true },
+  const launch = () =>
+    new Miniflare({
+      durableObjectsPersist: join(directory, 'objects'),
+      workers: [
+        {
+          name: 'harness',
+          // Called straight on its own socket: Miniflare's entry Worker would add a hop per call.
+          unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
+          modules: true,
+          script: harnessScript,
+          compatibilityDate,
+          durableObjects: { TENANT_LEDGERS: { ...tenantLedgers, scriptName: 'tokenbank' } },
         },
-      },
-    ],
-  });
-  await miniflare.ready;
-  const url = await miniflare.unsafeGetDirectURL('harness');
-  const gatewayUrl = (await miniflare.unsafeGetDirectURL('tokenbank')).href.replace(/\/$/, '');
+        {
+          name: 'tokenbank',
+          unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
+          modules: true,
+          scriptPath: join(bundle, 'worker.js'),
+          modulesRoot: bundle,
+          modulesRules: [{ type: 'Text', include: ['**/*.sql'] }],
+          compatibilityDate,
+          bindings: variables,
+          durableObjects: {
+            TENANT_LEDGERS: tenantLedgers,
+            CATALOG: { className: 'CatalogObject', useSQLite: true },
+          },
+        },
+      ],
+    });
+  const addresses = async (running: Miniflare) => {
+    await running.ready;
+    return {
+      harness: await running.unsafeGetDirectURL('harness'),
+      gateway: (await running.unsafeGetDirectURL('tokenbank')).href.replace(/\/$/, ''),
+    };
+  };
+  let miniflare = launch();
+  let urls = await addresses(miniflare);
   return {
-    url: gatewayUrl,
-    miniflare,
+    get url() {
+      return urls.gateway;
+    },
+    async restart() {
+      await miniflare.dispose();
+      miniflare = launch();
+      urls = await addresses(miniflare);
+    },
     async call(call) {
-      const response = await fetch(url, {
+      const response = await fetch(urls.harness, {
         method: 'POST',
         body: JSON.stringify(call, replaceTagged),
       });
