@@ -19,5 +19,6 @@ export function durableStoreDatabase(storage: DurableObjectStorage): DurableStor
     },
     transactionSync: <Result>(body: () => Result) => storage.transactionSync(body),
   };
+  // drizzle types its client as the whole DurableObjectStorage; it calls only these two members.
   return drizzle(binding as unknown as Parameters<typeof drizzle>[0], { schema });
 }

@@ -213,6 +213,7 @@ export function createTenantLedgers(options: TenantLedgerOptions): Ledger {
     providerBalance: refused("A provider's balance"),
     paidOut: refused("A provider's payouts"),
     sweep: inAlarm('The sweep'),
+    // An isolate is heard from by each object it reserves in (`watched`), not by a job.
     heartbeat: async () => undefined,
     expireCoupons: inAlarm('Coupon expiry'),
   };
