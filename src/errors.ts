@@ -5,7 +5,7 @@
  */
 
 export type ErrorSpec = {
-  status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 429 | 500 | 502 | 503 | 504;
+  status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 429 | 500 | 501 | 502 | 503 | 504;
   type: string;
   retry: boolean;
 };
@@ -30,6 +30,8 @@ export const errorTable = {
   insufficient_quota: { status: 429, type: 'insufficient_quota', retry: false },
   rate_limit_exceeded: { status: 429, type: 'rate_limit_error', retry: true },
   internal_error: { status: 500, type: 'server_error', retry: true },
+  /** A feature this runtime does not serve (on Cloudflare Workers: Files, Batches, leases). */
+  not_supported_by_runtime: { status: 501, type: 'invalid_request_error', retry: false },
   upstream_error: { status: 502, type: 'server_error', retry: true },
   no_capacity: { status: 503, type: 'server_error', retry: true },
   no_backend_in_allowed_regions: { status: 503, type: 'server_error', retry: false },

@@ -69,7 +69,7 @@ export type LedgerWorld = {
 };
 
 export type LedgerStore = {
-  name: 'SQLite' | 'PostgreSQL';
+  name: 'SQLite' | 'PostgreSQL' | 'Durable Object';
   /** Before the suite: PostgreSQL makes and migrates its database here. */
   setUp(adminUrl: string): Promise<void>;
   /** A fresh, empty, seeded world; `onFile` asks SQLite for a file rather than memory. */

@@ -1,0 +1,110 @@
+/**
+ * The gateway on Cloudflare Workers (wrangler.toml `main`): the same Hono app as on Node
+ * (createApp) over the Deps of workers-deps.ts, built once per isolate on its first request.
+ * The isolate reloads the catalog's live backends when its copy is older than the catalog refresh
+ * interval; the Cron Trigger (wrangler.toml) refreshes them and probes unhealthy backends in the
+ * isolate it runs in. Holds and grant expiry are each tenant object's alarm. Background work a
+ * request leaves (usage logging, audit writes) is handed to the runtime with waitUntil. The
+ * Durable Object classes are exported from here, as Workers require.
+ */
+import type { Hono } from 'hono';
+import { createApp } from '../../app.ts';
+import { admitRegisteredBackends } from '../../backends/admit-registered-backends.ts';
+import { parseConfig } from '../../config.ts';
+import type { Deps, HonoEnv } from '../../deps.ts';
+import { ensureAdminCredential } from '../../gateway/admin/admin-credential.ts';
+import {
+  type BackgroundJobs,
+  createBackgroundJobs,
+} from '../../gateway/replicas/background-jobs.ts';
+import { createJsonLogger } from '../../platform/logger.ts';
+import { createWorkersDeps, type WorkerBindings } from './workers-deps.ts';
+
+export { CatalogObject } from './catalog-object.ts';
+export { TenantLedgerObject } from './tenant-ledger-object.ts';
+
+type ExecutionContext = { waitUntil(work: Promise<unknown>): void };
+
+type Gateway = { app: Hono<HonoEnv>; deps: Deps; jobs: BackgroundJobs; backendsAtMs: number };
+
+/** The TOKENBANK_* variables and secrets among the bindings. */
+function variablesOf(env: object): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).filter(
+      (entry): entry is [string, string] =>
+        entry[0].startsWith('TOKENBANK_') && typeof entry[1] === 'string',
+    ),
+  );
+}
+
+async function startGateway(env: WorkerBindings): Promise<Gateway> {
+  const parsed = parseConfig(variablesOf(env));
+  if (!parsed.ok) {
+    throw new Error(`invalid configuration: ${parsed.message}`);
+  }
+  const { config } = parsed;
+  const logger = createJsonLogger(config.logLevel, (line) => console.log(line.trimEnd()));
+  const probe = createWorkersDeps({ config, bindings: env, logger, adminTokenHashes: [] });
+  const admin = await ensureAdminCredential({
+    catalog: probe.catalog,
+    hashText: probe.hashText,
+    clock: probe.clock,
+    configuredToken: config.adminToken,
+    // A Worker has nowhere safe to show a generated token: set TOKENBANK_ADMIN_TOKEN.
+    mayGenerate: false,
+  });
+  const deps = createWorkersDeps({
+    config,
+    bindings: env,
+    logger,
+    adminTokenHashes: admin.tokenHashes,
+  });
+  await admitRegisteredBackends(deps.pool, await deps.catalog.listLiveBackends(), {
+    allowPrivate: config.allowPrivateBackends,
+    resolveHost: deps.resolveHost,
+    onRefused: (record, reason) =>
+      logger.log('warn', 'backend_refused', { backend_id: record.id, reason }),
+  });
+  await deps.catalogCache.reload();
+  return {
+    app: createApp(deps),
+    deps,
+    jobs: createBackgroundJobs(deps),
+    backendsAtMs: deps.clock.nowMs(),
+  };
+}
+
+let running: Promise<Gateway> | undefined;
+
+/** This isolate's gateway; a start that failed is tried again by the next request. */
+function gatewayOf(env: WorkerBindings): Promise<Gateway> {
+  running ??= startGateway(env).catch((error: unknown) => {
+    running = undefined;
+    throw error;
+  });
+  return running;
+}
+
+/** Reloads the live backends when this isolate's copy is older than the refresh interval. */
+function refreshBackendsIfStale(gateway: Gateway, context: ExecutionContext): void {
+  const nowMs = gateway.deps.clock.nowMs();
+  if (nowMs - gateway.backendsAtMs >= gateway.deps.config.limits.catalogRefreshMs) {
+    gateway.backendsAtMs = nowMs;
+    context.waitUntil(gateway.jobs.refreshBackends());
+  }
+}
+
+export default {
+  async fetch(request: Request, env: WorkerBindings, context: ExecutionContext) {
+    const gateway = await gatewayOf(env);
+    refreshBackendsIfStale(gateway, context);
+    const response = await gateway.app.fetch(request);
+    context.waitUntil(gateway.deps.background.drain());
+    return response;
+  },
+
+  async scheduled(_controller: unknown, env: WorkerBindings, context: ExecutionContext) {
+    const gateway = await gatewayOf(env);
+    context.waitUntil(gateway.jobs.refreshBackends().then(() => gateway.jobs.probeBackends()));
+  },
+};

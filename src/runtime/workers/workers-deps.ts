@@ -1,0 +1,167 @@
+/**
+ * Builds the Deps of the gateway on Cloudflare Workers, once per isolate, from the Worker's
+ * bindings: the catalog and audit log in the catalog object (catalog-object.ts), the ledger in one
+ * Durable Object per tenant (tenant-ledgers.ts), upstream calls through fetch, and this isolate's
+ * own stand-ins for what the Node replicas share through Redis (rate windows, dispatch counts).
+ * What Workers cannot do is refused, not imitated (DEPLOY.md "Cloudflare Workers"): no /metrics
+ * exposition (Workers Logs and Analytics instead), no Files, Batches or leases, and token counts
+ * are the byte estimate (tiktoken's WASM would not fit the Worker's size limit) with the
+ * provider's usage billed as on Node, so the recount sample is off.
+ */
+import { BackendPool } from '../../backends/backend-pool.ts';
+import { createCapacityWaitQueue } from '../../backends/capacity-wait-queue.ts';
+import { createLatencyAwareRouter } from '../../backends/routing/latency-aware-router.ts';
+import { createRetryBudget } from '../../backends/routing/retry-budget.ts';
+import type { Config } from '../../config.ts';
+import type { AuditLog } from '../../db/audit-log.ts';
+import type { BatchStore } from '../../db/batch-store.ts';
+import type { Catalog } from '../../db/catalog.ts';
+import type { FileStore } from '../../db/file-store.ts';
+import type { LeaseStore } from '../../db/lease-store.ts';
+import type { Deps } from '../../deps.ts';
+import { GatewayError } from '../../errors.ts';
+import { AdminTokens } from '../../gateway/admin/admin-tokens.ts';
+import { LeaseRegistry } from '../../gateway/leases/lease-registry.ts';
+import { portableRequestAccess } from '../../gateway/middleware/request-body.ts';
+import { MemoryCatalogCache } from '../../gateway/replicas/catalog-cache.ts';
+import { createLocalSharedState } from '../../gateway/replicas/shared-state.ts';
+import { estimateTextTokens } from '../../metering/estimate-prompt-tokens.ts';
+import { createBackgroundWork } from '../../platform/background-work.ts';
+import { systemClock } from '../../platform/clock.ts';
+import { CredentialCache } from '../../platform/credential-cache.ts';
+import { newId, webCryptoSha256 } from '../../platform/identifiers.ts';
+import { soleProcessLease } from '../../platform/job-lease.ts';
+import type { Logger } from '../../platform/logger.ts';
+import { type Metrics, noopMetrics } from '../../platform/metrics.ts';
+import { createSeededRandom } from '../../platform/random.ts';
+import { createRequestGate } from '../../platform/request-gate.ts';
+import { createMemoryCounterStore } from '../../platform/shared-state/counter-store.ts';
+import type { Tokenizer } from '../../platform/tokenizer.ts';
+import { type AssetsBinding, assetsConsoleAssets } from './assets-console-assets.ts';
+import { type CatalogPortName, catalogObjectName } from './catalog-object.ts';
+import { resolveWithDnsOverHttps } from './dns-over-https.ts';
+import { createFetchUpstream } from './fetch-upstream.ts';
+import { portOverRpc, refusedPort } from './object-ports.ts';
+import { createTenantLedgers, type TenantLedgerStub } from './tenant-ledgers.ts';
+import type { DurableObjectNamespace } from './workers-types.ts';
+
+export type CatalogObjectStub = {
+  call(port: CatalogPortName, method: string, parameters: readonly unknown[]): Promise<unknown>;
+};
+
+/** The Worker's bindings (wrangler.toml) beside its TOKENBANK_* variables. */
+export type WorkerBindings = {
+  TENANT_LEDGERS: DurableObjectNamespace<TenantLedgerStub>;
+  CATALOG: DurableObjectNamespace<CatalogObjectStub>;
+  /** dist/console/ as static assets (wrangler.toml `[assets]`); absent, no console is served. */
+  ASSETS?: AssetsBinding;
+};
+
+/** No Prometheus exposition on Workers: a scrape is told so. */
+const workersMetrics: Metrics = {
+  ...noopMetrics,
+  render: async () => {
+    throw new GatewayError(
+      'not_supported_by_runtime',
+      'GET /metrics is not served on Cloudflare Workers: read Workers Logs and Analytics instead.',
+    );
+  },
+};
+
+/** The byte estimate of metering/, for every model: no tokenizer is bundled on Workers. */
+const estimatingTokenizer: Tokenizer = {
+  countTokens: async (text) => estimateTextTokens(text),
+  countShortText: (text) => estimateTextTokens(text),
+};
+
+export function createWorkersDeps(options: {
+  config: Config;
+  bindings: WorkerBindings;
+  logger: Logger;
+  adminTokenHashes: readonly string[];
+}): Deps {
+  const { bindings, logger } = options;
+  const config: Config = {
+    ...options.config,
+    limits: { ...options.config.limits, verificationSampleBps: 0 },
+  };
+  const clock = systemClock;
+  // A stub is bound to the request that made it: each call takes a fresh one.
+  const catalogObject = () => bindings.CATALOG.get(bindings.CATALOG.idFromName(catalogObjectName));
+  const overCatalogObject = <Port extends object>(port: CatalogPortName) =>
+    portOverRpc<Port>((method, parameters) => catalogObject().call(port, method, parameters));
+  const catalog = overCatalogObject<Catalog>('catalog');
+  const capacityQueue = createCapacityWaitQueue({
+    lengthMax: config.limits.capacityQueueLengthMax,
+  });
+  const pool = new BackendPool(config.limits, {
+    onRemoved: () => undefined,
+    onCapacityFreed: () => capacityQueue.notify(),
+  });
+  const cacheOptions = {
+    ttlMs: config.limits.credentialCacheTtlMs,
+    entriesMax: config.limits.credentialCacheEntriesMax,
+    clock,
+  };
+  const leases = refusedPort<LeaseStore>('A card-hour lease', ['listOpen']);
+  const gate = createRequestGate();
+  return {
+    config,
+    catalog,
+    pool,
+    consoleAssets: assetsConsoleAssets(bindings.ASSETS),
+    router: createLatencyAwareRouter({
+      clock,
+      random: createSeededRandom(Date.now()),
+      settings: config.limits,
+      liveReplicaCount: () => pool.liveReplicaCount,
+    }),
+    retryBudget: createRetryBudget(config.limits),
+    capacityQueue,
+    upstream: createFetchUpstream(config.limits),
+    clock,
+    logger,
+    random: createSeededRandom(Date.now()),
+    hashText: webCryptoSha256,
+    resolveHost: resolveWithDnsOverHttps,
+    request: portableRequestAccess,
+    clients: new CredentialCache(cacheOptions),
+    providers: new CredentialCache(cacheOptions),
+    adminTokens: new AdminTokens({
+      catalog,
+      clock,
+      ttlMs: config.limits.credentialCacheTtlMs,
+      hashes: options.adminTokenHashes,
+      configured: config.adminToken !== undefined,
+    }),
+    ledger: createTenantLedgers({
+      objects: bindings.TENANT_LEDGERS,
+      catalog,
+      clock,
+      catalogRefreshMs: config.limits.catalogRefreshMs,
+      requestsMax: config.limits.openReservationsMax,
+    }),
+    tokenizer: estimatingTokenizer,
+    catalogCache: new MemoryCatalogCache({
+      catalog,
+      clock,
+      refreshIntervalMs: config.limits.catalogRefreshMs,
+    }),
+    background: createBackgroundWork(logger),
+    instanceId: newId('gw'),
+    counters: createMemoryCounterStore(config.limits.counterEntriesMax),
+    sharedState: createLocalSharedState({
+      clock,
+      logger,
+      retryMs: config.limits.sharedStateRetryMs,
+    }),
+    metrics: workersMetrics,
+    jobLease: soleProcessLease,
+    gate,
+    audit: overCatalogObject<AuditLog>('audit'),
+    batches: refusedPort<BatchStore>('The Batch API'),
+    files: refusedPort<FileStore>('The Files API'),
+    leases,
+    leaseRegistry: new LeaseRegistry(leases),
+  };
+}

@@ -1,0 +1,40 @@
+/**
+ * The few Cloudflare Workers runtime types this runtime uses, declared here rather than through
+ * @cloudflare/workers-types, whose global declarations would clash with the DOM and Node types
+ * the rest of the project compiles against. They follow the Durable Object storage API
+ * (https://developers.cloudflare.com/durable-objects/api/storage-api/).
+ */
+
+/** What a SQL column or parameter may hold on Workers: no bigint (integers arrive as numbers). */
+export type SqlStorageValue = ArrayBuffer | string | number | null;
+
+export type SqlStorageCursor = {
+  toArray(): Record<string, SqlStorageValue>[];
+  one(): Record<string, SqlStorageValue>;
+  raw(): { toArray(): SqlStorageValue[][] };
+  readonly rowsWritten: number;
+};
+
+export type SqlStorage = {
+  exec(query: string, ...bindings: SqlStorageValue[]): SqlStorageCursor;
+};
+
+export type DurableObjectStorage = {
+  readonly sql: SqlStorage;
+  /** Runs `body` as one SQLite transaction: every statement commits, or none. */
+  transactionSync<Result>(body: () => Result): Result;
+  setAlarm(scheduledTimeMs: number): Promise<void>;
+  getAlarm(): Promise<number | null>;
+};
+
+export type DurableObjectState = {
+  readonly storage: DurableObjectStorage;
+  blockConcurrencyWhile<Result>(body: () => Promise<Result>): Promise<Result>;
+};
+
+export type DurableObjectId = { toString(): string };
+
+export type DurableObjectNamespace<Stub> = {
+  idFromName(name: string): DurableObjectId;
+  get(id: DurableObjectId): Stub;
+};

@@ -1,0 +1,175 @@
+/**
+ * The Worker in real workerd for the suites (test/workers-*.test.ts): bundled by wrangler from
+ * the root wrangler.toml exactly as `wrangler deploy` would (into a temporary folder), then run by
+ * Miniflare's programmatic API beside a small harness Worker that reaches the tenants' Durable
+ * Objects over RPC, the way the gateway Worker does. Node talks to the harness over loopback
+ * with JSON in which bigints and undefined are tagged (the codec below runs on both sides).
+ * Nothing outside the machine is contacted (CLOUDFLARE_CF_FETCH_ENABLED=false).
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Miniflare } from 'miniflare';
+
+const run = promisify(execFile);
+
+/** The day the harness and the Worker are compiled against (wrangler.toml says the same). */
+const compatibilityDate = '2026-04-01';
+
+export const offlineEnvironment = {
+  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+  WRANGLER_SEND_METRICS: 'false',
+} as const;
+
+/** Bundles the Worker from wrangler.toml into `outputDirectory`; returns its size as uploaded. */
+export async function bundleWorker(
+  outputDirectory: string,
+): Promise<{ uploadKiB: number; gzipKiB: number }> {
+  const { stdout } = await run(
+    'npx',
+    ['wrangler', 'deploy', '--dry-run', '--outdir', outputDirectory],
+    { env: { ...process.env, ...offlineEnvironment }, timeout: 120_000 },
+  );
+  const upload = /Total Upload: ([\d.]+) KiB \/ gzip: ([\d.]+) KiB/.exec(stdout);
+  if (!upload?.[1] || !upload[2]) {
+    throw new Error(`wrangler printed no upload size:\n${stdout}`);
+  }
+  return { uploadKiB: Number(upload[1]), gzipKiB: Number(upload[2]) };
+}
+
+function replaceTagged(_key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') {
+    return { $bigint: value.toString() };
+  }
+  return value === undefined ? { $undefined: true } : value;
+}
+
+function reviveTagged(_key: string, value: unknown): unknown {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    if ('$bigint' in value) {
+      return BigInt(String(value.$bigint));
+    }
+    if ('$undefined' in value) {
+      return undefined;
+    }
+  }
+  return value;
+}
+
+/** The harness: one POST is one RPC call on the object named in it. */
+const harnessScript = `
+const replaceTagged = ${replaceTagged.toString()};
+const reviveTagged = ${reviveTagged.toString()};
+export default {
+  async fetch(request, env) {
+    const call = JSON.parse(await request.text(), reviveTagged);
+    const stub = env.TENANT_LEDGERS.get(env.TENANT_LEDGERS.idFromName(call.object));
+    try {
+      const value = call.target === 'accounts'
+        ? await stub.accounts()
+        : await stub[call.target](...call.parameters);
+      return new Response(JSON.stringify({ value }, replaceTagged));
+    } catch (error) {
+      return new Response(String(error && error.stack || error), { status: 500 });
+    }
+  },
+};`;
+
+export type ObjectCall = {
+  /** The name the object is found by (`idFromName`): a tenant id in production. */
+  object: string;
+  target: 'ledger' | 'leases' | 'mirror' | 'accounts';
+  parameters: readonly unknown[];
+};
+
+export type WorkersRuntime = {
+  /** The gateway Worker's own address on loopback. */
+  url: string;
+  /** One RPC call on a tenant ledger object, through the harness. */
+  call(call: ObjectCall): Promise<unknown>;
+  /**
+   * Kills workerd with everything in flight and starts it again on the same storage: a crash of
+   * every isolate and object at once (the addresses change).
+   */
+  restart(): Promise<void>;
+  close(): Promise<void>;
+};
+
+/**
+ * Bundles the Worker and starts it with its Durable Objects persisted in a temporary folder, with
+ * `variables` as its TOKENBANK_* vars (as wrangler.toml's [vars] or `wrangler dev --var`).
+ */
+export async function startWorkersRuntime(
+  variables: Record<string, string> = {},
+): Promise<WorkersRuntime> {
+  Object.assign(process.env, offlineEnvironment);
+  const directory = mkdtempSync(join(tmpdir(), 'tokenbank-workers-'));
+  const bundle = join(directory, 'bundle');
+  await bundleWorker(bundle);
+  const tenantLedgers = { className: 'TenantLedgerObject', useSQLite: true };
+  const launch = () =>
+    new Miniflare({
+      durableObjectsPersist: join(directory, 'objects'),
+      workers: [
+        {
+          name: 'harness',
+          // Called straight on its own socket: Miniflare's entry Worker would add a hop per call.
+          unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
+          modules: true,
+          script: harnessScript,
+          compatibilityDate,
+          durableObjects: { TENANT_LEDGERS: { ...tenantLedgers, scriptName: 'tokenbank' } },
+        },
+        {
+          name: 'tokenbank',
+          unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
+          modules: true,
+          scriptPath: join(bundle, 'worker.js'),
+          modulesRoot: bundle,
+          modulesRules: [{ type: 'Text', include: ['**/*.sql'] }],
+          compatibilityDate,
+          bindings: variables,
+          durableObjects: {
+            TENANT_LEDGERS: tenantLedgers,
+            CATALOG: { className: 'CatalogObject', useSQLite: true },
+          },
+        },
+      ],
+    });
+  const addresses = async (running: Miniflare) => {
+    await running.ready;
+    return {
+      harness: await running.unsafeGetDirectURL('harness'),
+      gateway: (await running.unsafeGetDirectURL('tokenbank')).href.replace(/\/$/, ''),
+    };
+  };
+  let miniflare = launch();
+  let urls = await addresses(miniflare);
+  return {
+    get url() {
+      return urls.gateway;
+    },
+    async restart() {
+      await miniflare.dispose();
+      miniflare = launch();
+      urls = await addresses(miniflare);
+    },
+    async call(call) {
+      const response = await fetch(urls.harness, {
+        method: 'POST',
+        body: JSON.stringify(call, replaceTagged),
+      });
+      const text = await response.text();
+      if (response.status !== 200) {
+        throw new Error(`the ${call.target} call failed in the Worker: ${text}`);
+      }
+      return (JSON.parse(text, reviveTagged) as { value: unknown }).value;
+    },
+    async close() {
+      await miniflare.dispose();
+      rmSync(directory, { recursive: true, force: true });
+    },
+  };
+}
