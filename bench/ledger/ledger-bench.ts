@@ -7,16 +7,15 @@
  *
  *   npm run bench:ledger [-- --pairs 20000 --rounds 3 --concurrency 64]
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { PinnedPrice } from '../../src/billing/cost.ts';
-import type { Ledger } from '../../src/billing/ledger.ts';
 import { limitsSchema } from '../../src/config.ts';
 import { migrateSqlite, openSqlite } from '../../src/runtime/node/sqlite/sqlite-database.ts';
 import { createSqliteLedger } from '../../src/runtime/node/sqlite/sqlite-ledger.ts';
 import { startWalCheckpointer } from '../../src/runtime/node/sqlite/wal-checkpointer.ts';
+import { cpuMsOf, fundBenchTenant, pair, type Variant, variants } from './ledger-workload.ts';
 
 const { values } = parseArgs({
   options: {
@@ -28,20 +27,6 @@ const { values } = parseArgs({
 const pairCount = Number(values.pairs);
 const roundCount = Number(values.rounds);
 const concurrency = Number(values.concurrency);
-
-const price: PinnedPrice = {
-  priceId: 'prc_bench',
-  inputPerMillion: 2_000_000n,
-  cachedInputPerMillion: 1_000_000n,
-  outputPerMillion: 6_000_000n,
-  multiplierBps: 10_000,
-};
-
-type Variant = { name: string; groupCommit: boolean };
-const variants: Variant[] = [
-  { name: 'one transaction per operation (baseline)', groupCommit: false },
-  { name: 'group commit (production)', groupCommit: true },
-];
 
 async function setUp(groupCommit: boolean) {
   const directory = mkdtempSync(join(tmpdir(), 'tokenbank-ledger-bench-'));
@@ -60,27 +45,7 @@ async function setUp(groupCommit: boolean) {
     INSERT INTO tenants VALUES ('ten_bench', 'bench', NULL, NULL, 0, 0);
     INSERT INTO providers VALUES ('prv_bench', 'bench', 8000, 'hash', 0);`);
   const ledger = createSqliteLedger(opened.connection, { groupCommit });
-  await ledger.topUp({
-    tenantId: 'ten_bench',
-    amountMicro: 9_000_000_000_000n,
-    reference: 'bench',
-    atMs: 0,
-  });
-  await ledger.grantCoupon({
-    id: 'cpn_bench',
-    tenantId: 'ten_bench',
-    kind: 'compute',
-    program: 'bench',
-    amountMicro: 1_000_000_000_000n,
-    coverageBps: 5000,
-    models: null,
-    regions: null,
-    priority: 50,
-    startsAtMs: 0,
-    expiresAtMs: null,
-    reference: 'bench-coupon',
-    atMs: 0,
-  });
+  await fundBenchTenant(ledger);
   return {
     ledger,
     close: async () => {
@@ -91,46 +56,9 @@ async function setUp(groupCommit: boolean) {
   };
 }
 
-async function pair(ledger: Ledger, requestId: string): Promise<void> {
-  const reserved = await ledger.reserve({
-    requestId,
-    tenantId: 'ten_bench',
-    keyId: 'key_bench',
-    model: 'bench-model',
-    region: 'east',
-    price,
-    promptTokensEstimate: 300,
-    outputTokensMax: 256,
-    clampAllowed: false,
-    atMs: 1,
-    instanceId: 'gw_bench',
-  });
-  if (!reserved.ok) {
-    throw new Error('the bench tenant ran out of money');
-  }
-  await ledger.settle({
-    requestId,
-    usage: {
-      inputTokens: 280,
-      cachedInputTokens: 0,
-      outputTokens: 120,
-      reasoningTokens: undefined,
-      source: 'provider',
-    },
-    outcome: 'complete',
-    servedBy: { backendId: 'bkd_bench', providerId: 'prv_bench', region: 'east' },
-    price,
-    atMs: 2,
-  });
-}
-
 /** CPU time of this process's main thread alone (the checkpoint worker is another thread). */
 function mainThreadCpuMs(): number {
-  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticksPerSecond = 100;
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
+  return cpuMsOf(`/proc/self/task/${process.pid}/stat`);
 }
 
 type Measurement = { pairsPerSecond: number; cpuUsPerPair: number };

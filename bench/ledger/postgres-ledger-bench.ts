@@ -9,11 +9,8 @@
  *
  *   npm run bench:ledger:postgres [-- --seconds 5 --rounds 3 --concurrency 32]
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type pg from 'pg';
-import type { PinnedPrice } from '../../src/billing/cost.ts';
-import type { Ledger } from '../../src/billing/ledger.ts';
 import { limitsSchema } from '../../src/config.ts';
 import {
   migratePostgres,
@@ -21,6 +18,7 @@ import {
 } from '../../src/runtime/node/postgres/postgres-database.ts';
 import { openPostgresLedger } from '../../src/runtime/node/postgres/postgres-ledger.ts';
 import { createTestDatabase, startPostgresService } from '../../test/support/postgres-service.ts';
+import { cpuMsOf, fundBenchTenant, pair, type Variant, variants } from './ledger-workload.ts';
 
 const { values } = parseArgs({
   options: {
@@ -34,20 +32,6 @@ const roundCount = Number(values.rounds);
 const concurrency = Number(values.concurrency);
 const limits = limitsSchema.parse({});
 
-const price: PinnedPrice = {
-  priceId: 'prc_bench',
-  inputPerMillion: 2_000_000n,
-  cachedInputPerMillion: 1_000_000n,
-  outputPerMillion: 6_000_000n,
-  multiplierBps: 10_000,
-};
-
-type Variant = { name: string; groupCommit: boolean };
-const variants: Variant[] = [
-  { name: 'one transaction per operation (baseline)', groupCommit: false },
-  { name: 'group commit (production)', groupCommit: true },
-];
-
 async function setUp(adminUrl: string, groupCommit: boolean) {
   const database = await createTestDatabase(adminUrl);
   await migratePostgres(database.url, limits);
@@ -60,27 +44,7 @@ async function setUp(adminUrl: string, groupCommit: boolean) {
     retryCountMax: limits.ledgerConflictRetryCountMax,
     groupCommit,
   });
-  await ledger.topUp({
-    tenantId: 'ten_bench',
-    amountMicro: 9_000_000_000_000n,
-    reference: 'bench',
-    atMs: 0,
-  });
-  await ledger.grantCoupon({
-    id: 'cpn_bench',
-    tenantId: 'ten_bench',
-    kind: 'compute',
-    program: 'bench',
-    amountMicro: 1_000_000_000_000n,
-    coverageBps: 5000,
-    models: null,
-    regions: null,
-    priority: 50,
-    startsAtMs: 0,
-    expiresAtMs: null,
-    reference: 'bench-coupon',
-    atMs: 0,
-  });
+  await fundBenchTenant(ledger);
   return {
     ledger,
     pool: opened.pool,
@@ -89,48 +53,6 @@ async function setUp(adminUrl: string, groupCommit: boolean) {
       await database.drop();
     },
   };
-}
-
-async function pair(ledger: Ledger, requestId: string): Promise<void> {
-  const reserved = await ledger.reserve({
-    requestId,
-    tenantId: 'ten_bench',
-    keyId: 'key_bench',
-    model: 'bench-model',
-    region: 'east',
-    price,
-    promptTokensEstimate: 300,
-    outputTokensMax: 256,
-    clampAllowed: false,
-    atMs: 1,
-    instanceId: 'gw_bench',
-  });
-  if (!reserved.ok) {
-    throw new Error('the bench tenant ran out of money');
-  }
-  await ledger.settle({
-    requestId,
-    usage: {
-      inputTokens: 280,
-      cachedInputTokens: 0,
-      outputTokens: 120,
-      reasoningTokens: undefined,
-      source: 'provider',
-    },
-    outcome: 'complete',
-    servedBy: { backendId: 'bkd_bench', providerId: 'prv_bench', region: 'east' },
-    price,
-    atMs: 2,
-  });
-}
-
-/** utime+stime of a thread or process from its /proc stat file, in ms. */
-function cpuMsOf(statPath: string): number {
-  const stat = readFileSync(statPath, 'utf8');
-  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticksPerSecond = 100;
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
 }
 
 /** The CPU so far of the server processes serving this database's connections. */
