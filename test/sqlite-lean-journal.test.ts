@@ -30,8 +30,11 @@ const price: PinnedPrice = {
   multiplierBps: 10_000,
 };
 const servedBy = { backendId: 'backend-1', providerId: 'provider-1', region: 'east' };
-const seedSql = `INSERT INTO tenants VALUES ('tenant-1', 'tenant-1', NULL, NULL, 0, 0);
-  INSERT INTO providers VALUES ('provider-1', 'provider-1', 5000, 'hash', 0);`;
+const seedSql = `INSERT INTO tenants
+    (id, name, home_region, allowed_regions, allow_max_tokens_clamp, created_at_ms)
+    VALUES ('tenant-1', 'tenant-1', NULL, NULL, 0, 0);
+  INSERT INTO providers (id, name, payout_bps, token_hash, created_at_ms)
+    VALUES ('provider-1', 'provider-1', 5000, 'hash', 0);`;
 
 function reserveInput(requestId: string, atMs: number) {
   return {

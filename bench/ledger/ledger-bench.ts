@@ -42,8 +42,10 @@ async function setUp(groupCommit: boolean) {
     (message) => process.stderr.write(`checkpoint failed: ${message}\n`),
   );
   opened.connection.exec(`
-    INSERT INTO tenants VALUES ('ten_bench', 'bench', NULL, NULL, 0, 0);
-    INSERT INTO providers VALUES ('prv_bench', 'bench', 8000, 'hash', 0);`);
+    INSERT INTO tenants (id, name, home_region, allowed_regions, allow_max_tokens_clamp, created_at_ms)
+      VALUES ('ten_bench', 'bench', NULL, NULL, 0, 0);
+    INSERT INTO providers (id, name, payout_bps, token_hash, created_at_ms)
+      VALUES ('prv_bench', 'bench', 8000, 'hash', 0);`);
   const ledger = createSqliteLedger(opened.connection, { groupCommit });
   await fundBenchTenant(ledger);
   return {
