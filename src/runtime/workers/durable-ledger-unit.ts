@@ -12,7 +12,11 @@
  */
 import { assert } from '../../assert.ts';
 import { guardedAccountKinds, InsufficientFundsError } from '../../billing/ledger-accounts.ts';
-import type { LedgerUnit, PendingTransfer } from '../../billing/ledger-unit.ts';
+import type {
+  LedgerUnit,
+  OperatorTransaction,
+  PendingTransfer,
+} from '../../billing/ledger-unit.ts';
 import { columnList, propertiesOf, rowValues } from '../../db/ledger-column.ts';
 import { ledgerTransactionColumns } from '../../db/ledger-tables.ts';
 import { storedTransactionOf } from '../node/ledger-row-codecs.ts';
@@ -75,6 +79,25 @@ export function durableLedgerUnit(sql: DurableSql, rows: DurableLedgerRows): Led
     return Number(row.id);
   }
 
+  /** A transaction kept in full, by its key (an operator's, with its memo and time, or any). */
+  function recordedTransaction(idempotencyKey: string): OperatorTransaction | undefined {
+    const row = sql.first(
+      `SELECT id, CAST(amount AS TEXT) AS amount, kind, reference, memo,
+         created_at_ms AS createdAtMs FROM journal_transactions WHERE idempotency_key = ?`,
+      idempotencyKey,
+    );
+    return (
+      row && {
+        id: Number(row.id),
+        amountMicro: BigInt(String(row.amount)),
+        kind: String(row.kind),
+        reference: row.reference === null ? null : String(row.reference),
+        memo: row.memo === null ? null : String(row.memo),
+        createdAtMs: Number(row.createdAtMs),
+      }
+    );
+  }
+
   const money = (query: string, ...parameters: SqlParameter[]): bigint | undefined => {
     const row = sql.first(query, ...parameters);
     return row && BigInt(String(row.micro));
@@ -95,28 +118,14 @@ export function durableLedgerUnit(sql: DurableSql, rows: DurableLedgerRows): Led
     coupon: (couponId) => rows.coupon(couponId),
     couponByReference: (tenantId, reference) => rows.couponByReference(tenantId, reference),
     reservation: (requestId) => rows.reservation(requestId),
-    transaction(idempotencyKey) {
-      const row = sql.first(
-        `SELECT id, CAST(amount AS TEXT) AS amount, kind, reference FROM ledger_transactions
-         WHERE idempotency_key = ?`,
-        idempotencyKey,
-      );
-      return (
-        row && {
-          id: Number(row.id),
-          amountMicro: BigInt(String(row.amount)),
-          kind: String(row.kind),
-          reference: row.reference === null ? null : String(row.reference),
-        }
-      );
-    },
+    transaction: (idempotencyKey) => recordedTransaction(idempotencyKey),
     openHoldsOf(transactionId) {
       return sql
         .all(
           `SELECT t.id, t.debit_account_id AS debitAccountId, t.credit_account_id AS creditAccountId,
              CAST(t.amount AS TEXT) AS amount
-           FROM transfers t WHERE t.transaction_id = ? AND t.flag = 'pending'
-             AND NOT EXISTS (SELECT 1 FROM transfers r WHERE r.pending_id = t.id)
+           FROM journal_transfers t WHERE t.transaction_id = ? AND t.flag = 'pending'
+             AND NOT EXISTS (SELECT 1 FROM journal_transfers r WHERE r.pending_id = t.id)
            ORDER BY t.id`,
           transactionId,
         )
@@ -130,23 +139,7 @@ export function durableLedgerUnit(sql: DurableSql, rows: DurableLedgerRows): Led
         );
     },
     usageCostAndPayment: (requestId) => rows.usageCostAndPayment(requestId),
-    operatorTransaction(idempotencyKey) {
-      const row = sql.first(
-        `SELECT id, CAST(amount AS TEXT) AS amount, kind, reference, memo,
-           created_at_ms AS createdAtMs FROM ledger_transactions WHERE idempotency_key = ?`,
-        idempotencyKey,
-      );
-      return (
-        row && {
-          id: Number(row.id),
-          amountMicro: BigInt(String(row.amount)),
-          kind: String(row.kind),
-          reference: row.reference === null ? null : String(row.reference),
-          memo: row.memo === null ? null : String(row.memo),
-          createdAtMs: Number(row.createdAtMs),
-        }
-      );
-    },
+    operatorTransaction: (idempotencyKey) => recordedTransaction(idempotencyKey),
     providerPayoutBps(providerId, atMs) {
       const row = sql.first(
         `SELECT COALESCE((SELECT r.payout_bps FROM provider_payout_rates r
