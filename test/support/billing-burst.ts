@@ -16,6 +16,7 @@
  */
 import type OpenAI from 'openai';
 import { APIError } from 'openai';
+import { Agent, type Dispatcher } from 'undici';
 import { expect } from 'vitest';
 import { type PinnedPrice, tokenCost } from '../../src/billing/cost.ts';
 import { formatMoney } from '../../src/billing/money.ts';
@@ -270,11 +271,27 @@ export async function runBillingBurst(options: {
   tenant: BurstTenant;
   simulators: readonly SimulatorProcess[];
 }): Promise<void> {
+  // Every request on a connection of its own, closed after the answer: a gateway may close a
+  // connection that sat idle (workerd after 5 s, Node after its keepAliveTimeout) while a loaded
+  // client still takes it for a fresh one, and the request sent on it is reset. The burst is
+  // about money, not about a client reusing a socket the server is closing.
+  const dispatcher = new Agent({ pipelining: 0 });
+  try {
+    await burstAndCheck(options, dispatcher);
+  } finally {
+    await dispatcher.close();
+  }
+}
+
+async function burstAndCheck(
+  options: Parameters<typeof runBillingBurst>[0],
+  dispatcher: Dispatcher,
+): Promise<void> {
   const { adminToken, tenant, simulators } = options;
   const { tenantId, coupons, walletMicro, reservationMicro } = tenant;
-  const callers = options.gatewayUrls.map(httpCaller);
+  const callers = options.gatewayUrls.map((url) => httpCaller(url, dispatcher));
   const clients = options.gatewayUrls.map((url) =>
-    gatewayClient({ baseURL: `${url}/v1`, apiKey: tenant.apiKey, timeoutMs: 45_000 }),
+    gatewayClient({ baseURL: `${url}/v1`, apiKey: tenant.apiKey, timeoutMs: 45_000, dispatcher }),
   );
   let reads = 0;
   /** Reads go to the gateways in turn: every replica must tell the same story. */
@@ -304,14 +321,15 @@ export async function runBillingBurst(options: {
       samples.push(await tenantView());
     }
   })();
-  const outcomes = await Promise.all(
+  const burst = Promise.all(
     Array.from({ length: burstRequestCount }, (_, index) =>
       sendOne(clients[index % clients.length] as OpenAI, index),
     ),
   ).finally(() => {
     bursting = false;
   });
-  await sampler;
+  // Awaited together, so a failed read fails the test at once rather than as an unhandled error.
+  const [outcomes] = await Promise.all([burst, sampler]);
   expect(samples.length).toBeGreaterThan(0);
   for (const sample of samples) {
     expect(micro(sample.balance)).toBeGreaterThanOrEqual(0n);

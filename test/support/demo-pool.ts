@@ -2,6 +2,7 @@
  * Seeds a running gateway over HTTP the way an operator would: a provider, its backends, prices,
  * tenants and keys. Shared by the integration suites so each starts from the same small pool.
  */
+import { type Dispatcher, fetch as undiciFetch } from 'undici';
 
 export type HttpCaller = (
   method: string,
@@ -10,14 +11,19 @@ export type HttpCaller = (
   body?: unknown,
 ) => Promise<{ status: number; body: Record<string, unknown> }>;
 
-export function httpCaller(baseUrl: string): HttpCaller {
+export function httpCaller(baseUrl: string, dispatcher?: Dispatcher): HttpCaller {
   return async (method, path, token, body) => {
-    const response = await fetch(`${baseUrl}${path}`, {
+    const init = {
       method,
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       signal: AbortSignal.timeout(15_000),
-    });
+    };
+    // Node's own fetch takes no dispatcher of the project's undici: that one's fetch then.
+    const response =
+      dispatcher === undefined
+        ? await fetch(`${baseUrl}${path}`, init)
+        : await undiciFetch(`${baseUrl}${path}`, { ...init, dispatcher });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   };
 }

@@ -6,16 +6,20 @@
  * in 7.x): a test that abandons a fast stream would then hang, for a reason outside tokenbank.
  */
 import OpenAI, { APIError } from 'openai';
-import { fetch as undiciFetch } from 'undici';
+import { type Dispatcher, fetch as undiciFetch } from 'undici';
 
+/** With a `dispatcher`, the client's connections are that one's rather than the process-wide pool. */
 export function gatewayClient(options: {
   baseURL: string;
   apiKey: string;
   timeoutMs: number;
+  dispatcher?: Dispatcher;
 }): OpenAI {
+  const { dispatcher } = options;
   return new OpenAI({
     ...clientOptions(options),
     fetch: undiciFetch as unknown as typeof globalThis.fetch,
+    ...(dispatcher === undefined ? {} : { fetchOptions: { dispatcher } }),
   });
 }
 

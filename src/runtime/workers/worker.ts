@@ -4,7 +4,8 @@
  * The isolate reloads the catalog's live backends when its copy is older than the catalog refresh
  * interval; the Cron Trigger (wrangler.toml) refreshes them and probes unhealthy backends in the
  * isolate it runs in. Holds and grant expiry are each tenant object's alarm. Background work a
- * request leaves (usage logging, audit writes) is handed to the runtime with waitUntil. The
+ * request leaves (a stream's settlement, usage logging, audit writes) is handed to the runtime
+ * with waitUntil once the response is delivered. The
  * Durable Object classes are exported from here, as Workers require.
  */
 import type { Hono } from 'hono';
@@ -18,6 +19,7 @@ import {
   createBackgroundJobs,
 } from '../../gateway/replicas/background-jobs.ts';
 import { createJsonLogger } from '../../platform/logger.ts';
+import { watchDelivery } from './watch-delivery.ts';
 import { createWorkersDeps, type WorkerBindings } from './workers-deps.ts';
 
 export { CatalogObject } from './catalog-object.ts';
@@ -98,8 +100,11 @@ export default {
   async fetch(request: Request, env: WorkerBindings, context: ExecutionContext) {
     const gateway = await gatewayOf(env);
     refreshBackendsIfStale(gateway, context);
-    const response = await gateway.app.fetch(request);
-    context.waitUntil(gateway.deps.background.drain());
+    const { response, delivered } = watchDelivery(await gateway.app.fetch(request));
+    // A stream settles after its last byte, when the handler has long returned: the runtime
+    // cancels whatever the request still has in flight once its response is delivered, so the
+    // settlement is waited for from then, not from now.
+    context.waitUntil(delivered.then(() => gateway.deps.background.drain()));
     return response;
   },
 
