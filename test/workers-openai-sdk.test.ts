@@ -135,6 +135,19 @@ describe('the official OpenAI SDK against the gateway Worker', () => {
     expect(broke.code).toBe('insufficient_quota');
   });
 
+  it('serves the web console from its static assets, under the console headers', async () => {
+    const page = await fetch(`${gatewayUrl()}/console`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
+    expect(await page.text()).toContain('/console/assets/console.js');
+    const script = await fetch(`${gatewayUrl()}/console/assets/console.js`);
+    expect(script.status).toBe(200);
+    expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect((await script.text()).length).toBeGreaterThan(1000);
+    const missing = await fetch(`${gatewayUrl()}/console/assets/nothing.js`);
+    expect(missing.status).toBe(404);
+  });
+
   it('says what Workers do not serve instead of imitating it', async () => {
     const metrics = await fetch(`${gatewayUrl()}/metrics`);
     expect(metrics.status).toBe(501);

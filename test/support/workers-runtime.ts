@@ -10,10 +10,14 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Miniflare } from 'miniflare';
 
 const run = promisify(execFile);
+
+/** The built console (npm run build:console), served as the Worker's static assets. */
+const consoleDirectory = fileURLToPath(new URL('../../dist/console', import.meta.url));
 
 /** The day the harness and the Worker are compiled against (wrangler.toml says the same). */
 const compatibilityDate = '2026-04-01';
@@ -131,6 +135,12 @@ export async function startWorkersRuntime(
           modulesRules: [{ type: 'Text', include: ['**/*.sql'] }],
           compatibilityDate,
           bindings: variables,
+          // As wrangler.toml's [assets]: the Worker first on every route, the files by binding.
+          assets: {
+            directory: consoleDirectory,
+            binding: 'ASSETS',
+            routerConfig: { invoke_user_worker_ahead_of_assets: true, has_user_worker: true },
+          },
           durableObjects: {
             TENANT_LEDGERS: tenantLedgers,
             CATALOG: { className: 'CatalogObject', useSQLite: true },
