@@ -133,7 +133,7 @@ describe('backend load', () => {
     expect(occupancyOf(backend, 1_300, staleMs)).toBe(3);
   });
 
-  it('takes a repeated page that shows nothing decoding, or counts no decode time', () => {
+  it('takes a repeated page that shows nothing decoding, or counts no decode time per token', () => {
     const { pool, backend } = oneBackend();
     const idle = {
       engine: 'vllm' as const,
@@ -149,6 +149,15 @@ describe('backend load', () => {
     pool.recordScrape(backend, gaugesOnly, 500);
     pool.recordScrape(backend, gaugesOnly, 750);
     expect(backend.load.scrapedAtMs).toBe(750);
+    // Per-answer totals stand still until an answer ends.
+    const perAnswer = {
+      ...gaugesOnly,
+      engine: 'sglang' as const,
+      decoding: new Map([['m', { seconds: 3, count: 40, perToken: false }]]),
+    };
+    pool.recordScrape(backend, perAnswer, 1_000);
+    pool.recordScrape(backend, perAnswer, 1_250);
+    expect(backend.load.scrapedAtMs).toBe(1_250);
   });
 
   it('learns more slots than declared from what the server runs, never fewer', () => {

@@ -86,11 +86,12 @@ export function recordScrapedLoad(load: BackendLoad, scraped: ScrapedLoad, atMs:
 
 /**
  * The same numbers as the previous page although it said requests were running and it counts
- * decode time: a server that decodes adds to those totals with every token, so between two
- * scrapes they move unless the exporter is stuck.
+ * decode time per token: a server that decodes adds to those totals with every token, so between
+ * two scrapes they move unless the exporter is stuck. Per-answer totals (SGLang's, TGI's) move
+ * only when an answer ends, so a repeat of them proves nothing.
  */
 function isFrozenRepeat(previous: ScrapedLoad, scraped: ScrapedLoad): boolean {
-  if ((previous.running ?? 0) === 0 || previous.decoding.size === 0) {
+  if ((previous.running ?? 0) === 0 || !countsEveryToken(previous)) {
     return false;
   }
   if (
@@ -108,6 +109,15 @@ function isFrozenRepeat(previous: ScrapedLoad, scraped: ScrapedLoad): boolean {
     }
   }
   return true;
+}
+
+function countsEveryToken(scraped: ScrapedLoad): boolean {
+  for (const totals of scraped.decoding.values()) {
+    if (totals.perToken) {
+      return true;
+    }
+  }
+  return false;
 }
 
 /** The scraped load when it is fresh and counts both running and waiting requests. */
