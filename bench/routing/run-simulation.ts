@@ -1,6 +1,7 @@
 /**
  * One run of the simulation: a scenario, a router and a seed. Builds the backends, one gateway
- * replica per region and replica index (each with its own router instance and state), applies the
+ * replica per region and replica index (each with its own router instance and state, sharing
+ * their requests in flight per backend as through Redis), applies the
  * faults on schedule, replays the seed's trace, and summarises the requests that arrived after the
  * warm-up: first-token and end-to-end percentiles, throughput, errors by kind, residency
  * violations, cross-region share and the router's time per decision.
@@ -17,6 +18,7 @@ import {
   createRandomRouter,
   createRoundRobinRouter,
 } from './baseline-routers.ts';
+import { shareDispatchCountsEvery } from './dispatch-count-sharing.ts';
 import { EventQueue } from './event-queue.ts';
 import { MetricsPages } from './metrics-pages.ts';
 import { capacityPerSecond, output, prompt, type RouterName, type Scenario } from './scenarios.ts';
@@ -123,6 +125,12 @@ export function runSimulation(
       gatewayIndex += 1;
     }
   }
+  shareDispatchCountsEvery(
+    [...gateways.values()],
+    events,
+    limits.dispatchCountsShareIntervalMs,
+    scenario.durationMs + drainMs,
+  );
   scheduleFaults(scenario, cluster, events);
   for (const request of trace) {
     events.at(request.arrivalMs, () =>

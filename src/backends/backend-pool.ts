@@ -225,10 +225,14 @@ export class BackendPool {
     return this.#refused.get(id);
   }
 
-  /** The other replicas' requests in flight per backend id, as last shared; absent is 0. */
-  recordPeerLoad(inFlightByBackend: ReadonlyMap<string, number>): void {
+  /**
+   * The other replicas' requests in flight per backend id, as last shared; absent is 0.
+   * Undefined when the exchange failed: the peers' requests are unknown, not none.
+   */
+  recordPeerLoad(inFlightByBackend: ReadonlyMap<string, number> | undefined): void {
     for (const [id, backend] of this.#byId) {
-      backend.load.peersInFlight = inFlightByBackend.get(id) ?? 0;
+      backend.load.peersInFlight = inFlightByBackend?.get(id) ?? 0;
+      backend.load.peersHeard = inFlightByBackend !== undefined;
     }
   }
 
@@ -341,12 +345,17 @@ export class BackendPool {
     abandonCircuitProbe(backend.breaker, probe);
   }
 
-  /** A scrape's load, and the time between tokens its decode totals show since the last one. */
+  /**
+   * A scrape's load, and the time between tokens its decode totals show since the last one. A
+   * frozen page teaches neither (backend-load.ts).
+   */
   recordScrape(backend: PooledBackend, scraped: ScrapedLoad, atMs: number): void {
     const previous = backend.load.scraped;
     const elapsedMs =
       backend.load.scrapedAtMs === undefined ? undefined : atMs - backend.load.scrapedAtMs;
-    recordScrapedLoad(backend.load, scraped, atMs);
+    if (!recordScrapedLoad(backend.load, scraped, atMs)) {
+      return;
+    }
     const samples = decodeSamplesSince(
       previous?.decoding ?? noDecodeTotals,
       scraped.decoding,

@@ -31,6 +31,7 @@ describe('shareDispatchCounts', () => {
     expect(sent).toEqual([new Map([['a', 2]])]);
     expect(pool.get('a')?.load.peersInFlight).toBe(0);
     expect(pool.get('b')?.load.peersInFlight).toBe(4);
+    expect(pool.get('b')?.load.peersHeard).toBe(true);
   });
 
   it("counts none of the peers' requests while the exchange fails, but keeps their number", async () => {
@@ -44,6 +45,7 @@ describe('shareDispatchCounts', () => {
     const peers = await shareDispatchCounts(pool, failing, health, 0);
     expect(peers).toBeUndefined();
     expect(pool.get('b')?.load.peersInFlight).toBe(0);
+    expect(pool.get('b')?.load.peersHeard).toBe(false);
     expect(pool.liveReplicaCount).toBe(3);
     expect(health.view('dispatch_counts').degraded).toBe(true);
   });

@@ -8,10 +8,9 @@
  * outright. Without Redis there are no peers.
  */
 
-import {
-  type DispatchCountExchange,
-  noPeerDispatchCounts,
-  type PeerDispatchCounts,
+import type {
+  DispatchCountExchange,
+  PeerDispatchCounts,
 } from '../platform/shared-state/dispatch-count-exchange.ts';
 import {
   type SharedStateHealth,
@@ -22,7 +21,8 @@ import type { BackendPool } from './backend-pool.ts';
 /**
  * One round of the exchange: this replica's counts out, the others' (and how many they are) into
  * the pool. When the exchange fails the peers' requests count for nothing (local routing, as with
- * one gateway) until it works; the replica count stays as last heard, since the other replicas
+ * one gateway) until it works, except on backends without a fresh scrape, where this replica's
+ * count stands for each of them; the replica count stays as last heard, since the other replicas
  * are most likely still there, and a router that thought itself alone would herd onto the
  * cheapest backend with them.
  */
@@ -45,7 +45,7 @@ export async function shareDispatchCounts(
     () => exchange.exchange(own),
     async () => undefined,
   );
-  pool.recordPeerLoad((peers ?? noPeerDispatchCounts).inFlightByBackend);
+  pool.recordPeerLoad(peers?.inFlightByBackend);
   if (peers !== undefined) {
     pool.recordPeerReplicas(peers.replicaCount);
   }

@@ -91,6 +91,75 @@ describe('backend load', () => {
     expect(occupancyOf(backend, 2_000, staleMs)).toBe(1);
   });
 
+  it("scales this gateway's count by the replicas on an unmeasured backend while peers are unheard", () => {
+    const { pool, backend } = oneBackend();
+    pool.begin(backend, 0);
+    pool.begin(backend, 0);
+    // Three gateways, the others' counts unknown (no Redis, or it is down): 2 each.
+    expect(occupancyOf(backend, 0, staleMs, 3)).toBe(6);
+    // Heard: their own counts, not a guess.
+    pool.recordPeerLoad(new Map([['bkd_test', 1]]));
+    expect(occupancyOf(backend, 0, staleMs, 3)).toBe(3);
+    pool.recordPeerLoad(undefined);
+    expect(occupancyOf(backend, 0, staleMs, 3)).toBe(6);
+    // A fresh scrape is read as it is: the replicas are in it.
+    pool.recordScrape(
+      backend,
+      { engine: 'vllm', running: 4, waiting: 0, kvCacheUsage: 0, decoding: noDecodeTotals },
+      0,
+    );
+    expect(occupancyOf(backend, 10, staleMs, 3)).toBe(4);
+    expect(occupancyOf(backend, 1_001, staleMs, 3)).toBe(6);
+  });
+
+  it('keeps the age of a page that repeats itself while it shows requests decoding', () => {
+    const { pool, backend } = oneBackend();
+    const decoding = new Map([['m', { seconds: 12, count: 600, perToken: true }]]);
+    const frozen = { engine: 'vllm' as const, running: 3, waiting: 0, kvCacheUsage: 0.2, decoding };
+    pool.recordScrape(backend, frozen, 0);
+    pool.begin(backend, 100);
+    pool.begin(backend, 100);
+    // The same numbers 250 ms later: not news. The dispatches since the first still count.
+    pool.recordScrape(backend, { ...frozen, decoding: new Map(decoding) }, 250);
+    expect(backend.load.scrapedAtMs).toBe(0);
+    expect(occupancyOf(backend, 500, staleMs)).toBe(5);
+    // Stale a second after it last changed: the gateways' own count.
+    pool.recordScrape(backend, frozen, 1_000);
+    expect(occupancyOf(backend, 1_001, staleMs)).toBe(2);
+    // It moves again: taken, and the counts restart from it.
+    const moved = new Map([['m', { seconds: 12.5, count: 640, perToken: true }]]);
+    pool.recordScrape(backend, { ...frozen, decoding: moved }, 1_250);
+    expect(backend.load.scrapedAtMs).toBe(1_250);
+    expect(occupancyOf(backend, 1_300, staleMs)).toBe(3);
+  });
+
+  it('takes a repeated page that shows nothing decoding, or counts no decode time per token', () => {
+    const { pool, backend } = oneBackend();
+    const idle = {
+      engine: 'vllm' as const,
+      running: 0,
+      waiting: 0,
+      kvCacheUsage: 0,
+      decoding: new Map([['m', { seconds: 12, count: 600, perToken: true }]]),
+    };
+    pool.recordScrape(backend, idle, 0);
+    pool.recordScrape(backend, idle, 250);
+    expect(backend.load.scrapedAtMs).toBe(250);
+    const gaugesOnly = { ...idle, running: 3, decoding: noDecodeTotals };
+    pool.recordScrape(backend, gaugesOnly, 500);
+    pool.recordScrape(backend, gaugesOnly, 750);
+    expect(backend.load.scrapedAtMs).toBe(750);
+    // Per-answer totals stand still until an answer ends.
+    const perAnswer = {
+      ...gaugesOnly,
+      engine: 'sglang' as const,
+      decoding: new Map([['m', { seconds: 3, count: 40, perToken: false }]]),
+    };
+    pool.recordScrape(backend, perAnswer, 1_000);
+    pool.recordScrape(backend, perAnswer, 1_250);
+    expect(backend.load.scrapedAtMs).toBe(1_250);
+  });
+
   it('learns more slots than declared from what the server runs, never fewer', () => {
     const { pool, backend } = oneBackend(8);
     pool.recordScrape(

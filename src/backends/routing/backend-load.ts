@@ -1,12 +1,19 @@
 /**
  * How busy one backend is, as the router estimates it (DESIGN.md §5): its scraped running and
  * waiting requests plus what this gateway sent and saw end since that scrape, or, when the
- * scrape is stale or incomplete, this gateway's own in-flight count. Scraped numbers include
+ * scrape is stale or incomplete, the gateways' own in-flight count. Scraped numbers include
  * other gateways' requests, so they are never trusted below what this gateway alone has there.
  *
  * With several replicas sharing counts (Redis), the other replicas' requests in flight here are
  * added the same way: all of them when there is no fresh scrape, and their change since the
- * scrape when there is one. Without peers (one gateway, or Redis down) they are 0.
+ * scrape when there is one. When their counts are not heard (Redis down) while other replicas
+ * are known to route here too, this gateway's count stands for each of them on a backend without
+ * a fresh scrape: a backend whose load nobody measures is not emptier than the measured ones
+ * because one gateway sees only its own share of it.
+ *
+ * A page that repeats itself exactly while it shows requests decoding is a frozen exporter, not
+ * news: it keeps the age of the scrape it repeats, so it goes stale like a page that stopped
+ * answering, and the dispatches since keep correcting it meanwhile.
  */
 import type { Limits } from '../../config.ts';
 import type { ScrapedLoad } from '../health/scraped-load.ts';
@@ -29,6 +36,8 @@ export type BackendLoad = {
   runningPeak: number;
   /** The other replicas' requests in flight here, as last shared; 0 without peers. */
   peersInFlight: number;
+  /** The last round of the exchange told the peers' counts (false alone, or with Redis down). */
+  peersHeard: boolean;
   /** The same at the time of the scrape, which already counted them. */
   peersInFlightAtScrape: number;
   scrape: ScrapeSchedule;
@@ -51,19 +60,64 @@ export function createBackendLoad(): BackendLoad {
     endedSinceScrape: 0,
     runningPeak: 0,
     peersInFlight: 0,
+    peersHeard: false,
     peersInFlightAtScrape: 0,
     scrape: { nextAtMs: 0, failureCount: 0, lastError: undefined },
   };
 }
 
-/** Takes a new scrape: the gateway's own counts restart from it. */
-export function recordScrapedLoad(load: BackendLoad, scraped: ScrapedLoad, atMs: number): void {
+/**
+ * Takes a new scrape: the gateway's own counts restart from it. A frozen page (a repeat of the
+ * last one although it shows requests decoding) is not taken: the earlier scrape keeps its age.
+ * Returns whether the scrape was taken.
+ */
+export function recordScrapedLoad(load: BackendLoad, scraped: ScrapedLoad, atMs: number): boolean {
+  if (load.scraped !== undefined && isFrozenRepeat(load.scraped, scraped)) {
+    return false;
+  }
   load.scraped = scraped;
   load.scrapedAtMs = atMs;
   load.dispatchedSinceScrape = 0;
   load.endedSinceScrape = 0;
   load.peersInFlightAtScrape = load.peersInFlight;
   load.runningPeak = Math.max(load.runningPeak, scraped.running ?? 0);
+  return true;
+}
+
+/**
+ * The same numbers as the previous page although it said requests were running and it counts
+ * decode time per token: a server that decodes adds to those totals with every token, so between
+ * two scrapes they move unless the exporter is stuck. Per-answer totals (SGLang's, TGI's) move
+ * only when an answer ends, so a repeat of them proves nothing.
+ */
+function isFrozenRepeat(previous: ScrapedLoad, scraped: ScrapedLoad): boolean {
+  if ((previous.running ?? 0) === 0 || !countsEveryToken(previous)) {
+    return false;
+  }
+  if (
+    previous.running !== scraped.running ||
+    previous.waiting !== scraped.waiting ||
+    previous.kvCacheUsage !== scraped.kvCacheUsage ||
+    previous.decoding.size !== scraped.decoding.size
+  ) {
+    return false;
+  }
+  for (const [label, totals] of previous.decoding) {
+    const now = scraped.decoding.get(label);
+    if (now === undefined || now.seconds !== totals.seconds || now.count !== totals.count) {
+      return false;
+    }
+  }
+  return true;
+}
+
+function countsEveryToken(scraped: ScrapedLoad): boolean {
+  for (const totals of scraped.decoding.values()) {
+    if (totals.perToken) {
+      return true;
+    }
+  }
+  return false;
 }
 
 /** The scraped load when it is fresh and counts both running and waiting requests. */
@@ -85,13 +139,22 @@ export function freshScrapedLoad(
   return scraped;
 }
 
-/** Requests on the backend now: running and waiting, including this gateway's. */
-export function occupancyOf(backend: LoadedBackend, nowMs: number, staleMs: number): number {
+/**
+ * Requests on the backend now: running and waiting, including this gateway's. `replicaCount`,
+ * the gateways routing here (this one included), scales this gateway's count on a backend
+ * without a fresh scrape when the peers' own counts were not heard.
+ */
+export function occupancyOf(
+  backend: LoadedBackend,
+  nowMs: number,
+  staleMs: number,
+  replicaCount = 1,
+): number {
   const { load } = backend;
   const gatewaysInFlight = backend.inFlight + load.peersInFlight;
   const scraped = freshScrapedLoad(load, nowMs, staleMs);
   if (scraped === undefined) {
-    return gatewaysInFlight;
+    return load.peersHeard ? gatewaysInFlight : backend.inFlight * Math.max(1, replicaCount);
   }
   const corrected =
     (scraped.running ?? 0) +

@@ -120,6 +120,8 @@ function setUp(
   settings: LatencyAwareRouterSettings = limits,
 ) {
   const { pool, backends } = poolWithBackends(records);
+  // The other replicas' counts are heard and they send nothing here: only the draw is theirs.
+  pool.recordPeerLoad(new Map());
   const clock = createManualClock(1_000_000);
   const router = createLatencyAwareRouter({
     clock,

@@ -30,7 +30,6 @@ import {
   type RegionSettings,
 } from './region-preference.ts';
 import {
-  assumeUnmeasuredAsFull,
   type CostSettings,
   expectedOutputTokens,
   failurePenaltyMs,
@@ -113,6 +112,7 @@ export function createLatencyAwareRouter(options: LatencyAwareRouterOptions): Ro
     correctScrapedLoad: ablation.correctScrapedLoad,
     streamDecodeWeightBps: settings.routingStreamDecodeWeightBps,
     delayToOthers: ablation.delayToOthers,
+    replicaCount: 1,
   };
   const replicaCount = () => settings.gatewayReplicaCount ?? options.liveReplicaCount?.() ?? 1;
   const priors = new Map<string, ModelPriorState>();
@@ -152,15 +152,12 @@ export function createLatencyAwareRouter(options: LatencyAwareRouterOptions): Ro
   ): Choice {
     const outright =
       ablation.argmin &&
-      replicaCount() === 1 &&
+      costSettings.replicaCount === 1 &&
       group.every((backend) => freshScrapedLoad(backend.load, nowMs, settings.metricsStaleMs));
     const drawn = outright ? group : drawWeighted(group, group.length >= 16 ? 3 : 2, random);
     const prior = priorOf(priors.get(request.model));
     const outputTokens = expectedOutputTokens(request, prior);
     const loads = drawn.map((backend) => loadNowOf(backend, nowMs, costSettings));
-    if (ablation.delayToOthers) {
-      assumeUnmeasuredAsFull(loads);
-    }
     const predicted = drawn.map((backend, index) =>
       predictTtftMs(backend, request, prior, nowMs, costSettings, loads[index]),
     );
@@ -262,6 +259,8 @@ export function createLatencyAwareRouter(options: LatencyAwareRouterOptions): Ro
         return candidates[0];
       }
       const nowMs = clock.nowMs();
+      // Read once per decision: the count changes with the exchange, not within a decision.
+      costSettings.replicaCount = replicaCount();
       if (ablation.probes) {
         const waiting = candidates.find((backend) => circuitWantsProbe(backend.breaker, nowMs));
         if (waiting) {
@@ -283,6 +282,7 @@ export function createLatencyAwareRouter(options: LatencyAwareRouterOptions): Ro
     },
     dispatch(request, backend) {
       const nowMs = clock.nowMs();
+      costSettings.replicaCount = replicaCount();
       backend.estimates.lastAttemptAtMs = nowMs;
       const prior = priorOf(priors.get(request.model));
       const predictedTtftMs = predictTtftMs(backend, request, prior, nowMs, costSettings);

@@ -5,11 +5,11 @@ import { modelEstimatesOf } from './backend-estimates.ts';
 import { createBatchDecodeLine, recordDecodeSample } from './batch-decode-line.ts';
 import { recordRateSample } from './decaying-average.ts';
 import {
-  assumeUnmeasuredAsFull,
   type CostSettings,
   delayToOthersMs,
   expectedOutputTokens,
   failurePenaltyMs,
+  loadNowOf,
   type ModelPrior,
   predictTtftMs,
   queueDelayToOthersMs,
@@ -31,6 +31,7 @@ const settings: CostSettings = {
   correctScrapedLoad: true,
   streamDecodeWeightBps: 5_000,
   delayToOthers: true,
+  replicaCount: 1,
 };
 const request: RouteRequest = {
   model: 'm',
@@ -179,24 +180,25 @@ describe('delay to the answers already on the backend', () => {
 });
 
 describe('unmeasured load', () => {
-  const load = (occupancy: number, batch: number, measured: boolean) => ({
-    occupancy,
-    batch,
-    measured,
-    kvPressure: 1,
+  it("is the gateways' own in-flight count, this one's standing for each replica when peers are unheard", () => {
+    const { pool, backend } = backendWith(4);
+    for (let index = 0; index < 3; index += 1) {
+      pool.begin(backend, 0);
+    }
+    const threeGateways = { ...settings, replicaCount: 3 };
+    // 3 here x 3 gateways = 9 on 4 slots: 6 queued ahead of this one, 250 ms each.
+    expect(loadNowOf(backend, 0, threeGateways).occupancy).toBe(9);
+    expect(predictTtftMs(backend, request, prior, 0, threeGateways)).toBeCloseTo(20 + 1_500 + 100);
+    pool.recordPeerLoad(new Map([['bkd_test', 1]]));
+    expect(loadNowOf(backend, 0, threeGateways).occupancy).toBe(4);
+    expect(predictTtftMs(backend, request, prior, 0, threeGateways)).toBeCloseTo(20 + 250 + 100);
   });
 
-  it('is taken as full as the measured candidates on average, never below its own count', () => {
-    const loads = [load(8, 16, true), load(16, 16, true), load(2, 64, false), load(60, 64, false)];
-    assumeUnmeasuredAsFull(loads);
-    // The measured ones are 75% full on average: 48 of 64, and 60 stays 60.
-    expect(loads.map((each) => each.occupancy)).toEqual([8, 16, 48, 60]);
-  });
-
-  it('is left alone when nothing, or everything, was measured', () => {
-    const none = [load(2, 16, false), load(3, 16, false)];
-    assumeUnmeasuredAsFull(none);
-    expect(none.map((each) => each.occupancy)).toEqual([2, 3]);
+  it('is counted the same way by the ablation without the scrape correction', () => {
+    const { pool, backend } = backendWith(4);
+    pool.begin(backend, 0);
+    const uncorrected = { ...settings, correctScrapedLoad: false, replicaCount: 2 };
+    expect(loadNowOf(backend, 0, uncorrected).occupancy).toBe(2);
   });
 });
 

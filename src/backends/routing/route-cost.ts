@@ -4,7 +4,8 @@
  * failures. Pure arithmetic over a backend's state; the router decides which backends to price
  * and what to do with the numbers.
  *
- *   occupancy = scraped running + waiting + this gateway's dispatches since (or local in-flight)
+ *   occupancy = scraped running + waiting + the gateways' dispatches since, or without a fresh
+ *               scrape the gateways' in-flight count (this one's x replicas when peers are unheard)
  *   batch     = slots, or what the server runs while requests wait (the KV cache binds first)
  *   queued    = max(0, occupancy + 1 - batch)
  *   prefill   = (prompt + prompts sent here still without a first token) / prefill rate
@@ -52,6 +53,8 @@ export type CostSettings = {
   streamDecodeWeightBps: number;
   /** Count what a request costs the answers already on the backend (off only for an ablation). */
   delayToOthers: boolean;
+  /** Gateways routing to these backends now, this one included (backend-load.ts occupancyOf). */
+  replicaCount: number;
 };
 
 /** Above this KV-cache use the server starts preempting: waits grow (research/routing.md §6.2). */
@@ -86,8 +89,6 @@ const failurePriorSamples = 1;
 export type LoadNow = {
   occupancy: number;
   batch: number;
-  /** From a fresh scrape; otherwise the occupancy counts only what the gateways sent there. */
-  measured: boolean;
   /** Unknown (or stale) KV use is no pressure: nothing suggests preemption. */
   kvPressure: number;
 };
@@ -96,34 +97,8 @@ export function loadNowOf(backend: PooledBackend, nowMs: number, settings: CostS
   return {
     occupancy: occupancyFor(backend, nowMs, settings),
     batch: batchNowOf(backend, nowMs, settings.metricsStaleMs),
-    measured: freshScrapedLoad(backend.load, nowMs, settings.metricsStaleMs) !== undefined,
     kvPressure: kvPressure(backend, nowMs, settings.metricsStaleMs),
   };
-}
-
-/**
- * A backend whose load was not measured (no metrics page, or a stale one) is taken to be as full
- * as the measured candidates are on average, and never emptier than the gateways' own count: it
- * is not idle because nobody said otherwise, and the time a request adds to the others there
- * grows with how many there are.
- */
-export function assumeUnmeasuredAsFull(loads: LoadNow[]): void {
-  let fullness = 0;
-  let measured = 0;
-  for (const load of loads) {
-    if (load.measured) {
-      fullness += Math.min(1, load.occupancy / load.batch);
-      measured += 1;
-    }
-  }
-  if (measured === 0 || measured === loads.length) {
-    return;
-  }
-  for (const load of loads) {
-    if (!load.measured) {
-      load.occupancy = Math.max(load.occupancy, (fullness / measured) * load.batch);
-    }
-  }
 }
 
 export function predictTtftMs(
@@ -175,16 +150,21 @@ export function queueDelayToOthersMs(
     : 0;
 }
 
+/**
+ * The backend's occupancy; the ablation without correction reads a fresh scrape as it is (an
+ * unmeasured backend is counted the same way either way).
+ */
 export function occupancyFor(
   backend: PooledBackend,
   nowMs: number,
   settings: CostSettings,
 ): number {
-  if (settings.correctScrapedLoad) {
-    return occupancyOf(backend, nowMs, settings.metricsStaleMs);
-  }
-  const scraped = freshScrapedLoad(backend.load, nowMs, settings.metricsStaleMs);
-  return scraped === undefined ? backend.inFlight : (scraped.running ?? 0) + (scraped.waiting ?? 0);
+  const scraped = settings.correctScrapedLoad
+    ? undefined
+    : freshScrapedLoad(backend.load, nowMs, settings.metricsStaleMs);
+  return scraped === undefined
+    ? occupancyOf(backend, nowMs, settings.metricsStaleMs, settings.replicaCount)
+    : (scraped.running ?? 0) + (scraped.waiting ?? 0);
 }
 
 /** Unknown KV use is no pressure: nothing suggests preemption. */
