@@ -50,6 +50,16 @@ describe('parseConfig', () => {
     expect(!result.ok && result.message).toContain('fileBytesPerTenantMax');
   });
 
+  it('refuses scraped load that goes stale before the next scrape', () => {
+    const result = parseConfig({ TOKENBANK_LIMITS: '{"metricsScrapeIntervalMs": 5000}' });
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.message).toContain('metricsStaleMs');
+    const slower = parseConfig({
+      TOKENBANK_LIMITS: '{"metricsScrapeIntervalMs": 5000, "metricsStaleMs": 15000}',
+    });
+    expect(slower.ok).toBe(true);
+  });
+
   it('refuses a usage page or range default above its maximum', () => {
     const result = parseConfig({
       TOKENBANK_LIMITS: '{"usagePageSizeDefault": 500, "usagePageSizeMax": 100}',

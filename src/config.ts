@@ -252,6 +252,12 @@ export const limitsSchema = z
   .refine((limits) => limits.fileUploadBytesMax <= limits.fileBytesPerTenantMax, {
     message: 'fileUploadBytesMax must not exceed fileBytesPerTenantMax: no such file could be held',
     path: ['fileUploadBytesMax'],
+  })
+  // A scrape must stay fresh until the next one lands, or the router never uses what it scraped.
+  .refine((limits) => limits.metricsStaleMs >= 2 * limits.metricsScrapeIntervalMs, {
+    message:
+      'metricsStaleMs must be at least twice metricsScrapeIntervalMs (three times is safer): a scrape would go stale before the next one arrives',
+    path: ['metricsStaleMs'],
   });
 
 export const configSchema = z.object({
