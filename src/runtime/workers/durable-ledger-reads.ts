@@ -21,6 +21,7 @@ import { pageBounds, statementPageBounds } from '../../billing/usage-page.ts';
 import { ledgerCheckQueries } from '../../db/ledger-check-queries.ts';
 import { transactionPayersQuery } from '../../db/payer-queries.ts';
 import { programFiguresQueries, sqliteDialect } from '../../db/program-figures-queries.ts';
+import { sqliteProgramStatementQuery } from '../../db/program-statement-query.ts';
 import { usageRecordOf } from '../node/ledger-row-codecs.ts';
 import type { DurableLedgerRows } from './durable-ledger-rows.ts';
 import { usageSelect } from './durable-ledger-rows.ts';
@@ -174,20 +175,11 @@ export function durableLedgerReads(parts: ReadsParts): LedgerReads {
           earnedMicro: micro(row.earned),
         })),
     programStatement: async (program, range, tenantId, page) =>
-      named(
-        `SELECT u.request_id AS requestId, u.created_at_ms AS createdAtMs, u.tenant_id AS tenantId,
-           c.id AS couponId, u.model, u.provider_id AS providerId, u.input_tokens AS inputTokens,
-           u.output_tokens AS outputTokens, json_extract(p.value, '$.amount') AS amount
-         FROM usage_records u, json_each(u.paid_by) p
-         JOIN coupons c ON c.id = json_extract(p.value, '$.id')
-         WHERE json_extract(p.value, '$.source') = 'coupon' AND c.program = @program
-           AND u.created_at_ms >= @fromMs AND u.created_at_ms < @toMs
-           AND (@tenantId IS NULL OR u.tenant_id = @tenantId)
-           AND (u.created_at_ms > @afterMs OR u.request_id > @afterId
-             OR (u.request_id = @afterId AND c.id > @afterCouponId))
-         ORDER BY u.created_at_ms, u.request_id, c.id LIMIT @limit`,
-        { program, ...statementPageBounds(range, page), tenantId: tenantId ?? null },
-      ).map((row) => ({
+      named(sqliteProgramStatementQuery, {
+        program,
+        ...statementPageBounds(range, page),
+        tenantId: tenantId ?? null,
+      }).map((row) => ({
         requestId: String(row.requestId),
         createdAtMs: Number(row.createdAtMs),
         tenantId: String(row.tenantId),

@@ -22,6 +22,7 @@ import { columnList } from '../../../db/ledger-column.ts';
 import { usageRecordColumns } from '../../../db/ledger-tables.ts';
 import { transactionPayersQuery } from '../../../db/payer-queries.ts';
 import { programFiguresQueries, sqliteDialect } from '../../../db/program-figures-queries.ts';
+import { sqliteProgramStatementQuery } from '../../../db/program-statement-query.ts';
 import { usageProperties, usageRecordOf } from '../ledger-row-codecs.ts';
 import type { CouponRows } from './sqlite-coupon-rows.ts';
 
@@ -121,21 +122,7 @@ export function createLedgerReads(options: ReadsOptions): LedgerReads {
          GROUP BY x.reference, x.created_at_ms ORDER BY x.created_at_ms, x.reference`,
       )
       .safeIntegers(true),
-    programStatement: connection
-      .prepare(
-        `SELECT u.request_id AS requestId, u.created_at_ms AS createdAtMs, u.tenant_id AS tenantId,
-           c.id AS couponId, u.model, u.provider_id AS providerId, u.input_tokens AS inputTokens,
-           u.output_tokens AS outputTokens, json_extract(p.value, '$.amount') AS amount
-         FROM usage_records u, json_each(u.paid_by) p
-         JOIN coupons c ON c.id = json_extract(p.value, '$.id')
-         WHERE json_extract(p.value, '$.source') = 'coupon' AND c.program = @program
-           AND u.created_at_ms >= @fromMs AND u.created_at_ms < @toMs
-           AND (@tenantId IS NULL OR u.tenant_id = @tenantId)
-           AND (u.created_at_ms > @afterMs OR u.request_id > @afterId
-             OR (u.request_id = @afterId AND c.id > @afterCouponId))
-         ORDER BY u.created_at_ms, u.request_id, c.id LIMIT @limit`,
-      )
-      .safeIntegers(true),
+    programStatement: connection.prepare(sqliteProgramStatementQuery).safeIntegers(true),
     balance: connection
       .prepare(
         `SELECT credits_posted AS credits, debits_posted AS debits FROM accounts WHERE id = ?`,
