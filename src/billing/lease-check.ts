@@ -88,6 +88,14 @@ function recordProblems(record: LeaseRecord): string[] {
   return problems;
 }
 
+/** A charge moves exactly what it records. */
+function movedProblems(charge: CheckedTransaction): string[] {
+  const moved = movedMicro(charge.transfers);
+  return moved === charge.amountMicro
+    ? []
+    : [`lease charge ${charge.key}: moved ${moved} for a cost of ${charge.amountMicro}`];
+}
+
 function chargeProblems(charge: CheckedTransaction, record: LeaseRecord): string[] {
   const problems = charge.transfers.flatMap((transfer) => {
     const why = paymentMisdirection(charge, transfer, 'compute');
@@ -98,10 +106,7 @@ function chargeProblems(charge: CheckedTransaction, record: LeaseRecord): string
       `lease charge ${charge.key}: charged ${charge.amountMicro} for a recorded cost of ${record.costMicro}`,
     );
   }
-  const moved = movedMicro(charge.transfers);
-  if (moved !== charge.amountMicro) {
-    problems.push(`lease charge ${charge.key}: moved ${moved} for a cost of ${charge.amountMicro}`);
-  }
+  problems.push(...movedProblems(charge));
   return problems;
 }
 
@@ -254,10 +259,7 @@ function lapsedLeaseProblems(
   }
   const problems: string[] = [];
   const credited = creditsOf(end, problems);
-  const moved = movedMicro(charge.transfers);
-  if (moved !== charge.amountMicro) {
-    problems.push(`lease charge ${charge.key}: moved ${moved} for a cost of ${charge.amountMicro}`);
-  }
+  problems.push(...movedProblems(charge));
   problems.push(...refundProblems(end, charge, charge.amountMicro, credited));
   return problems.length === 0 ? [] : [missing, ...problems];
 }
