@@ -23,6 +23,8 @@ export type BenchPlan = {
   replicaCount: number;
   /** Run tokenbank under `node --cpu-prof` and print where its CPU went under load. */
   profile: boolean;
+  /** Where tokenbank writes a heap snapshot after each memory round's forced collection. */
+  heapSnapshotDirectory: string | undefined;
   roundCount: number;
   /** Requests in flight during the throughput phase. */
   concurrency: number;
@@ -38,7 +40,7 @@ export type BenchPlan = {
 };
 
 const usage = `Usage: npm run bench -- [--quick] [--only NAMES] [--store sqlite|postgres] [--replicas N]
-                        [--rounds N] [--concurrency N] [--profile]
+                        [--rounds N] [--concurrency N] [--profile] [--heap-snapshots DIR]
 
   --quick          one short round of everything (a smoke run, under a minute)
   --only NAMES     comma-separated: direct, floor, durable, tokenbank, portkey, memory, ledger
@@ -54,6 +56,9 @@ const usage = `Usage: npm run bench -- [--quick] [--only NAMES] [--store sqlite|
   --profile        run tokenbank under node --cpu-prof and print its top self-time functions
                    during the throughput windows (tokenbank's own numbers then include the
                    profiler's overhead)
+  --heap-snapshots DIR
+                   after each memory round's forced collection, tokenbank also writes a V8
+                   heap snapshot into DIR (diff two in Chrome's memory tool to see what is kept)
 `;
 
 export class BenchUsageError extends Error {
@@ -94,6 +99,7 @@ export function parseBenchOptions(argv: string[]): BenchPlan {
     rounds?: string;
     concurrency?: string;
     profile?: boolean;
+    'heap-snapshots'?: string;
     help?: boolean;
   };
   try {
@@ -108,6 +114,7 @@ export function parseBenchOptions(argv: string[]): BenchPlan {
         rounds: { type: 'string' },
         concurrency: { type: 'string' },
         profile: { type: 'boolean' },
+        'heap-snapshots': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -137,6 +144,7 @@ export function parseBenchOptions(argv: string[]): BenchPlan {
     replicaCount:
       values.replicas === undefined ? 1 : positiveInteger(values.replicas, '--replicas', 16),
     profile: values.profile === true,
+    heapSnapshotDirectory: values['heap-snapshots'],
     roundCount:
       values.rounds === undefined
         ? quick

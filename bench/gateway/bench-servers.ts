@@ -189,6 +189,7 @@ async function startTokenbankReplicas(
     mockFastUrl: mockUrls.fast,
     mockSlowUrl: mockUrls.slow,
     cpuProfileDirectory,
+    heapSnapshotDirectory: plan.heapSnapshotDirectory,
   });
   stoppers.push(deployment.stop);
   progress(`tokenbank: ${deployment.servers.map((server) => server.urls[0]).join(', ')}`);

@@ -76,6 +76,7 @@ async function runParts(
         streamCount: plan.streamCount,
         roundCount: plan.memoryRoundCount,
         settleMs: plan.memorySettleMs,
+        heapUsedAfterCollection: servers.tokenbank.heapUsedAfterCollection,
         onProgress: progress,
       });
     }

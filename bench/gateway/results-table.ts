@@ -128,6 +128,7 @@ function memoryTable(inputs: ReportInputs): string[] {
     Number.isFinite(round.allOpenMs) ? `${formatInteger(round.allOpenMs)} ms` : 'never',
     formatMegabytes(round.whileOpen?.heapUsedBytes ?? Number.NaN),
     formatMegabytes(round.after.heapUsedBytes),
+    formatMegabytes(round.heapUsedAfterCollectionBytes),
     formatMegabytes(round.after.externalBytes),
     formatInteger(round.after.openSockets),
   ]);
@@ -146,13 +147,14 @@ function memoryTable(inputs: ReportInputs): string[] {
         'all open after',
         'heap used while open',
         'heap used after',
+        'heap kept (after a forced collection)',
         'external after',
         'sockets after',
       ],
       rows,
     ),
     '',
-    `RSS of tokenbank right after start, before any request: ${formatMegabytes(inputs.tokenbankStartRssBytes ?? Number.NaN)}. Heap and sockets are tokenbank's own /metrics; heap used counts garbage V8 has not collected yet (it runs a full collection only under pressure), so heap that grows while sockets return to the baseline is deferred collection more often than a leak.`,
+    `RSS of tokenbank right after start, before any request: ${formatMegabytes(inputs.tokenbankStartRssBytes ?? Number.NaN)}. Heap and sockets are tokenbank's own /metrics; heap used counts garbage V8 has not collected yet (it runs a full collection only under pressure). Heap kept is read after the RSS figures, once a full collection forced in tokenbank (the bench preloads bench/gateway/forced-collection-preload.mjs) has run: heap kept that grows round after round is memory tokenbank holds on to.`,
     ...(firstError === undefined ? [] : ['', `First stream error: ${oneLine(firstError)}`]),
   ];
 }

@@ -23,6 +23,8 @@ export type MemoryOptions = {
   roundCount: number;
   /** Pause after a round's streams ended (and their connections closed) before RSS is read. */
   settleMs: number;
+  /** Forces a full collection in every process and answers the largest heap used after it. */
+  heapUsedAfterCollection: () => Promise<number>;
   onProgress: (line: string) => void;
 };
 
@@ -41,6 +43,8 @@ export type MemoryRound = {
   /** The gateway's heap and sockets once every stream was open, and after they ended. */
   whileOpen: GatewayMemory | undefined;
   after: GatewayMemory;
+  /** Heap used after a forced full collection once the streams ended: what the gateway keeps. */
+  heapUsedAfterCollectionBytes: number;
 };
 
 const batchSize = 50;
@@ -109,12 +113,14 @@ async function runRound(options: MemoryOptions): Promise<MemoryRound> {
   }
   await pause(options.settleMs);
   const after = await readGatewayMemory(target.origins);
+  const afterRssBytes = largestRssBytes(options.pids);
   return {
     whileOpen: await whileOpen,
     after,
+    heapUsedAfterCollectionBytes: await options.heapUsedAfterCollection(),
     beforeRssBytes,
     peakRssBytes,
-    afterRssBytes: largestRssBytes(options.pids),
+    afterRssBytes,
     completedCount,
     errorCount,
     firstError,
@@ -131,7 +137,7 @@ export async function measureSlowStreamMemory(options: MemoryOptions): Promise<M
     const result = await runRound(options);
     rounds.push(result);
     options.onProgress(
-      `memory round ${round}/${options.roundCount}: ${result.completedCount}/${options.streamCount} streams ok (${result.openCountMax} open at once), RSS ${megabytes(result.beforeRssBytes)} -> peak ${megabytes(result.peakRssBytes)} -> after ${megabytes(result.afterRssBytes)}; heap used ${megabytes(result.whileOpen?.heapUsedBytes ?? Number.NaN)} open -> ${megabytes(result.after.heapUsedBytes)} after, ${result.after.openSockets} sockets after`,
+      `memory round ${round}/${options.roundCount}: ${result.completedCount}/${options.streamCount} streams ok (${result.openCountMax} open at once), RSS ${megabytes(result.beforeRssBytes)} -> peak ${megabytes(result.peakRssBytes)} -> after ${megabytes(result.afterRssBytes)}; heap used ${megabytes(result.whileOpen?.heapUsedBytes ?? Number.NaN)} open -> ${megabytes(result.after.heapUsedBytes)} after, ${megabytes(result.heapUsedAfterCollectionBytes)} after a forced collection, ${result.after.openSockets} sockets after`,
     );
   }
   return rounds;

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ChildServer, startChildServer } from './child-server.ts';
+import { forcedCollectionPreloadPath, heapUsedAfterCollection } from './forced-collection.ts';
 import { readProcessRssBytes } from './process-usage.ts';
 
 export type StoreKind = 'sqlite' | 'postgres';
@@ -25,6 +26,8 @@ export type TokenbankOptions = {
   mockSlowUrl: string;
   /** When set, every replica writes a V8 CPU profile here on exit. */
   cpuProfileDirectory: string | undefined;
+  /** When set, every forced collection also writes a heap snapshot of the replica here. */
+  heapSnapshotDirectory: string | undefined;
 };
 
 export type TokenbankDeployment = {
@@ -37,6 +40,8 @@ export type TokenbankDeployment = {
   limits: Readonly<Record<string, number>>;
   /** RSS of the largest replica once started and seeded, before any load. */
   startRssBytes: number;
+  /** The largest replica's heap used after a forced full collection in each replica. */
+  heapUsedAfterCollection(): Promise<number>;
   stop(): Promise<void>;
 };
 
@@ -155,7 +160,12 @@ export async function startTokenbank(options: TokenbankOptions): Promise<Tokenba
     TOKENBANK_LOG_LEVEL: 'info',
     TOKENBANK_LIMITS: JSON.stringify(limits),
     ...(options.redisUrl === undefined ? {} : { TOKENBANK_REDIS_URL: options.redisUrl }),
+    ...(options.heapSnapshotDirectory === undefined
+      ? {}
+      : { TOKENBANK_BENCH_HEAP_SNAPSHOT_DIR: options.heapSnapshotDirectory }),
   };
+  const reportPath = (index: number) =>
+    join(options.workDirectory, `tokenbank-${index + 1}-collection.json`);
   const profileFlags =
     options.cpuProfileDirectory === undefined
       ? []
@@ -166,6 +176,9 @@ export async function startTokenbank(options: TokenbankOptions): Promise<Tokenba
       label: `tokenbank replica ${index + 1}`,
       nodeArguments: [
         ...profileFlags,
+        '--expose-gc',
+        '--import',
+        forcedCollectionPreloadPath,
         'bin/tokenbank.mjs',
         'serve',
         '--host',
@@ -175,7 +188,7 @@ export async function startTokenbank(options: TokenbankOptions): Promise<Tokenba
         '--db',
         database,
       ],
-      environment,
+      environment: { ...environment, TOKENBANK_BENCH_COLLECTION_REPORT: reportPath(index) },
       cwd: projectRoot,
       logPath: join(options.workDirectory, `tokenbank-${index + 1}.log`),
       urlCount: 1,
@@ -196,7 +209,22 @@ export async function startTokenbank(options: TokenbankOptions): Promise<Tokenba
       await startReplica(index);
     }
     const startRssBytes = Math.max(...servers.map((server) => readProcessRssBytes(server.pid)));
-    return { servers, apiKey, model, slowModel, limits, startRssBytes, stop };
+    const collect = async () => {
+      const readings = await Promise.all(
+        servers.map((server, index) => heapUsedAfterCollection(server.pid, reportPath(index))),
+      );
+      return Math.max(...readings);
+    };
+    return {
+      servers,
+      apiKey,
+      model,
+      slowModel,
+      limits,
+      startRssBytes,
+      heapUsedAfterCollection: collect,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;
