@@ -24,6 +24,11 @@ import {
   refusedField,
 } from './forwarded-fields.ts';
 import { chatCompletionSchema, completionSchema, embeddingSchema } from './openai-requests.ts';
+import {
+  isPlainChatBody,
+  isPlainCompletionBody,
+  isPlainEmbeddingBody,
+} from './plain-request-bodies.ts';
 
 export type InferenceBody = {
   model: string;
@@ -38,6 +43,8 @@ export type InferenceBody = {
 export type InferenceEndpoint = {
   path: '/chat/completions' | '/completions' | '/embeddings';
   schema: (limits: Limits) => z.ZodType<InferenceBody>;
+  /** Passes the common bodies the schema accepts unchanged, without it (plain-request-bodies.ts). */
+  isPlain: (value: unknown, limits: Limits) => value is InferenceBody;
   fields: FieldPolicy;
   /** Embeddings produce no output tokens. */
   producesOutput: boolean;
@@ -47,18 +54,21 @@ export const inferenceEndpoints: readonly InferenceEndpoint[] = [
   {
     path: '/chat/completions',
     schema: chatCompletionSchema,
+    isPlain: isPlainChatBody,
     fields: chatFieldPolicy,
     producesOutput: true,
   },
   {
     path: '/completions',
     schema: completionSchema,
+    isPlain: isPlainCompletionBody,
     fields: completionFieldPolicy,
     producesOutput: true,
   },
   {
     path: '/embeddings',
     schema: embeddingSchema,
+    isPlain: isPlainEmbeddingBody,
     fields: embeddingFieldPolicy,
     producesOutput: false,
   },
@@ -146,6 +156,7 @@ export async function readInferenceRequest(
   endpoint: InferenceEndpoint,
   schema: z.ZodType<InferenceBody>,
 ): Promise<InferenceRequest> {
-  const { value } = await readJsonBody(c, schema);
-  return inferenceRequestOf(endpoint, value, c.get('deps').config.limits);
+  const { limits } = c.get('deps').config;
+  const { value } = await readJsonBody(c, schema, (parsed) => endpoint.isPlain(parsed, limits));
+  return inferenceRequestOf(endpoint, value, limits);
 }
