@@ -22,6 +22,7 @@ import { GatewayError } from '../../errors.ts';
 import { createManualClock } from '../../platform/clock.ts';
 import { createSeededRandom } from '../../platform/random.ts';
 import { type ForwardDeps, type Forwarded, forwardWithRetries } from './forward-with-retries.ts';
+import { type RequestDeadline, startRequestDeadline } from './request-deadline.ts';
 
 const startMs = 1_700_000_000_000;
 
@@ -76,7 +77,7 @@ function setup(
 
 function forward(
   { deps, backends }: Setup,
-  options: { buffered: boolean; clientSignal?: AbortSignal },
+  options: { buffered: boolean; clientSignal?: AbortSignal; deadline?: RequestDeadline },
 ): Promise<Forwarded> {
   const [firstBackend] = backends;
   if (firstBackend === undefined) {
@@ -95,6 +96,7 @@ function forward(
     body: new TextEncoder().encode('{"model":"m"}'),
     headers: { 'content-type': 'application/json' },
     clientSignal: options.clientSignal ?? new AbortController().signal,
+    deadline: options.deadline,
     buffered: options.buffered,
     firstBackend,
   });
@@ -269,6 +271,55 @@ describe('forwardWithRetries', () => {
     expect(test.router.outcomes).toEqual(['a abandoned']);
     expect(test.backends[0]?.health).toBe('healthy');
     expect(test.deps.pool.inFlightTotal).toBe(0);
+  });
+
+  it('aborts the attempt when the request deadline passes, and retries nothing', async () => {
+    vi.useFakeTimers();
+    const deadline = startRequestDeadline(2);
+    const test = setup({
+      a: [hangUntilAborted(() => vi.advanceTimersByTime(2_000))],
+      b: [answerStatus(200)],
+    });
+    const forwarded = await forward(test, { buffered: true, deadline });
+    expect(deadline.expired).toBe(true);
+    expect(idsOf(forwarded.attempted)).toEqual(['a']);
+    expect(test.upstream.sentTo).toEqual(['a']);
+    expect(unansweredError(forwarded)).toMatchObject({ message: 'The backend failed: aborted' });
+    expect(test.deps.pool.inFlightTotal).toBe(0);
+  });
+
+  it('tries nothing once the request deadline has passed', async () => {
+    vi.useFakeTimers();
+    const deadline = startRequestDeadline(2);
+    vi.advanceTimersByTime(2_000);
+    const test = setup({ a: [], b: [] });
+    const forwarded = await forward(test, { buffered: true, deadline });
+    expect(forwarded.attempted).toEqual([]);
+  });
+
+  it('unties an attempt from the request deadline once it is released', async () => {
+    const deadline = startRequestDeadline(2);
+    let subscribedCount = 0;
+    const counted: RequestDeadline = {
+      get expired() {
+        return deadline.expired;
+      },
+      onExpiry(end) {
+        subscribedCount += 1;
+        const forget = deadline.onExpiry(end);
+        return () => {
+          subscribedCount -= 1;
+          forget();
+        };
+      },
+      clear: deadline.clear,
+    };
+    const test = setup({ a: [answerStream([firstChunk])] });
+    const forwarded = answered(await forward(test, { buffered: false, deadline: counted }));
+    expect(subscribedCount).toBe(1);
+    forwarded.release();
+    expect(subscribedCount).toBe(0);
+    deadline.clear();
   });
 
   it('tries nothing for a client already gone', async () => {

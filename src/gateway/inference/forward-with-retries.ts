@@ -32,6 +32,7 @@ import {
 import type { Limits } from '../../config.ts';
 import type { Deps } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
+import type { RequestDeadline } from './request-deadline.ts';
 import {
   anyRoutable,
   noCapacity,
@@ -53,6 +54,8 @@ export type ForwardRequest = {
   headers: Record<string, string>;
   /** Aborts when the client goes away. */
   clientSignal: AbortSignal;
+  /** The request's deadline, when it has one: once it passes, attempts are aborted, none retried. */
+  deadline?: Pick<RequestDeadline, 'expired' | 'onExpiry'> | undefined;
   /** Read the whole body inside the attempt, so a body cut short can still be retried. */
   buffered: boolean;
   /** The backend picked (and priced) at admission: the first attempt goes there. */
@@ -100,7 +103,7 @@ export async function forwardWithRetries(
   let lastError: GatewayError | undefined;
   try {
     for (let attempt = 0; attempt <= deps.config.limits.retryCountMax; attempt += 1) {
-      if (request.clientSignal.aborted) {
+      if (request.clientSignal.aborted || request.deadline?.expired === true) {
         break;
       }
       let backend = request.firstBackend;
@@ -193,7 +196,7 @@ async function attemptOnce(
   request: ForwardRequest,
 ): Promise<AttemptResult> {
   const backend = attempt.route.backend;
-  const control = attemptControl(request.clientSignal, attempt);
+  const control = attemptControl(request, attempt);
   const deadlineMs = firstTokenDeadlineMs(attempt.route, deps.config.limits);
   const deadline = firstTokenDeadline(control.abort, deadlineMs);
   try {
@@ -219,22 +222,28 @@ async function attemptOnce(
   }
 }
 
-/** The attempt's own abort, tied to the client's; `release` ends the attempt and unties them. */
+/**
+ * The attempt's own abort, tied to the client's and to the request's deadline; `release` ends
+ * the attempt and unties them.
+ */
 type AttemptControl = {
   signal: AbortSignal;
   abort: () => void;
   release: (outputTokens?: number) => void;
 };
 
-function attemptControl(clientSignal: AbortSignal, attempt: TrackedAttempt): AttemptControl {
+function attemptControl(request: ForwardRequest, attempt: TrackedAttempt): AttemptControl {
   // These closures live as long as a stream does: they keep the signal, not the request and its
   // body (a prompt of up to requestBodyBytesMax, held per open stream).
+  const { clientSignal, deadline } = request;
   const controller = new AbortController();
   const abort = () => controller.abort();
   clientSignal.addEventListener('abort', abort, { once: true });
+  const forgetExpiry = deadline?.onExpiry(abort);
   const release = (outputTokens?: number) => {
     attempt.end(outputTokens);
     clientSignal.removeEventListener('abort', abort);
+    forgetExpiry?.();
   };
   return { signal: controller.signal, abort, release };
 }

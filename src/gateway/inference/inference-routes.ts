@@ -187,7 +187,7 @@ async function admitAndAnswer(
     request,
   );
   call.onAdmitted?.();
-  const deadline = startRequestDeadline(deps.config.requestTimeoutS, clientSignal);
+  const deadline = startRequestDeadline(deps.config.requestTimeoutS);
   const exchange: Exchange = { deps, call, request, admission, deadline, clientSignal, lease };
   let forwarded: ForwardResult;
   try {
@@ -222,13 +222,14 @@ async function forward(
   route: RouteRequest,
   firstBackend: PooledBackend,
 ): Promise<ForwardResult> {
-  const { deps, request, admission, deadline } = exchange;
+  const { deps, request, admission, deadline, clientSignal } = exchange;
   const forwarded = await forwardWithRetries(deps, allowed, {
     route,
     path: request.endpoint.path,
     body: upstreamBody(request, admission.outputTokensPerChoice),
     headers: upstreamHeaders(admission.requestId, request.stream),
-    clientSignal: deadline.signal,
+    clientSignal,
+    deadline,
     buffered: !request.stream,
     firstBackend,
   });

@@ -6,52 +6,47 @@ afterEach(() => {
 });
 
 describe('request deadline', () => {
-  it('aborts its signal and ends the request when the deadline passes', () => {
+  it('ends the request when the deadline passes, and not before', () => {
     vi.useFakeTimers();
-    const client = new AbortController();
-    const deadline = startRequestDeadline(2, client.signal);
+    const deadline = startRequestDeadline(2);
     const ended: string[] = [];
     deadline.onExpiry((error) => ended.push(error.code));
     vi.advanceTimersByTime(1_999);
-    expect(deadline.signal.aborted).toBe(false);
+    expect(deadline.expired).toBe(false);
+    expect(ended).toEqual([]);
     vi.advanceTimersByTime(1);
-    expect(deadline.signal.aborted).toBe(true);
     expect(deadline.expired).toBe(true);
     expect(ended).toEqual(['request_timeout']);
   });
 
-  it('aborts its signal when the client leaves, which is not the deadline passing', () => {
+  it('ends at once what subscribes once it has passed', () => {
     vi.useFakeTimers();
-    const client = new AbortController();
-    const deadline = startRequestDeadline(2, client.signal);
+    const deadline = startRequestDeadline(2);
+    vi.advanceTimersByTime(2_000);
     const ended: string[] = [];
     deadline.onExpiry((error) => ended.push(error.code));
-    client.abort(new Error('gone'));
-    expect(deadline.signal.aborted).toBe(true);
-    expect(deadline.expired).toBe(false);
-    vi.advanceTimersByTime(2_000);
-    // The timer still ends a request whose client left but that nothing else ended.
-    expect(deadline.expired).toBe(true);
     expect(ended).toEqual(['request_timeout']);
   });
 
-  it('follows a client that left before it started', () => {
-    const client = new AbortController();
-    client.abort();
-    const deadline = startRequestDeadline(2, client.signal);
-    expect(deadline.signal.aborted).toBe(true);
-    expect(deadline.expired).toBe(false);
-    deadline.clear();
+  it('forgets what unsubscribed, and only that', () => {
+    vi.useFakeTimers();
+    const deadline = startRequestDeadline(2);
+    const ended: string[] = [];
+    const forget = deadline.onExpiry(() => ended.push('attempt'));
+    deadline.onExpiry(() => ended.push('stream'));
+    forget();
+    vi.advanceTimersByTime(2_000);
+    expect(ended).toEqual(['stream']);
   });
 
-  it('once cleared, neither the timer nor the client touch it', () => {
+  it('once cleared, the timer ends nothing', () => {
     vi.useFakeTimers();
-    const client = new AbortController();
-    const deadline = startRequestDeadline(2, client.signal);
+    const deadline = startRequestDeadline(2);
+    const ended: string[] = [];
+    deadline.onExpiry(() => ended.push('request'));
     deadline.clear();
-    client.abort();
     vi.advanceTimersByTime(5_000);
-    expect(deadline.signal.aborted).toBe(false);
     expect(deadline.expired).toBe(false);
+    expect(ended).toEqual([]);
   });
 });
