@@ -6,6 +6,7 @@
  * Retry-After. Holding the request here rather than at a backend lets it go to whichever backend
  * frees first.
  */
+import type { ClientSignal } from '../platform/client-signal.ts';
 
 /** Schedules `callback` after `delayMs`; returns the function that cancels it. */
 export type SetTimer = (callback: () => void, delayMs: number) => () => void;
@@ -20,13 +21,13 @@ export type CapacityWaitQueue = {
     take: () => Value | undefined,
     timeoutMs: number,
     done: (value: Value | undefined) => void,
-    signal?: AbortSignal,
+    signal?: ClientSignal,
   ): void;
   /** `enqueue` as a promise. */
   wait<Value>(
     take: () => Value | undefined,
     timeoutMs: number,
-    signal?: AbortSignal,
+    signal?: ClientSignal,
   ): Promise<Value | undefined>;
   /** Capacity freed: offers it to the waiters, oldest first, until one takes it. */
   notify(): void;
@@ -55,7 +56,7 @@ export function createCapacityWaitQueue(options: CapacityWaitQueueOptions): Capa
     take: () => Value | undefined,
     timeoutMs: number,
     done: (value: Value | undefined) => void,
-    signal?: AbortSignal,
+    signal?: ClientSignal,
   ): void {
     if (waiters.size >= options.lengthMax || signal?.aborted === true) {
       done(undefined);

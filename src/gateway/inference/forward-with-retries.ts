@@ -32,6 +32,7 @@ import {
 import type { Limits } from '../../config.ts';
 import type { Deps } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
+import type { ClientSignal } from '../../platform/client-signal.ts';
 import type { RequestDeadline } from './request-deadline.ts';
 import {
   anyRoutable,
@@ -53,7 +54,7 @@ export type ForwardRequest = {
   body: Uint8Array;
   headers: Record<string, string>;
   /** Aborts when the client goes away. */
-  clientSignal: AbortSignal;
+  clientSignal: ClientSignal;
   /** The request's deadline, when it has one: once it passes, attempts are aborted, none retried. */
   deadline?: Pick<RequestDeadline, 'expired' | 'onExpiry'> | undefined;
   /** Read the whole body inside the attempt, so a body cut short can still be retried. */
@@ -170,7 +171,7 @@ export async function pickFirstBackend(
   deps: ForwardDeps,
   allowed: readonly PooledBackend[],
   route: RouteRequest,
-  clientSignal: AbortSignal,
+  clientSignal: ClientSignal,
   waitsForCapacity = true,
 ): Promise<PooledBackend> {
   const take = () =>
