@@ -68,4 +68,35 @@ describe('upstreamBody', () => {
     const embedding = sent(embeddings, { input: ['a'], dimensions: 8, temperature: 1 }).body;
     expect(embedding).toEqual({ model: 'm', input: ['a'], dimensions: 8 });
   });
+
+  it('writes each field once: the text JSON.stringify writes for the same fields in order', () => {
+    const cases = [
+      { endpoint: chat, body: { messages: [{ role: 'user', content: 'hi' }], temperature: 0.5 } },
+      { endpoint: chat, body: { messages: [], stream: true, max_completion_tokens: 9 } },
+      { endpoint: completions, body: { prompt: 'p', stream: false, n: 2 } },
+      { endpoint: embeddings, body: { input: 'x' } },
+    ];
+    for (const { endpoint, body } of cases) {
+      if (endpoint === undefined) {
+        throw new Error('no such endpoint');
+      }
+      const request = inferenceRequestOf(endpoint, { model: 'm', ...body }, limits);
+      const text = new TextDecoder().decode(upstreamBody(request, 42));
+      const expected: Record<string, unknown> = { ...request.forwardedFields, model: 'm' };
+      if (endpoint.producesOutput) {
+        expected[request.outputField] = 42;
+      }
+      if (request.stream) {
+        expected.stream = true;
+        expected.stream_options = { include_usage: true };
+      }
+      expect(text).toBe(JSON.stringify(expected));
+    }
+    if (embeddings === undefined) {
+      throw new Error('no embeddings endpoint');
+    }
+    const bare = inferenceRequestOf(embeddings, { model: 'm', input: 'x' }, limits);
+    const text = new TextDecoder().decode(upstreamBody({ ...bare, forwardedFields: {} }, 1));
+    expect(text).toBe('{"model":"m"}');
+  });
 });

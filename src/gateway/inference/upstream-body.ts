@@ -9,14 +9,20 @@ import type { InferenceRequest } from './inference-request.ts';
 
 const encoder = new TextEncoder();
 
+/**
+ * The metered fields are appended to the forwarded ones as text: the forwarded fields never hold
+ * them (forwarded-fields.ts passes only unmetered fields, and the prompt), and a spread copy of the
+ * body to add them cost more than serialising it.
+ */
 export function upstreamBody(request: InferenceRequest, outputTokensPerChoice: number): Uint8Array {
-  const body: Record<string, unknown> = { ...request.forwardedFields, model: request.model };
+  let metered = `"model":${JSON.stringify(request.model)}`;
   if (request.endpoint.producesOutput) {
-    body[request.outputField] = outputTokensPerChoice;
+    metered += `,"${request.outputField}":${outputTokensPerChoice}`;
   }
   if (request.stream) {
-    body.stream = true;
-    body.stream_options = { include_usage: true };
+    metered += ',"stream":true,"stream_options":{"include_usage":true}';
   }
-  return encoder.encode(JSON.stringify(body));
+  const forwarded = JSON.stringify(request.forwardedFields);
+  const text = forwarded === '{}' ? `{${metered}}` : `${forwarded.slice(0, -1)},${metered}}`;
+  return encoder.encode(text);
 }
