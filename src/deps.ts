@@ -20,8 +20,8 @@ import type { FileStore } from './db/file-store.ts';
 import type { LeaseStore } from './db/lease-store.ts';
 import type { ConsoleAssets } from './gateway/console/console-assets.ts';
 import type { LeaseRegistry } from './gateway/leases/lease-registry.ts';
+import type { AbortNotice } from './platform/abort-notice.ts';
 import type { BackgroundWork } from './platform/background-work.ts';
-import type { ClientSignal } from './platform/client-signal.ts';
 import type { Clock } from './platform/clock.ts';
 import type { CredentialCache } from './platform/credential-cache.ts';
 import type { HashText } from './platform/identifiers.ts';
@@ -44,7 +44,7 @@ export type RequestAccess = {
   /** One request header, by its lower-case name. */
   header(c: Context<HonoEnv>, name: string): string | undefined;
   /** Aborts when the client goes away before its answer is complete; call once per request. */
-  clientSignal(c: Context<HonoEnv>): ClientSignal;
+  clientSignal(c: Context<HonoEnv>): AbortNotice;
 };
 
 export type ClientIdentity = { key: ApiKeyRecord; tenant: TenantRecord };

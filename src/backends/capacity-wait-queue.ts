@@ -6,7 +6,7 @@
  * Retry-After. Holding the request here rather than at a backend lets it go to whichever backend
  * frees first.
  */
-import type { ClientSignal } from '../platform/client-signal.ts';
+import type { AbortNotice } from '../platform/abort-notice.ts';
 
 /** Schedules `callback` after `delayMs`; returns the function that cancels it. */
 export type SetTimer = (callback: () => void, delayMs: number) => () => void;
@@ -21,13 +21,13 @@ export type CapacityWaitQueue = {
     take: () => Value | undefined,
     timeoutMs: number,
     done: (value: Value | undefined) => void,
-    signal?: ClientSignal,
+    signal?: AbortNotice,
   ): void;
   /** `enqueue` as a promise. */
   wait<Value>(
     take: () => Value | undefined,
     timeoutMs: number,
-    signal?: ClientSignal,
+    signal?: AbortNotice,
   ): Promise<Value | undefined>;
   /** Capacity freed: offers it to the waiters, oldest first, until one takes it. */
   notify(): void;
@@ -56,7 +56,7 @@ export function createCapacityWaitQueue(options: CapacityWaitQueueOptions): Capa
     take: () => Value | undefined,
     timeoutMs: number,
     done: (value: Value | undefined) => void,
-    signal?: ClientSignal,
+    signal?: AbortNotice,
   ): void {
     if (waiters.size >= options.lengthMax || signal?.aborted === true) {
       done(undefined);

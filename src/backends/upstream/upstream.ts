@@ -3,6 +3,7 @@
  * undici keep-alive pools per backend; tests and other runtimes can pass their own. Failures are
  * UpstreamErrors that say whether another backend may be tried.
  */
+import type { AbortNotice } from '../../platform/abort-notice.ts';
 import type { ChunkSource } from './chunk-source.ts';
 
 export type UpstreamTarget = {
@@ -18,7 +19,8 @@ export type UpstreamRequest = {
   path: string;
   headers: Record<string, string>;
   body: Uint8Array | undefined;
-  signal: AbortSignal;
+  /** Aborts the exchange, before or during the answer. */
+  signal: AbortNotice;
 };
 
 export type UpstreamResponse = {

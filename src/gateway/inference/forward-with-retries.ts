@@ -32,7 +32,7 @@ import {
 import type { Limits } from '../../config.ts';
 import type { Deps } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
-import type { ClientSignal } from '../../platform/client-signal.ts';
+import { type AbortNotice, AbortSwitch } from '../../platform/abort-notice.ts';
 import type { RequestDeadline } from './request-deadline.ts';
 import {
   anyRoutable,
@@ -54,7 +54,7 @@ export type ForwardRequest = {
   body: Uint8Array;
   headers: Record<string, string>;
   /** Aborts when the client goes away. */
-  clientSignal: ClientSignal;
+  clientSignal: AbortNotice;
   /** The request's deadline, when it has one: once it passes, attempts are aborted, none retried. */
   deadline?: Pick<RequestDeadline, 'expired' | 'onExpiry'> | undefined;
   /** Read the whole body inside the attempt, so a body cut short can still be retried. */
@@ -171,7 +171,7 @@ export async function pickFirstBackend(
   deps: ForwardDeps,
   allowed: readonly PooledBackend[],
   route: RouteRequest,
-  clientSignal: ClientSignal,
+  clientSignal: AbortNotice,
   waitsForCapacity = true,
 ): Promise<PooledBackend> {
   const take = () =>
@@ -228,7 +228,7 @@ async function attemptOnce(
  * the attempt and unties them.
  */
 type AttemptControl = {
-  signal: AbortSignal;
+  signal: AbortNotice;
   abort: () => void;
   release: (outputTokens?: number) => void;
 };
@@ -237,8 +237,8 @@ function attemptControl(request: ForwardRequest, attempt: TrackedAttempt): Attem
   // These closures live as long as a stream does: they keep the signal, not the request and its
   // body (a prompt of up to requestBodyBytesMax, held per open stream).
   const { clientSignal, deadline } = request;
-  const controller = new AbortController();
-  const abort = () => controller.abort();
+  const abortSwitch = new AbortSwitch();
+  const abort = () => abortSwitch.abort();
   clientSignal.addEventListener('abort', abort, { once: true });
   const forgetExpiry = deadline?.onExpiry(abort);
   const release = (outputTokens?: number) => {
@@ -246,7 +246,7 @@ function attemptControl(request: ForwardRequest, attempt: TrackedAttempt): Attem
     clientSignal.removeEventListener('abort', abort);
     forgetExpiry?.();
   };
-  return { signal: controller.signal, abort, release };
+  return { signal: abortSwitch, abort, release };
 }
 
 /** Aborts the attempt when its deadline passes first; none (undefined) for a buffered answer. */

@@ -27,7 +27,7 @@ import {
 import { finalUsage } from '../../metering/final-usage.ts';
 import { createStreamUsageTap, type StreamUsageTap } from '../../metering/stream-usage-tap.ts';
 import { readReportedUsage } from '../../metering/usage.ts';
-import type { ClientSignal } from '../../platform/client-signal.ts';
+import type { AbortNotice } from '../../platform/abort-notice.ts';
 import { requireClient } from '../middleware/authenticate.ts';
 import { type RouteDoc, routeDocsFor } from '../openapi/route-doc.ts';
 import { type Admission, admitRequest } from './admission.ts';
@@ -70,7 +70,7 @@ export type InferenceCall = {
   requestId: string;
   requestLog: RequestLog;
   /** Aborts when whoever asked no longer wants the answer. */
-  clientSignal: ClientSignal;
+  clientSignal: AbortNotice;
   /**
    * Whether the request may wait in the capacity queue when every backend is full. Work that
    * can wait (a batch line) never does: it takes only room that is free now and stays behind
@@ -111,7 +111,7 @@ type Exchange = {
   request: InferenceRequest;
   admission: Admission;
   deadline: RequestDeadline;
-  clientSignal: ClientSignal;
+  clientSignal: AbortNotice;
   lease: InferenceLease;
 };
 

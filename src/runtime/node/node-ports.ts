@@ -9,7 +9,7 @@ import type { Context } from 'hono';
 import type { ResolveHost } from '../../backends/upstream/backend-url-policy.ts';
 import type { HonoEnv, RequestAccess } from '../../deps.ts';
 import { portableRequestAccess, requestTooLarge } from '../../gateway/middleware/request-body.ts';
-import type { ClientSignal } from '../../platform/client-signal.ts';
+import type { AbortNotice } from '../../platform/abort-notice.ts';
 import type { HashText } from '../../platform/identifiers.ts';
 
 type NodeBindings = { incoming?: IncomingMessage; outgoing?: ServerResponse };
@@ -47,7 +47,7 @@ function readNodeBody(incoming: IncomingMessage, bytesMax: number): Promise<Uint
  * response itself, and told by one 'close' listener put on the first time something listens;
  * an AbortController per request cost more than the rest of this port.
  */
-export class ResponseClientSignal implements ClientSignal {
+export class ResponseClientSignal implements AbortNotice {
   readonly #outgoing: ServerResponse;
   #listeners: Array<() => void> | undefined;
 

@@ -7,6 +7,7 @@
  * re-pointed at the operator's network later (DNS rebinding).
  */
 import type { LookupAddress, LookupOptions } from 'node:dns';
+import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
@@ -25,6 +26,7 @@ import {
   type UpstreamTarget,
 } from '../../backends/upstream/upstream.ts';
 import type { Limits } from '../../config.ts';
+import type { AbortNotice } from '../../platform/abort-notice.ts';
 
 const connectErrorCodes = new Set([
   'ECONNREFUSED',
@@ -45,7 +47,21 @@ const timeoutErrorCodes = new Set([
   'ETIMEDOUT',
 ]);
 
-function kindOf(error: unknown, signal: AbortSignal): UpstreamErrorKind {
+/**
+ * undici listens for an abort on an AbortSignal or on an emitter's 'abort' event; the gateway's
+ * lighter notices (an attempt's AbortSwitch) are passed on through an emitter, which costs a
+ * fraction of the AbortSignal it replaces.
+ */
+function undiciSignal(notice: AbortNotice): AbortSignal | EventEmitter {
+  if (notice instanceof AbortSignal) {
+    return notice;
+  }
+  const emitter = new EventEmitter();
+  notice.addEventListener('abort', () => emitter.emit('abort'), { once: true });
+  return emitter;
+}
+
+function kindOf(error: unknown, signal: AbortNotice): UpstreamErrorKind {
   if (signal.aborted) {
     return 'aborted';
   }
@@ -59,7 +75,7 @@ function kindOf(error: unknown, signal: AbortSignal): UpstreamErrorKind {
   return 'protocol';
 }
 
-function toUpstreamError(error: unknown, signal: AbortSignal): UpstreamError {
+function toUpstreamError(error: unknown, signal: AbortNotice): UpstreamError {
   const message = error instanceof Error ? error.message : String(error);
   return new UpstreamError(kindOf(error, signal), message, error);
 }
@@ -72,7 +88,7 @@ function nodeResponse(
   status: number,
   headers: Record<string, string>,
   body: Readable,
-  signal: AbortSignal,
+  signal: AbortNotice,
 ): UpstreamResponse {
   let web: ReadableStream<Uint8Array> | undefined;
   let chunks: ChunkSource | undefined;
@@ -111,10 +127,10 @@ function nodeResponse(
 /** undici's body chunk by chunk: its errors become UpstreamErrors, and cancel frees it. */
 class NodeChunks implements ChunkSource {
   readonly #body: Readable;
-  readonly #signal: AbortSignal;
+  readonly #signal: AbortNotice;
   readonly #iterator: AsyncIterator<unknown>;
 
-  constructor(body: Readable, signal: AbortSignal) {
+  constructor(body: Readable, signal: AbortNotice) {
     this.#body = body;
     this.#signal = signal;
     this.#iterator = body[Symbol.asyncIterator]();
@@ -230,6 +246,13 @@ export function createUndiciUpstream(
   return {
     async send(target, request) {
       const { pool, basePath } = poolFor(target);
+      if (request.signal.aborted) {
+        // An emitter cannot tell undici of an abort that already happened.
+        throw toUpstreamError(
+          new Error('The exchange was aborted before it was sent.'),
+          request.signal,
+        );
+      }
       const headers = { ...request.headers };
       if (target.apiKey !== null) {
         headers.authorization = `Bearer ${target.apiKey}`;
@@ -240,7 +263,7 @@ export function createUndiciUpstream(
           path: `${basePath}${request.path}`,
           headers,
           body: request.body === undefined ? null : request.body,
-          signal: request.signal,
+          signal: undiciSignal(request.signal),
         });
         return nodeResponse(
           response.statusCode,

@@ -12,6 +12,7 @@ import {
   type UpstreamResponse,
 } from '../../backends/upstream/upstream.ts';
 import type { Config } from '../../config.ts';
+import type { AbortNotice } from '../../platform/abort-notice.ts';
 import { arrayBufferBytes } from '../../platform/array-buffer-bytes.ts';
 
 type Timeouts = Pick<Config['limits'], 'upstreamHeadersTimeoutMs' | 'upstreamBodyIdleTimeoutMs'>;
@@ -48,6 +49,20 @@ function idleGuarded(body: ReadableStream<Uint8Array>, idleMs: number): Readable
   });
 }
 
+/** fetch takes an AbortSignal: a lighter notice (an attempt's AbortSwitch) is passed on to one. */
+function abortSignalOf(notice: AbortNotice): AbortSignal {
+  if (notice instanceof AbortSignal) {
+    return notice;
+  }
+  const controller = new AbortController();
+  if (notice.aborted) {
+    controller.abort();
+  } else {
+    notice.addEventListener('abort', () => controller.abort(), { once: true });
+  }
+  return controller.signal;
+}
+
 export function createFetchUpstream(limits: Timeouts): Upstream {
   return {
     async send(target, request): Promise<UpstreamResponse> {
@@ -62,7 +77,7 @@ export function createFetchUpstream(limits: Timeouts): Upstream {
           method: request.method,
           headers,
           ...(request.body === undefined ? {} : { body: arrayBufferBytes(request.body) }),
-          signal: AbortSignal.any([request.signal, headersTimeout]),
+          signal: AbortSignal.any([abortSignalOf(request.signal), headersTimeout]),
         });
       } catch (error) {
         if (request.signal.aborted) {
