@@ -61,6 +61,8 @@ export const limitsSchema = z
     tokenizerQueueLengthMax: integer(1, 1_000_000).default(1_024),
     /** How often the catalog cache (prices, models) is reloaded from the store. */
     catalogRefreshMs: integer(0, 3_600_000).default(5_000),
+    /** On Workers: how often an isolate reads the catalog object's log of changes. */
+    catalogChangePollMs: integer(0, 60_000).default(1_000),
     /** A stream records its progress every this many delivered chunks... */
     checkpointEventCount: integer(1, 1_000_000).default(64),
     /** ...or this often, whichever comes first, so a crash loses little usage. */

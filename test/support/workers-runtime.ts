@@ -91,6 +91,11 @@ export type ObjectCall = {
 export type WorkersRuntime = {
   /** The gateway Worker's own address on loopback. */
   url: string;
+  /**
+   * A second isolate of the same Worker on the same Durable Objects (as another Cloudflare
+   * location would run), when started with `isolates: 2`.
+   */
+  secondUrl: string | undefined;
   /** One RPC call on a tenant ledger object, through the harness. */
   call(call: ObjectCall): Promise<unknown>;
   /**
@@ -107,12 +112,37 @@ export type WorkersRuntime = {
  */
 export async function startWorkersRuntime(
   variables: Record<string, string> = {},
+  options: { isolates?: 1 | 2 } = {},
 ): Promise<WorkersRuntime> {
   Object.assign(process.env, offlineEnvironment);
   const directory = mkdtempSync(join(tmpdir(), 'tokenbank-workers-'));
   const bundle = join(directory, 'bundle');
   await bundleWorker(bundle);
   const tenantLedgers = { className: 'TenantLedgerObject', useSQLite: true };
+  const gateway = {
+    unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
+    modules: true,
+    scriptPath: join(bundle, 'worker.js'),
+    modulesRoot: bundle,
+    modulesRules: [{ type: 'Text' as const, include: ['**/*.sql'] }],
+    compatibilityDate,
+    bindings: variables,
+    // As wrangler.toml's [assets]: the Worker first on every route, the files by binding.
+    assets: {
+      directory: consoleDirectory,
+      binding: 'ASSETS',
+      routerConfig: { invoke_user_worker_ahead_of_assets: true, has_user_worker: true },
+    },
+  };
+  // The second isolate runs the same code and reaches the first one's objects by script name.
+  const second = {
+    ...gateway,
+    name: 'tokenbank-second',
+    durableObjects: {
+      TENANT_LEDGERS: { ...tenantLedgers, scriptName: 'tokenbank' },
+      CATALOG: { className: 'CatalogObject', useSQLite: true, scriptName: 'tokenbank' },
+    },
+  };
   const launch = () =>
     new Miniflare({
       durableObjectsPersist: join(directory, 'objects'),
@@ -127,32 +157,24 @@ export async function startWorkersRuntime(
           durableObjects: { TENANT_LEDGERS: { ...tenantLedgers, scriptName: 'tokenbank' } },
         },
         {
+          ...gateway,
           name: 'tokenbank',
-          unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
-          modules: true,
-          scriptPath: join(bundle, 'worker.js'),
-          modulesRoot: bundle,
-          modulesRules: [{ type: 'Text', include: ['**/*.sql'] }],
-          compatibilityDate,
-          bindings: variables,
-          // As wrangler.toml's [assets]: the Worker first on every route, the files by binding.
-          assets: {
-            directory: consoleDirectory,
-            binding: 'ASSETS',
-            routerConfig: { invoke_user_worker_ahead_of_assets: true, has_user_worker: true },
-          },
           durableObjects: {
             TENANT_LEDGERS: tenantLedgers,
             CATALOG: { className: 'CatalogObject', useSQLite: true },
           },
         },
+        ...(options.isolates === 2 ? [second] : []),
       ],
     });
   const addresses = async (running: Miniflare) => {
     await running.ready;
+    const addressOf = async (worker: string) =>
+      (await running.unsafeGetDirectURL(worker)).href.replace(/\/$/, '');
     return {
       harness: await running.unsafeGetDirectURL('harness'),
-      gateway: (await running.unsafeGetDirectURL('tokenbank')).href.replace(/\/$/, ''),
+      gateway: await addressOf('tokenbank'),
+      second: options.isolates === 2 ? await addressOf('tokenbank-second') : undefined,
     };
   };
   let miniflare = launch();
@@ -160,6 +182,9 @@ export async function startWorkersRuntime(
   return {
     get url() {
       return urls.gateway;
+    },
+    get secondUrl() {
+      return urls.second;
     },
     async restart() {
       await miniflare.dispose();

@@ -5,13 +5,15 @@
  * (db/sqlite-catalog.ts, db/sqlite-audit-log.ts). Their version allocations and "only if" writes
  * are synchronous transactions, which a Durable Object runs (transactionSync) and D1 does not
  * (it has batches, not interactive transactions); see DEPLOY.md "Cloudflare Workers". Workers
- * keep what they read of it in memory (the catalog cache and credential caches).
+ * keep what they read of it in memory (the catalog cache and credential caches) and read its log
+ * of changes to drop what a change made wrong (polled-catalog-changes.ts).
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { AuditLog } from '../../db/audit-log.ts';
 import type { Catalog } from '../../db/catalog.ts';
 import { createSqliteAuditLog } from '../../db/sqlite-audit-log.ts';
 import { createSqliteCatalog } from '../../db/sqlite-catalog.ts';
+import { type AnnouncedChange, CatalogChangeLog, type ChangeCursor } from './catalog-change-log.ts';
 import { durableStoreDatabase } from './durable-store-database.ts';
 import { migrateDurableStore } from './store-migrations.ts';
 import type { DurableObjectState } from './workers-types.ts';
@@ -22,8 +24,13 @@ export type CatalogPortName = keyof CatalogPorts;
 /** The name of the one catalog object of a deployment. */
 export const catalogObjectName = 'catalog';
 
+/** Changes kept for isolates to read; one that falls further behind resynchronises. */
+const changeLogEntriesMax = 1_024;
+
 export class CatalogObject extends DurableObject {
   private ports: CatalogPorts | undefined;
+  /** A new epoch each time the object starts: its readers resynchronise. */
+  private readonly changes = new CatalogChangeLog(crypto.randomUUID(), changeLogEntriesMax);
 
   constructor(ctx: DurableObjectState, env: unknown) {
     super(ctx, env);
@@ -35,6 +42,15 @@ export class CatalogObject extends DurableObject {
         audit: createSqliteAuditLog(database),
       };
     });
+  }
+
+  /** An isolate announces a change it made (polled-catalog-changes.ts). */
+  publishChange(announced: AnnouncedChange): void {
+    this.changes.append(announced);
+  }
+
+  changesAfter(cursor: ChangeCursor | undefined) {
+    return this.changes.readAfter(cursor);
   }
 
   /** One call of the catalog or the audit log. */

@@ -18,16 +18,26 @@ import {
   type BackgroundJobs,
   createBackgroundJobs,
 } from '../../gateway/replicas/background-jobs.ts';
+import { listenForCatalogChanges } from '../../gateway/replicas/catalog-changes.ts';
+import { systemClock } from '../../platform/clock.ts';
+import { newId } from '../../platform/identifiers.ts';
 import { createJsonLogger } from '../../platform/logger.ts';
+import { createPolledCatalogChanges, type PolledCatalogChanges } from './polled-catalog-changes.ts';
 import { watchDelivery } from './watch-delivery.ts';
-import { createWorkersDeps, type WorkerBindings } from './workers-deps.ts';
+import { catalogObjectOf, createWorkersDeps, type WorkerBindings } from './workers-deps.ts';
 
 export { CatalogObject } from './catalog-object.ts';
 export { TenantLedgerObject } from './tenant-ledger-object.ts';
 
 type ExecutionContext = { waitUntil(work: Promise<unknown>): void };
 
-type Gateway = { app: Hono<HonoEnv>; deps: Deps; jobs: BackgroundJobs; backendsAtMs: number };
+type Gateway = {
+  app: Hono<HonoEnv>;
+  deps: Deps;
+  catalogChanges: PolledCatalogChanges;
+  jobs: BackgroundJobs;
+  backendsAtMs: number;
+};
 
 /** The TOKENBANK_* variables and secrets among the bindings. */
 function variablesOf(env: object): Record<string, string> {
@@ -46,7 +56,18 @@ async function startGateway(env: WorkerBindings): Promise<Gateway> {
   }
   const { config } = parsed;
   const logger = createJsonLogger(config.logLevel, (line) => console.log(line.trimEnd()));
-  const probe = createWorkersDeps({ config, bindings: env, logger, adminTokenHashes: [] });
+  const instanceId = newId('gw');
+  const catalogChanges = createPolledCatalogChanges({
+    source: () => catalogObjectOf(env),
+    instanceId,
+    clock: systemClock,
+    logger,
+    pollMs: config.limits.catalogChangePollMs,
+  });
+  // The cursor is placed before the catalog is read, so no change falls between the two.
+  await catalogChanges.pollIfDue();
+  const isolate = { config, bindings: env, logger, instanceId, catalogChanges };
+  const probe = createWorkersDeps({ ...isolate, adminTokenHashes: [] });
   const admin = await ensureAdminCredential({
     catalog: probe.catalog,
     hashText: probe.hashText,
@@ -55,12 +76,8 @@ async function startGateway(env: WorkerBindings): Promise<Gateway> {
     // A Worker has nowhere safe to show a generated token: set TOKENBANK_ADMIN_TOKEN.
     mayGenerate: false,
   });
-  const deps = createWorkersDeps({
-    config,
-    bindings: env,
-    logger,
-    adminTokenHashes: admin.tokenHashes,
-  });
+  const deps = createWorkersDeps({ ...isolate, adminTokenHashes: admin.tokenHashes });
+  listenForCatalogChanges(deps);
   await admitRegisteredBackends(deps.pool, await deps.catalog.listLiveBackends(), {
     allowPrivate: config.allowPrivateBackends,
     resolveHost: deps.resolveHost,
@@ -71,6 +88,7 @@ async function startGateway(env: WorkerBindings): Promise<Gateway> {
   return {
     app: createApp(deps),
     deps,
+    catalogChanges,
     jobs: createBackgroundJobs(deps),
     backendsAtMs: deps.clock.nowMs(),
   };
@@ -100,6 +118,10 @@ export default {
   async fetch(request: Request, env: WorkerBindings, context: ExecutionContext) {
     const gateway = await gatewayOf(env);
     refreshBackendsIfStale(gateway, context);
+    const polled = gateway.catalogChanges.pollIfDue();
+    if (polled) {
+      context.waitUntil(polled);
+    }
     const { response, delivered } = watchDelivery(await gateway.app.fetch(request));
     // A stream settles after its last byte, when the handler has long returned: the runtime
     // cancels whatever the request still has in flight once its response is delivered, so the

@@ -29,7 +29,7 @@ import { estimateTextTokens } from '../../metering/estimate-prompt-tokens.ts';
 import { createBackgroundWork } from '../../platform/background-work.ts';
 import { systemClock } from '../../platform/clock.ts';
 import { CredentialCache } from '../../platform/credential-cache.ts';
-import { newId, webCryptoSha256 } from '../../platform/identifiers.ts';
+import { webCryptoSha256 } from '../../platform/identifiers.ts';
 import { soleProcessLease } from '../../platform/job-lease.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { type Metrics, noopMetrics } from '../../platform/metrics.ts';
@@ -42,10 +42,11 @@ import { type CatalogPortName, catalogObjectName } from './catalog-object.ts';
 import { resolveWithDnsOverHttps } from './dns-over-https.ts';
 import { createFetchUpstream } from './fetch-upstream.ts';
 import { portOverRpc, refusedPort } from './object-ports.ts';
+import type { CatalogChangeSource, PolledCatalogChanges } from './polled-catalog-changes.ts';
 import { createTenantLedgers, type TenantLedgerStub } from './tenant-ledgers.ts';
 import type { DurableObjectNamespace } from './workers-types.ts';
 
-export type CatalogObjectStub = {
+export type CatalogObjectStub = CatalogChangeSource & {
   call(port: CatalogPortName, method: string, parameters: readonly unknown[]): Promise<unknown>;
 };
 
@@ -74,11 +75,19 @@ const estimatingTokenizer: Tokenizer = {
   countShortText: (text) => estimateTextTokens(text),
 };
 
+/** The deployment's one catalog object; a stub is bound to the request that made it. */
+export function catalogObjectOf(bindings: WorkerBindings): CatalogObjectStub {
+  return bindings.CATALOG.get(bindings.CATALOG.idFromName(catalogObjectName));
+}
+
 export function createWorkersDeps(options: {
   config: Config;
   bindings: WorkerBindings;
   logger: Logger;
   adminTokenHashes: readonly string[];
+  instanceId: string;
+  /** How this isolate tells the others of its catalog changes and hears theirs. */
+  catalogChanges: PolledCatalogChanges;
 }): Deps {
   const { bindings, logger } = options;
   const config: Config = {
@@ -86,10 +95,10 @@ export function createWorkersDeps(options: {
     limits: { ...options.config.limits, verificationSampleBps: 0 },
   };
   const clock = systemClock;
-  // A stub is bound to the request that made it: each call takes a fresh one.
-  const catalogObject = () => bindings.CATALOG.get(bindings.CATALOG.idFromName(catalogObjectName));
   const overCatalogObject = <Port extends object>(port: CatalogPortName) =>
-    portOverRpc<Port>((method, parameters) => catalogObject().call(port, method, parameters));
+    portOverRpc<Port>((method, parameters) =>
+      catalogObjectOf(bindings).call(port, method, parameters),
+    );
   const catalog = overCatalogObject<Catalog>('catalog');
   const capacityQueue = createCapacityWaitQueue({
     lengthMax: config.limits.capacityQueueLengthMax,
@@ -148,13 +157,12 @@ export function createWorkersDeps(options: {
       refreshIntervalMs: config.limits.catalogRefreshMs,
     }),
     background: createBackgroundWork(logger),
-    instanceId: newId('gw'),
+    instanceId: options.instanceId,
     counters: createMemoryCounterStore(config.limits.counterEntriesMax),
-    sharedState: createLocalSharedState({
-      clock,
-      logger,
-      retryMs: config.limits.sharedStateRetryMs,
-    }),
+    sharedState: {
+      ...createLocalSharedState({ clock, logger, retryMs: config.limits.sharedStateRetryMs }),
+      catalogChanges: options.catalogChanges,
+    },
     metrics: workersMetrics,
     jobLease: soleProcessLease,
     gate,
