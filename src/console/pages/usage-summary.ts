@@ -3,8 +3,9 @@
  * usage records (GET /v1/account/usage). Days are the user's local days; money is summed in
  * micro-units (bigint), never as floating point.
  */
+
+import { toMicro } from '../decimal-money.ts';
 import type { ChartSeries } from './bar-chart.ts';
-import { toMicro } from './decimal-money.ts';
 
 export type UsageLike = {
   created_at: string;

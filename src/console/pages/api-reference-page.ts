@@ -4,10 +4,10 @@
  * body schema and responses, and a "try it" form that sends the request with the signed-in
  * credential (the server decides what it may do). A gateway without the document says so.
  */
-import { ApiError } from './api-client.ts';
-import { element, field, replace, section, statusLine } from './dom.ts';
-import { t } from './i18n.ts';
-import { failureText, type Page, type PageContext } from './page.ts';
+import { ApiError } from '../api-client.ts';
+import { element, field, replace, section, statusLine } from '../dom.ts';
+import { t } from '../i18n.ts';
+import { failureText, type Page, type PageContext } from '../page.ts';
 
 type Parameter = {
   name: string;

@@ -4,7 +4,7 @@
  * charts, its keys (issued and revoked here when the tenant allows it), batches with their
  * progress, and leases. Uses only /v1 endpoints.
  */
-import { query } from './api-client.ts';
+import { query } from '../api-client.ts';
 import type {
   Account,
   AccountCoupon,
@@ -14,12 +14,12 @@ import type {
   Lease,
   List,
   UsageRecord,
-} from './api-types.ts';
+} from '../api-types.ts';
+import { fromMicro } from '../decimal-money.ts';
+import { button, element, field, replace, section, statusLine, table } from '../dom.ts';
+import { couponKindText, formatCount, formatTime, t } from '../i18n.ts';
+import { failureText, money, type Page, type PageContext } from '../page.ts';
 import { barChart } from './bar-chart.ts';
-import { fromMicro } from './decimal-money.ts';
-import { button, element, field, replace, section, statusLine, table } from './dom.ts';
-import { couponKindText, formatCount, formatTime, t } from './i18n.ts';
-import { failureText, money, type Page, type PageContext } from './page.ts';
 import { lastDays, summarizeUsage } from './usage-summary.ts';
 
 /** Days the charts cover, and the usage records read for them (one page). */

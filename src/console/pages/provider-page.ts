@@ -4,13 +4,13 @@
  * what it earned per day for the last week with what was paid out and what it is owed now.
  * Reads and writes only /provider/v1 endpoints.
  */
-import { query } from './api-client.ts';
-import type { Backend, Earnings, List } from './api-types.ts';
+import { query } from '../api-client.ts';
+import type { Backend, Earnings, List } from '../api-types.ts';
+import { fromMicro, toMicro } from '../decimal-money.ts';
+import { button, element, field, section, statusLine, table } from '../dom.ts';
+import { formatCount, t } from '../i18n.ts';
+import { failureText, money, type Page, type PageContext } from '../page.ts';
 import { barChart } from './bar-chart.ts';
-import { fromMicro, toMicro } from './decimal-money.ts';
-import { button, element, field, section, statusLine, table } from './dom.ts';
-import { formatCount, t } from './i18n.ts';
-import { failureText, money, type Page, type PageContext } from './page.ts';
 import { lastDays } from './usage-summary.ts';
 
 const earningsDays = 7;

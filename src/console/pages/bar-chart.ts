@@ -4,7 +4,7 @@
  * in integers and the labels show the exact amounts; every bar segment carries its exact value in
  * a <title>, and the legend names the series in the same colours.
  */
-import { element } from './dom.ts';
+import { element } from '../dom.ts';
 
 export type ChartSeries = { name: string; values: readonly bigint[] };
 

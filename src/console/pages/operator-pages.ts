@@ -3,7 +3,7 @@
  * on one screen, the subsidy programs with their printable statements, and the ledger check with
  * the audit log. Each reads only /admin/v1 endpoints.
  */
-import { query } from './api-client.ts';
+import { query } from '../api-client.ts';
 import type {
   AuditEvent,
   Backend,
@@ -13,10 +13,19 @@ import type {
   Program,
   Statement,
   StatementAmounts,
-} from './api-types.ts';
-import { button, element, field, replace, section, selectField, statusLine, table } from './dom.ts';
-import { couponKindText, formatTime, t } from './i18n.ts';
-import { failureText, money, type Page } from './page.ts';
+} from '../api-types.ts';
+import {
+  button,
+  element,
+  field,
+  replace,
+  section,
+  selectField,
+  statusLine,
+  table,
+} from '../dom.ts';
+import { couponKindText, formatTime, t } from '../i18n.ts';
+import { failureText, money, type Page } from '../page.ts';
 import { latencyText, loadText } from './provider-page.ts';
 import { lastDays } from './usage-summary.ts';
 

@@ -3,11 +3,20 @@
  * money (balance, holds, coupons), and the two writes an operator makes most: a top-up and a
  * coupon grant, each with a reference so a form sent twice moves money once.
  */
-import { query } from './api-client.ts';
-import type { List, Tenant } from './api-types.ts';
-import { button, element, field, replace, section, selectField, statusLine, table } from './dom.ts';
-import { couponKindText, formatTime, t } from './i18n.ts';
-import { failureText, freshReference, money, type Page, type PageContext } from './page.ts';
+import { query } from '../api-client.ts';
+import type { List, Tenant } from '../api-types.ts';
+import {
+  button,
+  element,
+  field,
+  replace,
+  section,
+  selectField,
+  statusLine,
+  table,
+} from '../dom.ts';
+import { couponKindText, formatTime, t } from '../i18n.ts';
+import { failureText, freshReference, money, type Page, type PageContext } from '../page.ts';
 
 /** Pages of tenants read for the search; more are read on demand. */
 const tenantPageSize = 100;
