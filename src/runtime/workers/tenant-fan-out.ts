@@ -1,0 +1,35 @@
+/**
+ * Asks every tenant's Durable Object for its part of an answer that spans tenants (a provider's
+ * earnings and balance, a program's statement, what a payout may take from each): the tenants
+ * are paged from the catalog in id order and visited `concurrency` at a time (config
+ * `tenantFanOutMax`), so a deployment of many tenants is never asked all at once.
+ */
+import type { Catalog } from '../../db/catalog.ts';
+import { mapBounded } from '../../platform/map-bounded.ts';
+
+/** Tenants read from the catalog per page. */
+const tenantPageSize = 100;
+
+/** Visits every tenant and answers the visits' results in tenant id order. */
+export type TenantFanOut = <Result>(
+  visit: (tenantId: string) => Promise<Result>,
+) => Promise<Result[]>;
+
+export function tenantFanOut(
+  catalog: Pick<Catalog, 'listTenants'>,
+  concurrency: number,
+): TenantFanOut {
+  return async (visit) => {
+    const results = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = await catalog.listTenants({ limit: tenantPageSize, after });
+      results.push(...(await mapBounded(page, concurrency, (tenant) => visit(tenant.id))));
+      const last = page.at(-1);
+      if (!last || page.length < tenantPageSize) {
+        return results;
+      }
+      after = last.id;
+    }
+  };
+}
