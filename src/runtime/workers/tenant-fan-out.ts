@@ -4,11 +4,27 @@
  * are paged from the catalog in id order and visited `concurrency` at a time (config
  * `tenantFanOutMax`), so a deployment of many tenants is never asked all at once.
  */
-import type { Catalog } from '../../db/catalog.ts';
+import type { Catalog, TenantRecord } from '../../db/catalog.ts';
 import { mapBounded } from '../../platform/map-bounded.ts';
 
 /** Tenants read from the catalog per page. */
 const tenantPageSize = 100;
+
+/** The catalog's tenants in id order, a page at a time. */
+export async function* tenantPages(
+  catalog: Pick<Catalog, 'listTenants'>,
+): AsyncGenerator<TenantRecord[]> {
+  let after: string | undefined;
+  for (;;) {
+    const page = await catalog.listTenants({ limit: tenantPageSize, after });
+    yield page;
+    const last = page.at(-1);
+    if (!last || page.length < tenantPageSize) {
+      return;
+    }
+    after = last.id;
+  }
+}
 
 /** Visits every tenant and answers the visits' results in tenant id order. */
 export type TenantFanOut = <Result>(
@@ -21,15 +37,9 @@ export function tenantFanOut(
 ): TenantFanOut {
   return async (visit) => {
     const results = [];
-    let after: string | undefined;
-    for (;;) {
-      const page = await catalog.listTenants({ limit: tenantPageSize, after });
+    for await (const page of tenantPages(catalog)) {
       results.push(...(await mapBounded(page, concurrency, (tenant) => visit(tenant.id))));
-      const last = page.at(-1);
-      if (!last || page.length < tenantPageSize) {
-        return results;
-      }
-      after = last.id;
     }
+    return results;
   };
 }

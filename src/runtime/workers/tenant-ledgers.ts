@@ -25,7 +25,7 @@ import { BoundedMap } from '../../platform/bounded-map.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { CatalogMirror } from './catalog-mirror.ts';
 import { type LedgerAnswer, type LedgerMethod, ledgerOverRpc } from './ledger-rpc.ts';
-import { tenantFanOut } from './tenant-fan-out.ts';
+import { tenantFanOut, tenantPages } from './tenant-fan-out.ts';
 import type { DurableObjectNamespace } from './workers-types.ts';
 
 export type TenantLedgerStub = {
@@ -61,9 +61,6 @@ export function tenantObjectLedger(
     objects.get(objects.idFromName(tenantId)).ledger(method, parameters),
   );
 }
-
-/** Tenants read per page when a coupon or the check looks through all of them. */
-const tenantPageSize = 100;
 
 export function createTenantLedgers(options: TenantLedgerOptions): Ledger {
   const { objects, catalog, clock } = options;
@@ -136,20 +133,14 @@ export function createTenantLedgers(options: TenantLedgerOptions): Ledger {
     return tenantId;
   }
 
+  /** Visits the tenants one at a time until `visit` answers false. */
   async function eachTenant(visit: (tenantId: string) => Promise<boolean>): Promise<void> {
-    let after: string | undefined;
-    for (;;) {
-      const page = await catalog.listTenants({ limit: tenantPageSize, after });
+    for await (const page of tenantPages(catalog)) {
       for (const tenant of page) {
         if (!(await visit(tenant.id))) {
           return;
         }
       }
-      const last = page.at(-1);
-      if (!last || page.length < tenantPageSize) {
-        return;
-      }
-      after = last.id;
     }
   }
 
