@@ -7,13 +7,13 @@
  * evicted mid-way), and tries again `payoutRetryIntervalMs` later while any is left.
  */
 import { DurableObject } from 'cloudflare:workers';
-import { type Config, parseConfig } from '../../config.ts';
 import type { Catalog } from '../../db/catalog.ts';
 import { createJsonLogger, type Logger } from '../../platform/logger.ts';
 import { catalogObjectName } from './catalog-object.ts';
 import { durableSql } from './durable-sql.ts';
 import { durableStoreDatabase } from './durable-store-database.ts';
 import { answerLedgerCall, type LedgerAnswer, type LedgerMethod } from './ledger-rpc.ts';
+import { objectConfig } from './object-config.ts';
 import { portOverRpc } from './object-ports.ts';
 import { payoutPlans } from './payout-plans.ts';
 import { createProviderPayouts, type ProviderPayouts } from './provider-payouts.ts';
@@ -35,15 +35,6 @@ type ProviderMethod = (typeof providerMethods)[number];
 const isProviderMethod = (method: string): method is ProviderMethod =>
   (providerMethods as readonly string[]).includes(method);
 
-/** Its limits and log level, from the same TOKENBANK_* variables the Worker reads. */
-function configOf(env: unknown): Config {
-  const parsed = parseConfig((env ?? {}) as Record<string, string | undefined>);
-  if (!parsed.ok) {
-    throw new Error(parsed.message);
-  }
-  return parsed.config;
-}
-
 export class ProviderPayoutObject extends DurableObject {
   private payouts: ProviderPayouts | undefined;
   private readonly retryIntervalMs: number;
@@ -51,7 +42,7 @@ export class ProviderPayoutObject extends DurableObject {
 
   constructor(ctx: DurableObjectState, env: unknown) {
     super(ctx, env);
-    const { limits, logLevel } = configOf(env);
+    const { limits, logLevel } = objectConfig(env);
     this.retryIntervalMs = limits.payoutRetryIntervalMs;
     this.logger = createJsonLogger(logLevel, (line) => console.log(line));
     const bindings = env as ProviderObjectBindings;
