@@ -45,14 +45,23 @@ describe('mapBounded', () => {
     await expect(mapBounded([1], 0, async () => 1)).rejects.toThrow('concurrency');
   });
 
-  it('rejects with the first visit that fails', async () => {
-    await expect(
-      mapBounded([1, 2, 3], 2, async (item) => {
-        if (item === 2) {
-          throw new Error('object unreachable');
-        }
-        return item;
-      }),
-    ).rejects.toThrow('object unreachable');
+  it('starts nothing after a visit fails, and rejects once the running ones ended', async () => {
+    const gated = gatedVisits();
+    const answer = mapBounded([1, 2, 3, 4], 2, async (item) => {
+      if (item === 2) {
+        throw new Error('object unreachable');
+      }
+      return gated.visit(item);
+    });
+    let rejected = false;
+    answer.catch(() => {
+      rejected = true;
+    });
+    await settle();
+    expect(gated.started).toEqual([1]);
+    expect(rejected).toBe(false);
+    gated.finish(1);
+    await expect(answer).rejects.toThrow('object unreachable');
+    expect(gated.started).toEqual([1]);
   });
 });
