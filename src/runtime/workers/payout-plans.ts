@@ -11,7 +11,7 @@ import type { DurableSql, SqlRow } from './durable-sql.ts';
 /** What one tenant's object pays of a payout, from what it owes the provider. */
 export type PayoutPart = { tenantId: string; amountMicro: bigint };
 
-export type PayoutPlan = { record: PayoutRecord; parts: PayoutPart[]; completed: boolean };
+export type PayoutPlan = { record: PayoutRecord; parts: PayoutPart[] };
 
 export type PayoutPlans = {
   byReference(providerId: string, reference: string): PayoutPlan | undefined;
@@ -26,7 +26,7 @@ export type PayoutPlans = {
 };
 
 const planSelect = `SELECT id, provider_id AS providerId, reference, CAST(amount AS TEXT) AS amount,
-  note, created_at_ms AS createdAtMs, completed_at_ms AS completedAtMs FROM payout_plans`;
+  note, created_at_ms AS createdAtMs FROM payout_plans`;
 
 function recordOf(row: SqlRow): PayoutRecord {
   return {
@@ -52,7 +52,6 @@ export function payoutPlans(sql: DurableSql): PayoutPlans {
         tenantId: String(part.tenantId),
         amountMicro: BigInt(String(part.amount)),
       })),
-    completed: row.completedAtMs !== null,
   });
   return {
     byReference(providerId, reference) {
@@ -96,7 +95,6 @@ export function payoutPlans(sql: DurableSql): PayoutPlans {
           createdAtMs: atMs,
         },
         parts: [...parts],
-        completed: false,
       };
     },
     complete(planId, atMs) {

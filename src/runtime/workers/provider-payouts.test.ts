@@ -22,7 +22,6 @@ function memoryPlans(): PayoutPlans {
   const planOf = (row: (typeof rows)[number]): PayoutPlan => ({
     record: row.record,
     parts: row.parts,
-    completed: row.completedAtMs !== null,
   });
   return {
     byReference: (provider, reference) => {
@@ -42,7 +41,7 @@ function memoryPlans(): PayoutPlans {
         createdAtMs: input.atMs,
       };
       rows.push({ record, parts: [...parts], completedAtMs: null });
-      return { record, parts: [...parts], completed: false };
+      return { record, parts: [...parts] };
     },
     complete(planId, atMs) {
       const row = rows.find((each) => each.record.transactionId === planId);
