@@ -74,6 +74,13 @@ export const limitsSchema = z
     couponExpiryIntervalMs: integer(100, 86_400_000).default(60_000),
     /** Most ledger entries one listing returns. */
     ledgerEntriesMax: integer(1, 100_000).default(1_000),
+    /**
+     * Cloudflare Workers: tenant Durable Objects one read or payout asks at once when it needs
+     * every tenant's part (a provider's earnings and balance, a program's statement).
+     */
+    tenantFanOutMax: integer(1, 1_000).default(16),
+    /** Cloudflare Workers: a payout whose parts did not all move is tried again this often. */
+    payoutRetryIntervalMs: integer(100, 3_600_000).default(60_000),
     /** Reservations a gateway remembers with their holds, so it settles them without reading. */
     openReservationsMax: integer(1, 10_000_000).default(100_000),
     /** Time between two SQLite WAL checkpoints, run by a worker thread off the request path. */

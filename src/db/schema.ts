@@ -617,3 +617,45 @@ export const files = sqliteTable(
     check('files_bytes_of_content', sql`${table.bytes} = length(${table.content})`),
   ],
 );
+
+/**
+ * Payouts on Cloudflare Workers, kept in the provider's own Durable Object
+ * (runtime/workers/provider-payout-object.ts): what a provider is owed is spread over the
+ * tenants' objects, so a payout is planned here first, with the part each tenant's object pays,
+ * and completed once every part moved. The Node stores pay out in one transaction and leave
+ * these tables empty.
+ */
+export const payoutPlans = sqliteTable(
+  'payout_plans',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    providerId: text('provider_id').notNull(),
+    reference: text('reference').notNull(),
+    amount: money('amount').notNull(),
+    note: text('note'),
+    createdAtMs: createdAtMs(),
+    /** NULL until every part moved: a retry or the object's alarm completes it. */
+    completedAtMs: integer('completed_at_ms'),
+  },
+  (table) => [
+    // A payout happens once per reference.
+    uniqueIndex('payout_plans_reference').on(table.providerId, table.reference),
+    check('payout_plans_amount_positive', sql`${table.amount} > 0`),
+  ],
+);
+
+/** The part of a planned payout one tenant's object pays from what it owes the provider. */
+export const payoutPlanParts = sqliteTable(
+  'payout_plan_parts',
+  {
+    planId: integer('plan_id')
+      .notNull()
+      .references(() => payoutPlans.id),
+    tenantId: text('tenant_id').notNull(),
+    amount: money('amount').notNull(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.planId, table.tenantId] }),
+    check('payout_plan_parts_amount_positive', sql`${table.amount} > 0`),
+  ],
+);

@@ -162,6 +162,7 @@ export async function startWorkersRuntime(
           durableObjects: {
             TENANT_LEDGERS: tenantLedgers,
             CATALOG: { className: 'CatalogObject', useSQLite: true },
+            PROVIDER_PAYOUTS: { className: 'ProviderPayoutObject', useSQLite: true },
           },
         },
         ...(options.isolates === 2 ? [second] : []),

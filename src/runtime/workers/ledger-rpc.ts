@@ -59,12 +59,12 @@ export type LedgerAnswer =
   | { ok: false; name: RefusalName; message: string; availableMicro: bigint | null };
 
 /** Runs one ledger call; a refusal of the store becomes an answer, anything else is thrown. */
-export async function answerLedgerCall(
-  ledger: Ledger,
-  method: LedgerMethod,
+export async function answerLedgerCall<Method extends LedgerMethod>(
+  ledger: Pick<Ledger, Method>,
+  method: Method,
   parameters: readonly unknown[],
 ): Promise<LedgerAnswer> {
-  const run = ledger[method] as (...values: readonly unknown[]) => Promise<unknown>;
+  const run = ledger[method] as unknown as (...values: readonly unknown[]) => Promise<unknown>;
   try {
     return { ok: true, value: await run(...parameters) };
   } catch (error) {

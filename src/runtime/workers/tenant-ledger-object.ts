@@ -9,7 +9,6 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { Ledger, ReserveInput } from '../../billing/ledger.ts';
-import { parseConfig } from '../../config.ts';
 import type { LeaseStore } from '../../db/lease-store.ts';
 import { createSqliteLeaseStore } from '../../db/sqlite-lease-store.ts';
 import { type CatalogMirror, writeCatalogMirror } from './catalog-mirror.ts';
@@ -22,6 +21,7 @@ import {
   type LedgerAnswer,
   type LedgerMethod,
 } from './ledger-rpc.ts';
+import { objectConfig } from './object-config.ts';
 import { migrateDurableStore } from './store-migrations.ts';
 import { type AlarmSettings, nextRingMs, ringTenantAlarm } from './tenant-object-alarm.ts';
 import type { DurableObjectState } from './workers-types.ts';
@@ -30,11 +30,7 @@ export type LeaseMethod = keyof LeaseStore;
 
 /** The alarm's timings, from the same TOKENBANK_* variables the Worker reads. */
 function alarmSettingsOf(env: unknown): AlarmSettings {
-  const parsed = parseConfig((env ?? {}) as Record<string, string | undefined>);
-  if (!parsed.ok) {
-    throw new Error(parsed.message);
-  }
-  const { config } = parsed;
+  const config = objectConfig(env);
   return {
     // Past the timeout, a request's own settlement gets the time a silent owner is given.
     requestLifetimeMs: config.requestTimeoutS * 1000 + config.limits.ownerSilentMs,

@@ -4,18 +4,28 @@
  * tenants never wait on each other. Calls that name a request (checkpoint, settle, release) go to
  * the object this isolate reserved it on: a request is admitted and ended within one invocation.
  * Calls that name a coupon look for it among the tenants. Before an operation the object is sent
- * the catalog rows it will read (catalog-mirror.ts). What would need every tenant's ledger at once
- * (a provider's earnings, payouts and balance, the programs' statements) is refused with
- * `not_supported_by_runtime`; the check runs on each object and reports them all. The sweep and
+ * the catalog rows it will read (catalog-mirror.ts). What spans tenants (a provider's earnings and
+ * balance, the programs' lists and statements) asks every tenant's object for its part,
+ * `tenantFanOutMax` at once, and merges the parts into what one store answers
+ * (billing/ledger-part-merges.ts); the check runs on each object and reports them all. Payouts
+ * run in the provider's own object (provider-payouts.ts), which also lists them. The sweep and
  * coupon expiry run in each object's alarm, not here.
  */
 import type { CheckpointInput, Ledger, LedgerCheck, ReserveInput } from '../../billing/ledger.ts';
+import {
+  mergeEarnings,
+  mergeLeaseEarnings,
+  mergeStatementRows,
+  sumProviderBalances,
+} from '../../billing/ledger-part-merges.ts';
+import { mergeProgramListings, mergeProgramSummaries } from '../../billing/program-statement.ts';
 import type { Catalog } from '../../db/catalog.ts';
 import { GatewayError } from '../../errors.ts';
 import { BoundedMap } from '../../platform/bounded-map.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { CatalogMirror } from './catalog-mirror.ts';
 import { type LedgerAnswer, type LedgerMethod, ledgerOverRpc } from './ledger-rpc.ts';
+import { tenantFanOut, tenantPages } from './tenant-fan-out.ts';
 import type { DurableObjectNamespace } from './workers-types.ts';
 
 export type TenantLedgerStub = {
@@ -24,8 +34,16 @@ export type TenantLedgerStub = {
   mirror(rows: CatalogMirror): Promise<void>;
 };
 
+/** The provider's object (provider-payout-object.ts): payout, payouts and paidOut. */
+export type ProviderPayoutStub = {
+  ledger(method: LedgerMethod, parameters: readonly unknown[]): Promise<LedgerAnswer>;
+};
+
 type TenantLedgerOptions = {
   objects: DurableObjectNamespace<TenantLedgerStub>;
+  providerObjects: DurableObjectNamespace<ProviderPayoutStub>;
+  /** Tenant objects a read that spans tenants asks at once. */
+  fanOutMax: number;
   catalog: Catalog;
   clock: Clock;
   /** How long a mirrored provider's payout rates are trusted before they are sent again. */
@@ -34,8 +52,15 @@ type TenantLedgerOptions = {
   requestsMax: number;
 };
 
-/** Tenants read per page when a coupon or the check looks through all of them. */
-const tenantPageSize = 100;
+/** The Ledger of one tenant's object, every call a plain `ledger` call (nothing watched). */
+export function tenantObjectLedger(
+  objects: DurableObjectNamespace<TenantLedgerStub>,
+  tenantId: string,
+): Ledger {
+  return ledgerOverRpc((method, parameters) =>
+    objects.get(objects.idFromName(tenantId)).ledger(method, parameters),
+  );
+}
 
 export function createTenantLedgers(options: TenantLedgerOptions): Ledger {
   const { objects, catalog, clock } = options;
@@ -48,6 +73,13 @@ export function createTenantLedgers(options: TenantLedgerOptions): Ledger {
         ? stub.watched(method, parameters)
         : stub.ledger(method, parameters);
     });
+  const providerLedgerOf = (providerId: string) =>
+    ledgerOverRpc((method, parameters) =>
+      options.providerObjects
+        .get(options.providerObjects.idFromName(providerId))
+        .ledger(method, parameters),
+    );
+  const everyTenant = tenantFanOut(catalog, options.fanOutMax);
   const tenantOfRequest = new BoundedMap<string>(options.requestsMax);
   /** What this isolate already sent each object, and when (payout rates change). */
   const mirrored = new BoundedMap<number>(options.requestsMax);
@@ -101,20 +133,14 @@ export function createTenantLedgers(options: TenantLedgerOptions): Ledger {
     return tenantId;
   }
 
+  /** Visits the tenants one at a time until `visit` answers false. */
   async function eachTenant(visit: (tenantId: string) => Promise<boolean>): Promise<void> {
-    let after: string | undefined;
-    for (;;) {
-      const page = await catalog.listTenants({ limit: tenantPageSize, after });
+    for await (const page of tenantPages(catalog)) {
       for (const tenant of page) {
         if (!(await visit(tenant.id))) {
           return;
         }
       }
-      const last = page.at(-1);
-      if (!last || page.length < tenantPageSize) {
-        return;
-      }
-      after = last.id;
     }
   }
 
@@ -205,15 +231,42 @@ export function createTenantLedgers(options: TenantLedgerOptions): Ledger {
     },
     chargeLease: refused('A lease'),
     endLease: refused('A lease'),
-    earnings: refused("A provider's earnings"),
-    leaseEarnings: refused("A provider's lease earnings"),
-    programStatement: refused("A program's statement"),
-    programSummary: refused("A program's summary"),
-    programs: refused('The list of programs'),
-    payout: refused('A payout'),
-    payouts: refused("A provider's payouts"),
-    providerBalance: refused("A provider's balance"),
-    paidOut: refused("A provider's payouts"),
+    earnings: async (providerId, range) =>
+      mergeEarnings(
+        await everyTenant((tenantId) => ledgerOf(tenantId).earnings(providerId, range)),
+      ),
+    leaseEarnings: async (providerId, range) =>
+      mergeLeaseEarnings(
+        await everyTenant((tenantId) => ledgerOf(tenantId).leaseEarnings(providerId, range)),
+      ),
+    async programStatement(program, range, tenantId, page) {
+      // One tenant's lines are all in its object; a tenant the catalog does not know has none.
+      if (tenantId !== undefined) {
+        const known = await catalog.getTenant(tenantId);
+        return known ? ledgerOf(tenantId).programStatement(program, range, tenantId, page) : [];
+      }
+      // Each object answers its own first page after the cursor: the page is among them.
+      const parts = await everyTenant((each) =>
+        ledgerOf(each).programStatement(program, range, undefined, page),
+      );
+      return mergeStatementRows(parts, page?.limit);
+    },
+    // The reconciliation covers the whole program, even for one tenant: every object is asked.
+    programSummary: async (program, range, tenantId) =>
+      mergeProgramSummaries(
+        program,
+        range,
+        await everyTenant((each) => ledgerOf(each).programSummary(program, range, tenantId)),
+      ),
+    programs: async () =>
+      mergeProgramListings(await everyTenant((tenantId) => ledgerOf(tenantId).programs())),
+    payout: (input) => providerLedgerOf(input.providerId).payout(input),
+    payouts: (providerId, limit) => providerLedgerOf(providerId).payouts(providerId, limit),
+    providerBalance: async (providerId) =>
+      sumProviderBalances(
+        await everyTenant((tenantId) => ledgerOf(tenantId).providerBalance(providerId)),
+      ),
+    paidOut: (providerId, range) => providerLedgerOf(providerId).paidOut(providerId, range),
     sweep: inAlarm('The sweep'),
     // An isolate is heard from by each object it reserves in (`watched`), not by a job.
     heartbeat: async () => undefined,

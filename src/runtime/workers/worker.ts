@@ -27,6 +27,7 @@ import { watchDelivery } from './watch-delivery.ts';
 import { catalogObjectOf, createWorkersDeps, type WorkerBindings } from './workers-deps.ts';
 
 export { CatalogObject } from './catalog-object.ts';
+export { ProviderPayoutObject } from './provider-payout-object.ts';
 export { TenantLedgerObject } from './tenant-ledger-object.ts';
 
 type ExecutionContext = { waitUntil(work: Promise<unknown>): void };

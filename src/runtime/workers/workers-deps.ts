@@ -3,6 +3,7 @@
  * bindings: the catalog and audit log in the catalog object (catalog-object.ts), the ledger in one
  * Durable Object per tenant (tenant-ledgers.ts), upstream calls through fetch, and this isolate's
  * own stand-ins for what the Node replicas share through Redis (rate windows, dispatch counts).
+ * A provider's payouts run in a Durable Object of its own (provider-payout-object.ts).
  * What Workers cannot do is refused, not imitated (DEPLOY.md "Cloudflare Workers"): no /metrics
  * exposition (Workers Logs and Analytics instead), no Files, Batches or leases, and token counts
  * are the byte estimate (tiktoken's WASM would not fit the Worker's size limit) with the
@@ -43,7 +44,11 @@ import { resolveWithDnsOverHttps } from './dns-over-https.ts';
 import { createFetchUpstream } from './fetch-upstream.ts';
 import { portOverRpc, refusedPort } from './object-ports.ts';
 import type { CatalogChangeSource, PolledCatalogChanges } from './polled-catalog-changes.ts';
-import { createTenantLedgers, type TenantLedgerStub } from './tenant-ledgers.ts';
+import {
+  createTenantLedgers,
+  type ProviderPayoutStub,
+  type TenantLedgerStub,
+} from './tenant-ledgers.ts';
 import type { DurableObjectNamespace } from './workers-types.ts';
 
 export type CatalogObjectStub = CatalogChangeSource & {
@@ -54,6 +59,8 @@ export type CatalogObjectStub = CatalogChangeSource & {
 export type WorkerBindings = {
   TENANT_LEDGERS: DurableObjectNamespace<TenantLedgerStub>;
   CATALOG: DurableObjectNamespace<CatalogObjectStub>;
+  /** One object per provider: its payouts (provider-payout-object.ts). */
+  PROVIDER_PAYOUTS: DurableObjectNamespace<ProviderPayoutStub>;
   /** dist/console/ as static assets (wrangler.toml `[assets]`); absent, no console is served. */
   ASSETS?: AssetsBinding;
 };
@@ -145,6 +152,8 @@ export function createWorkersDeps(options: {
     }),
     ledger: createTenantLedgers({
       objects: bindings.TENANT_LEDGERS,
+      providerObjects: bindings.PROVIDER_PAYOUTS,
+      fanOutMax: config.limits.tenantFanOutMax,
       catalog,
       clock,
       catalogRefreshMs: config.limits.catalogRefreshMs,
