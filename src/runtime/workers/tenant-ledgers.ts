@@ -190,7 +190,19 @@ export function createTenantLedgers(options: TenantLedgerOptions): Ledger {
     tenantMoney: (tenantId, atMs) => ledgerOf(tenantId).tenantMoney(tenantId, atMs),
     usage: (tenantId, range, page) => ledgerOf(tenantId).usage(tenantId, range, page),
     entries: (tenantId, limit) => ledgerOf(tenantId).entries(tenantId, limit),
-    usageOfRequest: (requestId) => ledgerOf(requestTenant(requestId)).usageOfRequest(requestId),
+    async usageOfRequest(requestId) {
+      const tenantId = tenantOfRequest.get(requestId);
+      if (tenantId !== undefined) {
+        return ledgerOf(tenantId).usageOfRequest(requestId);
+      }
+      // A batch line an ended Cron Trigger invocation left running: looked for among the tenants.
+      let found: Awaited<ReturnType<Ledger['usageOfRequest']>>;
+      await eachTenant(async (tenant) => {
+        found = await ledgerOf(tenant).usageOfRequest(requestId);
+        return found === undefined;
+      });
+      return found;
+    },
     async check(): Promise<LedgerCheck> {
       const total: LedgerCheck = { ok: true, problems: [], accounts: 0, transactions: 0 };
       await eachTenant(async (tenantId) => {
