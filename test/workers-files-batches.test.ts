@@ -247,6 +247,72 @@ describe('the Batch API on Workers', () => {
   });
 });
 
+describe('a batch line an ended invocation left running', () => {
+  it('is ended as interrupted by the next holder, and the rest of the batch runs', async () => {
+    const client = gatewayClient(clientOptions(tenant.apiKey));
+    const input = await upload(tenant.apiKey, chatLines(['cut', 'whole']));
+    const created = await client.batches.create({
+      input_file_id: input.id,
+      endpoint: '/v1/chat/completions',
+      completion_window: '24h',
+    });
+    const batches = (method: string, parameters: readonly unknown[]) =>
+      runtime.call({
+        object: 'catalog',
+        target: 'catalog',
+        parameters: ['batches', method, parameters],
+      });
+    // As an invocation would have left it: started, one line claimed by a runner now gone.
+    const lines = ['cut', 'whole'].map((customId, index) => ({
+      lineIndex: index + 1,
+      customId,
+      model: chatModel,
+      body: { model: chatModel, messages: [{ role: 'user', content: customId }], max_tokens: 8 },
+    }));
+    expect(await batches('startBatch', [created.id, lines, Date.now()])).toBe(true);
+    expect(await batches('claimLine', [created.id, 1, 'gw_stopped', Date.now()])).toBe(true);
+
+    const ended = await pollUntil(
+      async () => {
+        await cronTwice();
+        const batch = await client.batches.retrieve(created.id);
+        return batch.status === 'completed' ? batch : undefined;
+      },
+      'the batch to complete',
+      60_000,
+    );
+    expect(ended.request_counts).toEqual({ total: 2, completed: 1, failed: 1 });
+    const errors = await (await client.files.content(String(ended.error_file_id))).text();
+    expect(JSON.parse(errors)).toMatchObject({
+      custom_id: 'cut',
+      error: { code: 'batch_line_interrupted' },
+    });
+    const output = await (await client.files.content(String(ended.output_file_id))).text();
+    expect(JSON.parse(output)).toMatchObject({ custom_id: 'whole', error: null });
+    expect(await ledgerCheck()).toMatchObject({ ok: true, problems: [] });
+  });
+});
+
+describe('the job lease of the Cron Trigger', () => {
+  it('goes to one holder at a time, renews for it, and passes on once lapsed or given', async () => {
+    const lease = (method: 'take' | 'give', parameters: readonly unknown[]) =>
+      runtime.call({
+        object: 'catalog',
+        target: 'catalog',
+        parameters: ['jobLeases', method, ['probe', ...parameters]],
+      });
+    expect(await lease('take', ['first', 1_000, 2_000])).toBe(true);
+    expect(await lease('take', ['second', 1_500, 2_500])).toBe(false);
+    expect(await lease('take', ['first', 1_500, 3_000])).toBe(true);
+    expect(await lease('take', ['second', 2_999, 4_000])).toBe(false);
+    expect(await lease('take', ['second', 3_000, 4_000])).toBe(true);
+    await lease('give', ['first']);
+    expect(await lease('take', ['first', 3_500, 5_000])).toBe(false);
+    await lease('give', ['second']);
+    expect(await lease('take', ['first', 3_500, 5_000])).toBe(true);
+  });
+});
+
 describe('storage ticks on Workers', () => {
   it('charges the bytes held once per tick, however often the cron fires', async () => {
     const { apiKey, tenantId } = await createTenantWithKey(call, adminToken, { name: 'keeper' });

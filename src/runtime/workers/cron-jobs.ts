@@ -40,7 +40,7 @@ export async function runElectedJobs(deps: Deps, leases: JobLeaseRows): Promise<
   const elected: Deps = { ...deps, jobLease };
   try {
     // Prices an admin changed in another isolate count from this tick on.
-    await deps.catalogCache.reload();
+    await logged(deps, 'reload_catalog', () => deps.catalogCache.reload());
     await logged(deps, 'charge_storage', () => chargeStorageTick(elected));
     await logged(deps, 'run_batches', () =>
       runBatchPasses(
