@@ -366,6 +366,26 @@ describe('storage ticks on Workers', () => {
     for (const entries of byTransaction.values()) {
       expect(entries.reduce((total, entry) => total + micro(entry.amount), 0n)).toBe(expected);
     }
+    // A coupon found by id among the tenants' objects: a compute voucher, which storage never uses.
+    const coupon = await expectOk(
+      call,
+      'POST',
+      `/admin/v1/tenants/${tenantId}/coupons`,
+      adminToken,
+      {
+        kind: 'compute',
+        amount: '1.00',
+        program: 'workers',
+        reference: `compute-${tenantId}`,
+      },
+    );
+    const voided = await expectOk(
+      call,
+      'DELETE',
+      `/admin/v1/coupons/${String(coupon.id)}`,
+      adminToken,
+    );
+    expect(voided).toMatchObject({ id: coupon.id, remaining: '0.00' });
     expect(await ledgerCheck()).toMatchObject({ ok: true, problems: [] });
   });
 });

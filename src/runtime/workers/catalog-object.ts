@@ -4,10 +4,11 @@
  * r2-file-store.ts), the batches and their lines, and the job lease of the Cron Trigger: one
  * object (`idFromName('catalog')`) whose SQLite storage has the schema of drizzle/, served by the
  * very drizzle stores the Node gateway uses on SQLite (db/sqlite-catalog.ts,
- * db/sqlite-audit-log.ts, db/sqlite-file-records.ts, db/sqlite-batch-store.ts). Their version allocations and "only if" writes
- * are synchronous transactions, which a Durable Object runs (transactionSync) and D1 does not
- * (it has batches, not interactive transactions); see DEPLOY.md "Cloudflare Workers". Workers
- * keep what they read of it in memory (the catalog cache and credential caches).
+ * db/sqlite-audit-log.ts, db/sqlite-file-records.ts, db/sqlite-batch-store.ts). Their version
+ * allocations, "only if" writes and quota checks are synchronous transactions, which a Durable
+ * Object runs (transactionSync) and D1 does not (it has batches, not interactive transactions);
+ * see DEPLOY.md "Cloudflare Workers". Workers keep what they read of the catalog in memory (the
+ * catalog cache and credential caches).
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { AuditLog } from '../../db/audit-log.ts';

@@ -100,7 +100,7 @@ async function logged(deps: Deps, job: string, run: () => Promise<unknown>): Pro
     await run();
   } catch (error) {
     deps.logger.log('error', 'job_failed', {
-      job,
+      name: job,
       message: error instanceof Error ? error.message : String(error),
     });
   }
