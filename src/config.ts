@@ -243,6 +243,11 @@ export const limitsSchema = z
     storageUploadCoverS: integer(0, 366 * 86_400).default(86_400),
     /** How often the elected gateway looks for a storage tick to charge (idempotent per tick). */
     storageCheckIntervalMs: integer(100, 3_600_000).default(60_000),
+    /**
+     * On Workers, how long one Cron Trigger invocation keeps sending batch lines; the lines it
+     * sent then end as they would, and the rest wait for the next invocation (every minute).
+     */
+    workersCronPassMs: integer(1_000, 900_000).default(45_000),
     /** How often each gateway reloads the running leases, and the elected one closes those over. */
     leaseCheckIntervalMs: integer(100, 3_600_000).default(30_000),
     /** Response bytes a transport reservation allows per output token, and... */

@@ -495,6 +495,18 @@ export const gatewayInstances = sqliteTable('gateway_instances', {
 });
 
 /**
+ * Job leases on Workers (runtime/workers/durable-job-lease.ts): which Cron Trigger invocation runs
+ * the elected jobs (the batch scheduler, storage ticks) until `expires_at_ms`, taken by one
+ * conditional upsert. PostgreSQL elects with an advisory lock and SQLite has one process, so
+ * neither writes here.
+ */
+export const jobLeases = sqliteTable('job_leases', {
+  name: text('name').primaryKey(),
+  holder: text('holder').notNull(),
+  expiresAtMs: integer('expires_at_ms').notNull(),
+});
+
+/**
  * The audit log: one row per admin or provider write, appended and never changed (triggers in
  * the migration refuse UPDATE and DELETE). `before` and `after` are the API views of the entity,
  * with every secret field removed before they are stored.
@@ -594,9 +606,10 @@ export const batchLines = sqliteTable(
 );
 
 /**
- * The files of the Files API (db/file-store.ts), bytes included: batch inputs a tenant
- * uploads and the outputs the batch runner writes. The bytes live here until an object store
- * replaces this table behind the FileStore port; every read names the tenant.
+ * The files of the Files API (db/file-store.ts): batch inputs a tenant uploads and the outputs
+ * the batch runner writes. The Node gateway keeps the bytes here; on Workers they are in an R2
+ * bucket under the file's id and `content` is NULL (a Durable Object's row holds ~2 MB at most).
+ * Every read names the tenant.
  */
 export const files = sqliteTable(
   'files',
@@ -609,12 +622,16 @@ export const files = sqliteTable(
     purpose: text('purpose', { enum: filePurposes }).notNull(),
     bytes: integer('bytes').notNull(),
     createdAtMs: createdAtMs(),
-    content: binary('content').notNull(),
+    /** NULL when the bytes are in an object store (R2 on Workers). */
+    content: binary('content'),
   },
   (table) => [
     index('files_tenant_time').on(table.tenantId, table.createdAtMs),
-    // What the storage meter charges is what is stored, byte for byte.
-    check('files_bytes_of_content', sql`${table.bytes} = length(${table.content})`),
+    // What the storage meter charges is what is stored, byte for byte (here, or in the object store).
+    check(
+      'files_bytes_of_content',
+      sql`${table.content} IS NULL OR ${table.bytes} = length(${table.content})`,
+    ),
   ],
 );
 

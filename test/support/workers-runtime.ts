@@ -3,7 +3,8 @@
  * the root wrangler.toml exactly as `wrangler deploy` would (into a temporary folder), then run by
  * Miniflare's programmatic API beside a small harness Worker that reaches the tenants' Durable
  * Objects over RPC, the way the gateway Worker does. Node talks to the harness over loopback
- * with JSON in which bigints and undefined are tagged (the codec below runs on both sides).
+ * with JSON in which bigints and undefined are tagged (the codec below runs on both sides). The
+ * Files API's bucket is Miniflare's local R2, and the Cron Trigger is fired on demand.
  * Nothing outside the machine is contacted (CLOUDFLARE_CF_FETCH_ENABLED=false).
  */
 import { execFile } from 'node:child_process';
@@ -69,11 +70,14 @@ const reviveTagged = ${reviveTagged.toString()};
 export default {
   async fetch(request, env) {
     const call = JSON.parse(await request.text(), reviveTagged);
-    const stub = env.TENANT_LEDGERS.get(env.TENANT_LEDGERS.idFromName(call.object));
+    const objects = call.target === 'catalog' ? env.CATALOG : env.TENANT_LEDGERS;
+    const stub = objects.get(objects.idFromName(call.object));
     try {
       const value = call.target === 'accounts'
         ? await stub.accounts()
-        : await stub[call.target](...call.parameters);
+        : call.target === 'catalog'
+          ? await stub.call(...call.parameters)
+          : await stub[call.target](...call.parameters);
       return new Response(JSON.stringify({ value }, replaceTagged));
     } catch (error) {
       return new Response(String(error && error.stack || error), { status: 500 });
@@ -82,10 +86,21 @@ export default {
 };`;
 
 export type ObjectCall = {
-  /** The name the object is found by (`idFromName`): a tenant id in production. */
+  /** The name the object is found by (`idFromName`): a tenant id, or `catalog` for the catalog. */
   object: string;
-  target: 'ledger' | 'leases' | 'mirror' | 'accounts';
+  /** `catalog` calls the catalog object: `[port, method, parameters]`. */
+  target: 'ledger' | 'leases' | 'mirror' | 'accounts' | 'catalog';
   parameters: readonly unknown[];
+};
+
+/** Miniflare's Fetcher and R2 bucket as used here (typed by @cloudflare/workers-types, not installed). */
+type CronFetcher = { scheduled(options: { cron: string }): Promise<{ outcome: string }> };
+type ListedBucket = {
+  list(options: { cursor?: string }): Promise<{
+    objects: { key: string }[];
+    truncated: boolean;
+    cursor?: string;
+  }>;
 };
 
 export type WorkersRuntime = {
@@ -96,8 +111,12 @@ export type WorkersRuntime = {
    * location would run), when started with `isolates: 2`.
    */
   secondUrl: string | undefined;
-  /** One RPC call on a tenant ledger object, through the harness. */
+  /** One RPC call on a tenant ledger object or the catalog object, through the harness. */
   call(call: ObjectCall): Promise<unknown>;
+  /** Fires the Cron Trigger once; resolves when the invocation and its waitUntil work ended. */
+  scheduled(): Promise<void>;
+  /** The keys of every object in the Files bucket (R2). */
+  fileObjectKeys(): Promise<string[]>;
   /**
    * Kills workerd with everything in flight and starts it again on the same storage: a crash of
    * every isolate and object at once (the addresses change).
@@ -119,6 +138,12 @@ export async function startWorkersRuntime(
   const bundle = join(directory, 'bundle');
   await bundleWorker(bundle);
   const tenantLedgers = { className: 'TenantLedgerObject', useSQLite: true };
+  const catalogObject = { className: 'CatalogObject', useSQLite: true };
+  const objects = {
+    TENANT_LEDGERS: tenantLedgers,
+    CATALOG: catalogObject,
+    PROVIDER_PAYOUTS: { className: 'ProviderPayoutObject', useSQLite: true },
+  };
   const gateway = {
     unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
     modules: true,
@@ -133,19 +158,23 @@ export async function startWorkersRuntime(
       binding: 'ASSETS',
       routerConfig: { invoke_user_worker_ahead_of_assets: true, has_user_worker: true },
     },
+    r2Buckets: ['FILES'],
   };
   // The second isolate runs the same code and reaches the first one's objects by script name.
   const second = {
     ...gateway,
     name: 'tokenbank-second',
-    durableObjects: {
-      TENANT_LEDGERS: { ...tenantLedgers, scriptName: 'tokenbank' },
-      CATALOG: { className: 'CatalogObject', useSQLite: true, scriptName: 'tokenbank' },
-    },
+    durableObjects: Object.fromEntries(
+      Object.entries(objects).map(([binding, object]) => [
+        binding,
+        { ...object, scriptName: 'tokenbank' },
+      ]),
+    ),
   };
   const launch = () =>
     new Miniflare({
       durableObjectsPersist: join(directory, 'objects'),
+      r2Persist: join(directory, 'r2'),
       workers: [
         {
           name: 'harness',
@@ -154,17 +183,12 @@ export async function startWorkersRuntime(
           modules: true,
           script: harnessScript,
           compatibilityDate,
-          durableObjects: { TENANT_LEDGERS: { ...tenantLedgers, scriptName: 'tokenbank' } },
-        },
-        {
-          ...gateway,
-          name: 'tokenbank',
           durableObjects: {
-            TENANT_LEDGERS: tenantLedgers,
-            CATALOG: { className: 'CatalogObject', useSQLite: true },
-            PROVIDER_PAYOUTS: { className: 'ProviderPayoutObject', useSQLite: true },
+            TENANT_LEDGERS: { ...tenantLedgers, scriptName: 'tokenbank' },
+            CATALOG: { ...catalogObject, scriptName: 'tokenbank' },
           },
         },
+        { ...gateway, name: 'tokenbank', durableObjects: objects },
         ...(options.isolates === 2 ? [second] : []),
       ],
     });
@@ -191,6 +215,24 @@ export async function startWorkersRuntime(
       await miniflare.dispose();
       miniflare = launch();
       urls = await addresses(miniflare);
+    },
+    async scheduled() {
+      const worker = (await miniflare.getWorker('tokenbank')) as unknown as CronFetcher;
+      const result = await worker.scheduled({ cron: '* * * * *' });
+      if (result.outcome !== 'ok') {
+        throw new Error(`the Cron Trigger invocation ended ${result.outcome}`);
+      }
+    },
+    async fileObjectKeys() {
+      const bucket = (await miniflare.getR2Bucket('FILES', 'tokenbank')) as unknown as ListedBucket;
+      const keys: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await bucket.list(cursor === undefined ? {} : { cursor });
+        keys.push(...page.objects.map((object) => object.key));
+        cursor = page.truncated ? page.cursor : undefined;
+      } while (cursor !== undefined);
+      return keys;
     },
     async call(call) {
       const response = await fetch(urls.harness, {

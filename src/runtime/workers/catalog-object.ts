@@ -1,24 +1,37 @@
 /**
  * The Durable Object that holds the deployment's catalog (tenants, keys, providers, backends,
- * models, prices) and its audit log: one object (`idFromName('catalog')`) whose SQLite storage
- * has the schema of drizzle/, served by the very drizzle stores the Node gateway uses on SQLite
- * (db/sqlite-catalog.ts, db/sqlite-audit-log.ts). Their version allocations and "only if" writes
- * are synchronous transactions, which a Durable Object runs (transactionSync) and D1 does not
- * (it has batches, not interactive transactions); see DEPLOY.md "Cloudflare Workers". Workers
- * keep what they read of it in memory (the catalog cache and credential caches) and read its log
- * of changes to drop what a change made wrong (polled-catalog-changes.ts).
+ * models, prices), its audit log, the Files API's file rows (their bytes are in R2:
+ * r2-file-store.ts), the batches and their lines, and the job lease of the Cron Trigger: one
+ * object (`idFromName('catalog')`) whose SQLite storage has the schema of drizzle/, served by the
+ * very drizzle stores the Node gateway uses on SQLite (db/sqlite-catalog.ts,
+ * db/sqlite-audit-log.ts, db/sqlite-file-records.ts, db/sqlite-batch-store.ts). Their version
+ * allocations, "only if" writes and quota checks are synchronous transactions, which a Durable
+ * Object runs (transactionSync) and D1 does not (it has batches, not interactive transactions);
+ * see DEPLOY.md "Cloudflare Workers". Workers keep what they read of the catalog in memory (the
+ * catalog cache and credential caches) and read its log of changes to drop what a change made
+ * wrong (polled-catalog-changes.ts).
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { AuditLog } from '../../db/audit-log.ts';
+import type { BatchStore } from '../../db/batch-store.ts';
 import type { Catalog } from '../../db/catalog.ts';
 import { createSqliteAuditLog } from '../../db/sqlite-audit-log.ts';
+import { createSqliteBatchStore } from '../../db/sqlite-batch-store.ts';
 import { createSqliteCatalog } from '../../db/sqlite-catalog.ts';
+import { createSqliteFileRecords, type FileRecords } from '../../db/sqlite-file-records.ts';
 import { type AnnouncedChange, CatalogChangeLog, type ChangeCursor } from './catalog-change-log.ts';
 import { durableStoreDatabase } from './durable-store-database.ts';
+import { createJobLeaseRows, type JobLeaseRows } from './job-lease-rows.ts';
 import { migrateDurableStore } from './store-migrations.ts';
 import type { DurableObjectState } from './workers-types.ts';
 
-export type CatalogPorts = { catalog: Catalog; audit: AuditLog };
+export type CatalogPorts = {
+  catalog: Catalog;
+  audit: AuditLog;
+  files: FileRecords;
+  batches: BatchStore;
+  jobLeases: JobLeaseRows;
+};
 export type CatalogPortName = keyof CatalogPorts;
 
 /** The name of the one catalog object of a deployment. */
@@ -40,6 +53,9 @@ export class CatalogObject extends DurableObject {
       this.ports = {
         catalog: createSqliteCatalog(database),
         audit: createSqliteAuditLog(database),
+        files: createSqliteFileRecords(database),
+        batches: createSqliteBatchStore(database),
+        jobLeases: createJobLeaseRows(database),
       };
     });
   }
@@ -53,7 +69,7 @@ export class CatalogObject extends DurableObject {
     return this.changes.readAfter(cursor);
   }
 
-  /** One call of the catalog or the audit log. */
+  /** One call of one of its ports. */
   async call(port: CatalogPortName, method: string, parameters: readonly unknown[]) {
     if (!this.ports) {
       throw new Error('the catalog object is used before it opened');

@@ -1,7 +1,7 @@
 /**
- * Ports whose every method is one RPC call (the catalog and audit log of the catalog object), and
- * ports a Worker does not serve, whose every method refuses with a 501 that says so (Files,
- * Batches and leases on Workers: DEPLOY.md "Cloudflare Workers"). Both are built from the method
+ * Ports whose every method is one RPC call (the ports of the catalog object), and ports a Worker
+ * does not serve, whose every method refuses with a 501 that says so (leases on Workers:
+ * DEPLOY.md "Cloudflare Workers"). Both are built from the method
  * name alone, so they follow the port as it grows.
  */
 import { GatewayError } from '../../errors.ts';

@@ -22,6 +22,7 @@ import leases from '../../../drizzle/0010_leases.sql';
 import tenantKeyManagement from '../../../drizzle/0011_tenant_key_management.sql';
 import leanJournal from '../../../drizzle/0012_lean_journal.sql';
 import payoutPlans from '../../../drizzle/0013_payout_plans.sql';
+import objectStoreFiles from '../../../drizzle/0014_object_store_files_and_job_leases.sql';
 import journal from '../../../drizzle/meta/_journal.json';
 import type { DurableStoreDatabase } from './durable-store-database.ts';
 
@@ -41,6 +42,7 @@ export const bundledMigrations: Readonly<Record<string, string>> = {
   m0011: tenantKeyManagement,
   m0012: leanJournal,
   m0013: payoutPlans,
+  m0014: objectStoreFiles,
 };
 
 export const bundledJournal = journal;

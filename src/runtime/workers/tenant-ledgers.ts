@@ -3,9 +3,11 @@
  * (`idFromName(tenantId)`), so reserve and settle of one tenant are serialized by its object and
  * tenants never wait on each other. Calls that name a request (checkpoint, settle, release) go to
  * the object this isolate reserved it on: a request is admitted and ended within one invocation.
- * Calls that name a coupon look for it among the tenants. Before an operation the object is sent
- * the catalog rows it will read (catalog-mirror.ts). What spans tenants (a provider's earnings and
- * balance, the programs' lists and statements) asks every tenant's object for its part,
+ * Calls that name a coupon look for it among the tenants, as does the usage of a request another
+ * isolate admitted (a batch line an ended Cron Trigger invocation left running). Before an
+ * operation the object is sent the catalog rows it will read (catalog-mirror.ts). What spans
+ * tenants (a provider's earnings and balance, the programs' lists and statements) asks every
+ * tenant's object for its part,
  * `tenantFanOutMax` at once, and merges the parts into what one store answers
  * (billing/ledger-part-merges.ts); the check runs on each object and reports them all. Payouts
  * run in the provider's own object (provider-payouts.ts), which also lists them. The sweep and
@@ -144,6 +146,18 @@ export function createTenantLedgers(options: TenantLedgerOptions): Ledger {
     }
   }
 
+  /** What `find` answers for the first tenant it answers anything for. */
+  async function firstAmongTenants<Value>(
+    find: (tenantId: string) => Promise<Value | undefined>,
+  ): Promise<Value | undefined> {
+    let found: Value | undefined;
+    await eachTenant(async (tenantId) => {
+      found = await find(tenantId);
+      return found === undefined;
+    });
+    return found;
+  }
+
   const refused = (what: string) => async (): Promise<never> => {
     throw new GatewayError(
       'not_supported_by_runtime',
@@ -194,29 +208,23 @@ export function createTenantLedgers(options: TenantLedgerOptions): Ledger {
       });
       return ledgerOf(input.tenantId).grantCoupon(input);
     },
-    async voidCoupon(couponId, atMs) {
-      let found: Awaited<ReturnType<Ledger['voidCoupon']>>;
-      await eachTenant(async (tenantId) => {
-        found = await ledgerOf(tenantId).voidCoupon(couponId, atMs);
-        return found === undefined;
-      });
-      return found;
-    },
-    async coupon(couponId) {
-      let found: Awaited<ReturnType<Ledger['coupon']>>;
-      await eachTenant(async (tenantId) => {
-        found = await ledgerOf(tenantId).coupon(couponId);
-        return found === undefined;
-      });
-      return found;
-    },
+    voidCoupon: (couponId, atMs) =>
+      firstAmongTenants((tenantId) => ledgerOf(tenantId).voidCoupon(couponId, atMs)),
+    coupon: (couponId) => firstAmongTenants((tenantId) => ledgerOf(tenantId).coupon(couponId)),
     adjust: (input) => ledgerOf(input.tenantId).adjust(input),
     adjustments: (tenantId, limit) => ledgerOf(tenantId).adjustments(tenantId, limit),
     chargeStorage: (input) => ledgerOf(input.tenantId).chargeStorage(input),
     tenantMoney: (tenantId, atMs) => ledgerOf(tenantId).tenantMoney(tenantId, atMs),
     usage: (tenantId, range, page) => ledgerOf(tenantId).usage(tenantId, range, page),
     entries: (tenantId, limit) => ledgerOf(tenantId).entries(tenantId, limit),
-    usageOfRequest: (requestId) => ledgerOf(requestTenant(requestId)).usageOfRequest(requestId),
+    async usageOfRequest(requestId) {
+      const tenantId = tenantOfRequest.get(requestId);
+      if (tenantId !== undefined) {
+        return ledgerOf(tenantId).usageOfRequest(requestId);
+      }
+      // A batch line an ended Cron Trigger invocation left running: looked for among the tenants.
+      return firstAmongTenants((tenant) => ledgerOf(tenant).usageOfRequest(requestId));
+    },
     async check(): Promise<LedgerCheck> {
       const total: LedgerCheck = { ok: true, problems: [], accounts: 0, transactions: 0 };
       await eachTenant(async (tenantId) => {

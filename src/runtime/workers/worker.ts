@@ -3,7 +3,8 @@
  * (createApp) over the Deps of workers-deps.ts, built once per isolate on its first request.
  * The isolate reloads the catalog's live backends when its copy is older than the catalog refresh
  * interval; the Cron Trigger (wrangler.toml) refreshes them and probes unhealthy backends in the
- * isolate it runs in. Holds and grant expiry are each tenant object's alarm. Background work a
+ * isolate it runs in, and runs the storage tick and the batch scheduler when it wins the job lease
+ * (cron-jobs.ts). Holds and grant expiry are each tenant object's alarm. Background work a
  * request leaves (a stream's settlement, usage logging, audit writes) is handed to the runtime
  * with waitUntil once the response is delivered. The
  * Durable Object classes are exported from here, as Workers require.
@@ -22,9 +23,16 @@ import { listenForCatalogChanges } from '../../gateway/replicas/catalog-changes.
 import { systemClock } from '../../platform/clock.ts';
 import { newId } from '../../platform/identifiers.ts';
 import { createJsonLogger } from '../../platform/logger.ts';
+import { runElectedJobs } from './cron-jobs.ts';
+import type { JobLeaseRows } from './job-lease-rows.ts';
 import { createPolledCatalogChanges, type PolledCatalogChanges } from './polled-catalog-changes.ts';
 import { watchDelivery } from './watch-delivery.ts';
-import { catalogObjectOf, createWorkersDeps, type WorkerBindings } from './workers-deps.ts';
+import {
+  catalogObjectOf,
+  catalogObjectPort,
+  createWorkersDeps,
+  type WorkerBindings,
+} from './workers-deps.ts';
 
 export { CatalogObject } from './catalog-object.ts';
 export { ProviderPayoutObject } from './provider-payout-object.ts';
@@ -134,5 +142,8 @@ export default {
   async scheduled(_controller: unknown, env: WorkerBindings, context: ExecutionContext) {
     const gateway = await gatewayOf(env);
     context.waitUntil(gateway.jobs.refreshBackends().then(() => gateway.jobs.probeBackends()));
+    context.waitUntil(
+      runElectedJobs(gateway.deps, catalogObjectPort<JobLeaseRows>(env, 'jobLeases')),
+    );
   },
 };

@@ -5,9 +5,11 @@
  * own stand-ins for what the Node replicas share through Redis (rate windows, dispatch counts).
  * A provider's payouts run in a Durable Object of its own (provider-payout-object.ts).
  * What Workers cannot do is refused, not imitated (DEPLOY.md "Cloudflare Workers"): no /metrics
- * exposition (Workers Logs and Analytics instead), no Files, Batches or leases, and token counts
+ * exposition (Workers Logs and Analytics instead), no leases, and token counts
  * are the byte estimate (tiktoken's WASM would not fit the Worker's size limit) with the
- * provider's usage billed as on Node, so the recount sample is off.
+ * provider's usage billed as on Node, so the recount sample is off. Files keep their bytes in the
+ * R2 bucket and their rows in the catalog object (r2-file-store.ts); batches are rows of the
+ * catalog object, run by the Cron Trigger (cron-jobs.ts).
  */
 import { BackendPool } from '../../backends/backend-pool.ts';
 import { createCapacityWaitQueue } from '../../backends/capacity-wait-queue.ts';
@@ -17,8 +19,8 @@ import type { Config } from '../../config.ts';
 import type { AuditLog } from '../../db/audit-log.ts';
 import type { BatchStore } from '../../db/batch-store.ts';
 import type { Catalog } from '../../db/catalog.ts';
-import type { FileStore } from '../../db/file-store.ts';
 import type { LeaseStore } from '../../db/lease-store.ts';
+import type { FileRecords } from '../../db/sqlite-file-records.ts';
 import type { Deps } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
 import { AdminTokens } from '../../gateway/admin/admin-tokens.ts';
@@ -44,12 +46,13 @@ import { resolveWithDnsOverHttps } from './dns-over-https.ts';
 import { createFetchUpstream } from './fetch-upstream.ts';
 import { portOverRpc, refusedPort } from './object-ports.ts';
 import type { CatalogChangeSource, PolledCatalogChanges } from './polled-catalog-changes.ts';
+import { createR2FileStore } from './r2-file-store.ts';
 import {
   createTenantLedgers,
   type ProviderPayoutStub,
   type TenantLedgerStub,
 } from './tenant-ledgers.ts';
-import type { DurableObjectNamespace } from './workers-types.ts';
+import type { DurableObjectNamespace, R2Bucket } from './workers-types.ts';
 
 export type CatalogObjectStub = CatalogChangeSource & {
   call(port: CatalogPortName, method: string, parameters: readonly unknown[]): Promise<unknown>;
@@ -63,7 +66,19 @@ export type WorkerBindings = {
   PROVIDER_PAYOUTS: DurableObjectNamespace<ProviderPayoutStub>;
   /** dist/console/ as static assets (wrangler.toml `[assets]`); absent, no console is served. */
   ASSETS?: AssetsBinding;
+  /** The bytes of the Files API's files (wrangler.toml `[[r2_buckets]]`). */
+  FILES: R2Bucket;
 };
+
+/** One port of the catalog object, each call over RPC on a fresh stub. */
+export function catalogObjectPort<Port extends object>(
+  bindings: WorkerBindings,
+  port: CatalogPortName,
+): Port {
+  return portOverRpc<Port>((method, parameters) =>
+    catalogObjectOf(bindings).call(port, method, parameters),
+  );
+}
 
 /** No Prometheus exposition on Workers: a scrape is told so. */
 const workersMetrics: Metrics = {
@@ -103,9 +118,7 @@ export function createWorkersDeps(options: {
   };
   const clock = systemClock;
   const overCatalogObject = <Port extends object>(port: CatalogPortName) =>
-    portOverRpc<Port>((method, parameters) =>
-      catalogObjectOf(bindings).call(port, method, parameters),
-    );
+    catalogObjectPort<Port>(bindings, port);
   const catalog = overCatalogObject<Catalog>('catalog');
   const capacityQueue = createCapacityWaitQueue({
     lengthMax: config.limits.capacityQueueLengthMax,
@@ -176,8 +189,8 @@ export function createWorkersDeps(options: {
     jobLease: soleProcessLease,
     gate,
     audit: overCatalogObject<AuditLog>('audit'),
-    batches: refusedPort<BatchStore>('The Batch API'),
-    files: refusedPort<FileStore>('The Files API'),
+    batches: overCatalogObject<BatchStore>('batches'),
+    files: createR2FileStore(bindings.FILES, overCatalogObject<FileRecords>('files')),
     leases,
     leaseRegistry: new LeaseRegistry(leases),
   };

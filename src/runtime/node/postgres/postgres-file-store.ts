@@ -106,7 +106,7 @@ export function createPostgresFileStore(opened: OpenedPostgres): FileStore {
         .select({ content: files.content })
         .from(files)
         .where(fileOfTenant(files, tenantId, fileId));
-      return row?.content;
+      return row?.content ?? undefined;
     },
     delete: async (tenantId, fileId) => {
       const deleted = await database
