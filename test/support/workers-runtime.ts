@@ -88,9 +88,21 @@ export type ObjectCall = {
   parameters: readonly unknown[];
 };
 
+/** The one method of Miniflare's Fetcher the harness calls. */
+type CronFetcher = {
+  scheduled(options: { cron: string }): Promise<{ outcome: string }>;
+};
+
 export type WorkersRuntime = {
   /** The gateway Worker's own address on loopback. */
   url: string;
+  /**
+   * Every gateway Worker's address, `url` first: the others run the same bundle in isolates of
+   * their own over the same Durable Objects, as isolates of one deployment do.
+   */
+  urls: readonly string[];
+  /** Runs the gateway Worker's Cron Trigger (`scheduled`) once, as the cron schedule would. */
+  scheduled(): Promise<void>;
   /** One RPC call on a tenant ledger object, through the harness. */
   call(call: ObjectCall): Promise<unknown>;
   /**
@@ -107,12 +119,48 @@ export type WorkersRuntime = {
  */
 export async function startWorkersRuntime(
   variables: Record<string, string> = {},
+  options: { gatewayCount?: number } = {},
 ): Promise<WorkersRuntime> {
+  const gatewayNames = Array.from({ length: options.gatewayCount ?? 1 }, (_unused, index) =>
+    index === 0 ? 'tokenbank' : `tokenbank-${index + 1}`,
+  );
   Object.assign(process.env, offlineEnvironment);
   const directory = mkdtempSync(join(tmpdir(), 'tokenbank-workers-'));
   const bundle = join(directory, 'bundle');
   await bundleWorker(bundle);
   const tenantLedgers = { className: 'TenantLedgerObject', useSQLite: true };
+  const gatewayObjects = {
+    TENANT_LEDGERS: tenantLedgers,
+    CATALOG: { className: 'CatalogObject', useSQLite: true },
+    RATE_LIMITS: { className: 'RateLimitObject', useSQLite: true },
+  };
+  /** The first gateway defines the objects; the others reach them, as one deployment's isolates. */
+  const objectsOf = (name: string) =>
+    name === 'tokenbank'
+      ? gatewayObjects
+      : Object.fromEntries(
+          Object.entries(gatewayObjects).map(([binding, object]) => [
+            binding,
+            { ...object, scriptName: 'tokenbank' },
+          ]),
+        );
+  const gateway = (name: string) => ({
+    name,
+    unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
+    modules: true,
+    scriptPath: join(bundle, 'worker.js'),
+    modulesRoot: bundle,
+    modulesRules: [{ type: 'Text' as const, include: ['**/*.sql'] }],
+    compatibilityDate,
+    bindings: variables,
+    // As wrangler.toml's [assets]: the Worker first on every route, the files by binding.
+    assets: {
+      directory: consoleDirectory,
+      binding: 'ASSETS',
+      routerConfig: { invoke_user_worker_ahead_of_assets: true, has_user_worker: true },
+    },
+    durableObjects: objectsOf(name),
+  });
   const launch = () =>
     new Miniflare({
       durableObjectsPersist: join(directory, 'objects'),
@@ -126,40 +174,33 @@ export async function startWorkersRuntime(
           compatibilityDate,
           durableObjects: { TENANT_LEDGERS: { ...tenantLedgers, scriptName: 'tokenbank' } },
         },
-        {
-          name: 'tokenbank',
-          unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
-          modules: true,
-          scriptPath: join(bundle, 'worker.js'),
-          modulesRoot: bundle,
-          modulesRules: [{ type: 'Text', include: ['**/*.sql'] }],
-          compatibilityDate,
-          bindings: variables,
-          // As wrangler.toml's [assets]: the Worker first on every route, the files by binding.
-          assets: {
-            directory: consoleDirectory,
-            binding: 'ASSETS',
-            routerConfig: { invoke_user_worker_ahead_of_assets: true, has_user_worker: true },
-          },
-          durableObjects: {
-            TENANT_LEDGERS: tenantLedgers,
-            CATALOG: { className: 'CatalogObject', useSQLite: true },
-          },
-        },
+        ...gatewayNames.map(gateway),
       ],
     });
   const addresses = async (running: Miniflare) => {
     await running.ready;
-    return {
-      harness: await running.unsafeGetDirectURL('harness'),
-      gateway: (await running.unsafeGetDirectURL('tokenbank')).href.replace(/\/$/, ''),
-    };
+    const gateways = [];
+    for (const name of gatewayNames) {
+      gateways.push((await running.unsafeGetDirectURL(name)).href.replace(/\/$/, ''));
+    }
+    return { harness: await running.unsafeGetDirectURL('harness'), gateways };
   };
   let miniflare = launch();
   let urls = await addresses(miniflare);
   return {
     get url() {
-      return urls.gateway;
+      return urls.gateways[0] ?? '';
+    },
+    get urls() {
+      return urls.gateways;
+    },
+    async scheduled() {
+      // Miniflare types its Fetcher from @cloudflare/workers-types, which is not installed here.
+      const worker = (await miniflare.getWorker('tokenbank')) as unknown as CronFetcher;
+      const result = await worker.scheduled({ cron: '* * * * *' });
+      if (result.outcome !== 'ok') {
+        throw new Error(`the Cron Trigger ended ${result.outcome}`);
+      }
     },
     async restart() {
       await miniflare.dispose();

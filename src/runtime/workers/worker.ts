@@ -23,6 +23,7 @@ import { watchDelivery } from './watch-delivery.ts';
 import { createWorkersDeps, type WorkerBindings } from './workers-deps.ts';
 
 export { CatalogObject } from './catalog-object.ts';
+export { RateLimitObject } from './rate-limit-object.ts';
 export { TenantLedgerObject } from './tenant-ledger-object.ts';
 
 type ExecutionContext = { waitUntil(work: Promise<unknown>): void };

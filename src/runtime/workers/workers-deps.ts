@@ -1,8 +1,9 @@
 /**
  * Builds the Deps of the gateway on Cloudflare Workers, once per isolate, from the Worker's
  * bindings: the catalog and audit log in the catalog object (catalog-object.ts), the ledger in one
- * Durable Object per tenant (tenant-ledgers.ts), upstream calls through fetch, and this isolate's
- * own stand-ins for what the Node replicas share through Redis (rate windows, dispatch counts).
+ * Durable Object per tenant (tenant-ledgers.ts), each rate key's counters in a Durable Object of
+ * its own (durable-counter-store.ts), upstream calls through fetch, and this isolate's own
+ * stand-ins for the rest of what the Node replicas share through Redis (dispatch counts).
  * What Workers cannot do is refused, not imitated (DEPLOY.md "Cloudflare Workers"): no /metrics
  * exposition (Workers Logs and Analytics instead), no Files, Batches or leases, and token counts
  * are the byte estimate (tiktoken's WASM would not fit the Worker's size limit) with the
@@ -35,11 +36,13 @@ import type { Logger } from '../../platform/logger.ts';
 import { type Metrics, noopMetrics } from '../../platform/metrics.ts';
 import { createSeededRandom } from '../../platform/random.ts';
 import { createRequestGate } from '../../platform/request-gate.ts';
-import { createMemoryCounterStore } from '../../platform/shared-state/counter-store.ts';
+import { createMemoryCounterStore, slotHoldMs } from '../../platform/shared-state/counter-store.ts';
+import { createDegradingCounterStore } from '../../platform/shared-state/degrading-counter-store.ts';
 import type { Tokenizer } from '../../platform/tokenizer.ts';
 import { type AssetsBinding, assetsConsoleAssets } from './assets-console-assets.ts';
 import { type CatalogPortName, catalogObjectName } from './catalog-object.ts';
 import { resolveWithDnsOverHttps } from './dns-over-https.ts';
+import { createDurableCounterStore, type RateLimitStub } from './durable-counter-store.ts';
 import { createFetchUpstream } from './fetch-upstream.ts';
 import { portOverRpc, refusedPort } from './object-ports.ts';
 import { createTenantLedgers, type TenantLedgerStub } from './tenant-ledgers.ts';
@@ -53,6 +56,8 @@ export type CatalogObjectStub = {
 export type WorkerBindings = {
   TENANT_LEDGERS: DurableObjectNamespace<TenantLedgerStub>;
   CATALOG: DurableObjectNamespace<CatalogObjectStub>;
+  /** One object per rate key: each API key's rpm, tpm and stream slots (rate-limit-object.ts). */
+  RATE_LIMITS: DurableObjectNamespace<RateLimitStub>;
   /** dist/console/ as static assets (wrangler.toml `[assets]`); absent, no console is served. */
   ASSETS?: AssetsBinding;
 };
@@ -105,6 +110,11 @@ export function createWorkersDeps(options: {
   };
   const leases = refusedPort<LeaseStore>('A card-hour lease', ['listOpen']);
   const gate = createRequestGate();
+  const sharedState = createLocalSharedState({
+    clock,
+    logger,
+    retryMs: config.limits.sharedStateRetryMs,
+  });
   return {
     config,
     catalog,
@@ -149,12 +159,16 @@ export function createWorkersDeps(options: {
     }),
     background: createBackgroundWork(logger),
     instanceId: newId('gw'),
-    counters: createMemoryCounterStore(config.limits.counterEntriesMax),
-    sharedState: createLocalSharedState({
+    counters: createDegradingCounterStore({
+      shared: createDurableCounterStore({
+        objects: bindings.RATE_LIMITS,
+        holdMs: slotHoldMs(config.requestTimeoutS),
+      }),
+      local: createMemoryCounterStore(config.limits.counterEntriesMax),
+      health: sharedState.health,
       clock,
-      logger,
-      retryMs: config.limits.sharedStateRetryMs,
     }),
+    sharedState,
     metrics: workersMetrics,
     jobLease: soleProcessLease,
     gate,
