@@ -62,18 +62,25 @@ function reviveTagged(_key: string, value: unknown): unknown {
   return value;
 }
 
-/** The harness: one POST is one RPC call on the object named in it. */
+/**
+ * The harness: one POST is one RPC call on the tenant object named in it, or (target `catalog`)
+ * one call of the catalog object's ports.
+ */
 const harnessScript = `
 const replaceTagged = ${replaceTagged.toString()};
 const reviveTagged = ${reviveTagged.toString()};
+async function answer(call, env) {
+  if (call.target === 'catalog') {
+    return env.CATALOG.get(env.CATALOG.idFromName('catalog')).call(...call.parameters);
+  }
+  const stub = env.TENANT_LEDGERS.get(env.TENANT_LEDGERS.idFromName(call.object));
+  return call.target === 'accounts' ? stub.accounts() : stub[call.target](...call.parameters);
+}
 export default {
   async fetch(request, env) {
     const call = JSON.parse(await request.text(), reviveTagged);
-    const stub = env.TENANT_LEDGERS.get(env.TENANT_LEDGERS.idFromName(call.object));
     try {
-      const value = call.target === 'accounts'
-        ? await stub.accounts()
-        : await stub[call.target](...call.parameters);
+      const value = await answer(call, env);
       return new Response(JSON.stringify({ value }, replaceTagged));
     } catch (error) {
       return new Response(String(error && error.stack || error), { status: 500 });
@@ -81,10 +88,20 @@ export default {
   },
 };`;
 
+/** One call through the harness at `url`. */
+async function callHarness(url: URL, call: ObjectCall): Promise<unknown> {
+  const response = await fetch(url, { method: 'POST', body: JSON.stringify(call, replaceTagged) });
+  const text = await response.text();
+  if (response.status !== 200) {
+    throw new Error(`the ${call.target} call failed in the Worker: ${text}`);
+  }
+  return (JSON.parse(text, reviveTagged) as { value: unknown }).value;
+}
+
 export type ObjectCall = {
   /** The name the object is found by (`idFromName`): a tenant id in production. */
   object: string;
-  target: 'ledger' | 'leases' | 'mirror' | 'accounts';
+  target: 'ledger' | 'leases' | 'mirror' | 'accounts' | 'catalog';
   parameters: readonly unknown[];
 };
 
@@ -105,6 +122,8 @@ export type WorkersRuntime = {
   scheduled(): Promise<void>;
   /** One RPC call on a tenant ledger object, through the harness. */
   call(call: ObjectCall): Promise<unknown>;
+  /** One call of a port of the catalog object (`catalog`, `audit`, `leases`), through the harness. */
+  callCatalog(port: string, method: string, parameters: readonly unknown[]): Promise<unknown>;
   /**
    * Kills workerd with everything in flight and starts it again on the same storage: a crash of
    * every isolate and object at once (the addresses change).
@@ -172,7 +191,10 @@ export async function startWorkersRuntime(
           modules: true,
           script: harnessScript,
           compatibilityDate,
-          durableObjects: { TENANT_LEDGERS: { ...tenantLedgers, scriptName: 'tokenbank' } },
+          durableObjects: {
+            TENANT_LEDGERS: { ...tenantLedgers, scriptName: 'tokenbank' },
+            CATALOG: { ...gatewayObjects.CATALOG, scriptName: 'tokenbank' },
+          },
         },
         ...gatewayNames.map(gateway),
       ],
@@ -207,17 +229,13 @@ export async function startWorkersRuntime(
       miniflare = launch();
       urls = await addresses(miniflare);
     },
-    async call(call) {
-      const response = await fetch(urls.harness, {
-        method: 'POST',
-        body: JSON.stringify(call, replaceTagged),
-      });
-      const text = await response.text();
-      if (response.status !== 200) {
-        throw new Error(`the ${call.target} call failed in the Worker: ${text}`);
-      }
-      return (JSON.parse(text, reviveTagged) as { value: unknown }).value;
-    },
+    call: (call) => callHarness(urls.harness, call),
+    callCatalog: (port, method, parameters) =>
+      callHarness(urls.harness, {
+        object: 'catalog',
+        target: 'catalog',
+        parameters: [port, method, parameters],
+      }),
     async close() {
       await miniflare.dispose();
       rmSync(directory, { recursive: true, force: true });

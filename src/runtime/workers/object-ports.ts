@@ -1,7 +1,7 @@
 /**
- * Ports whose every method is one RPC call (the catalog and audit log of the catalog object), and
- * ports a Worker does not serve, whose every method refuses with a 501 that says so (Files,
- * Batches and leases on Workers: DEPLOY.md "Cloudflare Workers"). Both are built from the method
+ * Ports whose every method is one RPC call (the catalog, audit log and leases of the catalog
+ * object), and ports a Worker does not serve, whose every method refuses with a 501 that says so
+ * (Files and Batches on Workers: DEPLOY.md "Cloudflare Workers"). Both are built from the method
  * name alone, so they follow the port as it grows.
  */
 import { GatewayError } from '../../errors.ts';
@@ -18,22 +18,12 @@ export function portOverRpc<Port extends object>(
   });
 }
 
-/**
- * A port this runtime does not serve: each method refuses with `not_supported_by_runtime`, except
- * the reads named in `empty`, which answer that there is nothing (no lease can exist where none
- * can be opened, so the router's view of running leases is empty).
- */
-export function refusedPort<Port extends object>(
-  what: string,
-  empty: readonly string[] = [],
-): Port {
+/** A port this runtime does not serve: each method refuses with `not_supported_by_runtime`. */
+export function refusedPort<Port extends object>(what: string): Port {
   return new Proxy({} as Port, {
     get: (_target, method) => {
       if (typeof method !== 'string' || method === 'then') {
         return undefined;
-      }
-      if (empty.includes(method)) {
-        return async () => [];
       }
       return async () => {
         throw new GatewayError(

@@ -4,13 +4,17 @@
  * tenants never wait on each other. Calls that name a request (checkpoint, settle, release) go to
  * the object this isolate reserved it on: a request is admitted and ended within one invocation.
  * Calls that name a coupon look for it among the tenants. Before an operation the object is sent
- * the catalog rows it will read (catalog-mirror.ts). What would need every tenant's ledger at once
+ * the catalog rows it will read (catalog-mirror.ts), and before a lease is charged or ended, the
+ * lease as the catalog object holds it (lease-mirror.ts); a lease charge's payers are asked of
+ * its lease's tenant. What would need every tenant's ledger at once
  * (a provider's earnings, payouts and balance, the programs' statements) is refused with
  * `not_supported_by_runtime`; the check runs on each object and reports them all. The sweep and
  * coupon expiry run in each object's alarm, not here.
  */
+import { leaseChargeKey } from '../../billing/lease-operation.ts';
 import type { CheckpointInput, Ledger, LedgerCheck, ReserveInput } from '../../billing/ledger.ts';
 import type { Catalog } from '../../db/catalog.ts';
+import type { LeaseStore } from '../../db/lease-store.ts';
 import { GatewayError } from '../../errors.ts';
 import { BoundedMap } from '../../platform/bounded-map.ts';
 import type { Clock } from '../../platform/clock.ts';
@@ -27,6 +31,8 @@ export type TenantLedgerStub = {
 type TenantLedgerOptions = {
   objects: DurableObjectNamespace<TenantLedgerStub>;
   catalog: Catalog;
+  /** The deployment's leases (the catalog object's): a lease is mirrored before it is charged or ended. */
+  leases: Pick<LeaseStore, 'get'>;
   clock: Clock;
   /** How long a mirrored provider's payout rates are trusted before they are sent again. */
   catalogRefreshMs: number;
@@ -38,7 +44,7 @@ type TenantLedgerOptions = {
 const tenantPageSize = 100;
 
 export function createTenantLedgers(options: TenantLedgerOptions): Ledger {
-  const { objects, catalog, clock } = options;
+  const { objects, catalog, leases, clock } = options;
   const stubOf = (tenantId: string) => objects.get(objects.idFromName(tenantId));
   const ledgerOf = (tenantId: string) =>
     ledgerOverRpc((method, parameters) => {
@@ -62,17 +68,15 @@ export function createTenantLedgers(options: TenantLedgerOptions): Ledger {
   }
 
   async function mirrorForReserve(input: ReserveInput) {
-    await mirrorOnce(input.tenantId, `tenant`, async () => {
-      const tenant = await catalog.getTenant(input.tenantId);
-      return tenant ? { tenants: [tenant] } : {};
-    });
+    await mirrorTenant(input.tenantId);
     await mirrorOnce(input.tenantId, `price:${input.price.priceId}`, async () => {
       const price = (await catalog.listPrices()).find((row) => row.id === input.price.priceId);
       return price ? { prices: [price] } : {};
     });
   }
 
-  async function mirrorProvider(tenantId: string, providerId: string, backendId: string) {
+  /** The provider's payout rates, which a settlement or a lease's end reads. */
+  async function mirrorPayoutRates(tenantId: string, providerId: string) {
     await mirrorOnce(tenantId, `provider:${providerId}`, async () => {
       const provider = await catalog.getProvider(providerId);
       if (!provider) {
@@ -84,6 +88,10 @@ export function createTenantLedgers(options: TenantLedgerOptions): Ledger {
         payoutRates: await catalog.listPayoutRates(providerId),
       };
     });
+  }
+
+  async function mirrorProvider(tenantId: string, providerId: string, backendId: string) {
+    await mirrorPayoutRates(tenantId, providerId);
     const backend = await catalog.getBackend(backendId);
     if (backend) {
       const { id, region } = backend;
@@ -91,6 +99,18 @@ export function createTenantLedgers(options: TenantLedgerOptions): Ledger {
         backends: [{ id, providerId: backend.providerId, region }],
       }));
     }
+  }
+
+  const mirrorTenant = (tenantId: string) =>
+    mirrorOnce(tenantId, 'tenant', async () => {
+      const tenant = await catalog.getTenant(tenantId);
+      return tenant ? { tenants: [tenant] } : {};
+    });
+
+  /** The lease as the catalog object holds it now, for the object's check (lease-mirror.ts). */
+  async function mirrorLease(tenantId: string, leaseId: string) {
+    const lease = (await leases.get(leaseId)) ?? null;
+    await stubOf(tenantId).mirror({ leases: [{ id: leaseId, lease }] });
   }
 
   function requestTenant(requestId: string): string {
@@ -129,8 +149,15 @@ export function createTenantLedgers(options: TenantLedgerOptions): Ledger {
   };
 
   return {
-    // Only leases read a transaction's payers, and Workers refuses leases.
-    transactionPayers: refused("A transaction's payers"),
+    // Only the lease job reads a transaction's payers: a lease charge's, in its lease's tenant.
+    async transactionPayers(idempotencyKey) {
+      const prefix = leaseChargeKey('');
+      if (!idempotencyKey.startsWith(prefix)) {
+        return refused(`The payers of '${idempotencyKey}'`)();
+      }
+      const lease = await leases.get(idempotencyKey.slice(prefix.length));
+      return lease && ledgerOf(lease.tenantId).transactionPayers(idempotencyKey);
+    },
     async reserve(input) {
       await mirrorForReserve(input);
       const result = await ledgerOf(input.tenantId).reserve(input);
@@ -162,10 +189,7 @@ export function createTenantLedgers(options: TenantLedgerOptions): Ledger {
       ledgerOf(requestTenant(requestId)).recordVerification(requestId, recounted),
     topUp: (input) => ledgerOf(input.tenantId).topUp(input),
     async grantCoupon(input) {
-      await mirrorOnce(input.tenantId, 'tenant', async () => {
-        const tenant = await catalog.getTenant(input.tenantId);
-        return tenant ? { tenants: [tenant] } : {};
-      });
+      await mirrorTenant(input.tenantId);
       return ledgerOf(input.tenantId).grantCoupon(input);
     },
     async voidCoupon(couponId, atMs) {
@@ -203,8 +227,18 @@ export function createTenantLedgers(options: TenantLedgerOptions): Ledger {
       });
       return total;
     },
-    chargeLease: refused('A lease'),
-    endLease: refused('A lease'),
+    async chargeLease(input) {
+      await mirrorTenant(input.tenantId);
+      await mirrorLease(input.tenantId, input.leaseId);
+      return ledgerOf(input.tenantId).chargeLease(input);
+    },
+    async endLease(input) {
+      await mirrorLease(input.tenantId, input.leaseId);
+      for (const { providerId } of input.delivered) {
+        await mirrorPayoutRates(input.tenantId, providerId);
+      }
+      return ledgerOf(input.tenantId).endLease(input);
+    },
     earnings: refused("A provider's earnings"),
     leaseEarnings: refused("A provider's lease earnings"),
     programStatement: refused("A program's statement"),

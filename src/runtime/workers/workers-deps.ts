@@ -5,7 +5,7 @@
  * its own (durable-counter-store.ts), upstream calls through fetch, and this isolate's own
  * stand-ins for the rest of what the Node replicas share through Redis (dispatch counts).
  * What Workers cannot do is refused, not imitated (DEPLOY.md "Cloudflare Workers"): no /metrics
- * exposition (Workers Logs and Analytics instead), no Files, Batches or leases, and token counts
+ * exposition (Workers Logs and Analytics instead), no Files or Batches, and token counts
  * are the byte estimate (tiktoken's WASM would not fit the Worker's size limit) with the
  * provider's usage billed as on Node, so the recount sample is off.
  */
@@ -108,7 +108,7 @@ export function createWorkersDeps(options: {
     entriesMax: config.limits.credentialCacheEntriesMax,
     clock,
   };
-  const leases = refusedPort<LeaseStore>('A card-hour lease', ['listOpen']);
+  const leases = overCatalogObject<LeaseStore>('leases');
   const gate = createRequestGate();
   const sharedState = createLocalSharedState({
     clock,
@@ -147,6 +147,7 @@ export function createWorkersDeps(options: {
     ledger: createTenantLedgers({
       objects: bindings.TENANT_LEDGERS,
       catalog,
+      leases,
       clock,
       catalogRefreshMs: config.limits.catalogRefreshMs,
       requestsMax: config.limits.openReservationsMax,
