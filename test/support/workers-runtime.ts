@@ -122,7 +122,7 @@ export type WorkersRuntime = {
   scheduled(): Promise<void>;
   /** One RPC call on a tenant ledger object, through the harness. */
   call(call: ObjectCall): Promise<unknown>;
-  /** One call of a port of the catalog object (`catalog`, `audit`, `leases`), through the harness. */
+  /** One call of a catalog object port (`catalog`, `audit`, `leases`), through the harness. */
   callCatalog(port: string, method: string, parameters: readonly unknown[]): Promise<unknown>;
   /**
    * Kills workerd with everything in flight and starts it again on the same storage: a crash of

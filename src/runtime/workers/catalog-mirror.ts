@@ -37,7 +37,7 @@ export type CatalogMirror = {
   payoutRates?: readonly MirroredPayoutRate[];
   backends?: readonly MirroredBackend[];
   prices?: readonly MirroredPrice[];
-  /** Leases the ledger is about to charge or end, as the catalog object holds them (lease-mirror.ts). */
+  /** Leases about to be charged or ended, as the catalog object holds them (lease-mirror.ts). */
   leases?: readonly MirroredLease[];
 };
 

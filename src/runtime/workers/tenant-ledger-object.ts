@@ -5,8 +5,9 @@
  * the Ledger port (durable-ledger.ts), `watched` a reservation or grant that the alarm must watch,
  * `leases` one call of the LeaseStore (the conformance suites' view of it: the gateway's leases
  * live in the catalog object), `mirror` stores the catalog rows the ledger reads
- * (catalog-mirror.ts) and the records of the leases it charges and ends (lease-mirror.ts). Its alarm ends what no Worker will: holds whose
- * Worker fell silent (the sweep) and grants that expired.
+ * (catalog-mirror.ts) and the records of the leases it charges and ends (lease-mirror.ts). Its
+ * alarm ends what no Worker will: holds whose Worker fell silent (the sweep) and grants that
+ * expired.
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { Ledger, ReserveInput } from '../../billing/ledger.ts';

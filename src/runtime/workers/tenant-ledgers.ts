@@ -6,9 +6,9 @@
  * Calls that name a coupon look for it among the tenants. Before an operation the object is sent
  * the catalog rows it will read (catalog-mirror.ts), and before a lease is charged or ended, the
  * lease as the catalog object holds it (lease-mirror.ts); a lease charge's payers are asked of
- * its lease's tenant. What would need every tenant's ledger at once
- * (a provider's earnings, payouts and balance, the programs' statements) is refused with
- * `not_supported_by_runtime`; the check runs on each object and reports them all. The sweep and
+ * its lease's tenant. What would need every tenant's ledger at once (a provider's earnings,
+ * payouts and balance, the programs' statements) is refused with `not_supported_by_runtime`; the
+ * check runs on each object and reports them all. The sweep and
  * coupon expiry run in each object's alarm, not here.
  */
 import { leaseChargeKey } from '../../billing/lease-operation.ts';
@@ -31,7 +31,7 @@ export type TenantLedgerStub = {
 type TenantLedgerOptions = {
   objects: DurableObjectNamespace<TenantLedgerStub>;
   catalog: Catalog;
-  /** The deployment's leases (the catalog object's): a lease is mirrored before it is charged or ended. */
+  /** The deployment's leases (the catalog object's), mirrored before one is charged or ended. */
   leases: Pick<LeaseStore, 'get'>;
   clock: Clock;
   /** How long a mirrored provider's payout rates are trusted before they are sent again. */

@@ -1,11 +1,11 @@
 /**
  * Builds the Deps of the gateway on Cloudflare Workers, once per isolate, from the Worker's
- * bindings: the catalog and audit log in the catalog object (catalog-object.ts), the ledger in one
- * Durable Object per tenant (tenant-ledgers.ts), each rate key's counters in a Durable Object of
- * its own (durable-counter-store.ts), upstream calls through fetch, and this isolate's own
- * stand-ins for the rest of what the Node replicas share through Redis (dispatch counts).
- * What Workers cannot do is refused, not imitated (DEPLOY.md "Cloudflare Workers"): no /metrics
- * exposition (Workers Logs and Analytics instead), no Files or Batches, and token counts
+ * bindings: the catalog, audit log and leases in the catalog object (catalog-object.ts), the
+ * ledger in one Durable Object per tenant (tenant-ledgers.ts), each rate key's counters in a
+ * Durable Object of its own (durable-counter-store.ts), upstream calls through fetch, and this
+ * isolate's own stand-ins for the rest of what the Node replicas share through Redis (dispatch
+ * counts). What Workers cannot do is refused, not imitated (DEPLOY.md "Cloudflare Workers"): no
+ * /metrics exposition (Workers Logs and Analytics instead), no Files or Batches, and token counts
  * are the byte estimate (tiktoken's WASM would not fit the Worker's size limit) with the
  * provider's usage billed as on Node, so the recount sample is off.
  */
