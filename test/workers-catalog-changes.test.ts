@@ -34,7 +34,7 @@ beforeAll(async () => {
         catalogRefreshMs: 3_600_000,
       }),
     },
-    { isolates: 2 },
+    { gatewayCount: 2 },
   );
   first = httpCaller(runtime.url);
   const seeded = await seedPool(first, adminToken, {
@@ -45,10 +45,11 @@ beforeAll(async () => {
 }, 120_000);
 
 function secondUrl(): string {
-  if (runtime?.secondUrl === undefined) {
+  const url = runtime?.urls[1];
+  if (url === undefined) {
     throw new Error('the second isolate did not start');
   }
-  return runtime.secondUrl;
+  return url;
 }
 
 afterAll(async () => {

@@ -112,11 +112,7 @@ async function cronTwice(): Promise<void> {
 
 /** The rows of the tenant's files in the catalog object. */
 async function heldRows(tenantId: string) {
-  return runtime.call({
-    object: 'catalog',
-    target: 'catalog',
-    parameters: ['files', 'held', [tenantId]],
-  });
+  return runtime.callCatalog('files', 'held', [tenantId]);
 }
 
 async function ledgerCheck() {
@@ -276,11 +272,7 @@ describe('a batch line an ended invocation left running', () => {
       completion_window: '24h',
     });
     const batches = (method: string, parameters: readonly unknown[]) =>
-      runtime.call({
-        object: 'catalog',
-        target: 'catalog',
-        parameters: ['batches', method, parameters],
-      });
+      runtime.callCatalog('batches', method, parameters);
     // As an invocation would have left it: started, one line claimed by a runner now gone.
     const lines = ['cut', 'whole'].map((customId, index) => ({
       lineIndex: index + 1,
@@ -319,11 +311,7 @@ describe('a batch line an ended invocation left running', () => {
 describe('the job lease of the Cron Trigger', () => {
   it('goes to one holder at a time, renews for it, and passes on once lapsed or given', async () => {
     const lease = (method: 'take' | 'give', parameters: readonly unknown[]) =>
-      runtime.call({
-        object: 'catalog',
-        target: 'catalog',
-        parameters: ['jobLeases', method, ['probe', ...parameters]],
-      });
+      runtime.callCatalog('jobLeases', method, ['probe', ...parameters]);
     expect(await lease('take', ['first', 1_000, 2_000])).toBe(true);
     expect(await lease('take', ['second', 1_500, 2_500])).toBe(false);
     expect(await lease('take', ['first', 1_500, 3_000])).toBe(true);

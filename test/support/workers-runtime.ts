@@ -3,8 +3,7 @@
  * the root wrangler.toml exactly as `wrangler deploy` would (into a temporary folder), then run by
  * Miniflare's programmatic API beside a small harness Worker that reaches the tenants' Durable
  * Objects over RPC, the way the gateway Worker does. Node talks to the harness over loopback
- * with JSON in which bigints and undefined are tagged (the codec below runs on both sides). The
- * Files API's bucket is Miniflare's local R2, and the Cron Trigger is fired on demand.
+ * with JSON in which bigints and undefined are tagged (the codec below runs on both sides).
  * Nothing outside the machine is contacted (CLOUDFLARE_CF_FETCH_ENABLED=false).
  */
 import { execFile } from 'node:child_process';
@@ -63,21 +62,25 @@ function reviveTagged(_key: string, value: unknown): unknown {
   return value;
 }
 
-/** The harness: one POST is one RPC call on the object named in it. */
+/**
+ * The harness: one POST is one RPC call on the tenant object named in it, or (target `catalog`)
+ * one call of the catalog object's ports.
+ */
 const harnessScript = `
 const replaceTagged = ${replaceTagged.toString()};
 const reviveTagged = ${reviveTagged.toString()};
+async function answer(call, env) {
+  if (call.target === 'catalog') {
+    return env.CATALOG.get(env.CATALOG.idFromName('catalog')).call(...call.parameters);
+  }
+  const stub = env.TENANT_LEDGERS.get(env.TENANT_LEDGERS.idFromName(call.object));
+  return call.target === 'accounts' ? stub.accounts() : stub[call.target](...call.parameters);
+}
 export default {
   async fetch(request, env) {
     const call = JSON.parse(await request.text(), reviveTagged);
-    const objects = call.target === 'catalog' ? env.CATALOG : env.TENANT_LEDGERS;
-    const stub = objects.get(objects.idFromName(call.object));
     try {
-      const value = call.target === 'accounts'
-        ? await stub.accounts()
-        : call.target === 'catalog'
-          ? await stub.call(...call.parameters)
-          : await stub[call.target](...call.parameters);
+      const value = await answer(call, env);
       return new Response(JSON.stringify({ value }, replaceTagged));
     } catch (error) {
       return new Response(String(error && error.stack || error), { status: 500 });
@@ -85,10 +88,19 @@ export default {
   },
 };`;
 
+/** One call through the harness at `url`. */
+async function callHarness(url: URL, call: ObjectCall): Promise<unknown> {
+  const response = await fetch(url, { method: 'POST', body: JSON.stringify(call, replaceTagged) });
+  const text = await response.text();
+  if (response.status !== 200) {
+    throw new Error(`the ${call.target} call failed in the Worker: ${text}`);
+  }
+  return (JSON.parse(text, reviveTagged) as { value: unknown }).value;
+}
+
 export type ObjectCall = {
-  /** The name the object is found by (`idFromName`): a tenant id, or `catalog` for the catalog. */
+  /** The name the object is found by (`idFromName`): a tenant id in production. */
   object: string;
-  /** `catalog` calls the catalog object: `[port, method, parameters]`. */
   target: 'ledger' | 'leases' | 'mirror' | 'accounts' | 'catalog';
   parameters: readonly unknown[];
 };
@@ -107,14 +119,16 @@ export type WorkersRuntime = {
   /** The gateway Worker's own address on loopback. */
   url: string;
   /**
-   * A second isolate of the same Worker on the same Durable Objects (as another Cloudflare
-   * location would run), when started with `isolates: 2`.
+   * Every gateway Worker's address, `url` first: the others run the same bundle in isolates of
+   * their own over the same Durable Objects, as isolates of one deployment do.
    */
-  secondUrl: string | undefined;
-  /** One RPC call on a tenant ledger object or the catalog object, through the harness. */
-  call(call: ObjectCall): Promise<unknown>;
-  /** Fires the Cron Trigger once; resolves when the invocation and its waitUntil work ended. */
+  urls: readonly string[];
+  /** Runs the gateway Worker's Cron Trigger (`scheduled`) once, as the cron schedule would. */
   scheduled(): Promise<void>;
+  /** One RPC call on a tenant ledger object, through the harness. */
+  call(call: ObjectCall): Promise<unknown>;
+  /** One call of a catalog object port (`catalog`, `audit`, `leases`, ...), through the harness. */
+  callCatalog(port: string, method: string, parameters: readonly unknown[]): Promise<unknown>;
   /** The keys of every object in the Files bucket (R2). */
   fileObjectKeys(): Promise<string[]>;
   /**
@@ -131,20 +145,34 @@ export type WorkersRuntime = {
  */
 export async function startWorkersRuntime(
   variables: Record<string, string> = {},
-  options: { isolates?: 1 | 2 } = {},
+  options: { gatewayCount?: number } = {},
 ): Promise<WorkersRuntime> {
+  const gatewayNames = Array.from({ length: options.gatewayCount ?? 1 }, (_unused, index) =>
+    index === 0 ? 'tokenbank' : `tokenbank-${index + 1}`,
+  );
   Object.assign(process.env, offlineEnvironment);
   const directory = mkdtempSync(join(tmpdir(), 'tokenbank-workers-'));
   const bundle = join(directory, 'bundle');
   await bundleWorker(bundle);
   const tenantLedgers = { className: 'TenantLedgerObject', useSQLite: true };
-  const catalogObject = { className: 'CatalogObject', useSQLite: true };
-  const objects = {
+  const gatewayObjects = {
     TENANT_LEDGERS: tenantLedgers,
-    CATALOG: catalogObject,
+    CATALOG: { className: 'CatalogObject', useSQLite: true },
     PROVIDER_PAYOUTS: { className: 'ProviderPayoutObject', useSQLite: true },
+    RATE_LIMITS: { className: 'RateLimitObject', useSQLite: true },
   };
-  const gateway = {
+  /** The first gateway defines the objects; the others reach them, as one deployment's isolates. */
+  const objectsOf = (name: string) =>
+    name === 'tokenbank'
+      ? gatewayObjects
+      : Object.fromEntries(
+          Object.entries(gatewayObjects).map(([binding, object]) => [
+            binding,
+            { ...object, scriptName: 'tokenbank' },
+          ]),
+        );
+  const gateway = (name: string) => ({
+    name,
     unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
     modules: true,
     scriptPath: join(bundle, 'worker.js'),
@@ -158,19 +186,9 @@ export async function startWorkersRuntime(
       binding: 'ASSETS',
       routerConfig: { invoke_user_worker_ahead_of_assets: true, has_user_worker: true },
     },
+    durableObjects: objectsOf(name),
     r2Buckets: ['FILES'],
-  };
-  // The second isolate runs the same code and reaches the first one's objects by script name.
-  const second = {
-    ...gateway,
-    name: 'tokenbank-second',
-    durableObjects: Object.fromEntries(
-      Object.entries(objects).map(([binding, object]) => [
-        binding,
-        { ...object, scriptName: 'tokenbank' },
-      ]),
-    ),
-  };
+  });
   const launch = () =>
     new Miniflare({
       durableObjectsPersist: join(directory, 'objects'),
@@ -185,42 +203,35 @@ export async function startWorkersRuntime(
           compatibilityDate,
           durableObjects: {
             TENANT_LEDGERS: { ...tenantLedgers, scriptName: 'tokenbank' },
-            CATALOG: { ...catalogObject, scriptName: 'tokenbank' },
+            CATALOG: { ...gatewayObjects.CATALOG, scriptName: 'tokenbank' },
           },
         },
-        { ...gateway, name: 'tokenbank', durableObjects: objects },
-        ...(options.isolates === 2 ? [second] : []),
+        ...gatewayNames.map(gateway),
       ],
     });
   const addresses = async (running: Miniflare) => {
     await running.ready;
-    const addressOf = async (worker: string) =>
-      (await running.unsafeGetDirectURL(worker)).href.replace(/\/$/, '');
-    return {
-      harness: await running.unsafeGetDirectURL('harness'),
-      gateway: await addressOf('tokenbank'),
-      second: options.isolates === 2 ? await addressOf('tokenbank-second') : undefined,
-    };
+    const gateways = [];
+    for (const name of gatewayNames) {
+      gateways.push((await running.unsafeGetDirectURL(name)).href.replace(/\/$/, ''));
+    }
+    return { harness: await running.unsafeGetDirectURL('harness'), gateways };
   };
   let miniflare = launch();
   let urls = await addresses(miniflare);
   return {
     get url() {
-      return urls.gateway;
+      return urls.gateways[0] ?? '';
     },
-    get secondUrl() {
-      return urls.second;
-    },
-    async restart() {
-      await miniflare.dispose();
-      miniflare = launch();
-      urls = await addresses(miniflare);
+    get urls() {
+      return urls.gateways;
     },
     async scheduled() {
+      // Miniflare types its Fetcher from @cloudflare/workers-types, which is not installed here.
       const worker = (await miniflare.getWorker('tokenbank')) as unknown as CronFetcher;
       const result = await worker.scheduled({ cron: '* * * * *' });
       if (result.outcome !== 'ok') {
-        throw new Error(`the Cron Trigger invocation ended ${result.outcome}`);
+        throw new Error(`the Cron Trigger ended ${result.outcome}`);
       }
     },
     async fileObjectKeys() {
@@ -234,17 +245,18 @@ export async function startWorkersRuntime(
       } while (cursor !== undefined);
       return keys;
     },
-    async call(call) {
-      const response = await fetch(urls.harness, {
-        method: 'POST',
-        body: JSON.stringify(call, replaceTagged),
-      });
-      const text = await response.text();
-      if (response.status !== 200) {
-        throw new Error(`the ${call.target} call failed in the Worker: ${text}`);
-      }
-      return (JSON.parse(text, reviveTagged) as { value: unknown }).value;
+    async restart() {
+      await miniflare.dispose();
+      miniflare = launch();
+      urls = await addresses(miniflare);
     },
+    call: (call) => callHarness(urls.harness, call),
+    callCatalog: (port, method, parameters) =>
+      callHarness(urls.harness, {
+        object: 'catalog',
+        target: 'catalog',
+        parameters: [port, method, parameters],
+      }),
     async close() {
       await miniflare.dispose();
       rmSync(directory, { recursive: true, force: true });

@@ -8,6 +8,7 @@
  * base rate is updated).
  */
 import type { DurableSql } from './durable-sql.ts';
+import type { MirroredLease } from './lease-mirror.ts';
 
 export type MirroredTenant = { id: string; allowMaxTokensClamp: boolean; createdAtMs: number };
 export type MirroredProvider = { id: string; payoutBps: number; createdAtMs: number };
@@ -36,9 +37,14 @@ export type CatalogMirror = {
   payoutRates?: readonly MirroredPayoutRate[];
   backends?: readonly MirroredBackend[];
   prices?: readonly MirroredPrice[];
+  /** Leases about to be charged or ended, as the catalog object holds them (lease-mirror.ts). */
+  leases?: readonly MirroredLease[];
 };
 
-/** Writes the rows of `mirror` the object does not hold yet; call inside its transactionSync. */
+/**
+ * Writes the rows of `mirror` the object does not hold yet, but its leases (writeLeaseMirror);
+ * call inside its transactionSync.
+ */
 export function writeCatalogMirror(sql: DurableSql, mirror: CatalogMirror): void {
   for (const tenant of mirror.tenants ?? []) {
     sql.run(

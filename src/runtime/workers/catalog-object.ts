@@ -1,24 +1,28 @@
 /**
  * The Durable Object that holds the deployment's catalog (tenants, keys, providers, backends,
- * models, prices), its audit log, the Files API's file rows (their bytes are in R2:
- * r2-file-store.ts), the batches and their lines, and the job lease of the Cron Trigger: one
- * object (`idFromName('catalog')`) whose SQLite storage has the schema of drizzle/, served by the
- * very drizzle stores the Node gateway uses on SQLite (db/sqlite-catalog.ts,
- * db/sqlite-audit-log.ts, db/sqlite-file-records.ts, db/sqlite-batch-store.ts). Their version
- * allocations, "only if" writes and quota checks are synchronous transactions, which a Durable
- * Object runs (transactionSync) and D1 does not (it has batches, not interactive transactions);
- * see DEPLOY.md "Cloudflare Workers". Workers keep what they read of the catalog in memory (the
- * catalog cache and credential caches) and read its log of changes to drop what a change made
+ * models, prices), its audit log, its card-hour leases, the Files API's file rows (their bytes
+ * are in R2: r2-file-store.ts), the batches and their lines, and the job lease of the Cron
+ * Trigger: one object (`idFromName('catalog')`) whose SQLite storage has the schema of drizzle/,
+ * served by the very drizzle stores the Node gateway uses on SQLite (db/sqlite-catalog.ts,
+ * db/sqlite-audit-log.ts, db/sqlite-lease-store.ts, db/sqlite-file-records.ts,
+ * db/sqlite-batch-store.ts): one store for the deployment, so a backend is reserved for one lease
+ * at a time whichever tenant or isolate asks. Their version allocations, lease reservations,
+ * "only if" writes and quota checks are synchronous transactions, which a Durable Object runs
+ * (transactionSync) and D1 does not (it has batches, not interactive transactions); see
+ * DEPLOY.md "Cloudflare Workers". Workers keep what they read of it in memory (the catalog cache,
+ * credential caches and running leases) and read its log of changes to drop what a change made
  * wrong (polled-catalog-changes.ts).
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { AuditLog } from '../../db/audit-log.ts';
 import type { BatchStore } from '../../db/batch-store.ts';
 import type { Catalog } from '../../db/catalog.ts';
+import type { LeaseStore } from '../../db/lease-store.ts';
 import { createSqliteAuditLog } from '../../db/sqlite-audit-log.ts';
 import { createSqliteBatchStore } from '../../db/sqlite-batch-store.ts';
 import { createSqliteCatalog } from '../../db/sqlite-catalog.ts';
 import { createSqliteFileRecords, type FileRecords } from '../../db/sqlite-file-records.ts';
+import { createSqliteLeaseStore } from '../../db/sqlite-lease-store.ts';
 import { type AnnouncedChange, CatalogChangeLog, type ChangeCursor } from './catalog-change-log.ts';
 import { durableStoreDatabase } from './durable-store-database.ts';
 import { createJobLeaseRows, type JobLeaseRows } from './job-lease-rows.ts';
@@ -31,6 +35,7 @@ export type CatalogPorts = {
   files: FileRecords;
   batches: BatchStore;
   jobLeases: JobLeaseRows;
+  leases: LeaseStore;
 };
 export type CatalogPortName = keyof CatalogPorts;
 
@@ -56,6 +61,7 @@ export class CatalogObject extends DurableObject {
         files: createSqliteFileRecords(database),
         batches: createSqliteBatchStore(database),
         jobLeases: createJobLeaseRows(database),
+        leases: createSqliteLeaseStore(database),
       };
     });
   }

@@ -1,6 +1,7 @@
 /**
- * The elected jobs of a Cron Trigger invocation on Workers: the storage tick
- * (gateway/batch/storage-meter.ts) and the cross-cycle batch scheduler
+ * The elected jobs of a Cron Trigger invocation on Workers: the lease job
+ * (gateway/leases/lease-job.ts), the storage tick (gateway/batch/storage-meter.ts) and the
+ * cross-cycle batch scheduler
  * (gateway/batch/batch-scheduler.ts), the very functions the Node gateway runs on its timers.
  * What differs is only how they are scheduled. An invocation runs them only while it holds the
  * job lease (durable-job-lease.ts), so overlapping invocations, in one isolate or several, never
@@ -13,6 +14,7 @@
 import type { Deps } from '../../deps.ts';
 import { type BatchScheduler, createBatchScheduler } from '../../gateway/batch/batch-scheduler.ts';
 import { chargeStorageTick } from '../../gateway/batch/storage-meter.ts';
+import { checkLeases } from '../../gateway/leases/lease-job.ts';
 import { newId } from '../../platform/identifiers.ts';
 import { createDurableJobLease } from './durable-job-lease.ts';
 import type { JobLeaseRows } from './job-lease-rows.ts';
@@ -41,6 +43,7 @@ export async function runElectedJobs(deps: Deps, leases: JobLeaseRows): Promise<
   try {
     // Prices an admin changed in another isolate count from this tick on.
     await logged(deps, 'reload_catalog', () => deps.catalogCache.reload());
+    await logged(deps, 'check_leases', () => checkLeases(elected, true));
     await logged(deps, 'charge_storage', () => chargeStorageTick(elected));
     await logged(deps, 'run_batches', () =>
       runBatchPasses(

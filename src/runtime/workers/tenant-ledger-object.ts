@@ -3,9 +3,11 @@
  * holds, reservations, usage and lease records, in the object's own SQLite storage with the
  * schema of drizzle/ (store-migrations.ts). Workers reach it over RPC: `ledger` runs one call of
  * the Ledger port (durable-ledger.ts), `watched` a reservation or grant that the alarm must watch,
- * `leases` one call of the LeaseStore, `mirror` stores the catalog rows the ledger reads
- * (catalog-mirror.ts). Its alarm ends what no Worker will: holds whose
- * Worker fell silent (the sweep) and grants that expired.
+ * `leases` one call of the LeaseStore (the conformance suites' view of it: the gateway's leases
+ * live in the catalog object), `mirror` stores the catalog rows the ledger reads
+ * (catalog-mirror.ts) and the records of the leases it charges and ends (lease-mirror.ts). Its
+ * alarm ends what no Worker will: holds whose Worker fell silent (the sweep) and grants that
+ * expired.
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { Ledger, ReserveInput } from '../../billing/ledger.ts';
@@ -14,7 +16,8 @@ import { createSqliteLeaseStore } from '../../db/sqlite-lease-store.ts';
 import { type CatalogMirror, writeCatalogMirror } from './catalog-mirror.ts';
 import { createDurableLedger } from './durable-ledger.ts';
 import { type DurableSql, durableSql } from './durable-sql.ts';
-import { durableStoreDatabase } from './durable-store-database.ts';
+import { type DurableStoreDatabase, durableStoreDatabase } from './durable-store-database.ts';
+import { writeLeaseMirror } from './lease-mirror.ts';
 import {
   answerLedgerCall,
   isLedgerMethod,
@@ -50,18 +53,19 @@ export class TenantLedgerObject extends DurableObject {
   private ledgerPort: Ledger | undefined;
   private leaseStore: LeaseStore | undefined;
   private readonly sql: DurableSql;
+  private readonly database: DurableStoreDatabase;
   private readonly alarmSettings: AlarmSettings;
 
   constructor(ctx: DurableObjectState, env: unknown) {
     super(ctx, env);
     this.sql = durableSql(ctx.storage.sql);
+    this.database = durableStoreDatabase(ctx.storage);
     this.alarmSettings = alarmSettingsOf(env);
     // No call is delivered before the schema is current.
     void ctx.blockConcurrencyWhile(async () => {
-      const database = durableStoreDatabase(ctx.storage);
-      await migrateDurableStore(database);
+      await migrateDurableStore(this.database);
       this.ledgerPort = createDurableLedger(ctx.storage);
-      this.leaseStore = createSqliteLeaseStore(database);
+      this.leaseStore = createSqliteLeaseStore(this.database);
     });
   }
 
@@ -129,7 +133,12 @@ export class TenantLedgerObject extends DurableObject {
   }
 
   async mirror(rows: CatalogMirror): Promise<void> {
-    this.ctx.storage.transactionSync(() => writeCatalogMirror(this.sql, rows));
+    this.ctx.storage.transactionSync(() => {
+      writeCatalogMirror(this.sql, rows);
+      for (const lease of rows.leases ?? []) {
+        writeLeaseMirror(this.database, lease);
+      }
+    });
   }
 
   /** Every account of this object with its stored totals. */

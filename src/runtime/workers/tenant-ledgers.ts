@@ -5,14 +5,16 @@
  * the object this isolate reserved it on: a request is admitted and ended within one invocation.
  * Calls that name a coupon look for it among the tenants, as does the usage of a request another
  * isolate admitted (a batch line an ended Cron Trigger invocation left running). Before an
- * operation the object is sent the catalog rows it will read (catalog-mirror.ts). What spans
- * tenants (a provider's earnings and balance, the programs' lists and statements) asks every
- * tenant's object for its part,
+ * operation the object is sent the catalog rows it will read (catalog-mirror.ts), and before a
+ * lease is charged or ended, the lease as the catalog object holds it (lease-mirror.ts); a lease
+ * charge's payers are asked of its lease's tenant. What spans tenants (a provider's earnings and
+ * balance, the programs' lists and statements) asks every tenant's object for its part,
  * `tenantFanOutMax` at once, and merges the parts into what one store answers
  * (billing/ledger-part-merges.ts); the check runs on each object and reports them all. Payouts
  * run in the provider's own object (provider-payouts.ts), which also lists them. The sweep and
  * coupon expiry run in each object's alarm, not here.
  */
+import { leaseChargeKey } from '../../billing/lease-operation.ts';
 import type { CheckpointInput, Ledger, LedgerCheck, ReserveInput } from '../../billing/ledger.ts';
 import {
   mergeEarnings,
@@ -22,6 +24,7 @@ import {
 } from '../../billing/ledger-part-merges.ts';
 import { mergeProgramListings, mergeProgramSummaries } from '../../billing/program-statement.ts';
 import type { Catalog } from '../../db/catalog.ts';
+import type { LeaseStore } from '../../db/lease-store.ts';
 import { GatewayError } from '../../errors.ts';
 import { BoundedMap } from '../../platform/bounded-map.ts';
 import type { Clock } from '../../platform/clock.ts';
@@ -47,6 +50,8 @@ type TenantLedgerOptions = {
   /** Tenant objects a read that spans tenants asks at once. */
   fanOutMax: number;
   catalog: Catalog;
+  /** The deployment's leases (the catalog object's), mirrored before one is charged or ended. */
+  leases: Pick<LeaseStore, 'get'>;
   clock: Clock;
   /** How long a mirrored provider's payout rates are trusted before they are sent again. */
   catalogRefreshMs: number;
@@ -65,7 +70,7 @@ export function tenantObjectLedger(
 }
 
 export function createTenantLedgers(options: TenantLedgerOptions): Ledger {
-  const { objects, catalog, clock } = options;
+  const { objects, catalog, leases, clock } = options;
   const stubOf = (tenantId: string) => objects.get(objects.idFromName(tenantId));
   const ledgerOf = (tenantId: string) =>
     ledgerOverRpc((method, parameters) => {
@@ -96,17 +101,15 @@ export function createTenantLedgers(options: TenantLedgerOptions): Ledger {
   }
 
   async function mirrorForReserve(input: ReserveInput) {
-    await mirrorOnce(input.tenantId, `tenant`, async () => {
-      const tenant = await catalog.getTenant(input.tenantId);
-      return tenant ? { tenants: [tenant] } : {};
-    });
+    await mirrorTenant(input.tenantId);
     await mirrorOnce(input.tenantId, `price:${input.price.priceId}`, async () => {
       const price = (await catalog.listPrices()).find((row) => row.id === input.price.priceId);
       return price ? { prices: [price] } : {};
     });
   }
 
-  async function mirrorProvider(tenantId: string, providerId: string, backendId: string) {
+  /** The provider's payout rates, which a settlement or a lease's end reads. */
+  async function mirrorPayoutRates(tenantId: string, providerId: string) {
     await mirrorOnce(tenantId, `provider:${providerId}`, async () => {
       const provider = await catalog.getProvider(providerId);
       if (!provider) {
@@ -118,6 +121,10 @@ export function createTenantLedgers(options: TenantLedgerOptions): Ledger {
         payoutRates: await catalog.listPayoutRates(providerId),
       };
     });
+  }
+
+  async function mirrorProvider(tenantId: string, providerId: string, backendId: string) {
+    await mirrorPayoutRates(tenantId, providerId);
     const backend = await catalog.getBackend(backendId);
     if (backend) {
       const { id, region } = backend;
@@ -125,6 +132,18 @@ export function createTenantLedgers(options: TenantLedgerOptions): Ledger {
         backends: [{ id, providerId: backend.providerId, region }],
       }));
     }
+  }
+
+  const mirrorTenant = (tenantId: string) =>
+    mirrorOnce(tenantId, 'tenant', async () => {
+      const tenant = await catalog.getTenant(tenantId);
+      return tenant ? { tenants: [tenant] } : {};
+    });
+
+  /** The lease as the catalog object holds it now, for the object's check (lease-mirror.ts). */
+  async function mirrorLease(tenantId: string, leaseId: string) {
+    const lease = (await leases.get(leaseId)) ?? null;
+    await stubOf(tenantId).mirror({ leases: [{ id: leaseId, lease }] });
   }
 
   function requestTenant(requestId: string): string {
@@ -169,8 +188,15 @@ export function createTenantLedgers(options: TenantLedgerOptions): Ledger {
   };
 
   return {
-    // Only leases read a transaction's payers, and Workers refuses leases.
-    transactionPayers: refused("A transaction's payers"),
+    // Only the lease job reads a transaction's payers: a lease charge's, in its lease's tenant.
+    async transactionPayers(idempotencyKey) {
+      const prefix = leaseChargeKey('');
+      if (!idempotencyKey.startsWith(prefix)) {
+        return refused(`The payers of '${idempotencyKey}'`)();
+      }
+      const lease = await leases.get(idempotencyKey.slice(prefix.length));
+      return lease && ledgerOf(lease.tenantId).transactionPayers(idempotencyKey);
+    },
     async reserve(input) {
       await mirrorForReserve(input);
       const result = await ledgerOf(input.tenantId).reserve(input);
@@ -202,10 +228,7 @@ export function createTenantLedgers(options: TenantLedgerOptions): Ledger {
       ledgerOf(requestTenant(requestId)).recordVerification(requestId, recounted),
     topUp: (input) => ledgerOf(input.tenantId).topUp(input),
     async grantCoupon(input) {
-      await mirrorOnce(input.tenantId, 'tenant', async () => {
-        const tenant = await catalog.getTenant(input.tenantId);
-        return tenant ? { tenants: [tenant] } : {};
-      });
+      await mirrorTenant(input.tenantId);
       return ledgerOf(input.tenantId).grantCoupon(input);
     },
     voidCoupon: (couponId, atMs) =>
@@ -237,8 +260,18 @@ export function createTenantLedgers(options: TenantLedgerOptions): Ledger {
       });
       return total;
     },
-    chargeLease: refused('A lease'),
-    endLease: refused('A lease'),
+    async chargeLease(input) {
+      await mirrorTenant(input.tenantId);
+      await mirrorLease(input.tenantId, input.leaseId);
+      return ledgerOf(input.tenantId).chargeLease(input);
+    },
+    async endLease(input) {
+      await mirrorLease(input.tenantId, input.leaseId);
+      for (const { providerId } of input.delivered) {
+        await mirrorPayoutRates(input.tenantId, providerId);
+      }
+      return ledgerOf(input.tenantId).endLease(input);
+    },
     earnings: async (providerId, range) =>
       mergeEarnings(
         await everyTenant((tenantId) => ledgerOf(tenantId).earnings(providerId, range)),

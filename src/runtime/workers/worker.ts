@@ -2,12 +2,13 @@
  * The gateway on Cloudflare Workers (wrangler.toml `main`): the same Hono app as on Node
  * (createApp) over the Deps of workers-deps.ts, built once per isolate on its first request.
  * The isolate reloads the catalog's live backends when its copy is older than the catalog refresh
- * interval; the Cron Trigger (wrangler.toml) refreshes them and probes unhealthy backends in the
- * isolate it runs in, and runs the storage tick and the batch scheduler when it wins the job lease
+ * interval, and its running leases when they are older than the lease check interval; the Cron
+ * Trigger (wrangler.toml) refreshes them and probes unhealthy backends in the isolate it runs in,
+ * and, when it wins the job lease, runs the lease job, the storage tick and the batch scheduler
  * (cron-jobs.ts). Holds and grant expiry are each tenant object's alarm. Background work a
  * request leaves (a stream's settlement, usage logging, audit writes) is handed to the runtime
- * with waitUntil once the response is delivered. The
- * Durable Object classes are exported from here, as Workers require.
+ * with waitUntil once the response is delivered. The Durable Object classes are exported from
+ * here, as Workers require.
  */
 import type { Hono } from 'hono';
 import { createApp } from '../../app.ts';
@@ -36,6 +37,7 @@ import {
 
 export { CatalogObject } from './catalog-object.ts';
 export { ProviderPayoutObject } from './provider-payout-object.ts';
+export { RateLimitObject } from './rate-limit-object.ts';
 export { TenantLedgerObject } from './tenant-ledger-object.ts';
 
 type ExecutionContext = { waitUntil(work: Promise<unknown>): void };
@@ -46,6 +48,7 @@ type Gateway = {
   catalogChanges: PolledCatalogChanges;
   jobs: BackgroundJobs;
   backendsAtMs: number;
+  leasesAtMs: number;
 };
 
 /** The TOKENBANK_* variables and secrets among the bindings. */
@@ -94,12 +97,15 @@ async function startGateway(env: WorkerBindings): Promise<Gateway> {
       logger.log('warn', 'backend_refused', { backend_id: record.id, reason }),
   });
   await deps.catalogCache.reload();
+  // The router honours leases from the isolate's first request on.
+  await deps.leaseRegistry.reload();
   return {
     app: createApp(deps),
     deps,
     catalogChanges,
     jobs: createBackgroundJobs(deps),
     backendsAtMs: deps.clock.nowMs(),
+    leasesAtMs: deps.clock.nowMs(),
   };
 }
 
@@ -123,6 +129,18 @@ function refreshBackendsIfStale(gateway: Gateway, context: ExecutionContext): vo
   }
 }
 
+/**
+ * Reloads the running leases when this isolate's copy is older than the lease check interval, so
+ * a lease opened or ended through another isolate is honoured within it, as on a Node replica.
+ */
+function reloadLeasesIfStale(gateway: Gateway, context: ExecutionContext): void {
+  const nowMs = gateway.deps.clock.nowMs();
+  if (nowMs - gateway.leasesAtMs >= gateway.deps.config.limits.leaseCheckIntervalMs) {
+    gateway.leasesAtMs = nowMs;
+    context.waitUntil(gateway.deps.leaseRegistry.reload());
+  }
+}
+
 export default {
   async fetch(request: Request, env: WorkerBindings, context: ExecutionContext) {
     const gateway = await gatewayOf(env);
@@ -131,6 +149,7 @@ export default {
     if (polled) {
       context.waitUntil(polled);
     }
+    reloadLeasesIfStale(gateway, context);
     const { response, delivered } = watchDelivery(await gateway.app.fetch(request));
     // A stream settles after its last byte, when the handler has long returned: the runtime
     // cancels whatever the request still has in flight once its response is delivered, so the
@@ -141,9 +160,13 @@ export default {
 
   async scheduled(_controller: unknown, env: WorkerBindings, context: ExecutionContext) {
     const gateway = await gatewayOf(env);
-    context.waitUntil(gateway.jobs.refreshBackends().then(() => gateway.jobs.probeBackends()));
+    const refreshed = gateway.jobs.refreshBackends();
+    context.waitUntil(refreshed.then(() => gateway.jobs.probeBackends()));
+    // The lease job among them judges leased backends by the refreshed pool; it runs even if the
+    // refresh failed.
+    const leases = catalogObjectPort<JobLeaseRows>(env, 'jobLeases');
     context.waitUntil(
-      runElectedJobs(gateway.deps, catalogObjectPort<JobLeaseRows>(env, 'jobLeases')),
+      refreshed.catch(() => undefined).then(() => runElectedJobs(gateway.deps, leases)),
     );
   },
 };

@@ -1,11 +1,13 @@
 /**
  * Builds the Deps of the gateway on Cloudflare Workers, once per isolate, from the Worker's
- * bindings: the catalog and audit log in the catalog object (catalog-object.ts), the ledger in one
- * Durable Object per tenant (tenant-ledgers.ts), upstream calls through fetch, and this isolate's
- * own stand-ins for what the Node replicas share through Redis (rate windows, dispatch counts).
- * A provider's payouts run in a Durable Object of its own (provider-payout-object.ts).
- * What Workers cannot do is refused, not imitated (DEPLOY.md "Cloudflare Workers"): no /metrics
- * exposition (Workers Logs and Analytics instead), no leases, and token counts
+ * bindings: the catalog, audit log, leases, file rows and batches in the catalog object
+ * (catalog-object.ts), file bytes in R2, the ledger in one Durable Object per tenant
+ * (tenant-ledgers.ts), each rate key's counters in a Durable Object of its own
+ * (durable-counter-store.ts), a provider's payouts in a Durable Object of its own
+ * (provider-payout-object.ts), upstream calls through fetch, and this isolate's own stand-ins
+ * for the rest of what the Node replicas share through Redis (dispatch counts). What Workers
+ * cannot do is refused, not imitated (DEPLOY.md "Cloudflare Workers"): no /metrics exposition
+ * (Workers Logs and Analytics instead), and token counts
  * are the byte estimate (tiktoken's WASM would not fit the Worker's size limit) with the
  * provider's usage billed as on Node, so the recount sample is off. Files keep their bytes in the
  * R2 bucket and their rows in the catalog object (r2-file-store.ts); batches are rows of the
@@ -38,14 +40,16 @@ import type { Logger } from '../../platform/logger.ts';
 import { type Metrics, noopMetrics } from '../../platform/metrics.ts';
 import { createSeededRandom } from '../../platform/random.ts';
 import { createRequestGate } from '../../platform/request-gate.ts';
-import { createMemoryCounterStore } from '../../platform/shared-state/counter-store.ts';
+import { createMemoryCounterStore, slotHoldMs } from '../../platform/shared-state/counter-store.ts';
+import { createDegradingCounterStore } from '../../platform/shared-state/degrading-counter-store.ts';
 import type { Tokenizer } from '../../platform/tokenizer.ts';
 import { type AssetsBinding, assetsConsoleAssets } from './assets-console-assets.ts';
 import { type CatalogPortName, catalogObjectName } from './catalog-object.ts';
 import { resolveWithDnsOverHttps } from './dns-over-https.ts';
+import { createDurableCounterStore, type RateLimitStub } from './durable-counter-store.ts';
 import { createFetchUpstream } from './fetch-upstream.ts';
-import { portOverRpc, refusedPort } from './object-ports.ts';
 import type { CatalogChangeSource, PolledCatalogChanges } from './polled-catalog-changes.ts';
+import { portOverRpc } from './port-over-rpc.ts';
 import { createR2FileStore } from './r2-file-store.ts';
 import {
   createTenantLedgers,
@@ -64,6 +68,8 @@ export type WorkerBindings = {
   CATALOG: DurableObjectNamespace<CatalogObjectStub>;
   /** One object per provider: its payouts (provider-payout-object.ts). */
   PROVIDER_PAYOUTS: DurableObjectNamespace<ProviderPayoutStub>;
+  /** One object per rate key: each API key's rpm, tpm and stream slots (rate-limit-object.ts). */
+  RATE_LIMITS: DurableObjectNamespace<RateLimitStub>;
   /** dist/console/ as static assets (wrangler.toml `[assets]`); absent, no console is served. */
   ASSETS?: AssetsBinding;
   /** The bytes of the Files API's files (wrangler.toml `[[r2_buckets]]`). */
@@ -132,8 +138,12 @@ export function createWorkersDeps(options: {
     entriesMax: config.limits.credentialCacheEntriesMax,
     clock,
   };
-  const leases = refusedPort<LeaseStore>('A card-hour lease', ['listOpen']);
+  const leases = overCatalogObject<LeaseStore>('leases');
   const gate = createRequestGate();
+  const sharedState = {
+    ...createLocalSharedState({ clock, logger, retryMs: config.limits.sharedStateRetryMs }),
+    catalogChanges: options.catalogChanges,
+  };
   return {
     config,
     catalog,
@@ -168,6 +178,7 @@ export function createWorkersDeps(options: {
       providerObjects: bindings.PROVIDER_PAYOUTS,
       fanOutMax: config.limits.tenantFanOutMax,
       catalog,
+      leases,
       clock,
       catalogRefreshMs: config.limits.catalogRefreshMs,
       requestsMax: config.limits.openReservationsMax,
@@ -180,11 +191,16 @@ export function createWorkersDeps(options: {
     }),
     background: createBackgroundWork(logger),
     instanceId: options.instanceId,
-    counters: createMemoryCounterStore(config.limits.counterEntriesMax),
-    sharedState: {
-      ...createLocalSharedState({ clock, logger, retryMs: config.limits.sharedStateRetryMs }),
-      catalogChanges: options.catalogChanges,
-    },
+    counters: createDegradingCounterStore({
+      shared: createDurableCounterStore({
+        objects: bindings.RATE_LIMITS,
+        holdMs: slotHoldMs(config.requestTimeoutS),
+      }),
+      local: createMemoryCounterStore(config.limits.counterEntriesMax),
+      health: sharedState.health,
+      clock,
+    }),
+    sharedState,
     metrics: workersMetrics,
     jobLease: soleProcessLease,
     gate,
