@@ -8,7 +8,8 @@
  *   request-journal.ts), nor its status: this process ends it only through this ledger, which
  *   forgets it at once, so it is still open unless another connection wrote the file since it
  *   was remembered (file-changes.ts), and then its status is read;
- * - the tenant's balances and coupons come from memory (tenant-balances.ts, sqlite-coupon-rows.ts).
+ * - the tenant's balances and coupons come from memory (tenant-balances.ts, sqlite-coupon-rows.ts),
+ *   a provider's payout rates from one read per transaction (payout-rates.ts).
  */
 import type Database from 'better-sqlite3';
 import { assert } from '../../../assert.ts';
@@ -20,6 +21,7 @@ import type {
 } from '../../../billing/ledger-unit.ts';
 import type { BoundedMap } from '../../../platform/bounded-map.ts';
 import type { LedgerEffects } from './ledger-effects.ts';
+import type { PayoutRates } from './payout-rates.ts';
 import type { CouponRows } from './sqlite-coupon-rows.ts';
 import type { LedgerStore } from './sqlite-ledger-store.ts';
 import type { ReservationRows, ReservedJournal } from './sqlite-reservations.ts';
@@ -42,6 +44,7 @@ type UnitParts = {
   reservations: ReservationRows;
   openReservations: SqliteOpenReservations;
   balances: TenantBalances;
+  payoutRates: PayoutRates;
   /** Counts the group commits that found the file written by another connection. */
   foreignWritesSeen: () => number;
 };
@@ -65,15 +68,6 @@ export type SqliteLedgerUnit = LedgerUnit & {
 export function createSqliteLedgerUnit(parts: UnitParts): SqliteLedgerUnit {
   const { connection, store, coupons, reservations, openReservations, balances } = parts;
   const lookups = {
-    // A provider's rate versions are few, and read by an index on (provider, effective time).
-    payoutBps: connection
-      .prepare(
-        `SELECT COALESCE((SELECT r.payout_bps FROM provider_payout_rates r
-           WHERE r.provider_id = p.id AND r.effective_at_ms <= @atMs
-           ORDER BY r.effective_at_ms DESC, r.version DESC LIMIT 1), p.payout_bps)
-         FROM providers p WHERE p.id = @providerId`,
-      )
-      .pluck(),
     operatorTransaction: connection
       .prepare(
         `SELECT id, amount, kind, reference, memo, created_at_ms AS createdAtMs
@@ -153,9 +147,8 @@ export function createSqliteLedgerUnit(parts: UnitParts): SqliteLedgerUnit {
         | undefined;
       return row && operatorTransactionOf(row);
     },
-    // Read at each settlement, never cached: the operator may publish a rate version at any time.
-    providerPayoutBps: (providerId, atMs) =>
-      lookups.payoutBps.get({ providerId, atMs }) as number | undefined,
+    // Read once per transaction: the operator may publish a rate version at any time.
+    providerPayoutBps: (providerId, atMs) => parts.payoutRates.payoutBpsAt(providerId, atMs),
     payableMicro(providerId) {
       store.flush();
       return store.postedMicro(accountIds.providerPayable(providerId));

@@ -38,6 +38,7 @@ import { BoundedMap } from '../../../platform/bounded-map.ts';
 import { createFileChanges } from './file-changes.ts';
 import { createGroupCommit } from './group-commit.ts';
 import { createLedgerEffects } from './ledger-effects.ts';
+import { createPayoutRates } from './payout-rates.ts';
 import { createCouponRows } from './sqlite-coupon-rows.ts';
 import { createDeferredWriter } from './sqlite-deferred-writer.ts';
 import { createLedgerReads } from './sqlite-ledger-reads.ts';
@@ -86,6 +87,7 @@ export function createSqliteLedger(
   };
   effects.forgetOnRollback(forgetTenantMemory);
   let foreignWritesSeen = 0;
+  const payoutRates = createPayoutRates(connection);
   const unit = createSqliteLedgerUnit({
     connection,
     effects,
@@ -94,6 +96,7 @@ export function createSqliteLedger(
     reservations,
     openReservations,
     balances,
+    payoutRates,
     foreignWritesSeen: () => foreignWritesSeen,
   });
   connection.transaction(() => {
@@ -109,8 +112,10 @@ export function createSqliteLedger(
     batched: settings.groupCommit,
     effects,
     writeDeferred: flush,
-    // Holding the write lock: what another connection committed is read from the file again.
+    // Holding the write lock: payout rates are read afresh, and what another connection committed
+    // is read from the file again.
     beforeBatch: () => {
+      payoutRates.forget();
       if (fileChanges.changedByOthers()) {
         forgetTenantMemory();
         foreignWritesSeen += 1;
