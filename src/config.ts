@@ -83,6 +83,8 @@ export const limitsSchema = z
     payoutRetryIntervalMs: integer(100, 3_600_000).default(60_000),
     /** Reservations a gateway remembers with their holds, so it settles them without reading. */
     openReservationsMax: integer(1, 10_000_000).default(100_000),
+    /** Wallet and coupon balances the SQLite ledger keeps in memory; past it, it reads the file. */
+    ledgerAccountsInMemoryMax: integer(1, 10_000_000).default(100_000),
     /** Time between two SQLite WAL checkpoints, run by a worker thread off the request path. */
     sqliteCheckpointIntervalMs: integer(10, 600_000).default(250),
     /** WAL pages after which the writer checkpoints by itself: the safety net if the worker stops. */
