@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TenantMoney, UsageRecord } from '../src/billing/ledger.ts';
-import type { LedgerAnswer } from '../src/runtime/workers/ledger-rpc.ts';
+import type { LedgerAnswer } from '../src/runtime/workers/ledger/ledger-rpc.ts';
 import { httpCaller } from './support/demo-pool.ts';
 import { fastSimulatorForFile } from './support/fast-simulator.ts';
 import { gatewayClient } from './support/openai-client.ts';

@@ -16,8 +16,8 @@ import { type BatchScheduler, createBatchScheduler } from '../../gateway/batch/b
 import { chargeStorageTick } from '../../gateway/batch/storage-meter.ts';
 import { checkLeases } from '../../gateway/leases/lease-job.ts';
 import { newId } from '../../platform/identifiers.ts';
-import { createDurableJobLease } from './durable-job-lease.ts';
-import type { JobLeaseRows } from './job-lease-rows.ts';
+import { createDurableJobLease } from './catalog/durable-job-lease.ts';
+import type { JobLeaseRows } from './catalog/job-lease-rows.ts';
 
 /** The name of the one lease the elected jobs share. */
 const electedJobsLease = 'elected-jobs';

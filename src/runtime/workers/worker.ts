@@ -24,9 +24,12 @@ import { listenForCatalogChanges } from '../../gateway/replicas/catalog-changes.
 import { systemClock } from '../../platform/clock.ts';
 import { newId } from '../../platform/identifiers.ts';
 import { createJsonLogger } from '../../platform/logger.ts';
+import type { JobLeaseRows } from './catalog/job-lease-rows.ts';
+import {
+  createPolledCatalogChanges,
+  type PolledCatalogChanges,
+} from './catalog/polled-catalog-changes.ts';
 import { runElectedJobs } from './cron-jobs.ts';
-import type { JobLeaseRows } from './job-lease-rows.ts';
-import { createPolledCatalogChanges, type PolledCatalogChanges } from './polled-catalog-changes.ts';
 import { watchDelivery } from './watch-delivery.ts';
 import {
   catalogObjectOf,
@@ -35,10 +38,10 @@ import {
   type WorkerBindings,
 } from './workers-deps.ts';
 
-export { CatalogObject } from './catalog-object.ts';
-export { ProviderPayoutObject } from './provider-payout-object.ts';
-export { RateLimitObject } from './rate-limit-object.ts';
-export { TenantLedgerObject } from './tenant-ledger-object.ts';
+export { CatalogObject } from './catalog/catalog-object.ts';
+export { TenantLedgerObject } from './ledger/tenant-ledger-object.ts';
+export { ProviderPayoutObject } from './payouts/provider-payout-object.ts';
+export { RateLimitObject } from './rate-limits/rate-limit-object.ts';
 
 type ExecutionContext = { waitUntil(work: Promise<unknown>): void };
 

@@ -44,18 +44,24 @@ import { createMemoryCounterStore, slotHoldMs } from '../../platform/shared-stat
 import { createDegradingCounterStore } from '../../platform/shared-state/degrading-counter-store.ts';
 import type { Tokenizer } from '../../platform/tokenizer.ts';
 import { type AssetsBinding, assetsConsoleAssets } from './assets-console-assets.ts';
-import { type CatalogPortName, catalogObjectName } from './catalog-object.ts';
+import { type CatalogPortName, catalogObjectName } from './catalog/catalog-object.ts';
+import type {
+  CatalogChangeSource,
+  PolledCatalogChanges,
+} from './catalog/polled-catalog-changes.ts';
+import { createR2FileStore } from './catalog/r2-file-store.ts';
 import { resolveWithDnsOverHttps } from './dns-over-https.ts';
-import { createDurableCounterStore, type RateLimitStub } from './durable-counter-store.ts';
 import { createFetchUpstream } from './fetch-upstream.ts';
-import type { CatalogChangeSource, PolledCatalogChanges } from './polled-catalog-changes.ts';
-import { portOverRpc } from './port-over-rpc.ts';
-import { createR2FileStore } from './r2-file-store.ts';
 import {
   createTenantLedgers,
   type ProviderPayoutStub,
   type TenantLedgerStub,
-} from './tenant-ledgers.ts';
+} from './ledger/tenant-ledgers.ts';
+import { portOverRpc } from './port-over-rpc.ts';
+import {
+  createDurableCounterStore,
+  type RateLimitStub,
+} from './rate-limits/durable-counter-store.ts';
 import type { DurableObjectNamespace, R2Bucket } from './workers-types.ts';
 
 export type CatalogObjectStub = CatalogChangeSource & {

@@ -6,8 +6,8 @@
  * term lapses; the term covers everything a holder may still have running, so a successor never
  * takes over work that is in fact still under way.
  */
-import type { Clock } from '../../platform/clock.ts';
-import type { JobLease } from '../../platform/job-lease.ts';
+import type { Clock } from '../../../platform/clock.ts';
+import type { JobLease } from '../../../platform/job-lease.ts';
 import type { JobLeaseRows } from './job-lease-rows.ts';
 
 export function createDurableJobLease(options: {

@@ -4,8 +4,8 @@
  * are paged from the catalog in id order and visited `concurrency` at a time (config
  * `tenantFanOutMax`), so a deployment of many tenants is never asked all at once.
  */
-import type { Catalog, TenantRecord } from '../../db/catalog.ts';
-import { mapBounded } from '../../platform/map-bounded.ts';
+import type { Catalog, TenantRecord } from '../../../db/catalog.ts';
+import { mapBounded } from '../../../platform/map-bounded.ts';
 
 /** Tenants read from the catalog per page. */
 const tenantPageSize = 100;

@@ -7,10 +7,10 @@
  * delete removes the row before the bytes. No row ever points at missing bytes; what can be left
  * behind by a crash in between is bytes no row names, which nobody can read or is charged for.
  */
-import type { FileInput, FileStore } from '../../db/file-store.ts';
-import { type FileRecords, type FileRow, storedFileOf } from '../../db/sqlite-file-records.ts';
-import { newOpenAIId } from '../../platform/identifiers.ts';
-import type { R2Bucket } from './workers-types.ts';
+import type { FileInput, FileStore } from '../../../db/file-store.ts';
+import { type FileRecords, type FileRow, storedFileOf } from '../../../db/sqlite-file-records.ts';
+import { newOpenAIId } from '../../../platform/identifiers.ts';
+import type { R2Bucket } from '../workers-types.ts';
 
 /** Keys one R2 delete takes at most. */
 const deleteKeysMax = 1_000;

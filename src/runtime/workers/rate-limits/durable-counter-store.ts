@@ -10,8 +10,8 @@ import type {
   Bucket,
   CounterStore,
   TakeResult,
-} from '../../platform/shared-state/counter-store.ts';
-import type { DurableObjectNamespace } from './workers-types.ts';
+} from '../../../platform/shared-state/counter-store.ts';
+import type { DurableObjectNamespace } from '../workers-types.ts';
 
 /** The RPC methods of RateLimitObject, as a Worker calls them. */
 export type RateLimitStub = {

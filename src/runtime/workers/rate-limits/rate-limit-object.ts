@@ -13,14 +13,14 @@
  * the longest request it could be serving is over.
  */
 import { DurableObject } from 'cloudflare:workers';
-import type { Bucket, TakeResult } from '../../platform/shared-state/counter-store.ts';
+import type { Bucket, TakeResult } from '../../../platform/shared-state/counter-store.ts';
 import {
   type BucketState,
   giveToBucket,
   takeFromBucket,
-} from '../../platform/shared-state/token-bucket.ts';
-import { type DurableSql, durableSql } from './durable-sql.ts';
-import type { DurableObjectState } from './workers-types.ts';
+} from '../../../platform/shared-state/token-bucket.ts';
+import { type DurableSql, durableSql } from '../durable-sql.ts';
+import type { DurableObjectState } from '../workers-types.ts';
 
 /** The object's own tables: counters only, no money and nothing of the catalog (no drizzle/). */
 const schema = [

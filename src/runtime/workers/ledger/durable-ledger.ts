@@ -5,35 +5,35 @@
  * one object holds one tenant's wallet, coupons and holds (tenant-ledger-object.ts), and since an
  * object runs one call at a time its calls are serialized per tenant without any lock.
  */
-import { assert } from '../../assert.ts';
-import { adjustmentOperation } from '../../billing/adjustment-operation.ts';
+import { assert } from '../../../assert.ts';
+import { adjustmentOperation } from '../../../billing/adjustment-operation.ts';
 import {
   endGrantOperation,
   grantOperation,
   topUpOperation,
-} from '../../billing/grant-operations.ts';
+} from '../../../billing/grant-operations.ts';
 import {
   leaseChargeOperation,
   leaseEndOperation,
   withRecordedPayers,
-} from '../../billing/lease-operation.ts';
-import type { Ledger } from '../../billing/ledger.ts';
-import { systemAccounts } from '../../billing/ledger-accounts.ts';
-import { payoutOperation } from '../../billing/payout-operation.ts';
-import { rejectedUsageRow, reserveOperation } from '../../billing/reserve-operation.ts';
+} from '../../../billing/lease-operation.ts';
+import type { Ledger } from '../../../billing/ledger.ts';
+import { systemAccounts } from '../../../billing/ledger-accounts.ts';
+import { payoutOperation } from '../../../billing/payout-operation.ts';
+import { rejectedUsageRow, reserveOperation } from '../../../billing/reserve-operation.ts';
 import {
   duplicateSettlement,
   releaseOperation,
   settleOperation,
   sweepOperation,
-} from '../../billing/settle-operation.ts';
-import { storageChargeOperation } from '../../billing/storage-operation.ts';
-import { reservationOf } from '../node/ledger-row-codecs.ts';
+} from '../../../billing/settle-operation.ts';
+import { storageChargeOperation } from '../../../billing/storage-operation.ts';
+import { reservationOf } from '../../node/ledger-row-codecs.ts';
+import { durableSql } from '../durable-sql.ts';
+import type { DurableObjectStorage } from '../workers-types.ts';
 import { durableLedgerReads } from './durable-ledger-reads.ts';
 import { durableLedgerRows, reservationSelect } from './durable-ledger-rows.ts';
 import { durableLedgerUnit } from './durable-ledger-unit.ts';
-import { durableSql } from './durable-sql.ts';
-import type { DurableObjectStorage } from './workers-types.ts';
 
 /** Most orphaned holds one sweep handles; the next sweep takes the rest. */
 const sweepBatchMax = 500;

@@ -4,9 +4,9 @@
  * before any money moves and completed once every part moved (provider-payouts.ts). A payout
  * counts as paid (listed, summed in paidOut) once completed.
  */
-import { assert } from '../../assert.ts';
-import type { PayoutInput, PayoutRecord, TimeRange } from '../../billing/ledger.ts';
-import type { DurableSql, SqlRow } from './durable-sql.ts';
+import { assert } from '../../../assert.ts';
+import type { PayoutInput, PayoutRecord, TimeRange } from '../../../billing/ledger.ts';
+import type { DurableSql, SqlRow } from '../durable-sql.ts';
 
 /** What one tenant's object pays of a payout, from what it owes the provider. */
 export type PayoutPart = { tenantId: string; amountMicro: bigint };

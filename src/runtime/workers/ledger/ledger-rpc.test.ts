@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BalanceTooLowError, type Ledger, LedgerConflictError } from '../../billing/ledger.ts';
-import { InsufficientFundsError } from '../../billing/ledger-accounts.ts';
+import { BalanceTooLowError, type Ledger, LedgerConflictError } from '../../../billing/ledger.ts';
+import { InsufficientFundsError } from '../../../billing/ledger-accounts.ts';
 import { answerLedgerCall, isLedgerMethod, ledgerOverRpc } from './ledger-rpc.ts';
 
 /** A ledger whose payout refuses with `error`: only the method under test is called. */

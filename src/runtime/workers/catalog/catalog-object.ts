@@ -14,20 +14,20 @@
  * wrong (polled-catalog-changes.ts).
  */
 import { DurableObject } from 'cloudflare:workers';
-import type { AuditLog } from '../../db/audit-log.ts';
-import type { BatchStore } from '../../db/batch-store.ts';
-import type { Catalog } from '../../db/catalog.ts';
-import type { LeaseStore } from '../../db/lease-store.ts';
-import { createSqliteAuditLog } from '../../db/sqlite-audit-log.ts';
-import { createSqliteBatchStore } from '../../db/sqlite-batch-store.ts';
-import { createSqliteCatalog } from '../../db/sqlite-catalog.ts';
-import { createSqliteFileRecords, type FileRecords } from '../../db/sqlite-file-records.ts';
-import { createSqliteLeaseStore } from '../../db/sqlite-lease-store.ts';
+import type { AuditLog } from '../../../db/audit-log.ts';
+import type { BatchStore } from '../../../db/batch-store.ts';
+import type { Catalog } from '../../../db/catalog.ts';
+import type { LeaseStore } from '../../../db/lease-store.ts';
+import { createSqliteAuditLog } from '../../../db/sqlite-audit-log.ts';
+import { createSqliteBatchStore } from '../../../db/sqlite-batch-store.ts';
+import { createSqliteCatalog } from '../../../db/sqlite-catalog.ts';
+import { createSqliteFileRecords, type FileRecords } from '../../../db/sqlite-file-records.ts';
+import { createSqliteLeaseStore } from '../../../db/sqlite-lease-store.ts';
+import { durableStoreDatabase } from '../durable-store-database.ts';
+import { migrateDurableStore } from '../store-migrations.ts';
+import type { DurableObjectState } from '../workers-types.ts';
 import { type AnnouncedChange, CatalogChangeLog, type ChangeCursor } from './catalog-change-log.ts';
-import { durableStoreDatabase } from './durable-store-database.ts';
 import { createJobLeaseRows, type JobLeaseRows } from './job-lease-rows.ts';
-import { migrateDurableStore } from './store-migrations.ts';
-import type { DurableObjectState } from './workers-types.ts';
 
 export type CatalogPorts = {
   catalog: Catalog;

@@ -7,21 +7,21 @@
  * evicted mid-way), and tries again `payoutRetryIntervalMs` later while any is left.
  */
 import { DurableObject } from 'cloudflare:workers';
-import type { Catalog } from '../../db/catalog.ts';
-import { createJsonLogger, type Logger } from '../../platform/logger.ts';
-import { catalogObjectName } from './catalog-object.ts';
-import { durableSql } from './durable-sql.ts';
-import { durableStoreDatabase } from './durable-store-database.ts';
-import { answerLedgerCall, type LedgerAnswer, type LedgerMethod } from './ledger-rpc.ts';
-import { objectConfig } from './object-config.ts';
+import type { Catalog } from '../../../db/catalog.ts';
+import { createJsonLogger, type Logger } from '../../../platform/logger.ts';
+import { catalogObjectName } from '../catalog/catalog-object.ts';
+import { durableSql } from '../durable-sql.ts';
+import { durableStoreDatabase } from '../durable-store-database.ts';
+import { answerLedgerCall, type LedgerAnswer, type LedgerMethod } from '../ledger/ledger-rpc.ts';
+import { tenantFanOut } from '../ledger/tenant-fan-out.ts';
+import { type TenantLedgerStub, tenantObjectLedger } from '../ledger/tenant-ledgers.ts';
+import { objectConfig } from '../object-config.ts';
+import { portOverRpc } from '../port-over-rpc.ts';
+import { migrateDurableStore } from '../store-migrations.ts';
+import type { CatalogObjectStub } from '../workers-deps.ts';
+import type { DurableObjectNamespace, DurableObjectState } from '../workers-types.ts';
 import { payoutPlans } from './payout-plans.ts';
-import { portOverRpc } from './port-over-rpc.ts';
 import { createProviderPayouts, type ProviderPayouts } from './provider-payouts.ts';
-import { migrateDurableStore } from './store-migrations.ts';
-import { tenantFanOut } from './tenant-fan-out.ts';
-import { type TenantLedgerStub, tenantObjectLedger } from './tenant-ledgers.ts';
-import type { CatalogObjectStub } from './workers-deps.ts';
-import type { DurableObjectNamespace, DurableObjectState } from './workers-types.ts';
 
 /** The bindings this object uses (wrangler.toml): the tenants' objects and the catalog's. */
 type ProviderObjectBindings = {

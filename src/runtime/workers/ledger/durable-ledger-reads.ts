@@ -7,25 +7,25 @@
  * promise only runs microtasks), so the reads of one answer see one state. On Workers these cover the accounts of one object, so one
  * tenant's part of the ledger (DEPLOY.md, "Cloudflare Workers").
  */
-import type { LedgerEntry, LedgerReads, TimeRange } from '../../billing/ledger.ts';
-import { accountIds } from '../../billing/ledger-accounts.ts';
-import { checkLedger } from '../../billing/ledger-check.ts';
-import { payersOfRows, storedAmountMicro } from '../../billing/paid-by.ts';
+import type { LedgerEntry, LedgerReads, TimeRange } from '../../../billing/ledger.ts';
+import { accountIds } from '../../../billing/ledger-accounts.ts';
+import { checkLedger } from '../../../billing/ledger-check.ts';
+import { payersOfRows, storedAmountMicro } from '../../../billing/paid-by.ts';
 import {
   type ProgramFiguresQuery,
   readCouponFigures,
   readProgramFigures,
-} from '../../billing/program-figures.ts';
-import { listPrograms, summarizeProgram } from '../../billing/program-statement.ts';
-import { pageBounds, statementPageBounds } from '../../billing/usage-page.ts';
-import { ledgerCheckQueries } from '../../db/ledger-check-queries.ts';
-import { transactionPayersQuery } from '../../db/payer-queries.ts';
-import { programFiguresQueries, sqliteDialect } from '../../db/program-figures-queries.ts';
-import { sqliteProgramStatementQuery } from '../../db/program-statement-query.ts';
-import { usageRecordOf } from '../node/ledger-row-codecs.ts';
+} from '../../../billing/program-figures.ts';
+import { listPrograms, summarizeProgram } from '../../../billing/program-statement.ts';
+import { pageBounds, statementPageBounds } from '../../../billing/usage-page.ts';
+import { ledgerCheckQueries } from '../../../db/ledger-check-queries.ts';
+import { transactionPayersQuery } from '../../../db/payer-queries.ts';
+import { programFiguresQueries, sqliteDialect } from '../../../db/program-figures-queries.ts';
+import { sqliteProgramStatementQuery } from '../../../db/program-statement-query.ts';
+import { usageRecordOf } from '../../node/ledger-row-codecs.ts';
+import { type DurableSql, positional, type SqlParameter, type SqlRow } from '../durable-sql.ts';
 import type { DurableLedgerRows } from './durable-ledger-rows.ts';
 import { usageSelect } from './durable-ledger-rows.ts';
-import { type DurableSql, positional, type SqlParameter, type SqlRow } from './durable-sql.ts';
 
 const figureQueries = programFiguresQueries(sqliteDialect);
 const everything: TimeRange = { fromMs: 0, toMs: Number.MAX_SAFE_INTEGER };

@@ -10,18 +10,18 @@
  * records of the Node SQLite store (request-journal.ts) save a shared file's writes, and here
  * each tenant's writes are local to its object; the views read both kinds alike.
  */
-import { assert } from '../../assert.ts';
-import { guardedAccountKinds, InsufficientFundsError } from '../../billing/ledger-accounts.ts';
+import { assert } from '../../../assert.ts';
+import { guardedAccountKinds, InsufficientFundsError } from '../../../billing/ledger-accounts.ts';
 import type {
   LedgerUnit,
   OperatorTransaction,
   PendingTransfer,
-} from '../../billing/ledger-unit.ts';
-import { columnList, propertiesOf, rowValues } from '../../db/ledger-column.ts';
-import { ledgerTransactionColumns } from '../../db/ledger-tables.ts';
-import { storedTransactionOf } from '../node/ledger-row-codecs.ts';
+} from '../../../billing/ledger-unit.ts';
+import { columnList, propertiesOf, rowValues } from '../../../db/ledger-column.ts';
+import { ledgerTransactionColumns } from '../../../db/ledger-tables.ts';
+import { storedTransactionOf } from '../../node/ledger-row-codecs.ts';
+import type { DurableSql, SqlParameter } from '../durable-sql.ts';
 import type { DurableLedgerRows } from './durable-ledger-rows.ts';
-import type { DurableSql, SqlParameter } from './durable-sql.ts';
 
 const transactionProperties = propertiesOf(ledgerTransactionColumns).filter(
   (property) => property !== 'id',

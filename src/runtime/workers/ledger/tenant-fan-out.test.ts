@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Catalog, PageRequest, TenantRecord } from '../../db/catalog.ts';
+import type { Catalog, PageRequest, TenantRecord } from '../../../db/catalog.ts';
 import { tenantFanOut } from './tenant-fan-out.ts';
 
 /** A catalog of `count` tenants that pages like the store, counting the pages read. */

@@ -6,7 +6,7 @@
  * behind than the log reaches is told to resynchronise everything, exactly as a Node replica
  * does when its Redis subscription reconnects.
  */
-import type { CatalogChange } from '../../platform/shared-state/catalog-change-bus.ts';
+import type { CatalogChange } from '../../../platform/shared-state/catalog-change-bus.ts';
 
 /** A change as announced: `origin` is the isolate that made it, which ignores its own. */
 export type AnnouncedChange = { origin: string; change: CatalogChange };

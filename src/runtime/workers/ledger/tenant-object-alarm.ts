@@ -8,8 +8,8 @@
  * timeout are swept too: it ended those requests, so a hold still open is a settlement that
  * failed. The alarm rings again when the oldest open hold can be swept or the next grant expires.
  */
-import type { Ledger } from '../../billing/ledger.ts';
-import type { DurableSql } from './durable-sql.ts';
+import type { Ledger } from '../../../billing/ledger.ts';
+import type { DurableSql } from '../durable-sql.ts';
 
 export type AlarmSettings = {
   /** The longest a request runs, plus the time its settlement may take. */

@@ -5,8 +5,8 @@
  * (LedgerConflictError) by class. So the object answers every call with an envelope, and the
  * caller's Ledger (ledgerOverRpc) rebuilds the error the store threw.
  */
-import { BalanceTooLowError, type Ledger, LedgerConflictError } from '../../billing/ledger.ts';
-import { InsufficientFundsError } from '../../billing/ledger-accounts.ts';
+import { BalanceTooLowError, type Ledger, LedgerConflictError } from '../../../billing/ledger.ts';
+import { InsufficientFundsError } from '../../../billing/ledger-accounts.ts';
 
 /** Every method of the Ledger port, each listed once (the type holds the list complete). */
 const ledgerMethodSet = {

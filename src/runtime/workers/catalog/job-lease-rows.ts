@@ -5,8 +5,8 @@
  * and the row changes hands only when it is free, lapsed, or already the asker's (a renewal).
  */
 import { and, eq, sql } from 'drizzle-orm';
-import { jobLeases } from '../../db/schema.ts';
-import type { SqliteDatabase } from '../../db/sqlite-catalog.ts';
+import { jobLeases } from '../../../db/schema.ts';
+import type { SqliteDatabase } from '../../../db/sqlite-catalog.ts';
 
 export type JobLeaseRows = {
   /** Gives lease `name` to `holder` until `untilMs` unless another holds it past `atMs`; whether it did. */

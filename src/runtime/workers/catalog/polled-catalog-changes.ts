@@ -6,12 +6,12 @@
  * reaches the others within about a poll interval, instead of the credential TTL or catalog
  * refresh interval that stay the bound when the catalog object cannot be read.
  */
-import type { Clock } from '../../platform/clock.ts';
-import type { Logger } from '../../platform/logger.ts';
+import type { Clock } from '../../../platform/clock.ts';
+import type { Logger } from '../../../platform/logger.ts';
 import type {
   CatalogChangeBus,
   CatalogChangeHandlers,
-} from '../../platform/shared-state/catalog-change-bus.ts';
+} from '../../../platform/shared-state/catalog-change-bus.ts';
 import type { AnnouncedChange, ChangeCursor, ChangesRead } from './catalog-change-log.ts';
 
 /** The catalog object's side of the bus. */

@@ -4,16 +4,20 @@
  * own that could drift from the SQLite and PostgreSQL ones. Everything runs inside the object's
  * transactionSync (durable-ledger.ts).
  */
-import type { CouponState, CouponTerms, PaidBy } from '../../billing/ledger.ts';
+import type { CouponState, CouponTerms, PaidBy } from '../../../billing/ledger.ts';
 import type {
   FundedCoupon,
   NewReservationRow,
   ReservationRow,
   UsageRow,
-} from '../../billing/ledger-unit.ts';
-import { fromStoredPaidBy } from '../../billing/paid-by.ts';
-import { columnList, decodeRow, propertiesOf, rowValues } from '../../db/ledger-column.ts';
-import { couponColumns, reservationColumns, usageRecordColumns } from '../../db/ledger-tables.ts';
+} from '../../../billing/ledger-unit.ts';
+import { fromStoredPaidBy } from '../../../billing/paid-by.ts';
+import { columnList, decodeRow, propertiesOf, rowValues } from '../../../db/ledger-column.ts';
+import {
+  couponColumns,
+  reservationColumns,
+  usageRecordColumns,
+} from '../../../db/ledger-tables.ts';
 import {
   couponProperties,
   reservationOf,
@@ -22,8 +26,8 @@ import {
   storedReservationOf,
   storedUsageOf,
   usageProperties,
-} from '../node/ledger-row-codecs.ts';
-import type { DurableSql, SqlParameter, SqlRow } from './durable-sql.ts';
+} from '../../node/ledger-row-codecs.ts';
+import type { DurableSql, SqlParameter, SqlRow } from '../durable-sql.ts';
 
 const placeholders = (count: number) => Array.from({ length: count }, () => '?').join(', ');
 

@@ -10,13 +10,16 @@
  * expired.
  */
 import { DurableObject } from 'cloudflare:workers';
-import type { Ledger, ReserveInput } from '../../billing/ledger.ts';
-import type { LeaseStore } from '../../db/lease-store.ts';
-import { createSqliteLeaseStore } from '../../db/sqlite-lease-store.ts';
+import type { Ledger, ReserveInput } from '../../../billing/ledger.ts';
+import type { LeaseStore } from '../../../db/lease-store.ts';
+import { createSqliteLeaseStore } from '../../../db/sqlite-lease-store.ts';
+import { type DurableSql, durableSql } from '../durable-sql.ts';
+import { type DurableStoreDatabase, durableStoreDatabase } from '../durable-store-database.ts';
+import { objectConfig } from '../object-config.ts';
+import { migrateDurableStore } from '../store-migrations.ts';
+import type { DurableObjectState } from '../workers-types.ts';
 import { type CatalogMirror, writeCatalogMirror } from './catalog-mirror.ts';
 import { createDurableLedger } from './durable-ledger.ts';
-import { type DurableSql, durableSql } from './durable-sql.ts';
-import { type DurableStoreDatabase, durableStoreDatabase } from './durable-store-database.ts';
 import { writeLeaseMirror } from './lease-mirror.ts';
 import {
   answerLedgerCall,
@@ -24,10 +27,7 @@ import {
   type LedgerAnswer,
   type LedgerMethod,
 } from './ledger-rpc.ts';
-import { objectConfig } from './object-config.ts';
-import { migrateDurableStore } from './store-migrations.ts';
 import { type AlarmSettings, nextRingMs, ringTenantAlarm } from './tenant-object-alarm.ts';
-import type { DurableObjectState } from './workers-types.ts';
 
 export type LeaseMethod = keyof LeaseStore;
 

@@ -8,9 +8,9 @@
  * no longer holds (a reservation dropped when it lapsed) is removed, as Node's drop removes it.
  */
 import { eq } from 'drizzle-orm';
-import type { LeaseWithBackends } from '../../db/lease-store.ts';
-import { leaseBackends, leases } from '../../db/schema.ts';
-import type { DurableStoreDatabase } from './durable-store-database.ts';
+import type { LeaseWithBackends } from '../../../db/lease-store.ts';
+import { leaseBackends, leases } from '../../../db/schema.ts';
+import type { DurableStoreDatabase } from '../durable-store-database.ts';
 
 /** The lease `id` as the catalog object holds it now; null when it holds none. */
 export type MirroredLease = { id: string; lease: LeaseWithBackends | null };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { FileRecords, FileRow } from '../../db/sqlite-file-records.ts';
+import type { FileRecords, FileRow } from '../../../db/sqlite-file-records.ts';
+import type { R2Bucket } from '../workers-types.ts';
 import { createR2FileStore } from './r2-file-store.ts';
-import type { R2Bucket } from './workers-types.ts';
 
 /** A bucket in memory that records what happened to it, in order. */
 function memoryBucket(events: string[]) {

@@ -13,15 +13,15 @@
  * object's alarm. Otherwise it answers as the Node stores do: the same reference again is the
  * same payout, with another amount a conflict, and a payout above what is owed is refused.
  */
-import { assert } from '../../assert.ts';
-import type { Ledger, PayoutInput, PayoutResult } from '../../billing/ledger.ts';
-import { formatMoney } from '../../billing/money.ts';
-import { referenceReused } from '../../billing/operator-movement.ts';
-import { payoutBeyondOwed } from '../../billing/payout-operation.ts';
-import { minimum } from '../../billing/waterfall.ts';
-import { mapBounded } from '../../platform/map-bounded.ts';
+import { assert } from '../../../assert.ts';
+import type { Ledger, PayoutInput, PayoutResult } from '../../../billing/ledger.ts';
+import { formatMoney } from '../../../billing/money.ts';
+import { referenceReused } from '../../../billing/operator-movement.ts';
+import { payoutBeyondOwed } from '../../../billing/payout-operation.ts';
+import { minimum } from '../../../billing/waterfall.ts';
+import { mapBounded } from '../../../platform/map-bounded.ts';
+import type { TenantFanOut } from '../ledger/tenant-fan-out.ts';
 import type { PayoutPart, PayoutPlan, PayoutPlans } from './payout-plans.ts';
-import type { TenantFanOut } from './tenant-fan-out.ts';
 
 export type TenantPayoutLedger = Pick<Ledger, 'payout' | 'providerBalance'>;
 

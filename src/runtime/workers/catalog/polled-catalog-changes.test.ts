@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createManualClock } from '../../platform/clock.ts';
-import type { Logger } from '../../platform/logger.ts';
-import type { CatalogChange } from '../../platform/shared-state/catalog-change-bus.ts';
+import { createManualClock } from '../../../platform/clock.ts';
+import type { Logger } from '../../../platform/logger.ts';
+import type { CatalogChange } from '../../../platform/shared-state/catalog-change-bus.ts';
 import { CatalogChangeLog } from './catalog-change-log.ts';
 import { type CatalogChangeSource, createPolledCatalogChanges } from './polled-catalog-changes.ts';
 

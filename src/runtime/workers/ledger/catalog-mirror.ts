@@ -7,7 +7,7 @@
  * never a credential, and a row already mirrored is kept (versions never change; a provider's
  * base rate is updated).
  */
-import type { DurableSql } from './durable-sql.ts';
+import type { DurableSql } from '../durable-sql.ts';
 import type { MirroredLease } from './lease-mirror.ts';
 
 export type MirroredTenant = { id: string; allowMaxTokensClamp: boolean; createdAtMs: number };

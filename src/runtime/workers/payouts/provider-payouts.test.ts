@@ -5,8 +5,8 @@ import {
   type PayoutInput,
   type PayoutRecord,
   type PayoutResult,
-} from '../../billing/ledger.ts';
-import { payoutKey } from '../../billing/payout-operation.ts';
+} from '../../../billing/ledger.ts';
+import { payoutKey } from '../../../billing/payout-operation.ts';
 import type { PayoutPart, PayoutPlan, PayoutPlans } from './payout-plans.ts';
 import {
   createProviderPayouts,

@@ -14,24 +14,29 @@
  * run in the provider's own object (provider-payouts.ts), which also lists them. The sweep and
  * coupon expiry run in each object's alarm, not here.
  */
-import { leaseChargeKey } from '../../billing/lease-operation.ts';
-import type { CheckpointInput, Ledger, LedgerCheck, ReserveInput } from '../../billing/ledger.ts';
+import { leaseChargeKey } from '../../../billing/lease-operation.ts';
+import type {
+  CheckpointInput,
+  Ledger,
+  LedgerCheck,
+  ReserveInput,
+} from '../../../billing/ledger.ts';
 import {
   mergeEarnings,
   mergeLeaseEarnings,
   mergeStatementRows,
   sumProviderBalances,
-} from '../../billing/ledger-part-merges.ts';
-import { mergeProgramListings, mergeProgramSummaries } from '../../billing/program-statement.ts';
-import type { Catalog } from '../../db/catalog.ts';
-import type { LeaseStore } from '../../db/lease-store.ts';
-import { GatewayError } from '../../errors.ts';
-import { BoundedMap } from '../../platform/bounded-map.ts';
-import type { Clock } from '../../platform/clock.ts';
+} from '../../../billing/ledger-part-merges.ts';
+import { mergeProgramListings, mergeProgramSummaries } from '../../../billing/program-statement.ts';
+import type { Catalog } from '../../../db/catalog.ts';
+import type { LeaseStore } from '../../../db/lease-store.ts';
+import { GatewayError } from '../../../errors.ts';
+import { BoundedMap } from '../../../platform/bounded-map.ts';
+import type { Clock } from '../../../platform/clock.ts';
+import type { DurableObjectNamespace } from '../workers-types.ts';
 import type { CatalogMirror } from './catalog-mirror.ts';
 import { type LedgerAnswer, type LedgerMethod, ledgerOverRpc } from './ledger-rpc.ts';
 import { tenantFanOut, tenantPages } from './tenant-fan-out.ts';
-import type { DurableObjectNamespace } from './workers-types.ts';
 
 export type TenantLedgerStub = {
   ledger(method: LedgerMethod, parameters: readonly unknown[]): Promise<LedgerAnswer>;
