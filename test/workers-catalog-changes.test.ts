@@ -10,7 +10,11 @@ import { fastSimulatorForFile } from './support/fast-simulator.ts';
 import { micro } from './support/money-reading.ts';
 import { pollUntil } from './support/poll-until.ts';
 import { firstTenant, type SeededTenant, seedPool } from './support/seeded-pool.ts';
-import { startWorkersRuntime, type WorkersRuntime } from './support/workers-runtime.ts';
+import {
+  startWorkersRuntime,
+  suiteVariables,
+  type WorkersRuntime,
+} from './support/workers-runtime.ts';
 
 const model = 'sim-chat';
 const adminToken = `tba-${'c'.repeat(32)}`;
@@ -23,10 +27,7 @@ let tenant: SeededTenant;
 beforeAll(async () => {
   runtime = await startWorkersRuntime(
     {
-      TOKENBANK_ADMIN_TOKEN: adminToken,
-      TOKENBANK_ALLOW_PRIVATE_BACKENDS: 'true',
-      TOKENBANK_AUTO_APPROVE_BACKENDS: 'true',
-      TOKENBANK_LOG_LEVEL: 'error',
+      ...suiteVariables(adminToken),
       // Every request reads the change log; the caches never expire within the test.
       TOKENBANK_LIMITS: JSON.stringify({
         catalogChangePollMs: 0,

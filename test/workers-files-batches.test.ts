@@ -29,7 +29,11 @@ import { gatewayClient, sdkFailure, uploadingClient } from './support/openai-cli
 import { pollUntil } from './support/poll-until.ts';
 import { firstTenant, type SeededTenant, seedPool } from './support/seeded-pool.ts';
 import { tenantReader } from './support/tenant-money.ts';
-import { startWorkersRuntime, type WorkersRuntime } from './support/workers-runtime.ts';
+import {
+  startWorkersRuntime,
+  suiteVariables,
+  type WorkersRuntime,
+} from './support/workers-runtime.ts';
 
 const chatModel = 'sim-chat';
 const adminToken = `tba-${'f'.repeat(32)}`;
@@ -58,10 +62,7 @@ let tenant: SeededTenant;
 
 beforeAll(async () => {
   runtime = await startWorkersRuntime({
-    TOKENBANK_ADMIN_TOKEN: adminToken,
-    TOKENBANK_ALLOW_PRIVATE_BACKENDS: 'true',
-    TOKENBANK_AUTO_APPROVE_BACKENDS: 'true',
-    TOKENBANK_LOG_LEVEL: 'error',
+    ...suiteVariables(adminToken),
     TOKENBANK_STORAGE_TICK_S: String(storageTickS),
     TOKENBANK_LIMITS: JSON.stringify({ ...fileLimits, ...batchLimits }),
   });

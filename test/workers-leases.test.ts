@@ -25,7 +25,11 @@ import { micro } from './support/money-reading.ts';
 import { gatewayClient } from './support/openai-client.ts';
 import { pollUntil } from './support/poll-until.ts';
 import { seedPool } from './support/seeded-pool.ts';
-import { startWorkersRuntime, type WorkersRuntime } from './support/workers-runtime.ts';
+import {
+  startWorkersRuntime,
+  suiteVariables,
+  type WorkersRuntime,
+} from './support/workers-runtime.ts';
 
 const model = 'lease-m';
 const adminToken = `tba-${'l'.repeat(32)}`;
@@ -179,10 +183,7 @@ async function chargeDirectly(
 beforeAll(async () => {
   runtime = await startWorkersRuntime(
     {
-      TOKENBANK_ADMIN_TOKEN: adminToken,
-      TOKENBANK_ALLOW_PRIVATE_BACKENDS: 'true',
-      TOKENBANK_AUTO_APPROVE_BACKENDS: 'true',
-      TOKENBANK_LOG_LEVEL: 'error',
+      ...suiteVariables(adminToken),
       // Each isolate reloads the running leases a second after its last reload.
       TOKENBANK_LIMITS: JSON.stringify({ leaseCheckIntervalMs: 1000 }),
     },

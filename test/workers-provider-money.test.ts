@@ -29,7 +29,11 @@ import {
 import { micro, sum } from './support/money-reading.ts';
 import { gatewayClient } from './support/openai-client.ts';
 import { pollUntil } from './support/poll-until.ts';
-import { startWorkersRuntime, type WorkersRuntime } from './support/workers-runtime.ts';
+import {
+  startWorkersRuntime,
+  suiteVariables,
+  type WorkersRuntime,
+} from './support/workers-runtime.ts';
 
 const chatModel = 'sim-chat';
 const codeModel = 'sim-code';
@@ -144,10 +148,7 @@ const workersAdminToken = `tba-${'p'.repeat(32)}`;
 
 beforeAll(async () => {
   runtime = await startWorkersRuntime({
-    TOKENBANK_ADMIN_TOKEN: workersAdminToken,
-    TOKENBANK_ALLOW_PRIVATE_BACKENDS: 'true',
-    TOKENBANK_AUTO_APPROVE_BACKENDS: 'true',
-    TOKENBANK_LOG_LEVEL: 'error',
+    ...suiteVariables(workersAdminToken),
     // Two at once, so the fan-out over three tenants runs in more than one round.
     TOKENBANK_LIMITS: JSON.stringify({ tenantFanOutMax: 2 }),
   });

@@ -14,7 +14,11 @@ import { fastSimulatorForFile } from './support/fast-simulator.ts';
 import { gatewayClient, sdkFailure } from './support/openai-client.ts';
 import { pollUntil } from './support/poll-until.ts';
 import { seedPool } from './support/seeded-pool.ts';
-import { startWorkersRuntime, type WorkersRuntime } from './support/workers-runtime.ts';
+import {
+  startWorkersRuntime,
+  suiteVariables,
+  type WorkersRuntime,
+} from './support/workers-runtime.ts';
 
 const model = 'sim-chat';
 const adminToken = `tba-${'r'.repeat(32)}`;
@@ -68,10 +72,7 @@ async function drained(stream: AsyncIterable<unknown>): Promise<true> {
 beforeAll(async () => {
   runtime = await startWorkersRuntime(
     {
-      TOKENBANK_ADMIN_TOKEN: adminToken,
-      TOKENBANK_ALLOW_PRIVATE_BACKENDS: 'true',
-      TOKENBANK_AUTO_APPROVE_BACKENDS: 'true',
-      TOKENBANK_LOG_LEVEL: 'error',
+      ...suiteVariables(adminToken),
       TOKENBANK_LIMITS: JSON.stringify({ streamsPerKeyMax: 1 }),
     },
     { gatewayCount: 2 },

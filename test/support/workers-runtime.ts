@@ -140,6 +140,23 @@ export type WorkersRuntime = {
 };
 
 /**
+ * The variables a suite starts its gateway Worker with: its admin token, backends on loopback
+ * admitted as soon as they register, quiet logs; `more` adds to them or overrides them.
+ */
+export function suiteVariables(
+  adminToken: string,
+  more: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    TOKENBANK_ADMIN_TOKEN: adminToken,
+    TOKENBANK_ALLOW_PRIVATE_BACKENDS: 'true',
+    TOKENBANK_AUTO_APPROVE_BACKENDS: 'true',
+    TOKENBANK_LOG_LEVEL: 'error',
+    ...more,
+  };
+}
+
+/**
  * Bundles the Worker and starts it with its Durable Objects persisted in a temporary folder, with
  * `variables` as its TOKENBANK_* vars (as wrangler.toml's [vars] or `wrangler dev --var`).
  */
