@@ -6,8 +6,8 @@
  * transaction: IMMEDIATE on better-sqlite3, which takes the write lock before it reads; a Durable
  * Object's transactionSync, which nothing else interleaves with.
  */
-import { and, asc, count, desc, eq, lt, sum } from 'drizzle-orm';
-import { fileMetadataOf, fileOfTenant, filesPast } from './file-queries.ts';
+import { asc, count, eq, lt, sum } from 'drizzle-orm';
+import { fileMetadataOf, fileOfTenant, filePageOf, filesPast } from './file-queries.ts';
 import {
   exceededOf,
   type FilePage,
@@ -93,18 +93,12 @@ export function createSqliteFileRecords(database: SqliteDatabase): FileRecords {
       if (after !== undefined && cursor === undefined) {
         return [];
       }
-      const direction = page.order === 'asc' ? asc : desc;
+      const { where, orderBy } = filePageOf(files, tenantId, page, cursor);
       return database
         .select(metadata)
         .from(files)
-        .where(
-          and(
-            eq(files.tenantId, tenantId),
-            page.purpose === undefined ? undefined : eq(files.purpose, page.purpose),
-            cursor,
-          ),
-        )
-        .orderBy(direction(files.createdAtMs), direction(files.id))
+        .where(where)
+        .orderBy(...orderBy)
         .limit(page.limit)
         .all();
     },
