@@ -132,7 +132,17 @@ export function summarizeProgram(
   const requestTotals = set.requestTotals.filter(
     (row) => row.program === program && shown(row.tenantId),
   );
-  const problems = reconcileProgramFigures(mine);
+  return summaryOf(program, range, lines, requestTotals, reconcileProgramFigures(mine));
+}
+
+/** The statement of ordered lines: their totals, the requests co-paid, the reconciliation. */
+function summaryOf(
+  program: string,
+  range: TimeRange,
+  lines: ProgramSummary['lines'],
+  requestTotals: readonly { requests: number; copaidMicro: bigint }[],
+  problems: string[],
+): ProgramSummary {
   return {
     program,
     range,
@@ -163,19 +173,13 @@ export function mergeProgramSummaries(
     return undefined;
   }
   const lines = granted.flatMap((part) => part.lines).sort(compareLines);
-  const problems = granted.flatMap((part) => part.reconciliation.problems);
-  return {
+  return summaryOf(
     program,
     range,
     lines,
-    totals: totalsByKind(lines),
-    grandTotal: {
-      ...totalOf(lines),
-      requests: granted.reduce((sum, part) => sum + part.grandTotal.requests, 0),
-      copaidMicro: granted.reduce((sum, part) => sum + part.grandTotal.copaidMicro, 0n),
-    },
-    reconciliation: { ok: problems.length === 0, problems },
-  };
+    granted.map((part) => part.grandTotal),
+    granted.flatMap((part) => part.reconciliation.problems),
+  );
 }
 
 export type ProgramKindListing = { coupons: number; tenants: number; grantedMicro: bigint };
