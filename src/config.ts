@@ -61,6 +61,8 @@ export const limitsSchema = z
     tokenizerQueueLengthMax: integer(1, 1_000_000).default(1_024),
     /** How often the catalog cache (prices, models) is reloaded from the store. */
     catalogRefreshMs: integer(0, 3_600_000).default(5_000),
+    /** On Workers: how often an isolate reads the catalog object's log of changes. */
+    catalogChangePollMs: integer(0, 60_000).default(1_000),
     /** A stream records its progress every this many delivered chunks... */
     checkpointEventCount: integer(1, 1_000_000).default(64),
     /** ...or this often, whichever comes first, so a crash loses little usage. */
@@ -72,8 +74,17 @@ export const limitsSchema = z
     couponExpiryIntervalMs: integer(100, 86_400_000).default(60_000),
     /** Most ledger entries one listing returns. */
     ledgerEntriesMax: integer(1, 100_000).default(1_000),
+    /**
+     * Cloudflare Workers: tenant Durable Objects one read or payout asks at once when it needs
+     * every tenant's part (a provider's earnings and balance, a program's statement).
+     */
+    tenantFanOutMax: integer(1, 1_000).default(16),
+    /** Cloudflare Workers: a payout whose parts did not all move is tried again this often. */
+    payoutRetryIntervalMs: integer(100, 3_600_000).default(60_000),
     /** Reservations a gateway remembers with their holds, so it settles them without reading. */
     openReservationsMax: integer(1, 10_000_000).default(100_000),
+    /** Wallet and coupon balances the SQLite ledger keeps in memory; past it, it reads the file. */
+    ledgerAccountsInMemoryMax: integer(1, 10_000_000).default(100_000),
     /** Time between two SQLite WAL checkpoints, run by a worker thread off the request path. */
     sqliteCheckpointIntervalMs: integer(10, 600_000).default(250),
     /** WAL pages after which the writer checkpoints by itself: the safety net if the worker stops. */
@@ -234,6 +245,11 @@ export const limitsSchema = z
     storageUploadCoverS: integer(0, 366 * 86_400).default(86_400),
     /** How often the elected gateway looks for a storage tick to charge (idempotent per tick). */
     storageCheckIntervalMs: integer(100, 3_600_000).default(60_000),
+    /**
+     * On Workers, how long one Cron Trigger invocation keeps sending batch lines; the lines it
+     * sent then end as they would, and the rest wait for the next invocation (every minute).
+     */
+    workersCronPassMs: integer(1_000, 900_000).default(45_000),
     /** How often each gateway reloads the running leases, and the elected one closes those over. */
     leaseCheckIntervalMs: integer(100, 3_600_000).default(30_000),
     /** Response bytes a transport reservation allows per output token, and... */

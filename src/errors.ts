@@ -30,7 +30,7 @@ export const errorTable = {
   insufficient_quota: { status: 429, type: 'insufficient_quota', retry: false },
   rate_limit_exceeded: { status: 429, type: 'rate_limit_error', retry: true },
   internal_error: { status: 500, type: 'server_error', retry: true },
-  /** A feature this runtime does not serve (on Cloudflare Workers: Files, Batches, leases). */
+  /** A feature this runtime does not serve (on Cloudflare Workers: /metrics, leases, cross-tenant reads). */
   not_supported_by_runtime: { status: 501, type: 'invalid_request_error', retry: false },
   upstream_error: { status: 502, type: 'server_error', retry: true },
   no_capacity: { status: 503, type: 'server_error', retry: true },

@@ -15,7 +15,11 @@ import {
 } from './support/billing-burst.ts';
 import { httpCaller } from './support/demo-pool.ts';
 import type { SimulatorProcess } from './support/spawn-simulator.ts';
-import { startWorkersRuntime, type WorkersRuntime } from './support/workers-runtime.ts';
+import {
+  startWorkersRuntime,
+  suiteVariables,
+  type WorkersRuntime,
+} from './support/workers-runtime.ts';
 
 const adminToken = `tba-${'w'.repeat(32)}`;
 
@@ -27,9 +31,7 @@ beforeAll(async () => {
   [simulators, runtime] = await Promise.all([
     startBurstSimulators(),
     startWorkersRuntime({
-      TOKENBANK_ADMIN_TOKEN: adminToken,
-      TOKENBANK_ALLOW_PRIVATE_BACKENDS: 'true',
-      TOKENBANK_AUTO_APPROVE_BACKENDS: 'true',
+      ...suiteVariables(adminToken),
       TOKENBANK_LOG_LEVEL: 'warn',
       // The simulators write a whole answer within milliseconds, but the one workerd isolate
       // relaying all 1,000 requests on a shared 2-core machine reads it seconds later: under the

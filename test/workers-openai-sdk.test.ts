@@ -12,7 +12,11 @@ import { fastSimulatorForFile } from './support/fast-simulator.ts';
 import { micro } from './support/money-reading.ts';
 import { gatewayClient, sdkFailure } from './support/openai-client.ts';
 import { firstTenant, type SeededTenant, seedPool } from './support/seeded-pool.ts';
-import { startWorkersRuntime, type WorkersRuntime } from './support/workers-runtime.ts';
+import {
+  startWorkersRuntime,
+  suiteVariables,
+  type WorkersRuntime,
+} from './support/workers-runtime.ts';
 
 const chatModel = 'sim-chat';
 const embeddingModel = 'sim-embed';
@@ -38,10 +42,7 @@ function client(apiKey = tenant.apiKey): OpenAI {
 
 beforeAll(async () => {
   runtime = await startWorkersRuntime({
-    TOKENBANK_ADMIN_TOKEN: adminToken,
-    TOKENBANK_ALLOW_PRIVATE_BACKENDS: 'true',
-    TOKENBANK_AUTO_APPROVE_BACKENDS: 'true',
-    TOKENBANK_LOG_LEVEL: 'error',
+    ...suiteVariables(adminToken),
   });
   call = httpCaller(runtime.url);
   const seeded = await seedPool(call, adminToken, {

@@ -7,13 +7,17 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TenantMoney, UsageRecord } from '../src/billing/ledger.ts';
-import type { LedgerAnswer } from '../src/runtime/workers/ledger-rpc.ts';
+import type { LedgerAnswer } from '../src/runtime/workers/ledger/ledger-rpc.ts';
 import { httpCaller } from './support/demo-pool.ts';
 import { fastSimulatorForFile } from './support/fast-simulator.ts';
 import { gatewayClient } from './support/openai-client.ts';
 import { pollUntil } from './support/poll-until.ts';
 import { firstTenant, type SeededTenant, seedPool } from './support/seeded-pool.ts';
-import { startWorkersRuntime, type WorkersRuntime } from './support/workers-runtime.ts';
+import {
+  startWorkersRuntime,
+  suiteVariables,
+  type WorkersRuntime,
+} from './support/workers-runtime.ts';
 
 const chatModel = 'sim-slow';
 const adminToken = `tba-${'r'.repeat(32)}`;
@@ -46,10 +50,7 @@ async function tenantLedger(method: string, parameters: unknown[]): Promise<unkn
 
 beforeAll(async () => {
   runtime = await startWorkersRuntime({
-    TOKENBANK_ADMIN_TOKEN: adminToken,
-    TOKENBANK_ALLOW_PRIVATE_BACKENDS: 'true',
-    TOKENBANK_AUTO_APPROVE_BACKENDS: 'true',
-    TOKENBANK_LOG_LEVEL: 'error',
+    ...suiteVariables(adminToken),
     TOKENBANK_REQUEST_TIMEOUT_S: '4',
     TOKENBANK_LIMITS: JSON.stringify({ ownerSilentMs: 500, sweepIntervalMs: 100 }),
   });

@@ -18,9 +18,17 @@ export function earlierMovement(
 ): OperatorTransaction | undefined {
   const existing = unit.operatorTransaction(idempotencyKey);
   if (existing !== undefined && existing.amountMicro !== movement.amountMicro) {
-    throw new LedgerConflictError(
-      `reference '${movement.reference}' was used for ${movement.noun} of ${described(existing.amountMicro)}`,
-    );
+    throw referenceReused(movement, described(existing.amountMicro));
   }
   return existing;
+}
+
+/** The refusal of a reference already used for `noun` of another amount (worded `earlier`). */
+export function referenceReused(
+  movement: { reference: string; noun: string },
+  earlier: string,
+): LedgerConflictError {
+  return new LedgerConflictError(
+    `reference '${movement.reference}' was used for ${movement.noun} of ${earlier}`,
+  );
 }

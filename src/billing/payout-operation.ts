@@ -22,6 +22,14 @@ export function payoutKey(providerId: string, reference: string): string {
   return `payout:${providerId}:${reference}`;
 }
 
+/** The refusal of a payout above what the provider is owed: nothing moves. */
+export function payoutBeyondOwed(amountMicro: bigint, unpaidMicro: bigint): BalanceTooLowError {
+  return new BalanceTooLowError(
+    `a payout of ${formatMoney(amountMicro)} is more than the ${formatMoney(unpaidMicro)} the provider is owed`,
+    unpaidMicro,
+  );
+}
+
 function recordOf(providerId: string, recorded: OperatorTransaction): PayoutRecord {
   return {
     transactionId: recorded.id,
@@ -51,10 +59,7 @@ export function payoutOperation(unit: LedgerUnit, input: PayoutInput): PayoutRes
   }
   const unpaidMicro = unit.payableMicro(input.providerId);
   if (input.amountMicro > unpaidMicro) {
-    throw new BalanceTooLowError(
-      `a payout of ${formatMoney(input.amountMicro)} is more than the ${formatMoney(unpaidMicro)} the provider is owed`,
-      unpaidMicro,
-    );
+    throw payoutBeyondOwed(input.amountMicro, unpaidMicro);
   }
   const transactionId = unit.insertTransaction({
     idempotencyKey,

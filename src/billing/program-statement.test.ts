@@ -5,7 +5,12 @@ import {
   type ProgramFigures,
   reconcileProgramFigures,
 } from './program-figures.ts';
-import { listPrograms, summarizeProgram } from './program-statement.ts';
+import {
+  listPrograms,
+  mergeProgramListings,
+  mergeProgramSummaries,
+  summarizeProgram,
+} from './program-statement.ts';
 
 const range = { fromMs: 1_000, toMs: 2_000 };
 
@@ -172,5 +177,48 @@ describe('listPrograms', () => {
         kinds: { compute: { coupons: 1, tenants: 1, grantedMicro: 9_000_000n } },
       },
     ]);
+  });
+});
+
+/** The set as each tenant's own store would hold it: its figures and request totals alone. */
+function partsByTenant(): ProgramFigureSet[] {
+  const tenants = [...new Set(set.figures.map((figure) => figure.tenantId))];
+  return tenants.map((tenantId) => ({
+    figures: set.figures.filter((figure) => figure.tenantId === tenantId),
+    requestTotals: set.requestTotals.filter((row) => row.tenantId === tenantId),
+  }));
+}
+
+describe('statements and program lists merged from the parts of disjoint tenants', () => {
+  it('answer what one store holding every part answers', () => {
+    const parts = partsByTenant();
+    for (const tenantId of [undefined, 'ten_b']) {
+      const merged = mergeProgramSummaries(
+        'gov',
+        range,
+        // A part that never granted a coupon of the program answers nothing, as a store does.
+        [...parts.map((part) => summarizeProgram('gov', range, part, tenantId)), undefined],
+      );
+      expect(merged).toEqual(summarizeProgram('gov', range, set, tenantId));
+    }
+    expect(mergeProgramSummaries('gov', range, [undefined, undefined])).toBeUndefined();
+    expect(mergeProgramListings(parts.map((part) => listPrograms(part.figures)))).toEqual(
+      listPrograms(set.figures),
+    );
+  });
+
+  it('join the reconciliation problems of every part', () => {
+    const broken = figures('ten_z', 'compute', { grantedMicro: 5n }, { grantedMicro: 4n });
+    const merged = mergeProgramSummaries('gov', range, [
+      summarizeProgram('gov', range, set),
+      summarizeProgram('gov', range, { figures: [broken], requestTotals: [] }),
+    ]);
+    expect(merged?.reconciliation).toEqual({
+      ok: false,
+      problems: [
+        'program gov, tenant ten_z, compute: coupons granted 0.000005, grant transfers 0.000004',
+      ],
+    });
+    expect(merged?.lines.at(-1)?.tenantId).toBe('ten_z');
   });
 });

@@ -3,8 +3,9 @@
  * period, what the program's coupons held at its start, what was granted, used, expired and
  * voided during it, what remained at its end, and how many requests they co-paid and what those
  * requests cost in all; totals per kind and a grand total; and whether the figures reconcile
- * with the ledger (program-figures.ts). Also the list of programs with what each granted.
- * Pure: the figures come from the store.
+ * with the ledger (program-figures.ts). Also the list of programs with what each granted. Both
+ * can be put together from parts that hold disjoint tenants (each tenant's Durable Object on
+ * Workers). Pure: the figures come from the store.
  */
 import type { TimeRange } from './ledger.ts';
 import {
@@ -104,6 +105,14 @@ function totalOf(lines: readonly ProgramStatementLine[]): ProgramStatementTotal 
   };
 }
 
+/** One total per kind that has a line, in couponKinds order. */
+function totalsByKind(lines: readonly ProgramStatementLine[]): ProgramSummary['totals'] {
+  return couponKinds.flatMap((kind) => {
+    const ofKind = lines.filter((line) => line.kind === kind);
+    return ofKind.length === 0 ? [] : [{ kind, ...totalOf(ofKind) }];
+  });
+}
+
 /**
  * The statement of `program` over `range` from the store's figures of that program and period,
  * for one tenant when `tenantId` is given. The reconciliation covers the whole program.
@@ -120,19 +129,25 @@ export function summarizeProgram(
     .map(lineOf)
     .filter((line) => shown(line.tenantId) && hasActivity(line))
     .sort(compareLines);
-  const totals = couponKinds.flatMap((kind) => {
-    const ofKind = lines.filter((line) => line.kind === kind);
-    return ofKind.length === 0 ? [] : [{ kind, ...totalOf(ofKind) }];
-  });
   const requestTotals = set.requestTotals.filter(
     (row) => row.program === program && shown(row.tenantId),
   );
-  const problems = reconcileProgramFigures(mine);
+  return summaryOf(program, range, lines, requestTotals, reconcileProgramFigures(mine));
+}
+
+/** The statement of ordered lines: their totals, the requests co-paid, the reconciliation. */
+function summaryOf(
+  program: string,
+  range: TimeRange,
+  lines: ProgramSummary['lines'],
+  requestTotals: readonly { requests: number; copaidMicro: bigint }[],
+  problems: string[],
+): ProgramSummary {
   return {
     program,
     range,
     lines,
-    totals,
+    totals: totalsByKind(lines),
     grandTotal: {
       ...totalOf(lines),
       requests: requestTotals.reduce((sum, row) => sum + row.requests, 0),
@@ -140,6 +155,31 @@ export function summarizeProgram(
     },
     reconciliation: { ok: problems.length === 0, problems },
   };
+}
+
+/**
+ * The statement of `program` over `range` from the statements of parts that hold disjoint
+ * tenants, as summarizeProgram answers over all their figures: a line, and a request co-paid,
+ * belong to one tenant, so the lines are put in order, the totals counted again from them and
+ * the reconciliations joined. Undefined when no part granted a coupon of the program.
+ */
+export function mergeProgramSummaries(
+  program: string,
+  range: TimeRange,
+  parts: readonly (ProgramSummary | undefined)[],
+): ProgramSummary | undefined {
+  const granted = parts.filter((part): part is ProgramSummary => part !== undefined);
+  if (granted.length === 0) {
+    return undefined;
+  }
+  const lines = granted.flatMap((part) => part.lines).sort(compareLines);
+  return summaryOf(
+    program,
+    range,
+    lines,
+    granted.map((part) => part.grandTotal),
+    granted.flatMap((part) => part.reconciliation.problems),
+  );
 }
 
 export type ProgramKindListing = { coupons: number; tenants: number; grantedMicro: bigint };
@@ -173,4 +213,43 @@ export function listPrograms(figures: readonly CouponFigures[]): ProgramListing[
     }
     return { program, ...listingOf(ofProgram), kinds };
   });
+}
+
+function addListings(left: ProgramKindListing, right: ProgramKindListing): ProgramKindListing {
+  return {
+    coupons: left.coupons + right.coupons,
+    tenants: left.tenants + right.tenants,
+    grantedMicro: left.grantedMicro + right.grantedMicro,
+  };
+}
+
+/**
+ * The programs from the lists of parts that hold disjoint tenants, as listPrograms answers over
+ * all their coupons: a tenant is counted in one part only, so every figure adds up.
+ */
+export function mergeProgramListings(
+  parts: readonly (readonly ProgramListing[])[],
+): ProgramListing[] {
+  const merged = new Map<string, ProgramListing>();
+  for (const listing of parts.flat()) {
+    const earlier = merged.get(listing.program);
+    if (!earlier) {
+      merged.set(listing.program, listing);
+      continue;
+    }
+    const kinds: Partial<Record<CouponKind, ProgramKindListing>> = {};
+    for (const kind of couponKinds) {
+      const [left, right] = [earlier.kinds[kind], listing.kinds[kind]];
+      const both = left && right ? addListings(left, right) : (left ?? right);
+      if (both) {
+        kinds[kind] = both;
+      }
+    }
+    merged.set(listing.program, {
+      program: listing.program,
+      ...addListings(earlier, listing),
+      kinds,
+    });
+  }
+  return [...merged.keys()].sort().flatMap((program) => merged.get(program) ?? []);
 }

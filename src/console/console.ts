@@ -5,18 +5,19 @@
  * before it is kept; a refusal shows the gateway's own message.
  */
 import { apiClient } from './api-client.ts';
-import { apiReferencePage } from './api-reference-page.ts';
 import { button, element, field, replace, selectField } from './dom.ts';
 import { initialLanguage, language, setLanguage, t } from './i18n.ts';
+import { failureText, type Page, type PageContext } from './page.ts';
+import { apiReferencePage } from './pages/api-reference-page.ts';
 import {
   operatorLedgerPage,
   operatorPoolPage,
   operatorPricesPage,
   operatorProgramsPage,
-} from './operator-pages.ts';
-import { operatorTenantsPage } from './operator-tenants-page.ts';
-import { failureText, type Page, type PageContext } from './page.ts';
-import { providerPage } from './provider-page.ts';
+} from './pages/operator-pages.ts';
+import { operatorTenantsPage } from './pages/operator-tenants-page.ts';
+import { providerPage } from './pages/provider-page.ts';
+import { tenantPage } from './pages/tenant-page.ts';
 import {
   forgetSession,
   keepSession,
@@ -25,7 +26,6 @@ import {
   storedSession,
   type UserKind,
 } from './session.ts';
-import { tenantPage } from './tenant-page.ts';
 
 const pagesOf: Record<UserKind, readonly Page[]> = {
   tenant: [tenantPage, apiReferencePage],

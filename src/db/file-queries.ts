@@ -1,9 +1,11 @@
 /**
  * The parts of the `files` queries both stores build alike (drizzle's operators take either
  * dialect's columns): the columns that make a file's metadata (never its bytes), the condition
- * that scopes a read to one tenant's file, and where a page of files starts past its cursor.
+ * that scopes a read to one tenant's file, and a page of files: which, past its cursor, in what
+ * order.
  */
-import { type AnyColumn, and, eq, gt, lt, or, type SQL } from 'drizzle-orm';
+import { type AnyColumn, and, asc, desc, eq, gt, lt, or, type SQL } from 'drizzle-orm';
+import type { FilePage } from './file-store.ts';
 
 type FileColumns<Column extends AnyColumn> = {
   id: Column;
@@ -47,4 +49,22 @@ export function filesPast(
     beyond(table.createdAtMs, after.createdAtMs),
     and(eq(table.createdAtMs, after.createdAtMs), beyond(table.id, after.id)),
   );
+}
+
+/** A page's files of the tenant: of the page's purpose if it names one, past `cursor` if given. */
+export function filePageOf(
+  table: FileColumns<AnyColumn>,
+  tenantId: string,
+  page: FilePage,
+  cursor: SQL | undefined,
+): { where: SQL | undefined; orderBy: SQL[] } {
+  const direction = page.order === 'asc' ? asc : desc;
+  return {
+    where: and(
+      eq(table.tenantId, tenantId),
+      page.purpose === undefined ? undefined : eq(table.purpose, page.purpose),
+      cursor,
+    ),
+    orderBy: [direction(table.createdAtMs), direction(table.id)],
+  };
 }

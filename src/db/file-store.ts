@@ -1,9 +1,9 @@
 /**
  * The FileStore port: the files of the Files API (batch inputs a tenant uploads, batch outputs
  * the batch runner writes), their metadata and their bytes, every read scoped by tenant. A port
- * rather than tables read in place because the bytes will not stay in the database: today they
- * sit in the store's `files` table (a SQLite blob, a PostgreSQL bytea), and a later object store
- * (S3-compatible, or R2 on Workers) replaces that table behind the same methods. Types and the
+ * rather than tables read in place because the bytes need not stay in the database: on Node they
+ * sit in the store's `files` table (a SQLite blob, a PostgreSQL bytea); on Workers in R2, the row
+ * keeping the metadata (runtime/workers/r2-file-store.ts). Types and the
  * one rule every store shares (exceededOf); the stores live in runtime/<runtime>/. Here in db/ beside the
  * other store ports, so deps.ts takes it without reaching into gateway/.
  */

@@ -503,7 +503,10 @@ export const batchLines = pgTable(
   ],
 );
 
-/** The files of the Files API, bytes included (schema.ts says why they are here for now). */
+/**
+ * The files of the Files API, bytes included; `content` is NULL where an object store holds the
+ * bytes (schema.ts says where), so both dialects keep one shape.
+ */
 export const files = pgTable(
   'files',
   {
@@ -515,10 +518,13 @@ export const files = pgTable(
     purpose: text('purpose', { enum: filePurposes }).notNull(),
     bytes: bigint('bytes', { mode: 'number' }).notNull(),
     createdAtMs: createdAtMs(),
-    content: binary('content').notNull(),
+    content: binary('content'),
   },
   (table) => [
     index('files_tenant_time').on(table.tenantId, table.createdAtMs),
-    check('files_bytes_of_content', sql`${table.bytes} = octet_length(${table.content})`),
+    check(
+      'files_bytes_of_content',
+      sql`${table.content} IS NULL OR ${table.bytes} = octet_length(${table.content})`,
+    ),
   ],
 );

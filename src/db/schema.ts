@@ -495,6 +495,18 @@ export const gatewayInstances = sqliteTable('gateway_instances', {
 });
 
 /**
+ * Job leases on Workers (runtime/workers/durable-job-lease.ts): which Cron Trigger invocation runs
+ * the elected jobs (the batch scheduler, storage ticks) until `expires_at_ms`, taken by one
+ * conditional upsert. PostgreSQL elects with an advisory lock and SQLite has one process, so
+ * neither writes here.
+ */
+export const jobLeases = sqliteTable('job_leases', {
+  name: text('name').primaryKey(),
+  holder: text('holder').notNull(),
+  expiresAtMs: integer('expires_at_ms').notNull(),
+});
+
+/**
  * The audit log: one row per admin or provider write, appended and never changed (triggers in
  * the migration refuse UPDATE and DELETE). `before` and `after` are the API views of the entity,
  * with every secret field removed before they are stored.
@@ -594,9 +606,10 @@ export const batchLines = sqliteTable(
 );
 
 /**
- * The files of the Files API (db/file-store.ts), bytes included: batch inputs a tenant
- * uploads and the outputs the batch runner writes. The bytes live here until an object store
- * replaces this table behind the FileStore port; every read names the tenant.
+ * The files of the Files API (db/file-store.ts): batch inputs a tenant uploads and the outputs
+ * the batch runner writes. The Node gateway keeps the bytes here; on Workers they are in an R2
+ * bucket under the file's id and `content` is NULL (a Durable Object's row holds ~2 MB at most).
+ * Every read names the tenant.
  */
 export const files = sqliteTable(
   'files',
@@ -609,11 +622,57 @@ export const files = sqliteTable(
     purpose: text('purpose', { enum: filePurposes }).notNull(),
     bytes: integer('bytes').notNull(),
     createdAtMs: createdAtMs(),
-    content: binary('content').notNull(),
+    /** NULL when the bytes are in an object store (R2 on Workers). */
+    content: binary('content'),
   },
   (table) => [
     index('files_tenant_time').on(table.tenantId, table.createdAtMs),
-    // What the storage meter charges is what is stored, byte for byte.
-    check('files_bytes_of_content', sql`${table.bytes} = length(${table.content})`),
+    // What the storage meter charges is what is stored, byte for byte (here, or in the object store).
+    check(
+      'files_bytes_of_content',
+      sql`${table.content} IS NULL OR ${table.bytes} = length(${table.content})`,
+    ),
+  ],
+);
+
+/**
+ * Payouts on Cloudflare Workers, kept in the provider's own Durable Object
+ * (runtime/workers/provider-payout-object.ts): what a provider is owed is spread over the
+ * tenants' objects, so a payout is planned here first, with the part each tenant's object pays,
+ * and completed once every part moved. The Node stores pay out in one transaction and leave
+ * these tables empty.
+ */
+export const payoutPlans = sqliteTable(
+  'payout_plans',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    providerId: text('provider_id').notNull(),
+    reference: text('reference').notNull(),
+    amount: money('amount').notNull(),
+    note: text('note'),
+    createdAtMs: createdAtMs(),
+    /** NULL until every part moved: a retry or the object's alarm completes it. */
+    completedAtMs: integer('completed_at_ms'),
+  },
+  (table) => [
+    // A payout happens once per reference.
+    uniqueIndex('payout_plans_reference').on(table.providerId, table.reference),
+    check('payout_plans_amount_positive', sql`${table.amount} > 0`),
+  ],
+);
+
+/** The part of a planned payout one tenant's object pays from what it owes the provider. */
+export const payoutPlanParts = sqliteTable(
+  'payout_plan_parts',
+  {
+    planId: integer('plan_id')
+      .notNull()
+      .references(() => payoutPlans.id),
+    tenantId: text('tenant_id').notNull(),
+    amount: money('amount').notNull(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.planId, table.tenantId] }),
+    check('payout_plan_parts_amount_positive', sql`${table.amount} > 0`),
   ],
 );

@@ -24,6 +24,19 @@ describe('BoundedMap', () => {
     expect(reservations.get('req_3')?.reservation).toBe('three');
   });
 
+  it('lists its entries oldest first and forgets them all at once', () => {
+    const reservations = new BoundedMap<{ reservation: string }>(4);
+    reservations.remember('req_1', open('one'));
+    reservations.remember('req_2', open('two'));
+    expect([...reservations.entries()]).toEqual([
+      ['req_1', open('one')],
+      ['req_2', open('two')],
+    ]);
+    reservations.clear();
+    expect(reservations.size).toBe(0);
+    expect(reservations.get('req_2')).toBeUndefined();
+  });
+
   it('refuses a bound that is not a positive integer', () => {
     expect(() => new BoundedMap<string>(0)).toThrow(/positive integer/);
   });

@@ -32,6 +32,15 @@ export class BoundedMap<Entry> {
     this.#entries.delete(key);
   }
 
+  /** Forgets every entry: what they said may no longer hold. */
+  clear(): void {
+    this.#entries.clear();
+  }
+
+  entries(): IterableIterator<[string, Entry]> {
+    return this.#entries.entries();
+  }
+
   get size(): number {
     return this.#entries.size;
   }

@@ -26,6 +26,11 @@ export type CliProcess = {
 export type StartCliProcessOptions = {
   /** The command and its arguments: `['sim', '--models', 'm1']`. */
   args: string[];
+  /**
+   * The program and its leading arguments; `tokenbank` (`node bin/tokenbank.mjs`) unless another
+   * command is started the same way (`wrangler dev`).
+   */
+  program?: readonly string[];
   /** A pattern whose first group is the URL the child prints once it listens. */
   listeningPattern: RegExp;
   environment?: Record<string, string>;
@@ -63,11 +68,14 @@ async function stopProcess(child: ChildProcess, stopTimeoutMs: number): Promise<
   liveProcessGroups.delete(processGroupId);
 }
 
+const tokenbankProgram = [process.execPath, 'bin/tokenbank.mjs'] as const;
+
 /** Runs `node bin/tokenbank.mjs ...args` from the project root; resolves once it listens. */
 export function startCliProcess(options: StartCliProcessOptions): Promise<CliProcess> {
   const startTimeoutMs = options.startTimeoutMs ?? 30_000;
   const stopTimeoutMs = options.stopTimeoutMs ?? 5_000;
-  const child = spawn(process.execPath, ['bin/tokenbank.mjs', ...options.args], {
+  const [executable = process.execPath, ...leading] = options.program ?? tokenbankProgram;
+  const child = spawn(executable, [...leading, ...options.args], {
     cwd: projectRoot,
     detached: true,
     env: { ...process.env, ...options.environment },
@@ -123,7 +131,8 @@ export function startCliProcess(options: StartCliProcessOptions): Promise<CliPro
     function fail(reason: string): void {
       stopWatching();
       void stopProcess(child, stopTimeoutMs);
-      reject(new Error(`tokenbank ${options.args.join(' ')}: ${reason}\nstderr:\n${stderrText}`));
+      const command = [...leading, ...options.args].join(' ');
+      reject(new Error(`${command}: ${reason}\nstdout:\n${stdoutText}\nstderr:\n${stderrText}`));
     }
     child.once('exit', onExit);
     child.once('error', onError);

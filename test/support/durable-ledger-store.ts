@@ -8,8 +8,11 @@
 
 import type { PinnedPrice } from '../../src/billing/cost.ts';
 import type { LeaseStore } from '../../src/db/lease-store.ts';
-import type { CatalogMirror, MirroredPrice } from '../../src/runtime/workers/catalog-mirror.ts';
-import { ledgerOverRpc } from '../../src/runtime/workers/ledger-rpc.ts';
+import type {
+  CatalogMirror,
+  MirroredPrice,
+} from '../../src/runtime/workers/ledger/catalog-mirror.ts';
+import { ledgerOverRpc } from '../../src/runtime/workers/ledger/ledger-rpc.ts';
 import type { AccountRow, LedgerStore } from './ledger-stores.ts';
 import { startWorkersRuntime, type WorkersRuntime } from './workers-runtime.ts';
 

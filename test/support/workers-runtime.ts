@@ -62,18 +62,25 @@ function reviveTagged(_key: string, value: unknown): unknown {
   return value;
 }
 
-/** The harness: one POST is one RPC call on the object named in it. */
+/**
+ * The harness: one POST is one RPC call on the tenant object named in it, or (target `catalog`)
+ * one call of the catalog object's ports.
+ */
 const harnessScript = `
 const replaceTagged = ${replaceTagged.toString()};
 const reviveTagged = ${reviveTagged.toString()};
+async function answer(call, env) {
+  if (call.target === 'catalog') {
+    return env.CATALOG.get(env.CATALOG.idFromName('catalog')).call(...call.parameters);
+  }
+  const stub = env.TENANT_LEDGERS.get(env.TENANT_LEDGERS.idFromName(call.object));
+  return call.target === 'accounts' ? stub.accounts() : stub[call.target](...call.parameters);
+}
 export default {
   async fetch(request, env) {
     const call = JSON.parse(await request.text(), reviveTagged);
-    const stub = env.TENANT_LEDGERS.get(env.TENANT_LEDGERS.idFromName(call.object));
     try {
-      const value = call.target === 'accounts'
-        ? await stub.accounts()
-        : await stub[call.target](...call.parameters);
+      const value = await answer(call, env);
       return new Response(JSON.stringify({ value }, replaceTagged));
     } catch (error) {
       return new Response(String(error && error.stack || error), { status: 500 });
@@ -81,18 +88,49 @@ export default {
   },
 };`;
 
+/** One call through the harness at `url`. */
+async function callHarness(url: URL, call: ObjectCall): Promise<unknown> {
+  const response = await fetch(url, { method: 'POST', body: JSON.stringify(call, replaceTagged) });
+  const text = await response.text();
+  if (response.status !== 200) {
+    throw new Error(`the ${call.target} call failed in the Worker: ${text}`);
+  }
+  return (JSON.parse(text, reviveTagged) as { value: unknown }).value;
+}
+
 export type ObjectCall = {
   /** The name the object is found by (`idFromName`): a tenant id in production. */
   object: string;
-  target: 'ledger' | 'leases' | 'mirror' | 'accounts';
+  target: 'ledger' | 'leases' | 'mirror' | 'accounts' | 'catalog';
   parameters: readonly unknown[];
+};
+
+/** Miniflare's Fetcher and R2 bucket as used here (typed by @cloudflare/workers-types, not installed). */
+type CronFetcher = { scheduled(options: { cron: string }): Promise<{ outcome: string }> };
+type ListedBucket = {
+  list(options: { cursor?: string }): Promise<{
+    objects: { key: string }[];
+    truncated: boolean;
+    cursor?: string;
+  }>;
 };
 
 export type WorkersRuntime = {
   /** The gateway Worker's own address on loopback. */
   url: string;
+  /**
+   * Every gateway Worker's address, `url` first: the others run the same bundle in isolates of
+   * their own over the same Durable Objects, as isolates of one deployment do.
+   */
+  urls: readonly string[];
+  /** Runs the gateway Worker's Cron Trigger (`scheduled`) once, as the cron schedule would. */
+  scheduled(): Promise<void>;
   /** One RPC call on a tenant ledger object, through the harness. */
   call(call: ObjectCall): Promise<unknown>;
+  /** One call of a catalog object port (`catalog`, `audit`, `leases`, ...), through the harness. */
+  callCatalog(port: string, method: string, parameters: readonly unknown[]): Promise<unknown>;
+  /** The keys of every object in the Files bucket (R2). */
+  fileObjectKeys(): Promise<string[]>;
   /**
    * Kills workerd with everything in flight and starts it again on the same storage: a crash of
    * every isolate and object at once (the addresses change).
@@ -102,20 +140,76 @@ export type WorkersRuntime = {
 };
 
 /**
+ * The variables a suite starts its gateway Worker with: its admin token, backends on loopback
+ * admitted as soon as they register, quiet logs; `more` adds to them or overrides them.
+ */
+export function suiteVariables(
+  adminToken: string,
+  more: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    TOKENBANK_ADMIN_TOKEN: adminToken,
+    TOKENBANK_ALLOW_PRIVATE_BACKENDS: 'true',
+    TOKENBANK_AUTO_APPROVE_BACKENDS: 'true',
+    TOKENBANK_LOG_LEVEL: 'error',
+    ...more,
+  };
+}
+
+/**
  * Bundles the Worker and starts it with its Durable Objects persisted in a temporary folder, with
  * `variables` as its TOKENBANK_* vars (as wrangler.toml's [vars] or `wrangler dev --var`).
  */
 export async function startWorkersRuntime(
   variables: Record<string, string> = {},
+  options: { gatewayCount?: number } = {},
 ): Promise<WorkersRuntime> {
+  const gatewayNames = Array.from({ length: options.gatewayCount ?? 1 }, (_unused, index) =>
+    index === 0 ? 'tokenbank' : `tokenbank-${index + 1}`,
+  );
   Object.assign(process.env, offlineEnvironment);
   const directory = mkdtempSync(join(tmpdir(), 'tokenbank-workers-'));
   const bundle = join(directory, 'bundle');
   await bundleWorker(bundle);
   const tenantLedgers = { className: 'TenantLedgerObject', useSQLite: true };
+  const gatewayObjects = {
+    TENANT_LEDGERS: tenantLedgers,
+    CATALOG: { className: 'CatalogObject', useSQLite: true },
+    PROVIDER_PAYOUTS: { className: 'ProviderPayoutObject', useSQLite: true },
+    RATE_LIMITS: { className: 'RateLimitObject', useSQLite: true },
+  };
+  /** The first gateway defines the objects; the others reach them, as one deployment's isolates. */
+  const objectsOf = (name: string) =>
+    name === 'tokenbank'
+      ? gatewayObjects
+      : Object.fromEntries(
+          Object.entries(gatewayObjects).map(([binding, object]) => [
+            binding,
+            { ...object, scriptName: 'tokenbank' },
+          ]),
+        );
+  const gateway = (name: string) => ({
+    name,
+    unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
+    modules: true,
+    scriptPath: join(bundle, 'worker.js'),
+    modulesRoot: bundle,
+    modulesRules: [{ type: 'Text' as const, include: ['**/*.sql'] }],
+    compatibilityDate,
+    bindings: variables,
+    // As wrangler.toml's [assets]: the Worker first on every route, the files by binding.
+    assets: {
+      directory: consoleDirectory,
+      binding: 'ASSETS',
+      routerConfig: { invoke_user_worker_ahead_of_assets: true, has_user_worker: true },
+    },
+    durableObjects: objectsOf(name),
+    r2Buckets: ['FILES'],
+  });
   const launch = () =>
     new Miniflare({
       durableObjectsPersist: join(directory, 'objects'),
+      r2Persist: join(directory, 'r2'),
       workers: [
         {
           name: 'harness',
@@ -124,59 +218,62 @@ export async function startWorkersRuntime(
           modules: true,
           script: harnessScript,
           compatibilityDate,
-          durableObjects: { TENANT_LEDGERS: { ...tenantLedgers, scriptName: 'tokenbank' } },
-        },
-        {
-          name: 'tokenbank',
-          unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
-          modules: true,
-          scriptPath: join(bundle, 'worker.js'),
-          modulesRoot: bundle,
-          modulesRules: [{ type: 'Text', include: ['**/*.sql'] }],
-          compatibilityDate,
-          bindings: variables,
-          // As wrangler.toml's [assets]: the Worker first on every route, the files by binding.
-          assets: {
-            directory: consoleDirectory,
-            binding: 'ASSETS',
-            routerConfig: { invoke_user_worker_ahead_of_assets: true, has_user_worker: true },
-          },
           durableObjects: {
-            TENANT_LEDGERS: tenantLedgers,
-            CATALOG: { className: 'CatalogObject', useSQLite: true },
+            TENANT_LEDGERS: { ...tenantLedgers, scriptName: 'tokenbank' },
+            CATALOG: { ...gatewayObjects.CATALOG, scriptName: 'tokenbank' },
           },
         },
+        ...gatewayNames.map(gateway),
       ],
     });
   const addresses = async (running: Miniflare) => {
     await running.ready;
-    return {
-      harness: await running.unsafeGetDirectURL('harness'),
-      gateway: (await running.unsafeGetDirectURL('tokenbank')).href.replace(/\/$/, ''),
-    };
+    const gateways = [];
+    for (const name of gatewayNames) {
+      gateways.push((await running.unsafeGetDirectURL(name)).href.replace(/\/$/, ''));
+    }
+    return { harness: await running.unsafeGetDirectURL('harness'), gateways };
   };
   let miniflare = launch();
   let urls = await addresses(miniflare);
   return {
     get url() {
-      return urls.gateway;
+      return urls.gateways[0] ?? '';
+    },
+    get urls() {
+      return urls.gateways;
+    },
+    async scheduled() {
+      // Miniflare types its Fetcher from @cloudflare/workers-types, which is not installed here.
+      const worker = (await miniflare.getWorker('tokenbank')) as unknown as CronFetcher;
+      const result = await worker.scheduled({ cron: '* * * * *' });
+      if (result.outcome !== 'ok') {
+        throw new Error(`the Cron Trigger ended ${result.outcome}`);
+      }
+    },
+    async fileObjectKeys() {
+      const bucket = (await miniflare.getR2Bucket('FILES', 'tokenbank')) as unknown as ListedBucket;
+      const keys: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await bucket.list(cursor === undefined ? {} : { cursor });
+        keys.push(...page.objects.map((object) => object.key));
+        cursor = page.truncated ? page.cursor : undefined;
+      } while (cursor !== undefined);
+      return keys;
     },
     async restart() {
       await miniflare.dispose();
       miniflare = launch();
       urls = await addresses(miniflare);
     },
-    async call(call) {
-      const response = await fetch(urls.harness, {
-        method: 'POST',
-        body: JSON.stringify(call, replaceTagged),
-      });
-      const text = await response.text();
-      if (response.status !== 200) {
-        throw new Error(`the ${call.target} call failed in the Worker: ${text}`);
-      }
-      return (JSON.parse(text, reviveTagged) as { value: unknown }).value;
-    },
+    call: (call) => callHarness(urls.harness, call),
+    callCatalog: (port, method, parameters) =>
+      callHarness(urls.harness, {
+        object: 'catalog',
+        target: 'catalog',
+        parameters: [port, method, parameters],
+      }),
     async close() {
       await miniflare.dispose();
       rmSync(directory, { recursive: true, force: true });

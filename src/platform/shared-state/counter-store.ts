@@ -6,12 +6,15 @@
  * because the check and the take are one step, never a read followed by a write.
  *
  * This file also holds the in-memory implementation, exact for one gateway process; several
- * replicas share one Redis implementation of the same port (one Lua script per operation).
+ * replicas share one Redis implementation of the same port (one Lua script per operation), and
+ * Workers isolates one Durable Object per rate key (runtime/workers/rate-limit-object.ts). The
+ * bucket arithmetic is token-bucket.ts.
  *
  * `atMs` is the caller's clock. A store shared by several processes may keep time by one clock of
  * its own instead (Redis uses its server's TIME), because replicas' clocks drift apart and a
  * bucket refilled by whichever clock is ahead would admit more than its rate.
  */
+import { type BucketState, giveToBucket, takeFromBucket } from './token-bucket.ts';
 
 /** A token bucket: full when first seen, refilled evenly, never above its capacity. */
 export type Bucket = {
@@ -37,7 +40,16 @@ export type CounterStore = {
   release(key: string): Promise<void>;
 };
 
-type BucketState = { level: number; atMs: number };
+/** A stream slot outlives its request by at most this before it counts as abandoned. */
+const slotHoldGraceMs = 60_000;
+
+/**
+ * How long a shared store keeps a stream slot whose release never came (its process or isolate
+ * died): the longest a request may run, and a grace.
+ */
+export function slotHoldMs(requestTimeoutS: number): number {
+  return requestTimeoutS * 1000 + slotHoldGraceMs;
+}
 
 /**
  * Exact counters in this process's memory. `entriesMax` bounds the buckets kept: past it, buckets
@@ -47,26 +59,17 @@ export function createMemoryCounterStore(entriesMax: number): CounterStore {
   const buckets = new Map<string, BucketState>();
   const holders = new Map<string, number>();
 
-  const levelOf = (bucket: Bucket, atMs: number): number => {
-    const state = buckets.get(bucket.key);
+  const store = (bucket: Bucket, state: BucketState | undefined) => {
     if (!state) {
-      return bucket.capacity;
-    }
-    const refilled = (Math.max(0, atMs - state.atMs) * bucket.capacity) / bucket.refillPeriodMs;
-    return Math.min(bucket.capacity, state.level + refilled);
-  };
-
-  const store = (bucket: Bucket, level: number, atMs: number) => {
-    if (level >= bucket.capacity) {
       buckets.delete(bucket.key);
       return;
     }
-    buckets.set(bucket.key, { level, atMs });
+    buckets.set(bucket.key, state);
     // One sweep per refill period at most, so a map of buckets that cannot be dropped yet is not
     // walked on every take.
-    if (buckets.size > entriesMax && atMs - lastSweepAtMs >= refillPeriodMsMax) {
-      lastSweepAtMs = atMs;
-      dropFullBuckets(atMs);
+    if (buckets.size > entriesMax && state.atMs - lastSweepAtMs >= refillPeriodMsMax) {
+      lastSweepAtMs = state.atMs;
+      dropFullBuckets(state.atMs);
     }
   };
 
@@ -84,17 +87,15 @@ export function createMemoryCounterStore(entriesMax: number): CounterStore {
   return {
     async take(bucket, amount, atMs) {
       refillPeriodMsMax = Math.max(refillPeriodMsMax, bucket.refillPeriodMs);
-      const level = levelOf(bucket, atMs);
-      if (level >= amount) {
-        store(bucket, level - amount, atMs);
-        return { ok: true };
+      const change = takeFromBucket(bucket, buckets.get(bucket.key), amount, atMs);
+      if (change.result.ok) {
+        store(bucket, change.state);
       }
-      const refillPerMs = bucket.capacity / bucket.refillPeriodMs;
-      return { ok: false, retryAfterMs: Math.ceil((amount - level) / refillPerMs) };
+      return change.result;
     },
     async give(bucket, amount, atMs) {
       refillPeriodMsMax = Math.max(refillPeriodMsMax, bucket.refillPeriodMs);
-      store(bucket, levelOf(bucket, atMs) + amount, atMs);
+      store(bucket, giveToBucket(bucket, buckets.get(bucket.key), amount, atMs));
     },
     async acquire(key, countMax) {
       const count = holders.get(key) ?? 0;

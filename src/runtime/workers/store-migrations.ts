@@ -21,6 +21,8 @@ import payouts from '../../../drizzle/0009_payouts.sql';
 import leases from '../../../drizzle/0010_leases.sql';
 import tenantKeyManagement from '../../../drizzle/0011_tenant_key_management.sql';
 import leanJournal from '../../../drizzle/0012_lean_journal.sql';
+import payoutPlans from '../../../drizzle/0013_payout_plans.sql';
+import objectStoreFiles from '../../../drizzle/0014_object_store_files_and_job_leases.sql';
 import journal from '../../../drizzle/meta/_journal.json';
 import type { DurableStoreDatabase } from './durable-store-database.ts';
 
@@ -39,6 +41,8 @@ export const bundledMigrations: Readonly<Record<string, string>> = {
   m0010: leases,
   m0011: tenantKeyManagement,
   m0012: leanJournal,
+  m0013: payoutPlans,
+  m0014: objectStoreFiles,
 };
 
 export const bundledJournal = journal;

@@ -1,12 +1,17 @@
 /**
  * Builds the Deps of the gateway on Cloudflare Workers, once per isolate, from the Worker's
- * bindings: the catalog and audit log in the catalog object (catalog-object.ts), the ledger in one
- * Durable Object per tenant (tenant-ledgers.ts), upstream calls through fetch, and this isolate's
- * own stand-ins for what the Node replicas share through Redis (rate windows, dispatch counts).
- * What Workers cannot do is refused, not imitated (DEPLOY.md "Cloudflare Workers"): no /metrics
- * exposition (Workers Logs and Analytics instead), no Files, Batches or leases, and token counts
+ * bindings: the catalog, audit log, leases, file rows and batches in the catalog object
+ * (catalog-object.ts), file bytes in R2, the ledger in one Durable Object per tenant
+ * (tenant-ledgers.ts), each rate key's counters in a Durable Object of its own
+ * (durable-counter-store.ts), a provider's payouts in a Durable Object of its own
+ * (provider-payout-object.ts), upstream calls through fetch, and this isolate's own stand-ins
+ * for the rest of what the Node replicas share through Redis (dispatch counts). What Workers
+ * cannot do is refused, not imitated (DEPLOY.md "Cloudflare Workers"): no /metrics exposition
+ * (Workers Logs and Analytics instead), and token counts
  * are the byte estimate (tiktoken's WASM would not fit the Worker's size limit) with the
- * provider's usage billed as on Node, so the recount sample is off.
+ * provider's usage billed as on Node, so the recount sample is off. Files keep their bytes in the
+ * R2 bucket and their rows in the catalog object (r2-file-store.ts); batches are rows of the
+ * catalog object, run by the Cron Trigger (cron-jobs.ts).
  */
 import { BackendPool } from '../../backends/backend-pool.ts';
 import { createCapacityWaitQueue } from '../../backends/capacity-wait-queue.ts';
@@ -16,8 +21,8 @@ import type { Config } from '../../config.ts';
 import type { AuditLog } from '../../db/audit-log.ts';
 import type { BatchStore } from '../../db/batch-store.ts';
 import type { Catalog } from '../../db/catalog.ts';
-import type { FileStore } from '../../db/file-store.ts';
 import type { LeaseStore } from '../../db/lease-store.ts';
+import type { FileRecords } from '../../db/sqlite-file-records.ts';
 import type { Deps } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
 import { AdminTokens } from '../../gateway/admin/admin-tokens.ts';
@@ -29,23 +34,37 @@ import { estimateTextTokens } from '../../metering/estimate-prompt-tokens.ts';
 import { createBackgroundWork } from '../../platform/background-work.ts';
 import { systemClock } from '../../platform/clock.ts';
 import { CredentialCache } from '../../platform/credential-cache.ts';
-import { newId, webCryptoSha256 } from '../../platform/identifiers.ts';
+import { webCryptoSha256 } from '../../platform/identifiers.ts';
 import { soleProcessLease } from '../../platform/job-lease.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { type Metrics, noopMetrics } from '../../platform/metrics.ts';
 import { createSeededRandom } from '../../platform/random.ts';
 import { createRequestGate } from '../../platform/request-gate.ts';
-import { createMemoryCounterStore } from '../../platform/shared-state/counter-store.ts';
+import { createMemoryCounterStore, slotHoldMs } from '../../platform/shared-state/counter-store.ts';
+import { createDegradingCounterStore } from '../../platform/shared-state/degrading-counter-store.ts';
 import type { Tokenizer } from '../../platform/tokenizer.ts';
 import { type AssetsBinding, assetsConsoleAssets } from './assets-console-assets.ts';
-import { type CatalogPortName, catalogObjectName } from './catalog-object.ts';
+import { type CatalogPortName, catalogObjectName } from './catalog/catalog-object.ts';
+import type {
+  CatalogChangeSource,
+  PolledCatalogChanges,
+} from './catalog/polled-catalog-changes.ts';
+import { createR2FileStore } from './catalog/r2-file-store.ts';
 import { resolveWithDnsOverHttps } from './dns-over-https.ts';
 import { createFetchUpstream } from './fetch-upstream.ts';
-import { portOverRpc, refusedPort } from './object-ports.ts';
-import { createTenantLedgers, type TenantLedgerStub } from './tenant-ledgers.ts';
-import type { DurableObjectNamespace } from './workers-types.ts';
+import {
+  createTenantLedgers,
+  type ProviderPayoutStub,
+  type TenantLedgerStub,
+} from './ledger/tenant-ledgers.ts';
+import { portOverRpc } from './port-over-rpc.ts';
+import {
+  createDurableCounterStore,
+  type RateLimitStub,
+} from './rate-limits/durable-counter-store.ts';
+import type { DurableObjectNamespace, R2Bucket } from './workers-types.ts';
 
-export type CatalogObjectStub = {
+export type CatalogObjectStub = CatalogChangeSource & {
   call(port: CatalogPortName, method: string, parameters: readonly unknown[]): Promise<unknown>;
 };
 
@@ -53,9 +72,25 @@ export type CatalogObjectStub = {
 export type WorkerBindings = {
   TENANT_LEDGERS: DurableObjectNamespace<TenantLedgerStub>;
   CATALOG: DurableObjectNamespace<CatalogObjectStub>;
+  /** One object per provider: its payouts (provider-payout-object.ts). */
+  PROVIDER_PAYOUTS: DurableObjectNamespace<ProviderPayoutStub>;
+  /** One object per rate key: each API key's rpm, tpm and stream slots (rate-limit-object.ts). */
+  RATE_LIMITS: DurableObjectNamespace<RateLimitStub>;
   /** dist/console/ as static assets (wrangler.toml `[assets]`); absent, no console is served. */
   ASSETS?: AssetsBinding;
+  /** The bytes of the Files API's files (wrangler.toml `[[r2_buckets]]`). */
+  FILES: R2Bucket;
 };
+
+/** One port of the catalog object, each call over RPC on a fresh stub. */
+export function catalogObjectPort<Port extends object>(
+  bindings: WorkerBindings,
+  port: CatalogPortName,
+): Port {
+  return portOverRpc<Port>((method, parameters) =>
+    catalogObjectOf(bindings).call(port, method, parameters),
+  );
+}
 
 /** No Prometheus exposition on Workers: a scrape is told so. */
 const workersMetrics: Metrics = {
@@ -74,11 +109,19 @@ const estimatingTokenizer: Tokenizer = {
   countShortText: (text) => estimateTextTokens(text),
 };
 
+/** The deployment's one catalog object; a stub is bound to the request that made it. */
+export function catalogObjectOf(bindings: WorkerBindings): CatalogObjectStub {
+  return bindings.CATALOG.get(bindings.CATALOG.idFromName(catalogObjectName));
+}
+
 export function createWorkersDeps(options: {
   config: Config;
   bindings: WorkerBindings;
   logger: Logger;
   adminTokenHashes: readonly string[];
+  instanceId: string;
+  /** How this isolate tells the others of its catalog changes and hears theirs. */
+  catalogChanges: PolledCatalogChanges;
 }): Deps {
   const { bindings, logger } = options;
   const config: Config = {
@@ -86,10 +129,8 @@ export function createWorkersDeps(options: {
     limits: { ...options.config.limits, verificationSampleBps: 0 },
   };
   const clock = systemClock;
-  // A stub is bound to the request that made it: each call takes a fresh one.
-  const catalogObject = () => bindings.CATALOG.get(bindings.CATALOG.idFromName(catalogObjectName));
   const overCatalogObject = <Port extends object>(port: CatalogPortName) =>
-    portOverRpc<Port>((method, parameters) => catalogObject().call(port, method, parameters));
+    catalogObjectPort<Port>(bindings, port);
   const catalog = overCatalogObject<Catalog>('catalog');
   const capacityQueue = createCapacityWaitQueue({
     lengthMax: config.limits.capacityQueueLengthMax,
@@ -103,8 +144,12 @@ export function createWorkersDeps(options: {
     entriesMax: config.limits.credentialCacheEntriesMax,
     clock,
   };
-  const leases = refusedPort<LeaseStore>('A card-hour lease', ['listOpen']);
+  const leases = overCatalogObject<LeaseStore>('leases');
   const gate = createRequestGate();
+  const sharedState = {
+    ...createLocalSharedState({ clock, logger, retryMs: config.limits.sharedStateRetryMs }),
+    catalogChanges: options.catalogChanges,
+  };
   return {
     config,
     catalog,
@@ -136,7 +181,10 @@ export function createWorkersDeps(options: {
     }),
     ledger: createTenantLedgers({
       objects: bindings.TENANT_LEDGERS,
+      providerObjects: bindings.PROVIDER_PAYOUTS,
+      fanOutMax: config.limits.tenantFanOutMax,
       catalog,
+      leases,
       clock,
       catalogRefreshMs: config.limits.catalogRefreshMs,
       requestsMax: config.limits.openReservationsMax,
@@ -148,19 +196,23 @@ export function createWorkersDeps(options: {
       refreshIntervalMs: config.limits.catalogRefreshMs,
     }),
     background: createBackgroundWork(logger),
-    instanceId: newId('gw'),
-    counters: createMemoryCounterStore(config.limits.counterEntriesMax),
-    sharedState: createLocalSharedState({
+    instanceId: options.instanceId,
+    counters: createDegradingCounterStore({
+      shared: createDurableCounterStore({
+        objects: bindings.RATE_LIMITS,
+        holdMs: slotHoldMs(config.requestTimeoutS),
+      }),
+      local: createMemoryCounterStore(config.limits.counterEntriesMax),
+      health: sharedState.health,
       clock,
-      logger,
-      retryMs: config.limits.sharedStateRetryMs,
     }),
+    sharedState,
     metrics: workersMetrics,
     jobLease: soleProcessLease,
     gate,
     audit: overCatalogObject<AuditLog>('audit'),
-    batches: refusedPort<BatchStore>('The Batch API'),
-    files: refusedPort<FileStore>('The Files API'),
+    batches: overCatalogObject<BatchStore>('batches'),
+    files: createR2FileStore(bindings.FILES, overCatalogObject<FileRecords>('files')),
     leases,
     leaseRegistry: new LeaseRegistry(leases),
   };

@@ -38,3 +38,14 @@ export type DurableObjectNamespace<Stub> = {
   idFromName(name: string): DurableObjectId;
   get(id: DurableObjectId): Stub;
 };
+
+/** An object of an R2 bucket, as `get` answers it. */
+export type R2ObjectBody = { arrayBuffer(): Promise<ArrayBuffer> };
+
+/** The R2 bucket binding (https://developers.cloudflare.com/r2/api/workers/workers-api-reference/). */
+export type R2Bucket = {
+  put(key: string, value: Uint8Array): Promise<unknown>;
+  get(key: string): Promise<R2ObjectBody | null>;
+  /** Up to 1,000 keys at once; keys with no object are no error. */
+  delete(keys: string | string[]): Promise<void>;
+};

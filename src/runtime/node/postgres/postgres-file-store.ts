@@ -4,8 +4,8 @@
  * insert run in one transaction under the tenant's advisory lock (fileQuotaLockNamespace): READ
  * COMMITTED alone would let two uploads each count the files without the other's.
  */
-import { and, asc, count, desc, eq, lt, sql, sum } from 'drizzle-orm';
-import { fileMetadataOf, fileOfTenant, filesPast } from '../../../db/file-queries.ts';
+import { asc, count, eq, lt, sql, sum } from 'drizzle-orm';
+import { fileMetadataOf, fileOfTenant, filePageOf, filesPast } from '../../../db/file-queries.ts';
 import {
   exceededOf,
   type FileInput,
@@ -87,18 +87,12 @@ export function createPostgresFileStore(opened: OpenedPostgres): FileStore {
       if (after !== undefined && cursor === undefined) {
         return [];
       }
-      const direction = page.order === 'asc' ? asc : desc;
+      const { where, orderBy } = filePageOf(files, tenantId, page, cursor);
       return database
         .select(metadata)
         .from(files)
-        .where(
-          and(
-            eq(files.tenantId, tenantId),
-            page.purpose === undefined ? undefined : eq(files.purpose, page.purpose),
-            cursor,
-          ),
-        )
-        .orderBy(direction(files.createdAtMs), direction(files.id))
+        .where(where)
+        .orderBy(...orderBy)
         .limit(page.limit);
     },
     content: async (tenantId, fileId) => {
@@ -106,7 +100,7 @@ export function createPostgresFileStore(opened: OpenedPostgres): FileStore {
         .select({ content: files.content })
         .from(files)
         .where(fileOfTenant(files, tenantId, fileId));
-      return row?.content;
+      return row?.content ?? undefined;
     },
     delete: async (tenantId, fileId) => {
       const deleted = await database

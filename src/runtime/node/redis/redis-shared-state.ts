@@ -11,6 +11,7 @@ import type { Logger } from '../../../platform/logger.ts';
 import {
   type CounterStore,
   createMemoryCounterStore,
+  slotHoldMs,
 } from '../../../platform/shared-state/counter-store.ts';
 import { createDegradingCounterStore } from '../../../platform/shared-state/degrading-counter-store.ts';
 import {
@@ -24,9 +25,6 @@ import { closeRedisConnection, openRedisConnection } from './redis-connection.ts
 import { createRedisCounterStore } from './redis-counter-store.ts';
 import { createRedisDispatchCounts } from './redis-dispatch-counts.ts';
 import { createRedisIdempotencyLocks } from './redis-idempotency-locks.ts';
-
-/** A stream slot outlives its request by at most this before it counts as abandoned. */
-const holderTtlGraceMs = 60_000;
 
 export type SharedStateOptions = {
   config: Config;
@@ -78,7 +76,7 @@ function openRedisSharedState(url: string, options: SharedStateOptions): OpenedS
       client,
       prefix,
       instanceId,
-      holderTtlMs: config.requestTimeoutS * 1000 + holderTtlGraceMs,
+      holderTtlMs: slotHoldMs(config.requestTimeoutS),
     }),
     local: createMemoryCounterStore(limits.counterEntriesMax),
     health,

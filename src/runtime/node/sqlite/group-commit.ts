@@ -38,6 +38,8 @@ export type GroupCommitOptions = {
    * each operation when they run in savepoints (so a failing one drops only its own writes).
    */
   writeDeferred: () => void;
+  /** Runs first in every transaction, holding the write lock (the ledger looks for others' writes). */
+  beforeBatch?: () => void;
 };
 
 /** Most operations one transaction carries; more wait for the next turn. */
@@ -54,6 +56,7 @@ export function createGroupCommit(
     const outcomes: Outcome[] = [];
     connection
       .transaction(() => {
+        options.beforeBatch?.();
         for (const operation of batch) {
           if (!withSavepoints) {
             outcomes.push({ ok: true, value: operation.body() });

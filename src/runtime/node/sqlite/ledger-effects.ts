@@ -11,7 +11,8 @@
  * - in-memory effects (caches), applied only once the commit succeeded.
  * Whatever is deferred shares the transaction's fate: written right before it commits (or before
  * anything reads those tables), dropped with a rollback, so memory never claims what the file
- * does not hold.
+ * does not hold. Memory that changes with the transaction itself (the tenants' balances, see
+ * tenant-balances.ts) is forgotten whole on any rollback, and read from the file again.
  */
 import { assert } from '../../../assert.ts';
 import type { RequestJournal } from './request-journal.ts';
@@ -44,6 +45,12 @@ export function createLedgerEffects() {
   let effects: (() => void)[] = [];
   let nextIds = new Map<IdentifiedTable, number>();
   let requestJournal: RequestJournal | undefined;
+  const liveMemory: (() => void)[] = [];
+  const forgetLiveMemory = () => {
+    for (const forget of liveMemory) {
+      forget();
+    }
+  };
 
   const clearWrites = () => {
     balances = new Map();
@@ -99,6 +106,10 @@ export function createLedgerEffects() {
       requestJournal = undefined;
       return taken;
     },
+    /** Memory changed inside transactions: `forget` runs on every rollback, whole or partial. */
+    forgetOnRollback(forget: () => void): void {
+      liveMemory.push(forget);
+    },
     /** Runs after the transaction commits; never if it rolls back. */
     afterCommit(apply: () => void): void {
       effects.push(apply);
@@ -121,6 +132,7 @@ export function createLedgerEffects() {
       clearWrites();
       requestJournal = undefined;
       effects.length = mark;
+      forgetLiveMemory();
     },
     /** The transaction committed: apply the in-memory effects, in order, and start afresh. */
     committed(): void {
@@ -139,6 +151,7 @@ export function createLedgerEffects() {
       requestJournal = undefined;
       effects = [];
       nextIds = new Map();
+      forgetLiveMemory();
     },
   };
 }

@@ -24,6 +24,7 @@ export function sqliteGatewayStore(opened: OpenedSqlite, config: Config): Gatewa
     catalog: createSqliteCatalog(opened.database),
     ledger: createSqliteLedger(opened.connection, {
       openReservationsMax: config.limits.openReservationsMax,
+      accountsInMemoryMax: config.limits.ledgerAccountsInMemoryMax,
     }),
     audit: createSqliteAuditLog(opened.database),
     batches: createSqliteBatchStore(opened.database),

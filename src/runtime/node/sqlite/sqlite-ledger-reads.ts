@@ -29,7 +29,6 @@ import type { CouponRows } from './sqlite-coupon-rows.ts';
 type ReadsOptions = {
   connection: Database.Database;
   coupons: CouponRows;
-  walletAvailable: (tenantId: string) => bigint;
 };
 
 /** Money columns stay bigint; counts and times come back as numbers. */
@@ -62,8 +61,12 @@ type OperatorRow = {
 };
 
 export function createLedgerReads(options: ReadsOptions): LedgerReads {
-  const { connection, coupons, walletAvailable } = options;
+  const { connection, coupons } = options;
   const statements = {
+    walletAvailable: connection
+      .prepare('SELECT credits_posted - debits_posted - debits_pending FROM accounts WHERE id = ?')
+      .pluck()
+      .safeIntegers(true),
     holds: connection
       .prepare(
         `SELECT COALESCE(SUM(debits_pending), 0) AS held FROM accounts
@@ -174,7 +177,8 @@ export function createLedgerReads(options: ReadsOptions): LedgerReads {
   ) => statement.all(ownerId, kind, limit) as OperatorRow[];
   return {
     tenantMoney: async (tenantId) => ({
-      walletBalanceMicro: walletAvailable(tenantId),
+      walletBalanceMicro:
+        (statements.walletAvailable.get(accountIds.wallet(tenantId)) as bigint | undefined) ?? 0n,
       holdsMicro: (statements.holds.get(tenantId) as { held: bigint }).held,
       coupons: coupons.ofTenantByCreation(tenantId),
     }),

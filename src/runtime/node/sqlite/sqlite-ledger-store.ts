@@ -1,11 +1,11 @@
 /**
  * The double-entry primitives of the SQLite ledger: accounts, transactions and transfers over
- * statements prepared once, money read as BigInt. A tenant-facing account (wallet, coupon) changes
- * at once through a guarded UPDATE whose row count is checked, so none can go below zero even when
- * two processes share the file. The system accounts (holds, revenue, payables, cash ...) have no
- * guard, so their changes are summed and written once per commit: they are touched by every
- * request and would otherwise cost an UPDATE per transfer. Transaction and transfer rows are
- * queued and inserted many per statement (see ledger-effects.ts, sqlite-deferred-writer.ts).
+ * statements prepared once, money read as BigInt. A tenant-facing account (wallet, coupon) is
+ * checked against its balance in memory (tenant-balances.ts), which no change may take below
+ * zero, and changed there at once; the file's CHECK constraint stands behind it. Every account's
+ * changes are summed and written once per commit, one UPDATE per account: they are touched by
+ * every request and would otherwise cost an UPDATE per transfer. Transaction and transfer rows
+ * are queued and inserted many per statement (see ledger-effects.ts, sqlite-deferred-writer.ts).
  * Callers run all of this inside one IMMEDIATE transaction (see group-commit.ts).
  */
 import type Database from 'better-sqlite3';
@@ -27,6 +27,7 @@ import { storedTransactionOf } from '../ledger-row-codecs.ts';
 import type { LedgerEffects } from './ledger-effects.ts';
 import { addJournalTransfer, isRequestKind, type RequestJournal } from './request-journal.ts';
 import type { DeferredWriter } from './sqlite-deferred-writer.ts';
+import type { TenantBalances } from './tenant-balances.ts';
 
 /** Tenant-facing accounts hold the tenant's money and may never be overdrawn. */
 function isGuarded(accountId: string): boolean {
@@ -42,18 +43,13 @@ export function createLedgerStore(
   connection: Database.Database,
   effects: LedgerEffects,
   writer: DeferredWriter,
+  balances: TenantBalances,
 ) {
   const statements = {
     ensureAccount: connection.prepare(
       `INSERT INTO accounts (id, kind, owner_id, no_overdraft, debits_posted, credits_posted, debits_pending, credits_pending)
        VALUES (?, ?, ?, ?, 0, 0, 0, 0) ON CONFLICT (id) DO NOTHING`,
     ),
-    available: connection
-      .prepare(
-        'SELECT credits_posted - debits_posted - debits_pending AS available FROM accounts WHERE id = ?',
-      )
-      .pluck()
-      .safeIntegers(true),
     posted: connection
       .prepare('SELECT credits_posted - debits_posted FROM accounts WHERE id = ?')
       .pluck()
@@ -77,21 +73,6 @@ export function createLedgerStore(
          FROM reservations WHERE request_id = ? AND transaction_id IS NOT NULL`,
       )
       .safeIntegers(true),
-    debitPosted: connection.prepare(
-      `UPDATE accounts SET debits_posted = debits_posted + ?
-       WHERE id = ? AND credits_posted - debits_posted - debits_pending >= ?`,
-    ),
-    creditPosted: connection.prepare(
-      'UPDATE accounts SET credits_posted = credits_posted + ? WHERE id = ?',
-    ),
-    debitPending: connection.prepare(
-      `UPDATE accounts SET debits_pending = debits_pending + ?
-       WHERE id = ? AND credits_posted - debits_posted - debits_pending >= ?`,
-    ),
-    /** Posts part of a hold and frees the rest: the available balance can only grow. */
-    resolveDebit: connection.prepare(
-      'UPDATE accounts SET debits_pending = debits_pending - ?, debits_posted = debits_posted + ? WHERE id = ?',
-    ),
     openPendingOfTransaction: connection
       .prepare(
         `SELECT t.id, t.debit_account_id AS debitAccountId, t.credit_account_id AS creditAccountId, t.amount
@@ -115,24 +96,25 @@ export function createLedgerStore(
   }
 
   function debit(accountId: string, amount: bigint, pending: boolean): void {
-    if (!isGuarded(accountId)) {
-      effects.addBalance(accountId, pending ? 'debits_pending' : 'debits_posted', amount);
-      return;
+    const column = pending ? 'debits_pending' : 'debits_posted';
+    if (isGuarded(accountId)) {
+      if (balances.availableMicro(accountId) < amount) {
+        throw new InsufficientFundsError(
+          `${accountId} cannot ${pending ? 'hold' : 'pay'} ${amount}`,
+        );
+      }
+      balances.add(accountId, column, amount);
     }
-    const statement = pending ? statements.debitPending : statements.debitPosted;
-    if (statement.run(amount, accountId, amount).changes !== 1) {
-      throw new InsufficientFundsError(`${accountId} cannot ${pending ? 'hold' : 'pay'} ${amount}`);
-    }
+    effects.addBalance(accountId, column, amount);
   }
 
   function credit(accountId: string, amount: bigint, pending: boolean): void {
-    if (!isGuarded(accountId)) {
-      effects.addBalance(accountId, pending ? 'credits_pending' : 'credits_posted', amount);
-      return;
+    if (isGuarded(accountId)) {
+      // Tenant accounts are never credited while pending: holds always credit the holds account.
+      assert(!pending, 'a pending credit goes to a system account');
+      balances.add(accountId, 'credits_posted', amount);
     }
-    // Tenant accounts are never credited while pending: holds always credit the holds account.
-    assert(!pending, 'a pending credit goes to a system account');
-    assert(statements.creditPosted.run(amount, accountId).changes === 1, `no account ${accountId}`);
+    effects.addBalance(accountId, pending ? 'credits_pending' : 'credits_posted', amount);
   }
 
   function addTransfer(
@@ -188,10 +170,6 @@ export function createLedgerStore(
 
   return {
     ensureAccount,
-
-    availableMicro(accountId: string): bigint {
-      return (statements.available.get(accountId) as bigint | undefined) ?? 0n;
-    },
 
     /** Posted balance of any account (0 when it does not exist yet); flush() first. */
     postedMicro(accountId: string): bigint {
@@ -267,13 +245,13 @@ export function createLedgerStore(
       assert(postAmount >= 0n, 'a posted amount is not negative');
       assert(postAmount <= pending.amount, 'a hold posts at most what it held');
       const { debitAccountId, creditAccountId } = pending;
+      // Posting part of a hold and freeing the rest: the available balance can only grow.
       if (isGuarded(debitAccountId)) {
-        const changes = statements.resolveDebit.run(pending.amount, postAmount, debitAccountId);
-        assert(changes.changes === 1, `no account ${debitAccountId}`);
-      } else {
-        effects.addBalance(debitAccountId, 'debits_pending', -pending.amount);
-        effects.addBalance(debitAccountId, 'debits_posted', postAmount);
+        balances.add(debitAccountId, 'debits_pending', -pending.amount);
+        balances.add(debitAccountId, 'debits_posted', postAmount);
       }
+      effects.addBalance(debitAccountId, 'debits_pending', -pending.amount);
+      effects.addBalance(debitAccountId, 'debits_posted', postAmount);
       assert(!isGuarded(creditAccountId), 'a hold credits a system account');
       effects.addBalance(creditAccountId, 'credits_pending', -pending.amount);
       effects.addBalance(creditAccountId, 'credits_posted', postAmount);

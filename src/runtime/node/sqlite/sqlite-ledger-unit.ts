@@ -5,9 +5,11 @@
  * keep the common request cheap, without changing what any read answers:
  * - a reservation made by this process is remembered with its holds until it ends, so settling
  *   it reads neither its `reserve:` transaction nor its holds (both carried by its row, see
- *   request-journal.ts);
- * - the tenant's coupons come from one indexed read of its accounts, their terms (which never
- *   change) from memory.
+ *   request-journal.ts), nor its status: this process ends it only through this ledger, which
+ *   forgets it at once, so it is still open unless another connection wrote the file since it
+ *   was remembered (file-changes.ts), and then its status is read;
+ * - the tenant's balances and coupons come from memory (tenant-balances.ts, sqlite-coupon-rows.ts),
+ *   a provider's payout rates from one read per transaction (payout-rates.ts).
  */
 import type Database from 'better-sqlite3';
 import { assert } from '../../../assert.ts';
@@ -19,14 +21,18 @@ import type {
 } from '../../../billing/ledger-unit.ts';
 import type { BoundedMap } from '../../../platform/bounded-map.ts';
 import type { LedgerEffects } from './ledger-effects.ts';
+import type { PayoutRates } from './payout-rates.ts';
 import type { CouponRows } from './sqlite-coupon-rows.ts';
 import type { LedgerStore } from './sqlite-ledger-store.ts';
 import type { ReservationRows, ReservedJournal } from './sqlite-reservations.ts';
+import type { TenantBalances } from './tenant-balances.ts';
 
 /** What this process remembers of a reservation it made: its `reserve:` transaction and holds. */
 export type RememberedHolds = ReservedJournal & {
-  /** The reservation as admitted (status and checkpoints are read from the store). */
+  /** The reservation as admitted (checkpoints are the sweep's, read from the store). */
   reservation: ReservationRow;
+  /** How many writes by other connections had been seen when it was remembered. */
+  foreignWritesSeen: number;
 };
 export type SqliteOpenReservations = BoundedMap<RememberedHolds>;
 
@@ -37,6 +43,10 @@ type UnitParts = {
   coupons: CouponRows;
   reservations: ReservationRows;
   openReservations: SqliteOpenReservations;
+  balances: TenantBalances;
+  payoutRates: PayoutRates;
+  /** Counts the group commits that found the file written by another connection. */
+  foreignWritesSeen: () => number;
 };
 
 function operatorTransactionOf(row: Record<string, unknown>): OperatorTransaction {
@@ -52,21 +62,12 @@ function operatorTransactionOf(row: Record<string, unknown>): OperatorTransactio
 
 export type SqliteLedgerUnit = LedgerUnit & {
   /** The holds the last `reserve:` transaction written in this step took, for remembering. */
-  takeReservedHolds(): RememberedHolds | undefined;
+  takeReservedHolds(): Omit<RememberedHolds, 'foreignWritesSeen'> | undefined;
 };
 
 export function createSqliteLedgerUnit(parts: UnitParts): SqliteLedgerUnit {
-  const { connection, store, coupons, reservations, openReservations } = parts;
+  const { connection, store, coupons, reservations, openReservations, balances } = parts;
   const lookups = {
-    // A provider's rate versions are few, and read by an index on (provider, effective time).
-    payoutBps: connection
-      .prepare(
-        `SELECT COALESCE((SELECT r.payout_bps FROM provider_payout_rates r
-           WHERE r.provider_id = p.id AND r.effective_at_ms <= @atMs
-           ORDER BY r.effective_at_ms DESC, r.version DESC LIMIT 1), p.payout_bps)
-         FROM providers p WHERE p.id = @providerId`,
-      )
-      .pluck(),
     operatorTransaction: connection
       .prepare(
         `SELECT id, amount, kind, reference, memo, created_at_ms AS createdAtMs
@@ -83,7 +84,7 @@ export function createSqliteLedgerUnit(parts: UnitParts): SqliteLedgerUnit {
       )
       .safeIntegers(true),
   };
-  let reserving: Omit<RememberedHolds, 'reservation'> | undefined;
+  let reserving: ReservedJournal | undefined;
   let admitted: ReservationRow | undefined;
   /** The reservation whose `reserve:` transaction was just looked up, with its open holds. */
   let lookedUp: ReservedJournal | undefined;
@@ -100,7 +101,7 @@ export function createSqliteLedgerUnit(parts: UnitParts): SqliteLedgerUnit {
   return {
     walletAvailableMicro(tenantId) {
       store.ensureAccount(`wallet:${tenantId}`, 'wallet', tenantId);
-      return store.availableMicro(`wallet:${tenantId}`);
+      return balances.availableMicro(`wallet:${tenantId}`);
     },
     couponsOfTenant: (tenantId) => coupons.fundedOfTenant(tenantId),
     coupon: (couponId) => coupons.current(couponId),
@@ -110,7 +111,10 @@ export function createSqliteLedgerUnit(parts: UnitParts): SqliteLedgerUnit {
       if (!open) {
         return reservations.get(requestId);
       }
-      // Admission fields never change: only the status is read (checkpoints are the sweep's).
+      // Admission fields never change; it is still open unless another connection ended it.
+      if (open.foreignWritesSeen === parts.foreignWritesSeen()) {
+        return open.reservation;
+      }
       const status = reservations.statusOf(requestId);
       return status === undefined ? undefined : { ...open.reservation, status };
     },
@@ -143,9 +147,8 @@ export function createSqliteLedgerUnit(parts: UnitParts): SqliteLedgerUnit {
         | undefined;
       return row && operatorTransactionOf(row);
     },
-    // Read at each settlement, never cached: the operator may publish a rate version at any time.
-    providerPayoutBps: (providerId, atMs) =>
-      lookups.payoutBps.get({ providerId, atMs }) as number | undefined,
+    // Read once per transaction: the operator may publish a rate version at any time.
+    providerPayoutBps: (providerId, atMs) => parts.payoutRates.payoutBpsAt(providerId, atMs),
     payableMicro(providerId) {
       store.flush();
       return store.postedMicro(accountIds.providerPayable(providerId));
@@ -157,7 +160,12 @@ export function createSqliteLedgerUnit(parts: UnitParts): SqliteLedgerUnit {
         | { inputPerMillion: bigint; cachedInputPerMillion: bigint; outputPerMillion: bigint }
         | undefined,
 
-    ensureAccount: (id, kind, ownerId) => store.ensureAccount(id, kind, ownerId),
+    ensureAccount(id, kind, ownerId) {
+      store.ensureAccount(id, kind, ownerId);
+      if (kind === 'coupon' && ownerId !== null) {
+        coupons.forgetTenant(ownerId);
+      }
+    },
     insertTransaction(fields) {
       const id = store.insertTransaction(fields);
       if (fields.kind === 'reserve') {

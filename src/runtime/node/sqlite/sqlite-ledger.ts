@@ -5,7 +5,10 @@
  * IMMEDIATE transaction, so reading balances, planning with the pure waterfall and writing the
  * guarded transfers happen atomically even when two processes share the file. Idempotency keys
  * (`reserve:`, `settle:`, `topup:` ...) and the reservation's "end once" update make every
- * operation safe to repeat.
+ * operation safe to repeat. The tenants' balances, coupons and open reservations are kept in
+ * memory (tenant-balances.ts, sqlite-coupon-rows.ts, sqlite-ledger-unit.ts), changed with each
+ * transaction and forgotten when it rolls back or when another connection wrote the file
+ * (file-changes.ts); the ledger check also compares that memory with the file.
  */
 import type Database from 'better-sqlite3';
 import { assert } from '../../../assert.ts';
@@ -32,14 +35,17 @@ import {
 } from '../../../billing/settle-operation.ts';
 import { storageChargeOperation } from '../../../billing/storage-operation.ts';
 import { BoundedMap } from '../../../platform/bounded-map.ts';
+import { createFileChanges } from './file-changes.ts';
 import { createGroupCommit } from './group-commit.ts';
 import { createLedgerEffects } from './ledger-effects.ts';
+import { createPayoutRates } from './payout-rates.ts';
 import { createCouponRows } from './sqlite-coupon-rows.ts';
 import { createDeferredWriter } from './sqlite-deferred-writer.ts';
 import { createLedgerReads } from './sqlite-ledger-reads.ts';
 import { createLedgerStore } from './sqlite-ledger-store.ts';
 import { createSqliteLedgerUnit, type RememberedHolds } from './sqlite-ledger-unit.ts';
 import { createReservationRows } from './sqlite-reservations.ts';
+import { createTenantBalances } from './tenant-balances.ts';
 
 /** Most orphaned holds one sweep handles; the next sweep takes the rest. */
 const sweepBatchMax = 500;
@@ -49,9 +55,15 @@ export type SqliteLedgerOptions = {
   groupCommit: boolean;
   /** Reservations of this process remembered until they end; past it, settles read the file. */
   openReservationsMax: number;
+  /** Wallet and coupon balances kept in memory; past it, the oldest are read from the file. */
+  accountsInMemoryMax: number;
 };
 
-const defaultOptions: SqliteLedgerOptions = { groupCommit: true, openReservationsMax: 100_000 };
+const defaultOptions: SqliteLedgerOptions = {
+  groupCommit: true,
+  openReservationsMax: 100_000,
+  accountsInMemoryMax: 100_000,
+};
 
 export function createSqliteLedger(
   connection: Database.Database,
@@ -60,10 +72,22 @@ export function createSqliteLedger(
   const settings = { ...defaultOptions, ...options };
   const effects = createLedgerEffects();
   const writer = createDeferredWriter(connection, effects);
-  const store = createLedgerStore(connection, effects, writer);
-  const coupons = createCouponRows(connection);
+  const flush = () => writer.write();
+  const balances = createTenantBalances(connection, {
+    flush,
+    accountsMax: settings.accountsInMemoryMax,
+  });
+  const store = createLedgerStore(connection, effects, writer, balances);
+  const coupons = createCouponRows(connection, { balances, flush });
   const reservations = createReservationRows(connection, effects, writer);
   const openReservations = new BoundedMap<RememberedHolds>(settings.openReservationsMax);
+  const forgetTenantMemory = () => {
+    balances.forgetAll();
+    coupons.forgetAll();
+  };
+  effects.forgetOnRollback(forgetTenantMemory);
+  let foreignWritesSeen = 0;
+  const payoutRates = createPayoutRates(connection);
   const unit = createSqliteLedgerUnit({
     connection,
     effects,
@@ -71,6 +95,9 @@ export function createSqliteLedger(
     coupons,
     reservations,
     openReservations,
+    balances,
+    payoutRates,
+    foreignWritesSeen: () => foreignWritesSeen,
   });
   connection.transaction(() => {
     for (const [id, kind] of systemAccounts) {
@@ -80,20 +107,37 @@ export function createSqliteLedger(
   })();
   effects.committed();
 
+  const fileChanges = createFileChanges(connection);
   const immediate = createGroupCommit(connection, {
     batched: settings.groupCommit,
     effects,
-    writeDeferred: () => writer.write(),
+    writeDeferred: flush,
+    // Holding the write lock: payout rates are read afresh, and what another connection committed
+    // is read from the file again.
+    beforeBatch: () => {
+      payoutRates.forget();
+      if (fileChanges.changedByOthers()) {
+        forgetTenantMemory();
+        foreignWritesSeen += 1;
+      }
+    },
   });
 
-  /** After the commit, this process forgets a reservation that ended. */
-  const forgetAfterCommit = (requestId: string) =>
-    effects.afterCommit(() => openReservations.forget(requestId));
-  const reads = createLedgerReads({
-    connection,
-    coupons,
-    walletAvailable: (tenantId) => unit.walletAvailableMicro(tenantId),
-  });
+  /** Once a reservation ends, this process forgets it: should the end roll back, it reads it. */
+  const forgetEnded = (requestId: string) => openReservations.forget(requestId);
+  const reads = createLedgerReads({ connection, coupons });
+
+  /** What the memory says that the file does not: the ledger check reports it as a problem. */
+  const memoryProblems = () => [
+    ...balances.disagreements(),
+    ...coupons.disagreements(),
+    ...[...openReservations.entries()].flatMap(([requestId, open]) =>
+      open.foreignWritesSeen === foreignWritesSeen &&
+      reservations.statusOf(requestId) !== 'reserved'
+        ? [`reservation ${requestId} is open in memory but not in the store`]
+        : [],
+    ),
+  ];
 
   return {
     reserve: async (input) =>
@@ -101,7 +145,9 @@ export function createSqliteLedger(
         const result = reserveOperation(unit, input);
         const reserved = unit.takeReservedHolds();
         if (reserved) {
-          effects.afterCommit(() => openReservations.remember(input.requestId, reserved));
+          effects.afterCommit(() =>
+            openReservations.remember(input.requestId, { ...reserved, foreignWritesSeen }),
+          );
         }
         return result;
       }),
@@ -123,15 +169,16 @@ export function createSqliteLedger(
         if (reservation.status !== 'reserved') {
           return duplicateSettlement(unit, reservation);
         }
-        forgetAfterCommit(input.requestId);
-        return settleOperation(unit, input, reservation);
+        const settled = settleOperation(unit, input, reservation);
+        forgetEnded(input.requestId);
+        return settled;
       }),
     release: async (input) =>
       immediate(() => {
         const reservation = unit.reservation(input.requestId);
         if (reservation?.status === 'reserved') {
-          forgetAfterCommit(input.requestId);
           releaseOperation(unit, input, reservation);
+          forgetEnded(input.requestId);
         }
       }),
     recordRejected: async (input) =>
@@ -148,8 +195,8 @@ export function createSqliteLedger(
           limit: sweepBatchMax,
         });
         for (const reservation of orphaned) {
-          forgetAfterCommit(reservation.requestId);
           sweepOperation(unit, reservation, atMs);
+          forgetEnded(reservation.requestId);
         }
         return orphaned.length;
       }),
@@ -185,5 +232,11 @@ export function createSqliteLedger(
         return expired.length;
       }),
     ...reads,
+    check: async () => {
+      const checked = await reads.check();
+      // In a transaction of its own, so the memory is first checked against others' writes.
+      const problems = [...checked.problems, ...(await immediate(memoryProblems))].sort();
+      return { ...checked, ok: problems.length === 0, problems };
+    },
   };
 }
