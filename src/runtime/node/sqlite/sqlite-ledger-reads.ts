@@ -20,7 +20,7 @@ import { pageBounds, statementPageBounds } from '../../../billing/usage-page.ts'
 import { ledgerCheckQueries } from '../../../db/ledger-check-queries.ts';
 import { columnList } from '../../../db/ledger-column.ts';
 import { usageRecordColumns } from '../../../db/ledger-tables.ts';
-import { transactionPayersQuery } from '../../../db/payer-queries.ts';
+import { sqliteTransactionPayersQuery } from '../../../db/payer-queries.ts';
 import { programFiguresQueries, sqliteDialect } from '../../../db/program-figures-queries.ts';
 import { sqliteProgramStatementQuery } from '../../../db/program-statement-query.ts';
 import { usageProperties, usageRecordOf } from '../ledger-row-codecs.ts';
@@ -92,7 +92,7 @@ export function createLedgerReads(options: ReadsOptions): LedgerReads {
         `SELECT ${columnList(usageRecordColumns, usageProperties)} FROM usage_records WHERE request_id = ?`,
       )
       .safeIntegers(true),
-    transactionPayers: connection.prepare(transactionPayersQuery).safeIntegers(true),
+    transactionPayers: connection.prepare(sqliteTransactionPayersQuery).safeIntegers(true),
     entries: connection
       .prepare(
         `SELECT t.transaction_id AS transactionId, x.kind, x.request_id AS requestId, x.reference,

@@ -19,7 +19,7 @@ import {
 import { listPrograms, summarizeProgram } from '../../../billing/program-statement.ts';
 import { pageBounds, statementPageBounds } from '../../../billing/usage-page.ts';
 import { ledgerCheckQueries } from '../../../db/ledger-check-queries.ts';
-import { transactionPayersQuery } from '../../../db/payer-queries.ts';
+import { sqliteTransactionPayersQuery } from '../../../db/payer-queries.ts';
 import { programFiguresQueries, sqliteDialect } from '../../../db/program-figures-queries.ts';
 import { sqliteProgramStatementQuery } from '../../../db/program-statement-query.ts';
 import { usageRecordOf } from '../../node/ledger-row-codecs.ts';
@@ -67,7 +67,7 @@ export function durableLedgerReads(parts: ReadsParts): LedgerReads {
     );
   return {
     transactionPayers: async (idempotencyKey) =>
-      payersOfRows(named(transactionPayersQuery, { key: idempotencyKey })),
+      payersOfRows(named(sqliteTransactionPayersQuery, { key: idempotencyKey })),
     tenantMoney: async (tenantId) => ({
       walletBalanceMicro: parts.walletAvailable(tenantId),
       holdsMicro: micro(
