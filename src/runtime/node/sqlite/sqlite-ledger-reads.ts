@@ -17,6 +17,7 @@ import {
 } from '../../../billing/program-figures.ts';
 import { listPrograms, summarizeProgram } from '../../../billing/program-statement.ts';
 import { pageBounds, statementPageBounds } from '../../../billing/usage-page.ts';
+import { sqliteTenantEntriesQuery } from '../../../db/entry-queries.ts';
 import { ledgerCheckQueries } from '../../../db/ledger-check-queries.ts';
 import { columnList } from '../../../db/ledger-column.ts';
 import { usageRecordColumns } from '../../../db/ledger-tables.ts';
@@ -93,18 +94,7 @@ export function createLedgerReads(options: ReadsOptions): LedgerReads {
       )
       .safeIntegers(true),
     transactionPayers: connection.prepare(sqliteTransactionPayersQuery).safeIntegers(true),
-    entries: connection
-      .prepare(
-        `SELECT t.transaction_id AS transactionId, x.kind, x.request_id AS requestId, x.reference,
-           t.debit_account_id AS debitAccountId, t.credit_account_id AS creditAccountId, t.amount, t.flag,
-           t.created_at_ms AS createdAtMs
-         FROM ledger_transactions x JOIN transfers t ON t.transaction_id = x.id
-         WHERE x.tenant_id = @tenantId
-           AND (t.debit_account_id IN (SELECT id FROM accounts WHERE owner_id = @tenantId)
-             OR t.credit_account_id IN (SELECT id FROM accounts WHERE owner_id = @tenantId))
-         ORDER BY t.id DESC LIMIT @limit`,
-      )
-      .safeIntegers(true),
+    entries: connection.prepare(sqliteTenantEntriesQuery(false)).safeIntegers(true),
     earnings: connection
       .prepare(
         `SELECT backend_id AS backendId, model, COUNT(*) AS requests,

@@ -1,11 +1,13 @@
 /**
- * A transaction's payers on SQLite (db/payer-queries.ts): the read finds a request's
- * transaction through its record's primary key instead of deriving every record's key through
- * the lean journal's views, and answers exactly what the views answer, for every kind of key.
+ * The SQLite ledger's reads of one transaction's payers (db/payer-queries.ts) and of a tenant's
+ * entries (db/entry-queries.ts): each finds a request's transaction through its records' indexes
+ * instead of deriving every record's rows through the lean journal's views, and answers exactly
+ * what the views answer.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fundBenchTenant, pair, price } from '../bench/ledger/ledger-workload.ts';
 import type { Ledger } from '../src/billing/ledger.ts';
+import { sqliteTenantEntriesQuery } from '../src/db/entry-queries.ts';
 import { sqliteTransactionPayersQuery, transactionPayersQuery } from '../src/db/payer-queries.ts';
 import { migrateSqlite, openSqlite } from '../src/runtime/node/sqlite/sqlite-database.ts';
 import { createSqliteLedger } from '../src/runtime/node/sqlite/sqlite-ledger.ts';
@@ -28,14 +30,25 @@ const keys = [
   '',
 ];
 
+/** A tenant's entries as the journal's views give them: what the read must answer. */
+const entriesThroughViews = `SELECT t.transaction_id AS transactionId, x.kind, x.request_id AS requestId,
+    x.reference, t.debit_account_id AS debitAccountId, t.credit_account_id AS creditAccountId,
+    t.amount, t.flag, t.created_at_ms AS createdAtMs
+  FROM ledger_transactions x JOIN transfers t ON t.transaction_id = x.id
+  WHERE x.tenant_id = @tenantId
+    AND (t.debit_account_id IN (SELECT id FROM accounts WHERE owner_id = @tenantId)
+      OR t.credit_account_id IN (SELECT id FROM accounts WHERE owner_id = @tenantId))
+  ORDER BY t.id DESC LIMIT @limit`;
+
 async function reserveOpen(
   ledger: Ledger,
   requestId: string,
   estimates = { promptTokensEstimate: 300, outputTokensMax: 256 },
+  tenantId = 'ten_bench',
 ): Promise<void> {
   const reserved = await ledger.reserve({
     requestId,
-    tenantId: 'ten_bench',
+    tenantId,
     keyId: 'key_bench',
     model: 'bench-model',
     region: 'east',
@@ -57,7 +70,7 @@ describe('transaction payers on SQLite', () => {
     migrateSqlite(opened);
     opened.connection.exec(`
       INSERT INTO tenants (id, name, home_region, allowed_regions, allow_max_tokens_clamp, created_at_ms)
-        VALUES ('ten_bench', 'bench', NULL, NULL, 0, 0);
+        VALUES ('ten_bench', 'bench', NULL, NULL, 0, 0), ('ten_other', 'other', NULL, NULL, 0, 0);
       INSERT INTO providers (id, name, payout_bps, token_hash, created_at_ms)
         VALUES ('prv_bench', 'bench', 8000, 'hash', 0);`);
     ledger = createSqliteLedger(opened.connection);
@@ -71,6 +84,16 @@ describe('transaction payers on SQLite', () => {
       atMs: 4,
     });
     await reserveOpen(ledger, 'req_open');
+    // Another tenant's requests, which neither tenant's entries may show.
+    await ledger.topUp({ tenantId: 'ten_other', amountMicro: 5_000_000n, reference: 'o', atMs: 1 });
+    await reserveOpen(ledger, 'req_other_open', undefined, 'ten_other');
+    await reserveOpen(ledger, 'req_other_released', undefined, 'ten_other');
+    await ledger.release({
+      requestId: 'req_other_released',
+      outcome: 'upstream_error',
+      servedBy: undefined,
+      atMs: 4,
+    });
     // Used far beyond its holds: the rest is posted straight from the coupon and the wallet.
     await reserveOpen(ledger, 'req_overrun', { promptTokensEstimate: 10, outputTokensMax: 10 });
     await ledger.settle({
@@ -123,6 +146,35 @@ describe('transaction payers on SQLite', () => {
     expect(plan).toContain('SEARCH u USING INDEX sqlite_autoindex_usage_records_1 (request_id=?)');
     expect(
       plan.filter((detail) => /^SCAN (r|u|x|t|reservations|usage_records)\b/.test(detail)),
+    ).toEqual([]);
+  });
+
+  it.each([
+    ['ten_bench', 100],
+    ['ten_bench', 3],
+    ['ten_other', 100],
+    ['ten_none', 100],
+  ])("answers %s's newest entries (at most %i) as the views do", (tenantId, limit) => {
+    const throughViews = opened.connection.prepare(entriesThroughViews).safeIntegers(true);
+    const direct = opened.connection.prepare(sqliteTenantEntriesQuery(false)).safeIntegers(true);
+    const expected = throughViews.all({ tenantId, limit });
+    expect(direct.all({ tenantId, limit })).toEqual(expected);
+    // Not vacuous: every tenant with requests has entries, up to the limit.
+    expect(expected.length > 0).toBe(tenantId !== 'ten_none');
+    expect(expected.length).toBeLessThanOrEqual(limit);
+  });
+
+  it("reads a tenant's entries through indexes, scanning only the open reservations", () => {
+    const plan = (
+      opened.connection
+        .prepare(`EXPLAIN QUERY PLAN ${sqliteTenantEntriesQuery(false)}`)
+        .all({ tenantId: 'ten_bench', limit: 10 }) as { detail: string }[]
+    ).map((row) => row.detail);
+    expect(plan).toContain('SEARCH u USING INDEX usage_records_tenant_time (tenant_id=?)');
+    expect(plan).toContain('SEARCH r USING INDEX sqlite_autoindex_reservations_1 (request_id=?)');
+    expect(plan).toContain('SCAN reservations USING INDEX reservations_open');
+    expect(
+      plan.filter((detail) => /^SCAN (r|u|x|t|reservations|usage_records)$/.test(detail)),
     ).toEqual([]);
   });
 });
