@@ -5,6 +5,7 @@
  * what the views answer.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { entriesThroughViewsQuery } from '../bench/ledger/journal-view-reads.ts';
 import { fundBenchTenant, pair, price } from '../bench/ledger/ledger-workload.ts';
 import type { Ledger } from '../src/billing/ledger.ts';
 import { sqliteTenantEntriesQuery } from '../src/db/entry-queries.ts';
@@ -29,16 +30,6 @@ const keys = [
   'no separator',
   '',
 ];
-
-/** A tenant's entries as the journal's views give them: what the read must answer. */
-const entriesThroughViews = `SELECT t.transaction_id AS transactionId, x.kind, x.request_id AS requestId,
-    x.reference, t.debit_account_id AS debitAccountId, t.credit_account_id AS creditAccountId,
-    t.amount, t.flag, t.created_at_ms AS createdAtMs
-  FROM ledger_transactions x JOIN transfers t ON t.transaction_id = x.id
-  WHERE x.tenant_id = @tenantId
-    AND (t.debit_account_id IN (SELECT id FROM accounts WHERE owner_id = @tenantId)
-      OR t.credit_account_id IN (SELECT id FROM accounts WHERE owner_id = @tenantId))
-  ORDER BY t.id DESC LIMIT @limit`;
 
 async function reserveOpen(
   ledger: Ledger,
@@ -155,7 +146,7 @@ describe('transaction payers on SQLite', () => {
     ['ten_other', 100],
     ['ten_none', 100],
   ])("answers %s's newest entries (at most %i) as the views do", (tenantId, limit) => {
-    const throughViews = opened.connection.prepare(entriesThroughViews).safeIntegers(true);
+    const throughViews = opened.connection.prepare(entriesThroughViewsQuery).safeIntegers(true);
     const direct = opened.connection.prepare(sqliteTenantEntriesQuery(false)).safeIntegers(true);
     const expected = throughViews.all({ tenantId, limit });
     expect(direct.all({ tenantId, limit })).toEqual(expected);
