@@ -26,7 +26,7 @@ export const transactionPayersQuery = `WITH payments AS (
     WHERE x.idempotency_key = @key)
   ${withCouponKind}`;
 
-/** A request's key is `<kind>:<request id>` (billing/ledger-unit.ts). */
+/** A request's key is `<kind>:<request id>` (billing/reserve-operation.ts, settle-operation.ts). */
 const kindOfKey = `substr(@key, 1, instr(@key, ':') - 1)`;
 const requestIdOfKey = `substr(@key, instr(@key, ':') + 1)`;
 
