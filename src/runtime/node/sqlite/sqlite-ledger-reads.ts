@@ -17,10 +17,11 @@ import {
 } from '../../../billing/program-figures.ts';
 import { listPrograms, summarizeProgram } from '../../../billing/program-statement.ts';
 import { pageBounds, statementPageBounds } from '../../../billing/usage-page.ts';
+import { sqliteTenantEntriesQuery } from '../../../db/entry-queries.ts';
 import { ledgerCheckQueries } from '../../../db/ledger-check-queries.ts';
 import { columnList } from '../../../db/ledger-column.ts';
 import { usageRecordColumns } from '../../../db/ledger-tables.ts';
-import { transactionPayersQuery } from '../../../db/payer-queries.ts';
+import { sqliteTransactionPayersQuery } from '../../../db/payer-queries.ts';
 import { programFiguresQueries, sqliteDialect } from '../../../db/program-figures-queries.ts';
 import { sqliteProgramStatementQuery } from '../../../db/program-statement-query.ts';
 import { usageProperties, usageRecordOf } from '../ledger-row-codecs.ts';
@@ -92,19 +93,8 @@ export function createLedgerReads(options: ReadsOptions): LedgerReads {
         `SELECT ${columnList(usageRecordColumns, usageProperties)} FROM usage_records WHERE request_id = ?`,
       )
       .safeIntegers(true),
-    transactionPayers: connection.prepare(transactionPayersQuery).safeIntegers(true),
-    entries: connection
-      .prepare(
-        `SELECT t.transaction_id AS transactionId, x.kind, x.request_id AS requestId, x.reference,
-           t.debit_account_id AS debitAccountId, t.credit_account_id AS creditAccountId, t.amount, t.flag,
-           t.created_at_ms AS createdAtMs
-         FROM ledger_transactions x JOIN transfers t ON t.transaction_id = x.id
-         WHERE x.tenant_id = @tenantId
-           AND (t.debit_account_id IN (SELECT id FROM accounts WHERE owner_id = @tenantId)
-             OR t.credit_account_id IN (SELECT id FROM accounts WHERE owner_id = @tenantId))
-         ORDER BY t.id DESC LIMIT @limit`,
-      )
-      .safeIntegers(true),
+    transactionPayers: connection.prepare(sqliteTransactionPayersQuery).safeIntegers(true),
+    entries: connection.prepare(sqliteTenantEntriesQuery(false)).safeIntegers(true),
     earnings: connection
       .prepare(
         `SELECT backend_id AS backendId, model, COUNT(*) AS requests,

@@ -18,8 +18,9 @@ import {
 } from '../../../billing/program-figures.ts';
 import { listPrograms, summarizeProgram } from '../../../billing/program-statement.ts';
 import { pageBounds, statementPageBounds } from '../../../billing/usage-page.ts';
+import { sqliteTenantEntriesQuery } from '../../../db/entry-queries.ts';
 import { ledgerCheckQueries } from '../../../db/ledger-check-queries.ts';
-import { transactionPayersQuery } from '../../../db/payer-queries.ts';
+import { sqliteTransactionPayersQuery } from '../../../db/payer-queries.ts';
 import { programFiguresQueries, sqliteDialect } from '../../../db/program-figures-queries.ts';
 import { sqliteProgramStatementQuery } from '../../../db/program-statement-query.ts';
 import { usageRecordOf } from '../../node/ledger-row-codecs.ts';
@@ -67,7 +68,7 @@ export function durableLedgerReads(parts: ReadsParts): LedgerReads {
     );
   return {
     transactionPayers: async (idempotencyKey) =>
-      payersOfRows(named(transactionPayersQuery, { key: idempotencyKey })),
+      payersOfRows(named(sqliteTransactionPayersQuery, { key: idempotencyKey })),
     tenantMoney: async (tenantId) => ({
       walletBalanceMicro: parts.walletAvailable(tenantId),
       holdsMicro: micro(
@@ -108,32 +109,19 @@ export function durableLedgerReads(parts: ReadsParts): LedgerReads {
       return row && usageRecordOf(row);
     },
     entries: async (tenantId, limit) =>
-      sql
-        .all(
-          `SELECT t.transaction_id AS transactionId, x.kind, x.request_id AS requestId, x.reference,
-             t.debit_account_id AS debitAccountId, t.credit_account_id AS creditAccountId,
-             CAST(t.amount AS TEXT) AS amount, t.flag, t.created_at_ms AS createdAtMs
-           FROM ledger_transactions x JOIN transfers t ON t.transaction_id = x.id
-           WHERE x.tenant_id = ?1
-             AND (t.debit_account_id IN (SELECT id FROM accounts WHERE owner_id = ?1)
-               OR t.credit_account_id IN (SELECT id FROM accounts WHERE owner_id = ?1))
-           ORDER BY t.id DESC LIMIT ?2`,
-          tenantId,
-          limit,
-        )
-        .map(
-          (row): LedgerEntry => ({
-            transactionId: Number(row.transactionId),
-            kind: String(row.kind),
-            requestId: textOrNull(row.requestId),
-            reference: textOrNull(row.reference),
-            debitAccountId: String(row.debitAccountId),
-            creditAccountId: String(row.creditAccountId),
-            amountMicro: micro(row.amount),
-            flag: row.flag as LedgerEntry['flag'],
-            createdAtMs: Number(row.createdAtMs),
-          }),
-        ),
+      named(sqliteTenantEntriesQuery(true), { tenantId, limit }).map(
+        (row): LedgerEntry => ({
+          transactionId: Number(row.transactionId),
+          kind: String(row.kind),
+          requestId: textOrNull(row.requestId),
+          reference: textOrNull(row.reference),
+          debitAccountId: String(row.debitAccountId),
+          creditAccountId: String(row.creditAccountId),
+          amountMicro: micro(row.amount),
+          flag: row.flag as LedgerEntry['flag'],
+          createdAtMs: Number(row.createdAtMs),
+        }),
+      ),
     earnings: async (providerId, range) =>
       sql
         .all(
