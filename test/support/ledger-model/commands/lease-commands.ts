@@ -25,6 +25,7 @@ import {
 } from '../reference-model.ts';
 import { Payments, payoutBpsInModel } from '../settle-in-model.ts';
 
+/** One card-hour of a lease, in milliseconds. */
 const hourMs = 3_600_000;
 
 /**

@@ -156,7 +156,6 @@ export class Payout implements LedgerCommand {
 }
 
 /** Credits or debits a tenant's wallet against revenue, or replays an earlier adjustment. */
-
 export class Adjust implements LedgerCommand {
   constructor(
     readonly tenant: number,
