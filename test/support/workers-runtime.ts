@@ -1,18 +1,19 @@
 /**
  * The Worker in real workerd for the suites (test/workers-*.test.ts): bundled by wrangler from
- * the root wrangler.toml exactly as `wrangler deploy` would (into a temporary folder), then run by
- * Miniflare's programmatic API beside a small harness Worker that reaches the tenants' Durable
- * Objects over RPC, the way the gateway Worker does. Node talks to the harness over loopback
- * with JSON in which bigints and undefined are tagged (the codec below runs on both sides).
- * Nothing outside the machine is contacted (CLOUDFLARE_CF_FETCH_ENABLED=false).
+ * the root wrangler.toml exactly as `wrangler deploy` would (once a run, `sharedWorkerBundle`),
+ * then run by Miniflare's programmatic API beside a small harness Worker that reaches the
+ * tenants' Durable Objects over RPC, the way the gateway Worker does. Node talks to the harness
+ * over loopback with JSON in which bigints and undefined are tagged (the codec below runs on both
+ * sides). Nothing outside the machine is contacted (CLOUDFLARE_CF_FETCH_ENABLED=false).
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Miniflare } from 'miniflare';
+import { inject } from 'vitest';
 
 const run = promisify(execFile);
 
@@ -27,10 +28,10 @@ export const offlineEnvironment = {
   WRANGLER_SEND_METRICS: 'false',
 } as const;
 
+export type BundleSize = { uploadKiB: number; gzipKiB: number };
+
 /** Bundles the Worker from wrangler.toml into `outputDirectory`; returns its size as uploaded. */
-export async function bundleWorker(
-  outputDirectory: string,
-): Promise<{ uploadKiB: number; gzipKiB: number }> {
+async function bundleWorker(outputDirectory: string): Promise<BundleSize> {
   const { stdout } = await run(
     'npx',
     ['wrangler', 'deploy', '--dry-run', '--outdir', outputDirectory],
@@ -41,6 +42,25 @@ export async function bundleWorker(
     throw new Error(`wrangler printed no upload size:\n${stdout}`);
   }
   return { uploadKiB: Number(upload[1]), gzipKiB: Number(upload[2]) };
+}
+
+/**
+ * The run's one bundle of the Worker, in the folder worker-bundle-global-setup.ts made: bundled
+ * by the first caller of the run (staged, then renamed into place, its size written last as the
+ * mark that it is whole), reused as it is by the others. The suites run one file at a time, so
+ * no two callers bundle at once.
+ */
+export async function sharedWorkerBundle(): Promise<{ directory: string; size: BundleSize }> {
+  const runDirectory = inject('workerBundleRunDirectory');
+  const directory = join(runDirectory, 'bundle');
+  const sizeFile = join(runDirectory, 'size.json');
+  if (!existsSync(sizeFile)) {
+    const staging = mkdtempSync(join(runDirectory, 'staging-'));
+    const size = await bundleWorker(staging);
+    renameSync(staging, directory);
+    writeFileSync(sizeFile, JSON.stringify(size));
+  }
+  return { directory, size: JSON.parse(readFileSync(sizeFile, 'utf8')) as BundleSize };
 }
 
 function replaceTagged(_key: string, value: unknown): unknown {
@@ -140,7 +160,7 @@ export type WorkersRuntime = {
 };
 
 /**
- * Bundles the Worker and starts it with its Durable Objects persisted in a temporary folder, with
+ * Starts the run's bundle of the Worker with its Durable Objects persisted in a temporary folder, with
  * `variables` as its TOKENBANK_* vars (as wrangler.toml's [vars] or `wrangler dev --var`).
  */
 export async function startWorkersRuntime(
@@ -152,8 +172,7 @@ export async function startWorkersRuntime(
   );
   Object.assign(process.env, offlineEnvironment);
   const directory = mkdtempSync(join(tmpdir(), 'tokenbank-workers-'));
-  const bundle = join(directory, 'bundle');
-  await bundleWorker(bundle);
+  const bundle = (await sharedWorkerBundle()).directory;
   const tenantLedgers = { className: 'TenantLedgerObject', useSQLite: true };
   const gatewayObjects = {
     TENANT_LEDGERS: tenantLedgers,
