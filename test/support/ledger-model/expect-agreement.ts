@@ -145,12 +145,45 @@ function expectedEndings(model: Model, tenantId: string) {
   return endings.sort((left, right) => left.requestId.localeCompare(right.requestId));
 }
 
-export async function expectAgreement(model: Model, world: World): Promise<void> {
-  const checked = await world.ledger.check();
-  expect(checked.problems).toEqual([]);
-  expect(checked.ok).toBe(true);
+/**
+ * Everything the agreement compares, read at once: the reads are independent, and issued
+ * together they cross to a store over the network (PostgreSQL, the Durable Objects) together.
+ */
+async function readLedger(world: World, nowMs: number) {
+  const { ledger } = world;
+  const [checked, rows, tenants, operator] = await Promise.all([
+    ledger.check(),
+    world.store.accountRows(),
+    Promise.all(
+      tenantIds.map((tenantId) =>
+        Promise.all([
+          ledger.tenantMoney(tenantId, nowMs),
+          ledger.usage(tenantId, everything),
+          ledger.adjustments(tenantId, 1_000),
+        ]),
+      ),
+    ),
+    Promise.all(
+      providers.map(({ id }) =>
+        Promise.all([
+          ledger.providerBalance(id),
+          ledger.paidOut(id, everything),
+          ledger.payouts(id, 1_000),
+        ]),
+      ),
+    ),
+  ]);
+  return { checked, rows, tenants, operator };
+}
 
-  const rows: AccountRow[] = await world.store.accountRows();
+type LedgerRead = Awaited<ReturnType<typeof readLedger>>;
+
+export async function expectAgreement(model: Model, world: World): Promise<void> {
+  const read = await readLedger(world, model.nowMs);
+  expect(read.checked.problems).toEqual([]);
+  expect(read.checked.ok).toBe(true);
+
+  const rows: AccountRow[] = read.rows;
   const accountIds = [...new Set([...rows.map((row) => row.id), ...model.balances.keys()])].sort();
   const expectedAccount = (id: string) => ({
     id,
@@ -171,8 +204,11 @@ export async function expectAgreement(model: Model, world: World): Promise<void>
   };
   expect(accountIds.map(actualAccount)).toEqual(accountIds.map(expectedAccount));
 
-  for (const tenantId of tenantIds) {
-    const money = await world.ledger.tenantMoney(tenantId, model.nowMs);
+  tenantIds.forEach((tenantId, index) => {
+    const [money, records] = read.tenants[index] ?? [];
+    if (!money || !records) {
+      throw new Error(`no read of ${tenantId}`);
+    }
     const tenantCoupons = model.coupons.filter((coupon) => coupon.tenantId === tenantId);
     const overdrawn = [
       ...(money.walletBalanceMicro < 0n ? [`wallet ${money.walletBalanceMicro}`] : []),
@@ -193,7 +229,6 @@ export async function expectAgreement(model: Model, world: World): Promise<void>
       coupons: tenantCoupons.map(couponView),
     });
 
-    const records = await world.ledger.usage(tenantId, everything);
     const endings = records
       .map((record) => ({
         requestId: record.requestId,
@@ -204,41 +239,41 @@ export async function expectAgreement(model: Model, world: World): Promise<void>
       .sort((left, right) => left.requestId.localeCompare(right.requestId));
     expect(endings).toEqual(expectedEndings(model, tenantId));
     expect(records.flatMap((record) => paymentViolations(record, model))).toEqual([]);
-  }
+  });
 
   if (openReservations(model).length === 0) {
     const held = rows.filter((row) => row.debitsPending !== 0n || row.creditsPending !== 0n);
     expect(held, 'no hold is left once every request ended').toEqual([]);
   }
-  await expectOperatorMovements(model, world);
+  expectOperatorMovements(model, read);
 }
 
 /** Payouts and adjustments as the model made them, newest first; what each provider is owed. */
-async function expectOperatorMovements(model: Model, world: World): Promise<void> {
-  for (const { id } of providers) {
+function expectOperatorMovements(model: Model, read: LedgerRead): void {
+  providers.forEach(({ id }, index) => {
+    const [balance, paidOut, listed] = read.operator[index] ?? [];
     const paid = model.payouts.filter((payout) => payout.providerId === id);
     const paidMicro = paid.reduce((sum, payout) => sum + payout.amountMicro, 0n);
     const unpaidMicro = model.balances.get(`provider_payable:${id}`) ?? 0n;
-    expect(await world.ledger.providerBalance(id)).toEqual({
+    expect(balance).toEqual({
       earnedMicro: unpaidMicro + paidMicro,
       paidMicro,
       unpaidMicro,
     });
-    expect(await world.ledger.paidOut(id, everything)).toBe(paidMicro);
-    const listed = await world.ledger.payouts(id, 1_000);
-    expect(listed.map(({ reference, amountMicro }) => ({ reference, amountMicro }))).toEqual(
+    expect(paidOut).toBe(paidMicro);
+    expect(listed?.map(({ reference, amountMicro }) => ({ reference, amountMicro }))).toEqual(
       paid.map(({ reference, amountMicro }) => ({ reference, amountMicro })).reverse(),
     );
-  }
-  for (const tenantId of tenantIds) {
-    const listed = await world.ledger.adjustments(tenantId, 1_000);
+  });
+  tenantIds.forEach((tenantId, index) => {
+    const listed = read.tenants[index]?.[2];
     expect(
-      listed.map(({ reference, amountMicro, reason }) => ({ reference, amountMicro, reason })),
+      listed?.map(({ reference, amountMicro, reason }) => ({ reference, amountMicro, reason })),
     ).toEqual(
       model.adjustments
         .filter((adjustment) => adjustment.tenantId === tenantId)
         .map(({ reference, amountMicro, reason }) => ({ reference, amountMicro, reason }))
         .reverse(),
     );
-  }
+  });
 }
