@@ -1,18 +1,19 @@
 /**
  * The Worker in real workerd for the suites (test/workers-*.test.ts): bundled by wrangler from
- * the root wrangler.toml exactly as `wrangler deploy` would (into a temporary folder), then run by
- * Miniflare's programmatic API beside a small harness Worker that reaches the tenants' Durable
- * Objects over RPC, the way the gateway Worker does. Node talks to the harness over loopback
- * with JSON in which bigints and undefined are tagged (the codec below runs on both sides).
- * Nothing outside the machine is contacted (CLOUDFLARE_CF_FETCH_ENABLED=false).
+ * the root wrangler.toml exactly as `wrangler deploy` would (once a run, `sharedWorkerBundle`),
+ * then run by Miniflare's programmatic API beside a small harness Worker that reaches the
+ * tenants' Durable Objects over RPC, the way the gateway Worker does. Node talks to the harness
+ * over loopback with JSON in which bigints and undefined are tagged (the codec below runs on both
+ * sides). Nothing outside the machine is contacted (CLOUDFLARE_CF_FETCH_ENABLED=false).
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Miniflare } from 'miniflare';
+import { inject } from 'vitest';
 
 const run = promisify(execFile);
 
@@ -27,10 +28,10 @@ export const offlineEnvironment = {
   WRANGLER_SEND_METRICS: 'false',
 } as const;
 
+export type BundleSize = { uploadKiB: number; gzipKiB: number };
+
 /** Bundles the Worker from wrangler.toml into `outputDirectory`; returns its size as uploaded. */
-export async function bundleWorker(
-  outputDirectory: string,
-): Promise<{ uploadKiB: number; gzipKiB: number }> {
+async function bundleWorker(outputDirectory: string): Promise<BundleSize> {
   const { stdout } = await run(
     'npx',
     ['wrangler', 'deploy', '--dry-run', '--outdir', outputDirectory],
@@ -41,6 +42,25 @@ export async function bundleWorker(
     throw new Error(`wrangler printed no upload size:\n${stdout}`);
   }
   return { uploadKiB: Number(upload[1]), gzipKiB: Number(upload[2]) };
+}
+
+/**
+ * The run's one bundle of the Worker, in the folder worker-bundle-global-setup.ts made: bundled
+ * by the first caller of the run (staged, then renamed into place, its size written last as the
+ * mark that it is whole), reused as it is by the others. The suites run one file at a time, so
+ * no two callers bundle at once.
+ */
+export async function sharedWorkerBundle(): Promise<{ directory: string; size: BundleSize }> {
+  const runDirectory = inject('workerBundleRunDirectory');
+  const directory = join(runDirectory, 'bundle');
+  const sizeFile = join(runDirectory, 'size.json');
+  if (!existsSync(sizeFile)) {
+    const staging = mkdtempSync(join(runDirectory, 'staging-'));
+    const size = await bundleWorker(staging);
+    renameSync(staging, directory);
+    writeFileSync(sizeFile, JSON.stringify(size));
+  }
+  return { directory, size: JSON.parse(readFileSync(sizeFile, 'utf8')) as BundleSize };
 }
 
 function replaceTagged(_key: string, value: unknown): unknown {
@@ -63,8 +83,9 @@ function reviveTagged(_key: string, value: unknown): unknown {
 }
 
 /**
- * The harness: one POST is one RPC call on the tenant object named in it, or (target `catalog`)
- * one call of the catalog object's ports.
+ * The harness: one POST carries the calls the suite made in one turn of its event loop, each one
+ * RPC call on the tenant object named in it, or (target `catalog`) one call of the catalog
+ * object's ports. They run concurrently, as separate requests would, and each answers on its own.
  */
 const harnessScript = `
 const replaceTagged = ${replaceTagged.toString()};
@@ -78,24 +99,76 @@ async function answer(call, env) {
 }
 export default {
   async fetch(request, env) {
-    const call = JSON.parse(await request.text(), reviveTagged);
-    try {
-      const value = await answer(call, env);
-      return new Response(JSON.stringify({ value }, replaceTagged));
-    } catch (error) {
-      return new Response(String(error && error.stack || error), { status: 500 });
-    }
+    const calls = JSON.parse(await request.text(), reviveTagged);
+    const answers = await Promise.all(calls.map(async (call) => {
+      try {
+        return { value: await answer(call, env) };
+      } catch (error) {
+        return { error: String(error && error.stack || error) };
+      }
+    }));
+    return new Response(JSON.stringify(answers, replaceTagged));
   },
 };`;
 
-/** One call through the harness at `url`. */
-async function callHarness(url: URL, call: ObjectCall): Promise<unknown> {
-  const response = await fetch(url, { method: 'POST', body: JSON.stringify(call, replaceTagged) });
-  const text = await response.text();
-  if (response.status !== 200) {
-    throw new Error(`the ${call.target} call failed in the Worker: ${text}`);
+type HarnessAnswer = { value: unknown } | { error: string };
+
+type PendingCall = {
+  call: ObjectCall;
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+};
+
+/** Sends one batch of calls to the harness at `url` and settles each call with its answer. */
+async function sendBatch(url: URL, batch: readonly PendingCall[]): Promise<void> {
+  try {
+    const body = JSON.stringify(
+      batch.map((entry) => entry.call),
+      replaceTagged,
+    );
+    const response = await fetch(url, { method: 'POST', body });
+    const text = await response.text();
+    if (response.status !== 200) {
+      throw new Error(`the harness failed: ${text}`);
+    }
+    const answers = JSON.parse(text, reviveTagged) as HarnessAnswer[];
+    batch.forEach((entry, index) => {
+      const answer = answers[index];
+      if (answer === undefined || 'error' in answer) {
+        entry.reject(
+          new Error(`the ${entry.call.target} call failed in the Worker: ${answer?.error}`),
+        );
+      } else {
+        entry.resolve(answer.value);
+      }
+    });
+  } catch (error) {
+    for (const entry of batch) {
+      entry.reject(error instanceof Error ? error : new Error(String(error)));
+    }
   }
-  return (JSON.parse(text, reviveTagged) as { value: unknown }).value;
+}
+
+/**
+ * Calls through the harness (at the address `harnessUrl` gives when they leave). The calls made in
+ * one turn of the event loop travel in one POST: independent reads issued together (a check of a
+ * whole ledger) cost one round trip over loopback instead of one each, which is most of the time
+ * of the suites that call the objects directly.
+ */
+function harnessCaller(harnessUrl: () => URL): (call: ObjectCall) => Promise<unknown> {
+  let pending: PendingCall[] = [];
+  const flush = () => {
+    const batch = pending;
+    pending = [];
+    return sendBatch(harnessUrl(), batch);
+  };
+  return (call) =>
+    new Promise((resolve, reject) => {
+      if (pending.length === 0) {
+        setImmediate(flush);
+      }
+      pending.push({ call, resolve, reject });
+    });
 }
 
 export type ObjectCall = {
@@ -157,7 +230,7 @@ export function suiteVariables(
 }
 
 /**
- * Bundles the Worker and starts it with its Durable Objects persisted in a temporary folder, with
+ * Starts the run's bundle of the Worker with its Durable Objects persisted in a temporary folder, with
  * `variables` as its TOKENBANK_* vars (as wrangler.toml's [vars] or `wrangler dev --var`).
  */
 export async function startWorkersRuntime(
@@ -169,8 +242,7 @@ export async function startWorkersRuntime(
   );
   Object.assign(process.env, offlineEnvironment);
   const directory = mkdtempSync(join(tmpdir(), 'tokenbank-workers-'));
-  const bundle = join(directory, 'bundle');
-  await bundleWorker(bundle);
+  const bundle = (await sharedWorkerBundle()).directory;
   const tenantLedgers = { className: 'TenantLedgerObject', useSQLite: true };
   const gatewayObjects = {
     TENANT_LEDGERS: tenantLedgers,
@@ -236,6 +308,7 @@ export async function startWorkersRuntime(
   };
   let miniflare = launch();
   let urls = await addresses(miniflare);
+  const callHarness = harnessCaller(() => urls.harness);
   return {
     get url() {
       return urls.gateways[0] ?? '';
@@ -267,9 +340,9 @@ export async function startWorkersRuntime(
       miniflare = launch();
       urls = await addresses(miniflare);
     },
-    call: (call) => callHarness(urls.harness, call),
+    call: callHarness,
     callCatalog: (port, method, parameters) =>
-      callHarness(urls.harness, {
+      callHarness({
         object: 'catalog',
         target: 'catalog',
         parameters: [port, method, parameters],
