@@ -230,8 +230,9 @@ export function suiteVariables(
 }
 
 /**
- * Starts the run's bundle of the Worker with its Durable Objects persisted in a temporary folder, with
- * `variables` as its TOKENBANK_* vars (as wrangler.toml's [vars] or `wrangler dev --var`).
+ * Starts the run's bundle of the Worker with its Durable Objects persisted in a temporary
+ * folder, with `variables` as its TOKENBANK_* vars (as wrangler.toml's [vars] or
+ * `wrangler dev --var`).
  */
 export async function startWorkersRuntime(
   variables: Record<string, string> = {},
