@@ -20,7 +20,7 @@ import {
 import { migrateSqlite, openSqlite } from '../../src/runtime/node/sqlite/sqlite-database.ts';
 import { createSqliteLedger } from '../../src/runtime/node/sqlite/sqlite-ledger.ts';
 import { entriesThroughViewsQuery } from './journal-view-reads.ts';
-import { fundBenchTenant, pair, price } from './ledger-workload.ts';
+import { benchReservation, fundBenchTenant, pair } from './ledger-workload.ts';
 
 const { values } = parseArgs({
   options: {
@@ -64,19 +64,7 @@ await ledger.topUp({
 });
 for (let request = 0; request < smallRequestCount; request += 1) {
   const requestId = `req_small_${request}`;
-  await ledger.reserve({
-    requestId,
-    tenantId: 'ten_small',
-    keyId: 'key_small',
-    model: 'bench-model',
-    region: 'east',
-    price,
-    promptTokensEstimate: 300,
-    outputTokensMax: 256,
-    clampAllowed: false,
-    atMs: 1,
-    instanceId: 'gw_bench',
-  });
+  await ledger.reserve(benchReservation(requestId, 'ten_small'));
   await ledger.release({ requestId, outcome: 'upstream_error', servedBy: undefined, atMs: 2 });
 }
 

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { PinnedPrice } from '../../src/billing/cost.ts';
-import type { Ledger } from '../../src/billing/ledger.ts';
+import type { Ledger, ReserveInput } from '../../src/billing/ledger.ts';
 
 export const price: PinnedPrice = {
   priceId: 'prc_bench',
@@ -47,12 +47,12 @@ export async function fundBenchTenant(ledger: Ledger): Promise<void> {
   });
 }
 
-/** One request's money: its reservation, then its settlement. */
-export async function pair(ledger: Ledger, requestId: string): Promise<void> {
-  const reserved = await ledger.reserve({
+/** The reservation of a bench request: 300 prompt tokens and up to 256 out, at the bench price. */
+export function benchReservation(requestId: string, tenantId = 'ten_bench'): ReserveInput {
+  return {
     requestId,
-    tenantId: 'ten_bench',
-    keyId: 'key_bench',
+    tenantId,
+    keyId: tenantId.replace(/^ten_/, 'key_'),
     model: 'bench-model',
     region: 'east',
     price,
@@ -61,7 +61,12 @@ export async function pair(ledger: Ledger, requestId: string): Promise<void> {
     clampAllowed: false,
     atMs: 1,
     instanceId: 'gw_bench',
-  });
+  };
+}
+
+/** One request's money: its reservation, then its settlement. */
+export async function pair(ledger: Ledger, requestId: string): Promise<void> {
+  const reserved = await ledger.reserve(benchReservation(requestId));
   if (!reserved.ok) {
     throw new Error('the bench tenant ran out of money');
   }
