@@ -35,7 +35,7 @@ import { createBackgroundWork } from '../../platform/background-work.ts';
 import { systemClock } from '../../platform/clock.ts';
 import { CredentialCache } from '../../platform/credential-cache.ts';
 import { webCryptoSha256 } from '../../platform/identifiers.ts';
-import { soleProcessLease } from '../../platform/job-lease.ts';
+import type { JobLease } from '../../platform/job-lease.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { type Metrics, noopMetrics } from '../../platform/metrics.ts';
 import { createSeededRandom } from '../../platform/random.ts';
@@ -91,6 +91,18 @@ export function catalogObjectPort<Port extends object>(
     catalogObjectOf(bindings).call(port, method, parameters),
   );
 }
+
+/**
+ * The job lease of an isolate outside a Cron Trigger invocation: never held. The elected jobs run
+ * only in the invocation that wins the catalog object's lease (cron-jobs.ts), with that lease in
+ * their Deps; and isolates share their objects, so none of them is a store's sole process.
+ */
+const outsideTheElection: JobLease = {
+  acquire: async () => false,
+  held: false,
+  release: async () => undefined,
+  soleProcess: false,
+};
 
 /** No Prometheus exposition on Workers: a scrape is told so. */
 const workersMetrics: Metrics = {
@@ -208,7 +220,7 @@ export function createWorkersDeps(options: {
     }),
     sharedState,
     metrics: workersMetrics,
-    jobLease: soleProcessLease,
+    jobLease: outsideTheElection,
     gate,
     audit: overCatalogObject<AuditLog>('audit'),
     batches: overCatalogObject<BatchStore>('batches'),

@@ -254,15 +254,17 @@ export function createTenantLedgers(options: TenantLedgerOptions): Ledger {
       return firstAmongTenants((tenant) => ledgerOf(tenant).usageOfRequest(requestId));
     },
     async check(): Promise<LedgerCheck> {
+      const checks = await everyTenant(async (tenantId) => ({
+        tenantId,
+        checked: await ledgerOf(tenantId).check(),
+      }));
       const total: LedgerCheck = { ok: true, problems: [], accounts: 0, transactions: 0 };
-      await eachTenant(async (tenantId) => {
-        const checked = await ledgerOf(tenantId).check();
+      for (const { tenantId, checked } of checks) {
         total.ok &&= checked.ok;
         total.problems.push(...checked.problems.map((problem) => `${tenantId}: ${problem}`));
         total.accounts += checked.accounts;
         total.transactions += checked.transactions;
-        return true;
-      });
+      }
       return total;
     },
     async chargeLease(input) {
