@@ -61,7 +61,7 @@ export const limitsSchema = z
     tokenizerQueueLengthMax: integer(1, 1_000_000).default(1_024),
     /** How often the catalog cache (prices, models) is reloaded from the store. */
     catalogRefreshMs: integer(0, 3_600_000).default(5_000),
-    /** On Workers: how often an isolate reads the catalog object's log of changes. */
+    /** On Workers: how often an isolate reads the coordinator object's log of changes. */
     catalogChangePollMs: integer(0, 60_000).default(1_000),
     /** A stream records its progress every this many delivered chunks... */
     checkpointEventCount: integer(1, 1_000_000).default(64),
@@ -79,6 +79,15 @@ export const limitsSchema = z
      * every tenant's part (a provider's earnings and balance, a program's statement).
      */
     tenantFanOutMax: integer(1, 1_000).default(16),
+    /**
+     * Cloudflare Workers: a tenant object copies its new usage records to D1 this long after the
+     * first of them (several requests' records then travel in one batch)...
+     */
+    usageCopyDelayMs: integer(0, 600_000).default(1_000),
+    /** ...at most this many records in one D1 batch... */
+    usageCopyBatchMax: integer(1, 500).default(50),
+    /** ...and tries again this long after D1 refused or could not be reached. */
+    usageCopyRetryMs: integer(100, 3_600_000).default(30_000),
     /** Cloudflare Workers: a payout whose parts did not all move is tried again this often. */
     payoutRetryIntervalMs: integer(100, 3_600_000).default(60_000),
     /** Reservations a gateway remembers with their holds, so it settles them without reading. */

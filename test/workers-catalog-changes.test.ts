@@ -1,7 +1,7 @@
 /**
  * Two isolates of the gateway Worker on the same Durable Objects, as two Cloudflare locations run
  * it: a change made through one (a revoked key, a price published, a backend drained) reaches
- * the other through the catalog object's change log at its next poll, long before the caches'
+ * the other through the coordinator object's change log at its next poll, long before the caches'
  * own refresh (set far beyond the test here, so only the change log can explain what is seen).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,7 +1,7 @@
 /**
  * The Files and Batch APIs on Cloudflare Workers, in real workerd (Miniflare over the bundle
  * wrangler builds), through the official `openai` SDK, with a simulator on loopback as the
- * backend: a file's bytes in the local R2 bucket and its row in the catalog object; a batch run by
+ * backend: a file's bytes in the local R2 bucket and its row in the coordinator object; a batch run by
  * Cron Trigger invocations fired two at a time (the job lease lets one of them work), carried by
  * several of them (its lines are slow, each invocation short), each line billed once and the
  * ledger check clean; a line a vanished runner left running; a quota refusal answered as the Node
@@ -111,9 +111,9 @@ async function cronTwice(): Promise<void> {
   await Promise.all([runtime.scheduled(), runtime.scheduled()]);
 }
 
-/** The rows of the tenant's files in the catalog object. */
+/** The rows of the tenant's files in the coordinator object. */
 async function heldRows(tenantId: string) {
-  return runtime.callCatalog('files', 'held', [tenantId]);
+  return runtime.callCoordinator('files', 'held', [tenantId]);
 }
 
 async function ledgerCheck() {
@@ -273,7 +273,7 @@ describe('a batch line an ended invocation left running', () => {
       completion_window: '24h',
     });
     const batches = (method: string, parameters: readonly unknown[]) =>
-      runtime.callCatalog('batches', method, parameters);
+      runtime.callCoordinator('batches', method, parameters);
     // As an invocation would have left it: started, one line claimed by a runner now gone.
     const lines = ['cut', 'whole'].map((customId, index) => ({
       lineIndex: index + 1,
@@ -312,7 +312,7 @@ describe('a batch line an ended invocation left running', () => {
 describe('the job lease of the Cron Trigger', () => {
   it('goes to one holder at a time, renews for it, and passes on once lapsed or given', async () => {
     const lease = (method: 'take' | 'give', parameters: readonly unknown[]) =>
-      runtime.callCatalog('jobLeases', method, ['probe', ...parameters]);
+      runtime.callCoordinator('jobLeases', method, ['probe', ...parameters]);
     expect(await lease('take', ['first', 1_000, 2_000])).toBe(true);
     expect(await lease('take', ['second', 1_500, 2_500])).toBe(false);
     expect(await lease('take', ['first', 1_500, 3_000])).toBe(true);

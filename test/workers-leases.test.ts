@@ -1,6 +1,6 @@
 /**
  * Card-hour leases on Cloudflare Workers, in real workerd: two gateway Workers over the same
- * Durable Objects (the leases in the catalog object, each tenant's money in its own), two fast
+ * Durable Objects (the leases in the coordinator object, each tenant's money in its own), two fast
  * simulators as one provider's backends, the official OpenAI SDK as the client. A lease is paid
  * up front from the wallet; while it runs the lessee's requests go to its backend, unbilled and
  * naming the lease, through either Worker, and other tenants never reach it; ended early, the
@@ -11,6 +11,7 @@
  */
 import type OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assert } from '../src/assert.ts';
 import { hourMs, leaseLine } from '../src/billing/lease-terms.ts';
 import { leaseClaimMs } from '../src/gateway/leases/open-lease.ts';
 import {
@@ -102,7 +103,7 @@ async function lease(tenant: Tenant, body: Record<string, unknown>) {
 }
 
 async function storedLease(id: string): Promise<StoredLease | undefined> {
-  return (await started().callCatalog('leases', 'get', [id])) as StoredLease | undefined;
+  return (await started().callCoordinator('leases', 'get', [id])) as StoredLease | undefined;
 }
 
 async function expectLedgerClean(): Promise<void> {
@@ -116,9 +117,11 @@ async function expectLedgerClean(): Promise<void> {
  */
 async function lapsedReservation(tenant: Tenant, backendIndex: number, name: string) {
   const backendId = backendIds[backendIndex] ?? '';
-  const backend = (await started().callCatalog('catalog', 'getBackend', [backendId])) as {
-    providerId: string;
-  };
+  const [backend] = (await started().d1(
+    'SELECT provider_id AS providerId FROM backends WHERE id = ?',
+    backendId,
+  )) as { providerId: string }[];
+  assert(backend, `backend ${backendId} is in the catalog`);
   const createdAtMs = Date.now() - leaseClaimMs - 60_000;
   const startsAtMs = createdAtMs - 2 * hourMs;
   const backends = [
@@ -144,7 +147,7 @@ async function lapsedReservation(tenant: Tenant, backendIndex: number, name: str
     settledAtMs: null,
     createdAtMs,
   };
-  const reserved = await started().callCatalog('leases', 'reserve', [
+  const reserved = await started().callCoordinator('leases', 'reserve', [
     record,
     backends,
     Date.now() - leaseClaimMs,
@@ -255,7 +258,7 @@ describe('card-hour leases on the gateway Worker', () => {
     expect(refused.status).toBe(429);
     expect(refused.body).toMatchObject({ error: { code: 'insufficient_quota' } });
     expect(await balanceMicro(poor)).toBe(5_000_000n);
-    const open = (await started().callCatalog('leases', 'listOpen', [])) as StoredLease[];
+    const open = (await started().callCoordinator('leases', 'listOpen', [])) as StoredLease[];
     expect(open).toEqual([]);
     const listed = await expectOk(call, 'GET', '/v1/leases', poor.apiKey);
     expect(listed.data).toEqual([]);

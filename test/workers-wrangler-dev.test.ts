@@ -1,6 +1,6 @@
 /**
- * The README's "Run it on Cloudflare Workers", as a newcomer runs it: `npx wrangler dev` with the
- * two vars it shows, `tokenbank sim` on loopback as the GPU server, then steps 2 to 6 of "Run it
+ * The README's "Run it on Cloudflare Workers", as a newcomer runs it: `npx wrangler d1 migrations
+ * apply tokenbank --local`, then `npx wrangler dev` with the two vars it shows, `tokenbank sim` on loopback as the GPU server, then steps 2 to 6 of "Run it
  * for real" with the real CLI and the official SDK against the Worker, and the operator's view of
  * the money afterwards. Only the port and the storage folder differ from the README (a free port,
  * a temporary folder), so the suite neither collides with a running gateway nor leaves state in
@@ -15,6 +15,7 @@ import {
   type CliCommandResult,
   type CliProcess,
   runCliCommand,
+  runProgram,
   startCliProcess,
 } from './support/cli-process.ts';
 import { freePort } from './support/free-port.ts';
@@ -25,7 +26,10 @@ import { offlineEnvironment } from './support/workers-runtime.ts';
 
 const adminToken = 'tba-choose-a-long-admin-token-here';
 const model = 'qwen2.5-7b-instruct';
-const wranglerProgram = [process.execPath, 'node_modules/wrangler/bin/wrangler.js'];
+const wranglerProgram: [string, string] = [
+  process.execPath,
+  'node_modules/wrangler/bin/wrangler.js',
+];
 
 let simulator: SimulatorProcess;
 let worker: CliProcess;
@@ -45,6 +49,13 @@ function admin(args: string[]): Promise<CliCommandResult> {
 
 beforeAll(async () => {
   storageDirectory = mkdtempSync(join(tmpdir(), 'tokenbank-wrangler-dev-'));
+  const migrations = await runProgram(
+    wranglerProgram,
+    ['d1', 'migrations', 'apply', 'tokenbank', '--local', '--persist-to', storageDirectory],
+    offlineEnvironment,
+  );
+  expect(migrations, 'wrangler d1 migrations apply').toMatchObject({ code: 0 });
+  expect(migrations.stdout).toContain('0015_open_reservations_index.sql');
   const port = await freePort();
   [simulator, worker] = await Promise.all([
     startSimulatorProcess(['--models', model, '--region', 'cn-east', '--decode-tps', '1000']),

@@ -1,21 +1,22 @@
 /**
- * The AuditLog over the synchronous drizzle SQLite database: inserts and newest-first pages, with
- * the table's triggers (migration 0002) refusing any change to a stored event.
+ * The AuditLog over a drizzle SQLite database (better-sqlite3 on Node, D1 on Workers:
+ * portable-sqlite.ts): inserts and newest-first pages, with the table's triggers (migration 0002)
+ * refusing any change to a stored event.
  */
 import { desc } from 'drizzle-orm';
 import { auditFilter } from './audit-filter.ts';
 import type { AuditEvent, AuditLog } from './audit-log.ts';
+import type { PortableSqliteDatabase } from './portable-sqlite.ts';
 import { auditEvents } from './schema.ts';
-import type { SqliteDatabase } from './sqlite-catalog.ts';
 
-export function createSqliteAuditLog(database: SqliteDatabase): AuditLog {
+export function createSqliteAuditLog(database: PortableSqliteDatabase): AuditLog {
   return {
     append: async (event) => {
-      const row = database.insert(auditEvents).values(event).returning().get();
+      const row = await database.insert(auditEvents).values(event).returning().get();
       return { ...row, before: row.before ?? null, after: row.after ?? null };
     },
     list: async (query) => {
-      const rows = database
+      const rows = await database
         .select()
         .from(auditEvents)
         .where(auditFilter(auditEvents, query))

@@ -5,8 +5,8 @@
 import { and, asc, count, desc, eq, gt, inArray, isNull, lt, ne, or, sql } from 'drizzle-orm';
 import { type BatchLineRecord, type BatchStore, openBatchStatuses } from './batch-store.ts';
 import { batchStampOf, lineEndingChanges } from './batch-store-rows.ts';
+import type { SqliteDatabase } from './portable-sqlite.ts';
 import { batches, batchLines, gatewayInstances } from './schema.ts';
-import type { SqliteDatabase } from './sqlite-catalog.ts';
 
 export function createSqliteBatchStore(database: SqliteDatabase): BatchStore {
   const inBatch = (batchId: string, lineIndex: number) =>

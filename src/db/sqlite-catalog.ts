@@ -1,15 +1,15 @@
 /**
- * The Catalog over a synchronous drizzle SQLite database (better-sqlite3 in the Node runtime).
- * Only drizzle's runtime-neutral query builder is used here; the runtime opens the database.
+ * The Catalog over a drizzle SQLite database: better-sqlite3 in the Node runtime, D1 on
+ * Cloudflare Workers (portable-sqlite.ts). Only drizzle's runtime-neutral query builder is used
+ * here; the runtime opens the database. A write that depends on what is stored (a version, a cap,
+ * the first credential) is one statement, so it holds on D1, which has no interactive transaction.
  */
-import { and, asc, count, eq, gt, max, ne, sql } from 'drizzle-orm';
-import type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core';
-import type { Catalog, PayoutRateRecord, PriceRecord } from './catalog.ts';
+import { and, asc, count, eq, gt, max, ne, notExists, sql } from 'drizzle-orm';
+import type { Catalog } from './catalog.ts';
+import { insertWhere, type PortableSqlite } from './portable-sqlite.ts';
 import * as schema from './schema.ts';
 
-export type SqliteDatabase = BaseSQLiteDatabase<'sync', unknown, typeof schema>;
-
-export function createSqliteCatalog(database: SqliteDatabase): Catalog {
+export function createSqliteCatalog({ database, together }: PortableSqlite): Catalog {
   const {
     adminCredentials,
     apiKeys,
@@ -24,7 +24,7 @@ export function createSqliteCatalog(database: SqliteDatabase): Catalog {
   } = schema;
   return {
     insertTenant: async (tenant) => {
-      database.insert(tenants).values(tenant).run();
+      await database.insert(tenants).values(tenant).run();
     },
     getTenant: async (id) => database.select().from(tenants).where(eq(tenants.id, id)).get(),
     listTenants: async ({ limit, after }) =>
@@ -36,11 +36,11 @@ export function createSqliteCatalog(database: SqliteDatabase): Catalog {
         .limit(limit)
         .all(),
     updateTenant: async (id, changes) => {
-      database.update(tenants).set(changes).where(eq(tenants.id, id)).run();
+      await database.update(tenants).set(changes).where(eq(tenants.id, id)).run();
     },
 
     insertApiKey: async (key) => {
-      database.insert(apiKeys).values(key).run();
+      await database.insert(apiKeys).values(key).run();
     },
     findApiKeyByHash: async (keyHash) =>
       database.select().from(apiKeys).where(eq(apiKeys.keyHash, keyHash)).get(),
@@ -53,46 +53,51 @@ export function createSqliteCatalog(database: SqliteDatabase): Catalog {
         .orderBy(asc(apiKeys.createdAtMs), asc(apiKeys.id))
         .all(),
     revokeApiKey: async (id, revokedAtMs) => {
-      database
+      await database
         .update(apiKeys)
         .set({ status: 'revoked', revokedAtMs })
         .where(and(eq(apiKeys.id, id), eq(apiKeys.status, 'active')))
         .run();
     },
-    updateApiKey: async (id, changes) =>
-      database
+    updateApiKey: async (id, changes) => {
+      const changed = await database
         .update(apiKeys)
         .set(changes)
         .where(and(eq(apiKeys.id, id), eq(apiKeys.status, 'active')))
         .returning({ id: apiKeys.id })
-        .all().length > 0,
+        .all();
+      return changed.length > 0;
+    },
 
     insertProvider: async (provider) => {
-      database.insert(providers).values(provider).run();
+      await database.insert(providers).values(provider).run();
     },
     getProvider: async (id) => database.select().from(providers).where(eq(providers.id, id)).get(),
     findProviderByTokenHash: async (tokenHash) =>
       database.select().from(providers).where(eq(providers.tokenHash, tokenHash)).get(),
     listProviders: async () => database.select().from(providers).orderBy(asc(providers.id)).all(),
-    replaceProviderToken: async (id, tokenHash) =>
-      database
+    replaceProviderToken: async (id, tokenHash) => {
+      const changed = await database
         .update(providers)
         .set({ tokenHash })
         .where(eq(providers.id, id))
         .returning({ id: providers.id })
-        .all().length > 0,
+        .all();
+      return changed.length > 0;
+    },
     publishPayoutRate: async (rate) =>
-      // The version is read and written in one transaction so two publishers never share one.
-      database.transaction((transaction): PayoutRateRecord => {
-        const latest = transaction
-          .select({ version: max(providerPayoutRates.version) })
-          .from(providerPayoutRates)
-          .where(eq(providerPayoutRates.providerId, rate.providerId))
-          .get();
-        const stored: PayoutRateRecord = { ...rate, version: (latest?.version ?? 0) + 1 };
-        transaction.insert(providerPayoutRates).values(stored).run();
-        return stored;
-      }),
+      // The version is computed inside the insert, so two publishers never share one.
+      database
+        .insert(providerPayoutRates)
+        .values({
+          ...rate,
+          version: sql`(${database
+            .select({ version: sql`COALESCE(${max(providerPayoutRates.version)}, 0) + 1` })
+            .from(providerPayoutRates)
+            .where(eq(providerPayoutRates.providerId, rate.providerId))})`,
+        })
+        .returning()
+        .get(),
     listPayoutRates: async (providerId) =>
       database
         .select()
@@ -103,23 +108,22 @@ export function createSqliteCatalog(database: SqliteDatabase): Catalog {
         .orderBy(asc(providerPayoutRates.providerId), asc(providerPayoutRates.version))
         .all(),
 
-    insertBackendBelowCap: async (backend, backendsMax) =>
-      // IMMEDIATE takes the write lock before the count, so no other writer slips in between.
-      database.transaction(
-        (transaction) => {
-          const live = transaction
-            .select({ value: count() })
-            .from(backends)
-            .where(and(eq(backends.providerId, backend.providerId), ne(backends.state, 'removed')))
-            .get();
-          if ((live?.value ?? 0) >= backendsMax) {
-            return false;
-          }
-          transaction.insert(backends).values(backend).run();
-          return true;
-        },
-        { behavior: 'immediate' },
-      ),
+    insertBackendBelowCap: async (backend, backendsMax) => {
+      // The count is taken inside the insert, so no other registration slips in between.
+      const live = database
+        .select({ value: count() })
+        .from(backends)
+        .where(and(eq(backends.providerId, backend.providerId), ne(backends.state, 'removed')));
+      const inserted = await insertWhere(
+        database,
+        backends,
+        backend,
+        sql`(${live}) < ${backendsMax}`,
+      )
+        .returning({ id: backends.id })
+        .all();
+      return inserted.length > 0;
+    },
     getBackend: async (id) =>
       database
         .select()
@@ -141,7 +145,7 @@ export function createSqliteCatalog(database: SqliteDatabase): Catalog {
         .orderBy(asc(backends.id))
         .all(),
     updateBackend: async (id, changes, updatedAtMs) => {
-      database
+      await database
         .update(backends)
         .set({ ...changes, updatedAtMs })
         .where(eq(backends.id, id))
@@ -149,7 +153,7 @@ export function createSqliteCatalog(database: SqliteDatabase): Catalog {
     },
 
     ensureModel: async (id, createdAtMs) => {
-      database
+      await database
         .insert(models)
         .values({ id, ownedBy: 'tokenbank', outputTokensDefault: null, createdAtMs })
         .onConflictDoNothing()
@@ -158,21 +162,22 @@ export function createSqliteCatalog(database: SqliteDatabase): Catalog {
     listModels: async () => database.select().from(models).orderBy(asc(models.id)).all(),
 
     publishPrice: async (price) =>
-      // The version is read and written in one transaction so two publishers never share one.
-      database.transaction((transaction): PriceRecord => {
-        const latest = transaction
-          .select({ version: max(prices.version) })
-          .from(prices)
-          .where(and(eq(prices.model, price.model), eq(prices.region, price.region)))
-          .get();
-        const stored: PriceRecord = { ...price, version: (latest?.version ?? 0) + 1 };
-        transaction.insert(prices).values(stored).run();
-        return stored;
-      }),
+      // The version is computed inside the insert, so two publishers never share one.
+      database
+        .insert(prices)
+        .values({
+          ...price,
+          version: sql`(${database
+            .select({ version: sql`COALESCE(${max(prices.version)}, 0) + 1` })
+            .from(prices)
+            .where(and(eq(prices.model, price.model), eq(prices.region, price.region)))})`,
+        })
+        .returning()
+        .get(),
     listPrices: async () =>
       database.select().from(prices).orderBy(asc(prices.createdAtMs), asc(prices.version)).all(),
     publishMeterPrice: async (price) => {
-      database.insert(meterPrices).values(price).run();
+      await database.insert(meterPrices).values(price).run();
     },
     listMeterPrices: async () =>
       database
@@ -183,22 +188,18 @@ export function createSqliteCatalog(database: SqliteDatabase): Catalog {
 
     listAdminCredentials: async () =>
       database.select().from(adminCredentials).orderBy(asc(adminCredentials.createdAtMs)).all(),
-    insertFirstAdminCredential: async (credential) =>
-      database.transaction(
-        (transaction) => {
-          if (transaction.select({ id: adminCredentials.id }).from(adminCredentials).get()) {
-            return false;
-          }
-          transaction.insert(adminCredentials).values(credential).run();
-          return true;
-        },
-        { behavior: 'immediate' },
-      ),
+    insertFirstAdminCredential: async (credential) => {
+      const none = notExists(database.select({ id: adminCredentials.id }).from(adminCredentials));
+      const inserted = await insertWhere(database, adminCredentials, credential, none)
+        .returning({ id: adminCredentials.id })
+        .all();
+      return inserted.length > 0;
+    },
     replaceAdminCredentials: async (credential) => {
-      database.transaction((transaction) => {
-        transaction.delete(adminCredentials).run();
-        transaction.insert(adminCredentials).values(credential).run();
-      });
+      await together([
+        database.delete(adminCredentials),
+        database.insert(adminCredentials).values(credential),
+      ]);
     },
 
     usageOfDay: async (tenantId, day) =>
@@ -209,7 +210,7 @@ export function createSqliteCatalog(database: SqliteDatabase): Catalog {
         .get(),
 
     ping: async () => {
-      database.get(sql`select 1`);
+      await database.get(sql`select 1`);
     },
   };
 }

@@ -1,7 +1,7 @@
 /**
  * The `files` rows over a synchronous drizzle SQLite database, for the two stores that keep a
  * file's metadata in SQLite: the Node gateway's (the bytes in the row as well) and the Workers
- * catalog object's (the bytes in R2, `content` NULL). The caller names the id, so an object store
+ * coordinator object's (the bytes in R2, `content` NULL). The caller names the id, so an object store
  * can hold the bytes under it before the row exists. The quota check and the insert are one
  * transaction: IMMEDIATE on better-sqlite3, which takes the write lock before it reads; a Durable
  * Object's transactionSync, which nothing else interleaves with.
@@ -15,8 +15,8 @@ import {
   type QuotaOutcome,
   type StoredFile,
 } from './file-store.ts';
+import type { SqliteDatabase } from './portable-sqlite.ts';
 import { files } from './schema.ts';
-import type { SqliteDatabase } from './sqlite-catalog.ts';
 
 /** A file's row: its metadata, and its bytes unless an object store holds them. */
 export type FileRow = StoredFile & { content: Uint8Array | null };

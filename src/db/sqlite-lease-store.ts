@@ -11,8 +11,8 @@ import {
   unpaidLease,
 } from './lease-queries.ts';
 import type { LeaseRecord, LeaseStore, LeaseWithBackends } from './lease-store.ts';
+import type { SqliteDatabase } from './portable-sqlite.ts';
 import { leaseBackends, leases } from './schema.ts';
-import type { SqliteDatabase } from './sqlite-catalog.ts';
 
 export function createSqliteLeaseStore(database: SqliteDatabase): LeaseStore {
   function withBackends(rows: readonly LeaseRecord[]): LeaseWithBackends[] {

@@ -144,23 +144,29 @@ export type CliCommandResult = { code: number; stdout: string; stderr: string };
 
 const execFileAsync = promisify(execFile);
 
-/** Runs a one-shot `tokenbank ...args` to its end (migrate, admin, --help): its code and output. */
-export async function runCliCommand(
+/** Runs `program ...args` in the project to its end: its code and output. */
+export async function runProgram(
+  program: readonly [string, ...string[]],
   args: string[],
   environment: Record<string, string> = {},
 ): Promise<CliCommandResult> {
+  const [command, ...leading] = program;
   try {
-    const { stdout, stderr } = await execFileAsync(
-      process.execPath,
-      ['bin/tokenbank.mjs', ...args],
-      {
-        cwd: projectRoot,
-        env: { ...process.env, ...environment },
-      },
-    );
+    const { stdout, stderr } = await execFileAsync(command, [...leading, ...args], {
+      cwd: projectRoot,
+      env: { ...process.env, ...environment },
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code?: number; stdout?: string; stderr?: string };
     return { code: failed.code ?? -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
   }
+}
+
+/** Runs a one-shot `tokenbank ...args` to its end (migrate, admin, --help): its code and output. */
+export function runCliCommand(
+  args: string[],
+  environment: Record<string, string> = {},
+): Promise<CliCommandResult> {
+  return runProgram([process.execPath, 'bin/tokenbank.mjs'], args, environment);
 }

@@ -10,6 +10,7 @@ import type { BatchStore } from '../../src/db/batch-store.ts';
 import type { Catalog } from '../../src/db/catalog.ts';
 import type { FileStore } from '../../src/db/file-store.ts';
 import type { LeaseStore } from '../../src/db/lease-store.ts';
+import { synchronousSqlite } from '../../src/db/portable-sqlite.ts';
 import { createPostgresBatchStore } from '../../src/db/postgres-batch-store.ts';
 import { createPostgresCatalog } from '../../src/db/postgres-catalog.ts';
 import { createPostgresLeaseStore } from '../../src/db/postgres-lease-store.ts';
@@ -51,7 +52,7 @@ export const sqliteStore: StoreUnderTest = {
     const opened = openSqlite(':memory:');
     migrateSqlite(opened);
     return {
-      catalog: createSqliteCatalog(opened.database),
+      catalog: createSqliteCatalog(synchronousSqlite(opened.database)),
       files: createSqliteFileStore(opened),
       batches: createSqliteBatchStore(opened.database),
       leases: createSqliteLeaseStore(opened.database),

@@ -84,15 +84,15 @@ function reviveTagged(_key: string, value: unknown): unknown {
 
 /**
  * The harness: one POST carries the calls the suite made in one turn of its event loop, each one
- * RPC call on the tenant object named in it, or (target `catalog`) one call of the catalog
- * object's ports. They run concurrently, as separate requests would, and each answers on its own.
+ * RPC call on the tenant object named in it, or (target `coordinator`) one call of the
+ * coordinator object's ports. They run concurrently, as separate requests would, and each answers on its own.
  */
 const harnessScript = `
 const replaceTagged = ${replaceTagged.toString()};
 const reviveTagged = ${reviveTagged.toString()};
 async function answer(call, env) {
-  if (call.target === 'catalog') {
-    return env.CATALOG.get(env.CATALOG.idFromName('catalog')).call(...call.parameters);
+  if (call.target === 'coordinator') {
+    return env.COORDINATOR.get(env.COORDINATOR.idFromName('coordinator')).call(...call.parameters);
   }
   const stub = env.TENANT_LEDGERS.get(env.TENANT_LEDGERS.idFromName(call.object));
   return call.target === 'accounts' ? stub.accounts() : stub[call.target](...call.parameters);
@@ -174,7 +174,7 @@ function harnessCaller(harnessUrl: () => URL): (call: ObjectCall) => Promise<unk
 export type ObjectCall = {
   /** The name the object is found by (`idFromName`): a tenant id in production. */
   object: string;
-  target: 'ledger' | 'leases' | 'mirror' | 'accounts' | 'catalog';
+  target: 'ledger' | 'leases' | 'mirror' | 'accounts' | 'coordinator';
   parameters: readonly unknown[];
 };
 
@@ -188,6 +188,39 @@ type ListedBucket = {
   }>;
 };
 
+/** Miniflare's D1 database as used here (typed by @cloudflare/workers-types, not installed). */
+type QueriedDatabase = {
+  prepare(query: string): {
+    bind(...parameters: (string | number | null)[]): {
+      all(): Promise<{ results: Record<string, unknown>[] }>;
+    };
+    run(): Promise<unknown>;
+  };
+};
+
+/** The id of the suites' D1 database (wrangler.toml names its own). */
+const d1DatabaseId = 'tokenbank-suite';
+
+/**
+ * drizzle/'s migrations, in its journal's order, applied to the D1 database as
+ * `wrangler d1 migrations apply` applies them (test/workers-wrangler-dev.test.ts runs that very
+ * command): one statement at a time, split where drizzle marks the breakpoints.
+ */
+async function applyMigrations(database: QueriedDatabase): Promise<void> {
+  const migrations = new URL('../../drizzle/', import.meta.url);
+  const journal = JSON.parse(readFileSync(new URL('meta/_journal.json', migrations), 'utf8')) as {
+    entries: { tag: string }[];
+  };
+  for (const { tag } of journal.entries) {
+    const text = readFileSync(new URL(`${tag}.sql`, migrations), 'utf8');
+    for (const statement of text.split('--> statement-breakpoint')) {
+      if (statement.trim() !== '') {
+        await database.prepare(statement).run();
+      }
+    }
+  }
+}
+
 export type WorkersRuntime = {
   /** The gateway Worker's own address on loopback. */
   url: string;
@@ -200,8 +233,10 @@ export type WorkersRuntime = {
   scheduled(): Promise<void>;
   /** One RPC call on a tenant ledger object, through the harness. */
   call(call: ObjectCall): Promise<unknown>;
-  /** One call of a catalog object port (`catalog`, `audit`, `leases`, ...), through the harness. */
-  callCatalog(port: string, method: string, parameters: readonly unknown[]): Promise<unknown>;
+  /** One call of a coordinator object port (`leases`, `files`, `batches`, `jobLeases`), through the harness. */
+  callCoordinator(port: string, method: string, parameters: readonly unknown[]): Promise<unknown>;
+  /** The rows a query of the D1 database answers (its bindings as D1 takes them). */
+  d1(query: string, ...parameters: (string | number | null)[]): Promise<Record<string, unknown>[]>;
   /** The keys of every object in the Files bucket (R2). */
   fileObjectKeys(): Promise<string[]>;
   /**
@@ -247,7 +282,7 @@ export async function startWorkersRuntime(
   const tenantLedgers = { className: 'TenantLedgerObject', useSQLite: true };
   const gatewayObjects = {
     TENANT_LEDGERS: tenantLedgers,
-    CATALOG: { className: 'CatalogObject', useSQLite: true },
+    COORDINATOR: { className: 'CoordinatorObject', useSQLite: true },
     PROVIDER_PAYOUTS: { className: 'ProviderPayoutObject', useSQLite: true },
     RATE_LIMITS: { className: 'RateLimitObject', useSQLite: true },
   };
@@ -278,11 +313,14 @@ export async function startWorkersRuntime(
     },
     durableObjects: objectsOf(name),
     r2Buckets: ['FILES'],
+    // One database id: every gateway Worker reaches the same D1 database, as one deployment's.
+    d1Databases: { DB: d1DatabaseId },
   });
   const launch = () =>
     new Miniflare({
       durableObjectsPersist: join(directory, 'objects'),
       r2Persist: join(directory, 'r2'),
+      d1Persist: join(directory, 'd1'),
       workers: [
         {
           name: 'harness',
@@ -293,7 +331,7 @@ export async function startWorkersRuntime(
           compatibilityDate,
           durableObjects: {
             TENANT_LEDGERS: { ...tenantLedgers, scriptName: 'tokenbank' },
-            CATALOG: { ...gatewayObjects.CATALOG, scriptName: 'tokenbank' },
+            COORDINATOR: { ...gatewayObjects.COORDINATOR, scriptName: 'tokenbank' },
           },
         },
         ...gatewayNames.map(gateway),
@@ -309,6 +347,9 @@ export async function startWorkersRuntime(
   };
   let miniflare = launch();
   let urls = await addresses(miniflare);
+  const database = async () =>
+    (await miniflare.getD1Database('DB', 'tokenbank')) as unknown as QueriedDatabase;
+  await applyMigrations(await database());
   const callHarness = harnessCaller(() => urls.harness);
   return {
     get url() {
@@ -342,10 +383,17 @@ export async function startWorkersRuntime(
       urls = await addresses(miniflare);
     },
     call: callHarness,
-    callCatalog: (port, method, parameters) =>
+    async d1(query, ...parameters) {
+      const { results } = await (await database())
+        .prepare(query)
+        .bind(...parameters)
+        .all();
+      return results;
+    },
+    callCoordinator: (port, method, parameters) =>
       callHarness({
-        object: 'catalog',
-        target: 'catalog',
+        object: 'coordinator',
+        target: 'coordinator',
         parameters: [port, method, parameters],
       }),
     async close() {

@@ -7,7 +7,7 @@
  * job lease (durable-job-lease.ts), so overlapping invocations, in one isolate or several, never
  * run them twice at once. Its wall time is bounded, so it sends batch lines for at most
  * limits.workersCronPassMs, waits for those it sent, and leaves the rest to the next invocation:
- * every batch's state is in the catalog object, and the scheduler of each invocation is new,
+ * every batch's state is in the coordinator object, and the scheduler of each invocation is new,
  * built from the store alone. Lines an invocation that was cut off left running are ended as
  * interrupted by the next holder (batch-steps.ts), once the lease's term says their runner is gone.
  */
@@ -16,8 +16,8 @@ import { type BatchScheduler, createBatchScheduler } from '../../gateway/batch/b
 import { chargeStorageTick } from '../../gateway/batch/storage-meter.ts';
 import { checkLeases } from '../../gateway/leases/lease-job.ts';
 import { newId } from '../../platform/identifiers.ts';
-import { createDurableJobLease } from './catalog/durable-job-lease.ts';
-import type { JobLeaseRows } from './catalog/job-lease-rows.ts';
+import { createDurableJobLease } from './coordinator/durable-job-lease.ts';
+import type { JobLeaseRows } from './coordinator/job-lease-rows.ts';
 
 /** The name of the one lease the elected jobs share. */
 const electedJobsLease = 'elected-jobs';

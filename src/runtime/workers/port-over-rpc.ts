@@ -1,5 +1,5 @@
 /**
- * Ports whose every method is one RPC call (the ports of the catalog object, the catalog a
+ * Ports whose every method is one RPC call (the ports of the coordinator object, the catalog a
  * provider's payout object reads), built from the method name alone, so they follow the port as
  * it grows.
  */

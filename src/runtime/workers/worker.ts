@@ -24,21 +24,21 @@ import { listenForCatalogChanges } from '../../gateway/replicas/catalog-changes.
 import { systemClock } from '../../platform/clock.ts';
 import { newId } from '../../platform/identifiers.ts';
 import { createJsonLogger } from '../../platform/logger.ts';
-import type { JobLeaseRows } from './catalog/job-lease-rows.ts';
+import type { JobLeaseRows } from './coordinator/job-lease-rows.ts';
 import {
   createPolledCatalogChanges,
   type PolledCatalogChanges,
-} from './catalog/polled-catalog-changes.ts';
+} from './coordinator/polled-catalog-changes.ts';
 import { runElectedJobs } from './cron-jobs.ts';
 import { watchDelivery } from './watch-delivery.ts';
 import {
-  catalogObjectOf,
-  catalogObjectPort,
+  coordinatorObjectOf,
+  coordinatorObjectPort,
   createWorkersDeps,
   type WorkerBindings,
 } from './workers-deps.ts';
 
-export { CatalogObject } from './catalog/catalog-object.ts';
+export { CoordinatorObject } from './coordinator/coordinator-object.ts';
 export { TenantLedgerObject } from './ledger/tenant-ledger-object.ts';
 export { ProviderPayoutObject } from './payouts/provider-payout-object.ts';
 export { RateLimitObject } from './rate-limits/rate-limit-object.ts';
@@ -73,7 +73,7 @@ async function startGateway(env: WorkerBindings): Promise<Gateway> {
   const logger = createJsonLogger(config.logLevel, (line) => console.log(line.trimEnd()));
   const instanceId = newId('gw');
   const catalogChanges = createPolledCatalogChanges({
-    source: () => catalogObjectOf(env),
+    source: () => coordinatorObjectOf(env),
     instanceId,
     clock: systemClock,
     logger,
@@ -167,7 +167,7 @@ export default {
     context.waitUntil(refreshed.then(() => gateway.jobs.probeBackends()));
     // The lease job among them judges leased backends by the refreshed pool; it runs even if the
     // refresh failed.
-    const leases = catalogObjectPort<JobLeaseRows>(env, 'jobLeases');
+    const leases = coordinatorObjectPort<JobLeaseRows>(env, 'jobLeases');
     context.waitUntil(
       refreshed.catch(() => undefined).then(() => runElectedJobs(gateway.deps, leases)),
     );

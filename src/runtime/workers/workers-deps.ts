@@ -1,7 +1,7 @@
 /**
  * Builds the Deps of the gateway on Cloudflare Workers, once per isolate, from the Worker's
- * bindings: the catalog, audit log, leases, file rows and batches in the catalog object
- * (catalog-object.ts), file bytes in R2, the ledger in one Durable Object per tenant
+ * bindings: the catalog and the audit log in D1 (d1-store-database.ts), leases, file rows and
+ * batches in the coordinator object (coordinator-object.ts), file bytes in R2, the ledger in one Durable Object per tenant
  * (tenant-ledgers.ts), each rate key's counters in a Durable Object of its own
  * (durable-counter-store.ts), a provider's payouts in a Durable Object of its own
  * (provider-payout-object.ts), upstream calls through fetch, and this isolate's own stand-ins
@@ -10,18 +10,18 @@
  * (Workers Logs and Analytics instead), and token counts
  * are the byte estimate (tiktoken's WASM would not fit the Worker's size limit) with the
  * provider's usage billed as on Node, so the recount sample is off. Files keep their bytes in the
- * R2 bucket and their rows in the catalog object (r2-file-store.ts); batches are rows of the
- * catalog object, run by the Cron Trigger (cron-jobs.ts).
+ * R2 bucket and their rows in the coordinator object (r2-file-store.ts); batches are rows of the
+ * coordinator object, run by the Cron Trigger (cron-jobs.ts).
  */
 import { BackendPool } from '../../backends/backend-pool.ts';
 import { createCapacityWaitQueue } from '../../backends/capacity-wait-queue.ts';
 import { createLatencyAwareRouter } from '../../backends/routing/latency-aware-router.ts';
 import { createRetryBudget } from '../../backends/routing/retry-budget.ts';
 import type { Config } from '../../config.ts';
-import type { AuditLog } from '../../db/audit-log.ts';
 import type { BatchStore } from '../../db/batch-store.ts';
-import type { Catalog } from '../../db/catalog.ts';
 import type { LeaseStore } from '../../db/lease-store.ts';
+import { createSqliteAuditLog } from '../../db/sqlite-audit-log.ts';
+import { createSqliteCatalog } from '../../db/sqlite-catalog.ts';
 import type { FileRecords } from '../../db/sqlite-file-records.ts';
 import type { Deps } from '../../deps.ts';
 import { GatewayError } from '../../errors.ts';
@@ -44,12 +44,16 @@ import { createMemoryCounterStore, slotHoldMs } from '../../platform/shared-stat
 import { createDegradingCounterStore } from '../../platform/shared-state/degrading-counter-store.ts';
 import type { Tokenizer } from '../../platform/tokenizer.ts';
 import { type AssetsBinding, assetsConsoleAssets } from './assets-console-assets.ts';
-import { type CatalogPortName, catalogObjectName } from './catalog/catalog-object.ts';
+import {
+  type CoordinatorPortName,
+  coordinatorObjectName,
+} from './coordinator/coordinator-object.ts';
 import type {
   CatalogChangeSource,
   PolledCatalogChanges,
-} from './catalog/polled-catalog-changes.ts';
-import { createR2FileStore } from './catalog/r2-file-store.ts';
+} from './coordinator/polled-catalog-changes.ts';
+import { createR2FileStore } from './coordinator/r2-file-store.ts';
+import { d1StoreDatabase } from './d1-store-database.ts';
 import { resolveWithDnsOverHttps } from './dns-over-https.ts';
 import { createFetchUpstream } from './fetch-upstream.ts';
 import {
@@ -62,16 +66,18 @@ import {
   createDurableCounterStore,
   type RateLimitStub,
 } from './rate-limits/durable-counter-store.ts';
-import type { DurableObjectNamespace, R2Bucket } from './workers-types.ts';
+import type { D1Database, DurableObjectNamespace, R2Bucket } from './workers-types.ts';
 
-export type CatalogObjectStub = CatalogChangeSource & {
-  call(port: CatalogPortName, method: string, parameters: readonly unknown[]): Promise<unknown>;
+export type CoordinatorObjectStub = CatalogChangeSource & {
+  call(port: CoordinatorPortName, method: string, parameters: readonly unknown[]): Promise<unknown>;
 };
 
 /** The Worker's bindings (wrangler.toml) beside its TOKENBANK_* variables. */
 export type WorkerBindings = {
   TENANT_LEDGERS: DurableObjectNamespace<TenantLedgerStub>;
-  CATALOG: DurableObjectNamespace<CatalogObjectStub>;
+  COORDINATOR: DurableObjectNamespace<CoordinatorObjectStub>;
+  /** The catalog, the audit log and the usage records' copy (wrangler.toml `[[d1_databases]]`). */
+  DB: D1Database;
   /** One object per provider: its payouts (provider-payout-object.ts). */
   PROVIDER_PAYOUTS: DurableObjectNamespace<ProviderPayoutStub>;
   /** One object per rate key: each API key's rpm, tpm and stream slots (rate-limit-object.ts). */
@@ -82,19 +88,19 @@ export type WorkerBindings = {
   FILES: R2Bucket;
 };
 
-/** One port of the catalog object, each call over RPC on a fresh stub. */
-export function catalogObjectPort<Port extends object>(
+/** One port of the coordinator object, each call over RPC on a fresh stub. */
+export function coordinatorObjectPort<Port extends object>(
   bindings: WorkerBindings,
-  port: CatalogPortName,
+  port: CoordinatorPortName,
 ): Port {
   return portOverRpc<Port>((method, parameters) =>
-    catalogObjectOf(bindings).call(port, method, parameters),
+    coordinatorObjectOf(bindings).call(port, method, parameters),
   );
 }
 
 /**
  * The job lease of an isolate outside a Cron Trigger invocation: never held. The elected jobs run
- * only in the invocation that wins the catalog object's lease (cron-jobs.ts), with that lease in
+ * only in the invocation that wins the coordinator object's lease (cron-jobs.ts), with that lease in
  * their Deps; and isolates share their objects, so none of them is a store's sole process.
  */
 const outsideTheElection: JobLease = {
@@ -121,9 +127,9 @@ const estimatingTokenizer: Tokenizer = {
   countShortText: (text) => estimateTextTokens(text),
 };
 
-/** The deployment's one catalog object; a stub is bound to the request that made it. */
-export function catalogObjectOf(bindings: WorkerBindings): CatalogObjectStub {
-  return bindings.CATALOG.get(bindings.CATALOG.idFromName(catalogObjectName));
+/** The deployment's one coordinator object; a stub is bound to the request that made it. */
+export function coordinatorObjectOf(bindings: WorkerBindings): CoordinatorObjectStub {
+  return bindings.COORDINATOR.get(bindings.COORDINATOR.idFromName(coordinatorObjectName));
 }
 
 export function createWorkersDeps(options: {
@@ -141,9 +147,10 @@ export function createWorkersDeps(options: {
     limits: { ...options.config.limits, verificationSampleBps: 0 },
   };
   const clock = systemClock;
-  const overCatalogObject = <Port extends object>(port: CatalogPortName) =>
-    catalogObjectPort<Port>(bindings, port);
-  const catalog = overCatalogObject<Catalog>('catalog');
+  const overCoordinatorObject = <Port extends object>(port: CoordinatorPortName) =>
+    coordinatorObjectPort<Port>(bindings, port);
+  const d1 = d1StoreDatabase(bindings.DB);
+  const catalog = createSqliteCatalog(d1);
   const capacityQueue = createCapacityWaitQueue({
     lengthMax: config.limits.capacityQueueLengthMax,
   });
@@ -156,7 +163,7 @@ export function createWorkersDeps(options: {
     entriesMax: config.limits.credentialCacheEntriesMax,
     clock,
   };
-  const leases = overCatalogObject<LeaseStore>('leases');
+  const leases = overCoordinatorObject<LeaseStore>('leases');
   const gate = createRequestGate();
   const sharedState = {
     ...createLocalSharedState({ clock, logger, retryMs: config.limits.sharedStateRetryMs }),
@@ -222,9 +229,9 @@ export function createWorkersDeps(options: {
     metrics: workersMetrics,
     jobLease: outsideTheElection,
     gate,
-    audit: overCatalogObject<AuditLog>('audit'),
-    batches: overCatalogObject<BatchStore>('batches'),
-    files: createR2FileStore(bindings.FILES, overCatalogObject<FileRecords>('files')),
+    audit: createSqliteAuditLog(d1.database),
+    batches: overCoordinatorObject<BatchStore>('batches'),
+    files: createR2FileStore(bindings.FILES, overCoordinatorObject<FileRecords>('files')),
     leases,
     leaseRegistry: new LeaseRegistry(leases),
   };

@@ -24,6 +24,9 @@ export type DurableObjectStorage = {
   /** Runs `body` as one SQLite transaction: every statement commits, or none. */
   transactionSync<Result>(body: () => Result): Result;
   setAlarm(scheduledTimeMs: number): Promise<void>;
+  /** A value of the object's key-value storage (beside its SQL tables). */
+  get<Value>(key: string): Promise<Value | undefined>;
+  put(key: string, value: unknown): Promise<void>;
   getAlarm(): Promise<number | null>;
 };
 
@@ -48,4 +51,19 @@ export type R2Bucket = {
   get(key: string): Promise<R2ObjectBody | null>;
   /** Up to 1,000 keys at once; keys with no object are no error. */
   delete(keys: string | string[]): Promise<void>;
+};
+
+/** A D1 statement with its parameters bound (https://developers.cloudflare.com/d1/worker-api/). */
+export type D1PreparedStatement = {
+  bind(...values: SqlStorageValue[]): D1PreparedStatement;
+  run(): Promise<unknown>;
+  all(): Promise<{ results: Record<string, SqlStorageValue>[] }>;
+  first(): Promise<Record<string, SqlStorageValue> | null>;
+  raw(): Promise<SqlStorageValue[][]>;
+};
+
+/** The D1 database binding: statements, and batches that commit all together or not at all. */
+export type D1Database = {
+  prepare(query: string): D1PreparedStatement;
+  batch(statements: D1PreparedStatement[]): Promise<unknown[]>;
 };

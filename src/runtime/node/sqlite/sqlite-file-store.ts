@@ -1,6 +1,6 @@
 /**
  * The FileStore over the embedded SQLite file: metadata and bytes in the `files` table (the bytes
- * as a blob), through the rows of db/sqlite-file-records.ts, which the Workers catalog object
+ * as a blob), through the rows of db/sqlite-file-records.ts, which the Workers coordinator object
  * shares. Listing never reads a blob. The quota check and the insert run in one IMMEDIATE
  * transaction, which holds the database's write lock, so no other connection or process can
  * store a file in between.

@@ -4,6 +4,7 @@
  * runs the elected jobs.
  */
 import type { Config } from '../../../config.ts';
+import { synchronousSqlite } from '../../../db/portable-sqlite.ts';
 import { createSqliteAuditLog } from '../../../db/sqlite-audit-log.ts';
 import { createSqliteBatchStore } from '../../../db/sqlite-batch-store.ts';
 import { createSqliteCatalog } from '../../../db/sqlite-catalog.ts';
@@ -21,7 +22,7 @@ export function sqliteGatewayStore(opened: OpenedSqlite, config: Config): Gatewa
     kind: 'sqlite',
     label: config.database,
     opened,
-    catalog: createSqliteCatalog(opened.database),
+    catalog: createSqliteCatalog(synchronousSqlite(opened.database)),
     ledger: createSqliteLedger(opened.connection, {
       openReservationsMax: config.limits.openReservationsMax,
       accountsInMemoryMax: config.limits.ledgerAccountsInMemoryMax,

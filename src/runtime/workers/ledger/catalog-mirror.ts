@@ -37,7 +37,7 @@ export type CatalogMirror = {
   payoutRates?: readonly MirroredPayoutRate[];
   backends?: readonly MirroredBackend[];
   prices?: readonly MirroredPrice[];
-  /** Leases about to be charged or ended, as the catalog object holds them (lease-mirror.ts). */
+  /** Leases about to be charged or ended, as the coordinator object holds them (lease-mirror.ts). */
   leases?: readonly MirroredLease[];
 };
 

@@ -48,6 +48,27 @@ const ledgerMethodSet = {
 export type LedgerMethod = keyof Ledger;
 export const ledgerMethods = Object.keys(ledgerMethodSet) as LedgerMethod[];
 
+/**
+ * The calls the gateway Worker makes through the object's `watched`, which then watches what the
+ * call left: a hold or a grant for its alarm to end, usage records to copy to D1
+ * (tenant-ledger-object.ts). The conformance suites make every call plainly, on their own times.
+ */
+export const watchedMethods = [
+  'reserve',
+  'grantCoupon',
+  'settle',
+  'release',
+  'recordRejected',
+  'chargeStorage',
+  'chargeLease',
+  'endLease',
+] as const satisfies readonly LedgerMethod[];
+export type WatchedMethod = (typeof watchedMethods)[number];
+
+export function isWatchedMethod(name: string): name is WatchedMethod {
+  return (watchedMethods as readonly string[]).includes(name);
+}
+
 export function isLedgerMethod(name: string): name is LedgerMethod {
   return Object.hasOwn(ledgerMethodSet, name);
 }

@@ -2,38 +2,44 @@
  * The Durable Object that holds one tenant's money (`idFromName(tenantId)`): its wallet, coupons,
  * holds, reservations, usage and lease records, in the object's own SQLite storage with the
  * schema of drizzle/ (store-migrations.ts). Workers reach it over RPC: `ledger` runs one call of
- * the Ledger port (durable-ledger.ts), `watched` a reservation or grant that the alarm must watch,
- * `leases` one call of the LeaseStore (the conformance suites' view of it: the gateway's leases
- * live in the catalog object), `mirror` stores the catalog rows the ledger reads
+ * the Ledger port (durable-ledger.ts), `watched` a write of the gateway whose result the object
+ * watches (a hold or grant for its alarm to end, usage records to copy), `leases` one call of
+ * the LeaseStore (the conformance suites' view of it: the gateway's leases
+ * live in the coordinator object), `mirror` stores the catalog rows the ledger reads
  * (catalog-mirror.ts) and the records of the leases it charges and ends (lease-mirror.ts). Its
  * alarm ends what no Worker will: holds whose Worker fell silent (the sweep) and grants that
- * expired.
+ * expired; and it copies the usage records written since its last ring to D1 (usage-copy.ts), a
+ * short while after the first of them, so several requests' records travel in one batch.
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { Ledger, ReserveInput } from '../../../billing/ledger.ts';
+import type { Config } from '../../../config.ts';
 import type { LeaseStore } from '../../../db/lease-store.ts';
 import { createSqliteLeaseStore } from '../../../db/sqlite-lease-store.ts';
+import { createJsonLogger, type Logger } from '../../../platform/logger.ts';
 import { type DurableSql, durableSql } from '../durable-sql.ts';
 import { type DurableStoreDatabase, durableStoreDatabase } from '../durable-store-database.ts';
 import { objectConfig } from '../object-config.ts';
 import { migrateDurableStore } from '../store-migrations.ts';
-import type { DurableObjectState } from '../workers-types.ts';
+import type { D1Database, DurableObjectState } from '../workers-types.ts';
 import { type CatalogMirror, writeCatalogMirror } from './catalog-mirror.ts';
 import { createDurableLedger } from './durable-ledger.ts';
 import { writeLeaseMirror } from './lease-mirror.ts';
 import {
   answerLedgerCall,
   isLedgerMethod,
+  isWatchedMethod,
   type LedgerAnswer,
   type LedgerMethod,
+  type WatchedMethod,
 } from './ledger-rpc.ts';
 import { type AlarmSettings, nextRingMs, ringTenantAlarm } from './tenant-object-alarm.ts';
+import { createUsageCopy, type UsageCopy } from './usage-copy.ts';
 
 export type LeaseMethod = keyof LeaseStore;
 
 /** The alarm's timings, from the same TOKENBANK_* variables the Worker reads. */
-function alarmSettingsOf(env: unknown): AlarmSettings {
-  const config = objectConfig(env);
+function alarmSettingsOf(config: Config): AlarmSettings {
   return {
     // Past the timeout, a request's own settlement gets the time a silent owner is given.
     requestLifetimeMs: config.requestTimeoutS * 1000 + config.limits.ownerSilentMs,
@@ -49,18 +55,34 @@ export type AccountTotals = {
   creditsPending: bigint;
 };
 
+/** Where the object notes how far its usage records were copied to D1. */
+const usageCopiedKey = 'usage_copied_rowid';
+
+/** Batches one ring of the alarm copies at most; a ring that leaves more rings again at once. */
+const usageCopyBatchesPerRingMax = 20;
+
 export class TenantLedgerObject extends DurableObject {
   private ledgerPort: Ledger | undefined;
   private leaseStore: LeaseStore | undefined;
   private readonly sql: DurableSql;
   private readonly database: DurableStoreDatabase;
   private readonly alarmSettings: AlarmSettings;
+  private readonly limits: Config['limits'];
+  private readonly usageCopy: UsageCopy;
+  private readonly logger: Logger;
 
   constructor(ctx: DurableObjectState, env: unknown) {
     super(ctx, env);
+    const config = objectConfig(env);
     this.sql = durableSql(ctx.storage.sql);
     this.database = durableStoreDatabase(ctx.storage);
-    this.alarmSettings = alarmSettingsOf(env);
+    this.alarmSettings = alarmSettingsOf(config);
+    this.limits = config.limits;
+    this.logger = createJsonLogger(config.logLevel, (line) => console.log(line));
+    this.usageCopy = createUsageCopy(this.sql, (env as { DB: D1Database }).DB, {
+      read: async () => (await ctx.storage.get<number>(usageCopiedKey)) ?? 0,
+      write: (rowid) => ctx.storage.put(usageCopiedKey, rowid),
+    });
     // No call is delivered before the schema is current.
     void ctx.blockConcurrencyWhile(async () => {
       await migrateDurableStore(this.database);
@@ -84,15 +106,15 @@ export class TenantLedgerObject extends DurableObject {
   }
 
   /**
-   * A reservation or a grant as the gateway Worker makes it: the call of `ledger`, then the
-   * object's own watch over it. A reservation hears from its isolate (a heartbeat), and either
-   * sets the alarm that will sweep the hold or expire the grant if nothing else ends it. (The
+   * A write as the gateway Worker makes it: the call of `ledger`, then the object's own watch
+   * over what it left. A reservation hears from its isolate (a heartbeat); the alarm is set to
+   * sweep a hold, expire a grant or copy usage records if nothing else ends them first. (The
    * conformance suites call `ledger` itself, on the times of their model.)
    */
-  async watched(
-    method: 'reserve' | 'grantCoupon',
-    parameters: readonly unknown[],
-  ): Promise<LedgerAnswer> {
+  async watched(method: WatchedMethod, parameters: readonly unknown[]): Promise<LedgerAnswer> {
+    if (!isWatchedMethod(method)) {
+      throw new TypeError(`no watched ledger method ${String(method)}`);
+    }
     const { ledger } = this.opened;
     const answer = await answerLedgerCall(ledger, method, parameters);
     if (answer.ok && method === 'reserve') {
@@ -105,18 +127,53 @@ export class TenantLedgerObject extends DurableObject {
     return answer;
   }
 
-  /** Sweeps the holds no Worker will end and expires grants (tenant-object-alarm.ts). */
+  /**
+   * Copies the new usage records to D1, sweeps the holds no Worker will end and expires grants
+   * (tenant-object-alarm.ts).
+   */
   async alarm(): Promise<void> {
     const nowMs = Date.now();
-    const next = await ringTenantAlarm(this.opened.ledger, this.sql, nowMs, this.alarmSettings);
+    const copyAgainAtMs = await this.copyUsage(nowMs);
+    const watchAtMs = await ringTenantAlarm(
+      this.opened.ledger,
+      this.sql,
+      nowMs,
+      this.alarmSettings,
+    );
+    const next = earliest(copyAgainAtMs, watchAtMs);
     if (next !== undefined) {
       await this.ctx.storage.setAlarm(next);
     }
   }
 
+  /**
+   * Copies usage records until none is left or this ring copied its most; returns when to copy
+   * again, if anything is left. D1 unreachable or refusing (a migration not applied yet) is
+   * logged and tried again later: the records are safe here meanwhile.
+   */
+  private async copyUsage(nowMs: number): Promise<number | undefined> {
+    const batchMax = this.limits.usageCopyBatchMax;
+    try {
+      for (let batch = 0; batch < usageCopyBatchesPerRingMax; batch += 1) {
+        if ((await this.usageCopy.copyBatch(batchMax)) < batchMax) {
+          return undefined;
+        }
+      }
+      return nowMs + 1;
+    } catch (error) {
+      this.logger.log('warn', 'usage_copy_failed', {
+        error: error instanceof Error ? error.message : String(error),
+      });
+      return nowMs + this.limits.usageCopyRetryMs;
+    }
+  }
+
   /** Sets the alarm when something is to be watched and no earlier alarm is set. */
   private async scheduleAlarm(nowMs: number): Promise<void> {
-    const next = nextRingMs(this.sql, nowMs, this.alarmSettings);
+    const copyAtMs = (await this.usageCopy.pending())
+      ? nowMs + this.limits.usageCopyDelayMs
+      : undefined;
+    const next = earliest(copyAtMs, nextRingMs(this.sql, nowMs, this.alarmSettings));
     const current = await this.ctx.storage.getAlarm();
     if (next !== undefined && (current === null || current > next)) {
       await this.ctx.storage.setAlarm(next);
@@ -156,4 +213,12 @@ export class TenantLedgerObject extends DurableObject {
         creditsPending: BigInt(String(row.creditsPending)),
       }));
   }
+}
+
+/** The earlier of two times, either of which may be missing. */
+function earliest(first: number | undefined, second: number | undefined): number | undefined {
+  if (first === undefined || second === undefined) {
+    return first ?? second;
+  }
+  return Math.min(first, second);
 }

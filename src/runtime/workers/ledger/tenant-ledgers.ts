@@ -6,7 +6,7 @@
  * Calls that name a coupon look for it among the tenants, as does the usage of a request another
  * isolate admitted (a batch line an ended Cron Trigger invocation left running). Before an
  * operation the object is sent the catalog rows it will read (catalog-mirror.ts), and before a
- * lease is charged or ended, the lease as the catalog object holds it (lease-mirror.ts); a lease
+ * lease is charged or ended, the lease as the coordinator object holds it (lease-mirror.ts); a lease
  * charge's payers are asked of its lease's tenant. What spans tenants (a provider's earnings and
  * balance, the programs' lists and statements) asks every tenant's object for its part,
  * `tenantFanOutMax` at once, and merges the parts into what one store answers
@@ -35,12 +35,18 @@ import { BoundedMap } from '../../../platform/bounded-map.ts';
 import type { Clock } from '../../../platform/clock.ts';
 import type { DurableObjectNamespace } from '../workers-types.ts';
 import type { CatalogMirror } from './catalog-mirror.ts';
-import { type LedgerAnswer, type LedgerMethod, ledgerOverRpc } from './ledger-rpc.ts';
+import {
+  isWatchedMethod,
+  type LedgerAnswer,
+  type LedgerMethod,
+  ledgerOverRpc,
+  type WatchedMethod,
+} from './ledger-rpc.ts';
 import { tenantFanOut, tenantPages } from './tenant-fan-out.ts';
 
 export type TenantLedgerStub = {
   ledger(method: LedgerMethod, parameters: readonly unknown[]): Promise<LedgerAnswer>;
-  watched(method: 'reserve' | 'grantCoupon', parameters: readonly unknown[]): Promise<LedgerAnswer>;
+  watched(method: WatchedMethod, parameters: readonly unknown[]): Promise<LedgerAnswer>;
   mirror(rows: CatalogMirror): Promise<void>;
 };
 
@@ -55,7 +61,7 @@ type TenantLedgerOptions = {
   /** Tenant objects a read that spans tenants asks at once. */
   fanOutMax: number;
   catalog: Catalog;
-  /** The deployment's leases (the catalog object's), mirrored before one is charged or ended. */
+  /** The deployment's leases (the coordinator object's), mirrored before one is charged or ended. */
   leases: Pick<LeaseStore, 'get'>;
   clock: Clock;
   /** How long a mirrored provider's payout rates are trusted before they are sent again. */
@@ -80,8 +86,8 @@ export function createTenantLedgers(options: TenantLedgerOptions): Ledger {
   const ledgerOf = (tenantId: string) =>
     ledgerOverRpc((method, parameters) => {
       const stub = stubOf(tenantId);
-      // Reservations and grants are watched by the object's alarm (tenant-object-alarm.ts).
-      return method === 'reserve' || method === 'grantCoupon'
+      // What a write leaves is watched by the object (tenant-ledger-object.ts).
+      return isWatchedMethod(method)
         ? stub.watched(method, parameters)
         : stub.ledger(method, parameters);
     });
@@ -145,7 +151,7 @@ export function createTenantLedgers(options: TenantLedgerOptions): Ledger {
       return tenant ? { tenants: [tenant] } : {};
     });
 
-  /** The lease as the catalog object holds it now, for the object's check (lease-mirror.ts). */
+  /** The lease as the coordinator object holds it now, for the object's check (lease-mirror.ts). */
   async function mirrorLease(tenantId: string, leaseId: string) {
     const lease = (await leases.get(leaseId)) ?? null;
     await stubOf(tenantId).mirror({ leases: [{ id: leaseId, lease }] });

@@ -7,26 +7,24 @@
  * evicted mid-way), and tries again `payoutRetryIntervalMs` later while any is left.
  */
 import { DurableObject } from 'cloudflare:workers';
-import type { Catalog } from '../../../db/catalog.ts';
+import { createSqliteCatalog } from '../../../db/sqlite-catalog.ts';
 import { createJsonLogger, type Logger } from '../../../platform/logger.ts';
-import { catalogObjectName } from '../catalog/catalog-object.ts';
+import { d1StoreDatabase } from '../d1-store-database.ts';
 import { durableSql } from '../durable-sql.ts';
 import { durableStoreDatabase } from '../durable-store-database.ts';
 import { answerLedgerCall, type LedgerAnswer, type LedgerMethod } from '../ledger/ledger-rpc.ts';
 import { tenantFanOut } from '../ledger/tenant-fan-out.ts';
 import { type TenantLedgerStub, tenantObjectLedger } from '../ledger/tenant-ledgers.ts';
 import { objectConfig } from '../object-config.ts';
-import { portOverRpc } from '../port-over-rpc.ts';
 import { migrateDurableStore } from '../store-migrations.ts';
-import type { CatalogObjectStub } from '../workers-deps.ts';
-import type { DurableObjectNamespace, DurableObjectState } from '../workers-types.ts';
+import type { D1Database, DurableObjectNamespace, DurableObjectState } from '../workers-types.ts';
 import { payoutPlans } from './payout-plans.ts';
 import { createProviderPayouts, type ProviderPayouts } from './provider-payouts.ts';
 
-/** The bindings this object uses (wrangler.toml): the tenants' objects and the catalog's. */
+/** The bindings this object uses (wrangler.toml): the tenants' objects and the catalog in D1. */
 type ProviderObjectBindings = {
   TENANT_LEDGERS: DurableObjectNamespace<TenantLedgerStub>;
-  CATALOG: DurableObjectNamespace<CatalogObjectStub>;
+  DB: D1Database;
 };
 
 const providerMethods = ['payout', 'payouts', 'paidOut'] as const;
@@ -46,11 +44,7 @@ export class ProviderPayoutObject extends DurableObject {
     this.retryIntervalMs = limits.payoutRetryIntervalMs;
     this.logger = createJsonLogger(logLevel, (line) => console.log(line));
     const bindings = env as ProviderObjectBindings;
-    const catalogObject = () =>
-      bindings.CATALOG.get(bindings.CATALOG.idFromName(catalogObjectName));
-    const catalog = portOverRpc<Catalog>((method, parameters) =>
-      catalogObject().call('catalog', method, parameters),
-    );
+    const catalog = createSqliteCatalog(d1StoreDatabase(bindings.DB));
     // No call is delivered before the schema is current.
     void ctx.blockConcurrencyWhile(async () => {
       await migrateDurableStore(durableStoreDatabase(ctx.storage));

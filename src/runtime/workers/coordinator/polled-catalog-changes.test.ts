@@ -12,7 +12,7 @@ function logSource(log: CatalogChangeLog): CatalogChangeSource & { failing: bool
       log.append(announced),
     changesAfter: async (cursor: Parameters<CatalogChangeLog['readAfter']>[0]) => {
       if (source.failing) {
-        throw new Error('the catalog object is unreachable');
+        throw new Error('the coordinator object is unreachable');
       }
       return log.readAfter(cursor);
     },

@@ -1,10 +1,10 @@
 /**
- * The CatalogChangeBus of the Worker isolates: a change is appended to the catalog object's log
+ * The CatalogChangeBus of the Worker isolates: a change is appended to the coordinator object's log
  * (catalog-change-log.ts), and each isolate reads the log at most every `catalogChangePollMs`,
  * from a request it is serving (after the response, through waitUntil), and applies what other
  * isolates announced. An isolate cannot be pushed to, so this is how a revoked key or a new price
  * reaches the others within about a poll interval, instead of the credential TTL or catalog
- * refresh interval that stay the bound when the catalog object cannot be read.
+ * refresh interval that stay the bound when the coordinator object cannot be read.
  */
 import type { Clock } from '../../../platform/clock.ts';
 import type { Logger } from '../../../platform/logger.ts';
@@ -14,7 +14,7 @@ import type {
 } from '../../../platform/shared-state/catalog-change-bus.ts';
 import type { AnnouncedChange, ChangeCursor, ChangesRead } from './catalog-change-log.ts';
 
-/** The catalog object's side of the bus. */
+/** The coordinator object's side of the bus. */
 export type CatalogChangeSource = {
   publishChange(announced: AnnouncedChange): Promise<void>;
   changesAfter(cursor: ChangeCursor | undefined): Promise<ChangesRead>;

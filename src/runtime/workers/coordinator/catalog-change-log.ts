@@ -1,5 +1,5 @@
 /**
- * The catalog object's log of recent catalog changes, which Worker isolates read to invalidate
+ * The coordinator object's log of recent catalog changes, which Worker isolates read to invalidate
  * what they cache (the Workers CatalogChangeBus, polled-catalog-changes.ts): where the Node
  * replicas hear changes over Redis pub/sub, isolates cannot be reached, so they ask. The log is
  * memory only and bounded: an object that restarted (a new epoch) or a reader that fell further

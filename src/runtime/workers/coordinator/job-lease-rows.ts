@@ -1,12 +1,12 @@
 /**
- * The job lease rows of the catalog object (table `job_leases`): a lease is a name, its holder and
+ * The job lease rows of the coordinator object (table `job_leases`): a lease is a name, its holder and
  * when it lapses. Taking one is a single conditional upsert, so two Cron Trigger invocations (in
  * one isolate or two) asking at once cannot both get it: the object runs one statement at a time,
  * and the row changes hands only when it is free, lapsed, or already the asker's (a renewal).
  */
 import { and, eq, sql } from 'drizzle-orm';
+import type { SqliteDatabase } from '../../../db/portable-sqlite.ts';
 import { jobLeases } from '../../../db/schema.ts';
-import type { SqliteDatabase } from '../../../db/sqlite-catalog.ts';
 
 export type JobLeaseRows = {
   /** Gives lease `name` to `holder` until `untilMs` unless another holds it past `atMs`; whether it did. */

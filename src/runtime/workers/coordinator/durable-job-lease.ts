@@ -1,5 +1,5 @@
 /**
- * The JobLease on Workers (platform/job-lease.ts): a row of the catalog object
+ * The JobLease on Workers (platform/job-lease.ts): a row of the coordinator object
  * (job-lease-rows.ts) held by one Cron Trigger invocation for a term, renewed on every acquire.
  * The holder is the invocation, not the isolate: two invocations overlapping in one isolate are
  * two candidates, and only one runs the elected jobs. A holder that dies keeps the lease until its
@@ -32,7 +32,7 @@ export function createDurableJobLease(options: {
       held = false;
       await rows.give(name, holder);
     },
-    // Other isolates and invocations share the catalog object: only the lease tells them apart.
+    // Other isolates and invocations share the coordinator object: only the lease tells them apart.
     soleProcess: false,
   };
 }

@@ -1,6 +1,6 @@
 /**
  * The FileStore on Workers: a file's bytes in the R2 bucket (wrangler.toml `FILES`), its metadata
- * row and the quota check in the catalog object (db/sqlite-file-records.ts, the rows the Node
+ * row and the quota check in the coordinator object (db/sqlite-file-records.ts, the rows the Node
  * SQLite store keeps too, with `content` NULL), since a Durable Object's row holds ~2 MB at most.
  * The two are never one transaction, so the order is what keeps them consistent: the bytes are
  * written first under the new id and deleted again if the row is refused (quota) or fails, and a

@@ -30,7 +30,7 @@ function memoryRecords(events: string[], options: { failInsert?: boolean } = {})
   const rows = new Map<string, FileRow>();
   const insert = async (row: FileRow) => {
     if (options.failInsert) {
-      throw new Error('the catalog object is unreachable');
+      throw new Error('the coordinator object is unreachable');
     }
     events.push(`row ${row.id}`);
     rows.set(row.id, row);
