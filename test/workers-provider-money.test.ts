@@ -172,8 +172,14 @@ beforeAll(async () => {
             return undefined;
           }
         }
-        return true;
-      }, 'every request settled in its tenant object').then(() => undefined),
+        // Earnings are read from the usage records' copy in D1, which follows the objects.
+        const [copied] = await started().d1(
+          `SELECT COUNT(*) AS records FROM usage_records
+           WHERE tenant_id IN (${tenantIds.map(() => '?').join(', ')})`,
+          ...tenantIds,
+        );
+        return copied?.records === tenantIds.length * requests.length || undefined;
+      }, 'every request settled in its tenant object and copied to D1').then(() => undefined),
   };
   node = await startInProcessGateway({ config: { allowPrivateBackends: true } });
   const gateway = node;
@@ -190,6 +196,13 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([runtime?.close(), node?.close()]);
 });
+
+function started(): WorkersRuntime {
+  if (!runtime) {
+    throw new Error('the Workers runtime did not start');
+  }
+  return runtime;
+}
 
 const expectedEarnedMicro =
   BigInt(tenantSeeds.length) *

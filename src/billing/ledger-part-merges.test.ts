@@ -1,37 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { createSeededRandom } from '../platform/random.ts';
-import type { EarningsRow, ProgramStatementRow } from './ledger.ts';
+import type { ProgramStatementRow } from './ledger.ts';
 import {
   compareText,
-  mergeEarnings,
   mergeLeaseEarnings,
   mergeStatementRows,
   sumProviderBalances,
 } from './ledger-part-merges.ts';
-
-const earnings = (backendId: string, model: string, requests: number): EarningsRow => ({
-  backendId,
-  model,
-  requests,
-  inputTokens: requests * 10,
-  outputTokens: requests * 20,
-  earnedMicro: BigInt(requests) * 1_000_001n,
-});
-
-describe('mergeEarnings', () => {
-  it('adds up the rows of one backend and model, in (backend, model) order', () => {
-    const merged = mergeEarnings([
-      [earnings('bkd_b', 'chat', 1), earnings('bkd_a', 'embed', 2)],
-      [],
-      [earnings('bkd_a', 'embed', 3), earnings('bkd_a', 'chat', 4)],
-    ]);
-    expect(merged).toEqual([
-      earnings('bkd_a', 'chat', 4),
-      earnings('bkd_a', 'embed', 5),
-      earnings('bkd_b', 'chat', 1),
-    ]);
-  });
-});
 
 describe('mergeLeaseEarnings', () => {
   it('adds up a lease closed once, in (closed at, lease) order', () => {

@@ -1,16 +1,11 @@
 /**
  * A provider's ledger reads and a program's statement lines put together from parts that each
  * cover some of the tenants: on Cloudflare Workers every tenant's Durable Object holds its share
- * of each provider's earnings and of each program's charges. Each merge answers what one store
+ * of each provider's lease earnings and balance, and of each program's charges. Each merge answers what one store
  * holding every part answers: rows of one key added up (money as bigint), in the store's order,
  * and a statement's page cut where the store would cut it.
  */
-import type {
-  EarningsRow,
-  LeaseEarningsRow,
-  ProgramStatementRow,
-  ProviderBalance,
-} from './ledger.ts';
+import type { LeaseEarningsRow, ProgramStatementRow, ProviderBalance } from './ledger.ts';
 
 /**
  * Text in SQLite's order (its UTF-8 bytes, so code points), which is JavaScript's UTF-16 order
@@ -66,21 +61,6 @@ function mergedByKey<Row>(
   return [...merged.values()]
     .sort((left, right) => compareKeys(left.key, right.key))
     .map((entry) => entry.row);
-}
-
-/** Earnings per backend and model, in (backend, model) order. */
-export function mergeEarnings(parts: readonly (readonly EarningsRow[])[]): EarningsRow[] {
-  return mergedByKey(
-    parts,
-    (row) => [row.backendId, row.model],
-    (total, row) => ({
-      ...total,
-      requests: total.requests + row.requests,
-      inputTokens: total.inputTokens + row.inputTokens,
-      outputTokens: total.outputTokens + row.outputTokens,
-      earnedMicro: total.earnedMicro + row.earnedMicro,
-    }),
-  );
 }
 
 /** Lease shares per lease and closing time, in (closed at, lease) order. */

@@ -21,7 +21,8 @@ export function bound(value: SqlParameter): SqlStorageValue {
   return value ?? null;
 }
 
-function checked(row: SqlRow): SqlRow {
+/** The row, once no number in it is an integer that lost digits (D1 rows are checked too). */
+export function checked(row: SqlRow): SqlRow {
   for (const [column, value] of Object.entries(row)) {
     assert(
       typeof value !== 'number' || Number.isSafeInteger(value) || !Number.isInteger(value),

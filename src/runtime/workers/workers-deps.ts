@@ -56,6 +56,7 @@ import { createR2FileStore } from './coordinator/r2-file-store.ts';
 import { d1StoreDatabase } from './d1-store-database.ts';
 import { resolveWithDnsOverHttps } from './dns-over-https.ts';
 import { createFetchUpstream } from './fetch-upstream.ts';
+import { d1UsageReads } from './ledger/d1-usage-reads.ts';
 import {
   createTenantLedgers,
   type ProviderPayoutStub,
@@ -207,6 +208,7 @@ export function createWorkersDeps(options: {
       clock,
       catalogRefreshMs: config.limits.catalogRefreshMs,
       requestsMax: config.limits.openReservationsMax,
+      copiedUsage: d1UsageReads(bindings.DB),
     }),
     tokenizer: estimatingTokenizer,
     catalogCache: new MemoryCatalogCache({

@@ -27,6 +27,11 @@ import { usageRecordOf } from '../../node/ledger-row-codecs.ts';
 import { type DurableSql, positional, type SqlParameter, type SqlRow } from '../durable-sql.ts';
 import type { DurableLedgerRows } from './durable-ledger-rows.ts';
 import { usageSelect } from './durable-ledger-rows.ts';
+import {
+  earningsRowOf,
+  providerEarningsParameters,
+  providerEarningsQuery,
+} from './provider-earnings-query.ts';
 
 const figureQueries = programFiguresQueries(sqliteDialect);
 const everything: TimeRange = { fromMs: 0, toMs: Number.MAX_SAFE_INTEGER };
@@ -124,26 +129,8 @@ export function durableLedgerReads(parts: ReadsParts): LedgerReads {
       ),
     earnings: async (providerId, range) =>
       sql
-        .all(
-          `SELECT backend_id AS backendId, model, COUNT(*) AS requests,
-             COALESCE(SUM(input_tokens), 0) AS inputTokens,
-             COALESCE(SUM(output_tokens), 0) AS outputTokens,
-             CAST(COALESCE(SUM(provider_share), 0) AS TEXT) AS earned
-           FROM usage_records WHERE provider_id = ? AND created_at_ms >= ? AND created_at_ms < ?
-             AND outcome != 'rejected'
-           GROUP BY backend_id, model ORDER BY backend_id, model`,
-          providerId,
-          range.fromMs,
-          range.toMs,
-        )
-        .map((row) => ({
-          backendId: String(row.backendId),
-          model: String(row.model),
-          requests: Number(row.requests),
-          inputTokens: Number(row.inputTokens),
-          outputTokens: Number(row.outputTokens),
-          earnedMicro: micro(row.earned),
-        })),
+        .all(providerEarningsQuery, ...providerEarningsParameters(providerId, range))
+        .map(earningsRowOf),
     leaseEarnings: async (providerId, range) =>
       sql
         .all(

@@ -22,7 +22,6 @@ import type {
   ReserveInput,
 } from '../../../billing/ledger.ts';
 import {
-  mergeEarnings,
   mergeLeaseEarnings,
   mergeStatementRows,
   sumProviderBalances,
@@ -35,6 +34,7 @@ import { BoundedMap } from '../../../platform/bounded-map.ts';
 import type { Clock } from '../../../platform/clock.ts';
 import type { DurableObjectNamespace } from '../workers-types.ts';
 import type { CatalogMirror } from './catalog-mirror.ts';
+import type { CopiedUsageReads } from './d1-usage-reads.ts';
 import {
   isWatchedMethod,
   type LedgerAnswer,
@@ -68,6 +68,8 @@ type TenantLedgerOptions = {
   catalogRefreshMs: number;
   /** Requests of this isolate remembered until they end. */
   requestsMax: number;
+  /** The usage records' copy in D1, for the reads over every tenant's usage. */
+  copiedUsage: CopiedUsageReads;
 };
 
 /** The Ledger of one tenant's object, every call a plain `ledger` call (nothing watched). */
@@ -256,8 +258,12 @@ export function createTenantLedgers(options: TenantLedgerOptions): Ledger {
       if (tenantId !== undefined) {
         return ledgerOf(tenantId).usageOfRequest(requestId);
       }
-      // A batch line an ended Cron Trigger invocation left running: looked for among the tenants.
-      return firstAmongTenants((tenant) => ledgerOf(tenant).usageOfRequest(requestId));
+      // A request of another isolate (a batch line an ended Cron Trigger invocation left
+      // running): in the copy, or, settled too recently to be copied, among the tenants.
+      return (
+        (await options.copiedUsage.usageOfRequest(requestId)) ??
+        firstAmongTenants((tenant) => ledgerOf(tenant).usageOfRequest(requestId))
+      );
     },
     async check(): Promise<LedgerCheck> {
       const checks = await everyTenant(async (tenantId) => ({
@@ -285,10 +291,8 @@ export function createTenantLedgers(options: TenantLedgerOptions): Ledger {
       }
       return ledgerOf(input.tenantId).endLease(input);
     },
-    earnings: async (providerId, range) =>
-      mergeEarnings(
-        await everyTenant((tenantId) => ledgerOf(tenantId).earnings(providerId, range)),
-      ),
+    // One query of the copy in D1, which holds every tenant's usage records.
+    earnings: (providerId, range) => options.copiedUsage.earnings(providerId, range),
     leaseEarnings: async (providerId, range) =>
       mergeLeaseEarnings(
         await everyTenant((tenantId) => ledgerOf(tenantId).leaseEarnings(providerId, range)),
