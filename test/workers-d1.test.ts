@@ -112,6 +112,12 @@ function copyHolding(count: number): Promise<CopiedRecord[]> {
 }
 
 describe('the catalog and the audit log in D1', () => {
+  it('answers /healthz through D1', async () => {
+    const response = await fetch(`${started().url}/healthz`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ status: 'ok' });
+  });
+
   it('holds what the operator and the provider created, and the audit of it', async () => {
     expect(await started().d1('SELECT id FROM tenants')).toEqual([{ id: tenant.tenantId }]);
     expect(await started().d1('SELECT id, tenant_id FROM api_keys')).toEqual([

@@ -4,10 +4,18 @@
  * here; the runtime opens the database. A write that depends on what is stored (a version, a cap,
  * the first credential) is one statement, so it holds on D1, which has no interactive transaction.
  */
-import { and, asc, count, eq, gt, max, ne, notExists, sql } from 'drizzle-orm';
+import { and, asc, count, eq, gt, max, ne, notExists, type SQL, sql } from 'drizzle-orm';
+import type { SQLiteColumn, SQLiteTable } from 'drizzle-orm/sqlite-core';
+import { assert } from '../assert.ts';
 import type { Catalog } from './catalog.ts';
 import { insertWhere, type PortableSqlite } from './portable-sqlite.ts';
 import * as schema from './schema.ts';
+
+/** One more than the highest version of the rows that `where` picks, computed in the insert. */
+function nextVersion(table: SQLiteTable, version: SQLiteColumn, where: SQL | undefined): SQL {
+  assert(where !== undefined, 'a version is counted among the rows of one key');
+  return sql`(SELECT COALESCE(${max(version)}, 0) + 1 FROM ${table} WHERE ${where})`;
+}
 
 export function createSqliteCatalog({ database, together }: PortableSqlite): Catalog {
   const {
@@ -91,10 +99,11 @@ export function createSqliteCatalog({ database, together }: PortableSqlite): Cat
         .insert(providerPayoutRates)
         .values({
           ...rate,
-          version: sql`(${database
-            .select({ version: sql`COALESCE(${max(providerPayoutRates.version)}, 0) + 1` })
-            .from(providerPayoutRates)
-            .where(eq(providerPayoutRates.providerId, rate.providerId))})`,
+          version: nextVersion(
+            providerPayoutRates,
+            providerPayoutRates.version,
+            eq(providerPayoutRates.providerId, rate.providerId),
+          ),
         })
         .returning()
         .get(),
@@ -167,10 +176,11 @@ export function createSqliteCatalog({ database, together }: PortableSqlite): Cat
         .insert(prices)
         .values({
           ...price,
-          version: sql`(${database
-            .select({ version: sql`COALESCE(${max(prices.version)}, 0) + 1` })
-            .from(prices)
-            .where(and(eq(prices.model, price.model), eq(prices.region, price.region)))})`,
+          version: nextVersion(
+            prices,
+            prices.version,
+            and(eq(prices.model, price.model), eq(prices.region, price.region)),
+          ),
         })
         .returning()
         .get(),

@@ -10,6 +10,7 @@ import { asc, count, eq, lt, sum } from 'drizzle-orm';
 import { fileMetadataOf, fileOfTenant, filePageOf, filesPast } from './file-queries.ts';
 import {
   exceededOf,
+  type FileInput,
   type FilePage,
   type FileQuota,
   type QuotaOutcome,
@@ -38,6 +39,15 @@ export type FileRecords = {
 };
 
 const metadata = fileMetadataOf(files);
+
+/** A new file's row under `id`, holding its bytes unless an object store keeps them (null). */
+export function newFileRow(
+  { content, atMs, ...input }: FileInput,
+  id: string,
+  keptContent: Uint8Array | null,
+): FileRow {
+  return { id, ...input, bytes: content.byteLength, createdAtMs: atMs, content: keptContent };
+}
 
 /** The metadata of a row, without its bytes. */
 export function storedFileOf({ content: _content, ...file }: FileRow): StoredFile {

@@ -9,19 +9,15 @@ import type { FileInput, FileStore } from '../../../db/file-store.ts';
 import {
   createSqliteFileRecords,
   type FileRow,
+  newFileRow,
   storedFileOf,
 } from '../../../db/sqlite-file-records.ts';
 import { newOpenAIId } from '../../../platform/identifiers.ts';
 import type { OpenedSqlite } from './sqlite-database.ts';
 
-function rowOf({ content, atMs, ...input }: FileInput): FileRow {
-  return {
-    id: newOpenAIId('file-'),
-    ...input,
-    bytes: content.byteLength,
-    createdAtMs: atMs,
-    content,
-  };
+/** A new file's row, its bytes in the row. */
+function rowOf(input: FileInput): FileRow {
+  return newFileRow(input, newOpenAIId('file-'), input.content);
 }
 
 export function createSqliteFileStore(opened: OpenedSqlite): FileStore {

@@ -8,7 +8,12 @@
  * behind by a crash in between is bytes no row names, which nobody can read or is charged for.
  */
 import type { FileInput, FileStore } from '../../../db/file-store.ts';
-import { type FileRecords, type FileRow, storedFileOf } from '../../../db/sqlite-file-records.ts';
+import {
+  type FileRecords,
+  type FileRow,
+  newFileRow,
+  storedFileOf,
+} from '../../../db/sqlite-file-records.ts';
 import { newOpenAIId } from '../../../platform/identifiers.ts';
 import type { R2Bucket } from '../workers-types.ts';
 
@@ -20,14 +25,8 @@ function objectKeyOf(tenantId: string, fileId: string): string {
 }
 
 /** A new file's row, its bytes left to R2. */
-function rowOf({ content, atMs, ...input }: FileInput): FileRow {
-  return {
-    id: newOpenAIId('file-'),
-    ...input,
-    bytes: content.byteLength,
-    createdAtMs: atMs,
-    content: null,
-  };
+function rowOf(input: FileInput): FileRow {
+  return newFileRow(input, newOpenAIId('file-'), null);
 }
 
 export function createR2FileStore(bucket: R2Bucket, records: FileRecords): FileStore {
