@@ -216,11 +216,25 @@ describe('a replica killed with -9 on a shared PostgreSQL', () => {
     const streams = Array.from({ length: streamCount }, (_, index) =>
       watcher.watchStream(index % 2 === 1),
     );
-    const trigger = await watcher.waitForProgress(
+    await watcher.waitForProgress(
       () =>
         streams.every((stream) => stream.tokens >= tokensBeforeKill) ||
         streams.some((stream) => stream.failure !== undefined || stream.finished),
       `${streamCount} streams to reach ${tokensBeforeKill} tokens`,
+    );
+    // What the store holds before the kill stays, whatever the kill loses in flight.
+    const committedBeforeKill = await pollUntil(
+      async () => {
+        const ids = streams.map((stream) => stream.requestId);
+        if (!ids.every((id): id is string => id !== undefined)) {
+          return undefined;
+        }
+        const held = await reservationsOf(ids);
+        const outputs = ids.map((id) => held.get(id)?.checkpointOutputTokens ?? 0);
+        return outputs.every((output) => output >= tokensBeforeKill) ? outputs : undefined;
+      },
+      `a checkpoint of ${tokensBeforeKill} tokens stored for each stream`,
+      20_000,
     );
     const tokensAtKill = streams.map((stream) => stream.tokens);
     await victim.kill();
@@ -279,14 +293,11 @@ describe('a replica killed with -9 on a shared PostgreSQL', () => {
       );
       expect(cost).toBeLessThanOrEqual(reservation.reservedMicro);
       // Every chunk is checkpointed as it is relayed, the write going to PostgreSQL beside the
-      // relay: the kill may lose the checkpoint still in flight (one chunk behind what the client
-      // got, give or take one more in flight on a busy machine), never bill more than was sent
-      // (but the one chunk another stream was relaying at the instant of the kill).
-      const stream = streams[index];
-      expect(checkpointOutput).toBeGreaterThanOrEqual((tokensAtKill[index] ?? 0) - 2);
-      expect(checkpointOutput).toBeLessThanOrEqual(
-        (stream?.tokens ?? 0) + (stream === trigger ? 0 : 1),
-      );
+      // relay: the kill may lose the checkpoints still in flight (how many depends on how busy
+      // the machine is, not on the gateway), never one the store had before the kill, and never
+      // bills more than was sent but the one chunk a stream was relaying at the instant of it.
+      expect(checkpointOutput).toBeGreaterThanOrEqual(committedBeforeKill[index] ?? 0);
+      expect(checkpointOutput).toBeLessThanOrEqual((streams[index]?.tokens ?? 0) + 1);
       expect(sum(record.paid_by.map((paid) => micro(paid.amount)))).toBe(cost);
     }
 

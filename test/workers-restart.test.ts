@@ -2,8 +2,8 @@
  * A crash on Workers mid-request: workerd is killed while a stream is running (every isolate and
  * the tenant's object with it) and started again on the same storage. Nothing is lost: the
  * object's alarm, set when the hold was made, sweeps it once the request's lifetime has passed
- * (TOKENBANK_REQUEST_TIMEOUT_S plus ownerSilentMs), the request gets its usage record, nothing
- * stays held, and the ledger checks out.
+ * (TOKENBANK_REQUEST_TIMEOUT_S plus ownerSilentMs), the request gets its usage record, which
+ * reaches the copy in D1 too, nothing stays held, and the ledger checks out.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TenantMoney, UsageRecord } from '../src/billing/ledger.ts';
@@ -105,5 +105,23 @@ describe('a restart of workerd mid-request', () => {
     expect(usage[0]?.outcome).toBe('gateway_crash');
     expect(10_000_000n - swept.walletBalanceMicro).toBe(usage[0]?.costMicro);
     expect(await tenantLedger('check', [])).toMatchObject({ ok: true, problems: [] });
+    // The ring that swept the hold copies the record it wrote.
+    const copied = await pollUntil(
+      async () => {
+        const rows = await started().d1(
+          'SELECT request_id, outcome, cost FROM usage_records WHERE tenant_id = ?',
+          tenant.tenantId,
+        );
+        return rows.length > 0 ? rows : undefined;
+      },
+      'the swept request copied to D1',
+    );
+    expect(copied).toEqual([
+      {
+        request_id: usage[0]?.requestId,
+        outcome: 'gateway_crash',
+        cost: Number(usage[0]?.costMicro),
+      },
+    ]);
   }, 90_000);
 });

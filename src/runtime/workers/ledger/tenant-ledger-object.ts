@@ -128,18 +128,18 @@ export class TenantLedgerObject extends DurableObject {
   }
 
   /**
-   * Copies the new usage records to D1, sweeps the holds no Worker will end and expires grants
-   * (tenant-object-alarm.ts).
+   * Sweeps the holds no Worker will end and expires grants (tenant-object-alarm.ts), then copies
+   * the new usage records to D1, those of the holds it just swept included.
    */
   async alarm(): Promise<void> {
     const nowMs = Date.now();
-    const copyAgainAtMs = await this.copyUsage(nowMs);
     const watchAtMs = await ringTenantAlarm(
       this.opened.ledger,
       this.sql,
       nowMs,
       this.alarmSettings,
     );
+    const copyAgainAtMs = await this.copyUsage(nowMs);
     const next = earliest(copyAgainAtMs, watchAtMs);
     if (next !== undefined) {
       await this.ctx.storage.setAlarm(next);
