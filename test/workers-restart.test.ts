@@ -1,14 +1,16 @@
 /**
- * A crash on Workers mid-request: workerd is killed while a stream is running (every isolate and
- * the tenant's object with it) and started again on the same storage. Nothing is lost: the
- * object's alarm, set when the hold was made, sweeps it once the request's lifetime has passed
- * (TOKENBANK_REQUEST_TIMEOUT_S plus ownerSilentMs), the request gets its usage record, which
- * reaches the copy in D1 too, nothing stays held, and the ledger checks out.
+ * What a tenant object's alarm ends on Workers. A crash mid-request: workerd is killed while a
+ * stream is running (every isolate and the tenant's object with it) and started again on the
+ * same storage. Nothing is lost: the object's alarm, set when the hold was made, sweeps it once
+ * the request's lifetime has passed (TOKENBANK_REQUEST_TIMEOUT_S plus ownerSilentMs), the request
+ * gets its usage record, which reaches the copy in D1 too, nothing stays held, and the ledger
+ * checks out. A grant's expiry: the alarm set when it was granted expires it when its time comes,
+ * with no request to the object in between.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TenantMoney, UsageRecord } from '../src/billing/ledger.ts';
 import type { LedgerAnswer } from '../src/runtime/workers/ledger/ledger-rpc.ts';
-import { httpCaller } from './support/demo-pool.ts';
+import { expectOk, httpCaller } from './support/demo-pool.ts';
 import { fastSimulatorForFile } from './support/fast-simulator.ts';
 import { gatewayClient } from './support/openai-client.ts';
 import { pollUntil } from './support/poll-until.ts';
@@ -106,16 +108,13 @@ describe('a restart of workerd mid-request', () => {
     expect(10_000_000n - swept.walletBalanceMicro).toBe(usage[0]?.costMicro);
     expect(await tenantLedger('check', [])).toMatchObject({ ok: true, problems: [] });
     // The ring that swept the hold copies the record it wrote.
-    const copied = await pollUntil(
-      async () => {
-        const rows = await started().d1(
-          'SELECT request_id, outcome, cost FROM usage_records WHERE tenant_id = ?',
-          tenant.tenantId,
-        );
-        return rows.length > 0 ? rows : undefined;
-      },
-      'the swept request copied to D1',
-    );
+    const copied = await pollUntil(async () => {
+      const rows = await started().d1(
+        'SELECT request_id, outcome, cost FROM usage_records WHERE tenant_id = ?',
+        tenant.tenantId,
+      );
+      return rows.length > 0 ? rows : undefined;
+    }, 'the swept request copied to D1');
     expect(copied).toEqual([
       {
         request_id: usage[0]?.requestId,
@@ -124,4 +123,39 @@ describe('a restart of workerd mid-request', () => {
       },
     ]);
   }, 90_000);
+});
+
+describe('a grant that expires', () => {
+  it('is expired by the alarm at its time, its remainder gone to breakage', async () => {
+    const call = httpCaller(started().url);
+    const granted = await expectOk(
+      call,
+      'POST',
+      `/admin/v1/tenants/${tenant.tenantId}/coupons`,
+      adminToken,
+      {
+        kind: 'compute',
+        amount: '3.00',
+        expires_at: new Date(Date.now() + 1_500).toISOString(),
+        reference: 'expiring-grant',
+      },
+    );
+    type CouponView = { id: string; status: string; remaining: string };
+    const couponOf = async () => {
+      const view = await expectOk(call, 'GET', `/admin/v1/tenants/${tenant.tenantId}`, adminToken);
+      return (view.coupons as CouponView[]).find((coupon) => coupon.id === granted.id);
+    };
+    expect(await couponOf()).toMatchObject({ status: 'active', remaining: '3.00' });
+    const expired = await pollUntil(
+      async () => {
+        const coupon = await couponOf();
+        return coupon?.status === 'expired' ? coupon : undefined;
+      },
+      'the alarm to expire the grant',
+      15_000,
+      100,
+    );
+    expect(expired).toMatchObject({ remaining: '0.00' });
+    expect(await tenantLedger('check', [])).toMatchObject({ ok: true, problems: [] });
+  });
 });

@@ -33,7 +33,12 @@ import {
   type LedgerMethod,
   type WatchedMethod,
 } from './ledger-rpc.ts';
-import { type AlarmSettings, nextRingMs, ringTenantAlarm } from './tenant-object-alarm.ts';
+import {
+  type AlarmSettings,
+  nextRingMs,
+  ringTenantAlarm,
+  watchIsDue,
+} from './tenant-object-alarm.ts';
 import { createUsageCopy, type UsageCopy } from './usage-copy.ts';
 
 export type LeaseMethod = keyof LeaseStore;
@@ -133,12 +138,9 @@ export class TenantLedgerObject extends DurableObject {
    */
   async alarm(): Promise<void> {
     const nowMs = Date.now();
-    const watchAtMs = await ringTenantAlarm(
-      this.opened.ledger,
-      this.sql,
-      nowMs,
-      this.alarmSettings,
-    );
+    const watchAtMs = watchIsDue(this.sql, nowMs, this.alarmSettings)
+      ? await ringTenantAlarm(this.opened.ledger, this.sql, nowMs, this.alarmSettings)
+      : nextRingMs(this.sql, nowMs, this.alarmSettings);
     const copyAgainAtMs = await this.copyUsage(nowMs);
     const next = earliest(copyAgainAtMs, watchAtMs);
     if (next !== undefined) {

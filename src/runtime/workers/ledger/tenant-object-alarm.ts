@@ -9,7 +9,7 @@
  * failed. The alarm rings again when the oldest open hold can be swept or the next grant expires.
  */
 import type { Ledger } from '../../../billing/ledger.ts';
-import type { DurableSql } from '../durable-sql.ts';
+import type { DurableSql, SqlRow } from '../durable-sql.ts';
 
 export type AlarmSettings = {
   /** The longest a request runs, plus the time its settlement may take. */
@@ -47,12 +47,8 @@ export async function ringTenantAlarm(
   return nextRingMs(sql, nowMs, settings);
 }
 
-/** When the alarm should ring next, or undefined when nothing is held and no grant will expire. */
-export function nextRingMs(
-  sql: DurableSql,
-  nowMs: number,
-  settings: AlarmSettings,
-): number | undefined {
+/** When the oldest open hold can be swept and the next grant expires, as stored. */
+function watchedTimes(sql: DurableSql, settings: AlarmSettings) {
   // A hold can be swept once its request's lifetime has passed, whoever owns it.
   const held = sql.first(
     "SELECT MIN(admitted_at_ms) AS atMs FROM reservations WHERE status = 'reserved'",
@@ -61,12 +57,37 @@ export function nextRingMs(
     `SELECT MIN(expires_at_ms) AS atMs FROM coupons
      WHERE status = 'active' AND expires_at_ms IS NOT NULL`,
   );
-  const expiresAtMs =
-    expiry?.atMs === null || expiry?.atMs === undefined ? undefined : Number(expiry.atMs);
+  const timeOf = (row: SqlRow | undefined) =>
+    row?.atMs === null || row?.atMs === undefined ? undefined : Number(row.atMs);
+  const heldAtMs = timeOf(held);
+  return {
+    sweepAtMs: heldAtMs === undefined ? undefined : heldAtMs + settings.requestLifetimeMs,
+    expiresAtMs: timeOf(expiry),
+  };
+}
+
+/**
+ * Whether a hold can be swept or a grant expired at `nowMs`: an alarm that rang only to copy
+ * usage records skips the sweep's reads (one per live isolate) when neither is due.
+ */
+export function watchIsDue(sql: DurableSql, nowMs: number, settings: AlarmSettings): boolean {
+  const { sweepAtMs, expiresAtMs } = watchedTimes(sql, settings);
+  return [sweepAtMs, expiresAtMs].some((atMs) => atMs !== undefined && atMs <= nowMs);
+}
+
+/** When the alarm should ring next, or undefined when nothing is held and no grant will expire. */
+export function nextRingMs(
+  sql: DurableSql,
+  nowMs: number,
+  settings: AlarmSettings,
+): number | undefined {
+  const times = watchedTimes(sql, settings);
   const sweepAtMs =
-    held?.atMs === null || held?.atMs === undefined
+    times.sweepAtMs === undefined
       ? undefined
-      : Math.max(Number(held.atMs) + settings.requestLifetimeMs, nowMs + settings.intervalMs);
-  const candidates = [sweepAtMs, expiresAtMs].filter((atMs): atMs is number => atMs !== undefined);
+      : Math.max(times.sweepAtMs, nowMs + settings.intervalMs);
+  const candidates = [sweepAtMs, times.expiresAtMs].filter(
+    (atMs): atMs is number => atMs !== undefined,
+  );
   return candidates.length === 0 ? undefined : Math.max(nowMs + 1, Math.min(...candidates));
 }
