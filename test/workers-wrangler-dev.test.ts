@@ -20,6 +20,7 @@ import {
 } from './support/cli-process.ts';
 import { freePort } from './support/free-port.ts';
 import { micro } from './support/money-reading.ts';
+import { pollUntil } from './support/poll-until.ts';
 import { type SimulatorProcess, startSimulatorProcess } from './support/spawn-simulator.ts';
 import { moneyOf, type TenantMoneyView, type UsageRecordView } from './support/tenant-money.ts';
 import { offlineEnvironment } from './support/workers-runtime.ts';
@@ -45,6 +46,28 @@ function admin(args: string[]): Promise<CliCommandResult> {
     TOKENBANK_URL: worker.url,
     TOKENBANK_ADMIN_TOKEN: adminToken,
   });
+}
+
+/** `wrangler d1 execute tokenbank --local` on the suite's storage: the rows of one query. */
+async function d1Query(query: string): Promise<Record<string, unknown>[]> {
+  const run = await runProgram(
+    wranglerProgram,
+    [
+      'd1',
+      'execute',
+      'tokenbank',
+      '--local',
+      '--persist-to',
+      storageDirectory,
+      '--json',
+      '--command',
+      query,
+    ],
+    offlineEnvironment,
+  );
+  expect(run.code, run.stderr).toBe(0);
+  const [answer] = JSON.parse(run.stdout) as { results: Record<string, unknown>[] }[];
+  return answer?.results ?? [];
 }
 
 beforeAll(async () => {
@@ -166,5 +189,22 @@ describe('npx wrangler dev, as the README runs it', () => {
     expect(micro(money.holds)).toBe(0n);
     expect(moneyOf(money)).toBe(700_000_000n - costMicros);
     expect(jsonOf(await admin(['ledger', 'check']))).toMatchObject({ ok: true });
+
+    // The operator's own query of the usage copy in D1, a moment after the tenant's object
+    // wrote the record.
+    const copied = await pollUntil(
+      async () => {
+        const rows = await d1Query(
+          `SELECT request_id, cost FROM usage_records WHERE tenant_id = '${tenantId}'`,
+        );
+        return rows.length > 0 ? rows : undefined;
+      },
+      'the usage record copied to D1',
+      60_000,
+      500,
+    );
+    expect(copied).toEqual([
+      { request_id: response.headers.get('x-request-id'), cost: Number(costMicros) },
+    ]);
   });
 });
