@@ -108,6 +108,11 @@ export const limitsSchema = z
     metricsScrapeIntervalMs: integer(50, 600_000).default(250),
     /** At most one scrape per origin (scheme, host, port) this often, whichever backends share it. */
     metricsScrapeOriginIntervalMs: integer(50, 600_000).default(250),
+    /**
+     * Backends one scrape pass asks at most, those waiting longest first; the rest wait for the
+     * next pass. On Workers each is a subrequest of the request that ran the pass.
+     */
+    metricsScrapesPerPassMax: integer(1, 10_000).default(32),
     metricsScrapeTimeoutMs: integer(50, 60_000).default(1_000),
     /** Failed scrapes of a backend double the pause before the next, up to this. */
     metricsScrapeBackoffMsMax: integer(50, 3_600_000).default(30_000),

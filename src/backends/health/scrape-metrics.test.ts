@@ -220,4 +220,28 @@ describe('scrapeBackendMetrics', () => {
       seen.filter((call) => call.target.url === 'http://gpu.example:8000')[1]?.target.id,
     ).not.toBe(seen[0]?.target.id);
   });
+
+  it('asks at most metricsScrapesPerPassMax backends in a pass, those waiting longest first', async () => {
+    const clock = createManualClock(0);
+    const ids = ['a', 'b', 'c', 'd', 'e'];
+    const records = ids.map((id) => backendRecord({ id, url: `http://gpu-${id}.example/v1` }));
+    const { pool } = poolWithBackends(records);
+    const page = { status: 200, body: vllmPage, delayMs: 0 };
+    const { upstream, seen } = scriptedUpstream(
+      clock,
+      Object.fromEntries(ids.map((id) => [id, page])),
+    );
+    const twoAPass = { ...settings, metricsScrapesPerPassMax: 2, metricsScrapeIntervalMs: 50 };
+    const scrapedIds = () => seen.map((call) => call.target.id);
+
+    await scrapeBackendMetrics(pool, upstream, clock, twoAPass, origins);
+    expect(scrapedIds()).toHaveLength(2);
+    clock.advanceMs(10);
+    await scrapeBackendMetrics(pool, upstream, clock, twoAPass, origins);
+    clock.advanceMs(10);
+    await scrapeBackendMetrics(pool, upstream, clock, twoAPass, origins);
+    // Five backends in three passes: each once before any twice.
+    expect(scrapedIds()).toHaveLength(5);
+    expect(new Set(scrapedIds())).toEqual(new Set(ids));
+  });
 });

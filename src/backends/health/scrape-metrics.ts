@@ -4,8 +4,9 @@
  * read from it goes to the pool. The exchange's duration is the backend's network round trip, so
  * even a backend without metrics (a 404) teaches the router its distance. A failed scrape waits
  * twice as long before the next, up to a bound; its old numbers simply go stale. Whatever is due,
- * one origin gets at most one scrape per `metricsScrapeOriginIntervalMs` (scrape-origin-gate.ts):
- * the backend that waited longest goes first, the others on that origin wait their turn.
+ * one origin gets at most one scrape per `metricsScrapeOriginIntervalMs` (scrape-origin-gate.ts),
+ * and one pass asks at most `metricsScrapesPerPassMax` backends: the backend that waited longest
+ * goes first, the others wait their turn.
  */
 import type { Limits } from '../../config.ts';
 import type { BackendRecord } from '../../db/catalog.ts';
@@ -19,6 +20,7 @@ import { loadMetricNames, readScrapedLoad } from './scraped-load.ts';
 
 export type ScrapeSettings = Pick<
   Limits,
+  | 'metricsScrapesPerPassMax'
   | 'metricsScrapeIntervalMs'
   | 'metricsScrapeTimeoutMs'
   | 'metricsScrapeBackoffMsMax'
@@ -74,9 +76,15 @@ export async function scrapeBackendMetrics(
     .all()
     .filter((backend) => backend.load.scrape.nextAtMs <= nowMs)
     .sort((one, other) => one.load.scrape.nextAtMs - other.load.scrape.nextAtMs);
-  const allowed = due.filter((backend) =>
-    origins.take(metricsTargetOf(backend.record).target.url, nowMs),
-  );
+  const allowed: PooledBackend[] = [];
+  for (const backend of due) {
+    if (allowed.length === settings.metricsScrapesPerPassMax) {
+      break;
+    }
+    if (origins.take(metricsTargetOf(backend.record).target.url, nowMs)) {
+      allowed.push(backend);
+    }
+  }
   await Promise.all(allowed.map((backend) => scrapeOne(pool, upstream, clock, backend, settings)));
 }
 

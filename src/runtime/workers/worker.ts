@@ -1,10 +1,10 @@
 /**
  * The gateway on Cloudflare Workers (wrangler.toml `main`): the same Hono app as on Node
  * (createApp) over the Deps of workers-deps.ts, built once per isolate on its first request.
- * The isolate reloads the catalog's live backends when its copy is older than the catalog refresh
- * interval, and its running leases when they are older than the lease check interval; the Cron
- * Trigger (wrangler.toml) refreshes them and probes unhealthy backends in the isolate it runs in,
- * and, when it wins the job lease, runs the lease job, the storage tick and the batch scheduler
+ * The isolate reloads the catalog's live backends and its running leases, and scrapes the
+ * backends' load, each once per its interval while it serves requests (`isolateJobs`); the Cron
+ * Trigger (wrangler.toml) refreshes the backends, probes unhealthy ones and scrapes them in the
+ * isolate it runs in, and, when it wins the job lease, runs the lease job, the storage tick and the batch scheduler
  * (cron-jobs.ts). Holds and grant expiry are each tenant object's alarm. Background work a
  * request leaves (a stream's settlement, usage logging, audit writes) is handed to the runtime
  * with waitUntil once the response is delivered. The Durable Object classes are exported from
@@ -13,7 +13,7 @@
 import type { Hono } from 'hono';
 import { createApp } from '../../app.ts';
 import { admitRegisteredBackends } from '../../backends/admit-registered-backends.ts';
-import { parseConfig } from '../../config.ts';
+import { type Limits, parseConfig } from '../../config.ts';
 import type { Deps, HonoEnv } from '../../deps.ts';
 import { ensureAdminCredential } from '../../gateway/admin/admin-credential.ts';
 import {
@@ -50,9 +50,32 @@ type Gateway = {
   deps: Deps;
   catalogChanges: PolledCatalogChanges;
   jobs: BackgroundJobs;
-  backendsAtMs: number;
-  leasesAtMs: number;
+  /** When each of the isolate's own jobs last ran. */
+  ranAtMs: Record<IsolateJobName, number>;
 };
+
+/**
+ * What each isolate does for itself while it serves requests, each at most once per its
+ * interval, after the response (as a Node replica does on its timers): reload the live backends,
+ * so a backend registered through another isolate is routed to; reload the running leases, so a
+ * lease opened or ended through another isolate is honoured; and scrape the backends' load and
+ * round trip, which the router of this isolate (at this location) weighs.
+ */
+const isolateJobs = {
+  backends: {
+    intervalMs: (limits: Limits) => limits.catalogRefreshMs,
+    run: (gateway: Gateway) => gateway.jobs.refreshBackends(),
+  },
+  leases: {
+    intervalMs: (limits: Limits) => limits.leaseCheckIntervalMs,
+    run: (gateway: Gateway) => gateway.deps.leaseRegistry.reload(),
+  },
+  metrics: {
+    intervalMs: (limits: Limits) => limits.metricsScrapeIntervalMs,
+    run: (gateway: Gateway) => gateway.jobs.scrapeMetrics(),
+  },
+} as const;
+type IsolateJobName = keyof typeof isolateJobs;
 
 /** The TOKENBANK_* variables and secrets among the bindings. */
 function variablesOf(env: object): Record<string, string> {
@@ -107,8 +130,8 @@ async function startGateway(env: WorkerBindings): Promise<Gateway> {
     deps,
     catalogChanges,
     jobs: createBackgroundJobs(deps),
-    backendsAtMs: deps.clock.nowMs(),
-    leasesAtMs: deps.clock.nowMs(),
+    // Backends and leases were just loaded; the first scrape waits for the first request.
+    ranAtMs: { backends: deps.clock.nowMs(), leases: deps.clock.nowMs(), metrics: 0 },
   };
 }
 
@@ -123,36 +146,28 @@ function gatewayOf(env: WorkerBindings): Promise<Gateway> {
   return running;
 }
 
-/** Reloads the live backends when this isolate's copy is older than the refresh interval. */
-function refreshBackendsIfStale(gateway: Gateway, context: ExecutionContext): void {
+/** Runs each of the isolate's own jobs whose interval has passed, after the response. */
+function runIsolateJobsIfDue(gateway: Gateway, context: ExecutionContext): void {
   const nowMs = gateway.deps.clock.nowMs();
-  if (nowMs - gateway.backendsAtMs >= gateway.deps.config.limits.catalogRefreshMs) {
-    gateway.backendsAtMs = nowMs;
-    context.waitUntil(gateway.jobs.refreshBackends());
-  }
-}
-
-/**
- * Reloads the running leases when this isolate's copy is older than the lease check interval, so
- * a lease opened or ended through another isolate is honoured within it, as on a Node replica.
- */
-function reloadLeasesIfStale(gateway: Gateway, context: ExecutionContext): void {
-  const nowMs = gateway.deps.clock.nowMs();
-  if (nowMs - gateway.leasesAtMs >= gateway.deps.config.limits.leaseCheckIntervalMs) {
-    gateway.leasesAtMs = nowMs;
-    context.waitUntil(gateway.deps.leaseRegistry.reload());
+  for (const [name, job] of Object.entries(isolateJobs) as [
+    IsolateJobName,
+    (typeof isolateJobs)[IsolateJobName],
+  ][]) {
+    if (nowMs - gateway.ranAtMs[name] >= job.intervalMs(gateway.deps.config.limits)) {
+      gateway.ranAtMs[name] = nowMs;
+      context.waitUntil(job.run(gateway));
+    }
   }
 }
 
 export default {
   async fetch(request: Request, env: WorkerBindings, context: ExecutionContext) {
     const gateway = await gatewayOf(env);
-    refreshBackendsIfStale(gateway, context);
+    runIsolateJobsIfDue(gateway, context);
     const polled = gateway.catalogChanges.pollIfDue();
     if (polled) {
       context.waitUntil(polled);
     }
-    reloadLeasesIfStale(gateway, context);
     const { response, delivered } = watchDelivery(await gateway.app.fetch(request));
     // A stream settles after its last byte, when the handler has long returned: the runtime
     // cancels whatever the request still has in flight once its response is delivered, so the
@@ -164,7 +179,11 @@ export default {
   async scheduled(_controller: unknown, env: WorkerBindings, context: ExecutionContext) {
     const gateway = await gatewayOf(env);
     const refreshed = gateway.jobs.refreshBackends();
-    context.waitUntil(refreshed.then(() => gateway.jobs.probeBackends()));
+    context.waitUntil(
+      refreshed.then(() =>
+        Promise.all([gateway.jobs.probeBackends(), gateway.jobs.scrapeMetrics()]),
+      ),
+    );
     // The lease job among them judges leased backends by the refreshed pool; it runs even if the
     // refresh failed.
     const leases = coordinatorObjectPort<JobLeaseRows>(env, 'jobLeases');
