@@ -24,7 +24,8 @@ export type PortableSqlite = { database: PortableSqliteDatabase; together: RunTo
 /**
  * `INSERT INTO table SELECT <record> WHERE <condition>`: the row lands only if the condition holds
  * when the statement runs, decided inside the one statement. Every column of the table is taken
- * from `record`, in the table's order, through the column's own encoding.
+ * from `record`, in the table's order, through the column's own encoding (drizzle names them in
+ * that order; a generated column, which it leaves out, the tables used here do not have).
  */
 export function insertWhere<Table extends SQLiteTable>(
   database: PortableSqliteDatabase,
