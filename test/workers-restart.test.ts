@@ -126,7 +126,7 @@ describe('a restart of workerd mid-request', () => {
 });
 
 describe('a grant that expires', () => {
-  it('is expired by the alarm at its time, its remainder gone to breakage', async () => {
+  it('is expired by the alarm at its time, leaving nothing to spend', async () => {
     const call = httpCaller(started().url);
     const granted = await expectOk(
       call,
