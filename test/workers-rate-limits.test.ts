@@ -6,6 +6,8 @@
  * further, the rest answered 429 with Retry-After; a request's tokens and a stream's slot taken
  * through one Worker are missing from the other's view too, and a slot released by one is free
  * for the other. The counters are in the objects' storage: a restart of workerd forgets nothing.
+ * And an object a key no longer uses empties itself: its alarm drops a bucket's row once the
+ * bucket is full again and a slot's once it expired.
  */
 import type OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -171,4 +173,31 @@ describe("a key's limits on Workers, across isolates", () => {
     );
     expect(second).toBe(true);
   }, 60_000);
+});
+
+describe('a rate object left alone', () => {
+  /** One call of a rate key's object, straight through the harness. */
+  const rate = (key: string, method: string, parameters: unknown[]) =>
+    started().call({ object: key, target: 'rate', parameters: [method, parameters] });
+
+  it('drops its bucket and slot rows once the bucket is full and the slot expired', async () => {
+    const bucket = { key: 'rpm:key_left_alone', capacity: 2, refillPeriodMs: 400 };
+    expect(await rate(bucket.key, 'take', [bucket, 2])).toEqual({ ok: true });
+    expect(await rate(bucket.key, 'take', [bucket, 1])).toMatchObject({ ok: false });
+    const slots = 'streams:key_left_alone';
+    expect(await rate(slots, 'acquire', [slots, 1, 400])).toBe(true);
+    expect(await started().rateObjectRows(bucket.key)).toEqual({ buckets: 1, slots: 0 });
+    expect(await started().rateObjectRows(slots)).toEqual({ buckets: 0, slots: 1 });
+
+    await pollUntil(async () => {
+      const rows = [
+        await started().rateObjectRows(bucket.key),
+        await started().rateObjectRows(slots),
+      ];
+      return rows.every((each) => each.buckets === 0 && each.slots === 0) || undefined;
+    }, 'both objects empty once the bucket refilled and the slot expired');
+    // No row is a full bucket and a free slot.
+    expect(await rate(bucket.key, 'take', [bucket, 2])).toEqual({ ok: true });
+    expect(await rate(slots, 'acquire', [slots, 1, 400])).toBe(true);
+  });
 });

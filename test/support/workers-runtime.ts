@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
 import { Miniflare } from 'miniflare';
 import { inject } from 'vitest';
 
@@ -91,6 +92,13 @@ const harnessScript = `
 const replaceTagged = ${replaceTagged.toString()};
 const reviveTagged = ${reviveTagged.toString()};
 async function answer(call, env) {
+  if (call.target === 'rate') {
+    const [method, parameters] = call.parameters;
+    return env.RATE_LIMITS.get(env.RATE_LIMITS.idFromName(call.object))[method](...parameters);
+  }
+  if (call.target === 'rateObjectId') {
+    return env.RATE_LIMITS.idFromName(call.object).toString();
+  }
   if (call.target === 'coordinator') {
     return env.COORDINATOR.get(env.COORDINATOR.idFromName('coordinator')).call(...call.parameters);
   }
@@ -174,7 +182,7 @@ function harnessCaller(harnessUrl: () => URL): (call: ObjectCall) => Promise<unk
 export type ObjectCall = {
   /** The name the object is found by (`idFromName`): a tenant id in production. */
   object: string;
-  target: 'ledger' | 'leases' | 'mirror' | 'accounts' | 'coordinator';
+  target: 'ledger' | 'leases' | 'mirror' | 'accounts' | 'coordinator' | 'rate' | 'rateObjectId';
   parameters: readonly unknown[];
 };
 
@@ -237,6 +245,11 @@ export type WorkersRuntime = {
   callCoordinator(port: string, method: string, parameters: readonly unknown[]): Promise<unknown>;
   /** The rows a query of the D1 database answers (its bindings as D1 takes them). */
   d1(query: string, ...parameters: (string | number | null)[]): Promise<Record<string, unknown>[]>;
+  /**
+   * The rows a rate key's object keeps, read from its storage file as workerd wrote it (Miniflare
+   * keeps an object of class C of Worker W in `W-C/{id}.sqlite` under the persist folder).
+   */
+  rateObjectRows(key: string): Promise<{ buckets: number; slots: number }>;
   /** The keys of every object in the Files bucket (R2). */
   fileObjectKeys(): Promise<string[]>;
   /**
@@ -332,6 +345,7 @@ export async function startWorkersRuntime(
           durableObjects: {
             TENANT_LEDGERS: { ...tenantLedgers, scriptName: 'tokenbank' },
             COORDINATOR: { ...gatewayObjects.COORDINATOR, scriptName: 'tokenbank' },
+            RATE_LIMITS: { ...gatewayObjects.RATE_LIMITS, scriptName: 'tokenbank' },
           },
         },
         ...gatewayNames.map(gateway),
@@ -383,6 +397,19 @@ export async function startWorkersRuntime(
       urls = await addresses(miniflare);
     },
     call: callHarness,
+    async rateObjectRows(key) {
+      const id = String(await callHarness({ object: key, target: 'rateObjectId', parameters: [] }));
+      const file = join(directory, 'objects', 'tokenbank-RateLimitObject', `${id}.sqlite`);
+      const storage = new Database(file, { readonly: true, fileMustExist: true });
+      try {
+        const count = (table: string) =>
+          (storage.prepare(`SELECT COUNT(*) AS count FROM ${table}`).get() as { count: number })
+            .count;
+        return { buckets: count('rate_buckets'), slots: count('slot_holders') };
+      } finally {
+        storage.close();
+      }
+    },
     async d1(query, ...parameters) {
       const { results } = await (await database())
         .prepare(query)
