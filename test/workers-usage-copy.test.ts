@@ -12,7 +12,12 @@ import { describe, expect, it } from 'vitest';
 import { migrateSqlite, openSqlite } from '../src/runtime/node/sqlite/sqlite-database.ts';
 import type { DurableSql, SqlParameter } from '../src/runtime/workers/durable-sql.ts';
 import { bound } from '../src/runtime/workers/durable-sql.ts';
-import { type CopyMark, createUsageCopy } from '../src/runtime/workers/ledger/usage-copy.ts';
+import {
+  type CopyMark,
+  copyForOneRing,
+  createUsageCopy,
+  type UsageCopy,
+} from '../src/runtime/workers/ledger/usage-copy.ts';
 import type {
   D1Database,
   D1PreparedStatement,
@@ -157,5 +162,52 @@ describe('the usage copy to D1', () => {
       }),
       { seed: 15, numRuns: 60 },
     );
+  });
+});
+
+describe('one ring of the copy', () => {
+  const limits = { usageCopyBatchMax: 5, usageCopyRetryMs: 30_000 };
+  const quiet = { log: () => undefined };
+
+  /** A copy with `records` waiting, copying a batch at a time, refusing while `refusing`. */
+  function waitingCopy(records: number, refusing = false) {
+    let left = records;
+    let batches = 0;
+    const copy: UsageCopy = {
+      pending: async () => left > 0,
+      copyBatch: async (batchMax) => {
+        if (refusing) {
+          throw new Error('D1_ERROR: no such table: usage_records');
+        }
+        batches += 1;
+        const copied = Math.min(batchMax, left);
+        left -= copied;
+        return copied;
+      },
+    };
+    return { copy, left: () => left, batches: () => batches };
+  }
+
+  it('copies everything waiting when it fits in the ring, and asks for no other ring', async () => {
+    const waiting = waitingCopy(12);
+    expect(await copyForOneRing(waiting.copy, limits, 1_000, quiet)).toBeUndefined();
+    expect(waiting.left()).toBe(0);
+    expect(waiting.batches()).toBe(3);
+  });
+
+  it('stops after twenty batches and asks to ring again at once', async () => {
+    const waiting = waitingCopy(1_000);
+    expect(await copyForOneRing(waiting.copy, limits, 1_000, quiet)).toBe(1_001);
+    expect(waiting.batches()).toBe(20);
+    expect(waiting.left()).toBe(900);
+  });
+
+  it('logs a refusal and asks again after the retry pause', async () => {
+    const logged: string[] = [];
+    const waiting = waitingCopy(3, true);
+    const logger = { log: (_level: string, event: string) => logged.push(event) };
+    expect(await copyForOneRing(waiting.copy, limits, 1_000, logger)).toBe(31_000);
+    expect(waiting.left()).toBe(3);
+    expect(logged).toEqual(['usage_copy_failed']);
   });
 });

@@ -35,11 +35,12 @@ import {
 } from './ledger-rpc.ts';
 import {
   type AlarmSettings,
+  earliest,
   nextRingMs,
   ringTenantAlarm,
   watchIsDue,
 } from './tenant-object-alarm.ts';
-import { createUsageCopy, type UsageCopy } from './usage-copy.ts';
+import { copyForOneRing, createUsageCopy, type UsageCopy } from './usage-copy.ts';
 
 export type LeaseMethod = keyof LeaseStore;
 
@@ -62,9 +63,6 @@ export type AccountTotals = {
 
 /** Where the object notes how far its usage records were copied to D1. */
 const usageCopiedKey = 'usage_copied_rowid';
-
-/** Batches one ring of the alarm copies at most; a ring that leaves more rings again at once. */
-const usageCopyBatchesPerRingMax = 20;
 
 export class TenantLedgerObject extends DurableObject {
   private ledgerPort: Ledger | undefined;
@@ -141,32 +139,10 @@ export class TenantLedgerObject extends DurableObject {
     const watchAtMs = watchIsDue(this.sql, nowMs, this.alarmSettings)
       ? await ringTenantAlarm(this.opened.ledger, this.sql, nowMs, this.alarmSettings)
       : nextRingMs(this.sql, nowMs, this.alarmSettings);
-    const copyAgainAtMs = await this.copyUsage(nowMs);
+    const copyAgainAtMs = await copyForOneRing(this.usageCopy, this.limits, nowMs, this.logger);
     const next = earliest(copyAgainAtMs, watchAtMs);
     if (next !== undefined) {
       await this.ctx.storage.setAlarm(next);
-    }
-  }
-
-  /**
-   * Copies usage records until none is left or this ring copied its most; returns when to copy
-   * again, if anything is left. D1 unreachable or refusing (a migration not applied yet) is
-   * logged and tried again later: the records are safe here meanwhile.
-   */
-  private async copyUsage(nowMs: number): Promise<number | undefined> {
-    const batchMax = this.limits.usageCopyBatchMax;
-    try {
-      for (let batch = 0; batch < usageCopyBatchesPerRingMax; batch += 1) {
-        if ((await this.usageCopy.copyBatch(batchMax)) < batchMax) {
-          return undefined;
-        }
-      }
-      return nowMs + 1;
-    } catch (error) {
-      this.logger.log('warn', 'usage_copy_failed', {
-        error: error instanceof Error ? error.message : String(error),
-      });
-      return nowMs + this.limits.usageCopyRetryMs;
     }
   }
 
@@ -215,12 +191,4 @@ export class TenantLedgerObject extends DurableObject {
         creditsPending: BigInt(String(row.creditsPending)),
       }));
   }
-}
-
-/** The earlier of two times, either of which may be missing. */
-function earliest(first: number | undefined, second: number | undefined): number | undefined {
-  if (first === undefined || second === undefined) {
-    return first ?? second;
-  }
-  return Math.min(first, second);
 }

@@ -91,3 +91,14 @@ export function nextRingMs(
   );
   return candidates.length === 0 ? undefined : Math.max(nowMs + 1, Math.min(...candidates));
 }
+
+/** The earlier of two times, either of which may be missing. */
+export function earliest(
+  first: number | undefined,
+  second: number | undefined,
+): number | undefined {
+  if (first === undefined || second === undefined) {
+    return first ?? second;
+  }
+  return Math.min(first, second);
+}

@@ -9,6 +9,8 @@
  * recounts, the one change made to a stored record, are off on Workers (workers-deps.ts).
  */
 import { assert } from '../../../assert.ts';
+import type { Limits } from '../../../config.ts';
+import type { Logger } from '../../../platform/logger.ts';
 import type { DurableSql, SqlRow } from '../durable-sql.ts';
 import type { D1Database, SqlStorageValue } from '../workers-types.ts';
 
@@ -67,4 +69,33 @@ export function createUsageCopy(source: DurableSql, target: D1Database, mark: Co
       return rows.length;
     },
   };
+}
+
+/** Batches one ring of the object's alarm copies at most; a ring that leaves more rings again. */
+const batchesPerRingMax = 20;
+
+/**
+ * Copies records until none is left or the ring copied its most; returns when to copy again, if
+ * anything is left. D1 unreachable or refusing (a migration not applied yet) is logged and tried
+ * again `usageCopyRetryMs` later: the records are safe in the object meanwhile.
+ */
+export async function copyForOneRing(
+  copy: UsageCopy,
+  limits: Pick<Limits, 'usageCopyBatchMax' | 'usageCopyRetryMs'>,
+  nowMs: number,
+  logger: Logger,
+): Promise<number | undefined> {
+  try {
+    for (let batch = 0; batch < batchesPerRingMax; batch += 1) {
+      if ((await copy.copyBatch(limits.usageCopyBatchMax)) < limits.usageCopyBatchMax) {
+        return undefined;
+      }
+    }
+    return nowMs + 1;
+  } catch (error) {
+    logger.log('warn', 'usage_copy_failed', {
+      error: error instanceof Error ? error.message : String(error),
+    });
+    return nowMs + limits.usageCopyRetryMs;
+  }
 }
