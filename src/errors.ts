@@ -30,10 +30,12 @@ export const errorTable = {
   insufficient_quota: { status: 429, type: 'insufficient_quota', retry: false },
   rate_limit_exceeded: { status: 429, type: 'rate_limit_error', retry: true },
   internal_error: { status: 500, type: 'server_error', retry: true },
-  /** A feature this runtime does not serve (on Cloudflare Workers: /metrics, leases, cross-tenant reads). */
+  /** A feature this runtime does not serve (on Cloudflare Workers: /metrics). */
   not_supported_by_runtime: { status: 501, type: 'invalid_request_error', retry: false },
   upstream_error: { status: 502, type: 'server_error', retry: true },
   no_capacity: { status: 503, type: 'server_error', retry: true },
+  /** The gateway could not start: its configuration is invalid or its store did not answer. */
+  gateway_unavailable: { status: 503, type: 'server_error', retry: true },
   no_backend_in_allowed_regions: { status: 503, type: 'server_error', retry: false },
   /** TOKENBANK_REQUEST_TIMEOUT_S passed: the same request would most likely time out again. */
   request_timeout: { status: 504, type: 'server_error', retry: false },

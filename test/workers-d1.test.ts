@@ -4,7 +4,8 @@
  * depend on what is stored hold under concurrent requests with no interactive transaction (a
  * price's version, a provider's cap on backends), and each tenant object copies its usage
  * records there: every record exactly once, with the day's totals `/v1/account` reads, through a
- * D1 that refused for a while. What the suite reads of D1 it reads with SQL, as an operator
+ * D1 that refused for a while. A Worker whose D1 has no schema yet says which command gives it
+ * one, and serves once it has. What the suite reads of D1 it reads with SQL, as an operator
  * would with `wrangler d1 execute`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -248,5 +249,25 @@ describe('the usage records copied to D1', () => {
     const view = await expectOk(call, 'GET', '/provider/v1/earnings', pool.providerToken);
     const rows = view.data as { requests: number }[];
     expect(rows.reduce((total, row) => total + row.requests, 0)).toBe(copied.length);
+  });
+});
+
+describe('a D1 database without the schema', () => {
+  it('answers 503 naming the command that applies it, and serves once it is applied', async () => {
+    const bare = await startWorkersRuntime(suiteVariables(adminToken), { withoutD1Schema: true });
+    try {
+      const refused = await httpCaller(bare.url)('GET', '/v1/models', 'tbk-anything');
+      expect(refused.status).toBe(503);
+      expect(refused.body).toMatchObject({
+        error: { type: 'server_error', code: 'gateway_unavailable' },
+      });
+      expect(JSON.stringify(refused.body)).toContain('npx wrangler d1 migrations apply tokenbank');
+
+      await bare.applyD1Schema();
+      const tenants = await httpCaller(bare.url)('GET', '/admin/v1/tenants', adminToken);
+      expect(tenants).toMatchObject({ status: 200, body: { data: [] } });
+    } finally {
+      await bare.close();
+    }
   });
 });

@@ -243,6 +243,8 @@ export type WorkersRuntime = {
   call(call: ObjectCall): Promise<unknown>;
   /** One call of a coordinator object port (`leases`, `files`, `batches`, `jobLeases`), through the harness. */
   callCoordinator(port: string, method: string, parameters: readonly unknown[]): Promise<unknown>;
+  /** Gives the D1 database drizzle/'s schema (done at start unless `withoutD1Schema`). */
+  applyD1Schema(): Promise<void>;
   /** The rows a query of the D1 database answers (its bindings as D1 takes them). */
   d1(query: string, ...parameters: (string | number | null)[]): Promise<Record<string, unknown>[]>;
   /**
@@ -284,7 +286,11 @@ export function suiteVariables(
  */
 export async function startWorkersRuntime(
   variables: Record<string, string> = {},
-  options: { gatewayCount?: number } = {},
+  options: {
+    gatewayCount?: number;
+    /** Leave the D1 database without the schema, as before `wrangler d1 migrations apply`. */
+    withoutD1Schema?: boolean;
+  } = {},
 ): Promise<WorkersRuntime> {
   const gatewayNames = Array.from({ length: options.gatewayCount ?? 1 }, (_unused, index) =>
     index === 0 ? 'tokenbank' : `tokenbank-${index + 1}`,
@@ -363,7 +369,9 @@ export async function startWorkersRuntime(
   let urls = await addresses(miniflare);
   const database = async () =>
     (await miniflare.getD1Database('DB', 'tokenbank')) as unknown as QueriedDatabase;
-  await applyMigrations(await database());
+  if (!options.withoutD1Schema) {
+    await applyMigrations(await database());
+  }
   const callHarness = harnessCaller(() => urls.harness);
   return {
     get url() {
@@ -410,6 +418,7 @@ export async function startWorkersRuntime(
         storage.close();
       }
     },
+    applyD1Schema: async () => applyMigrations(await database()),
     async d1(query, ...parameters) {
       const { results } = await (await database())
         .prepare(query)

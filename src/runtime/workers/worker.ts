@@ -15,6 +15,7 @@ import { createApp } from '../../app.ts';
 import { admitRegisteredBackends } from '../../backends/admit-registered-backends.ts';
 import { type Limits, parseConfig } from '../../config.ts';
 import type { Deps, HonoEnv } from '../../deps.ts';
+import { GatewayError, toErrorResponse } from '../../errors.ts';
 import { ensureAdminCredential } from '../../gateway/admin/admin-credential.ts';
 import {
   type BackgroundJobs,
@@ -160,9 +161,38 @@ function runIsolateJobsIfDue(gateway: Gateway, context: ExecutionContext): void 
   }
 }
 
+/** The messages of an error and of its causes (drizzle wraps D1's own error), at most five. */
+function causesOf(error: unknown): string[] {
+  const messages: string[] = [];
+  let current: unknown = error;
+  while (current !== undefined && messages.length < 5) {
+    messages.push(current instanceof Error ? current.message : String(current));
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return messages;
+}
+
+/**
+ * The answer while the isolate's gateway cannot start: 503 in OpenAI's envelope, the reason in
+ * the log. D1 without the schema is the usual cause on a first run, so that one is named.
+ */
+function startFailed(error: unknown): Response {
+  const reason = causesOf(error).join(': ');
+  console.log(JSON.stringify({ level: 'error', event: 'gateway_start_failed', message: reason }));
+  const message = /no such table/.test(reason)
+    ? 'The gateway cannot start: its D1 database has no schema. Apply it with `npx wrangler d1 migrations apply tokenbank` (`--local` for `wrangler dev`, `--remote` once deployed).'
+    : 'The gateway cannot start; its log says why (event gateway_start_failed).';
+  return toErrorResponse(new GatewayError('gateway_unavailable', message), newId('req'));
+}
+
 export default {
   async fetch(request: Request, env: WorkerBindings, context: ExecutionContext) {
-    const gateway = await gatewayOf(env);
+    let gateway: Gateway;
+    try {
+      gateway = await gatewayOf(env);
+    } catch (error) {
+      return startFailed(error);
+    }
     runIsolateJobsIfDue(gateway, context);
     const polled = gateway.catalogChanges.pollIfDue();
     if (polled) {
