@@ -5,7 +5,10 @@
  * cancels). Also the main thread's own CPU time per pair, which other load on the machine barely
  * moves. Prints a table; asserts nothing.
  *
- *   npm run bench:ledger [-- --pairs 20000 --rounds 3 --concurrency 64]
+ *   npm run bench:ledger [-- --pairs 20000 --rounds 3 --concurrency 64 --drop-index NAME]
+ *
+ * `--drop-index` drops one index of the schema before the rounds: two runs, with and without
+ * it, tell what the index costs each pair.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +25,7 @@ const { values } = parseArgs({
     pairs: { type: 'string', default: '20000' },
     rounds: { type: 'string', default: '3' },
     concurrency: { type: 'string', default: '64' },
+    'drop-index': { type: 'string' },
   },
 });
 const pairCount = Number(values.pairs);
@@ -32,6 +36,10 @@ async function setUp(groupCommit: boolean) {
   const directory = mkdtempSync(join(tmpdir(), 'tokenbank-ledger-bench-'));
   const opened = openSqlite(join(directory, 'ledger.db'));
   migrateSqlite(opened);
+  const droppedIndex = values['drop-index'];
+  if (droppedIndex !== undefined) {
+    opened.connection.prepare(`DROP INDEX ${JSON.stringify(droppedIndex)}`).run();
+  }
   const limits = limitsSchema.parse({});
   const checkpointer = startWalCheckpointer(
     opened.connection,
@@ -107,7 +115,7 @@ const medianOf = (name: string | undefined, pick: (measurement: Measurement) => 
   median((results.get(name ?? '') ?? []).map(pick));
 const baseline = medianOf(variants[0]?.name, (measurement) => measurement.pairsPerSecond);
 console.log(
-  `\nSQLite ledger: reserve+settle pairs per second (${pairCount} pairs, concurrency ${concurrency}, median of ${roundCount})\n`,
+  `\nSQLite ledger: reserve+settle pairs per second (${pairCount} pairs, concurrency ${concurrency}, median of ${roundCount}${values['drop-index'] === undefined ? '' : `, without index ${values['drop-index']}`})\n`,
 );
 console.log('| variant | pairs/s | ratio to baseline | main-thread CPU µs per pair |');
 console.log('|---|---:|---:|---:|');

@@ -48,7 +48,11 @@ export async function fundBenchTenant(ledger: Ledger): Promise<void> {
 }
 
 /** The reservation of a bench request: 300 prompt tokens and up to 256 out, at the bench price. */
-export function benchReservation(requestId: string, tenantId = 'ten_bench'): ReserveInput {
+export function benchReservation(
+  requestId: string,
+  tenantId = 'ten_bench',
+  atMs = 1,
+): ReserveInput {
   return {
     requestId,
     tenantId,
@@ -59,14 +63,14 @@ export function benchReservation(requestId: string, tenantId = 'ten_bench'): Res
     promptTokensEstimate: 300,
     outputTokensMax: 256,
     clampAllowed: false,
-    atMs: 1,
+    atMs,
     instanceId: 'gw_bench',
   };
 }
 
-/** One request's money: its reservation, then its settlement. */
-export async function pair(ledger: Ledger, requestId: string): Promise<void> {
-  const reserved = await ledger.reserve(benchReservation(requestId));
+/** One request's money: its reservation at `atMs`, then its settlement a millisecond later. */
+export async function pair(ledger: Ledger, requestId: string, atMs = 1): Promise<void> {
+  const reserved = await ledger.reserve(benchReservation(requestId, 'ten_bench', atMs));
   if (!reserved.ok) {
     throw new Error('the bench tenant ran out of money');
   }
@@ -82,7 +86,7 @@ export async function pair(ledger: Ledger, requestId: string): Promise<void> {
     outcome: 'complete',
     servedBy: { backendId: 'bkd_bench', providerId: 'prv_bench', region: 'east' },
     price,
-    atMs: 2,
+    atMs: atMs + 1,
   });
 }
 

@@ -418,6 +418,8 @@ export const usageRecords = sqliteTable(
   (table) => [
     index('usage_records_tenant_time').on(table.tenantId, table.createdAtMs),
     index('usage_records_provider_time').on(table.providerId, table.createdAtMs),
+    // A period's records in time order (a program's statement), without reading the others.
+    index('usage_records_time').on(table.createdAtMs, table.requestId),
   ],
 );
 

@@ -24,6 +24,7 @@ import leanJournal from '../../../drizzle/0012_lean_journal.sql';
 import payoutPlans from '../../../drizzle/0013_payout_plans.sql';
 import objectStoreFiles from '../../../drizzle/0014_object_store_files_and_job_leases.sql';
 import openReservationsIndex from '../../../drizzle/0015_open_reservations_index.sql';
+import usageRecordsTimeIndex from '../../../drizzle/0016_usage_records_time_index.sql';
 import journal from '../../../drizzle/meta/_journal.json';
 import type { DurableStoreDatabase } from './durable-store-database.ts';
 
@@ -45,6 +46,7 @@ export const bundledMigrations: Readonly<Record<string, string>> = {
   m0013: payoutPlans,
   m0014: objectStoreFiles,
   m0015: openReservationsIndex,
+  m0016: usageRecordsTimeIndex,
 };
 
 export const bundledJournal = journal;

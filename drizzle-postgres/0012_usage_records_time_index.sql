@@ -1,0 +1,3 @@
+-- A period's usage records in time order, without reading the others: a program's statement
+-- pages through them (created_at_ms, request_id).
+CREATE INDEX "usage_records_time" ON "usage_records" USING btree ("created_at_ms","request_id");
