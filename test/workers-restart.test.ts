@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TenantMoney, UsageRecord } from '../src/billing/ledger.ts';
 import type { LedgerAnswer } from '../src/runtime/workers/ledger/ledger-rpc.ts';
-import { expectOk, httpCaller } from './support/demo-pool.ts';
+import { expectOk, grantCoupon, httpCaller } from './support/demo-pool.ts';
 import { fastSimulatorForFile } from './support/fast-simulator.ts';
 import { gatewayClient } from './support/openai-client.ts';
 import { pollUntil } from './support/poll-until.ts';
@@ -128,18 +128,12 @@ describe('a restart of workerd mid-request', () => {
 describe('a grant that expires', () => {
   it('is expired by the alarm at its time, leaving nothing to spend', async () => {
     const call = httpCaller(started().url);
-    const granted = await expectOk(
-      call,
-      'POST',
-      `/admin/v1/tenants/${tenant.tenantId}/coupons`,
-      adminToken,
-      {
-        kind: 'compute',
-        amount: '3.00',
-        expires_at: new Date(Date.now() + 1_500).toISOString(),
-        reference: 'expiring-grant',
-      },
-    );
+    const granted = await grantCoupon(call, adminToken, tenant.tenantId, {
+      kind: 'compute',
+      amount: '3.00',
+      expires_at: new Date(Date.now() + 1_500).toISOString(),
+      reference: 'expiring-grant',
+    });
     type CouponView = { id: string; status: string; remaining: string };
     const couponOf = async () => {
       const view = await expectOk(call, 'GET', `/admin/v1/tenants/${tenant.tenantId}`, adminToken);

@@ -21,7 +21,7 @@ import { expect } from 'vitest';
 import { type PinnedPrice, tokenCost } from '../../src/billing/cost.ts';
 import { formatMoney } from '../../src/billing/money.ts';
 import { estimatePromptTokens } from '../../src/metering/estimate-prompt-tokens.ts';
-import { expectOk, type HttpCaller, httpCaller, topUp } from './demo-pool.ts';
+import { expectOk, grantCoupon, type HttpCaller, httpCaller, topUp } from './demo-pool.ts';
 import { micro, sum } from './money-reading.ts';
 import { gatewayClient } from './openai-client.ts';
 import { firstTenant, seedPool } from './seeded-pool.ts';
@@ -149,18 +149,12 @@ export async function seedBurstTenant(
   ];
   const coupons: Coupon[] = [];
   for (const [index, spec] of couponSpecs.entries()) {
-    const granted = await expectOk(
-      call,
-      'POST',
-      `/admin/v1/tenants/${tenant.tenantId}/coupons`,
-      adminToken,
-      {
-        kind: 'compute',
-        amount: formatMoney(spec.amountMicro),
-        priority: spec.priority,
-        reference: `stress-coupon-${index}`,
-      },
-    );
+    const granted = await grantCoupon(call, adminToken, tenant.tenantId, {
+      kind: 'compute',
+      amount: formatMoney(spec.amountMicro),
+      priority: spec.priority,
+      reference: `stress-coupon-${index}`,
+    });
     coupons.push({ id: String(granted.id), ...spec });
   }
   const couponsMicro = sum(coupons.map((coupon) => coupon.amountMicro));

@@ -124,3 +124,13 @@ export async function topUp(
     reference,
   });
 }
+
+/** Grants a tenant a coupon (`kind`, `amount`, `reference` and the rest as the API takes them). */
+export function grantCoupon(
+  call: HttpCaller,
+  adminToken: string,
+  tenantId: string,
+  grant: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  return expectOk(call, 'POST', `/admin/v1/tenants/${tenantId}/coupons`, adminToken, grant);
+}
