@@ -40,7 +40,7 @@ import {
   storedTransactionOf,
   storedUsageOf,
   usageProperties,
-} from '../ledger-row-codecs.ts';
+} from '../../ledger-row-codecs.ts';
 import type { JournalTransfer, LedgerJournal } from './postgres-ledger-journal.ts';
 import { integerOf, type Row } from './postgres-ledger-rows.ts';
 

@@ -26,7 +26,7 @@ import {
   storedCouponOf,
   storedUsageOf,
   usageProperties,
-} from '../ledger-row-codecs.ts';
+} from '../../ledger-row-codecs.ts';
 import {
   journalRefusalOf,
   journalStatement,

@@ -18,7 +18,7 @@ import type {
 import type { PayoutSchedule } from '../../../billing/payout-rates.ts';
 import { columnList } from '../../../db/ledger-column.ts';
 import { reservationColumns } from '../../../db/ledger-tables.ts';
-import { reservationProperties } from '../ledger-row-codecs.ts';
+import { reservationProperties } from '../../ledger-row-codecs.ts';
 import {
   couponColumns,
   integerOf,

@@ -30,7 +30,7 @@ import { columnList } from '../../../db/ledger-column.ts';
 import { usageRecordColumns } from '../../../db/ledger-tables.ts';
 import { transactionPayersQuery } from '../../../db/payer-queries.ts';
 import { postgresDialect, programFiguresQueries } from '../../../db/program-figures-queries.ts';
-import { usageProperties, usageRecordOf } from '../ledger-row-codecs.ts';
+import { usageProperties, usageRecordOf } from '../../ledger-row-codecs.ts';
 import {
   couponColumns,
   couponRecordOf,

@@ -42,7 +42,7 @@ import type {
   UsageRow,
 } from '../../../billing/ledger-unit.ts';
 import { type PayoutSchedule, payoutBpsAt } from '../../../billing/payout-rates.ts';
-import { reservationOf } from '../ledger-row-codecs.ts';
+import { reservationOf } from '../../ledger-row-codecs.ts';
 import { type LedgerJournal, writeLedgerJournal } from './postgres-ledger-journal.ts';
 import {
   type Balances,

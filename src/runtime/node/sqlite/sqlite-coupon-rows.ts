@@ -12,7 +12,7 @@ import type { CouponKind, FundedGrant } from '../../../billing/waterfall.ts';
 import { columnList, rowValues } from '../../../db/ledger-column.ts';
 import { couponColumns as couponTable } from '../../../db/ledger-tables.ts';
 import { BoundedMap } from '../../../platform/bounded-map.ts';
-import { couponProperties, storedCouponOf } from '../ledger-row-codecs.ts';
+import { couponProperties, storedCouponOf } from '../../ledger-row-codecs.ts';
 import { type AccountBalance, availableOf, type TenantBalances } from './tenant-balances.ts';
 
 type CouponRow = {

@@ -24,7 +24,7 @@ import { usageRecordColumns } from '../../../db/ledger-tables.ts';
 import { sqliteTransactionPayersQuery } from '../../../db/payer-queries.ts';
 import { programFiguresQueries, sqliteDialect } from '../../../db/program-figures-queries.ts';
 import { sqliteProgramStatementQuery } from '../../../db/program-statement-query.ts';
-import { usageProperties, usageRecordOf } from '../ledger-row-codecs.ts';
+import { usageProperties, usageRecordOf } from '../../ledger-row-codecs.ts';
 import type { CouponRows } from './sqlite-coupon-rows.ts';
 
 type ReadsOptions = {

@@ -23,7 +23,7 @@ import type {
 import type { TransferFlag } from '../../../db/enums.ts';
 import { propertiesOf, rowValues } from '../../../db/ledger-column.ts';
 import { ledgerTransactionColumns, transferColumns } from '../../../db/ledger-tables.ts';
-import { storedTransactionOf } from '../ledger-row-codecs.ts';
+import { storedTransactionOf } from '../../ledger-row-codecs.ts';
 import type { LedgerEffects } from './ledger-effects.ts';
 import { addJournalTransfer, isRequestKind, type RequestJournal } from './request-journal.ts';
 import type { DeferredWriter } from './sqlite-deferred-writer.ts';

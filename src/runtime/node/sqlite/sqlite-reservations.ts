@@ -25,7 +25,7 @@ import {
   storedReservationOf,
   storedUsageOf,
   usageProperties,
-} from '../ledger-row-codecs.ts';
+} from '../../ledger-row-codecs.ts';
 import type { LedgerEffects } from './ledger-effects.ts';
 import {
   type RequestJournal,

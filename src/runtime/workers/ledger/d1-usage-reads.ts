@@ -5,7 +5,7 @@
  * `usageCopyDelayMs`; a request settled within that is found in its object instead.
  */
 import type { EarningsRow, TimeRange, UsageRecord } from '../../../billing/ledger.ts';
-import { usageRecordOf } from '../../node/ledger-row-codecs.ts';
+import { usageRecordOf } from '../../ledger-row-codecs.ts';
 import { bound, checked } from '../durable-sql.ts';
 import type { D1Database } from '../workers-types.ts';
 import { usageSelect } from './durable-ledger-rows.ts';

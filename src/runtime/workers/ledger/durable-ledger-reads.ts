@@ -23,7 +23,7 @@ import { ledgerCheckQueries } from '../../../db/ledger-check-queries.ts';
 import { sqliteTransactionPayersQuery } from '../../../db/payer-queries.ts';
 import { programFiguresQueries, sqliteDialect } from '../../../db/program-figures-queries.ts';
 import { sqliteProgramStatementQuery } from '../../../db/program-statement-query.ts';
-import { usageRecordOf } from '../../node/ledger-row-codecs.ts';
+import { usageRecordOf } from '../../ledger-row-codecs.ts';
 import { type DurableSql, positional, type SqlParameter, type SqlRow } from '../durable-sql.ts';
 import type { DurableLedgerRows } from './durable-ledger-rows.ts';
 import { usageSelect } from './durable-ledger-rows.ts';

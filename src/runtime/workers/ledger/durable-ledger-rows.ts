@@ -26,7 +26,7 @@ import {
   storedReservationOf,
   storedUsageOf,
   usageProperties,
-} from '../../node/ledger-row-codecs.ts';
+} from '../../ledger-row-codecs.ts';
 import type { DurableSql, SqlParameter, SqlRow } from '../durable-sql.ts';
 
 const placeholders = (count: number) => Array.from({ length: count }, () => '?').join(', ');

@@ -19,7 +19,7 @@ import type {
 } from '../../../billing/ledger-unit.ts';
 import { columnList, propertiesOf, rowValues } from '../../../db/ledger-column.ts';
 import { ledgerTransactionColumns } from '../../../db/ledger-tables.ts';
-import { storedTransactionOf } from '../../node/ledger-row-codecs.ts';
+import { storedTransactionOf } from '../../ledger-row-codecs.ts';
 import type { DurableSql, SqlParameter } from '../durable-sql.ts';
 import type { DurableLedgerRows } from './durable-ledger-rows.ts';
 

@@ -28,7 +28,7 @@ import {
   sweepOperation,
 } from '../../../billing/settle-operation.ts';
 import { storageChargeOperation } from '../../../billing/storage-operation.ts';
-import { reservationOf } from '../../node/ledger-row-codecs.ts';
+import { reservationOf } from '../../ledger-row-codecs.ts';
 import { durableSql } from '../durable-sql.ts';
 import type { DurableObjectStorage } from '../workers-types.ts';
 import { durableLedgerReads } from './durable-ledger-reads.ts';

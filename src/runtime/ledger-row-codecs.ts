@@ -1,25 +1,26 @@
 /**
- * The ledger's rows as both stores write and read them, between billing's row types and the
- * column lists of db/ledger-tables.ts: a usage record's payers are stored with decimal amounts,
+ * The ledger's rows as every SQL store writes and reads them (SQLite and PostgreSQL on Node, a
+ * tenant's Durable Object on Workers, hence here, beside both runtimes' folders), between
+ * billing's row types and the column lists of db/ledger-tables.ts: a usage record's payers are stored with decimal amounts,
  * a new reservation is stored open with no checkpoint. Typechecking these mappings is what ties
  * billing's types to the tables: a column added to a list and not to the row type (or the
  * other way round) fails here.
  */
-import type { CouponTerms, UsageRecord } from '../../billing/ledger.ts';
+import type { CouponTerms, UsageRecord } from '../billing/ledger.ts';
 import type {
   NewReservationRow,
   ReservationRow,
   TransactionFields,
   UsageRow,
-} from '../../billing/ledger-unit.ts';
-import { fromStoredPaidBy, toStoredPaidBy } from '../../billing/paid-by.ts';
-import { decodeRow, propertiesOf, type RowOf } from '../../db/ledger-column.ts';
+} from '../billing/ledger-unit.ts';
+import { fromStoredPaidBy, toStoredPaidBy } from '../billing/paid-by.ts';
+import { decodeRow, propertiesOf, type RowOf } from '../db/ledger-column.ts';
 import {
   couponColumns,
   type ledgerTransactionColumns,
   reservationColumns,
   usageRecordColumns,
-} from '../../db/ledger-tables.ts';
+} from '../db/ledger-tables.ts';
 
 export type StoredUsage = RowOf<typeof usageRecordColumns>;
 export type StoredReservation = RowOf<typeof reservationColumns>;
