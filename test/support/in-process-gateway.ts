@@ -112,12 +112,46 @@ export function inProcessCaller(gateway: InProcessGateway): HttpCaller {
   };
 }
 
+/**
+ * The app's answer as a connection delivers it: the client's abort cancels the body it was
+ * reading, as a closed socket ends a response on a real server. (The abort reaches the request's
+ * own signal only through the Request's weakly held follower, which a collection can drop; the
+ * SDK never cancels the body itself, counting on fetch to.)
+ */
+function cancelledOnAbort(response: Response, signal: AbortSignal | null | undefined): Response {
+  if (!response.body || !signal) {
+    return response;
+  }
+  const reader = response.body.getReader();
+  const cancel = () => {
+    reader.cancel(signal.reason).catch(() => undefined);
+  };
+  if (signal.aborted) {
+    cancel();
+  }
+  signal.addEventListener('abort', cancel, { once: true });
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      if (done) {
+        signal.removeEventListener('abort', cancel);
+        controller.close();
+      } else {
+        controller.enqueue(value);
+      }
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+  return new Response(body, response);
+}
+
 /** An OpenAI SDK client whose requests go to the in-process app. */
 export function inProcessOpenAI(gateway: InProcessGateway, apiKey: string): OpenAI {
   return new OpenAI({
     apiKey,
     baseURL: 'http://gateway.test/v1',
     maxRetries: 0,
-    fetch: async (url, init) => gateway.app.request(String(url), init as RequestInit),
+    fetch: async (url, init) =>
+      cancelledOnAbort(await gateway.app.request(String(url), init as RequestInit), init?.signal),
   });
 }
