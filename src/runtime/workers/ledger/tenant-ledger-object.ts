@@ -61,6 +61,12 @@ export type AccountTotals = {
   creditsPending: bigint;
 };
 
+/**
+ * The writes that end a request (or record one refused): they add no hold and no grant, only a
+ * usage record to copy, so the hot path's settlement skips the reads that time the sweep.
+ */
+const endsARequest: ReadonlySet<WatchedMethod> = new Set(['settle', 'release', 'recordRejected']);
+
 /** Where the object notes how far its usage records were copied to D1. */
 const usageCopiedKey = 'usage_copied_rowid';
 
@@ -125,7 +131,7 @@ export class TenantLedgerObject extends DurableObject {
       await ledger.heartbeat(input.instanceId, input.atMs);
     }
     if (answer.ok) {
-      await this.scheduleAlarm(Date.now());
+      await this.scheduleAlarm(Date.now(), !endsARequest.has(method));
     }
     return answer;
   }
@@ -146,12 +152,16 @@ export class TenantLedgerObject extends DurableObject {
     }
   }
 
-  /** Sets the alarm when something is to be watched and no earlier alarm is set. */
-  private async scheduleAlarm(nowMs: number): Promise<void> {
+  /**
+   * Sets the alarm when something is to be watched and no earlier alarm is set: usage records to
+   * copy, and (`holdsOrGrants`) a hold to sweep or a grant to expire.
+   */
+  private async scheduleAlarm(nowMs: number, holdsOrGrants: boolean): Promise<void> {
     const copyAtMs = (await this.usageCopy.pending())
       ? nowMs + this.limits.usageCopyDelayMs
       : undefined;
-    const next = earliest(copyAtMs, nextRingMs(this.sql, nowMs, this.alarmSettings));
+    const watchAtMs = holdsOrGrants ? nextRingMs(this.sql, nowMs, this.alarmSettings) : undefined;
+    const next = earliest(copyAtMs, watchAtMs);
     const current = await this.ctx.storage.getAlarm();
     if (next !== undefined && (current === null || current > next)) {
       await this.ctx.storage.setAlarm(next);
